@@ -1,0 +1,177 @@
+import { ApiError } from './errors';
+import { isObject } from './chatkit';
+import { valueForSchema, SchemaError, type JsonSchema } from './schema-value';
+import { newId, type QueuedResponse } from './state';
+
+/** `POST /v1/responses`: Structured Outputs and plain text, buffered or streamed. */
+
+export interface ResponsePlan {
+  body: Record<string, unknown>;
+  /** The text of the single output_text part (absent for a refusal). */
+  text: string | null;
+  refusal: string | null;
+  chunkDelayMs: number;
+}
+
+export function validateRequest(body: unknown): Record<string, any> {
+  if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object.', null);
+  if (typeof body.model !== 'string' || !body.model) throw ApiError.invalid("Missing required parameter: 'model'.", 'model');
+  if (body.input === undefined) throw ApiError.invalid("Missing required parameter: 'input'.", 'input');
+  if (typeof body.input !== 'string' && !Array.isArray(body.input)) throw ApiError.invalid("Invalid 'input': expected a string or an array.", 'input');
+  const format = body.text?.format;
+  if (format !== undefined) {
+    if (!isObject(format) || typeof format.type !== 'string') throw ApiError.invalid("Invalid 'text.format'.", 'text.format');
+    if (format.type === 'json_schema') {
+      if (typeof format.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(format.name)) {
+        throw ApiError.invalid("Invalid 'text.format.name': 1-64 characters of a-z, A-Z, 0-9, _ or -.", 'text.format.name');
+      }
+      if (!isObject(format.schema)) throw ApiError.invalid("Missing required parameter: 'text.format.schema'.", 'text.format.schema');
+      if (format.strict === true) checkStrict(format.schema as JsonSchema, 'text.format.schema');
+    } else if (format.type !== 'text' && format.type !== 'json_object') {
+      throw ApiError.invalid(`Invalid 'text.format.type': '${format.type}'.`, 'text.format.type');
+    }
+  }
+  return body;
+}
+
+/** Strict mode: every object lists all its properties as required and forbids extra ones. */
+function checkStrict(schema: JsonSchema, path: string): void {
+  if (!isObject(schema)) return;
+  const s = schema as JsonSchema & Record<string, unknown>;
+  if (s.properties) {
+    if ((s as any).additionalProperties !== false) {
+      throw ApiError.invalid(`Invalid schema for response_format: In context=(${path}), 'additionalProperties' is required to be supplied and to be false.`, 'text.format.schema');
+    }
+    const required = new Set(s.required ?? []);
+    for (const key of Object.keys(s.properties)) {
+      if (!required.has(key)) {
+        throw ApiError.invalid(`Invalid schema for response_format: In context=(${path}), 'required' is required to include every key; missing '${key}'.`, 'text.format.schema');
+      }
+      checkStrict(s.properties[key]!, `${path}.properties.${key}`);
+    }
+  }
+  if (s.items) checkStrict(s.items, `${path}.items`);
+  for (const k of ['anyOf', 'oneOf', 'allOf'] as const) s[k]?.forEach((x, i) => checkStrict(x, `${path}.${k}[${i}]`));
+  for (const k of ['$defs', 'definitions'] as const) for (const [n, x] of Object.entries(s[k] ?? {})) checkStrict(x, `${path}.${k}.${n}`);
+}
+
+/** The user-visible text of the request, used to derive deterministic default answers. */
+export function inputText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (!Array.isArray(input)) return '';
+  const parts: string[] = [];
+  for (const msg of input) {
+    if (!isObject(msg) || (msg.role !== undefined && msg.role !== 'user')) continue;
+    if (typeof msg.content === 'string') parts.push(msg.content);
+    else if (Array.isArray(msg.content)) {
+      for (const c of msg.content) if (isObject(c) && typeof c.text === 'string') parts.push(c.text);
+    }
+  }
+  return parts.join('\n');
+}
+
+function lastUserText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  const users = Array.isArray(input) ? input.filter((m) => isObject(m) && (m.role === 'user' || m.role === undefined)) : [];
+  return inputText(users.slice(-1));
+}
+
+export function planResponse(req: Record<string, any>, queued: QueuedResponse | undefined): ResponsePlan {
+  const format = req.text?.format;
+  let text: string | null = null;
+  let refusal: string | null = null;
+  let status = 'completed';
+  let incomplete: unknown = null;
+  let chunkDelayMs = 0;
+
+  if (queued?.kind === 'refusal') refusal = queued.refusal;
+  else if (queued?.kind === 'output') text = JSON.stringify(queued.output);
+  else if (queued?.kind === 'text') {
+    text = queued.text;
+    chunkDelayMs = queued.chunk_delay_ms ?? 0;
+  } else if (format?.type === 'json_schema') {
+    try {
+      text = JSON.stringify(valueForSchema(format.schema, inputText(req.input)));
+    } catch (e) {
+      if (e instanceof SchemaError) throw ApiError.invalid(`Invalid schema for response_format: ${e.message}`, 'text.format.schema');
+      throw e;
+    }
+  } else if (format?.type === 'json_object') {
+    text = '{}';
+  } else {
+    const said = lastUserText(req.input).replace(/\s+/g, ' ').trim().slice(0, 200);
+    text = said ? `Thanks for your message. You said: "${said}". How can I help further?` : 'Hello! How can I help you today?';
+  }
+
+  if (queued?.kind === 'incomplete') {
+    // What a `max_output_tokens` stop looks like: a truncated answer with the reason.
+    status = 'incomplete';
+    incomplete = { reason: queued.reason };
+    text = (text ?? '').slice(0, Math.max(1, Math.floor((text ?? '').length / 2)));
+  }
+
+  const content = refusal !== null ? [{ type: 'refusal', refusal }] : [{ type: 'output_text', text, annotations: [], logprobs: [] }];
+  const inputTokens = Math.ceil(JSON.stringify(req.input ?? '').length / 4);
+  const outputTokens = Math.ceil((text ?? refusal ?? '').length / 4);
+  const body = {
+    id: newId('resp'),
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    background: false,
+    error: null,
+    incomplete_details: incomplete,
+    instructions: req.instructions ?? null,
+    max_output_tokens: req.max_output_tokens ?? null,
+    model: req.model,
+    output: [{ id: newId('msg'), type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content }],
+    parallel_tool_calls: true,
+    previous_response_id: req.previous_response_id ?? null,
+    temperature: req.temperature ?? 1,
+    text: { format: format ?? { type: 'text' } },
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    truncation: 'disabled',
+    usage: {
+      input_tokens: inputTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: outputTokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: inputTokens + outputTokens,
+    },
+    user: req.user ?? null,
+    metadata: req.metadata ?? {},
+  };
+  return { body, text, refusal, chunkDelayMs };
+}
+
+/** The Responses streaming events for a planned answer, in the order the API sends them. */
+export function streamEvents(plan: ResponsePlan): Array<Record<string, unknown>> {
+  const body = plan.body as any;
+  const msg = body.output[0];
+  let seq = 0;
+  const ev = (type: string, rest: Record<string, unknown>) => ({ type, sequence_number: seq++, ...rest });
+  const pending = { ...body, status: 'in_progress', output: [], usage: null };
+  const events: Array<Record<string, unknown>> = [
+    ev('response.created', { response: pending }),
+    ev('response.in_progress', { response: pending }),
+    ev('response.output_item.added', { output_index: 0, item: { ...msg, status: 'in_progress', content: [] } }),
+  ];
+  if (plan.refusal !== null) {
+    events.push(ev('response.content_part.added', { item_id: msg.id, output_index: 0, content_index: 0, part: { type: 'refusal', refusal: '' } }));
+    events.push(ev('response.refusal.delta', { item_id: msg.id, output_index: 0, content_index: 0, delta: plan.refusal }));
+    events.push(ev('response.refusal.done', { item_id: msg.id, output_index: 0, content_index: 0, refusal: plan.refusal }));
+  } else {
+    const text = plan.text ?? '';
+    events.push(ev('response.content_part.added', { item_id: msg.id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }));
+    for (const delta of text.match(/\S+\s*|\s+/g) ?? []) {
+      events.push(ev('response.output_text.delta', { item_id: msg.id, output_index: 0, content_index: 0, delta, logprobs: [] }));
+    }
+    events.push(ev('response.output_text.done', { item_id: msg.id, output_index: 0, content_index: 0, text, logprobs: [] }));
+  }
+  events.push(ev('response.content_part.done', { item_id: msg.id, output_index: 0, content_index: 0, part: msg.content[0] }));
+  events.push(ev('response.output_item.done', { output_index: 0, item: msg }));
+  events.push(ev(body.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: body }));
+  return events;
+}
