@@ -1,0 +1,23 @@
+/** An error with an HTTP status. Messages of 4xx errors are shown to the caller; 5xx messages are not. */
+export class HttpError extends Error {
+  readonly expose: boolean;
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly code: string = defaultCode(statusCode),
+    readonly headers: Record<string, string> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'HttpError';
+    this.expose = statusCode < 500;
+  }
+}
+
+function defaultCode(status: number): string {
+  return (
+    { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type', 502: 'upstream_error' } as Record<number, string>
+  )[status] ?? (status < 500 ? 'client_error' : 'internal_error');
+}
+
+export const badRequest = (message: string, code = 'bad_request') => new HttpError(400, message, code);

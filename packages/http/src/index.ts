@@ -1,0 +1,4 @@
+export { HttpError, badRequest } from './errors';
+export { originPolicy, methodGuard, jsonBody, httpErrors, jsonResponse, header, parseAllowedOrigins } from './middleware';
+export type { OriginPolicyOptions, JsonBodyOptions, HttpErrorsOptions } from './middleware';
+export type { LambdaFunctionURLEvent as UrlEvent, LambdaFunctionURLResult as UrlResult, Context } from 'aws-lambda';

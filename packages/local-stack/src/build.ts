@@ -1,0 +1,32 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import type { ResolvedFunction, ResolvedService } from './service-config';
+
+/**
+ * Bundles a function with the service's own `custom.esbuild` settings, so the local stack runs the
+ * same bundle shape the Lambda runs (minified cjs, `@aws-sdk/*` left to the runtime).
+ */
+export async function bundleFunction(svc: ResolvedService, fn: ResolvedFunction, outDir: string): Promise<string> {
+  const modulePath = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
+  const entry = ['.ts', '.js', '.mjs', '.cjs'].map((ext) => join(svc.dir, modulePath + ext)).find(existsSync);
+  if (!entry) throw new Error(`${svc.service}.${fn.name}: no source for handler ${fn.handler}`);
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${svc.service}-${fn.name}.cjs`);
+  const o = svc.esbuild;
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: o.bundle !== false,
+    minify: o.minify === true,
+    sourcemap: o.sourcemap === true ? 'inline' : false,
+    target: o.target ?? 'node22',
+    platform: 'node',
+    format: 'cjs',
+    external: o.exclude ?? o.external ?? [],
+    logLevel: 'error',
+    // Node 20 here runs what Lambda's Node 22 runs; keep esbuild from lowering syntax it cannot.
+    supported: { 'dynamic-import': true },
+  });
+  return outfile;
+}

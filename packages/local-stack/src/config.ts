@@ -1,0 +1,49 @@
+/**
+ * Hosts and ports of the local stack. The defaults are a contract (README, frontend, CI); each can
+ * be overridden with the environment variable named beside it.
+ */
+export interface LocalStackConfig {
+  host: string;
+  stage: string;
+  dynamoPort: number;
+  sesPort: number;
+  openaiPort: number;
+  functionPorts: Record<string, number>;
+  /** Write `.local/outputs.json` (tests that run a second stack turn this off). */
+  outputsFile: string | null;
+}
+
+export const PORT_VARS = {
+  dynamoPort: 'LOCAL_DYNAMODB_PORT',
+  sesPort: 'LOCAL_SES_PORT',
+  openaiPort: 'LOCAL_OPENAI_PORT',
+} as const;
+
+/** Function name -> [port variable, default port, key in outputs.json]. */
+export const FUNCTION_URLS: Record<string, { portVar: string; port: number; output: string }> = {
+  session: { portVar: 'LOCAL_SESSION_PORT', port: 3101, output: 'chatkit_session_url' },
+  lead: { portVar: 'LOCAL_LEAD_PORT', port: 3102, output: 'chatkit_lead_email_url' },
+  chat: { portVar: 'LOCAL_CHAT_PORT', port: 3103, output: 'chatkit_api_url' },
+};
+
+function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name}=${raw} is not a port number`);
+  return n;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv, outputsFile: string): LocalStackConfig {
+  const functionPorts: Record<string, number> = {};
+  for (const [fn, d] of Object.entries(FUNCTION_URLS)) functionPorts[fn] = port(env, d.portVar, d.port);
+  return {
+    host: env.LOCAL_HOST || '127.0.0.1',
+    stage: env.LOCAL_STAGE || 'local',
+    dynamoPort: port(env, PORT_VARS.dynamoPort, 8000),
+    sesPort: port(env, PORT_VARS.sesPort, 8005),
+    openaiPort: port(env, PORT_VARS.openaiPort, 3110),
+    functionPorts,
+    outputsFile: env.LOCAL_OUTPUTS_FILE === '' ? null : env.LOCAL_OUTPUTS_FILE || outputsFile,
+  };
+}

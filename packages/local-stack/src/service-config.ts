@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { REPO_ROOT } from './paths';
+
+/**
+ * What the local stack needs from a service's serverless.yml, as serverless itself resolves it
+ * (`serverless print`): functions, their environment, URL/CORS settings and DynamoDB tables.
+ * Reading the resolved config is what keeps the deploy the single source of truth.
+ */
+export interface ResolvedFunction {
+  service: string;
+  name: string;
+  handler: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  environment: Record<string, string>;
+  url?: { invokeMode: 'BUFFERED' | 'RESPONSE_STREAM'; cors?: UrlCors };
+  schedule?: string[];
+}
+
+export interface UrlCors {
+  allowedOrigins: string[];
+  allowedMethods: string[];
+  allowedHeaders: string[];
+  exposedHeaders: string[];
+  allowCredentials: boolean;
+  maxAge?: number;
+}
+
+export interface TableDefinition {
+  logicalId: string;
+  properties: Record<string, any>;
+}
+
+export interface ResolvedService {
+  service: string;
+  dir: string;
+  esbuild: Record<string, any>;
+  functions: ResolvedFunction[];
+  tables: TableDefinition[];
+}
+
+const SLS_BIN = join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+
+/** Every file that can change what `serverless print` answers, hashed to cache its output. */
+function inputsHash(serviceDir: string, stage: string): string {
+  const h = createHash('sha256').update(stage);
+  const files = [join(serviceDir, 'serverless.yml'), join(REPO_ROOT, 'stages.config.json')];
+  const addDir = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) addDir(p);
+      else files.push(p);
+    }
+  };
+  addDir(join(serviceDir, 'resources'));
+  addDir(join(REPO_ROOT, 'packages', 'stage-config'));
+  for (const f of files.sort()) if (existsSync(f)) h.update(relative(REPO_ROOT, f)).update(readFileSync(f));
+  return h.digest('hex').slice(0, 16);
+}
+
+function slsPrint(serviceDir: string, stage: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SLS_BIN, 'print', '--stage', stage, '--format', 'json'], {
+      cwd: serviceDir,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`serverless print failed in ${relative(REPO_ROOT, serviceDir)} (exit ${code}):\n${err || out}`));
+      try {
+        resolve(JSON.parse(out.slice(out.indexOf('{'))));
+      } catch (e) {
+        reject(new Error(`serverless print gave no JSON in ${serviceDir}: ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+export async function resolveService(serviceDir: string, stage: string, cacheDir: string): Promise<ResolvedService> {
+  mkdirSync(cacheDir, { recursive: true });
+  const cacheFile = join(cacheDir, `print-${relative(REPO_ROOT, serviceDir).replace(/[\\/]/g, '_')}-${stage}-${inputsHash(serviceDir, stage)}.json`);
+  let printed: any;
+  if (existsSync(cacheFile)) printed = JSON.parse(readFileSync(cacheFile, 'utf8'));
+  else {
+    printed = await slsPrint(serviceDir, stage);
+    writeFileSync(cacheFile, JSON.stringify(printed));
+  }
+  return fromPrinted(printed, serviceDir);
+}
+
+const stringEnv = (env: Record<string, unknown> | undefined, where: string): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? {})) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    // A CloudFormation intrinsic cannot be resolved without AWS; say so instead of guessing.
+    else console.warn(`[local-stack] ${where}: environment ${k} is not a literal and is not set locally`);
+  }
+  return out;
+};
+
+export function fromPrinted(printed: any, dir: string): ResolvedService {
+  const provider = printed.provider ?? {};
+  const functions: ResolvedFunction[] = Object.entries<any>(printed.functions ?? {}).map(([name, fn]) => {
+    const url = fn.url === true ? {} : fn.url;
+    const cors = url?.cors === true ? {} : url?.cors;
+    return {
+      service: printed.service,
+      name,
+      handler: fn.handler,
+      timeoutSeconds: fn.timeout ?? provider.timeout ?? 6,
+      memoryMb: fn.memorySize ?? provider.memorySize ?? 1024,
+      environment: { ...stringEnv(provider.environment, printed.service), ...stringEnv(fn.environment, `${printed.service}.${name}`) },
+      url: url
+        ? {
+            invokeMode: url.invokeMode === 'RESPONSE_STREAM' ? 'RESPONSE_STREAM' : 'BUFFERED',
+            cors: cors
+              ? {
+                  allowedOrigins: cors.allowedOrigins ?? ['*'],
+                  allowedMethods: cors.allowedMethods ?? ['*'],
+                  allowedHeaders: cors.allowedHeaders ?? [],
+                  exposedHeaders: cors.exposedResponseHeaders ?? [],
+                  allowCredentials: cors.allowCredentials === true,
+                  maxAge: cors.maxAge,
+                }
+              : undefined,
+          }
+        : undefined,
+      schedule: (fn.events ?? [])
+        .map((e: any) => (typeof e.schedule === 'string' ? e.schedule : e.schedule?.rate))
+        .flat()
+        .filter((x: unknown): x is string => typeof x === 'string'),
+    };
+  });
+  const tables = Object.entries<any>(printed.resources?.Resources ?? {})
+    .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')
+    .map(([logicalId, r]) => ({ logicalId, properties: r.Properties }));
+  return { service: printed.service, dir, esbuild: printed.custom?.esbuild ?? {}, functions, tables };
+}

@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import sesServer from 'aws-ses-v2-local';
+import { startEmulator, type RunningEmulator } from '@lead-intake/openai-emulator';
+import { bundleFunction } from './build';
+import { FUNCTION_URLS, PORT_VARS, type LocalStackConfig } from './config';
+import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
+import { LocalFunction, serveFunctionUrl } from './function-url';
+import { LOCAL_DIR, REPO_ROOT } from './paths';
+import { assertPortFree } from './process';
+import { resolveService, type ResolvedService } from './service-config';
+
+export interface RunningStack {
+  urls: Record<string, string>;
+  dynamoEndpoint: string;
+  sesEndpoint: string;
+  /** Base URL (with /v1) of the emulator, or null when a real OPENAI_API_KEY is used. */
+  openaiBaseURL: string | null;
+  functions: Map<string, LocalFunction>;
+  tables: string[];
+  stop(): Promise<void>;
+}
+
+/** The default local workflow id when the emulator stands in for OpenAI. */
+export const LOCAL_WORKFLOW_ID = 'wf_local_emulator';
+
+export function discoverServices(): string[] {
+  const root = join(REPO_ROOT, 'services');
+  return readdirSync(root)
+    .map((d) => join(root, d))
+    .filter((d) => existsSync(join(d, 'serverless.yml')))
+    .sort();
+}
+
+export async function startLocalStack(cfg: LocalStackConfig, log: (line: string) => void = console.log): Promise<RunningStack> {
+  const useEmulator = !process.env.OPENAI_API_KEY;
+  const stoppers: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) await s().catch((e) => console.error(`[local-stack] while stopping: ${e.message}`));
+    stoppers.length = 0;
+  };
+
+  try {
+    await Promise.all([
+      assertPortFree(cfg.host, cfg.dynamoPort, PORT_VARS.dynamoPort),
+      assertPortFree(cfg.host, cfg.sesPort, PORT_VARS.sesPort),
+      useEmulator ? assertPortFree(cfg.host, cfg.openaiPort, PORT_VARS.openaiPort) : Promise.resolve(),
+    ]);
+
+    const cacheDir = join(LOCAL_DIR, 'cache');
+    const [services, dynamo, ses, emulator] = await Promise.all([
+      Promise.all(discoverServices().map((d) => resolveService(d, cfg.stage, cacheDir))),
+      startDynamo(cfg.host, cfg.dynamoPort).then((d) => (stoppers.push(d.stop), d)),
+      sesServer({ host: cfg.host, port: cfg.sesPort }).then((s) => (stoppers.push(() => closeServer(s)), s)),
+      useEmulator ? startEmulator({ host: cfg.host, port: cfg.openaiPort }).then((e) => (stoppers.push(e.close), e)) : Promise.resolve(null),
+    ]);
+    void ses;
+    log(`DynamoDB Local   ${dynamo.endpoint}`);
+    log(`SES emulator     http://${cfg.host}:${cfg.sesPort}/  (web UI lists every email sent)`);
+    log(emulator ? `OpenAI emulator  ${emulator.baseURL}` : 'OpenAI           the real API (OPENAI_API_KEY is set)');
+
+    const tables = await createTables(dynamo.endpoint, services.flatMap((s) => s.tables));
+    if (tables.length) log(`Tables           ${tables.join(', ')}`);
+
+    const functions = await startFunctions(cfg, services, dynamo, emulator, stoppers);
+    const urls: Record<string, string> = {};
+    for (const [name, fn] of functions) {
+      const url = fn.fn.url;
+      if (!url) continue;
+      const spec = FUNCTION_URLS[name];
+      if (!spec) throw new Error(`Function '${name}' has a URL but no local port; add it to FUNCTION_URLS in packages/local-stack/src/config.ts`);
+      await assertPortFree(cfg.host, cfg.functionPorts[name]!, spec.portVar);
+      const served = await serveFunctionUrl(fn, cfg.host, cfg.functionPorts[name]!);
+      stoppers.push(() => closeServer(served.server));
+      urls[name] = served.url;
+      log(`${name.padEnd(16)} ${served.url}${url.invokeMode === 'RESPONSE_STREAM' ? '  (response streaming)' : ''}`);
+    }
+    startSchedules(functions, stoppers, log);
+
+    if (cfg.outputsFile) {
+      const custom: Record<string, string> = {};
+      for (const [name, url] of Object.entries(urls)) custom[FUNCTION_URLS[name]!.output] = url;
+      mkdirSync(dirname(cfg.outputsFile), { recursive: true });
+      writeFileSync(cfg.outputsFile, `${JSON.stringify({ custom }, null, 2)}\n`);
+    }
+
+    return {
+      urls,
+      dynamoEndpoint: dynamo.endpoint,
+      sesEndpoint: `http://${cfg.host}:${cfg.sesPort}`,
+      openaiBaseURL: emulator?.baseURL ?? null,
+      functions,
+      tables,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function startFunctions(
+  cfg: LocalStackConfig,
+  services: ResolvedService[],
+  dynamo: RunningDynamo,
+  emulator: RunningEmulator | null,
+  stoppers: Array<() => Promise<void>>,
+): Promise<Map<string, LocalFunction>> {
+  const outDir = join(LOCAL_DIR, 'build');
+  const all = services.flatMap((svc) => svc.functions.map((fn) => ({ svc, fn })));
+  const bundles = await Promise.all(all.map(({ svc, fn }) => bundleFunction(svc, fn, outDir)));
+  const sesEndpoint = `http://${cfg.host}:${cfg.sesPort}`;
+  const functions = new Map<string, LocalFunction>();
+  all.forEach(({ fn }, i) => {
+    if (functions.has(fn.name)) throw new Error(`Two services define a function named '${fn.name}'`);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...fn.environment,
+      AWS_REGION: process.env.AWS_REGION ?? 'us-west-2',
+      AWS_DEFAULT_REGION: process.env.AWS_REGION ?? 'us-west-2',
+      // Local stand-ins only: fake credentials, and the SDK's standard endpoint variables.
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SES: sesEndpoint,
+      AWS_ENDPOINT_URL_SESV2: sesEndpoint,
+      AWS_LAMBDA_FUNCTION_NAME: `${fn.service}-${cfg.stage}-${fn.name}`,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      ...(emulator
+        ? { OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'local-emulator-key', CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID }
+        : {}),
+    };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const local = new LocalFunction(fn, bundles[i]!, env);
+    functions.set(fn.name, local);
+    stoppers.push(() => local.stop());
+  });
+  await Promise.all([...functions.values()].map((f) => f.warm()));
+  return functions;
+}
+
+/** Runs scheduled functions (EventBridge `schedule` events) on a local interval. */
+function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<() => Promise<void>>, log: (l: string) => void) {
+  const seconds = Number(process.env.LOCAL_SCHEDULE_SECONDS ?? 10);
+  if (!(seconds > 0)) return;
+  for (const [name, fn] of functions) {
+    if (!fn.fn.schedule?.length) continue;
+    let running = false;
+    const timer = setInterval(async () => {
+      if (running) return; // never overlap two runs of one schedule
+      running = true;
+      try {
+        const outcome = await fn.invoke({ version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), resources: [], detail: {} });
+        if (outcome.kind !== 'result') console.error(`[${name}] scheduled run ended with ${outcome.kind}`);
+      } finally {
+        running = false;
+      }
+    }, seconds * 1000);
+    stoppers.push(async () => clearInterval(timer));
+    log(`${name.padEnd(16)} every ${seconds}s (schedule; LOCAL_SCHEDULE_SECONDS)`);
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}

@@ -1,0 +1,23 @@
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const FILE = join(__dirname, '..', '..', 'stages.config.json');
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+
+/** Settings for one stage: defaults, overridden key by key by the stage's own entry. */
+function resolveStage(stage, file = FILE) {
+  if (!STAGE_NAME.test(String(stage))) {
+    throw new Error(`stage '${stage}' is not a valid stage name (lower-case letters, digits and '-', starting with a letter, at most 16 characters)`);
+  }
+  const all = JSON.parse(readFileSync(file, 'utf8'));
+  const settings = { ...all.defaults, ...((all.stages || {})[stage] || {}) };
+  const origins = settings.allowedOrigins;
+  if (!Array.isArray(origins) || origins.length === 0) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' must be a non-empty list`);
+  for (const o of origins) {
+    if (typeof o !== 'string' || !ORIGIN.test(o)) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`);
+  }
+  return { ...settings, stage, allowedOriginsCsv: origins.join(',') };
+}
+
+module.exports = { resolveStage };

@@ -1,0 +1,18 @@
+// Typed access for Node tools (scripts, tests). The deploy reads the same file through serverless.cjs.
+import { createRequire } from 'node:module';
+
+export interface StageSettings {
+  stage: string;
+  region: string;
+  allowedOrigins: string[];
+  allowedOriginsCsv: string;
+  logRetentionDays: number;
+  [key: string]: unknown;
+}
+
+const require_ = createRequire(__filename);
+const { resolveStage: resolve } = require_('../resolve.cjs') as { resolveStage: (stage: string, file?: string) => StageSettings };
+
+export function resolveStage(stage: string, file?: string): StageSettings {
+  return resolve(stage, file);
+}
