@@ -143,7 +143,7 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
   return {
     onError: function httpErrorsOnError(request) {
       const err = request.error;
-      if (request.response !== undefined && request.response !== null && (request.response as LambdaFunctionURLResult).statusCode) return;
+      if (typeof request.response === "object" && request.response !== null && request.response.statusCode) return;
       if (err instanceof HttpError) {
         if (!err.expose) opts.onUnexpected?.(err, request);
         request.response = jsonResponse(err.statusCode, { error: err.expose ? err.message : publicMessage(err.statusCode), code: err.code }, err.headers);

@@ -126,7 +126,7 @@ export function corsOriginAllowed(cors: UrlCors, origin: string | undefined): st
   return cors.allowedOrigins.includes(origin) ? origin : undefined;
 }
 
-function toEvent(req: IncomingMessage, body: Buffer, domainName: string) {
+export function toEvent(req: IncomingMessage, body: Buffer, domainName: string) {
   const url = new URL(req.url ?? '/', `http://${domainName}`);
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;

@@ -59,7 +59,7 @@ describe('ChatKit sessions', () => {
   it('requires a Bearer key and the ChatKit beta header', async () => {
     const noKey = await fetch(`${emu.baseURL}/chatkit/sessions`, { method: 'POST', headers: { 'openai-beta': 'chatkit_beta=v1' }, body: '{}' });
     expect(noKey.status).toBe(401);
-    expect((await noKey.json()).error.code).toBe('missing_api_key');
+    expect(((await noKey.json()) as any).error.code).toBe('missing_api_key');
     const noBeta = await fetch(`${emu.baseURL}/chatkit/threads`, { headers: { authorization: 'Bearer k' } });
     expect(noBeta.status).toBe(400);
     expect(noBeta.headers.get('content-type')).toBe('application/json');

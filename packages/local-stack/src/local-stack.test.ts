@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { postJson, stackUrls } from '@lead-intake/testkit';
+import { REPO_ROOT } from './paths';
+import { toEvent } from './function-url';
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('the running local stack', () => {
+  it('answers a POST on every function URL and lists them in the outputs file', async () => {
+    const urls = stackUrls();
+    expect(urls.session).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(urls.lead).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    for (const url of [urls.session, urls.lead]) {
+      const res = await postJson(url, {}, { origin: 'http://localhost:4321' });
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:4321');
+    }
+  });
+
+  it('answers preflights from the URL CORS configuration (the same allowed origins the deploy uses)', async () => {
+    const { session } = stackUrls();
+    const pre = (origin: string) => fetch(session, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const ok = await pre('https://craigs.autos');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://craigs.autos');
+    expect(ok.headers.get('access-control-allow-methods')).toBe('POST');
+    expect(ok.headers.get('access-control-allow-headers')).toBe('content-type');
+    expect(ok.headers.get('access-control-max-age')).toBe('300');
+    const refused = await pre('https://evil.example');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('payload format 2.0', () => {
+  const req = (headers: Record<string, string>, rawHeaders?: string[]) => {
+    const r = new PassThrough() as any;
+    r.url = '/a/b?x=1&x=2&y=3';
+    r.method = 'POST';
+    r.httpVersion = '1.1';
+    r.socket = { remoteAddress: '127.0.0.1' };
+    r.rawHeaders = rawHeaders ?? Object.entries(headers).flat();
+    return r;
+  };
+
+  it('lower-cases headers, splits cookies, joins repeated query values and keeps text bodies as text', () => {
+    const ev = toEvent(req({}, ['Content-Type', 'application/json', 'X-Multi', 'a', 'X-Multi', 'b', 'Cookie', 'a=1; b=2']), Buffer.from('{"a":1}'), 'h:1');
+    expect(ev.headers).toEqual({ 'content-type': 'application/json', 'x-multi': 'a,b' });
+    expect(ev.cookies).toEqual(['a=1', 'b=2']);
+    expect(ev.rawPath).toBe('/a/b');
+    expect(ev.rawQueryString).toBe('x=1&x=2&y=3');
+    expect(ev.queryStringParameters).toEqual({ x: '1,2', y: '3' });
+    expect(ev.body).toBe('{"a":1}');
+    expect(ev.isBase64Encoded).toBe(false);
+    expect(ev.requestContext.http).toMatchObject({ method: 'POST', path: '/a/b' });
+  });
+
+  it('base64-encodes binary bodies', () => {
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    const ev = toEvent(req({ 'content-type': 'application/octet-stream' }), bytes, 'h:1');
+    expect(ev.isBase64Encoded).toBe(true);
+    expect(Buffer.from(ev.body!, 'base64')).toEqual(bytes);
+  });
+});
+
+describe('npm run dev', () => {
+  it.each([
+    ['Ctrl-C (SIGINT to the foreground process group)', true, 'SIGINT'],
+    ['SIGTERM to npm alone', false, 'SIGTERM'],
+  ] as const)('reaches ready, writes the outputs file, and leaves no process or port behind on %s', async (_label, group, signal) => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-'));
+    const outputs = join(dir, 'outputs.json');
+    const ports = { LOCAL_DYNAMODB_PORT: 28000, LOCAL_SES_PORT: 28005, LOCAL_OPENAI_PORT: 23110, LOCAL_SESSION_PORT: 23101, LOCAL_LEAD_PORT: 23102, LOCAL_CHAT_PORT: 23103 };
+    const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
+    for (const [k, v] of Object.entries(ports)) env[k] = String(v);
+    delete env.OPENAI_API_KEY;
+    const child = spawn('npm', ['run', 'dev'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const deadline = Date.now() + 60_000;
+    while (!/\bready\b/.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(log).toMatch(/\bready\b/);
+    expect(JSON.parse(readFileSync(outputs, 'utf8'))).toEqual({
+      custom: { chatkit_session_url: 'http://127.0.0.1:23101/', chatkit_lead_email_url: 'http://127.0.0.1:23102/' },
+    });
+    for (const p of Object.values(ports).filter((p) => p !== 23103)) expect(await portOpen(p)).toBe(true);
+    const res = await postJson('http://127.0.0.1:23101/', {});
+    expect(res.status).toBeLessThan(500);
+
+    const { execSync } = await import('node:child_process');
+    const descendants = execSync(`pgrep -f "${outputs}|dynamodb_local|lambda-worker" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+    if (group) process.kill(-child.pid!, signal);
+    else child.kill(signal);
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && (await Promise.all(Object.values(ports).map(portOpen))).some(Boolean)) await new Promise((r) => setTimeout(r, 200));
+    for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(false);
+    const leftovers = descendants.filter((pid) => pidAlive(pid) && readFileSafe(`/proc/${pid}/environ`).includes(outputs));
+    expect(leftovers).toEqual([]);
+  }, 90_000);
+});
+
+function readFileSafe(p: string): string {
+  try {
+    return existsSync(p) ? readFileSync(p, 'latin1') : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EmulatorAdmin } from '@lead-intake/openai-emulator';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+
+/** Helpers for tests that run against the stack started by test/global-setup.ts. */
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests through \`npm test\` (Jest's global setup starts the local stack)`);
+  return v;
+};
+const host = () => env('TEST_LOCAL_HOST');
+
+export function stackUrls(): { session: string; lead: string; chat?: string } {
+  const outputs = JSON.parse(readFileSync(env('TEST_STACK_OUTPUTS'), 'utf8')).custom;
+  return { session: outputs.chatkit_session_url, lead: outputs.chatkit_lead_email_url, chat: outputs.chatkit_api_url };
+}
+
+export const emulatorOrigin = () => `http://${host()}:${env('TEST_LOCAL_OPENAI_PORT')}`;
+export const emulatorBaseURL = () => `${emulatorOrigin()}/v1`;
+export const emulator = () => new EmulatorAdmin(emulatorOrigin());
+export const dynamoEndpoint = () => `http://${host()}:${env('TEST_LOCAL_DYNAMODB_PORT')}`;
+export const sesEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SES_PORT')}`;
+
+export interface SesEmail {
+  messageId: string;
+  from: string;
+  replyTo: string[];
+  destination: { to: string[]; cc: string[]; bcc: string[] };
+  subject: string;
+  body: { text?: string; html?: string };
+  at: number;
+}
+
+export async function sesEmails(): Promise<SesEmail[]> {
+  const res = await fetch(`${sesEndpoint()}/store`);
+  return ((await res.json()) as { emails: SesEmail[] }).emails;
+}
+
+export async function clearSes(): Promise<void> {
+  await fetch(`${sesEndpoint()}/clear-store`, { method: 'POST' });
+}
+
+export function documentClient(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function postJson<T = any>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** A Function URL (payload 2.0) event, for invoking a handler in-process with a changed environment. */
+export function urlEvent(opts: { body?: string; headers?: Record<string, string>; method?: string; isBase64Encoded?: boolean } = {}): LambdaFunctionURLEvent {
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', ...(opts.headers ?? {}) },
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'test',
+      domainName: 'test.lambda-url.us-west-2.on.aws',
+      domainPrefix: 'test',
+      http: { method: opts.method ?? 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'jest' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+    body: opts.body,
+    isBase64Encoded: opts.isBase64Encoded ?? false,
+  };
+}
+
+/** A Lambda context with a deadline, for in-process handler calls. */
+export function lambdaContext(timeoutMs = 10_000): any {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    awsRequestId: randomUUID(),
+    functionName: 'test',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-west-2:000000000000:function:test',
+    memoryLimitInMB: '256',
+    logGroupName: '/aws/lambda/test',
+    logStreamName: 'test',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done() {},
+    fail() {},
+    succeed() {},
+  };
+}
