@@ -1,9 +1,57 @@
 import middy from '@middy/core';
+import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
+import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
+import { openaiClient } from '@lead-intake/openai-client';
+import { shopState, type ShopStateContext } from '@lead-intake/shop-hours';
+import { mintHostedSession, sessionRequest, stateVariables, type SessionRequestContext } from '@lead-intake/chatkit-session';
 
-export const handler = middy()
-  .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS) }))
-  .use(httpErrors())
-  .use(methodGuard(['POST']))
-  .use(jsonBody())
-  .handler(async () => jsonResponse(200, { ok: true, service: 'session' }));
+const logger = createLogger('session');
+const metrics = createMetrics('session');
+
+// Read once per instance. A bad value fails the cold start loudly rather than every request quietly.
+const settings = {
+  ttlSeconds: intSetting(process.env, 'CHATKIT_SESSION_TTL_SECONDS', 600, { min: 60, max: 3600 }),
+  maxRequestsPerMinute: intSetting(process.env, 'CHATKIT_RATE_LIMIT_PER_MINUTE', 10, { min: 1, max: 600 }),
+  // 10 s function timeout: two 4 s attempts plus the SDK's 0.5 s backoff still answer in time.
+  openai: {
+    timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 4000, { min: 100, max: 60000 }),
+    maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }),
+  },
+};
+
+type SessionContext = SecretsContext & ShopStateContext & SessionRequestContext;
+
+export interface SessionHandlerOptions {
+  /** The clock for the shop state (tests freeze it). */
+  now?: () => Date;
+}
+
+/** The pipeline: origin guard and CORS, body parsing, validation, shop state, secrets, mint. */
+export function createSessionHandler(opts: SessionHandlerOptions = {}) {
+  return middy<any, any, Error, SessionContext>()
+    .use(injectLambdaContext(logger))
+    .use(publishMetrics(metrics))
+    .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS) }))
+    .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name, upstream: (e as any)?.upstream, upstreamStatus: (e as any)?.upstreamStatus }) }))
+    .use(methodGuard(['POST']))
+    .use(jsonBody({ maxBytes: 16 * 1024 }))
+    .use(sessionRequest())
+    .use(shopState({ now: opts.now }))
+    .use(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'], onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+    .handler(async (_event, context) => {
+      const { user, locale, pageUrl } = context.sessionRequest;
+      const minted = await mintHostedSession(openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), {
+        user,
+        workflowId: context.secrets.CHATKIT_WORKFLOW_ID!,
+        stateVariables: stateVariables(locale, pageUrl, context.shopState),
+        ttlSeconds: settings.ttlSeconds,
+        maxRequestsPerMinute: settings.maxRequestsPerMinute,
+      });
+      metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
+      logger.info('session minted', { locale, shopOpen: context.shopState.shop_is_open_now });
+      return jsonResponse(200, minted);
+    });
+}
+
+export const handler = createSessionHandler();

@@ -1,0 +1,2 @@
+export { parseSessionRequest, sessionRequest, USER_ID, type SessionRequest, type SessionRequestContext } from './request';
+export { mintHostedSession, stateVariables, UpstreamError, type MintOptions, type MintedSession } from './mint';

@@ -1,0 +1,54 @@
+import OpenAI from 'openai';
+import { HttpError } from '@lead-intake/http';
+import type { ShopState } from '@lead-intake/shop-hours';
+
+export interface MintOptions {
+  user: string;
+  workflowId: string;
+  stateVariables: Record<string, string | number | boolean>;
+  ttlSeconds: number;
+  maxRequestsPerMinute: number;
+}
+
+export interface MintedSession {
+  client_secret: string;
+  /** Unix seconds. */
+  expires_at: number;
+  user: string;
+}
+
+/** The workflow's state variables: the page context and the shop's live state. */
+export function stateVariables(locale: string, pageUrl: string, shop: ShopState): Record<string, string | boolean> {
+  return { locale, page_url: pageUrl, ...shop };
+}
+
+/** Upstream failure with what may be logged (class and status), never the upstream body. */
+export class UpstreamError extends HttpError {
+  constructor(
+    readonly upstream: string,
+    readonly upstreamStatus: number | undefined,
+    cause: unknown,
+  ) {
+    super(502, `${upstream} failed`, 'upstream_error', {}, { cause });
+    this.name = 'UpstreamError';
+  }
+}
+
+/** Mints a hosted ChatKit session (Agent Builder workflow) and returns what the browser needs. */
+export async function mintHostedSession(client: OpenAI, o: MintOptions): Promise<MintedSession> {
+  let session;
+  try {
+    session = await client.beta.chatkit.sessions.create({
+      user: o.user,
+      workflow: { id: o.workflowId, state_variables: o.stateVariables },
+      expires_after: { anchor: 'created_at', seconds: o.ttlSeconds },
+      rate_limits: { max_requests_per_1_minute: o.maxRequestsPerMinute },
+    });
+  } catch (e) {
+    throw new UpstreamError('chatkit.sessions.create', e instanceof OpenAI.APIError ? e.status : undefined, e);
+  }
+  if (typeof session?.client_secret !== 'string' || !session.client_secret || typeof session.expires_at !== 'number') {
+    throw new UpstreamError('chatkit.sessions.create (unexpected response shape)', undefined, undefined);
+  }
+  return { client_secret: session.client_secret, expires_at: session.expires_at, user: o.user };
+}

@@ -1,0 +1,6 @@
+/**
+ * Configuration for the handlers, read in one place. Settings come from the function's
+ * environment (set by serverless.yml from stages.config.json); secrets come from `secrets()`.
+ */
+export { ConfigError, intSetting, stringSetting, listSetting } from './settings';
+export { secrets, readSecrets, type SecretsContext, type SecretsOptions } from './secrets';

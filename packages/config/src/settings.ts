@@ -1,0 +1,35 @@
+/** A configuration problem; the message names the variable, never its value. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function stringSetting(env: Env, name: string, dflt?: string): string {
+  const v = env[name]?.trim();
+  if (v) return v;
+  if (dflt !== undefined) return dflt;
+  throw new ConfigError(name, `${name} is not set`);
+}
+
+export function intSetting(env: Env, name: string, dflt: number, range: { min: number; max: number }): number {
+  const raw = env[name]?.trim();
+  if (!raw) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < range.min || n > range.max) {
+    throw new ConfigError(name, `${name} must be an integer from ${range.min} to ${range.max}`);
+  }
+  return n;
+}
+
+export function listSetting(env: Env, name: string, dflt: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return dflt;
+  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+}
