@@ -1,0 +1,46 @@
+import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { TranscriptLine } from './normalize';
+
+export interface Contacts {
+  /** Lower-cased, de-duplicated, in order of appearance. */
+  emails: string[];
+  /** E.164, de-duplicated, in order of appearance; never the shop's own number. */
+  phones: string[];
+}
+
+export interface ContactOptions {
+  /** The shop's own number in E.164 (any spelling of it in the transcript is excluded). */
+  shopPhone: string;
+  /** Country for numbers written without one; defaults to the shop phone's country. */
+  defaultCountry?: CountryCode;
+}
+
+// Pragmatic address syntax: a local part, one @, a dotted domain with a 2+ letter TLD.
+const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}/g;
+
+export function countryOf(e164: string): CountryCode | undefined {
+  return parsePhoneNumberFromString(e164)?.country;
+}
+
+/** Contacts the customer wrote: only customer lines, never quoted text or the assistant's words. */
+export function extractContacts(lines: TranscriptLine[], opts: ContactOptions): Contacts {
+  const defaultCountry = opts.defaultCountry ?? countryOf(opts.shopPhone) ?? 'US';
+  const shop = parsePhoneNumberFromString(opts.shopPhone)?.number ?? opts.shopPhone;
+  const emails: string[] = [];
+  const phones: string[] = [];
+  for (const line of lines) {
+    if (line.role !== 'customer' || !line.text) continue;
+    for (const m of line.text.matchAll(EMAIL)) {
+      const email = m[0].replace(/^[.]+|[.]+$/g, '').toLowerCase();
+      if (!emails.includes(email)) emails.push(email);
+    }
+    // Email addresses can hold digit runs that look like numbers; read phones from the rest.
+    const rest = line.text.replace(EMAIL, ' ');
+    for (const found of findPhoneNumbersInText(rest, { defaultCountry })) {
+      const e164 = found.number.number;
+      if (e164 === shop || !found.number.isValid()) continue;
+      if (!phones.includes(e164)) phones.push(e164);
+    }
+  }
+  return { emails, phones };
+}

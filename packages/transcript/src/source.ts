@@ -1,0 +1,53 @@
+import OpenAI from 'openai';
+import { normalizeItems, toSeconds, type Transcript } from './normalize';
+
+/** Where a thread's conversation is read from: the hosted ChatKit API, or our own store. */
+export interface TranscriptSource {
+  readonly name: string;
+  /** Throws `ThreadNotFoundError` for an unknown thread; other failures propagate. */
+  fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript>;
+}
+
+export class ThreadNotFoundError extends Error {
+  constructor(readonly threadId: string) {
+    super('thread not found');
+    this.name = 'ThreadNotFoundError';
+  }
+}
+
+/** Reads a hosted thread: `threads.retrieve` plus every page of `threads.listItems` in ascending order. */
+export class HostedChatKitSource implements TranscriptSource {
+  readonly name = 'hosted';
+  constructor(
+    private readonly client: OpenAI,
+    private readonly pageSize = 100,
+  ) {}
+
+  async fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript> {
+    const reqOpts = opts.signal ? { signal: opts.signal } : undefined;
+    try {
+      const [thread, items] = await Promise.all([
+        this.client.beta.chatkit.threads.retrieve(threadId, reqOpts),
+        (async () => {
+          const all: any[] = [];
+          for await (const item of this.client.beta.chatkit.threads.listItems(threadId, { order: 'asc', limit: this.pageSize }, reqOpts)) all.push(item);
+          return all;
+        })(),
+      ]);
+      const { lines, skipped } = normalizeItems(items, opts.assistantName);
+      return {
+        threadId,
+        title: thread.title ?? null,
+        createdAt: toSeconds(thread.created_at) || null,
+        user: thread.user ?? null,
+        lines,
+        lastItemId: items.length ? String(items[items.length - 1].id) : null,
+        itemCount: items.length,
+        skipped,
+      };
+    } catch (e) {
+      if (e instanceof OpenAI.NotFoundError) throw new ThreadNotFoundError(threadId);
+      throw e;
+    }
+  }
+}
