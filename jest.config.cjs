@@ -12,5 +12,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 60000,
-  maxWorkers: 2,
+  // One worker: the test files share one local stack (its emulator state and SES store).
+  maxWorkers: 1,
 };

@@ -30,6 +30,7 @@ export default async function globalSetup() {
     throw new Error(`local stack did not become ready:\n${readFileSync(logFile, 'utf8')}`);
   }
   process.env.TEST_STACK_OUTPUTS = outputs;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.TEST_STACK_LOG = logFile;
   for (const [k, v] of Object.entries(TEST_STACK_ENV)) process.env[`TEST_${k}`] = v;
 }

@@ -4,6 +4,9 @@ import { LOCAL_DIR } from './paths';
 import { startLocalStack } from './stack';
 
 /** `npm run dev`: starts the whole local stack in the foreground; Ctrl-C or SIGTERM stops all of it. */
+// Lambda runs Node 22; the SDK's warning about this machine's Node 20 is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main() {
   const cfg = configFromEnv(process.env, join(LOCAL_DIR, 'outputs.json'));
   const started = Date.now();

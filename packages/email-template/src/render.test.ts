@@ -1,0 +1,106 @@
+import { renderLeadEmail, sampleLead, SUBJECT_MAX, type LeadEmailInput } from './index';
+
+const evil = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&';
+
+function hostile(): LeadEmailInput {
+  const lead = sampleLead(6);
+  lead.summary = {
+    ...lead.summary!,
+    customer_name: `Eve${evil}\r\nBcc: victim@example.com`,
+    project_summary: `Brakes\nSubject: injected ${evil}`,
+    summary: evil,
+    key_details: [evil],
+    call_script_prompts: [evil, 'b', 'c'],
+    sms_draft: evil,
+    email_body: evil,
+  };
+  lead.lines[0]!.text = `${evil} <a href="javascript:alert(3)">click</a>`;
+  lead.lines[0]!.quote = evil;
+  lead.lines[4]!.attachments = [
+    { name: `x${evil}.jpg`, mimeType: 'image/jpeg', previewUrl: 'javascript:alert(4)' },
+    { name: 'ok.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/ok.jpg?a=1&b=<2>' },
+  ];
+  lead.pageUrl = 'javascript:alert(5)';
+  return lead;
+}
+
+describe('renderLeadEmail', () => {
+  it('puts everything in both parts, in the same order', () => {
+    const { subject, html, text } = renderLeadEmail(sampleLead());
+    expect(subject).toBe('New lead: Ana Lopez - Grinding noise when braking');
+    const order = ['Ana Lopez', '(650) 555-0123', 'ana.lopez@example.com', 'Call', 'Text', 'Email', 'Open chat page', 'OpenAI logs', 'grinding noise when braking on her', 'Photo of the wheel attached', 'Mileage', 'Call Ana to book', 'Confirm the grinding', 'Recibimos su mensaje', 'Su consulta sobre los frenos', 'Gracias por escribirnos', 'Hola Ana, le escribimos', 'Transcript', 'makes a grinding noise', 'wheel.jpg'];
+    for (const part of [html, text.replace('TRANSCRIPT', 'Transcript')]) {
+      let at = -1;
+      for (const needle of order) {
+        const next = part.indexOf(needle.replace(/'/g, '&#39;'), at + 1) >= 0 ? part.indexOf(needle.replace(/'/g, '&#39;'), at + 1) : part.indexOf(needle, at + 1);
+        expect({ needle, found: next > at }).toEqual({ needle, found: true });
+        at = next;
+      }
+    }
+    expect(html).toContain('href="tel:+16505550123"');
+    expect(html).toContain('href="sms:+16505550123');
+    expect(html).toContain('href="mailto:ana.lopez@example.com?subject=');
+    expect(html).toContain('href="https://platform.openai.com/logs/cthr_sample0001"');
+    expect(html).toContain('href="https://craigs.autos/services/brakes"');
+    expect(html).toContain('href="https://files.example.com/wheel.jpg"');
+    expect(text).toContain('tel:+16505550123');
+    expect(text).toContain('https://platform.openai.com/logs/cthr_sample0001');
+    expect(text).toContain('[attachment] wheel.jpg (image/jpeg) https://files.example.com/wheel.jpg');
+    expect(html).toContain('<meta name="color-scheme" content="light dark">');
+    expect(html).toContain('role="presentation"');
+  });
+
+  it('neutralizes script, onerror and javascript: links anywhere customer or model text goes', () => {
+    const { html, text } = renderLeadEmail(hostile());
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toMatch(/<a href="javascript:/i);
+    expect(html).not.toMatch(/href="javascript:/i);
+    expect(html).not.toMatch(/<[a-z][^>]*\son[a-z]+=/i); // no real tag carries an event handler
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&quot;&#39;&amp;');
+    expect(html).not.toContain('Open chat page'); // a javascript: page URL is not a link
+    expect(html).toContain('href="https://files.example.com/ok.jpg?a=1&amp;b=%3C2%3E"');
+    // Every href is one of the schemes we build, never something the customer wrote.
+    for (const [, href] of html.matchAll(/href="([^"]*)"/g)) expect(href).toMatch(/^(https:|tel:\+|sms:\+|mailto:)/);
+    expect(text).not.toContain('javascript:alert(4)');
+  });
+
+  it('keeps the subject on one line, without header injection, at most 150 characters', () => {
+    const { subject } = renderLeadEmail(hostile());
+    expect(subject).not.toMatch(/[\r\n]/);
+    expect(subject.startsWith('New lead: Eve')).toBe(true);
+    expect(subject.length).toBeLessThanOrEqual(SUBJECT_MAX);
+    const long = sampleLead();
+    long.summary!.project_summary = 'x'.repeat(500);
+    const s = renderLeadEmail(long).subject;
+    expect(s.length).toBe(SUBJECT_MAX);
+    expect(s.endsWith('…')).toBe(true);
+    const sep = sampleLead();
+    sep.summary!.customer_name = 'A\u2028B\u0085C\u0000D';
+    expect(renderLeadEmail(sep).subject).toBe('New lead: A B C D - Grinding noise when braking');
+  });
+
+  it('falls back to the phone, then the email, then "website visitor" in the subject', () => {
+    const l = sampleLead();
+    l.summary!.customer_name = null;
+    expect(renderLeadEmail(l).subject).toBe('New lead: +16505550123 - Grinding noise when braking');
+    l.contacts.phones = [];
+    expect(renderLeadEmail(l).subject).toBe('New lead: ana.lopez@example.com - Grinding noise when braking');
+    l.contacts.emails = [];
+    expect(renderLeadEmail(l).subject).toBe('New lead: website visitor - Grinding noise when braking');
+  });
+
+  it('marks an email without a summary "AI summary unavailable", contacts and transcript intact', () => {
+    const l = sampleLead();
+    l.summary = null;
+    const { subject, html, text } = renderLeadEmail(l);
+    expect(subject).toBe('New lead: +16505550123 - AI summary unavailable');
+    for (const part of [html, text]) {
+      expect(part).toContain('AI summary unavailable');
+      expect(part).toContain('ana.lopez@example.com');
+      expect(part).toContain('makes a grinding noise when I brake');
+      expect(part).not.toContain('Call script');
+    }
+    expect(html).toContain('href="tel:+16505550123"');
+  });
+});

@@ -1,0 +1,69 @@
+import type OpenAI from 'openai';
+import { renderLeadEmail, type RenderedEmail } from '@lead-intake/email-template';
+import { summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
+import type { ShopProfile } from '@lead-intake/shop-hours';
+import { extractContacts, formatForModel, type Contacts, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
+import type { LeadReason, LeadRequest } from './request';
+
+/** Every `reason` the lead endpoint can answer with (docs/backend.md lists them with their meaning). */
+export const ANSWER_REASONS = ['sent', 'already_sent', 'in_progress', 'cooldown', 'not_ready', 'no_contact', 'error'] as const;
+export type AnswerReason = (typeof ANSWER_REASONS)[number];
+export interface LeadAnswer {
+  sent: boolean;
+  reason: AnswerReason;
+}
+
+/** The summary result for one transcript state: a summary, or why there is none. */
+export type SummaryResult = { ok: true; summary: LeadSummary } | { ok: false; failure: SummaryFailure };
+
+export interface EvaluateDeps {
+  source: TranscriptSource;
+  openai: OpenAI;
+  profile: ShopProfile;
+  model: string;
+  /** Reuse a summary already paid for on this transcript state (the ledger provides it). */
+  cachedSummary?: (transcript: Transcript) => SummaryResult | undefined;
+}
+
+export type Evaluation =
+  | { kind: 'no_contact'; transcript: Transcript; contacts: Contacts }
+  | { kind: 'not_ready'; transcript: Transcript; contacts: Contacts; summary: SummaryResult }
+  | { kind: 'send'; transcript: Transcript; contacts: Contacts; summary: SummaryResult; email: RenderedEmail; replyTo: string | null };
+
+/** The rule: `auto` sends only a handoff-ready summary; every other reason sends once a contact exists. */
+export function decide(reason: LeadReason, contacts: Contacts, summary: SummaryResult | null): 'no_contact' | 'not_ready' | 'send' {
+  if (contacts.emails.length === 0 && contacts.phones.length === 0) return 'no_contact';
+  if (reason !== 'auto') return 'send';
+  return summary?.ok && summary.summary.handoff_ready === true ? 'send' : 'not_ready';
+}
+
+/**
+ * Reads the thread, finds contacts, gets the summary (or reuses one), decides, and renders the
+ * email when it should go out. Never sends; the caller owns delivery (and the ledger around it).
+ */
+export async function evaluateLead(req: LeadRequest, deps: EvaluateDeps, signal?: AbortSignal): Promise<Evaluation & { summaryFromCache: boolean }> {
+  const { profile } = deps;
+  const transcript = await deps.source.fetch(req.threadId, { assistantName: profile.assistantName, signal });
+  const contacts = extractContacts(transcript.lines, { shopPhone: profile.phone });
+  if (decide(req.reason, contacts, null) === 'no_contact') return { kind: 'no_contact', transcript, contacts, summaryFromCache: false };
+
+  let summary = deps.cachedSummary?.(transcript);
+  const summaryFromCache = summary !== undefined;
+  if (!summary) {
+    const outcome = await summarizeLead(deps.openai, { model: deps.model, shopName: profile.name, transcriptText: formatForModel(transcript.lines), contacts, signal });
+    summary = outcome.ok ? { ok: true, summary: outcome.summary } : { ok: false, failure: outcome.failure };
+  }
+  const decision = decide(req.reason, contacts, summary);
+  if (decision !== 'send') return { kind: 'not_ready', transcript, contacts, summary, summaryFromCache };
+
+  const email = renderLeadEmail({
+    shop: { name: profile.name, phone: profile.phone, assistantName: profile.assistantName, timezone: profile.timezone },
+    threadId: req.threadId,
+    reason: req.reason,
+    pageUrl: req.pageUrl,
+    contacts,
+    summary: summary.ok ? summary.summary : null,
+    lines: transcript.lines,
+  });
+  return { kind: 'send', transcript, contacts, summary, email, replyTo: contacts.emails[0] ?? null, summaryFromCache };
+}

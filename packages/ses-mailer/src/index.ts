@@ -1,0 +1,2 @@
+export { buildMime, encodeHeader, assertAddresses, InvalidAddressError, type OutgoingEmail } from './mime';
+export { sendEmail, sesClient, EmailSendError } from './send';

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+
+export interface OutgoingEmail {
+  from: string;
+  to: string[];
+  replyTo?: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export class InvalidAddressError extends Error {
+  constructor(readonly field: string) {
+    super(`invalid email address in ${field}`);
+    this.name = 'InvalidAddressError';
+  }
+}
+
+// A single bare address: nothing that could end a header or add a recipient.
+const ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+export function assertAddresses(field: string, list: string[]): void {
+  if (list.length === 0 && field !== 'Reply-To') throw new InvalidAddressError(field);
+  for (const a of list) if (!ADDRESS.test(a)) throw new InvalidAddressError(field);
+}
+
+/** RFC 2047 encoded-word for a header value (UTF-8, base64), folded so no line is too long. */
+export function encodeHeader(value: string): string {
+  const clean = value.replace(/[\r\n]+/g, ' ');
+  if (/^[\x20-\x7e]*$/.test(clean) && clean.length <= 900) return clean;
+  const words: string[] = [];
+  let chunk = '';
+  for (const ch of clean) {
+    // Keep each encoded word under 75 characters: at most 45 bytes of UTF-8 per word.
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
+}
+
+const base64Lines = (s: string) => Buffer.from(s, 'utf8').toString('base64').replace(/.{1,76}/g, '$&\r\n');
+
+/** A multipart/alternative message (text, then HTML), both parts base64 so any content is safe. */
+export function buildMime(e: OutgoingEmail, opts: { date?: Date; boundary?: string } = {}): string {
+  assertAddresses('From', [e.from]);
+  assertAddresses('To', e.to);
+  assertAddresses('Reply-To', e.replyTo ?? []);
+  const boundary = opts.boundary ?? `=_lead_${randomBytes(12).toString('hex')}`;
+  const headers = [
+    `From: ${e.from}`,
+    `To: ${e.to.join(', ')}`,
+    ...(e.replyTo?.length ? [`Reply-To: ${e.replyTo.join(', ')}`] : []),
+    `Subject: ${encodeHeader(e.subject)}`,
+    `Date: ${(opts.date ?? new Date()).toUTCString().replace('GMT', '+0000')}`,
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+  ];
+  return [
+    headers.join('\r\n'),
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=UTF-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    base64Lines(e.text),
+    `--${boundary}`,
+    'Content-Type: text/html; charset=UTF-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    base64Lines(e.html),
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
+}

@@ -1,0 +1,334 @@
+import { readFileSync } from 'node:fs';
+import type { SeedItem } from '@lead-intake/openai-emulator';
+import { clearSes, emulator, emulatorBaseURL, lambdaContext, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
+
+const admin = emulator();
+const ALLOWED = 'https://chat.craigs.autos';
+const url = () => stackUrls().lead;
+
+beforeEach(async () => {
+  await admin.reset();
+  await clearSes();
+});
+
+const user = (text: string, extra: Partial<SeedItem> = {}): SeedItem => ({ role: 'user', text, ...extra });
+const bot = (text: string): SeedItem => ({ role: 'assistant', text });
+
+function summary(over: Record<string, unknown> = {}) {
+  return {
+    handoff_ready: true,
+    handoff_reason: 'Phone and project are explicit.',
+    customer_name: 'Dana Whitfield',
+    customer_language: 'English',
+    vehicle: { year: 2016, make: 'Toyota', model: 'Tacoma' },
+    project_summary: 'Check engine light on',
+    summary: 'Dana reports the check engine light on her 2016 Tacoma.',
+    key_details: ['Check engine light on since Monday'],
+    missing_info: ['Mileage'],
+    next_steps: ['Call Dana to book a diagnostic'],
+    call_script_prompts: ['Ask when the light came on.', 'Ask if it blinks.', 'Offer a diagnostic slot.'],
+    outreach_message: 'Hi Dana, this is Craig’s Autos about your Tacoma.',
+    sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
+    email_subject: 'Your Tacoma check engine light',
+    email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
+    ...over,
+  };
+}
+
+const trigger = (threadId: string, reason = 'pagehide', extra: Record<string, unknown> = {}, headers: Record<string, string> = { origin: ALLOWED }) =>
+  postJson(url(), { threadId, reason, ...extra }, headers);
+const responsesCalls = async () => (await admin.requests()).filter((r) => r.path === '/v1/responses');
+
+describe('the lead email, end to end through the local stack', () => {
+  it('sends one email with everything, in both parts, to the shop, replying to the customer', async () => {
+    const id = await admin.seedThread({
+      user: 'visitor-1',
+      items: [
+        user('Hi, my 2016 Tacoma has the check engine light on since Monday.'),
+        bot('Sorry to hear that! What is your name and the best number to reach you?'),
+        user('Dana Whitfield, 415-555-2671, or dana.w@Example.org', { attachments: [{ name: 'dash.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/dash.jpg' }] }),
+        bot('Thanks Dana, the team will call you.'),
+      ],
+    });
+    await admin.queueOutput(summary());
+    const res = await trigger(id, 'pagehide', { pageUrl: 'https://craigs.autos/check-engine' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ sent: true, reason: 'sent' });
+    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+
+    const [mail, ...more] = await sesEmails();
+    expect(more).toEqual([]);
+    expect(mail!.from).toContain('victor@craigs.autos');
+    expect(mail!.destination.to.join(',')).toContain('victor@craigs.autos');
+    expect(mail!.replyTo.join(',')).toContain('dana.w@example.org');
+    expect(mail!.subject).toBe('New lead: Dana Whitfield - Check engine light on');
+    for (const part of [mail!.body.html!, mail!.body.text!]) {
+      for (const needle of ['Dana Whitfield', '(415) 555-2671', 'dana.w@example.org', 'Check engine light on since Monday', 'Mileage', 'Call Dana to book a diagnostic', 'Ask if it blinks.', 'Can we call you today?', 'Your Tacoma check engine light', 'this is Craig', 'has the check engine light on since Monday', 'Roxana', 'dash.jpg', 'https://files.example.com/dash.jpg', `https://platform.openai.com/logs/${id}`, 'https://craigs.autos/check-engine']) {
+        expect({ needle, found: part.includes(needle) }).toEqual({ needle, found: true });
+      }
+    }
+    expect(mail!.body.html).toContain('href="tel:+14155552671"');
+    expect(mail!.body.html).toContain('href="sms:+14155552671');
+    expect(mail!.body.html).toContain('href="mailto:dana.w@example.org');
+
+    // The summary request: the configured model, strict Structured Outputs, the whole transcript.
+    const [call] = await responsesCalls();
+    const body = call!.body as any;
+    expect(body.model).toBe('gpt-5.2-2025-12-11');
+    expect(body.store).toBe(false);
+    expect(body.text.format).toMatchObject({ type: 'json_schema', name: 'lead_summary', strict: true });
+    expect(Object.keys(body.text.format.schema.properties)).toEqual(expect.arrayContaining(['handoff_ready', 'customer_language', 'call_script_prompts', 'outreach_message']));
+    expect(body.text.format.schema.properties.call_script_prompts).toMatchObject({ minItems: 3, maxItems: 3 });
+    expect(body.instructions).toMatch(/never guess/i);
+    expect(body.instructions).toMatch(/prices/i);
+    expect(JSON.stringify(body.input)).toContain('Roxana: Thanks Dana, the team will call you.');
+  });
+
+  it('reads every page of a long transcript', async () => {
+    const items = Array.from({ length: 230 }, (_, n) => (n % 2 ? bot(`answer ${n}`) : user(`question ${n}`)));
+    items[5] = user('call me at 415-555-2671');
+    const id = await admin.seedThread({ user: 'u', items });
+    await admin.queueOutput(summary());
+    expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
+    const pages = (await admin.requests()).filter((r) => r.path.endsWith('/items'));
+    expect(pages).toHaveLength(3);
+    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc']);
+    const [mail] = await sesEmails();
+    expect(mail!.body.text).toContain('question 0');
+    expect(mail!.body.text).toContain('answer 229');
+    expect(mail!.body.html).toContain('Transcript (230 messages)');
+  });
+
+  it('writes the outreach in the customer’s language (a Spanish conversation)', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('Hola, necesito cambiar el aceite de mi Corolla 2019. Mi número es 408-555-0199.'), bot('¡Claro! ¿Cómo se llama?'), user('Me llamo Lucía.')] });
+    await admin.queueOutput(summary({ customer_name: 'Lucía', customer_language: 'Spanish', project_summary: 'Oil change', outreach_message: 'Hola Lucía, le escribimos de Craig’s Autos sobre el cambio de aceite de su Corolla.', sms_draft: 'Hola Lucía, ¿cuándo le conviene traer su Corolla?' }));
+    expect((await trigger(id, 'idle')).body).toEqual({ sent: true, reason: 'sent' });
+    const [mail] = await sesEmails();
+    expect(mail!.subject).toBe('New lead: Lucía - Oil change');
+    expect(mail!.body.text).toContain('Outreach (Spanish):');
+    expect(mail!.body.text).toContain('Hola Lucía, le escribimos de Craig’s Autos');
+    expect(mail!.body.html).toContain('Hola Lucía, ¿cuándo le conviene traer su Corolla?');
+    const [call] = await responsesCalls();
+    expect((call!.body as any).instructions).toMatch(/customer's language/);
+  });
+
+  it("excludes the shop's own number in every spelling: no contact, no summary, no email", async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('Is (408) 379-3820 your number? Or 408.379.3820, +1 408 379 3820, 4083793820?'), bot('Yes, that is us.')] });
+    expect((await trigger(id, 'close')).body).toEqual({ sent: false, reason: 'no_contact' });
+    expect(await responsesCalls()).toEqual([]);
+    expect(await sesEmails()).toEqual([]);
+  });
+
+  it('keeps international numbers in E.164', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('I am visiting from London, call +44 20 7946 0958 please')] });
+    await admin.queueOutput(summary({ customer_name: null }));
+    expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
+    const [mail] = await sesEmails();
+    expect(mail!.body.html).toContain('href="tel:+442079460958"');
+    expect(mail!.subject).toBe('New lead: +442079460958 - Check engine light on');
+  });
+
+  it('neutralizes a transcript full of HTML and script injection', async () => {
+    const evil = '<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>';
+    const id = await admin.seedThread({
+      user: 'u',
+      items: [user(`${evil} call 415-555-2671`, { attachments: [{ name: `<b>${evil}</b>.png`, mime_type: 'image/png', preview_url: 'javascript:alert(4)' }] }), bot(evil)],
+    });
+    await admin.queueOutput(summary({ customer_name: `Eve${evil}\r\nBcc: x@evil.example`, summary: evil, sms_draft: evil }));
+    expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
+    const [mail] = await sesEmails();
+    const html = mail!.body.html!;
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toMatch(/<[a-z][^>]*\son[a-z]+=/i);
+    for (const [, href] of html.matchAll(/href="([^"]*)"/g)) expect(href).toMatch(/^(https:|tel:\+|sms:\+|mailto:)/);
+    expect(mail!.subject).not.toMatch(/[\r\n]/);
+    expect(mail!.destination.bcc).toEqual([]);
+    expect(mail!.destination.to.join(',')).not.toContain('evil.example');
+  });
+});
+
+describe('the decision', () => {
+  const qualified = [user('My brakes squeal. Call me: 415-555-2671.'), bot('Thanks!')];
+
+  it('auto sends only a handoff-ready summary', async () => {
+    const id = await admin.seedThread({ user: 'u', items: qualified });
+    await admin.queueOutput(summary({ handoff_ready: false }));
+    expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
+    expect(await sesEmails()).toEqual([]);
+    await admin.queueOutput(summary({ handoff_ready: true }));
+    expect((await trigger(id, 'auto')).body).toEqual({ sent: true, reason: 'sent' });
+    expect(await sesEmails()).toHaveLength(1);
+  });
+
+  it.each(['idle', 'pagehide', 'close', 'manual'])('%s sends once a contact exists, even when the summary says not ready', async (reason) => {
+    const id = await admin.seedThread({ user: 'u', items: qualified });
+    await admin.queueOutput(summary({ handoff_ready: false }));
+    expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'sent' });
+  });
+
+  it('no contact: no_contact, no summary, no email (any reason)', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('How much for brakes?'), bot('Happy to help! Can I get a phone number?')] });
+    for (const reason of ['auto', 'manual']) expect((await trigger(id, reason)).body).toEqual({ sent: false, reason: 'no_contact' });
+    expect(await responsesCalls()).toEqual([]);
+    expect(await sesEmails()).toEqual([]);
+  });
+
+  it('finds contacts only in what the customer wrote', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('hello', { quoted_text: 'email us at 415-555-2671' }), bot('Call us at 650-555-0123 or leads@craigs.autos')] });
+    expect((await trigger(id, 'close')).body).toEqual({ sent: false, reason: 'no_contact' });
+  });
+});
+
+describe('summary failures: nothing lost', () => {
+  const items = [user('Need a tire change, 415-555-2671'), bot('Sure')];
+  const failures: Array<[string, () => Promise<unknown>]> = [
+    ['a refusal', () => admin.queue({ refusal: 'I cannot help with that.' })],
+    ['an incomplete output', () => admin.queue({ status: 'incomplete' })],
+    ['text that is not JSON', () => admin.queue({ text: 'Sure! Here is the summary: {' })],
+    ['JSON that fails the schema', () => admin.queueOutput({ handoff_ready: 'yes' })],
+    ['a 500 on every attempt', () => admin.fault({ path: '/v1/responses', status: 500, times: 5 })],
+    ['a 429 on every attempt', () => admin.fault({ path: '/v1/responses', status: 429, times: 5 })],
+  ];
+
+  it.each(failures)('%s: a non-auto trigger still sends, marked "AI summary unavailable"', async (_label, inject) => {
+    const id = await admin.seedThread({ user: 'u', items });
+    await inject();
+    expect((await trigger(id, 'pagehide')).body).toEqual({ sent: true, reason: 'sent' });
+    const [mail] = await sesEmails();
+    expect(mail!.subject).toBe('New lead: +14155552671 - AI summary unavailable');
+    for (const part of [mail!.body.html!, mail!.body.text!]) {
+      expect(part).toContain('AI summary unavailable');
+      expect(part).toContain('Need a tire change');
+    }
+    expect(mail!.body.html).toContain('href="tel:+14155552671"');
+  });
+
+  it.each(failures)('%s: auto sends nothing (a later trigger will)', async (_label, inject) => {
+    const id = await admin.seedThread({ user: 'u', items });
+    await inject();
+    expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
+    expect(await sesEmails()).toEqual([]);
+  });
+});
+
+describe('requests', () => {
+  it.each([
+    ['no threadId', { reason: 'auto' }, 'invalid_thread_id'],
+    ['a bad threadId', { threadId: 'thr_123', reason: 'auto' }, 'invalid_thread_id'],
+    ['a threadId with a slash', { threadId: 'cthr_a/b', reason: 'auto' }, 'invalid_thread_id'],
+    ['no reason', { threadId: 'cthr_abc' }, 'invalid_reason'],
+    ['an unknown reason', { threadId: 'cthr_abc', reason: 'bored' }, 'invalid_reason'],
+    ['a bad user', { threadId: 'cthr_abc', reason: 'auto', user: 'a b' }, 'invalid_user'],
+    ['a bad pageUrl', { threadId: 'cthr_abc', reason: 'auto', pageUrl: 'javascript:alert(1)' }, 'invalid_page_url'],
+  ])('%s: 400 with a reason and no OpenAI call', async (_label, body, code) => {
+    const res = await postJson(url(), body, { origin: ALLOWED });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe(code);
+    expect(await admin.requests()).toEqual([]);
+  });
+
+  it('accepts the text/plain body navigator.sendBeacon sends', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('call 415-555-2671 about my brakes')] });
+    const res = await fetch(url(), { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: ALLOWED }, body: JSON.stringify({ threadId: id, reason: 'pagehide' }) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ sent: true, reason: 'sent' });
+  });
+
+  it('refuses a disallowed origin with 403 and no OpenAI call', async () => {
+    const res = await trigger('cthr_abc', 'manual', {}, { origin: 'https://evil.example' });
+    expect(res.status).toBe(403);
+    expect(await admin.requests()).toEqual([]);
+  });
+
+  it('answers 404 for an unknown thread, and for a thread of another user', async () => {
+    expect((await trigger('cthr_unknown', 'manual')).status).toBe(404);
+    const id = await admin.seedThread({ user: 'alice', items: [user('415-555-2671')] });
+    const res = await trigger(id, 'manual', { user: 'mallory' });
+    expect(res.status).toBe(404);
+    expect(await sesEmails()).toEqual([]);
+  });
+
+  it('answers error (and sends nothing) when the transcript cannot be read', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671')] });
+    await admin.fault({ path: `/v1/chatkit/threads/${id}`, status: 500, times: 10 });
+    expect((await trigger(id, 'manual')).body).toEqual({ sent: false, reason: 'error' });
+  });
+});
+
+describe('in-process, with a changed environment', () => {
+  function loadHandler(env: Record<string, string | undefined>) {
+    const base: Record<string, string | undefined> = {
+      OPENAI_BASE_URL: emulatorBaseURL(),
+      OPENAI_API_KEY: 'sk-test-lead',
+      ALLOWED_ORIGINS: 'https://chat.craigs.autos,https://craigs.autos,http://localhost:4321',
+      AWS_ENDPOINT_URL_SES: sesEndpoint(),
+      AWS_REGION: 'us-west-2',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      LEAD_TO_EMAIL: undefined,
+      LEAD_FROM_EMAIL: undefined,
+      LEAD_SUMMARY_TIMEOUT_MS: undefined,
+      LEAD_SUMMARY_MAX_RETRIES: undefined,
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    };
+    for (const [k, v] of Object.entries({ ...base, ...env })) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    let mod: typeof import('./handler');
+    jest.isolateModules(() => {
+      mod = require('./handler');
+    });
+    return mod!.handler;
+  }
+  const call = async (handler: any, body: object, opts: { base64?: boolean } = {}) => {
+    const raw = JSON.stringify(body);
+    const res = await handler(urlEvent({ body: opts.base64 ? Buffer.from(raw).toString('base64') : raw, isBase64Encoded: opts.base64, headers: { 'content-type': 'text/plain;charset=UTF-8' } }), lambdaContext(30_000));
+    return { status: res.statusCode, body: JSON.parse(res.body) };
+  };
+
+  it('delivers to every recipient of a comma-separated LEAD_TO_EMAIL, from a base64 body', async () => {
+    const handler = loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos, service@craigs.autos,desk@craigs.autos', LEAD_FROM_EMAIL: 'leads@craigs.autos' });
+    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
+    expect((await call(handler, { threadId: id, reason: 'close' }, { base64: true })).body).toEqual({ sent: true, reason: 'sent' });
+    const [mail] = await sesEmails();
+    const to = mail!.destination.to.join(',');
+    for (const r of ['owner@craigs.autos', 'service@craigs.autos', 'desk@craigs.autos']) expect(to).toContain(r);
+    expect(mail!.from).toContain('leads@craigs.autos');
+  });
+
+  it('answers error when SES fails (nothing half-written)', async () => {
+    const handler = loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
+    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
+    expect((await call(handler, { threadId: id, reason: 'close' })).body).toEqual({ sent: false, reason: 'error' });
+    expect(await sesEmails()).toEqual([]);
+  });
+
+  it('a summary that does not answer in time still lets a pagehide email out', async () => {
+    const handler = loadHandler({ LEAD_SUMMARY_TIMEOUT_MS: '300', LEAD_SUMMARY_MAX_RETRIES: '0' });
+    await admin.fault({ path: '/v1/responses', delay_ms: 3000, times: 1 });
+    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
+    expect((await call(handler, { threadId: id, reason: 'pagehide' })).body).toEqual({ sent: true, reason: 'sent' });
+    expect((await sesEmails())[0]!.subject).toContain('AI summary unavailable');
+  });
+
+  it('refuses to start with an invalid LEAD_TO_EMAIL, naming it', () => {
+    expect(() => loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos\r\nBcc: x@y.z' })).toThrow(/LEAD_TO_EMAIL/);
+  });
+});
+
+describe('logs', () => {
+  it('never contain transcript text, customer emails or phone numbers', async () => {
+    const secretText = 'my-unique-secret-problem-description';
+    const id = await admin.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`), bot('ok')] });
+    await admin.queueOutput(summary({ customer_name: 'Zebulon Pii' }));
+    expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
+    await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
+    expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
+    await new Promise((r) => setTimeout(r, 200)); // let the stack flush its log
+    const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
+    expect(log).toContain(id); // the lead's log lines are there (ids are fine)
+    for (const pii of [secretText, '415-555-7777', '4155557777', '+14155557777', 'pii.person@example.net', 'Zebulon']) expect(log).not.toContain(pii);
+  });
+});
