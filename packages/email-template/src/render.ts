@@ -102,7 +102,7 @@ const DARK_CSS =
   '.lp-page{background:#111316 !important}.lp-card{background:#1b1f24 !important;border-color:#30363d !important}' +
   '.lp-text,.lp-text td{color:#e6edf3 !important}.lp-muted{color:#9aa5b1 !important}' +
   '.lp-draft{background:#22272e !important;border-color:#30363d !important}.lp-link{color:#6cb6ff !important}' +
-  '.lp-banner{background:#3a2f0b !important;color:#f2d98c !important}}';
+  '.lp-banner{background:#3a2f0b !important;color:#f2d98c !important}.lp-rule{border-color:#30363d !important}}';
 
 function section(title: string, body: string): string {
   return `<tr><td style="padding:16px 24px 0 24px;"><h2 class="lp-muted" style="${C.h2}">${esc(title)}</h2>${body}</td></tr>`;
@@ -219,10 +219,10 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     const atts = l.attachments.map((a) => {
       const url = safeHttpUrl(a.previewUrl);
       const label = `${a.name} (${a.mimeType})`;
-      return url ? `<div>📎 <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>` : `<div>📎 ${esc(label)}</div>`;
+      return url ? `<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>` : `<div>Attachment: ${esc(label)}</div>`;
     });
     rows.push(
-      `<tr><td style="padding:8px 0;border-top:1px solid #e3e6ea;vertical-align:top;">` +
+      `<tr><td class="lp-rule" style="padding:8px 0;border-top:1px solid #e3e6ea;vertical-align:top;">` +
         `<div><strong>${esc(l.speaker)}</strong> <span class="lp-muted" style="${C.muted}">${esc(stamp)}</span></div>` +
         (l.quote ? `<div class="lp-muted" style="${C.quote}">${escLines(l.quote)}</div>` : '') +
         (l.text ? `<div>${escLines(l.text)}</div>` : '') +

@@ -116,3 +116,4 @@ export function lambdaContext(timeoutMs = 10_000): any {
     succeed() {},
   };
 }
+export { launchChromium, chromiumPath } from './browser';

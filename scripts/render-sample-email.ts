@@ -1,0 +1,35 @@
+/**
+ * Refreshes the sample lead email kept in docs/: the HTML and text parts as rendered by
+ * renderLeadEmail, and PNGs of the HTML in headless Chromium (light and dark color schemes).
+ * Run: npm run email:sample
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderLeadEmail, sampleLead } from '@lead-intake/email-template';
+import { launchChromium } from '@lead-intake/testkit';
+
+async function main() {
+  const docs = join(__dirname, '..', 'docs');
+  const email = renderLeadEmail(sampleLead(6));
+  writeFileSync(join(docs, 'sample-lead-email.html'), email.html);
+  writeFileSync(join(docs, 'sample-lead-email.txt'), `Subject: ${email.subject}\n\n${email.text}\n`);
+  const browser = await launchChromium();
+  try {
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await browser.newPage({ viewport: { width: 720, height: 900 }, colorScheme: scheme });
+      // Offline: the email must render with nothing fetched from the network.
+      await page.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort()));
+      await page.setContent(email.html, { waitUntil: 'load' });
+      await page.screenshot({ path: join(docs, scheme === 'light' ? 'sample-lead-email.png' : 'sample-lead-email-dark.png'), fullPage: true });
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(`wrote docs/sample-lead-email.{html,txt,png} and docs/sample-lead-email-dark.png (${email.subject})`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
