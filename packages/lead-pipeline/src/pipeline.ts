@@ -2,11 +2,11 @@ import type OpenAI from 'openai';
 import { renderLeadEmail, type RenderedEmail } from '@lead-intake/email-template';
 import { summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
 import type { ShopProfile } from '@lead-intake/shop-hours';
-import { extractContacts, formatForModel, type Contacts, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
+import { extractContacts, formatForModel, ThreadNotFoundError, type Contacts, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
 import type { LeadReason, LeadRequest } from './request';
 
 /** Every `reason` the lead endpoint can answer with (docs/backend.md lists them with their meaning). */
-export const ANSWER_REASONS = ['sent', 'already_sent', 'in_progress', 'cooldown', 'not_ready', 'no_contact', 'error'] as const;
+export const ANSWER_REASONS = ['sent', 'already_sent', 'in_progress', 'cooldown', 'not_ready', 'no_contact', 'error', 'failed'] as const;
 export type AnswerReason = (typeof ANSWER_REASONS)[number];
 export interface LeadAnswer {
   sent: boolean;
@@ -30,6 +30,11 @@ export type Evaluation =
   | { kind: 'not_ready'; transcript: Transcript; contacts: Contacts; summary: SummaryResult }
   | { kind: 'send'; transcript: Transcript; contacts: Contacts; summary: SummaryResult; email: RenderedEmail; replyTo: string | null };
 
+/** Identifies a transcript state: the same items give the same key, any new item a new one. */
+export function transcriptState(t: Transcript): string {
+  return `${t.itemCount}:${t.lastItemId ?? ''}`;
+}
+
 /** The rule: `auto` sends only a handoff-ready summary; every other reason sends once a contact exists. */
 export function decide(reason: LeadReason, contacts: Contacts, summary: SummaryResult | null): 'no_contact' | 'not_ready' | 'send' {
   if (contacts.emails.length === 0 && contacts.phones.length === 0) return 'no_contact';
@@ -44,6 +49,8 @@ export function decide(reason: LeadReason, contacts: Contacts, summary: SummaryR
 export async function evaluateLead(req: LeadRequest, deps: EvaluateDeps, signal?: AbortSignal): Promise<Evaluation & { summaryFromCache: boolean }> {
   const { profile } = deps;
   const transcript = await deps.source.fetch(req.threadId, { assistantName: profile.assistantName, signal });
+  // Someone else's thread is answered as if it did not exist, before any summary is paid for.
+  if (req.user && transcript.user && req.user !== transcript.user) throw new ThreadNotFoundError(req.threadId);
   const contacts = extractContacts(transcript.lines, { shopPhone: profile.phone });
   if (decide(req.reason, contacts, null) === 'no_contact') return { kind: 'no_contact', transcript, contacts, summaryFromCache: false };
 

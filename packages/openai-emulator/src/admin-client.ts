@@ -11,6 +11,8 @@ export interface SeedItem {
 }
 
 export interface SeedThread {
+  /** A fixed id (e.g. for sample events); a fresh cthr_ id by default. */
+  id?: string;
   user: string;
   title?: string;
   items: SeedItem[];
@@ -42,6 +44,11 @@ export class EmulatorAdmin {
 
   async seedThread(thread: SeedThread): Promise<string> {
     return (await this.call<{ id: string }>('POST', 'threads', thread)).id;
+  }
+
+  /** Appends items to a stored thread, as a conversation that goes on. */
+  async appendItems(threadId: string, items: SeedItem[]): Promise<void> {
+    await this.call('POST', `threads/${encodeURIComponent(threadId)}/items`, { items });
   }
 
   requests(): Promise<RecordedRequest[]> {

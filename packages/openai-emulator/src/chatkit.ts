@@ -76,7 +76,9 @@ export function seedThread(state: EmulatorState, body: unknown): Thread {
   if (!isObject(body)) throw ApiError.invalid('Body must be a JSON object.', null);
   if (typeof body.user !== 'string' || !body.user) throw ApiError.invalid("'user' is required.", 'user');
   if (!Array.isArray(body.items)) throw ApiError.invalid("'items' must be an array.", 'items');
-  const id = newId('cthr');
+  const id = typeof body.id === 'string' ? body.id : newId('cthr');
+  if (!/^cthr_[A-Za-z0-9_-]{1,128}$/.test(id)) throw ApiError.invalid("'id' must look like cthr_...", 'id');
+  if (state.threads.has(id)) throw ApiError.invalid(`A thread with id '${id}' exists.`, 'id');
   const created = typeof body.created_at === 'number' ? body.created_at : nowSeconds();
   const thread: Thread = {
     id,
@@ -92,6 +94,20 @@ export function seedThread(state: EmulatorState, body: unknown): Thread {
     thread.items.push(seedItem(id, raw, created + i, i));
   });
   state.threads.set(id, thread);
+  return thread;
+}
+
+/** Admin: appends items to a stored thread (a conversation that goes on). */
+export function appendItems(state: EmulatorState, threadId: string, body: unknown): Thread {
+  const thread = state.threads.get(threadId);
+  if (!thread) throw ApiError.notFound(`No thread found with id '${threadId}'.`);
+  if (!isObject(body) || !Array.isArray(body.items)) throw ApiError.invalid("'items' must be an array.", 'items');
+  const last = thread.items[thread.items.length - 1]?.created_at ?? thread.created_at;
+  const start = Math.max(last + 1, nowSeconds());
+  body.items.forEach((raw: unknown, i: number) => {
+    if (!isObject(raw)) throw ApiError.invalid(`items[${i}] must be an object.`, `items[${i}]`);
+    thread.items.push(seedItem(threadId, raw, start + i, i));
+  });
   return thread;
 }
 

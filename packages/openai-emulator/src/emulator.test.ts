@@ -261,3 +261,15 @@ describe('fault injection', () => {
     await expect(admin.seedThread({ user: 'u', items: [{ role: 'bot' as any, text: 'x' }] })).rejects.toThrow(/role/);
   });
 });
+
+describe('admin: growing conversations and fixed ids', () => {
+  it('appends items to a thread, and seeds a thread with a given id once', async () => {
+    const id = await admin.seedThread({ id: 'cthr_fixed_demo', user: 'u', items: [{ role: 'user', text: 'a' }] });
+    expect(id).toBe('cthr_fixed_demo');
+    await expect(admin.seedThread({ id: 'cthr_fixed_demo', user: 'u', items: [] })).rejects.toThrow(/exists/);
+    await admin.appendItems(id, [{ role: 'assistant', text: 'b' }, { role: 'user', text: 'c' }]);
+    const page = await client.beta.chatkit.threads.listItems(id, { order: 'asc' });
+    expect(page.data.map((i: any) => i.content.at(-1).text)).toEqual(['a', 'b', 'c']);
+    await expect(admin.appendItems('cthr_missing', [])).rejects.toThrow(/404/);
+  });
+});

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ApiError } from './errors';
-import { cancelSession, createSession, deleteThread, getThread, isObject, listItems, listThreads, seedThread, threadView } from './chatkit';
+import { appendItems, cancelSession, createSession, deleteThread, getThread, isObject, listItems, listThreads, seedThread, threadView } from './chatkit';
 import { planResponse, streamEvents, validateRequest } from './responses';
 import { EmulatorState, type QueuedResponse } from './state';
 
@@ -194,6 +194,15 @@ function admin(state: EmulatorState, method: string, path: string, body: unknown
       return send(res, 200, { id: seedThread(state, body).id });
     } catch (e) {
       if (e instanceof ApiError) return bad(e.message);
+      throw e;
+    }
+  }
+  const append = /^\/__emulator\/threads\/([^/]+)\/items$/.exec(path);
+  if (method === 'POST' && append) {
+    try {
+      return send(res, 200, { id: appendItems(state, decodeURIComponent(append[1]!), body).id });
+    } catch (e) {
+      if (e instanceof ApiError) return send(res, e.status, { error: e.message });
       throw e;
     }
   }

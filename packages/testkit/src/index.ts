@@ -50,6 +50,16 @@ export function documentClient(): DynamoDBDocumentClient {
   );
 }
 
+/** The ledger table the local stack created from services/lead/serverless.yml. */
+export async function dedupeTableName(): Promise<string> {
+  const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
+  const doc = documentClient();
+  const names = (await doc.send(new ListTablesCommand({}))).TableNames ?? [];
+  const table = names.find((n) => n.endsWith('-dedupe'));
+  if (!table) throw new Error(`no *-dedupe table in DynamoDB Local (tables: ${names.join(', ')})`);
+  return table;
+}
+
 export interface JsonResponse<T = any> {
   status: number;
   headers: Headers;

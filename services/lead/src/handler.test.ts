@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { clearSes, emulator, emulatorBaseURL, lambdaContext, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { clearSes, dedupeTableName, dynamoEndpoint, emulator, emulatorBaseURL, lambdaContext, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
+let DEDUPE_TABLE: string;
+beforeAll(async () => {
+  DEDUPE_TABLE = await dedupeTableName();
+});
 const ALLOWED = 'https://chat.craigs.autos';
 const url = () => stackUrls().lead;
 
@@ -156,6 +160,8 @@ describe('the decision', () => {
     await admin.queueOutput(summary({ handoff_ready: false }));
     expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
     expect(await sesEmails()).toEqual([]);
+    // The conversation goes on: a new transcript state gets a new summary.
+    await admin.appendItems(id, [user('It is a 2011 Accord.'), bot('Got it!')]);
     await admin.queueOutput(summary({ handoff_ready: true }));
     expect((await trigger(id, 'auto')).body).toEqual({ sent: true, reason: 'sent' });
     expect(await sesEmails()).toHaveLength(1);
@@ -263,6 +269,11 @@ describe('in-process, with a changed environment', () => {
       OPENAI_API_KEY: 'sk-test-lead',
       ALLOWED_ORIGINS: 'https://chat.craigs.autos,https://craigs.autos,http://localhost:4321',
       AWS_ENDPOINT_URL_SES: sesEndpoint(),
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+      LEAD_DEDUPE_TABLE_NAME: DEDUPE_TABLE,
+      LEAD_DEDUPE_LEASE_SECONDS: undefined,
+      LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: undefined,
+      LEAD_FUNCTION_TIMEOUT_SECONDS: undefined,
       AWS_REGION: 'us-west-2',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -324,8 +335,9 @@ describe('logs', () => {
     const id = await admin.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`), bot('ok')] });
     await admin.queueOutput(summary({ customer_name: 'Zebulon Pii' }));
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
+    const id2 = await admin.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`)] });
     await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
-    expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
+    expect((await trigger(id2, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
     await new Promise((r) => setTimeout(r, 200)); // let the stack flush its log
     const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
     expect(log).toContain(id); // the lead's log lines are there (ids are fine)

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { DUE_SHARD, isStrong, nowSeconds, type LedgerRecord } from './record';
+import { LedgerStore } from './store';
+
+/**
+ * The ledger's rules (docs/idempotency.md): who may evaluate and send for a thread, when, and
+ * what a holder must do before it lets go. Storage mechanics are LedgerStore's.
+ */
+
+export interface LedgerConfig {
+  /** How long a lease lasts; must outlive the function timeout (checked at cold start). */
+  leaseSeconds: number;
+  /** Cooldown after the first failed attempt; doubles with every further failure. */
+  errorCooldownSeconds: number;
+  /** Records are deleted by TTL this long after their last update (never relied on for correctness). */
+  ttlDays: number;
+  /** After this many failed attempts a record is `failed` (kept for the runbook). */
+  maxAttempts: number;
+  clock?: () => number;
+}
+
+export const LEDGER_DEFAULTS: LedgerConfig = { leaseSeconds: 90, errorCooldownSeconds: 60, ttlDays: 90, maxAttempts: 5 };
+
+export interface Lease {
+  readonly threadId: string;
+  readonly leaseId: string;
+  readonly expiresAt: number;
+  /** The trigger to evaluate with: this request's, or a stronger one recorded on the item. */
+  effectiveReason: string;
+  /** The pending_seq this holder has accounted for. */
+  pendingSeqSeen: number;
+  /** Failed attempts before this one. */
+  readonly attempts: number;
+  /** The last evaluated transcript state and its summary (JSON), if any. */
+  readonly cached: { evalState: string; summary: string } | null;
+  finished: boolean;
+}
+
+export type AcquireResult = { kind: 'acquired'; lease: Lease } | { kind: 'busy'; reason: 'already_sent' | 'in_progress' | 'cooldown' | 'failed'; record: LedgerRecord };
+
+export type ReleaseResult = { kind: 'released' } | { kind: 'pending'; reason: string } | { kind: 'lost' };
+
+export interface EvalCache {
+  evalState: string;
+  /** JSON of a successful summary for that state; omitted when the summary failed. */
+  summary?: string;
+}
+
+export class Ledger {
+  readonly config: LedgerConfig;
+  constructor(
+    readonly store: LedgerStore,
+    config: Partial<LedgerConfig> = {},
+  ) {
+    this.config = { ...LEDGER_DEFAULTS, ...config };
+  }
+
+  private now() {
+    return nowSeconds(this.config.clock);
+  }
+
+  private ttl(now: number) {
+    return now + this.config.ttlDays * 86400;
+  }
+
+  /** Cooldown before the attempt after `failures` failures: base x 2^(failures-1). */
+  cooldownAfter(failures: number): number {
+    return this.config.errorCooldownSeconds * 2 ** Math.max(0, failures - 1);
+  }
+
+  /**
+   * One conditional write takes the lease when nobody holds a live one and the thread is not
+   * sent or cooling down. A lost race reads the winner's record from the same answer. A strong
+   * (non-auto) trigger that finds a live lease or a cooldown is recorded on the item, never dropped.
+   */
+  async acquire(threadId: string, reason: string, opts: { sweeper?: boolean } = {}): Promise<AcquireResult> {
+    const strong = isStrong(reason);
+    for (let round = 0; round < 4; round++) {
+      const now = this.now();
+      const leaseId = randomUUID();
+      const expiresAt = now + this.config.leaseSeconds;
+      const res = await this.store.update(threadId, {
+        set: {
+          status: 'sending',
+          lease_id: leaseId,
+          lock_expires_at: expiresAt,
+          trigger_reason: reason,
+          updated_at: now,
+          ttl: this.ttl(now),
+          // Due when the lease expires: if this holder dies, the sweeper finishes its work.
+          due_shard: DUE_SHARD,
+          due_at: expiresAt,
+          ...(strong ? { pending_reason: reason } : {}),
+        },
+        setIfMissing: { created_at: now, attempts: 0 },
+        add: strong ? { pending_seq: 1 } : undefined,
+        condition: opts.sweeper
+          ? // The sweeper never takes a lease from a live holder nor a record still cooling down.
+            '(#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)'
+          : 'attribute_not_exists(thread_id) OR #status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)',
+        values: { ':sending': 'sending', ':idle': 'idle', ':error': 'error', ':now': now },
+      });
+      if (res.ok) {
+        const old = res.old;
+        return {
+          kind: 'acquired',
+          lease: {
+            threadId,
+            leaseId,
+            expiresAt,
+            effectiveReason: strong ? reason : old?.pending_reason ?? 'auto',
+            pendingSeqSeen: (old?.pending_seq ?? 0) + (strong ? 1 : 0),
+            attempts: old?.attempts ?? 0,
+            cached: old?.eval_state && old.summary ? { evalState: old.eval_state, summary: old.summary } : null,
+            finished: false,
+          },
+        };
+      }
+      const cur = res.current;
+      if (!cur) {
+        if (opts.sweeper) return { kind: 'busy', reason: 'already_sent', record: { thread_id: threadId, status: 'sent' } };
+        continue; // deleted meanwhile (operator resend): try again
+      }
+      if (cur.status === 'sent') return { kind: 'busy', reason: 'already_sent', record: cur };
+      if (cur.status === 'failed') return { kind: 'busy', reason: 'failed', record: cur };
+      const live = cur.status === 'sending' && (cur.lock_expires_at ?? 0) > now;
+      const cooling = cur.status === 'error' && (cur.cooldown_until ?? 0) > now;
+      if (opts.sweeper) return { kind: 'busy', reason: live ? 'in_progress' : 'cooldown', record: cur };
+      if (!live && !cooling) continue; // it changed between our write and its read: go again
+      if (!strong) return { kind: 'busy', reason: live ? 'in_progress' : 'cooldown', record: cur };
+      const recorded = await this.recordPending(threadId, reason, live ? 'sending' : 'error', now);
+      if (recorded) return { kind: 'busy', reason: live ? 'in_progress' : 'cooldown', record: cur };
+      // The holder let go (or the cooldown ended) between the two writes: take the lease ourselves.
+    }
+    throw new Error('ledger: could not settle the lease after 4 rounds');
+  }
+
+  /** Notes a strong trigger on a record held by someone else (or cooling down), so it is served later. */
+  private async recordPending(threadId: string, reason: string, status: 'sending' | 'error', now: number): Promise<boolean> {
+    const res = await this.store.update(threadId, {
+      set: { pending_reason: reason, updated_at: now },
+      add: { pending_seq: 1 },
+      condition: status === 'sending' ? '#status = :sending AND lock_expires_at > :now' : '#status = :error AND cooldown_until > :now',
+      values: status === 'sending' ? { ':sending': 'sending', ':now': now } : { ':error': 'error', ':now': now },
+    });
+    return res.ok;
+  }
+
+  /** The email went out: `sent`, fenced on the caller's lease. False means the lease was lost. */
+  async markSent(lease: Lease, messageId: string): Promise<boolean> {
+    const now = this.now();
+    const res = await this.store.update(lease.threadId, {
+      set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl: this.ttl(now) },
+      remove: ['lease_id', 'lock_expires_at', 'pending_reason', 'pending_seq', 'due_shard', 'due_at', 'cooldown_until', 'summary', 'eval_state'],
+      condition: 'lease_id = :lease',
+      values: { ':lease': lease.leaseId },
+    });
+    lease.finished = true;
+    return res.ok;
+  }
+
+  /**
+   * The attempt failed: `error` with a growing cooldown (due for the sweeper then), or `failed`
+   * after the last attempt. Fenced on the caller's lease. Keeps the unserved strong trigger.
+   */
+  async markError(lease: Lease, code: string, cache?: EvalCache): Promise<{ ok: boolean; status: 'error' | 'failed'; cooldownUntil?: number }> {
+    const now = this.now();
+    const failures = lease.attempts + 1;
+    const failed = failures >= this.config.maxAttempts;
+    const cooldownUntil = now + this.cooldownAfter(failures);
+    const res = await this.store.update(lease.threadId, {
+      set: {
+        status: failed ? 'failed' : 'error',
+        last_error: code.slice(0, 80),
+        updated_at: now,
+        ttl: this.ttl(now),
+        ...(failed ? {} : { cooldown_until: cooldownUntil, due_shard: DUE_SHARD, due_at: cooldownUntil }),
+        ...(cache ? { eval_state: cache.evalState, summary: cache.summary } : {}),
+        // A failed send was decided by this holder: keep its reason so a retry sends too.
+        ...(isStrong(lease.effectiveReason) ? { pending_reason: lease.effectiveReason } : {}),
+      },
+      add: { attempts: 1 },
+      remove: ['lease_id', 'lock_expires_at', ...(failed ? ['due_shard', 'due_at', 'cooldown_until'] : []), ...(cache && cache.summary === undefined ? ['summary'] : [])],
+      condition: 'lease_id = :lease',
+      values: { ':lease': lease.leaseId },
+    });
+    lease.finished = true;
+    return { ok: res.ok, status: failed ? 'failed' : 'error', cooldownUntil: failed ? undefined : cooldownUntil };
+  }
+
+  /**
+   * Lets go after deciding not to send (not ready, no contact), remembering the evaluated state.
+   * Refused while a strong trigger arrived that this holder has not accounted for: the caller must
+   * re-evaluate with it first (`pending`). `lost`: the lease expired and someone else holds it.
+   */
+  async release(lease: Lease, cache: EvalCache): Promise<ReleaseResult> {
+    const now = this.now();
+    const served = isStrong(lease.effectiveReason);
+    const res = await this.store.update(lease.threadId, {
+      set: { status: 'idle', updated_at: now, ttl: this.ttl(now), eval_state: cache.evalState, summary: cache.summary },
+      remove: ['lease_id', 'lock_expires_at', 'due_shard', 'due_at', 'cooldown_until', ...(served ? ['pending_reason'] : []), ...(cache.summary === undefined ? ['summary'] : [])],
+      condition: 'lease_id = :lease AND (attribute_not_exists(pending_seq) OR pending_seq = :seen)',
+      values: { ':lease': lease.leaseId, ':seen': lease.pendingSeqSeen },
+    });
+    if (res.ok) {
+      lease.finished = true;
+      return { kind: 'released' };
+    }
+    const cur = res.current;
+    if (!cur || cur.lease_id !== lease.leaseId) {
+      lease.finished = true;
+      return { kind: 'lost' };
+    }
+    lease.effectiveReason = cur.pending_reason ?? lease.effectiveReason;
+    lease.pendingSeqSeen = cur.pending_seq ?? lease.pendingSeqSeen;
+    return { kind: 'pending', reason: lease.effectiveReason };
+  }
+}

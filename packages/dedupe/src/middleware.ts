@@ -1,0 +1,60 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { HttpError, jsonResponse } from '@lead-intake/http';
+import type { Ledger, Lease } from './ledger';
+import type { LedgerRecord } from './record';
+import { LedgerUnavailableError } from './store';
+
+export interface LedgerContext extends Context {
+  lease: Lease;
+}
+
+export interface SendOnceOptions<C extends Context> {
+  ledger: () => Ledger;
+  /** The thread and trigger of this request (from the validated body). */
+  subject: (context: C) => { threadId: string; reason: string };
+  /** Told about every request the ledger answers itself (metrics, logs). */
+  onBusy?: (reason: string, record: LedgerRecord, context: C) => void;
+  onUnavailable?: (error: LedgerUnavailableError, context: C) => void;
+  onCrash?: (error: unknown, context: C) => void;
+}
+
+/**
+ * The send-once step. `before` takes the thread's lease with one conditional write, or ends the
+ * chain with the ledger's own answer: `already_sent` (the fast path: no transcript, no OpenAI),
+ * `in_progress`, `cooldown`, `failed`. If the handler then throws while holding the lease, the
+ * attempt is recorded as an error so a later trigger or the sweeper retries it.
+ */
+export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendOnceOptions<C>): MiddlewareObj<unknown, unknown, Error, C> {
+  return {
+    before: async function sendOnceBefore(request) {
+      const { threadId, reason } = opts.subject(request.context);
+      let result;
+      try {
+        result = await opts.ledger().acquire(threadId, reason);
+      } catch (e) {
+        if (e instanceof LedgerUnavailableError) {
+          // Fail closed: without the ledger we cannot promise one email. Loud, and retryable.
+          opts.onUnavailable?.(e, request.context);
+          throw new HttpError(503, 'Lead ledger unavailable.', 'ledger_unavailable', { 'retry-after': '5' }, { cause: e });
+        }
+        throw e;
+      }
+      if (result.kind === 'busy') {
+        opts.onBusy?.(result.reason, result.record, request.context);
+        return jsonResponse(200, { sent: result.reason === 'already_sent', reason: result.reason });
+      }
+      request.context.lease = result.lease;
+    },
+    onError: async function sendOnceOnError(request) {
+      const lease = request.context.lease;
+      if (!lease || lease.finished) return;
+      opts.onCrash?.(request.error, request.context);
+      try {
+        await opts.ledger().markError(lease, `crash:${request.error?.name ?? 'Error'}`);
+      } catch {
+        // The lease will expire and the sweeper will pick the record up.
+      }
+    },
+  };
+}
