@@ -31,8 +31,8 @@ export interface Lease {
   pendingSeqSeen: number;
   /** Failed attempts before this one. */
   readonly attempts: number;
-  /** The last evaluated transcript state and its summary (JSON), if any. */
-  readonly cached: { evalState: string; summary: string } | null;
+  /** The last evaluated transcript state and its summary (JSON), if any; the holder updates it. */
+  cached: { evalState: string; summary: string } | null;
   finished: boolean;
 }
 

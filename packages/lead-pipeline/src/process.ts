@@ -56,8 +56,16 @@ export async function processLead(req: LeadRequest, lease: Lease, deps: ProcessD
     }
     hooks?.evaluated?.(ev, lease.effectiveReason);
     const cache = { evalState: transcriptState(ev.transcript), summary: ev.kind !== 'no_contact' && ev.summary.ok ? JSON.stringify(ev.summary.summary) : undefined };
+    // A re-evaluation in this invocation (a strong trigger arrived) reuses what was just paid for.
+    if (cache.summary) lease.cached = { evalState: cache.evalState, summary: cache.summary };
 
     if (ev.kind === 'send') {
+      // Never start a send on a lease that is about to expire: past it, another holder may send too.
+      // (A live invocation cannot outrun its lease: the lease outlives the function timeout.)
+      if (lease.expiresAt * 1000 - Date.now() < 1000) {
+        await ledger.markError(lease, 'lease:expiring', cache);
+        return { sent: false, reason: 'error' };
+      }
       let messageId: string;
       try {
         messageId = await deps.send(ev.email, ev.replyTo);

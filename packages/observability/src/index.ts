@@ -13,7 +13,8 @@ export const METRIC_NAMESPACE = 'ChatkitLeadIntake';
  * transcript text, customer emails or phone numbers (the lead tests capture all output and check).
  */
 export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+  const level = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'INFO') as 'INFO';
+  return new Logger({ serviceName, logLevel: level });
 }
 
 export function createMetrics(serviceName: string): Metrics {

@@ -127,3 +127,37 @@ export function lambdaContext(timeoutMs = 10_000): any {
   };
 }
 export { launchChromium, chromiumPath } from './browser';
+
+/** Sets (or, for `undefined`, deletes) environment variables before loading a module in-process. */
+export function applyEnv(env: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+/** The environment the lead handler needs to run in-process against the test stack. */
+export async function leadEnv(over: Record<string, string | undefined> = {}): Promise<Record<string, string | undefined>> {
+  return {
+    OPENAI_BASE_URL: emulatorBaseURL(),
+    OPENAI_API_KEY: 'sk-test-lead',
+    ALLOWED_ORIGINS: 'https://chat.craigs.autos,https://craigs.autos,http://localhost:4321',
+    AWS_ENDPOINT_URL_SES: sesEndpoint(),
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+    AWS_REGION: 'us-west-2',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    LEAD_DEDUPE_TABLE_NAME: await dedupeTableName(),
+    LEAD_TO_EMAIL: undefined,
+    LEAD_FROM_EMAIL: undefined,
+    LEAD_SUMMARY_TIMEOUT_MS: undefined,
+    LEAD_SUMMARY_MAX_RETRIES: undefined,
+    LEAD_DEDUPE_LEASE_SECONDS: undefined,
+    LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: undefined,
+    LEAD_DEDUPE_MAX_ATTEMPTS: undefined,
+    LEAD_FUNCTION_TIMEOUT_SECONDS: undefined,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    ...over,
+  };
+}

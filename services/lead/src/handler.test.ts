@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { clearSes, dedupeTableName, dynamoEndpoint, emulator, emulatorBaseURL, lambdaContext, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, emulator, lambdaContext, leadEnv, postJson, sesEmails, stackUrls, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
-let DEDUPE_TABLE: string;
-beforeAll(async () => {
-  DEDUPE_TABLE = await dedupeTableName();
-});
 const ALLOWED = 'https://chat.craigs.autos';
 const url = () => stackUrls().lead;
 
@@ -263,30 +259,8 @@ describe('requests', () => {
 });
 
 describe('in-process, with a changed environment', () => {
-  function loadHandler(env: Record<string, string | undefined>) {
-    const base: Record<string, string | undefined> = {
-      OPENAI_BASE_URL: emulatorBaseURL(),
-      OPENAI_API_KEY: 'sk-test-lead',
-      ALLOWED_ORIGINS: 'https://chat.craigs.autos,https://craigs.autos,http://localhost:4321',
-      AWS_ENDPOINT_URL_SES: sesEndpoint(),
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
-      LEAD_DEDUPE_TABLE_NAME: DEDUPE_TABLE,
-      LEAD_DEDUPE_LEASE_SECONDS: undefined,
-      LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: undefined,
-      LEAD_FUNCTION_TIMEOUT_SECONDS: undefined,
-      AWS_REGION: 'us-west-2',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      LEAD_TO_EMAIL: undefined,
-      LEAD_FROM_EMAIL: undefined,
-      LEAD_SUMMARY_TIMEOUT_MS: undefined,
-      LEAD_SUMMARY_MAX_RETRIES: undefined,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    };
-    for (const [k, v] of Object.entries({ ...base, ...env })) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+  async function loadHandler(env: Record<string, string | undefined>) {
+    applyEnv(await leadEnv({ POWERTOOLS_LOG_LEVEL: undefined, ...env }));
     let mod: typeof import('./handler');
     jest.isolateModules(() => {
       mod = require('./handler');
@@ -300,7 +274,7 @@ describe('in-process, with a changed environment', () => {
   };
 
   it('delivers to every recipient of a comma-separated LEAD_TO_EMAIL, from a base64 body', async () => {
-    const handler = loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos, service@craigs.autos,desk@craigs.autos', LEAD_FROM_EMAIL: 'leads@craigs.autos' });
+    const handler = await loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos, service@craigs.autos,desk@craigs.autos', LEAD_FROM_EMAIL: 'leads@craigs.autos' });
     const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'close' }, { base64: true })).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
@@ -310,22 +284,22 @@ describe('in-process, with a changed environment', () => {
   });
 
   it('answers error when SES fails (nothing half-written)', async () => {
-    const handler = loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
+    const handler = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
     const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'close' })).body).toEqual({ sent: false, reason: 'error' });
     expect(await sesEmails()).toEqual([]);
   });
 
   it('a summary that does not answer in time still lets a pagehide email out', async () => {
-    const handler = loadHandler({ LEAD_SUMMARY_TIMEOUT_MS: '300', LEAD_SUMMARY_MAX_RETRIES: '0' });
+    const handler = await loadHandler({ LEAD_SUMMARY_TIMEOUT_MS: '300', LEAD_SUMMARY_MAX_RETRIES: '0' });
     await admin.fault({ path: '/v1/responses', delay_ms: 3000, times: 1 });
     const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'pagehide' })).body).toEqual({ sent: true, reason: 'sent' });
     expect((await sesEmails())[0]!.subject).toContain('AI summary unavailable');
   });
 
-  it('refuses to start with an invalid LEAD_TO_EMAIL, naming it', () => {
-    expect(() => loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos\r\nBcc: x@y.z' })).toThrow(/LEAD_TO_EMAIL/);
+  it('refuses to start with an invalid LEAD_TO_EMAIL, naming it', async () => {
+    await expect(loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos\r\nBcc: x@y.z' })).rejects.toThrow(/LEAD_TO_EMAIL/);
   });
 });
 

@@ -1,0 +1,182 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SeedItem } from '@lead-intake/openai-emulator';
+import { applyEnv, clearSes, documentClient, emulator, lambdaContext, leadEnv, sesEmails, sesEndpoint, urlEvent } from '@lead-intake/testkit';
+
+/**
+ * The storm: 200 threads, the frontend's trigger pattern (auto after each assistant message, idle,
+ * pagehide from two tabs), with OpenAI 500s and timeouts, SES rejections and SES sends slower than
+ * the lease. Then the clients retry what did not go out. Every qualifying thread must end with
+ * exactly one email, except where a send outlived its lease (the documented at-least-once window).
+ */
+
+const admin = emulator();
+const THREADS = 200;
+const LEASE_SECONDS = 2;
+
+/** A deterministic pseudo-random sequence, so a failing run can be replayed. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** Forwards to the SES emulator, rejecting some sends and holding others past the lease. */
+async function faultySes(target: string, rand: () => number) {
+  const delayedThreads = new Set<string>();
+  let rejected = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const roll = rand();
+      if (roll < 0.12) {
+        rejected++;
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end('<ErrorResponse><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>');
+        return;
+      }
+      if (roll < 0.17) {
+        const id = threadOf(body);
+        if (id) delayedThreads.add(id);
+        await new Promise((r) => setTimeout(r, (LEASE_SECONDS + 0.5) * 1000));
+      }
+      const up = httpRequest(target, { method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, delayedThreads, rejected: () => rejected, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+function threadOf(formBody: Buffer): string | undefined {
+  const data = new URLSearchParams(formBody.toString()).get('RawMessage.Data');
+  if (!data) return undefined;
+  const mime = Buffer.from(data, 'base64').toString('utf8');
+  const part = /Content-Type: text\/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(mime)?.[1];
+  return part ? /Thread (cthr_[A-Za-z0-9_-]+)/.exec(Buffer.from(part.replace(/\r\n/g, ''), 'base64').toString('utf8'))?.[1] : undefined;
+}
+
+async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+it('200 threads, mixed triggers, injected faults: every qualifying thread emailed exactly once, none lost', async () => {
+  await admin.reset();
+  await clearSes();
+  const rand = rng(20261125);
+  const ses = await faultySes(sesEndpoint(), rand);
+  try {
+    applyEnv(
+      await leadEnv({
+        AWS_ENDPOINT_URL_SES: ses.url,
+        LEAD_DEDUPE_LEASE_SECONDS: String(LEASE_SECONDS),
+        LEAD_FUNCTION_TIMEOUT_SECONDS: '1',
+        LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1',
+        LEAD_DEDUPE_MAX_ATTEMPTS: '20',
+        LEAD_SUMMARY_TIMEOUT_MS: '800',
+        LEAD_SUMMARY_MAX_RETRIES: '1',
+        OPENAI_TIMEOUT_MS: '1500',
+      }),
+    );
+    let handler: any;
+    jest.isolateModules(() => {
+      handler = require('./handler').handler;
+    });
+    const call = async (threadId: string, reason: string) => {
+      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: { 'content-type': 'text/plain;charset=UTF-8' } }), lambdaContext(30_000));
+      return JSON.parse(res.body) as { sent: boolean; reason: string; code?: string };
+    };
+
+    // 200 conversations; 7 in 10 leave a phone number or an email.
+    const threads: Array<{ id: string; qualified: boolean }> = [];
+    for (let n = 0; n < THREADS; n++) {
+      const qualified = n % 10 < 7;
+      const contact = n % 2 ? `my number is 415-555-${String(1000 + n).padStart(4, '0')}` : `write to customer${n}@example.com`;
+      const items: SeedItem[] = [
+        { role: 'user', text: `Hi, my car #${n} needs new brakes.` },
+        { role: 'assistant', text: 'Happy to help! How can we reach you?' },
+        { role: 'user', text: qualified ? contact : 'I will think about it.' },
+        { role: 'assistant', text: 'Thanks!' },
+      ];
+      threads.push({ id: await admin.seedThread({ user: `u${n}`, items }), qualified });
+    }
+
+    // Faults on OpenAI, injected while the storm runs: 500s and hangs on summaries and transcripts.
+    let injecting = true;
+    const injector = (async () => {
+      while (injecting) {
+        const r = rand();
+        if (r < 0.4) await admin.fault({ path: '/v1/responses', status: 500, times: 3 });
+        else if (r < 0.6) await admin.fault({ path: '/v1/responses', delay_ms: 1200, times: 2 });
+        else if (r < 0.8) await admin.fault({ path: '/v1/chatkit/threads', status: 500, times: 2 });
+        await new Promise((res) => setTimeout(res, 150));
+      }
+    })();
+
+    // The frontend's pattern per thread: auto after each assistant message, idle, pagehide from two tabs.
+    const triggers = threads.flatMap((t) => ['auto', 'auto', 'idle', 'pagehide', 'pagehide'].map((reason) => ({ ...t, reason, delay: Math.floor(rand() * 1500) })));
+    triggers.sort((a, b) => a.delay - b.delay);
+    const started = Date.now();
+    const answers = new Map<string, string[]>();
+    await pool(triggers, 25, async (t) => {
+      const wait = t.delay - (Date.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const a = await call(t.id, t.reason);
+      answers.set(t.id, [...(answers.get(t.id) ?? []), a.reason ?? a.code ?? '?']);
+    });
+    injecting = false;
+    await injector;
+
+    // Clients retry (after a cooldown or an in-progress answer) until the ledger says it is done.
+    const settled = (r: string) => ['sent', 'already_sent', 'no_contact', 'failed'].includes(r);
+    let open = threads.filter((t) => !(answers.get(t.id) ?? []).some(settled));
+    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+    const doc = documentClient();
+    for (let round = 0; round < 20 && open.length; round++) {
+      // A client retries once the ledger's lease or cooldown for its thread has passed.
+      let until = 0;
+      for (const t of open) {
+        const rec = (await doc.send(new GetCommand({ TableName: process.env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id } }))).Item;
+        until = Math.max(until, rec?.cooldown_until ?? 0, rec?.lock_expires_at ?? 0);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(30_000, Math.max(200, until * 1000 - Date.now() + 1100))));
+      const still: typeof open = [];
+      await pool(open, 25, async (t) => {
+        const a = await call(t.id, 'manual');
+        if (!settled(a.reason)) still.push(t);
+      });
+      open = still;
+    }
+    for (const t of open) console.log('open after retries', t.id, answers.get(t.id), (await doc.send(new GetCommand({ TableName: process.env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id } }))).Item);
+    expect(open.map((t) => t.id)).toEqual([]);
+
+    const emails = await sesEmails();
+    const count = new Map<string, number>();
+    for (const m of emails) {
+      const id = /Thread (cthr_[A-Za-z0-9_-]+)/.exec(m.body.text ?? '')?.[1];
+      if (id) count.set(id, (count.get(id) ?? 0) + 1);
+    }
+    const unexpected: string[] = [];
+    for (const t of threads) {
+      const n = count.get(t.id) ?? 0;
+      if (!t.qualified && n !== 0) unexpected.push(`${t.id}: ${n} emails for a thread without contact`);
+      if (t.qualified && n === 0) unexpected.push(`${t.id}: lost`);
+      if (t.qualified && n > 1 && !(ses.delayedThreads.has(t.id) && n === 2)) unexpected.push(`${t.id}: ${n} emails`);
+    }
+    expect(unexpected).toEqual([]);
+    // The faults really happened.
+    expect(ses.rejected()).toBeGreaterThan(10);
+    expect((await admin.requests()).filter((r) => r.path === '/v1/responses').length).toBeGreaterThan(0);
+    console.log(`storm: ${triggers.length} triggers, ${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ${ses.delayedThreads.size} sends held past the lease`);
+  } finally {
+    await ses.close();
+  }
+}, 240_000);
