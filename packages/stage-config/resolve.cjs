@@ -17,7 +17,14 @@ function resolveStage(stage, file = FILE) {
   for (const o of origins) {
     if (typeof o !== 'string' || !ORIGIN.test(o)) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`);
   }
-  return { ...settings, stage, allowedOriginsCsv: origins.join(',') };
+  return {
+    ...settings,
+    stage,
+    allowedOriginsCsv: origins.join(','),
+    // Deployed stages read secrets from SSM under this path; `secretsFromEnvironment` stages
+    // (local development) read them from environment variables instead.
+    secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,
+  };
 }
 
 module.exports = { resolveStage };

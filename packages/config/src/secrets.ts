@@ -1,4 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
+import ssm from '@middy/ssm';
 import type { Context } from 'aws-lambda';
 import { ConfigError } from './settings';
 
@@ -9,8 +10,15 @@ export interface SecretsContext extends Context {
 export interface SecretsOptions {
   /** Secrets every request needs (e.g. OPENAI_API_KEY). */
   names: readonly string[];
+  /**
+   * SSM Parameter Store path (`/chatkit-lead-intake/<stage>/`) holding one SecureString per name.
+   * Empty or absent: the secrets come from the environment (local development).
+   */
+  ssmPath?: string;
+  /** How long fetched values are kept before SSM is asked again (rotation takes effect after it). */
+  cacheSeconds?: number;
   env?: Record<string, string | undefined>;
-  /** Called once, the first time a secret is found missing (one clear log line per cold start). */
+  /** Called once, the first time a secret is found missing (one clear log line per instance). */
   onMissing?: (error: ConfigError) => void;
 }
 
@@ -23,31 +31,71 @@ export function readSecrets(names: readonly string[], env: Record<string, string
     if (v) out[name] = v;
     else missing.push(name);
   }
-  if (missing.length) throw new ConfigError(missing.join(','), `missing secret${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  if (missing.length) throw missingError(missing);
   return out;
 }
 
+const missingError = (missing: string[], where = '') =>
+  new ConfigError(missing.join(','), `missing secret${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}${where}`);
+
 /**
- * Puts the secrets into `request.context.secrets`, read once and cached for the life of the
- * instance. A missing secret fails every request with a 500 and is logged once.
+ * Puts the secrets into `request.context.secrets`. Deployed: fetched from SSM at cold start through
+ * @middy/ssm (one GetParameters call, decrypted, cached), never in the function's environment.
+ * Locally: from environment variables. A missing secret fails the request with a ConfigError that
+ * names it (a 500), logged once per instance.
  */
 export function secrets(opts: SecretsOptions): MiddlewareObj<unknown, unknown, Error, SecretsContext> {
-  let cached: Record<string, string> | undefined;
   let reported = false;
-  return {
-    before: function secretsBefore(request) {
-      if (!cached) {
-        try {
-          cached = readSecrets(opts.names, opts.env ?? process.env);
-        } catch (e) {
-          if (!reported && e instanceof ConfigError) {
-            reported = true;
-            opts.onMissing?.(e);
+  const report = (e: ConfigError) => {
+    if (!reported) {
+      reported = true;
+      opts.onMissing?.(e);
+    }
+    return e;
+  };
+
+  if (!opts.ssmPath) {
+    let cached: Record<string, string> | undefined;
+    return {
+      before: function secretsBefore(request) {
+        if (!cached) {
+          try {
+            cached = readSecrets(opts.names, opts.env ?? process.env);
+          } catch (e) {
+            throw e instanceof ConfigError ? report(e) : e;
           }
-          throw e;
         }
+        request.context.secrets = cached;
+      },
+    };
+  }
+
+  const path = opts.ssmPath.endsWith('/') ? opts.ssmPath : `${opts.ssmPath}/`;
+  const inner = ssm({
+    fetchData: Object.fromEntries(opts.names.map((n) => [n, `${path}${n}`])),
+    setToContext: true,
+    cacheExpiry: (opts.cacheSeconds ?? 900) * 1000,
+  });
+  return {
+    before: async function secretsBefore(request) {
+      try {
+        await (inner.before as (r: unknown) => Promise<void>)(request);
+      } catch (e) {
+        const m = /InvalidParameter (\S+)/.exec((e as Error)?.message ?? '');
+        if (m) throw report(missingError([m[1]!.slice(path.length)], ` (SSM parameter ${m[1]})`));
+        throw e;
       }
-      request.context.secrets = cached;
+      const ctx = request.context as unknown as Record<string, unknown>;
+      const values: Record<string, string> = {};
+      const missing: string[] = [];
+      for (const n of opts.names) {
+        const v = ctx[n];
+        if (typeof v === 'string' && v.trim()) values[n] = v;
+        else missing.push(n);
+        delete ctx[n]; // keep secrets in one place: context.secrets
+      }
+      if (missing.length) throw report(missingError(missing, ` (SSM path ${path})`));
+      request.context.secrets = values;
     },
   };
 }

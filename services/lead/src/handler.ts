@@ -73,7 +73,7 @@ export const handler = middy<any, any, Error, LeadContext>()
       onCrash: (e, c) => logger.error('lead attempt crashed; recorded as an error for retry', { threadId: c.leadRequest.threadId, errorName: (e as Error)?.name }),
     }),
   )
-  .use(secrets({ names: ['OPENAI_API_KEY'], onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+  .use(secrets({ names: ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
   .handler(async (_event, context) => {
     const req = context.leadRequest;
     const log = { threadId: req.threadId, trigger: req.reason };

@@ -38,7 +38,7 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
     .use(jsonBody({ maxBytes: 16 * 1024 }))
     .use(sessionRequest())
     .use(shopState({ now: opts.now }))
-    .use(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'], onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+    .use(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
     .handler(async (_event, context) => {
       const { user, locale, pageUrl } = context.sessionRequest;
       const minted = await mintHostedSession(openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), {

@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { resolveStage } from '@lead-intake/stage-config';
+
+/**
+ * `npx sls package --stage <any>` through compose, offline and without AWS credentials, then the
+ * generated CloudFormation of both services is checked: URLs, permissions, runtime, limits, the
+ * ledger table, logs, alarms and least-privilege IAM.
+ */
+const ROOT = join(__dirname, '..');
+const STAGE = 'citest';
+const settings = resolveStage(STAGE);
+type Template = { Resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Condition?: string }>; Outputs: Record<string, any> };
+const templates: Record<string, Template> = {};
+
+beforeAll(async () => {
+  for (const s of ['session', 'lead']) rmSync(join(ROOT, 'services', s, '.serverless'), { recursive: true, force: true });
+  const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete env[k];
+  env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
+  await promisify(execFile)('npx', ['sls', 'package', '--stage', STAGE], { cwd: ROOT, env, timeout: 180_000 });
+  for (const s of ['session', 'lead']) templates[s] = JSON.parse(readFileSync(join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 200_000);
+
+const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+/** Every IAM statement except the log-writing ones serverless adds for the function's own log group. */
+function statements(t: Template) {
+  const role = t.Resources.IamRoleLambdaExecution!.Properties;
+  return role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => !s.Action.every((a: string) => a.startsWith('logs:')));
+}
+
+describe.each(['session', 'lead'])('the %s stack', (svc) => {
+  const Fn = svc === 'session' ? 'Session' : 'Lead';
+  const t = () => templates[svc]!;
+
+  it('has a Function URL with the stage’s CORS origins, and both invoke permissions', () => {
+    const url = t().Resources[`${Fn}LambdaFunctionUrl`]!;
+    expect(url.Type).toBe('AWS::Lambda::Url');
+    expect(url.Properties.AuthType).toBe('NONE');
+    expect(url.Properties.Cors).toEqual({ AllowOrigins: settings.allowedOrigins, AllowMethods: ['POST'], AllowHeaders: ['content-type'], MaxAge: 300 });
+    const perms = ofType(t(), 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
+    expect(perms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE', Principal: '*' }),
+        expect.objectContaining({ Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true, Principal: '*' }),
+      ]),
+    );
+    expect(t().Outputs[`${Fn}LambdaFunctionUrl`].Value).toEqual({ 'Fn::GetAtt': [`${Fn}LambdaFunctionUrl`, 'FunctionUrl'] });
+  });
+
+  it('runs nodejs22.x with the chosen memory, timeout and reserved concurrency, logs kept for the stage’s retention', () => {
+    const fn = t().Resources[`${Fn}LambdaFunction`]!.Properties;
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.MemorySize).toBe(256);
+    expect(fn.Timeout).toBe(svc === 'session' ? 10 : 30);
+    expect(fn.ReservedConcurrentExecutions).toBe((settings.reservedConcurrency as Record<string, number>)[svc]);
+    expect(t().Resources[`${Fn}LogGroup`]!.Properties.RetentionInDays).toBe(settings.logRetentionDays);
+  });
+
+  it('keeps secrets out of the template: only the SSM path is in the environment', () => {
+    const env = t().Resources[`${Fn}LambdaFunction`]!.Properties.Environment.Variables;
+    expect(env.SECRETS_SSM_PATH).toBe(`/chatkit-lead-intake/${STAGE}/`);
+    const json = JSON.stringify(t());
+    expect(json).not.toMatch(/OPENAI_API_KEY|CHATKIT_WORKFLOW_ID|sk-[A-Za-z0-9]/);
+  });
+
+  it('reads only this stage’s parameters, with no kms grant (aws/ssm key) and no wildcard resource', () => {
+    const ssm = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ssm:')));
+    expect(ssm).toHaveLength(1);
+    expect(ssm[0].Action).toEqual(['ssm:GetParameters']);
+    expect(JSON.stringify(ssm[0].Resource)).toContain(`:parameter/chatkit-lead-intake/${STAGE}/*`);
+    for (const s of statements(t())) {
+      expect(s.Resource).not.toContain('*');
+      for (const a of s.Action) expect(a).not.toMatch(/^kms:|\*/);
+    }
+  });
+
+  it('declares an alarm on function errors, sent to the alarm topic', () => {
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${Fn}LambdaFunction` } }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+    expect(t().Resources.AlarmEmailSubscription!.Condition).toBe('HasAlarmEmail');
+  });
+});
+
+describe('the lead stack', () => {
+  const t = () => templates.lead!;
+
+  it('keeps the ledger table: Retain on delete and replace, TTL on ttl, on-demand, PITR, the sparse due index', () => {
+    const [[, table]] = ofType(t(), 'AWS::DynamoDB::Table') as [[string, any]];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    const p = table.Properties;
+    expect(p.TableName).toBe(`chatkit-lead-intake-lead-${STAGE}-dedupe`);
+    expect(p.KeySchema).toEqual([{ AttributeName: 'thread_id', KeyType: 'HASH' }]);
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.GlobalSecondaryIndexes[0]).toMatchObject({ IndexName: 'due-index', KeySchema: [{ AttributeName: 'due_shard', KeyType: 'HASH' }, { AttributeName: 'due_at', KeyType: 'RANGE' }] });
+    expect(t().Resources.LeadLambdaFunction!.Properties.Environment.Variables.LEAD_DEDUPE_TABLE_NAME).toBe(p.TableName);
+  });
+
+  it('grants exactly the DynamoDB calls the code makes, on that table only, and SES only as the sender identity', () => {
+    const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamo.flatMap((s: any) => s.Action).sort()).toEqual(['dynamodb:UpdateItem']);
+    for (const s of dynamo) for (const r of s.Resource) expect(JSON.stringify(r)).toContain('LeadDedupeTable');
+    const ses = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ses:')));
+    expect(ses).toHaveLength(1);
+    expect(ses[0].Action.sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    const from = String(settings.leadFromEmail);
+    expect(ses[0].Resource.map((r: any) => JSON.stringify(r))).toEqual([expect.stringContaining(`:identity/${from}`), expect.stringContaining(`:identity/${from.split('@')[1]}`)]);
+  });
+
+  it('declares alarms on SES failures and on the ledger being unavailable', () => {
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    for (const metric of ['SesFailures', 'LedgerUnavailable']) {
+      expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'ChatkitLeadIntake', MetricName: metric, Dimensions: [{ Name: 'service', Value: 'lead' }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+    }
+  });
+});
