@@ -17,7 +17,7 @@ const templates: Record<string, Template> = {};
 
 beforeAll(async () => {
   for (const s of ['session', 'lead']) rmSync(join(ROOT, 'services', s, '.serverless'), { recursive: true, force: true });
-  const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete env[k];
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   await promisify(execFile)('npx', ['sls', 'package', '--stage', STAGE], { cwd: ROOT, env, timeout: 180_000 });

@@ -81,8 +81,10 @@ export function secrets(opts: SecretsOptions): MiddlewareObj<unknown, unknown, E
       try {
         await (inner.before as (r: unknown) => Promise<void>)(request);
       } catch (e) {
-        const m = /InvalidParameter (\S+)/.exec((e as Error)?.message ?? '');
-        if (m) throw report(missingError([m[1]!.slice(path.length)], ` (SSM parameter ${m[1]})`));
+        // @middy/util wraps the per-key failures in cause.data.
+        const causes = [e, ...((((e as Error)?.cause as { data?: unknown[] })?.data ?? []) as unknown[])];
+        const missing = causes.map((c) => /InvalidParameter (\S+)/.exec((c as Error)?.message ?? '')?.[1]).filter((x): x is string => !!x);
+        if (missing.length) throw report(missingError(missing.map((m) => m.slice(path.length)), ` (SSM parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')})`));
         throw e;
       }
       const ctx = request.context as unknown as Record<string, unknown>;

@@ -161,3 +161,4 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     ...over,
   };
 }
+export { startSsmStandIn, type SsmStandIn } from './ssm-standin';
