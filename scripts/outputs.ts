@@ -1,0 +1,67 @@
+/**
+ * `npm run outputs -- --stage <stage> [--out <file>] [--region <region>]`
+ * Writes the JSON the frontend reads (a drop-in for amplify_outputs.json):
+ *   {"custom": {"chatkit_session_url": "...", "chatkit_lead_email_url": "..."}}
+ * from the deployed stacks' outputs (CloudFormation DescribeStacks, with your AWS credentials).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { FUNCTION_URLS } from '../packages/local-stack/src/config';
+import { discoverServices } from '../packages/local-stack/src/stack';
+import { resolveStage } from '@lead-intake/stage-config';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** The service name from serverless.yml (its first `service:` line): the stack is `<service>-<stage>`. */
+function serviceName(dir: string): string {
+  const m = /^service:\s*([A-Za-z0-9-]+)\s*$/m.exec(readFileSync(join(dir, 'serverless.yml'), 'utf8'));
+  if (!m) throw new Error(`${dir}/serverless.yml has no service name`);
+  return m[1]!;
+}
+
+/** Function names with a URL, per service: the functions the frontend calls. */
+function urlFunctions(dir: string): string[] {
+  const yml = readFileSync(join(dir, 'serverless.yml'), 'utf8');
+  return Object.keys(FUNCTION_URLS).filter((fn) => new RegExp(`^  ${fn}:\\n(?:    .*\\n)*?    url:`, 'm').test(yml));
+}
+
+async function main() {
+  const stage = arg('stage');
+  if (!stage) throw new Error('usage: npm run outputs -- --stage <stage> [--out <file>] [--region <region>]');
+  const region = arg('region') ?? process.env.AWS_REGION ?? resolveStage(stage).region;
+  const cf = new CloudFormationClient({ region });
+  const custom: Record<string, string> = {};
+  for (const dir of discoverServices()) {
+    const fns = urlFunctions(dir);
+    if (!fns.length) continue;
+    const stack = `${serviceName(dir)}-${stage}`;
+    let outputs;
+    try {
+      outputs = (await cf.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.Outputs ?? [];
+    } catch (e) {
+      const msg = (e as Error).message ?? String(e);
+      throw new Error(/does not exist/.test(msg) ? `Stack ${stack} does not exist in ${region}: deploy it first (npx sls deploy --stage ${stage}).` : `DescribeStacks ${stack} failed: ${msg}`);
+    }
+    for (const fn of fns) {
+      const key = `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunctionUrl`;
+      const url = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+      if (!url) throw new Error(`Stack ${stack} has no output ${key}.`);
+      custom[FUNCTION_URLS[fn]!.output] = url;
+    }
+  }
+  const json = `${JSON.stringify({ custom }, null, 2)}\n`;
+  const out = arg('out');
+  if (out) {
+    writeFileSync(out, json);
+    console.error(`wrote ${out}`);
+  } else process.stdout.write(json);
+}
+
+main().catch((e) => {
+  console.error(`outputs: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});
