@@ -56,21 +56,38 @@ export async function evaluateLead(req: LeadRequest, deps: EvaluateDeps, signal?
 
   let summary = deps.cachedSummary?.(transcript);
   const summaryFromCache = summary !== undefined;
-  if (!summary) {
-    const outcome = await summarizeLead(deps.openai, { model: deps.model, shopName: profile.name, transcriptText: formatForModel(transcript.lines), contacts, signal });
-    summary = outcome.ok ? { ok: true, summary: outcome.summary } : { ok: false, failure: outcome.failure };
-  }
+  summary ??= await summarize(deps, transcript, contacts, signal);
   const decision = decide(req.reason, contacts, summary);
   if (decision !== 'send') return { kind: 'not_ready', transcript, contacts, summary, summaryFromCache };
 
-  const email = renderLeadEmail({
+  const email = render(req, profile, transcript, contacts, summary);
+  return { kind: 'send', transcript, contacts, summary, email, replyTo: contacts.emails[0] ?? null, summaryFromCache };
+}
+
+function render(req: LeadRequest, profile: ShopProfile, transcript: Transcript, contacts: Contacts, summary: SummaryResult | null) {
+  return renderLeadEmail({
     shop: { name: profile.name, phone: profile.phone, assistantName: profile.assistantName, timezone: profile.timezone },
     threadId: req.threadId,
     reason: req.reason,
     pageUrl: req.pageUrl,
     contacts,
-    summary: summary.ok ? summary.summary : null,
+    summary: summary?.ok ? summary.summary : null,
     lines: transcript.lines,
   });
-  return { kind: 'send', transcript, contacts, summary, email, replyTo: contacts.emails[0] ?? null, summaryFromCache };
+}
+
+async function summarize(deps: EvaluateDeps, transcript: Transcript, contacts: Contacts, signal?: AbortSignal): Promise<SummaryResult> {
+  const outcome = await summarizeLead(deps.openai, { model: deps.model, shopName: deps.profile.name, transcriptText: formatForModel(transcript.lines), contacts, signal });
+  return outcome.ok ? { ok: true, summary: outcome.summary } : { ok: false, failure: outcome.failure };
+}
+
+/**
+ * What the email for a thread would be, whatever the decision: for `npm run lead -- preview`.
+ * Reads the thread and asks for a summary; sends nothing and never touches the ledger.
+ */
+export async function previewLead(req: LeadRequest, deps: EvaluateDeps): Promise<{ decision: ReturnType<typeof decide>; email: RenderedEmail; summary: SummaryResult; contacts: Contacts }> {
+  const transcript = await deps.source.fetch(req.threadId, { assistantName: deps.profile.assistantName });
+  const contacts = extractContacts(transcript.lines, { shopPhone: deps.profile.phone });
+  const summary = await summarize(deps, transcript, contacts);
+  return { decision: decide(req.reason, contacts, summary), email: render(req, deps.profile, transcript, contacts, summary), summary, contacts };
 }

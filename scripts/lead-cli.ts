@@ -1,0 +1,141 @@
+/**
+ * Operations on leads: `npm run lead -- <command> <threadId> [--stage <stage>] [options]`
+ *
+ *   preview <threadId> [--out <file>] [--reason <reason>]   render the email into a local HTML file;
+ *                                                          sends nothing, never touches the ledger
+ *   status  <threadId>                                     show the ledger record
+ *   resend  <threadId> [--yes]                             after confirmation, clear a sent, error or
+ *                                                          failed record so the next trigger sends again
+ *
+ * `--stage local` (the default) works against `npm run dev`; any other stage against AWS with your
+ * credentials (the OpenAI key then comes from SSM unless OPENAI_API_KEY is set).
+ */
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import OpenAI from 'openai';
+import { LedgerStore, type LedgerRecord } from '@lead-intake/dedupe';
+import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
+import { loadShopProfile } from '@lead-intake/shop-hours';
+import { resolveStage } from '@lead-intake/stage-config';
+import { HostedChatKitSource } from '@lead-intake/transcript';
+import { configFromEnv } from '../packages/local-stack/src/config';
+import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
+import { resolveService } from '../packages/local-stack/src/service-config';
+
+const USAGE = 'usage: npm run lead -- <preview|status|resend> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
+
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('--') && a !== '--yes') flags[a.slice(2)] = argv[++i]!;
+      else flags[a.slice(2)] = true;
+    } else positional.push(a);
+  }
+  const [command, threadId] = positional;
+  if (!command || !['preview', 'status', 'resend'].includes(command)) throw new UsageError(USAGE);
+  if (!threadId || !THREAD_ID.test(threadId)) throw new UsageError(`a thread id like cthr_... is required\n${USAGE}`);
+  return { command, threadId, stage: typeof flags.stage === 'string' ? flags.stage : 'local', flags };
+}
+
+/** Where this stage's ledger and OpenAI are: the same resolved serverless config the deploy uses. */
+async function target(stage: string) {
+  const svc = await resolveService(join(REPO_ROOT, 'services', 'lead'), stage, join(LOCAL_DIR, 'cache'));
+  const table = svc.functions.find((f) => f.name === 'lead')?.environment.LEAD_DEDUPE_TABLE_NAME;
+  if (!table) throw new Error('services/lead/serverless.yml sets no LEAD_DEDUPE_TABLE_NAME');
+  if (stage === 'local') {
+    const cfg = configFromEnv(process.env, '');
+    return {
+      table,
+      dynamo: new DynamoDBClient({ endpoint: `http://${cfg.host}:${cfg.dynamoPort}`, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      openai: async () =>
+        process.env.OPENAI_API_KEY ? new OpenAI() : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` }),
+    };
+  }
+  const region = process.env.AWS_REGION ?? resolveStage(stage).region;
+  return {
+    table,
+    dynamo: new DynamoDBClient({ region }),
+    openai: async () => {
+      if (process.env.OPENAI_API_KEY) return new OpenAI();
+      const name = `/chatkit-lead-intake/${stage}/OPENAI_API_KEY`;
+      const p = await new SSMClient({ region }).send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+      if (!p.Parameter?.Value) throw new Error(`SSM parameter ${name} is empty`);
+      return new OpenAI({ apiKey: p.Parameter.Value });
+    },
+  };
+}
+
+/** The record without the AI summary's text (customer details): the operator sees that one exists. */
+function printable(r: LedgerRecord) {
+  const out: Record<string, unknown> = { ...r };
+  if (r.summary) out.summary = `<${r.summary.length} bytes, not shown>`;
+  for (const k of ['lock_expires_at', 'sent_at', 'cooldown_until', 'due_at', 'created_at', 'updated_at', 'ttl'] as const) {
+    if (typeof r[k] === 'number') out[k] = `${r[k]} (${new Date(r[k]! * 1000).toISOString()})`;
+  }
+  return out;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function main() {
+  const { command, threadId, stage, flags } = parse(process.argv.slice(2));
+  const t = await target(stage);
+  const store = new LedgerStore({ tableName: t.table, client: t.dynamo });
+
+  if (command === 'status') {
+    const rec = await store.get(threadId);
+    if (!rec) {
+      console.log(`No ledger record for ${threadId} in ${t.table}: no trigger has reached the lead endpoint for it (or its TTL passed).`);
+      return;
+    }
+    console.log(JSON.stringify(printable(rec), null, 2));
+    return;
+  }
+
+  if (command === 'resend') {
+    const rec = await store.get(threadId);
+    if (!rec) throw new Error(`No ledger record for ${threadId}: nothing to clear (the next trigger already sends).`);
+    if (!['sent', 'error', 'failed'].includes(rec.status)) {
+      throw new Error(`The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: only sent, error or failed records are cleared.`);
+    }
+    if (flags.yes !== true && !(await confirm(`Clear the '${rec.status}' ledger record of ${threadId} in ${t.table}, so that the next trigger sends the lead email again?`))) {
+      console.log('Nothing changed.');
+      return;
+    }
+    const res = await store.delete(threadId, '#status IN (:sent, :error, :failed)', { ':sent': 'sent', ':error': 'error', ':failed': 'failed' });
+    if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing cleared.`);
+    console.log(`Cleared ${threadId} (was '${rec.status}'). The next trigger for this thread sends the lead email.`);
+    return;
+  }
+
+  const reason = (typeof flags.reason === 'string' ? flags.reason : 'manual') as LeadReason;
+  if (!LEAD_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${LEAD_REASONS.join(', ')}`);
+  const openai = await t.openai();
+  const result = await previewLead({ threadId, reason, user: null, pageUrl: null }, { source: new HostedChatKitSource(openai), openai, profile: loadShopProfile(), model: process.env.LEAD_SUMMARY_MODEL ?? 'gpt-5.2-2025-12-11' });
+  const out = typeof flags.out === 'string' ? flags.out : `lead-preview-${threadId}.html`;
+  writeFileSync(out, result.email.html);
+  console.log(`Wrote ${out}`);
+  console.log(`Subject: ${result.email.subject}`);
+  console.log(`Decision for a '${reason}' trigger: ${result.decision}${result.summary.ok ? '' : ` (AI summary unavailable: ${result.summary.failure})`}`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof UsageError ? e.message : `lead: ${e instanceof Error ? e.message : e}`);
+  process.exit(e instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndpoint } from '@lead-intake/testkit';
+
+/** `sls invoke local` with the service's sample events, against the local stack's services. */
+const admin = emulator();
+const invoke = async (event: string) => {
+  const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', 'lead', '--path', `events/${event}`, '--stage', 'local'], {
+    cwd: join(__dirname, '..'),
+    env: {
+      ...process.env,
+      OPENAI_BASE_URL: emulatorBaseURL(),
+      OPENAI_API_KEY: 'sk-invoke-local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+      AWS_ENDPOINT_URL_SES: sesEndpoint(),
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      SLS_TELEMETRY_DISABLED: '1',
+    },
+    timeout: 120_000,
+  });
+  const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1));
+  return { status: result.statusCode, body: JSON.parse(result.body) };
+};
+
+it('invokes the lead function with the sample events: the manual trigger sends, the beacon (base64) finds it sent', async () => {
+  await admin.reset();
+  await clearSes();
+  await admin.seedThread({ id: 'cthr_sample_demo', user: 'demo-user-1', items: [{ role: 'user', text: 'My AC blows warm air. Call me at 415-555-2671.' }, { role: 'assistant', text: 'Thanks, the shop will call you.' }] });
+  expect(await invoke('lead-manual.json')).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
+  expect(await invoke('lead-pagehide-beacon.json')).toEqual({ status: 200, body: { sent: true, reason: 'already_sent' } });
+  expect((await sesEmails()).filter((m) => m.body.text?.includes('cthr_sample_demo'))).toHaveLength(1);
+}, 180_000);

@@ -1,0 +1,76 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { clearSes, emulator, postJson, sesEmails, stackUrls } from '@lead-intake/testkit';
+import { TEST_STACK_ENV } from './stack-env';
+
+/** `npm run lead -- preview|status|resend` against the local stack the tests run. */
+const ROOT = join(__dirname, '..');
+const admin = emulator();
+const env = { ...process.env, ...TEST_STACK_ENV, OPENAI_API_KEY: '' };
+delete (env as Record<string, unknown>).OPENAI_API_KEY;
+const cli = (args: string[]) => promisify(execFile)('npx', ['tsx', 'scripts/lead-cli.ts', ...args], { cwd: ROOT, env, timeout: 60_000 });
+
+beforeEach(async () => {
+  await admin.reset();
+  await clearSes();
+});
+
+async function sentThread() {
+  const id = await admin.seedThread({ user: 'u', items: [{ role: 'user', text: 'Brakes squeal, call 415-555-2671' }, { role: 'assistant', text: 'Will do!' }] });
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' })).body).toEqual({ sent: true, reason: 'sent' });
+  return id;
+}
+
+it('status shows the ledger record (without the summary text); resend --yes clears it and the next trigger sends again', async () => {
+  const id = await sentThread();
+  const status = await cli(['status', id]);
+  const shown = JSON.parse(status.stdout);
+  expect(shown).toMatchObject({ thread_id: id, status: 'sent', message_id: expect.any(String) });
+  expect(String(shown.sent_at)).toMatch(/^\d+ \(2\d{3}-/);
+  const resend = await cli(['resend', id, '--yes']);
+  expect(resend.stdout).toContain(`Cleared ${id} (was 'sent')`);
+  expect((await cli(['status', id])).stdout).toContain('No ledger record');
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' })).body).toEqual({ sent: true, reason: 'sent' });
+  expect((await sesEmails()).filter((m) => m.body.text?.includes(id))).toHaveLength(2);
+}, 90_000);
+
+it('resend asks first, and answering no changes nothing', async () => {
+  const id = await sentThread();
+  const child = spawn('npx', ['tsx', 'scripts/lead-cli.ts', 'resend', id], { cwd: ROOT, env });
+  let err = '';
+  let out = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (err.includes('[y/N]')) child.stdin.end('n\n');
+  });
+  child.stdout.on('data', (d) => (out += d));
+  const code = await new Promise((r) => child.on('exit', r));
+  expect(code).toBe(0);
+  expect(err).toContain('so that the next trigger sends the lead email again?');
+  expect(out).toContain('Nothing changed.');
+  expect(JSON.parse((await cli(['status', id])).stdout).status).toBe('sent');
+}, 90_000);
+
+it('preview renders the email to a file without sending or touching the ledger', async () => {
+  const id = await admin.seedThread({ user: 'u', items: [{ role: 'user', text: 'Oil change for my Civic please, 415-555-2671' }] });
+  const out = join(mkdtempSync(join(tmpdir(), 'preview-')), 'lead.html');
+  const res = await cli(['preview', id, '--out', out]);
+  expect(res.stdout).toContain(`Wrote ${out}`);
+  expect(res.stdout).toContain("Decision for a 'manual' trigger: send");
+  const html = readFileSync(out, 'utf8');
+  expect(html).toContain('Oil change for my Civic please');
+  expect(html).toContain('href="tel:+14155552671"');
+  expect(await sesEmails()).toEqual([]);
+  expect((await cli(['status', id])).stdout).toContain('No ledger record');
+}, 90_000);
+
+it('rejects bad usage with a clear message', async () => {
+  const err = await cli(['status', 'not-a-thread']).catch((e) => e);
+  expect(err.code).toBe(2);
+  expect(err.stderr).toContain('a thread id like cthr_... is required');
+  const err2 = await cli(['explode', 'cthr_x']).catch((e) => e);
+  expect(err2.stderr).toContain('usage: npm run lead --');
+}, 60_000);
