@@ -87,6 +87,12 @@ describe.each(['session', 'lead'])('the %s stack', (svc) => {
 describe('the lead stack', () => {
   const t = () => templates.lead!;
 
+  it('runs the sweeper on the stage’s schedule, one at a time', () => {
+    const rules = ofType(t(), 'AWS::Events::Rule').map(([, r]) => r.Properties);
+    expect(rules).toContainEqual(expect.objectContaining({ ScheduleExpression: settings.sweeperSchedule, State: 'ENABLED' }));
+    expect(t().Resources.SweeperLambdaFunction!.Properties).toMatchObject({ Runtime: 'nodejs22.x', ReservedConcurrentExecutions: 1, Timeout: 60 });
+  });
+
   it('keeps the ledger table: Retain on delete and replace, TTL on ttl, on-demand, PITR, the sparse due index', () => {
     const [[, table]] = ofType(t(), 'AWS::DynamoDB::Table') as [[string, any]];
     expect(table.DeletionPolicy).toBe('Retain');
@@ -103,8 +109,11 @@ describe('the lead stack', () => {
 
   it('grants exactly the DynamoDB calls the code makes, on that table only, and SES only as the sender identity', () => {
     const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
-    expect(dynamo.flatMap((s: any) => s.Action).sort()).toEqual(['dynamodb:UpdateItem']);
+    expect(dynamo.flatMap((s: any) => s.Action).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
     for (const s of dynamo) for (const r of s.Resource) expect(JSON.stringify(r)).toContain('LeadDedupeTable');
+    const query = dynamo.find((s: any) => s.Action.includes('dynamodb:Query'));
+    expect(query.Action).toEqual(['dynamodb:Query']); // the sweeper's index query, on the index only
+    expect(JSON.stringify(query.Resource)).toContain('due-index');
     const ses = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ses:')));
     expect(ses).toHaveLength(1);
     expect(ses[0].Action.sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
@@ -114,7 +123,7 @@ describe('the lead stack', () => {
 
   it('declares alarms on SES failures and on the ledger being unavailable', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    for (const metric of ['SesFailures', 'LedgerUnavailable']) {
+    for (const metric of ['SesFailures', 'LedgerUnavailable', 'LeadsFailed']) {
       expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'ChatkitLeadIntake', MetricName: metric, Dimensions: [{ Name: 'service', Value: 'lead' }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
     }
   });

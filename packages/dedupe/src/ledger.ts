@@ -46,6 +46,16 @@ export interface EvalCache {
   summary?: string;
 }
 
+export interface SweepResult {
+  due: number;
+  /** Records the sweeper took over and processed. */
+  processed: number;
+  /** Records a trigger took first, or that stopped being due. */
+  skipped: number;
+  /** Processor failures (the lease was recorded as an error; retried on a later sweep). */
+  failed: number;
+}
+
 export class Ledger {
   readonly config: LedgerConfig;
   constructor(
@@ -98,7 +108,7 @@ export class Ledger {
           ? // The sweeper never takes a lease from a live holder nor a record still cooling down.
             '(#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)'
           : 'attribute_not_exists(thread_id) OR #status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)',
-        values: { ':sending': 'sending', ':idle': 'idle', ':error': 'error', ':now': now },
+        values: { ':sending': 'sending', ':error': 'error', ':now': now, ...(opts.sweeper ? {} : { ':idle': 'idle' }) },
       });
       if (res.ok) {
         const old = res.old;
@@ -214,5 +224,30 @@ export class Ledger {
     lease.effectiveReason = cur.pending_reason ?? lease.effectiveReason;
     lease.pendingSeqSeen = cur.pending_seq ?? lease.pendingSeqSeen;
     return { kind: 'pending', reason: lease.effectiveReason };
+  }
+
+  /**
+   * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
+   * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
+   * ends) and handed to `process`, the same pipeline the endpoint runs.
+   */
+  async sweep(process: (lease: Lease) => Promise<void>, opts: { limit?: number } = {}): Promise<SweepResult> {
+    const due = await this.store.due(this.now(), opts.limit ?? 25);
+    const result: SweepResult = { due: due.length, processed: 0, skipped: 0, failed: 0 };
+    for (const { thread_id } of due) {
+      const got = await this.acquire(thread_id, 'auto', { sweeper: true });
+      if (got.kind !== 'acquired') {
+        result.skipped++;
+        continue;
+      }
+      try {
+        await process(got.lease);
+        result.processed++;
+      } catch (e) {
+        result.failed++;
+        if (!got.lease.finished) await this.markError(got.lease, `sweep:${(e as Error)?.name ?? 'Error'}`).catch(() => undefined);
+      }
+    }
+    return result;
   }
 }

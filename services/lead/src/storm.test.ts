@@ -1,6 +1,8 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SeedItem } from '@lead-intake/openai-emulator';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Ledger, LedgerStore } from '@lead-intake/dedupe';
 import { applyEnv, clearSes, documentClient, emulator, lambdaContext, leadEnv, sesEmails, sesEndpoint, urlEvent } from '@lead-intake/testkit';
 
 /**
@@ -68,7 +70,10 @@ async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>) {
   }));
 }
 
-it('200 threads, mixed triggers, injected faults: every qualifying thread emailed exactly once, none lost', async () => {
+type Mode = 'client retries' | 'no client retries, killed invocations, the sweeper';
+
+async function storm(mode: Mode) {
+  const sweeperMode = mode !== 'client retries';
   await admin.reset();
   await clearSes();
   const rand = rng(20261125);
@@ -84,12 +89,18 @@ it('200 threads, mixed triggers, injected faults: every qualifying thread emaile
         LEAD_SUMMARY_TIMEOUT_MS: '800',
         LEAD_SUMMARY_MAX_RETRIES: '1',
         OPENAI_TIMEOUT_MS: '1500',
+        LEAD_SWEEP_BATCH: '100',
       }),
     );
     let handler: any;
+    let sweeper: any;
     jest.isolateModules(() => {
       handler = require('./handler').handler;
+      sweeper = require('./sweeper').handler;
     });
+    // A Lambda killed right after it took the lease: the lease is held and nobody finishes.
+    const killer = new Ledger(new LedgerStore({ tableName: process.env.LEAD_DEDUPE_TABLE_NAME!, client: new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-west-2' }) }), { leaseSeconds: LEASE_SECONDS });
+    let killed = 0;
     const call = async (threadId: string, reason: string) => {
       const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: { 'content-type': 'text/plain;charset=UTF-8' } }), lambdaContext(30_000));
       return JSON.parse(res.body) as { sent: boolean; reason: string; code?: string };
@@ -129,17 +140,41 @@ it('200 threads, mixed triggers, injected faults: every qualifying thread emaile
     await pool(triggers, 25, async (t) => {
       const wait = t.delay - (Date.now() - started);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (sweeperMode && rand() < 0.04) {
+        const got = await killer.acquire(t.id, t.reason);
+        if (got.kind === 'acquired') killed++;
+        answers.set(t.id, [...(answers.get(t.id) ?? []), 'killed']);
+        return;
+      }
       const a = await call(t.id, t.reason);
       answers.set(t.id, [...(answers.get(t.id) ?? []), a.reason ?? a.code ?? '?']);
     });
     injecting = false;
     await injector;
 
-    // Clients retry (after a cooldown or an in-progress answer) until the ledger says it is done.
     const settled = (r: string) => ['sent', 'already_sent', 'no_contact', 'failed'].includes(r);
     let open = threads.filter((t) => !(answers.get(t.id) ?? []).some(settled));
     const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
     const doc = documentClient();
+    if (sweeperMode) {
+      // Nobody calls again: only the scheduled sweeper (run here as often as it has work due).
+      for (let round = 0; round < 40; round++) {
+        let next = 0;
+        let pending = 0;
+        for (const t of threads) {
+          const rec = (await doc.send(new GetCommand({ TableName: process.env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id } }))).Item;
+          if (rec?.due_at !== undefined) {
+            pending++;
+            next = next ? Math.min(next, rec.due_at) : rec.due_at;
+          }
+        }
+        if (!pending) break;
+        await new Promise((r) => setTimeout(r, Math.max(0, next * 1000 - Date.now() + 1100)));
+        await sweeper({ 'detail-type': 'Scheduled Event' }, lambdaContext(60_000));
+      }
+      open = [];
+    }
+    // Clients retry (after a cooldown or an in-progress answer) until the ledger says it is done.
     for (let round = 0; round < 20 && open.length; round++) {
       // A client retries once the ledger's lease or cooldown for its thread has passed.
       let until = 0;
@@ -175,8 +210,13 @@ it('200 threads, mixed triggers, injected faults: every qualifying thread emaile
     // The faults really happened.
     expect(ses.rejected()).toBeGreaterThan(10);
     expect((await admin.requests()).filter((r) => r.path === '/v1/responses').length).toBeGreaterThan(0);
-    console.log(`storm: ${triggers.length} triggers, ${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ${ses.delayedThreads.size} sends held past the lease`);
+    if (sweeperMode) expect(killed).toBeGreaterThan(5);
+    console.log(`storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ${ses.delayedThreads.size} sends held past the lease`);
   } finally {
     await ses.close();
   }
-}, 240_000);
+}
+
+it('200 threads, mixed triggers, injected faults, client retries: every qualifying thread emailed exactly once, none lost', () => storm('client retries'), 240_000);
+
+it('the same storm with no client retries at all and killed invocations: the sweeper leaves none lost', () => storm('no client retries, killed invocations, the sweeper'), 300_000);

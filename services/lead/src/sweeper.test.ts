@@ -1,0 +1,111 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { SeedItem } from '@lead-intake/openai-emulator';
+import { Ledger, LedgerStore } from '@lead-intake/dedupe';
+import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoEndpoint, emulator, lambdaContext, leadEnv, sesEmails, urlEvent } from '@lead-intake/testkit';
+
+/** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
+const admin = emulator();
+const user = (text: string): SeedItem => ({ role: 'user', text });
+const qualified = [user('Clutch slipping. Call me at 415-555-2671.'), { role: 'assistant', text: 'We will call you.' } as SeedItem];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const emailsFor = async (id: string) => (await sesEmails()).filter((m) => m.body.text?.includes(id));
+
+let table: string;
+beforeAll(async () => {
+  table = await dedupeTableName();
+});
+beforeEach(async () => {
+  await admin.reset();
+  await clearSes();
+});
+
+const record = async (id: string) => (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
+
+/** The lead function and the sweeper in-process, sharing one short-lease configuration. */
+async function load(over: Record<string, string | undefined> = {}) {
+  applyEnv(
+    await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '2', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', LEAD_DEDUPE_MAX_ATTEMPTS: '3', ...over }),
+  );
+  let lead: any;
+  let sweeper: any;
+  jest.isolateModules(() => {
+    lead = require('./handler').handler;
+    sweeper = require('./sweeper').handler;
+  });
+  return {
+    trigger: async (threadId: string, reason: string) => JSON.parse((await lead(urlEvent({ body: JSON.stringify({ threadId, reason }) }), lambdaContext(30_000))).body),
+    sweep: () => sweeper({ 'detail-type': 'Scheduled Event', source: 'aws.events' }, lambdaContext(60_000)) as Promise<{ due: number; processed: number; skipped: number; failed: number }>,
+  };
+}
+
+const ledger = () =>
+  new Ledger(new LedgerStore({ tableName: table, client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) }), { leaseSeconds: 2 });
+
+it('an invocation killed right after acquiring the lease, with a pagehide recorded: the sweeper sends exactly one email after the lease expires', async () => {
+  const { trigger, sweep } = await load();
+  const id = await admin.seedThread({ user: 'u', items: qualified });
+  expect((await ledger().acquire(id, 'auto')).kind).toBe('acquired'); // then killed
+  expect(await trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'in_progress' }); // the last trigger: nobody calls again
+  expect((await sweep()).processed).toBe(0); // the lease is live: the sweeper never takes it
+  expect(await emailsFor(id)).toEqual([]);
+  await sleep(2100);
+  expect(await sweep()).toMatchObject({ processed: 1 });
+  expect(await emailsFor(id)).toHaveLength(1);
+  expect(await record(id)).toMatchObject({ status: 'sent' });
+  expect((await record(id))!.due_at).toBeUndefined();
+  await sweep();
+  expect(await emailsFor(id)).toHaveLength(1);
+});
+
+it('SES failing on the last trigger and recovering later: the sweeper sends after the cooldown', async () => {
+  const down = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
+  const id = await admin.seedThread({ user: 'u', items: qualified });
+  expect(await down.trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'error' });
+  const { sweep } = await load(); // SES is back
+  expect((await sweep()).processed).toBe(0); // still cooling down
+  await sleep(1100);
+  expect(await sweep()).toMatchObject({ processed: 1 });
+  expect(await emailsFor(id)).toHaveLength(1);
+  expect(await record(id)).toMatchObject({ status: 'sent' });
+});
+
+it('SES failing permanently: failed after the maximum attempts, with the LeadsFailed metric, kept for the runbook', async () => {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: any) => (lines.push(String(c)), true));
+  try {
+    const { trigger, sweep } = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const id = await admin.seedThread({ user: 'u', items: qualified });
+    expect(await trigger(id, 'close')).toEqual({ sent: false, reason: 'error' });
+    const cooldowns: number[] = [];
+    for (let n = 0; n < 6 && (await record(id))!.status !== 'failed'; n++) {
+      const r = (await record(id))!;
+      cooldowns.push(r.cooldown_until - r.updated_at);
+      await sleep((r.cooldown_until - Math.floor(Date.now() / 1000) + 1) * 1000);
+      await sweep();
+    }
+    const rec = (await record(id))!;
+    expect(rec).toMatchObject({ status: 'failed', attempts: 3, last_error: expect.stringMatching(/^ses:/) });
+    expect(rec.due_at).toBeUndefined();
+    expect(cooldowns).toEqual([1, 2]); // exponential
+    expect(await trigger(id, 'manual')).toEqual({ sent: false, reason: 'failed' });
+  } finally {
+    spy.mockRestore();
+  }
+  const emf = lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+  expect(emf.some((m) => m.LeadsFailed === 1 && m.service === 'lead')).toBe(true);
+  expect(emf.filter((m) => m.SesFailures === 1)).toHaveLength(3);
+}, 30_000);
+
+it('a sweep racing a live trigger on the same thread: still exactly one email', async () => {
+  const { trigger, sweep } = await load();
+  const ids: string[] = [];
+  for (let n = 0; n < 5; n++) {
+    const id = await admin.seedThread({ user: 'u', items: qualified });
+    await ledger().acquire(id, 'pagehide'); // abandoned leases
+    ids.push(id);
+  }
+  await sleep(2100);
+  await Promise.all([sweep(), ...ids.flatMap((id) => [trigger(id, 'pagehide'), trigger(id, 'close')]), sweep()]);
+  for (const id of ids) expect(await emailsFor(id)).toHaveLength(1);
+});
