@@ -77,7 +77,7 @@ it('SES failing permanently: failed after the maximum attempts, with the LeadsFa
   const lines: string[] = [];
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: any) => (lines.push(String(c)), true));
   try {
-    const { trigger, sweep } = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const { trigger, sweep } = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', LEAD_DEDUPE_LEASE_SECONDS: '8', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_LOG_LEVEL: 'SILENT' });
     const id = await admin.seedThread({ user: 'u', items: qualified });
     expect(await trigger(id, 'close')).toEqual({ sent: false, reason: 'error' });
     const cooldowns: number[] = [];
