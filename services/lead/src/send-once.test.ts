@@ -82,7 +82,8 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     new Ledger(new LedgerStore({ tableName: table, client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) }), { leaseSeconds: 2, errorCooldownSeconds: 1 });
 
   async function loadHandler(over: Record<string, string | undefined> = {}) {
-    applyEnv(await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '2', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', ...over }));
+    // The handler's own leases (5 s) outlast a slow evaluation; the abandoned ones (ledger(), 2 s) expire fast.
+    applyEnv(await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '5', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', ...over }));
     let mod: typeof import('./handler');
     jest.isolateModules(() => {
       mod = require('./handler');

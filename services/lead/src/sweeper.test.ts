@@ -25,7 +25,8 @@ const record = async (id: string) => (await documentClient().send(new GetCommand
 /** The lead function and the sweeper in-process, sharing one short-lease configuration. */
 async function load(over: Record<string, string | undefined> = {}) {
   applyEnv(
-    await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '2', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', LEAD_DEDUPE_MAX_ATTEMPTS: '3', ...over }),
+    // The handlers' own leases (5 s) outlast a slow evaluation; abandoned ones (ledger(), 2 s) expire fast.
+    await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '5', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', LEAD_DEDUPE_MAX_ATTEMPTS: '3', ...over }),
   );
   let lead: any;
   let sweeper: any;
