@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { createServer, type Server } from 'node:http';
 import type { Browser } from 'playwright-core';
 import { clearSes, emulator, launchChromium, sesEmails, stackUrls } from '@lead-intake/testkit';

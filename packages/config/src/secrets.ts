@@ -1,5 +1,4 @@
 import type { MiddlewareObj } from '@middy/core';
-import ssm from '@middy/ssm';
 import type { Context } from 'aws-lambda';
 import { ConfigError } from './settings';
 
@@ -71,15 +70,21 @@ export function secrets(opts: SecretsOptions): MiddlewareObj<unknown, unknown, E
   }
 
   const path = opts.ssmPath.endsWith('/') ? opts.ssmPath : `${opts.ssmPath}/`;
-  const inner = ssm({
-    fetchData: Object.fromEntries(opts.names.map((n) => [n, `${path}${n}`])),
-    setToContext: true,
-    cacheExpiry: (opts.cacheSeconds ?? 900) * 1000,
-  });
+  // Loaded on first use: the SSM client is only needed where secrets live in SSM, and a request
+  // answered before this step (a duplicate lead trigger) never pays for it.
+  let inner: Promise<{ before?: (r: any) => unknown }> | undefined;
+  const load = () =>
+    (inner ??= import('@middy/ssm').then(({ default: ssm }) =>
+      ssm({
+        fetchData: Object.fromEntries(opts.names.map((n) => [n, `${path}${n}`])),
+        setToContext: true,
+        cacheExpiry: (opts.cacheSeconds ?? 900) * 1000,
+      }),
+    ));
   return {
     before: async function secretsBefore(request) {
       try {
-        await (inner.before as (r: unknown) => Promise<void>)(request);
+        await (await load()).before?.(request as any);
       } catch (e) {
         // @middy/util wraps the per-key failures in cause.data.
         const causes = [e, ...((((e as Error)?.cause as { data?: unknown[] })?.data ?? []) as unknown[])];

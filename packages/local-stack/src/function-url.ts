@@ -264,6 +264,10 @@ export async function serveFunctionUrl(fn: LocalFunction, host: string, port: nu
     // A function that returns plain JSON: Lambda answers 200 with it as the body.
     plain(200, JSON.stringify(result));
   });
+  // Keep idle connections longer than clients' pools do (as AWS's front ends do), so a client never
+  // reuses a socket the server is closing ("other side closed" on a POST).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -32,7 +32,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       else res.end();
     });
   });
-  server.keepAliveTimeout = 5000;
+  // Longer than client pools keep idle sockets, so no client reuses one being closed.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await listen(server, opts.port ?? 3110, opts.host ?? '127.0.0.1');
   const addr = server.address() as AddressInfo;
   const origin = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;

@@ -1,2 +1,2 @@
 export { buildMime, encodeHeader, assertAddresses, InvalidAddressError, type OutgoingEmail } from './mime';
-export { sendEmail, sesClient, EmailSendError } from './send';
+export { sendEmail, createSesClient, EmailSendError } from './send';

@@ -1,5 +1,8 @@
-import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import type { SESClient } from '@aws-sdk/client-ses';
 import { buildMime, type OutgoingEmail } from './mime';
+
+// The SES client is loaded when the first email goes out, not at cold start.
+const sdk = () => import('@aws-sdk/client-ses');
 
 export class EmailSendError extends Error {
   constructor(
@@ -12,22 +15,22 @@ export class EmailSendError extends Error {
   }
 }
 
-let client: SESClient | undefined;
-/** One SES client per instance, created on first send (AWS_ENDPOINT_URL_SES is honoured by the SDK). */
-export function sesClient(): SESClient {
-  client ??= new SESClient({ maxAttempts: 3 });
-  return client;
+/** A new SES client (AWS_ENDPOINT_URL_SES is honoured by the SDK); callers keep one per instance. */
+export async function createSesClient(): Promise<SESClient> {
+  const { SESClient: Client } = await sdk();
+  return new Client({ maxAttempts: 3 });
 }
 
 /**
  * Sends through SendRawEmail: every To recipient is a destination (SES v1 `SendEmail` in the local
  * emulator keeps only the first To and Reply-To; raw keeps all). Returns SES's MessageId.
  */
-export async function sendEmail(ses: SESClient, e: OutgoingEmail, opts: { signal?: AbortSignal } = {}): Promise<string> {
+export async function sendEmail(ses: SESClient | Promise<SESClient>, e: OutgoingEmail, opts: { signal?: AbortSignal } = {}): Promise<string> {
   const raw = buildMime(e);
+  const { SendRawEmailCommand } = await sdk();
   let out;
   try {
-    out = await ses.send(new SendRawEmailCommand({ Source: e.from, Destinations: e.to, RawMessage: { Data: Buffer.from(raw, 'utf8') } }), { abortSignal: opts.signal as any });
+    out = await (await ses).send(new SendRawEmailCommand({ Source: e.from, Destinations: e.to, RawMessage: { Data: Buffer.from(raw, 'utf8') } }), { abortSignal: opts.signal as any });
   } catch (err) {
     throw new EmailSendError((err as Error)?.name || 'Error', { cause: err });
   }

@@ -1,15 +1,13 @@
 import middy from '@middy/core';
 import { secrets, type SecretsContext } from '@lead-intake/config';
-import { httpErrors, HttpError, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
+import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { sendOnce, type LedgerContext } from '@lead-intake/dedupe';
-import { leadRequest, processLead, type LeadAnswer, type LeadRequestContext } from '@lead-intake/lead-pipeline';
+import { leadRequest, type LeadRequestContext } from '@lead-intake/lead-pipeline/request';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
-import { ThreadNotFoundError } from '@lead-intake/transcript';
-import { getLedger, logger, metrics, processDeps } from './runtime';
+import * as runtime from './runtime';
+import { getLedger, logger, metrics } from './runtime';
 
 type LeadContext = SecretsContext & LeadRequestContext & LedgerContext;
-
-const answer = (a: LeadAnswer) => jsonResponse(200, a);
 
 /**
  * The pipeline: origin guard and CORS, body parsing (JSON, sendBeacon text, base64), validation,
@@ -45,12 +43,6 @@ export const handler = middy<any, any, Error, LeadContext>()
   .handler(async (_event, context) => {
     const req = context.leadRequest;
     const log = { threadId: req.threadId, trigger: req.reason };
-    const key = context.secrets.OPENAI_API_KEY!;
-    try {
-      const result = await processLead(req, context.lease, processDeps(key, context.getRemainingTimeInMillis(), log));
-      return answer(result);
-    } catch (e) {
-      if (e instanceof ThreadNotFoundError) throw new HttpError(404, 'Thread not found.', 'thread_not_found');
-      throw e;
-    }
+    const { runLead } = await import('./pipeline');
+    return jsonResponse(200, await runLead(runtime, req, context.lease, context.secrets.OPENAI_API_KEY!, context.getRemainingTimeInMillis(), log));
   });

@@ -1,16 +1,13 @@
 /**
  * What the lead endpoint and the sweeper share, built once per instance: settings (read at cold
- * start: a bad value fails it with the variable's name), logger, metrics, the ledger, and the
- * dependencies of the one lead pipeline both run.
+ * start: a bad value fails it with the variable's name), logger, metrics and the ledger. Only
+ * what the duplicate fast path needs is here; the pipeline itself is in ./pipeline, loaded on
+ * the first request that gets past the ledger.
  */
 import { ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
 import { Ledger, LedgerStore, ledgerConfigFromEnv } from '@lead-intake/dedupe';
-import type { ProcessDeps } from '@lead-intake/lead-pipeline';
-import { createLogger, createMetrics, MetricUnit } from '@lead-intake/observability';
-import { openaiClient } from '@lead-intake/openai-client';
-import { assertAddresses, sendEmail, sesClient } from '@lead-intake/ses-mailer';
-import { loadShopProfile } from '@lead-intake/shop-hours';
-import { HostedChatKitSource } from '@lead-intake/transcript';
+import { createLogger, createMetrics } from '@lead-intake/observability';
+import { assertAddresses } from '@lead-intake/ses-mailer';
 
 export const logger = createLogger('lead');
 export const metrics = createMetrics('lead');
@@ -41,45 +38,10 @@ let ledger: Ledger | undefined;
 /** Created on first use: the fast path pays only for the DynamoDB client. */
 export const getLedger = (): Ledger => (ledger ??= new Ledger(new LedgerStore({ tableName: ledgerConfig.tableName }), ledgerConfig));
 
-/** The pipeline's dependencies for one invocation; `remainingMs` is the invocation's time left. */
-export function processDeps(apiKey: string, remainingMs: number, log: Record<string, unknown>): ProcessDeps {
-  return {
-    ledger: getLedger(),
-    source: new HostedChatKitSource(openaiClient(apiKey, settings.threads)),
-    openai: openaiClient(apiKey, settings.summary),
-    profile: loadShopProfile(),
-    model: settings.model,
-    // Whatever OpenAI does, LEAD_SEND_RESERVE_MS stays for the email and the ledger write.
-    signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
-    send: (email, replyTo) =>
-      sendEmail(sesClient(), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }),
-    hooks: {
-      evaluated: (ev, effective) => {
-        const summaryFailure = ev.kind === 'no_contact' || ev.summary.ok ? undefined : ev.summary.failure;
-        if (summaryFailure) metrics.addMetric('SummaryFailures', MetricUnit.Count, 1);
-        logger.info('lead evaluated', {
-          ...log,
-          effectiveTrigger: effective,
-          decision: ev.kind,
-          lines: ev.transcript.lines.length,
-          phones: ev.contacts.phones.length,
-          emails: ev.contacts.emails.length,
-          summaryFromCache: ev.summaryFromCache,
-          summaryFailure,
-        });
-      },
-      sent: (messageId, recorded) => {
-        metrics.addMetric('LeadsSent', MetricUnit.Count, 1);
-        if (recorded) logger.info('lead sent', { ...log, messageId });
-        else logger.warn('lead sent but the ledger could not record it (lease lost or DynamoDB error): one duplicate is possible', { ...log, messageId });
-      },
-      sendFailed: (e, status) => {
-        metrics.addMetric('SesFailures', MetricUnit.Count, 1);
-        if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
-        logger.error('lead email failed', { ...log, sesError: e.sesError, ledgerStatus: status });
-      },
-      transcriptFailed: (e) => logger.error('transcript unavailable; recorded for retry', { ...log, errorName: (e as Error)?.name, status: (e as { status?: number })?.status }),
-      leaseLost: () => logger.warn('lease lost before release', log),
-    },
-  };
+// Per-instance state lives here, in the module loaded at cold start; ./pipeline (loaded later)
+// keeps none of its own, so each instance (and each test's isolated instance) has its own clients.
+const memos = new Map<string, unknown>();
+export function memo<T>(key: string, make: () => T): T {
+  if (!memos.has(key)) memos.set(key, make());
+  return memos.get(key) as T;
 }

@@ -1,9 +1,10 @@
 import middy from '@middy/core';
 import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
-import { processLead } from '@lead-intake/lead-pipeline';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
-import { ThreadNotFoundError } from '@lead-intake/transcript';
-import { getLedger, logger, metrics, processDeps } from './runtime';
+import { HttpError } from '@lead-intake/http';
+import { runLead } from './pipeline';
+import * as runtime from './runtime';
+import { getLedger, logger, metrics } from './runtime';
 
 // How many due records one run takes (each is one lead pipeline run, inside the 60 s timeout).
 const batch = intSetting(process.env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 });
@@ -22,10 +23,10 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     const result = await getLedger().sweep(async (lease) => {
       const log = { threadId: lease.threadId, trigger: 'sweeper' };
       try {
-        const answer = await processLead({ threadId: lease.threadId, reason: 'auto', user: null, pageUrl: null }, lease, processDeps(key, context.getRemainingTimeInMillis(), log));
+        const answer = await runLead(runtime, { threadId: lease.threadId, reason: 'auto', user: null, pageUrl: null }, lease, key, context.getRemainingTimeInMillis(), log);
         logger.info('sweeper finished a record', { ...log, answer: answer.reason });
       } catch (e) {
-        if (e instanceof ThreadNotFoundError) {
+        if (e instanceof HttpError && e.statusCode === 404) {
           logger.warn('sweeper: thread no longer exists; record released', log);
           return;
         }

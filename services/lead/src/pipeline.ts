@@ -1,0 +1,74 @@
+/**
+ * The lead pipeline as the endpoint and the sweeper run it. Loaded lazily by the endpoint (after
+ * the ledger's fast path), so a duplicate trigger never pays for OpenAI, zod, libphonenumber or SES.
+ */
+import { HttpError } from '@lead-intake/http';
+import type { Lease } from '@lead-intake/dedupe';
+import { processLead, type LeadAnswer, type LeadRequest, type ProcessDeps } from '@lead-intake/lead-pipeline';
+import { MetricUnit } from '@lead-intake/observability';
+import OpenAI from 'openai';
+import type { ClientBudget } from '@lead-intake/openai-client';
+import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
+import { loadShopProfile } from '@lead-intake/shop-hours';
+import { HostedChatKitSource, ThreadNotFoundError } from '@lead-intake/transcript';
+import type * as Runtime from './runtime';
+
+// This module keeps no state: the instance's settings, ledger and clients come in as `rt`.
+type Rt = typeof Runtime;
+
+/** One OpenAI client per key and budget, kept for the instance's life. */
+const openai = (rt: Rt, apiKey: string, b: ClientBudget) => rt.memo(`openai:${apiKey}:${b.timeoutMs}:${b.maxRetries}`, () => new OpenAI({ apiKey, timeout: b.timeoutMs, maxRetries: b.maxRetries }));
+
+/** Runs the pipeline for a lease holder; an unknown thread (or another user's) becomes a 404. */
+export async function runLead(rt: Rt, req: LeadRequest, lease: Lease, apiKey: string, remainingMs: number, log: Record<string, unknown>): Promise<LeadAnswer> {
+  try {
+    return await processLead(req, lease, processDeps(rt, apiKey, remainingMs, log));
+  } catch (e) {
+    if (e instanceof ThreadNotFoundError) throw new HttpError(404, 'Thread not found.', 'thread_not_found');
+    throw e;
+  }
+}
+
+/** The pipeline's dependencies for one invocation; `remainingMs` is the invocation's time left. */
+export function processDeps(rt: Rt, apiKey: string, remainingMs: number, log: Record<string, unknown>): ProcessDeps {
+  const { settings, logger, metrics } = rt;
+  return {
+    ledger: rt.getLedger(),
+    source: new HostedChatKitSource(openai(rt, apiKey, settings.threads)),
+    openai: openai(rt, apiKey, settings.summary),
+    profile: loadShopProfile(),
+    model: settings.model,
+    // Whatever OpenAI does, LEAD_SEND_RESERVE_MS stays for the email and the ledger write.
+    signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
+    send: (email, replyTo) =>
+      sendEmail(rt.memo('ses', createSesClient), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }),
+    hooks: {
+      evaluated: (ev, effective) => {
+        const summaryFailure = ev.kind === 'no_contact' || ev.summary.ok ? undefined : ev.summary.failure;
+        if (summaryFailure) metrics.addMetric('SummaryFailures', MetricUnit.Count, 1);
+        logger.info('lead evaluated', {
+          ...log,
+          effectiveTrigger: effective,
+          decision: ev.kind,
+          lines: ev.transcript.lines.length,
+          phones: ev.contacts.phones.length,
+          emails: ev.contacts.emails.length,
+          summaryFromCache: ev.summaryFromCache,
+          summaryFailure,
+        });
+      },
+      sent: (messageId, recorded) => {
+        metrics.addMetric('LeadsSent', MetricUnit.Count, 1);
+        if (recorded) logger.info('lead sent', { ...log, messageId });
+        else logger.warn('lead sent but the ledger could not record it (lease lost or DynamoDB error): one duplicate is possible', { ...log, messageId });
+      },
+      sendFailed: (e, status) => {
+        metrics.addMetric('SesFailures', MetricUnit.Count, 1);
+        if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
+        logger.error('lead email failed', { ...log, sesError: e.sesError, ledgerStatus: status });
+      },
+      transcriptFailed: (e) => logger.error('transcript unavailable; recorded for retry', { ...log, errorName: (e as Error)?.name, status: (e as { status?: number })?.status }),
+      leaseLost: () => logger.warn('lease lost before release', log),
+    },
+  };
+}
