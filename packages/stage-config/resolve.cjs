@@ -17,6 +17,9 @@ function resolveStage(stage, file = FILE) {
   for (const o of origins) {
     if (typeof o !== 'string' || !ORIGIN.test(o)) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`);
   }
+  if (settings.chatkitMode !== 'hosted' && settings.chatkitMode !== 'self-hosted') {
+    throw new Error(`stages.config.json: chatkitMode for stage '${stage}' must be 'hosted' or 'self-hosted'`);
+  }
   return {
     ...settings,
     stage,
@@ -24,6 +27,8 @@ function resolveStage(stage, file = FILE) {
     // Deployed stages read secrets from SSM under this path; `secretsFromEnvironment` stages
     // (local development) read them from environment variables instead.
     secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,
+    // The self-hosted chat's thread table: the chat service owns it, the lead service reads it.
+    chatThreadsTable: `chatkit-lead-intake-chat-${stage}-threads`,
   };
 }
 

@@ -50,3 +50,27 @@ export function verifyClientToken(secret: string, token: string, now = Date.now(
   if (claims.exp <= Math.floor(now / 1000)) throw new TokenError('expired');
   return claims;
 }
+
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { header, HttpError } from '@lead-intake/http';
+
+export interface ChatUserContext extends Context {
+  chatUser: string;
+}
+
+/** The chat endpoint's gate: `Authorization: Bearer <client token>`, or 401. The user comes from the token only. */
+export function clientToken<C extends ChatUserContext>(opts: { secret: (context: C) => string }): MiddlewareObj<any, any, Error, C> {
+  return {
+    before: function clientTokenBefore(request) {
+      const m = /^Bearer\s+(\S+)$/i.exec(header(request.event, 'authorization') ?? '');
+      if (!m) throw new HttpError(401, 'A client token is required: Authorization: Bearer <token from the session endpoint>.', 'unauthorized', { 'www-authenticate': 'Bearer' });
+      try {
+        request.context.chatUser = verifyClientToken(opts.secret(request.context), m[1]!).sub;
+      } catch (e) {
+        if (e instanceof TokenError) throw new HttpError(401, e.reason === 'expired' ? 'The client token has expired; ask the session endpoint for a new one.' : 'The client token is not valid.', 'unauthorized', { 'www-authenticate': 'Bearer' });
+        throw e;
+      }
+    },
+  };
+}

@@ -24,6 +24,8 @@ export interface RunningStack {
 
 /** The default local workflow id when the emulator stands in for OpenAI. */
 export const LOCAL_WORKFLOW_ID = 'wf_local_emulator';
+/** The self-hosted chat's token secret locally, unless CHATKIT_TOKEN_SECRET is set (never a deployed value). */
+export const LOCAL_TOKEN_SECRET = 'local-development-token-secret-0123456789';
 
 export function discoverServices(): string[] {
   const root = join(REPO_ROOT, 'services');
@@ -129,6 +131,7 @@ async function startFunctions(
       AWS_ENDPOINT_URL_SESV2: sesEndpoint,
       AWS_LAMBDA_FUNCTION_NAME: `${fn.service}-${cfg.stage}-${fn.name}`,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      CHATKIT_TOKEN_SECRET: process.env.CHATKIT_TOKEN_SECRET ?? LOCAL_TOKEN_SECRET,
       ...(emulator
         ? { OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'local-emulator-key', CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID }
         : {}),
