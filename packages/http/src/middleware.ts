@@ -144,9 +144,11 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
     onError: function httpErrorsOnError(request) {
       const err = request.error;
       if (typeof request.response === "object" && request.response !== null && request.response.statusCode) return;
-      if (err instanceof HttpError) {
-        if (!err.expose) opts.onUnexpected?.(err, request);
-        request.response = jsonResponse(err.statusCode, { error: err.expose ? err.message : publicMessage(err.statusCode), code: err.code }, err.headers);
+      // Structural as well as instanceof: a lazily loaded module may hold its own copy of the class.
+      if (err instanceof HttpError || ((err as HttpError | undefined)?.name === 'HttpError' && typeof (err as HttpError).statusCode === 'number')) {
+        const e = err as HttpError;
+        if (!e.expose) opts.onUnexpected?.(e, request);
+        request.response = jsonResponse(e.statusCode, { error: e.expose ? e.message : publicMessage(e.statusCode), code: e.code }, e.headers);
         return;
       }
       opts.onUnexpected?.(err, request);

@@ -45,11 +45,16 @@ export interface LeadRequestContext extends Context {
   leadRequest: LeadRequest;
 }
 
-/** Validation step: `event.parsedBody` (from `jsonBody()`) into `context.leadRequest`. */
-export function leadRequest(): MiddlewareObj<{ parsedBody?: Record<string, unknown> }, unknown, Error, LeadRequestContext> {
+/**
+ * Validation step: `event.parsedBody` (from `jsonBody()`) into `context.leadRequest`.
+ * `requireUser`: self-hosted threads are checked against their owner, so the caller names it.
+ */
+export function leadRequest(opts: { requireUser?: boolean } = {}): MiddlewareObj<{ parsedBody?: Record<string, unknown> }, unknown, Error, LeadRequestContext> {
   return {
     before: function leadRequestBefore(request) {
-      request.context.leadRequest = parseLeadRequest(request.event.parsedBody ?? {});
+      const req = parseLeadRequest(request.event.parsedBody ?? {});
+      if (opts.requireUser && !req.user) throw badRequest('user is required: the chat runs self-hosted and a thread is only read for its owner.', 'invalid_user');
+      request.context.leadRequest = req;
     },
   };
 }

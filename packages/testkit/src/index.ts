@@ -162,3 +162,36 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
   };
 }
 export { startSsmStandIn, type SsmStandIn } from './ssm-standin';
+
+/** A client token for the local stack's chat endpoint (the local token secret), as the session service mints them. */
+export async function chatToken(user: string, ttlSeconds = 600): Promise<string> {
+  const { mintClientToken } = await import('@lead-intake/chat-auth');
+  const { LOCAL_TOKEN_SECRET } = await import('../../local-stack/src/stack');
+  return mintClientToken(LOCAL_TOKEN_SECRET, user, ttlSeconds).token;
+}
+
+/** POSTs a ChatKit request to the chat endpoint; streaming answers come back as parsed SSE events. */
+export async function chatRequest(body: unknown, opts: { token?: string; signal?: AbortSignal; headers?: Record<string, string> } = {}) {
+  const res = await fetch(stackUrls().chat!, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.headers ?? {}) },
+    body: JSON.stringify(body),
+    signal: opts.signal,
+  });
+  const text = await res.text();
+  const sse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
+  return {
+    status: res.status,
+    headers: res.headers,
+    json: sse ? undefined : (JSON.parse(text) as any),
+    events: sse ? parseSse(text) : [],
+    raw: text,
+  };
+}
+
+export function parseSse(text: string): any[] {
+  return text
+    .split('\n\n')
+    .filter((f) => f.startsWith('data: '))
+    .map((f) => JSON.parse(f.slice(6)));
+}

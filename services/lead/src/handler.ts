@@ -20,7 +20,7 @@ export const handler = middy<any, any, Error, LeadContext>()
   .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['POST']))
   .use(jsonBody({ maxBytes: 16 * 1024, acceptTextPlain: true }))
-  .use(leadRequest())
+  .use(leadRequest({ requireUser: runtime.chatkitMode === 'self-hosted' }))
   .use(
     sendOnce<LeadContext>({
       ledger: getLedger,

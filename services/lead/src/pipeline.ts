@@ -10,7 +10,8 @@ import OpenAI from 'openai';
 import type { ClientBudget } from '@lead-intake/openai-client';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
-import { HostedChatKitSource, ThreadNotFoundError } from '@lead-intake/transcript';
+import { StoreTranscriptSource, ThreadStore } from '@lead-intake/thread-store';
+import { HostedChatKitSource, ThreadNotFoundError, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
 import type * as Runtime from './runtime';
 
 // This module keeps no state: the instance's settings, ledger and clients come in as `rt`.
@@ -18,6 +19,30 @@ type Rt = typeof Runtime;
 
 /** One OpenAI client per key and budget, kept for the instance's life. */
 const openai = (rt: Rt, apiKey: string, b: ClientBudget) => rt.memo(`openai:${apiKey}:${b.timeoutMs}:${b.maxRetries}`, () => new OpenAI({ apiKey, timeout: b.timeoutMs, maxRetries: b.maxRetries }));
+
+/** Self-hosted threads first; a thread not found there is read from the hosted API (migration period). */
+class FallbackSource implements TranscriptSource {
+  readonly name = 'self-hosted+hosted';
+  constructor(
+    private readonly first: TranscriptSource,
+    private readonly second: TranscriptSource,
+  ) {}
+  async fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript> {
+    try {
+      return await this.first.fetch(threadId, opts);
+    } catch (e) {
+      if (e instanceof ThreadNotFoundError) return this.second.fetch(threadId, opts);
+      throw e;
+    }
+  }
+}
+
+function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
+  const hosted = new HostedChatKitSource(openai(rt, apiKey, rt.settings.threads));
+  if (rt.chatkitMode !== 'self-hosted') return hosted;
+  const store = rt.memo('threadStore', () => new ThreadStore({ tableName: rt.chatThreadsTable! }));
+  return new FallbackSource(new StoreTranscriptSource(store), hosted);
+}
 
 /** Runs the pipeline for a lease holder; an unknown thread (or another user's) becomes a 404. */
 export async function runLead(rt: Rt, req: LeadRequest, lease: Lease, apiKey: string, remainingMs: number, log: Record<string, unknown>): Promise<LeadAnswer> {
@@ -34,7 +59,7 @@ export function processDeps(rt: Rt, apiKey: string, remainingMs: number, log: Re
   const { settings, logger, metrics } = rt;
   return {
     ledger: rt.getLedger(),
-    source: new HostedChatKitSource(openai(rt, apiKey, settings.threads)),
+    source: transcriptSource(rt, apiKey),
     openai: openai(rt, apiKey, settings.summary),
     profile: loadShopProfile(),
     model: settings.model,

@@ -33,6 +33,14 @@ export const settings = (() => {
   };
 })();
 
+/** Where conversations live: OpenAI's hosted threads, or our own store (services/chat). */
+export const chatkitMode = (() => {
+  const m = process.env.CHATKIT_MODE ?? 'hosted';
+  if (m !== 'hosted' && m !== 'self-hosted') throw new ConfigError('CHATKIT_MODE', "CHATKIT_MODE must be 'hosted' or 'self-hosted'");
+  return m;
+})();
+export const chatThreadsTable = chatkitMode === 'self-hosted' ? stringSetting(process.env, 'CHAT_THREADS_TABLE_NAME') : null;
+
 const ledgerConfig = ledgerConfigFromEnv(process.env);
 let ledger: Ledger | undefined;
 /** Created on first use: the fast path pays only for the DynamoDB client. */

@@ -5,6 +5,7 @@ import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMe
 import { openaiClient } from '@lead-intake/openai-client';
 import { shopState, type ShopStateContext } from '@lead-intake/shop-hours';
 import { mintHostedSession, sessionRequest, stateVariables, type SessionRequestContext } from '@lead-intake/chatkit-session';
+import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
 
 const logger = createLogger('session');
 const metrics = createMetrics('session');
@@ -19,6 +20,15 @@ const settings = {
     maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }),
   },
 };
+
+/**
+ * hosted: a ChatKit session for the Agent Builder workflow (OpenAI holds the conversation).
+ * self-hosted: our own signed client token for services/chat (OpenAI's Agent Builder shuts down
+ * on 2026-11-30). Same answer shape either way: {client_secret, expires_at, user}.
+ */
+const mode = (process.env.CHATKIT_MODE ?? 'hosted') as 'hosted' | 'self-hosted';
+if (mode !== 'hosted' && mode !== 'self-hosted') throw new Error(`CHATKIT_MODE must be 'hosted' or 'self-hosted' (got '${mode}')`);
+const secretNames = mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET'];
 
 type SessionContext = SecretsContext & ShopStateContext & SessionRequestContext;
 
@@ -38,9 +48,16 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
     .use(jsonBody({ maxBytes: 16 * 1024 }))
     .use(sessionRequest())
     .use(shopState({ now: opts.now }))
-    .use(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+    .use(secrets({ names: secretNames, ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
     .handler(async (_event, context) => {
       const { user, locale, pageUrl } = context.sessionRequest;
+      if (mode === 'self-hosted') {
+        // The shop state is computed by the chat service on every turn; the token binds the user.
+        const { token, expiresAt } = mintClientToken(assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET), user, settings.ttlSeconds);
+        metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
+        logger.info('client token minted', { locale, mode });
+        return jsonResponse(200, { client_secret: token, expires_at: expiresAt, user });
+      }
       const minted = await mintHostedSession(openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), {
         user,
         workflowId: context.secrets.CHATKIT_WORKFLOW_ID!,

@@ -1,0 +1,264 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { applyEnv, chatRequest, chatToken, clearSes, documentClient, emulator, lambdaContext, leadEnv, parseSse, sesEmails, stackUrls, urlEvent } from '@lead-intake/testkit';
+
+/** Whole conversations over real HTTP through the local stack, the emulator streaming the model. */
+const admin = emulator();
+const TABLE = 'chatkit-lead-intake-chat-local-threads';
+const text = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
+const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+beforeEach(() => admin.reset());
+
+async function newThread(token: string, message = 'Hi') {
+  const r = await chatRequest({ type: 'threads.create', params: { input: text(message) } }, { token });
+  return { id: r.events[0].thread.id as string, events: r.events };
+}
+
+describe('one turn', () => {
+  it('streams the reference’s event sequence, field by field', async () => {
+    await admin.queue({ text: 'Hello!' });
+    const token = await chatToken('alice');
+    const r = await chatRequest({ type: 'threads.create', params: { input: text('Hi') } }, { token, headers: { origin: 'http://localhost:4321' } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/event-stream');
+    expect(r.headers.get('access-control-allow-origin')).toBe('http://localhost:4321');
+    expect(r.raw.endsWith('\n\n')).toBe(true);
+    expect(r.raw.split('\n\n').filter(Boolean).every((f) => /^data: \{.*\}$/.test(f))).toBe(true); // no event:/id: lines
+    const T = r.events[0].thread.id;
+    const U = r.events[1].item.id;
+    const A = r.events[3].item.id;
+    expect(T).toMatch(/^cthr_[A-Za-z0-9_-]+$/);
+    expect(r.events).toEqual([
+      { type: 'thread.created', thread: { id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } } },
+      { type: 'thread.item.done', item: { id: U, thread_id: T, created_at: ISO, type: 'user_message', content: [{ type: 'input_text', text: 'Hi' }], attachments: [], inference_options: {} } },
+      { type: 'stream_options', stream_options: { allow_cancel: true } },
+      { type: 'thread.item.added', item: { id: A, thread_id: T, created_at: ISO, type: 'assistant_message', content: [] } },
+      { type: 'thread.item.updated', item_id: A, update: { type: 'assistant_message.content_part.added', content_index: 0, content: { annotations: [], text: '', type: 'output_text' } } },
+      { type: 'thread.item.updated', item_id: A, update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: 'Hello!' } },
+      { type: 'thread.item.updated', item_id: A, update: { type: 'assistant_message.content_part.done', content_index: 0, content: { annotations: [], text: 'Hello!', type: 'output_text' } } },
+      { type: 'thread.item.done', item: { id: A, thread_id: T, created_at: ISO, type: 'assistant_message', content: [{ annotations: [], text: 'Hello!', type: 'output_text' }] } },
+      { type: 'thread.updated', thread: { title: 'Hi', id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } } },
+    ]);
+    // The model was asked with the shop's instructions, the live shop state, and the history.
+    const [call] = (await admin.requests()).filter((q) => q.path === '/v1/responses');
+    const body = call!.body as any;
+    expect(body.stream).toBe(true);
+    expect(body.instructions).toContain('You are Roxana');
+    expect(body.instructions).toMatch(/Open now: (yes|no)/);
+    expect(body.instructions).toMatch(/Never quote prices/);
+    expect(body.input).toEqual([{ role: 'user', content: 'Hi' }]);
+  });
+
+  it('continues a thread with its history, and get_by_id returns it in order without hidden items', async () => {
+    const token = await chatToken('alice');
+    await admin.queue({ text: 'Hello! What car is it?' });
+    const { id } = await newThread(token, 'My brakes squeal');
+    await admin.queue({ text: 'Thanks, what is your phone number?' });
+    const turn = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('A 2012 Civic') } }, { token });
+    expect(turn.events.map((e) => e.type)).toEqual(['thread.item.done', 'stream_options', 'thread.item.added', 'thread.item.updated', ...Array(6).fill('thread.item.updated'), 'thread.item.updated', 'thread.item.done']);
+    const [, second] = (await admin.requests()).filter((q) => q.path === '/v1/responses');
+    expect((second!.body as any).input).toEqual([
+      { role: 'user', content: 'My brakes squeal' },
+      { role: 'assistant', content: 'Hello! What car is it?' },
+      { role: 'user', content: 'A 2012 Civic' },
+    ]);
+    const got = await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token });
+    expect(got.status).toBe(200);
+    expect(got.json).toMatchObject({ id, title: 'My brakes squeal', metadata: {}, items: { has_more: false } });
+    expect(got.json.items.data.map((i: any) => [i.type, i.content[0].text])).toEqual([
+      ['user_message', 'My brakes squeal'],
+      ['assistant_message', 'Hello! What car is it?'],
+      ['user_message', 'A 2012 Civic'],
+      ['assistant_message', 'Thanks, what is your phone number?'],
+    ]);
+  });
+});
+
+describe('pagination (the reference Store rules)', () => {
+  it('pages items both ways with has_more and after, exclusive cursors, limit+1', async () => {
+    const token = await chatToken('pager');
+    const { id } = await newThread(token, 'one');
+    for (const t of ['two', 'three']) await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text(t) } }, { token });
+    // 6 items: 3 user messages, 3 answers.
+    const desc: string[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    do {
+      const p = (await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 4, order: 'desc', after } }, { token })).json;
+      pages++;
+      desc.push(...p.data.map((i: any) => i.id));
+      if (p.has_more) expect(p.after).toBe(p.data.at(-1).id);
+      else expect(p.after).toBeUndefined();
+      after = p.has_more ? p.after : undefined;
+    } while (after);
+    expect(pages).toBe(2);
+    expect(desc).toHaveLength(6);
+    const asc = (await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 100, order: 'asc' } }, { token })).json;
+    expect(asc.data.map((i: any) => i.id)).toEqual([...desc].reverse());
+    const defaults = (await chatRequest({ type: 'items.list', params: { thread_id: id } }, { token })).json;
+    expect(defaults.data[0].id).toBe(desc[0]); // default order: desc
+    const bad = await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 0 } }, { token });
+    expect(bad.status).toBe(400);
+  });
+
+  it('lists a user’s threads newest first, in pages', async () => {
+    const token = await chatToken(`lister-${Date.now()}`);
+    const ids: string[] = [];
+    for (const m of ['a', 'b', 'c']) ids.push((await newThread(token, m)).id);
+    const first = (await chatRequest({ type: 'threads.list', params: { limit: 2 } }, { token })).json;
+    expect(first.data.map((t: any) => t.id)).toEqual([ids[2], ids[1]]);
+    expect(first).toMatchObject({ has_more: true, after: ids[1] });
+    expect(first.data[0].items).toEqual({ data: [], has_more: false });
+    const second = (await chatRequest({ type: 'threads.list', params: { limit: 2, after: first.after } }, { token })).json;
+    expect(second).toEqual({ data: [expect.objectContaining({ id: ids[0] })], has_more: false });
+    const asc = (await chatRequest({ type: 'threads.list', params: { order: 'asc' } }, { token })).json;
+    expect(asc.data.map((t: any) => t.id)).toEqual(ids);
+  });
+});
+
+describe('retry, update, feedback, delete', () => {
+  it('retry_after_item drops everything after the user message and answers again', async () => {
+    const token = await chatToken('retry');
+    await admin.queue({ text: 'First answer' });
+    const { id, events } = await newThread(token, 'Question');
+    const userId = events[1].item.id;
+    await admin.queue({ text: 'Second answer' });
+    const retry = await chatRequest({ type: 'threads.retry_after_item', params: { thread_id: id, item_id: userId } }, { token });
+    expect(retry.events[0]).toEqual({ type: 'stream_options', stream_options: { allow_cancel: true } });
+    expect(retry.events.some((e) => e.type === 'thread.item.removed')).toBe(false); // as the reference
+    const items = (await chatRequest({ type: 'items.list', params: { thread_id: id, order: 'asc' } }, { token })).json.data;
+    expect(items.map((i: any) => i.content[0].text)).toEqual(['Question', 'Second answer']);
+  });
+
+  it('renames, records feedback, deletes', async () => {
+    const token = await chatToken('editor');
+    const { id, events } = await newThread(token, 'Hello');
+    const renamed = await chatRequest({ type: 'threads.update', params: { thread_id: id, title: 'Brakes' } }, { token });
+    expect(renamed.json).toMatchObject({ id, title: 'Brakes', items: { data: [], has_more: false } });
+    const fb = await chatRequest({ type: 'items.feedback', params: { thread_id: id, item_ids: [events.at(-2).item.id], kind: 'positive' } }, { token });
+    expect(fb).toMatchObject({ status: 200, json: {} });
+    expect((await chatRequest({ type: 'threads.delete', params: { thread_id: id } }, { token })).json).toEqual({});
+    expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token })).status).toBe(404);
+    const left = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));
+    expect(left.Items).toEqual([]); // the thread and all its items
+  });
+});
+
+describe('cancellation', () => {
+  it('the Stop button closes the stream: the partial answer and a hidden note are saved', async () => {
+    const token = await chatToken('stopper');
+    const { id } = await newThread(token, 'Tell me everything');
+    await admin.queue({ text: Array.from({ length: 60 }, (_, n) => `word${n}`).join(' '), chunk_delay_ms: 40 });
+    const ac = new AbortController();
+    const res = await fetch(stackUrls().chat!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ type: 'threads.add_user_message', params: { thread_id: id, input: text('Go on') } }), signal: ac.signal });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('"delta":"word4 "')) seen += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    await new Promise((r) => setTimeout(r, 1500)); // let the server notice and save
+    const items = (await chatRequest({ type: 'items.list', params: { thread_id: id, order: 'asc', limit: 100 } }, { token })).json.data;
+    const partial = items.at(-1);
+    expect(partial.type).toBe('assistant_message');
+    expect(partial.content[0].text).toMatch(/^word0 word1 word2 word3 word4 /);
+    expect(partial.content[0].text).not.toContain('word59');
+    const raw = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));
+    const hidden = raw.Items!.map((i) => JSON.parse(i.data ?? '{}')).filter((i) => i.type === 'sdk_hidden_context');
+    expect(hidden).toEqual([expect.objectContaining({ content: 'The user cancelled the stream. Stop responding to the prior request.' })]);
+    expect(items.some((i: any) => i.type === 'sdk_hidden_context')).toBe(false); // never sent to the client
+  }, 30_000);
+});
+
+describe('authentication and user scoping', () => {
+  it('requires a valid, unexpired client token', async () => {
+    const noToken = await chatRequest({ type: 'threads.list', params: {} });
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token: 'ckt1.abc.def' })).status).toBe(401);
+    const expired = await chatToken('alice', -1);
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token: expired })).json.error).toMatch(/expired/);
+    expect(await admin.requests()).toEqual([]);
+  });
+
+  it('a user can never read or write another user’s thread', async () => {
+    const alice = await chatToken('alice-scope');
+    const mallory = await chatToken('mallory-scope');
+    const { id } = await newThread(alice, 'private');
+    for (const type of ['threads.get_by_id', 'items.list', 'threads.delete']) {
+      expect((await chatRequest({ type, params: { thread_id: id } }, { token: mallory })).status).toBe(404);
+    }
+    expect((await chatRequest({ type: 'threads.update', params: { thread_id: id, title: 'mine' } }, { token: mallory })).status).toBe(404);
+    const write = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('hijack') } }, { token: mallory });
+    expect(write.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not found'), allow_retry: false }]);
+    const retry = await chatRequest({ type: 'threads.retry_after_item', params: { thread_id: id, item_id: 'msg_x' } }, { token: mallory });
+    expect(retry.events[0].type).toBe('error');
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token: mallory })).json.data.map((t: any) => t.id)).not.toContain(id);
+    expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token: alice })).json.items.data).toHaveLength(2);
+  });
+});
+
+describe('everything else gets a clear protocol error, never a crash', () => {
+  it('answers unsupported and unknown requests, and errors before the first event, cleanly', async () => {
+    const token = await chatToken('misc');
+    const stream = await chatRequest({ type: 'threads.custom_action', params: { thread_id: 'cthr_x', action: { type: 'a' } } }, { token });
+    expect(stream.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not supported'), allow_retry: false }]);
+    const json = await chatRequest({ type: 'attachments.create', params: { name: 'a.pdf', size: 1, mime_type: 'application/pdf' } }, { token });
+    expect(json.status).toBe(400);
+    expect(json.json.error).toMatch(/not supported/);
+    expect((await chatRequest({ type: 'threads.nope', params: {} }, { token })).status).toBe(400);
+    const missing = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: 'cthr_missing', input: text('hi') } }, { token });
+    expect(missing.status).toBe(200);
+    expect(missing.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not found'), allow_retry: false }]);
+    const noText = await chatRequest({ type: 'threads.create', params: { input: text('') } }, { token });
+    expect(noText.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('text'), allow_retry: false }]);
+    await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
+    const broken = await chatRequest({ type: 'threads.create', params: { input: text('hello') } }, { token });
+    expect(broken.events.at(-1)).toEqual({ type: 'error', code: 'stream.error', allow_retry: true });
+    expect(parseSse('data: {"a":1}\n\n')).toEqual([{ a: 1 }]);
+  });
+});
+
+describe('the session service in self-hosted mode', () => {
+  it('mints our own client token instead of calling OpenAI, and the chat endpoint accepts it', async () => {
+    applyEnv({ CHATKIT_MODE: 'self-hosted', CHATKIT_TOKEN_SECRET: 'local-development-token-secret-0123456789', SECRETS_SSM_PATH: undefined, ALLOWED_ORIGINS: 'https://craigs.autos', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
+    let handler: any;
+    jest.isolateModules(() => {
+      handler = require('../../session/src/handler').handler;
+    });
+    applyEnv({ CHATKIT_MODE: undefined });
+    const res = await handler(urlEvent({ body: '{"user":"selfhosted-1"}' }), lambdaContext());
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(body).toEqual({ client_secret: expect.stringMatching(/^ckt1\./), expires_at: expect.any(Number), user: 'selfhosted-1' });
+    expect((await admin.requests()).filter((q) => q.path.startsWith('/v1/chatkit'))).toEqual([]);
+    const list = await chatRequest({ type: 'threads.list', params: {} }, { token: body.client_secret });
+    expect(list.status).toBe(200);
+  });
+});
+
+describe('leads from self-hosted conversations', () => {
+  it('the lead endpoint reads the thread from the store, for its owner only, and sends the email', async () => {
+    await clearSes();
+    const token = await chatToken('customer-77');
+    await admin.queue({ text: 'Sorry to hear that! How can we reach you?' });
+    const { id } = await newThread(token, 'My transmission slips in 3rd gear');
+    await admin.queue({ text: 'Thanks, the shop will call you.' });
+    await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('Call me at 415-555-2671, I am Pat') } }, { token });
+    applyEnv(await leadEnv({ CHATKIT_MODE: 'self-hosted', CHAT_THREADS_TABLE_NAME: TABLE }));
+    let handler: any;
+    jest.isolateModules(() => {
+      handler = require('../../lead/src/handler').handler;
+    });
+    applyEnv({ CHATKIT_MODE: undefined, CHAT_THREADS_TABLE_NAME: undefined });
+    const call = async (body: object) => {
+      const r = await handler(urlEvent({ body: JSON.stringify(body) }), lambdaContext(30_000));
+      return { status: r.statusCode, body: JSON.parse(r.body) };
+    };
+    expect((await call({ threadId: id, reason: 'pagehide' })).body.code).toBe('invalid_user');
+    expect((await call({ threadId: id, reason: 'pagehide', user: 'someone-else' })).status).toBe(404);
+    expect((await call({ threadId: id, reason: 'pagehide', user: 'customer-77' })).body).toEqual({ sent: true, reason: 'sent' });
+    const mail = (await sesEmails()).find((m) => m.body.text?.includes(id))!;
+    expect(mail.body.text).toContain('My transmission slips in 3rd gear');
+    expect(mail.body.text).toContain('Roxana');
+    expect(mail.body.html).toContain('href="tel:+14155552671"');
+  });
+});
