@@ -16,12 +16,12 @@ type Template = { Resources: Record<string, { Type: string; Properties: any; Del
 const templates: Record<string, Template> = {};
 
 beforeAll(async () => {
-  for (const s of ['session', 'lead']) rmSync(join(ROOT, 'services', s, '.serverless'), { recursive: true, force: true });
+  for (const s of ['session', 'lead', 'chat']) rmSync(join(ROOT, 'services', s, '.serverless'), { recursive: true, force: true });
   const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete env[k];
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   await promisify(execFile)('npx', ['sls', 'package', '--stage', STAGE], { cwd: ROOT, env, timeout: 180_000 });
-  for (const s of ['session', 'lead']) templates[s] = JSON.parse(readFileSync(join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'));
+  for (const s of ['session', 'lead', 'chat']) templates[s] = JSON.parse(readFileSync(join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 200_000);
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
@@ -31,15 +31,16 @@ function statements(t: Template) {
   return role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => !s.Action.every((a: string) => a.startsWith('logs:')));
 }
 
-describe.each(['session', 'lead'])('the %s stack', (svc) => {
-  const Fn = svc === 'session' ? 'Session' : 'Lead';
+describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
+  const Fn = svc[0]!.toUpperCase() + svc.slice(1);
   const t = () => templates[svc]!;
 
   it('has a Function URL with the stage’s CORS origins, and both invoke permissions', () => {
     const url = t().Resources[`${Fn}LambdaFunctionUrl`]!;
     expect(url.Type).toBe('AWS::Lambda::Url');
     expect(url.Properties.AuthType).toBe('NONE');
-    expect(url.Properties.Cors).toEqual({ AllowOrigins: settings.allowedOrigins, AllowMethods: ['POST'], AllowHeaders: ['content-type'], MaxAge: 300 });
+    expect(url.Properties.Cors).toEqual({ AllowOrigins: settings.allowedOrigins, AllowMethods: ['POST'], AllowHeaders: svc === 'chat' ? ['content-type', 'authorization'] : ['content-type'], MaxAge: 300 });
+    expect(url.Properties.InvokeMode ?? 'BUFFERED').toBe(svc === 'chat' ? 'RESPONSE_STREAM' : 'BUFFERED');
     const perms = ofType(t(), 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
     expect(perms).toEqual(
       expect.arrayContaining([
@@ -54,7 +55,7 @@ describe.each(['session', 'lead'])('the %s stack', (svc) => {
     const fn = t().Resources[`${Fn}LambdaFunction`]!.Properties;
     expect(fn.Runtime).toBe('nodejs22.x');
     expect(fn.MemorySize).toBe(256);
-    expect(fn.Timeout).toBe(svc === 'session' ? 10 : 30);
+    expect(fn.Timeout).toBe({ session: 10, lead: 30, chat: 60 }[svc]);
     expect(fn.ReservedConcurrentExecutions).toBe((settings.reservedConcurrency as Record<string, number>)[svc]);
     expect(t().Resources[`${Fn}LogGroup`]!.Properties.RetentionInDays).toBe(settings.logRetentionDays);
   });
@@ -109,11 +110,15 @@ describe('the lead stack', () => {
 
   it('grants exactly the DynamoDB calls the code makes, on that table only, and SES only as the sender identity', () => {
     const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
-    expect(dynamo.flatMap((s: any) => s.Action).sort()).toEqual(['dynamodb:Query', 'dynamodb:UpdateItem']);
-    for (const s of dynamo) for (const r of s.Resource) expect(JSON.stringify(r)).toContain('LeadDedupeTable');
-    const query = dynamo.find((s: any) => s.Action.includes('dynamodb:Query'));
-    expect(query.Action).toEqual(['dynamodb:Query']); // the sweeper's index query, on the index only
-    expect(JSON.stringify(query.Resource)).toContain('due-index');
+    const ledger = dynamo.filter((s: any) => JSON.stringify(s.Resource).includes('LeadDedupeTable'));
+    expect(ledger.map((s: any) => [s.Action, JSON.stringify(s.Resource).includes('due-index')])).toEqual([
+      [['dynamodb:UpdateItem'], false], // the ledger's conditional writes, on the table
+      [['dynamodb:Query'], true], // the sweeper's query, on the due index only
+    ]);
+    const chat = dynamo.filter((s: any) => !ledger.includes(s));
+    expect(chat).toHaveLength(1); // self-hosted transcripts: read-only, the chat table only
+    expect(chat[0].Action).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(JSON.stringify(chat[0].Resource)).toContain(`:table/${settings.chatThreadsTable}`);
     const ses = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ses:')));
     expect(ses).toHaveLength(1);
     expect(ses[0].Action.sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
@@ -126,5 +131,19 @@ describe('the lead stack', () => {
     for (const metric of ['SesFailures', 'LedgerUnavailable', 'LeadsFailed']) {
       expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'ChatkitLeadIntake', MetricName: metric, Dimensions: [{ Name: 'service', Value: 'lead' }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
     }
+  });
+});
+
+describe('the chat stack', () => {
+  const t = () => templates.chat!;
+  it('keeps the thread table (Retain), with the per-user index, and grants the store’s calls on it only', () => {
+    const [[, table]] = ofType(t(), 'AWS::DynamoDB::Table') as [[string, any]];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties.TableName).toBe(settings.chatThreadsTable);
+    expect(table.Properties.GlobalSecondaryIndexes[0].IndexName).toBe('by-user');
+    const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
+    for (const s of dynamo) expect(JSON.stringify(s.Resource)).toContain('ChatThreadsTable');
+    expect(t().Resources.ChatLambdaFunction!.Properties.Environment.Variables).toMatchObject({ CHAT_THREADS_TABLE_NAME: settings.chatThreadsTable, SECRETS_SSM_PATH: `/chatkit-lead-intake/${STAGE}/` });
   });
 });
