@@ -73,6 +73,12 @@ export class ThreadStore {
     }
   }
 
+  /** When a hosted thread was fully imported (the export's resume marker), or null. */
+  async importedAt(threadId: string): Promise<string | null> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ProjectionExpression: 'imported_at', ConsistentRead: true }));
+    return (out.Item?.imported_at as string | undefined) ?? null;
+  }
+
   /** A user's threads, newest first by default; `after` is the last thread id of the previous page. */
   async loadThreads(user: string, opts: { limit?: number; after?: string; order?: Order } = {}): Promise<Page<ThreadMetadata>> {
     const limit = opts.limit ?? DEFAULT_PAGE;

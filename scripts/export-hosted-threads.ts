@@ -1,0 +1,80 @@
+/**
+ * `npm run export-hosted-threads -- --stage <stage> [--since <YYYY-MM-DD>] [--force]`
+ *
+ * Copies hosted ChatKit threads and their items (threads.list, threads.listItems) into the
+ * self-hosted store of the stage, converted to the custom-server shapes. Idempotent (the same
+ * hosted item always becomes the same stored item) and resumable (a thread is marked imported
+ * only after all its items are written; a re-run skips marked threads unless --force).
+ * Run it before 2026-11-30, when Agent Builder shuts down. `--stage local` uses `npm run dev`.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import OpenAI from 'openai';
+import { resolveStage } from '@lead-intake/stage-config';
+import { convertHostedItem, convertHostedThread, ThreadStore } from '@lead-intake/thread-store';
+import { configFromEnv } from '../packages/local-stack/src/config';
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+async function main() {
+  const stage = arg('stage');
+  if (!stage) throw new Error('usage: npm run export-hosted-threads -- --stage <stage> [--since <YYYY-MM-DD>] [--force]');
+  const sinceArg = arg('since');
+  const since = sinceArg ? Date.parse(`${sinceArg}T00:00:00Z`) / 1000 : 0;
+  if (Number.isNaN(since)) throw new Error(`--since must be a date as YYYY-MM-DD (got ${sinceArg})`);
+  const force = process.argv.includes('--force');
+  const settings = resolveStage(stage);
+
+  let openai: OpenAI;
+  let dynamo: DynamoDBClient;
+  if (stage === 'local') {
+    const cfg = configFromEnv(process.env, '');
+    openai = process.env.OPENAI_API_KEY ? new OpenAI() : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` });
+    dynamo = new DynamoDBClient({ endpoint: `http://${cfg.host}:${cfg.dynamoPort}`, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  } else {
+    const region = process.env.AWS_REGION ?? settings.region;
+    let apiKey = process.env.OPENAI_API_KEY;
+    if (!apiKey) {
+      const name = `/chatkit-lead-intake/${stage}/OPENAI_API_KEY`;
+      apiKey = (await new SSMClient({ region }).send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter?.Value;
+      if (!apiKey) throw new Error(`SSM parameter ${name} is empty`);
+    }
+    openai = new OpenAI({ apiKey, maxRetries: 5 });
+    dynamo = new DynamoDBClient({ region });
+  }
+  const store = new ThreadStore({ tableName: String(settings.chatThreadsTable), client: dynamo });
+
+  const counts = { seen: 0, imported: 0, skipped: 0, items: 0, unconvertible: 0 };
+  for await (const hosted of openai.beta.chatkit.threads.list({ order: 'asc', limit: 100 })) {
+    counts.seen++;
+    if ((hosted.created_at ?? 0) < since) continue;
+    if (!force && (await store.importedAt(hosted.id))) {
+      counts.skipped++;
+      continue;
+    }
+    const { thread, user } = convertHostedThread(hosted as unknown as Record<string, unknown>);
+    await store.saveThread(thread, user); // first, without the marker: an interrupted run redoes this thread
+    let position = 0;
+    for await (const item of openai.beta.chatkit.threads.listItems(hosted.id, { order: 'asc', limit: 100 })) {
+      const converted = convertHostedItem(item as unknown as Record<string, unknown>, thread.id, position++);
+      if (!converted) {
+        counts.unconvertible++;
+        continue;
+      }
+      await store.saveItem(thread.id, converted);
+      counts.items++;
+    }
+    await store.saveThread(thread, user, { imported_at: new Date().toISOString() });
+    counts.imported++;
+    process.stderr.write(`imported ${thread.id} (${position} items)\n`);
+  }
+  console.log(JSON.stringify({ stage, table: settings.chatThreadsTable, ...counts }));
+}
+
+main().catch((e) => {
+  console.error(`export-hosted-threads: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

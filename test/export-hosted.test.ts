@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chatRequest, chatToken, emulator } from '@lead-intake/testkit';
+import { TEST_STACK_ENV } from './stack-env';
+
+/** `npm run export-hosted-threads` from the emulator's hosted threads into the local store. */
+const ROOT = join(__dirname, '..');
+const admin = emulator();
+const env: NodeJS.ProcessEnv = { ...process.env, ...TEST_STACK_ENV };
+delete env.OPENAI_API_KEY;
+const run = async (args: string[]) => JSON.parse((await promisify(execFile)('npx', ['tsx', 'scripts/export-hosted-threads.ts', '--stage', 'local', ...args], { cwd: ROOT, env, timeout: 90_000 })).stdout.trim().split('\n').pop()!);
+
+it('copies hosted threads into the self-hosted store, converted, idempotent and resumable', async () => {
+  await admin.reset();
+  const old = await admin.seedThread({ user: 'legacy-user', title: 'Old', created_at: Date.parse('2026-01-05T10:00:00Z') / 1000, items: [{ role: 'user', text: 'old question' }] } as any);
+  const id = await admin.seedThread({
+    user: 'hosted-user',
+    title: 'Brakes',
+    items: [
+      { role: 'user', text: 'My brakes squeal', quoted_text: 'We open at 8', attachments: [{ name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg' }] },
+      { role: 'assistant', text: 'Sorry to hear that! Your number?' },
+      { type: 'chatkit.widget', widget: '{"type":"Card","children":[]}' },
+      { role: 'user', text: '415-555-2671' },
+    ],
+  });
+  const first = await run(['--since', '2026-06-01']);
+  expect(first).toMatchObject({ imported: 1, skipped: 0, items: 4 });
+  const token = await chatToken('hosted-user');
+  const thread = (await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token })).json;
+  expect(thread).toMatchObject({ id, title: 'Brakes', status: { type: 'active' }, metadata: {} });
+  expect(thread.created_at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+  const items = thread.items.data;
+  expect(items.map((i: any) => i.type)).toEqual(['user_message', 'assistant_message', 'widget', 'user_message']);
+  expect(items[0]).toMatchObject({ thread_id: id, content: [{ type: 'input_text', text: 'My brakes squeal' }], quoted_text: 'We open at 8', attachments: [{ type: 'image', name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg', thread_id: id }], inference_options: {} });
+  expect(items[1].content).toEqual([{ annotations: [], text: 'Sorry to hear that! Your number?', type: 'output_text' }]);
+  expect(items[2].widget).toEqual({ type: 'Card', children: [] });
+  // Another user cannot see it; the old thread was filtered out by --since.
+  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token: await chatToken('other') })).status).toBe(404);
+  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: old } }, { token: await chatToken('legacy-user') })).status).toBe(404);
+
+  // Again: nothing is copied twice; with --force the same items are rewritten, not duplicated.
+  expect(await run(['--since', '2026-06-01'])).toMatchObject({ imported: 0, skipped: 1 });
+  expect(await run(['--since', '2026-06-01', '--force'])).toMatchObject({ imported: 1, items: 4 });
+  const again = (await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 100 } }, { token })).json.data;
+  expect(again).toHaveLength(4);
+  // The conversation goes on, self-hosted, in the same thread.
+  await admin.queue({ text: 'We will call you today.' });
+  const turn = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: { content: [{ type: 'input_text', text: 'Thanks' }], attachments: [], inference_options: {} } } }, { token });
+  expect(turn.events.at(-1).type).toBe('thread.item.done');
+  expect(await run([])).toMatchObject({ imported: 1, skipped: 1 }); // without --since, the old one too
+}, 120_000);
