@@ -20,7 +20,7 @@ beforeAll(async () => {
       const form = new URLSearchParams(body);
       const stack = form.get('StackName') ?? '';
       seen.push(`${form.get('Action')} ${stack}`);
-      const m = /^chatkit-lead-intake-(session|lead)-prod$/.exec(stack);
+      const m = /^chatkit-lead-intake-(session|lead|chat)-prod$/.exec(stack);
       res.setHeader('content-type', 'text/xml');
       if (form.get('Action') === 'DescribeStacks' && m) {
         res.end(readFileSync(join(__dirname, 'fixtures', `describe-stacks-${m[1]}-prod.xml`)));
@@ -48,9 +48,10 @@ it('writes the frontend outputs from the deployed stacks', async () => {
     custom: {
       chatkit_session_url: 'https://4kq7x2m3abcdexyzrstuvwxyz0123.lambda-url.us-west-2.on.aws/',
       chatkit_lead_email_url: 'https://9zt5w1n8lmnopqrsrstuvwxyz0123.lambda-url.us-west-2.on.aws/',
+      chatkit_api_url: 'https://c7h2a9t4streamingxyzw0123.lambda-url.us-west-2.on.aws/',
     },
   });
-  expect(seen).toEqual(expect.arrayContaining(['DescribeStacks chatkit-lead-intake-session-prod', 'DescribeStacks chatkit-lead-intake-lead-prod']));
+  expect(seen).toEqual(expect.arrayContaining(['DescribeStacks chatkit-lead-intake-session-prod', 'DescribeStacks chatkit-lead-intake-lead-prod', 'DescribeStacks chatkit-lead-intake-chat-prod']));
   const { stdout } = await run(['--stage', 'prod']);
   expect(JSON.parse(stdout).custom.chatkit_session_url).toMatch(/^https:\/\//);
 }, 60_000);
@@ -58,7 +59,7 @@ it('writes the frontend outputs from the deployed stacks', async () => {
 it('says which stack is missing and what to do', async () => {
   const err = await run(['--stage', 'staging']).catch((e) => e);
   expect(err.code).toBe(1);
-  expect(err.stderr).toContain('Stack chatkit-lead-intake-lead-staging does not exist in us-west-2: deploy it first (npx sls deploy --stage staging).');
+  expect(err.stderr).toMatch(/Stack chatkit-lead-intake-\w+-staging does not exist in us-west-2: deploy it first \(npx sls deploy --stage staging\)\./);
 }, 60_000);
 
 it('requires a stage', async () => {

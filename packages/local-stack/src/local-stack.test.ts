@@ -29,7 +29,8 @@ describe('the running local stack', () => {
     const urls = stackUrls();
     expect(urls.session).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(urls.lead).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    for (const url of [urls.session, urls.lead]) {
+    expect(urls.chat).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    for (const url of [urls.session, urls.lead, urls.chat!]) {
       const res = await postJson(url, {}, { origin: 'http://localhost:4321' });
       expect(res.status).toBeLessThan(500);
       expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:4321');
@@ -100,9 +101,9 @@ describe('npm run dev', () => {
     while (!/\bready\b/.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(log).toMatch(/\bready\b/);
     expect(JSON.parse(readFileSync(outputs, 'utf8'))).toEqual({
-      custom: { chatkit_session_url: 'http://127.0.0.1:23101/', chatkit_lead_email_url: 'http://127.0.0.1:23102/' },
+      custom: { chatkit_session_url: 'http://127.0.0.1:23101/', chatkit_lead_email_url: 'http://127.0.0.1:23102/', chatkit_api_url: 'http://127.0.0.1:23103/' },
     });
-    for (const p of Object.values(ports).filter((p) => p !== 23103)) expect(await portOpen(p)).toBe(true);
+    for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
     const res = await postJson('http://127.0.0.1:23101/', {});
     expect(res.status).toBeLessThan(500);
 
