@@ -147,24 +147,43 @@ export class ChatKitServer {
     try {
       let thread: ThreadMetadata;
       let userMessage: ThreadItem;
+      let history: ThreadItem[];
+      // The new user message is written while the model is already being asked (the write is
+      // awaited before any event about it is sent): DynamoDB stays off the first token's path.
+      let persisted: Promise<unknown> = Promise.resolve();
       if (type === 'threads.create') {
         const input = parseInput(p.input);
         thread = { id: store.generateThreadId(), created_at: iso(this.now()), status: { type: 'active' }, title: null, metadata: {} };
         await store.saveThread(thread, user);
         sink.event({ type: 'thread.created', thread: threadResponse(thread) });
-        userMessage = await this.addUserMessage(thread, input, sink);
+        userMessage = this.userMessage(thread, input);
+        persisted = store.addThreadItem(thread.id, userMessage);
+        history = [userMessage];
       } else if (type === 'threads.add_user_message') {
-        thread = await store.loadThread(str(p.thread_id, 'thread_id'), user);
+        const input = parseInput(p.input);
+        // The thread (ownership) and its recent items are read at once; the items are used only
+        // once the thread is known to be this user's.
+        const threadId = str(p.thread_id, 'thread_id');
+        const [loaded, earlier] = await Promise.all([store.loadThread(threadId, user), this.recentItems(threadId).catch(() => [] as ThreadItem[])]);
+        thread = loaded;
         if (thread.status.type !== 'active') throw new ProtocolError(409, `The thread is ${thread.status.type}.`);
-        userMessage = await this.addUserMessage(thread, parseInput(p.input), sink);
+        userMessage = this.userMessage(thread, input);
+        persisted = store.addThreadItem(thread.id, userMessage);
+        history = [...earlier, userMessage];
       } else {
         thread = await store.loadThread(str(p.thread_id, 'thread_id'), user);
         userMessage = await store.loadItem(thread.id, str(p.item_id, 'item_id'));
         if (userMessage.type !== 'user_message') throw new ProtocolError(400, 'params.item_id must be a user message');
         await this.deleteNewerThan(thread.id, userMessage.id);
+        history = await this.recentItems(thread.id);
       }
-      sink.event({ type: 'stream_options', stream_options: { allow_cancel: true } });
-      await this.respond(thread, userMessage, user, sink);
+      persisted.catch(() => undefined);
+      const announce = async () => {
+        await persisted;
+        if (type !== 'threads.retry_after_item') sink.event({ type: 'thread.item.done', item: userMessage });
+        sink.event({ type: 'stream_options', stream_options: { allow_cancel: true } });
+      };
+      await this.respond(thread, userMessage, user, sink, history, announce);
     } catch (e) {
       if (e instanceof ProtocolError || e instanceof NotFoundError) {
         sink.event({ type: 'error', code: 'custom', message: e.message, allow_retry: false });
@@ -175,8 +194,8 @@ export class ChatKitServer {
     }
   }
 
-  private async addUserMessage(thread: ThreadMetadata, input: ParsedInput, sink: Sink): Promise<ThreadItem> {
-    const item: ThreadItem = {
+  private userMessage(thread: ThreadMetadata, input: ParsedInput): ThreadItem {
+    return {
       id: this.deps.store.generateItemId('message'),
       thread_id: thread.id,
       created_at: iso(this.now()),
@@ -186,9 +205,6 @@ export class ChatKitServer {
       ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
       inference_options: input.inference_options,
     };
-    await this.deps.store.addThreadItem(thread.id, item);
-    sink.event({ type: 'thread.item.done', item });
-    return item;
   }
 
   /** `retry_after_item`: every item newer than the user message goes (no removal events, as the reference). */
@@ -205,11 +221,16 @@ export class ChatKitServer {
     }
   }
 
+  /** The most recent items, oldest first: what the model sees of the conversation. */
+  private async recentItems(threadId: string): Promise<ThreadItem[]> {
+    const page = await this.deps.store.loadThreadItems(threadId, { order: 'desc', limit: this.deps.historyItems ?? 30 });
+    return [...page.data].reverse();
+  }
+
   /** One assistant turn on the Responses API, mapped to ChatKit events (reference, section 4.2). */
-  private async respond(thread: ThreadMetadata, userMessage: ThreadItem, user: string, sink: Sink): Promise<void> {
+  private async respond(thread: ThreadMetadata, userMessage: ThreadItem, user: string, sink: Sink, history: ThreadItem[], announce: () => Promise<void>): Promise<void> {
     const { store, openai, profile } = this.deps;
-    const history = await store.loadThreadItems(thread.id, { order: 'desc', limit: this.deps.historyItems ?? 30 });
-    const input = toModelInput([...history.data].reverse());
+    const input = toModelInput(history.slice(-(this.deps.historyItems ?? 30)));
     const state = computeShopState(this.now(), profile); // fresh on every turn
     const assistantId = store.generateItemId('message');
     const base = { id: assistantId, thread_id: thread.id, type: 'assistant_message' };
@@ -220,10 +241,18 @@ export class ChatKitServer {
     const onAbort = () => aborter.abort();
     sink.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const stream = await openai.responses.create(
+      const request = openai.responses.create(
         { model: this.deps.model, instructions: assistantInstructions(profile, state), input, stream: true, store: false },
         { signal: aborter.signal },
       );
+      request.catch(() => undefined);
+      try {
+        await announce(); // the user message is stored before anything about it is sent
+      } catch (e) {
+        aborter.abort();
+        throw e;
+      }
+      const stream = await request;
       for await (const ev of stream as AsyncIterable<any>) {
         if (sink.signal.aborted) break;
         if (ev.type === 'response.output_item.added' && ev.item?.type === 'message' && !added) {
