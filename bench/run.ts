@@ -242,7 +242,7 @@ async function main() {
     for (let i = 0; i < 500; i++) {
       const t0 = performance.now();
       renderLeadEmail(lead200);
-      rt.push(performance.now() - t0);
+      trips.push(performance.now() - t0);
     }
     results.render200 = { medianMs: round(median(rt), 3), p99Ms: round(quantile(rt, 0.99), 3), htmlBytes: renderLeadEmail(lead200).html.length, target: '<= 5 ms median', met: median(rt) <= 5 };
 
@@ -292,11 +292,11 @@ async function main() {
     // and its history read together, then the user message write, which must land before the first event).
     const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
     const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const rt: number[] = [];
+    const trips: number[] = [];
     for (let i = 0; i < 30; i++) {
       const t0 = performance.now();
       await ddb.send(new GetItemCommand({ TableName: 'chatkit-lead-intake-chat-local-threads', Key: { pk: { S: `THREAD#${threadId}` }, sk: { S: 'META' } } }));
-      rt.push(performance.now() - t0);
+      trips.push(performance.now() - t0);
     }
     // Concurrent streams: 50 conversations streaming at once, each answer paced over ~1 s.
     await emu.queue({ text: Array.from({ length: 40 }, (_, n) => `w${n}`).join(' '), chunk_delay_ms: 25 }, 50);
@@ -319,7 +319,7 @@ async function main() {
       targetAddedMs: '<= 10',
       addedMet: added <= 10,
       concurrentStreams: { attempted: 50, completedWithoutError: ok, target: 50, met: ok === 50 },
-      dynamoLocalRoundTripMedianMs: round(median(rt)),
+      dynamoLocalRoundTripMedianMs: round(median(trips)),
       note: 'local: the thread store is DynamoDB Local (Java) on the same 2 cores; two round trips are on the path to the first event',
     };
     results.machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), date: new Date().toISOString() };
