@@ -5,8 +5,8 @@ import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndp
 
 /** `sls invoke local` with the service's sample events, against the local stack's services. */
 const admin = emulator();
-const invoke = async (event: string) => {
-  const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', 'lead', '--path', `events/${event}`, '--stage', 'local'], {
+const invoke = async (event: string, fn = 'lead') => {
+  const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', fn, '--path', `events/${event}`, '--stage', 'local'], {
     cwd: join(__dirname, '..'),
     env: {
       ...process.env,
@@ -21,7 +21,7 @@ const invoke = async (event: string) => {
     timeout: 120_000,
   });
   const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1));
-  return { status: result.statusCode, body: JSON.parse(result.body) };
+  return fn === 'lead' ? { status: result.statusCode, body: JSON.parse(result.body) } : result;
 };
 
 it('invokes the lead function with the sample events: the manual trigger sends, the beacon (base64) finds it sent', async () => {
@@ -31,4 +31,9 @@ it('invokes the lead function with the sample events: the manual trigger sends, 
   expect(await invoke('lead-manual.json')).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
   expect(await invoke('lead-pagehide-beacon.json')).toEqual({ status: 200, body: { sent: true, reason: 'already_sent' } });
   expect((await sesEmails()).filter((m) => m.body.text?.includes('cthr_sample_demo'))).toHaveLength(1);
+}, 180_000);
+
+it('invokes the sweeper with the sample scheduled event: one sweep, its counts as the result', async () => {
+  const result = await invoke('sweeper-schedule.json', 'sweeper');
+  expect(result).toEqual({ due: expect.any(Number), processed: expect.any(Number), skipped: expect.any(Number), failed: 0 });
 }, 180_000);
