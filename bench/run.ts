@@ -288,6 +288,10 @@ async function main() {
       viaChat.push((await firstMarker(chatUrl, chatBody('threads.add_user_message', { thread_id: threadId, input: input('Are you open?') }), 'text_delta')).at);
     }
     const added = median(viaChat) - median(direct);
+    // The same path without the store: an unsupported streaming type is answered at once (token,
+    // body, routing, the stream itself): our code's own share of the added time.
+    const noStore: number[] = [];
+    for (let i = 0; i < 40; i++) noStore.push((await firstMarker(chatUrl, chatBody('threads.custom_action', { thread_id: threadId }), 'data: ')).at);
     // What one DynamoDB Local round trip costs here: the chat's critical path has two (the thread
     // and its history read together, then the user message write, which must land before the first event).
     const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
@@ -320,6 +324,7 @@ async function main() {
       addedMet: added <= 10,
       concurrentStreams: { attempted: 50, completedWithoutError: ok, target: 50, met: ok === 50 },
       dynamoLocalRoundTripMedianMs: round(median(trips)),
+      firstByteWithoutStoreMedianMs: round(median(noStore)),
       note: 'local: the thread store is DynamoDB Local (Java) on the same 2 cores; two round trips are on the path to the first event',
     };
     results.machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), date: new Date().toISOString() };
