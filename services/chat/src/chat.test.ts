@@ -260,5 +260,10 @@ describe('leads from self-hosted conversations', () => {
     expect(mail.body.text).toContain('My transmission slips in 3rd gear');
     expect(mail.body.text).toContain('Roxana');
     expect(mail.body.html).toContain('href="tel:+14155552671"');
+    // A thread that was never imported is still read from the hosted API (the migration period).
+    const hosted = await admin.seedThread({ user: 'hosted-only', items: [{ role: 'user', text: 'Old hosted chat, call 415-555-2671' }] });
+    expect((await call({ threadId: hosted, reason: 'close', user: 'hosted-only' })).body).toEqual({ sent: true, reason: 'sent' });
+    expect((await call({ threadId: hosted, reason: 'close', user: 'hosted-only' })).body).toEqual({ sent: true, reason: 'already_sent' });
+    expect((await sesEmails()).some((m) => m.body.text?.includes('Old hosted chat'))).toBe(true);
   });
 });
