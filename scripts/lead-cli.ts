@@ -20,7 +20,8 @@ import { LedgerStore, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { resolveStage } from '@lead-intake/stage-config';
-import { HostedChatKitSource } from '@lead-intake/transcript';
+import { StoreTranscriptSource, ThreadStore } from '@lead-intake/thread-store';
+import { FallbackTranscriptSource, HostedChatKitSource } from '@lead-intake/transcript';
 import { configFromEnv } from '../packages/local-stack/src/config';
 import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
 import { resolveService } from '../packages/local-stack/src/service-config';
@@ -49,12 +50,15 @@ function parse(argv: string[]) {
 /** Where this stage's ledger and OpenAI are: the same resolved serverless config the deploy uses. */
 async function target(stage: string) {
   const svc = await resolveService(join(REPO_ROOT, 'services', 'lead'), stage, join(LOCAL_DIR, 'cache'));
-  const table = svc.functions.find((f) => f.name === 'lead')?.environment.LEAD_DEDUPE_TABLE_NAME;
+  // The lead function's own environment, as the deploy sets it: tables, mode, model.
+  const env = svc.functions.find((f) => f.name === 'lead')?.environment ?? {};
+  const table = env.LEAD_DEDUPE_TABLE_NAME;
   if (!table) throw new Error('services/lead/serverless.yml sets no LEAD_DEDUPE_TABLE_NAME');
   if (stage === 'local') {
     const cfg = configFromEnv(process.env, '');
     return {
       table,
+      env,
       dynamo: new DynamoDBClient({ endpoint: `http://${cfg.host}:${cfg.dynamoPort}`, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
       openai: async () =>
         process.env.OPENAI_API_KEY ? new OpenAI() : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` }),
@@ -63,6 +67,7 @@ async function target(stage: string) {
   const region = process.env.AWS_REGION ?? resolveStage(stage).region;
   return {
     table,
+    env,
     dynamo: new DynamoDBClient({ region }),
     openai: async () => {
       if (process.env.OPENAI_API_KEY) return new OpenAI();
@@ -127,7 +132,15 @@ async function main() {
   const reason = (typeof flags.reason === 'string' ? flags.reason : 'manual') as LeadReason;
   if (!LEAD_REASONS.includes(reason)) throw new UsageError(`--reason must be one of ${LEAD_REASONS.join(', ')}`);
   const openai = await t.openai();
-  const result = await previewLead({ threadId, reason, user: null, pageUrl: null }, { source: new HostedChatKitSource(openai), openai, profile: loadShopProfile(), model: process.env.LEAD_SUMMARY_MODEL ?? 'gpt-5.2-2025-12-11' });
+  // Read the thread where the lead function would: the self-hosted store first in that mode.
+  const hosted = new HostedChatKitSource(openai);
+  const source =
+    t.env.CHATKIT_MODE === 'self-hosted' && t.env.CHAT_THREADS_TABLE_NAME
+      ? new FallbackTranscriptSource(new StoreTranscriptSource(new ThreadStore({ tableName: t.env.CHAT_THREADS_TABLE_NAME, client: t.dynamo })), hosted)
+      : hosted;
+  const model = t.env.LEAD_SUMMARY_MODEL;
+  if (!model) throw new Error('services/lead/serverless.yml sets no LEAD_SUMMARY_MODEL');
+  const result = await previewLead({ threadId, reason, user: null, pageUrl: null }, { source, openai, profile: loadShopProfile(), model });
   const out = typeof flags.out === 'string' ? flags.out : `lead-preview-${threadId}.html`;
   writeFileSync(out, result.email.html);
   console.log(`Wrote ${out}`);

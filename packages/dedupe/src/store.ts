@@ -26,7 +26,7 @@ export interface StoreOptions {
 export class LedgerStore {
   readonly tableName: string;
   readonly doc: DynamoDBDocumentClient;
-  /** DynamoDB requests sent (retries included): the benchmark reads it. */
+  /** DynamoDB requests sent (retries included), for tests and diagnostics. */
   roundTrips = 0;
 
   constructor(opts: StoreOptions) {

@@ -51,3 +51,23 @@ export class HostedChatKitSource implements TranscriptSource {
     }
   }
 }
+
+/** Reads from `first`; a thread it does not know is read from `second` (e.g. self-hosted, then hosted). */
+export class FallbackTranscriptSource implements TranscriptSource {
+  readonly name: string;
+  constructor(
+    private readonly first: TranscriptSource,
+    private readonly second: TranscriptSource,
+  ) {
+    this.name = `${first.name}+${second.name}`;
+  }
+
+  async fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript> {
+    try {
+      return await this.first.fetch(threadId, opts);
+    } catch (e) {
+      if (e instanceof ThreadNotFoundError) return this.second.fetch(threadId, opts);
+      throw e;
+    }
+  }
+}

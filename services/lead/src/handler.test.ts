@@ -317,4 +317,20 @@ describe('logs', () => {
     expect(log).toContain(id); // the lead's log lines are there (ids are fine)
     for (const pii of [secretText, '415-555-7777', '4155557777', '+14155557777', 'pii.person@example.net', 'Zebulon']) expect(log).not.toContain(pii);
   });
+
+  it('carry the metrics as Embedded Metric Format: leads sent, duplicates suppressed by reason, summary failures', async () => {
+    const id = await admin.seedThread({ user: 'u', items: [user('emf check, call 415-555-2671')] });
+    await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
+    expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
+    expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'already_sent' });
+    await new Promise((r) => setTimeout(r, 200));
+    const emf = readFileSync(process.env.TEST_STACK_LOG!, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"_aws"'))
+      .map((l) => JSON.parse(l));
+    const metric = (name: string) => emf.filter((m) => m._aws.CloudWatchMetrics[0].Namespace === 'ChatkitLeadIntake' && m[name] !== undefined);
+    expect(metric('LeadsSent').length).toBeGreaterThan(0);
+    expect(metric('SummaryFailures').length).toBeGreaterThan(0);
+    expect(metric('DuplicatesSuppressed')).toContainEqual(expect.objectContaining({ service: 'lead', reason: 'already_sent', DuplicatesSuppressed: 1 }));
+  });
 });

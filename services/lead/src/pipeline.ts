@@ -6,42 +6,25 @@ import { HttpError } from '@lead-intake/http';
 import type { Lease } from '@lead-intake/dedupe';
 import { processLead, type LeadAnswer, type LeadRequest, type ProcessDeps } from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
-import OpenAI from 'openai';
-import type { ClientBudget } from '@lead-intake/openai-client';
+import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { StoreTranscriptSource, ThreadStore } from '@lead-intake/thread-store';
-import { HostedChatKitSource, ThreadNotFoundError, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
+import { FallbackTranscriptSource, HostedChatKitSource, ThreadNotFoundError, type TranscriptSource } from '@lead-intake/transcript';
 import type * as Runtime from './runtime';
 
 // This module keeps no state: the instance's settings, ledger and clients come in as `rt`.
 type Rt = typeof Runtime;
 
-/** One OpenAI client per key and budget, kept for the instance's life. */
-const openai = (rt: Rt, apiKey: string, b: ClientBudget) => rt.memo(`openai:${apiKey}:${b.timeoutMs}:${b.maxRetries}`, () => new OpenAI({ apiKey, timeout: b.timeoutMs, maxRetries: b.maxRetries }));
-
-/** Self-hosted threads first; a thread not found there is read from the hosted API (migration period). */
-class FallbackSource implements TranscriptSource {
-  readonly name = 'self-hosted+hosted';
-  constructor(
-    private readonly first: TranscriptSource,
-    private readonly second: TranscriptSource,
-  ) {}
-  async fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript> {
-    try {
-      return await this.first.fetch(threadId, opts);
-    } catch (e) {
-      if (e instanceof ThreadNotFoundError) return this.second.fetch(threadId, opts);
-      throw e;
-    }
-  }
-}
+/** The instance's OpenAI clients (kept in the runtime module, which holds per-instance state). */
+const openai = (rt: Rt, apiKey: string, b: ClientBudget) => rt.memo('openai', openaiClientCache)(apiKey, b);
 
 function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
   const hosted = new HostedChatKitSource(openai(rt, apiKey, rt.settings.threads));
   if (rt.chatkitMode !== 'self-hosted') return hosted;
   const store = rt.memo('threadStore', () => new ThreadStore({ tableName: rt.chatThreadsTable! }));
-  return new FallbackSource(new StoreTranscriptSource(store), hosted);
+  // Self-hosted threads first; one never imported is read from the hosted API (migration period).
+  return new FallbackTranscriptSource(new StoreTranscriptSource(store), hosted);
 }
 
 /** Runs the pipeline for a lease holder; an unknown thread (or another user's) becomes a 404. */
