@@ -100,18 +100,43 @@ function functionEnv(table: string, dynamo: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Median wall time from spawning a fresh Node process to its first response. */
-function coldStart(module: string, event: unknown, env: NodeJS.ProcessEnv, runs: number): { medianMs: number; runs: number } {
-  const eventFile = join(ROOT, '.local', `bench-event-${process.pid}.json`);
-  writeFileSync(eventFile, JSON.stringify(event));
-  const times: number[] = [];
+/**
+ * Time from spawning a fresh Node process to its first response (the answer line on stdout), for
+ * several modules, interleaved run by run so that the machine's drift falls on all of them alike.
+ * The process's exit is not timed: tearing down (undici's compiled WebAssembly included) takes
+ * ~100 ms here and is no part of answering a request.
+ */
+async function coldStarts(modules: Record<string, { module: string; event: unknown }>, env: NodeJS.ProcessEnv, runs: number): Promise<Record<string, { medianMs: number; runs: number }>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(modules).map((k) => [k, []]));
+  const eventFiles = Object.fromEntries(
+    Object.entries(modules).map(([k, m]) => {
+      const file = join(ROOT, '.local', `bench-event-${process.pid}-${k}.json`);
+      writeFileSync(file, JSON.stringify(m.event));
+      return [k, file];
+    }),
+  );
   for (let n = 0; n < runs; n++) {
-    const t0 = process.hrtime.bigint();
-    const out = execFileSync(process.execPath, [join(ROOT, 'bench', 'cold-start.mjs'), module, eventFile], { env, encoding: 'utf8' });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (!out.includes('"statusCode":200')) throw new Error(`cold start of ${module} did not answer 200: ${out}`);
+    for (const [k, m] of Object.entries(modules)) times[k]!.push(await oneColdStart(m.module, eventFiles[k]!, env));
   }
-  return { medianMs: round(median(times), 1), runs };
+  return Object.fromEntries(Object.entries(times).map(([k, ts]) => [k, { medianMs: round(median(ts), 1), runs }]));
+}
+
+function oneColdStart(module: string, eventFile: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'cold-start.cjs'), module, eventFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let answeredAt: bigint | undefined;
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      if (answeredAt === undefined && out.includes('\n')) answeredAt = process.hrtime.bigint();
+    });
+    child.on('error', reject);
+    child.on('close', () => {
+      if (answeredAt === undefined || !out.includes('"statusCode":200')) return reject(new Error(`cold start of ${module} did not answer 200: ${out}`));
+      resolve(Number(answeredAt - t0) / 1e6);
+    });
+  });
 }
 
 async function main() {
@@ -131,12 +156,22 @@ async function main() {
     // 1. Cold start: our bundle vs the naive baseline, same run, same event.
     log('cold starts...');
     const RUNS = 15;
-    const coldOurs = { session: coldStart(BUNDLES.session, urlEvent({ user: 'cold' }), env, RUNS), lead: coldStart(BUNDLES.lead, urlEvent({ threadId: sentThread, reason: 'pagehide' }), env, RUNS) };
-    const coldNaive = {
-      session: coldStart(join(ROOT, 'bench/naive/session.mjs'), urlEvent({ user: 'cold' }), env, RUNS),
-      lead: coldStart(join(ROOT, 'bench/naive/lead.mjs'), urlEvent({ threadId: sentThread, reason: 'pagehide' }), env, RUNS),
-    };
-    const nodeOnly = coldStart(join(ROOT, 'bench/noop.mjs'), urlEvent({}), env, RUNS);
+    const sessionEvent = urlEvent({ user: 'cold' });
+    const leadEvent = urlEvent({ threadId: sentThread, reason: 'pagehide' });
+    const cold = await coldStarts(
+      {
+        session: { module: BUNDLES.session, event: sessionEvent },
+        naiveSession: { module: join(ROOT, 'bench/naive/session.mjs'), event: sessionEvent },
+        lead: { module: BUNDLES.lead, event: leadEvent },
+        naiveLead: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent },
+        nodeOnly: { module: join(ROOT, 'bench/noop.cjs'), event: urlEvent({}) },
+      },
+      env,
+      RUNS,
+    );
+    const coldOurs = { session: cold.session!, lead: cold.lead! };
+    const coldNaive = { session: cold.naiveSession!, lead: cold.naiveLead! };
+    const nodeOnly = cold.nodeOnly!;
     results.coldStart = Object.fromEntries(
       (['session', 'lead'] as const).map((f) => [
         f,
