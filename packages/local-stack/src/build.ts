@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import type { ResolvedFunction, ResolvedService } from './service-config';
 
 /**
@@ -24,9 +24,22 @@ export async function bundleFunction(svc: ResolvedService, fn: ResolvedFunction,
     platform: 'node',
     format: 'cjs',
     external: o.exclude ?? o.external ?? [],
+    plugins: servicePlugins(svc),
     logLevel: 'error',
     // Node 20 here runs what Lambda's Node 22 runs; keep esbuild from lowering syntax it cannot.
     supported: { 'dynamic-import': true },
   });
   return outfile;
+}
+
+/** `custom.esbuild.plugins` as serverless-esbuild reads it: a file in the service that exports them. */
+function servicePlugins(svc: ResolvedService): Plugin[] {
+  const spec = svc.esbuild.plugins;
+  if (spec === undefined) return [];
+  if (typeof spec !== 'string') throw new Error(`${svc.service}: custom.esbuild.plugins must name a file (got ${JSON.stringify(spec)})`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  let plugins = require(join(svc.dir, spec));
+  if (plugins?.__esModule) plugins = plugins.default;
+  if (!Array.isArray(plugins)) throw new Error(`${svc.service}: ${spec} must export an array of esbuild plugins`);
+  return plugins;
 }
