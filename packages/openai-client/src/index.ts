@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { nodeHttpFetch } from './node-fetch';
 
 export interface ClientBudget {
   /** Per attempt. */
@@ -18,7 +19,7 @@ export function openaiClientCache(): (apiKey: string, budget: ClientBudget) => O
     const key = `${apiKey}\u0000${budget.timeoutMs}\u0000${budget.maxRetries}`;
     let client = clients.get(key);
     if (!client) {
-      client = new OpenAI({ apiKey, timeout: budget.timeoutMs, maxRetries: budget.maxRetries });
+      client = new OpenAI({ apiKey, timeout: budget.timeoutMs, maxRetries: budget.maxRetries, fetch: nodeHttpFetch });
       clients.set(key, client);
     }
     return client;
@@ -29,3 +30,4 @@ export function openaiClientCache(): (apiKey: string, budget: ClientBudget) => O
 export const openaiClient = openaiClientCache();
 
 export { OpenAI };
+export { nodeHttpFetch } from './node-fetch';
