@@ -78,3 +78,18 @@ it('lists a user’s threads by creation, both ways, with the same cursor rules'
   expect(d3.has_more).toBe(false);
   expect((await s.loadThreads(user, { order: 'asc', limit: 100 })).data.map((t) => t.id)).toEqual(ts.map((t) => t.id));
 });
+
+it('reads a thread and its most recent items in one Query, oldest first, for its owner only', async () => {
+  const s = store();
+  const { t, items } = await threadWithItems(s, 'recent-owner', 6);
+  const all = await s.loadThreadWithRecentItems(t.id, 'recent-owner', 30);
+  expect(all.thread).toEqual(await s.loadThread(t.id, 'recent-owner'));
+  expect(all.items).toEqual(items); // hidden items included: the model sees them
+  expect((await s.loadThreadWithRecentItems(t.id, 'recent-owner', 4)).items).toEqual(items.slice(2));
+  await expect(s.loadThreadWithRecentItems(t.id, 'someone-else', 30)).rejects.toBeInstanceOf(NotFoundError);
+  await expect(s.loadThreadWithRecentItems('cthr_missing', 'recent-owner', 30)).rejects.toBeInstanceOf(NotFoundError);
+  // Items without their thread (a delete half done elsewhere) are not a thread either.
+  const orphan = s.generateThreadId();
+  await s.addThreadItem(orphan, { ...items[0]!, thread_id: orphan });
+  await expect(s.loadThreadWithRecentItems(orphan, 'recent-owner', 30)).rejects.toBeInstanceOf(NotFoundError);
+});

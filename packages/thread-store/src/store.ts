@@ -113,6 +113,28 @@ export class ThreadStore {
     return page((out.Items ?? []).map((i) => JSON.parse(i.data) as ThreadItem), limit);
   }
 
+  /**
+   * The thread (checked against the user) and its `limit` most recent items, oldest first, in one
+   * Query: `META` sorts after every `ITEM#`, so newest-first it comes back first. This is the chat
+   * turn's read, one round trip instead of a Get and a Query.
+   */
+  async loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<{ thread: ThreadMetadata; items: ThreadItem[] }> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `THREAD#${threadId}` },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+        ConsistentRead: true,
+      }),
+    );
+    const [meta, ...rest] = out.Items ?? [];
+    if (!meta || meta.sk !== 'META' || meta.user !== user) throw new NotFoundError(`thread ${threadId}`);
+    const items = rest.filter((i) => typeof i.sk === 'string' && i.sk.startsWith('ITEM#')).map((i) => JSON.parse(i.data) as ThreadItem);
+    return { thread: JSON.parse(meta.data) as ThreadMetadata, items: items.reverse() };
+  }
+
   /** Every item of a thread, oldest first (for transcripts and exports). */
   async allItems(threadId: string): Promise<ThreadItem[]> {
     const all: ThreadItem[] = [];
