@@ -1,2 +1,2 @@
-export { ChatKitServer, ProtocolError, threadResponse, toModelInput, STREAMING_TYPES, JSON_TYPES, type ChatEvent, type Sink, type ChatServerDeps } from './server';
+export { ChatKitServer, KnownThreads, ProtocolError, threadResponse, toModelInput, STREAMING_TYPES, JSON_TYPES, type ChatEvent, type Sink, type ChatServerDeps } from './server';
 export { assistantInstructions, ASSISTANT_INSTRUCTIONS_VERSION } from './instructions';

@@ -32,6 +32,8 @@ export interface ChatServerDeps {
   now?: () => Date;
   /** How many recent items the model sees. */
   historyItems?: number;
+  /** The instance's cache of thread owners (one per server unless a test shares one). */
+  knownThreads?: KnownThreads;
   onError?: (stage: string, error: unknown) => void;
 }
 
@@ -77,8 +79,37 @@ function pageParams(params: Record<string, any>, defaultOrder: 'asc' | 'desc') {
   return { limit, order, after } as const;
 }
 
+/**
+ * Threads this instance has seen to be a user's and active, newest last, bounded. A thread's owner
+ * never changes, so a hit lets a turn write the user's message while its thread is still being
+ * read (one DynamoDB round trip before the first event instead of two). The read still runs and
+ * still decides: if it finds the thread gone or no longer active, the early write is undone.
+ */
+export class KnownThreads {
+  private readonly owners = new Map<string, string>();
+  constructor(private readonly max = 1000) {}
+
+  isOwner(threadId: string, user: string): boolean {
+    return this.owners.get(threadId) === user;
+  }
+
+  remember(threadId: string, user: string): void {
+    this.owners.delete(threadId);
+    this.owners.set(threadId, user);
+    if (this.owners.size > this.max) this.owners.delete(this.owners.keys().next().value!);
+  }
+
+  forget(threadId: string): void {
+    this.owners.delete(threadId);
+  }
+}
+
 export class ChatKitServer {
-  constructor(private readonly deps: ChatServerDeps) {}
+  private readonly known: KnownThreads;
+
+  constructor(private readonly deps: ChatServerDeps) {
+    this.known = deps.knownThreads ?? new KnownThreads();
+  }
 
   private now() {
     return (this.deps.now ?? (() => new Date()))();
@@ -123,9 +154,12 @@ export class ChatKitServer {
         await store.saveThread(t, user);
         return threadResponse(t);
       }
-      case 'threads.delete':
-        await store.deleteThread(str(p.thread_id, 'thread_id'), user);
+      case 'threads.delete': {
+        const threadId = str(p.thread_id, 'thread_id');
+        this.known.forget(threadId);
+        await store.deleteThread(threadId, user);
         return {};
+      }
       case 'items.list': {
         const t = await store.loadThread(str(p.thread_id, 'thread_id'), user);
         return visible(await store.loadThreadItems(t.id, pageParams(p, 'desc')));
@@ -154,21 +188,44 @@ export class ChatKitServer {
       if (type === 'threads.create') {
         const input = parseInput(p.input);
         thread = { id: store.generateThreadId(), created_at: iso(this.now()), status: { type: 'active' }, title: null, metadata: {} };
-        await store.saveThread(thread, user);
-        sink.event({ type: 'thread.created', thread: threadResponse(thread) });
-        userMessage = this.userMessage(thread, input);
+        userMessage = this.userMessage(thread.id, input);
+        // A new thread is this user's by construction: its first message is written alongside it.
         persisted = store.addThreadItem(thread.id, userMessage);
+        persisted.catch(() => undefined);
+        try {
+          await store.saveThread(thread, user);
+        } catch (e) {
+          // Without its thread the message is unreachable; do not leave it behind.
+          await persisted.then(() => store.deleteThreadItem(thread.id, userMessage.id)).catch(() => undefined);
+          throw e;
+        }
+        this.known.remember(thread.id, user);
+        sink.event({ type: 'thread.created', thread: threadResponse(thread) });
         history = [userMessage];
       } else if (type === 'threads.add_user_message') {
         const input = parseInput(p.input);
-        // The thread (ownership) and its recent items are read at once; the items are used only
-        // once the thread is known to be this user's.
         const threadId = str(p.thread_id, 'thread_id');
-        const [loaded, earlier] = await Promise.all([store.loadThread(threadId, user), this.recentItems(threadId).catch(() => [] as ThreadItem[])]);
-        thread = loaded;
-        if (thread.status.type !== 'active') throw new ProtocolError(409, `The thread is ${thread.status.type}.`);
-        userMessage = this.userMessage(thread, input);
-        persisted = store.addThreadItem(thread.id, userMessage);
+        userMessage = this.userMessage(threadId, input);
+        // A thread this instance knows to be the user's: write the message while the thread and
+        // its history are read. Otherwise the read proves ownership first.
+        const early = this.known.isOwner(threadId, user);
+        if (early) persisted = store.addThreadItem(threadId, userMessage);
+        persisted.catch(() => undefined);
+        let earlier: ThreadItem[];
+        try {
+          const loaded = await store.loadThreadWithRecentItems(threadId, user, this.deps.historyItems ?? 30);
+          thread = loaded.thread;
+          earlier = loaded.items.filter((i) => i.id !== userMessage.id);
+          if (thread.status.type !== 'active') throw new ProtocolError(409, `The thread is ${thread.status.type}.`);
+        } catch (e) {
+          if (early) {
+            this.known.forget(threadId);
+            await persisted.then(() => store.deleteThreadItem(threadId, userMessage.id)).catch(() => undefined);
+          }
+          throw e;
+        }
+        this.known.remember(threadId, user);
+        if (!early) persisted = store.addThreadItem(thread.id, userMessage);
         history = [...earlier, userMessage];
       } else {
         thread = await store.loadThread(str(p.thread_id, 'thread_id'), user);
@@ -194,10 +251,10 @@ export class ChatKitServer {
     }
   }
 
-  private userMessage(thread: ThreadMetadata, input: ParsedInput): ThreadItem {
+  private userMessage(threadId: string, input: ParsedInput): ThreadItem {
     return {
       id: this.deps.store.generateItemId('message'),
-      thread_id: thread.id,
+      thread_id: threadId,
       created_at: iso(this.now()),
       type: 'user_message',
       content: input.content,

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
-import { ChatKitServer, STREAMING_TYPES, type Sink } from '@lead-intake/chat-server';
+import { ChatKitServer, KnownThreads, STREAMING_TYPES, type Sink } from '@lead-intake/chat-server';
 import { intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { createLogger, injectLambdaContext } from '@lead-intake/observability';
@@ -18,6 +18,8 @@ const settings = {
 };
 let store: ThreadStore | undefined;
 const getStore = () => (store ??= new ThreadStore({ tableName: settings.tableName }));
+// Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
+const knownThreads = new KnownThreads();
 
 type ChatContext = SecretsContext & ChatUserContext;
 
@@ -41,6 +43,7 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
       openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai),
       model: settings.model,
       profile: loadShopProfile(),
+      knownThreads,
       onError: (stage, e) => logger.error('chat request failed', { stage, errorName: (e as Error)?.name }),
     });
     const type = String(body.type ?? '');
