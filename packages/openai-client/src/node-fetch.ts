@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 
 /**
@@ -31,7 +31,10 @@ export const nodeHttpFetch: typeof fetch = async (input, init) => {
 
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method, headers, agent: url.protocol === 'https:' ? httpsAgent() : undefined }, resolve);
+    // Node's global agents keep connections alive (5 s idle), so a warm Lambda reuses its TLS
+    // connection to OpenAI; a connection that died while the instance was frozen fails fast and
+    // the SDK retries it.
+    const req = send(url, { method, headers }, resolve);
     const onAbort = () => req.destroy(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (e) => reject(signal?.aborted ? abortError(signal) : new TypeError('fetch failed', { cause: e })));
@@ -68,13 +71,6 @@ function abortError(signal: AbortSignal): Error {
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 const NULL_BODY = new Set([204, 205, 304]);
-
-let agent: HttpsAgent | undefined;
-/** One keep-alive agent per instance: a warm Lambda reuses its TLS connection to OpenAI. */
-function httpsAgent(): HttpsAgent {
-  agent ??= new HttpsAgent({ keepAlive: true });
-  return agent;
-}
 
 function outgoingHeaders(init: HeadersInit | undefined, body: unknown): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
