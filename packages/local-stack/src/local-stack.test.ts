@@ -49,6 +49,15 @@ describe('the running local stack', () => {
     const refused = await pre('https://evil.example');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
+
+  it('bundles each function with its service\'s esbuild plugins (the OpenAI resources it keeps)', () => {
+    const bundle = (name: string) => readFileSync(join(REPO_ROOT, '.local', 'build', `${name}.cjs`), 'utf8');
+    // session keeps ChatKit, chat keeps Responses, lead keeps both (services/*/esbuild-plugins.cjs).
+    const has = (name: string) => [bundle(name).includes("'/chatkit/sessions'") || bundle(name).includes('"/chatkit/sessions"'), bundle(name).includes('"/responses"') || bundle(name).includes("'/responses'")];
+    expect(has('chatkit-lead-intake-session-session')).toEqual([true, false]);
+    expect(has('chatkit-lead-intake-chat-chat')).toEqual([false, true]);
+    expect(has('chatkit-lead-intake-lead-lead')).toEqual([true, true]);
+  });
 });
 
 describe('payload format 2.0', () => {
