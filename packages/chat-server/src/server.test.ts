@@ -1,8 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { openaiClientCache } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
-import { documentClient, dynamoEndpoint, emulator, emulatorBaseURL } from '@lead-intake/testkit';
+import { documentClient, dynamoClient, emulator, emulatorBaseURL } from '@lead-intake/testkit';
 import { ThreadStore, type ThreadMetadata } from '@lead-intake/thread-store';
 import { ChatKitServer, KnownThreads, type ChatEvent } from './index';
 
@@ -14,7 +13,7 @@ import { ChatKitServer, KnownThreads, type ChatEvent } from './index';
 const TABLE = 'chatkit-lead-intake-chat-local-threads';
 const admin = emulator();
 const text = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
-const newStore = () => new ThreadStore({ tableName: TABLE, client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) });
+const newStore = () => new ThreadStore({ tableName: TABLE, client: dynamoClient() });
 
 let savedBaseUrl: string | undefined;
 beforeAll(() => {
@@ -127,7 +126,7 @@ describe('a new thread', () => {
         throw Object.assign(new Error('injected: DynamoDB unavailable'), { name: 'ServiceUnavailable' });
       }
     }
-    const store = new FailingThreadWrite({ tableName: TABLE, client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) });
+    const store = new FailingThreadWrite({ tableName: TABLE, client: dynamoClient() });
     const events = await run(server(store), 'failing', { type: 'threads.create', params: { input: text('Hi') } });
     expect(events).toEqual([{ type: 'error', code: 'stream.error', allow_retry: true }]);
     expect(await partition(store.lastThreadId!)).toEqual([]);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
-import { dedupeTableName, dynamoEndpoint, lambdaContext } from '@lead-intake/testkit';
+import { dedupeTableName, dynamoClient, lambdaContext } from '@lead-intake/testkit';
 import { Ledger, LedgerStore, LedgerUnavailableError, sendOnce, ledgerConfigFromEnv, type LedgerRecord } from './index';
 
 let table: string;
@@ -9,7 +9,7 @@ beforeAll(async () => {
   table = await dedupeTableName();
 });
 
-const client = () => new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const client = () => dynamoClient();
 /** A ledger on the real table with a clock the test moves. */
 function ledger(start = 1_800_000_000_000) {
   const clock = { now: start };

@@ -44,10 +44,13 @@ export async function clearSes(): Promise<void> {
   await fetch(`${sesEndpoint()}/clear-store`, { method: 'POST' });
 }
 
+/** A DynamoDB client for the stack's DynamoDB Local. */
+export function dynamoClient(): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
 export function documentClient(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-  );
+  return DynamoDBDocumentClient.from(dynamoClient());
 }
 
 /** The ledger table the local stack created from services/lead/serverless.yml. */

@@ -1,9 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoEndpoint } from '@lead-intake/testkit';
+import { dynamoClient } from '@lead-intake/testkit';
 import { NotFoundError, ThreadStore, timeSortableId, type ThreadItem } from './index';
 
 /** The Store semantics of the reference (py tests/test_store.py) on DynamoDB Local. */
-const store = () => new ThreadStore({ tableName: 'chatkit-lead-intake-chat-local-threads', client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) });
+const store = () => new ThreadStore({ tableName: 'chatkit-lead-intake-chat-local-threads', client: dynamoClient() });
 
 async function threadWithItems(s: ThreadStore, user: string, n: number) {
   const t = { id: s.generateThreadId(), created_at: new Date().toISOString(), status: { type: 'active' as const }, title: null, metadata: { secret: 1 } };

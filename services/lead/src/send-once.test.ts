@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, LedgerStore } from '@lead-intake/dedupe';
 import { sendEmail } from '@lead-intake/ses-mailer';
 import { SESClient } from '@aws-sdk/client-ses';
-import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoEndpoint, emulator, lambdaContext, leadEnv, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadEnv, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
 const url = () => stackUrls().lead;
@@ -79,7 +78,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     table = await dedupeTableName();
   });
   const ledger = () =>
-    new Ledger(new LedgerStore({ tableName: table, client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) }), { leaseSeconds: 2, errorCooldownSeconds: 1 });
+    new Ledger(new LedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2, errorCooldownSeconds: 1 });
 
   async function loadHandler(over: Record<string, string | undefined> = {}) {
     // The handler's own leases (5 s) outlast a slow evaluation; the abandoned ones (ledger(), 2 s) expire fast.

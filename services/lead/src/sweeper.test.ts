@@ -1,8 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, LedgerStore } from '@lead-intake/dedupe';
-import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoEndpoint, emulator, lambdaContext, leadEnv, sesEmails, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadEnv, sesEmails, urlEvent } from '@lead-intake/testkit';
 
 /** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
 const admin = emulator();
@@ -41,7 +40,7 @@ async function load(over: Record<string, string | undefined> = {}) {
 }
 
 const ledger = () =>
-  new Ledger(new LedgerStore({ tableName: table, client: new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) }), { leaseSeconds: 2 });
+  new Ledger(new LedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2 });
 
 it('an invocation killed right after acquiring the lease, with a pagehide recorded: the sweeper sends exactly one email after the lease expires', async () => {
   const { trigger, sweep } = await load();
