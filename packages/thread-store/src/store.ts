@@ -10,6 +10,8 @@ import { NotFoundError, type Order, type Page, type ThreadItem, type ThreadMetad
  * Ids are time-sortable, so a thread's items come back in creation order from one Query, a user's
  * threads from one Query on the `by-user` index, and a cursor (`after`, an id) is its own sort key.
  * Every thread-scoped call names the user: another user's thread is "not found".
+ * `META` must stay the greatest sort key in a thread's partition: a turn reads it and the newest
+ * items in one newest-first Query (`loadThreadWithRecentItems`).
  */
 
 export interface ThreadStoreOptions {
