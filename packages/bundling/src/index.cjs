@@ -7,6 +7,16 @@ const { readFile } = require('node:fs/promises');
 const path = require('node:path');
 
 const RESOURCE = /[\\/]node_modules[\\/]openai[\\/]resources[\\/](.+)\.(m?js)$/;
+// One module the stand-ins share: the guard that turns a call into a left-out resource into an error.
+const HELPER = 'openai-resources:missing';
+const HELPER_SOURCE = [
+  // Properties a debugger, test matcher or promise check may probe on any object.
+  `const PROBES = new Set(['then', 'toJSON', 'asymmetricMatch', '$$typeof', 'nodeType', 'constructor']);`,
+  `export const missing = (target, name) => new Proxy(target, { get(t, prop, receiver) {`,
+  `  if (typeof prop !== 'string' || PROBES.has(prop) || Reflect.has(t, prop)) return Reflect.get(t, prop, receiver);`,
+  `  throw new Error("openai resource '" + name + "' is not in this bundle (." + prop + "): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs");`,
+  `} });`,
+].join('\n');
 
 /**
  * Leaves out of the bundle the OpenAI API resources a function never calls.
@@ -32,6 +42,8 @@ function openaiResources(options) {
   return {
     name: 'openai-resources',
     setup(build) {
+      build.onResolve({ filter: new RegExp(`^${HELPER}$`) }, () => ({ path: HELPER, namespace: 'openai-resources' }));
+      build.onLoad({ filter: /.*/, namespace: 'openai-resources' }, () => ({ contents: HELPER_SOURCE, loader: 'js' }));
       build.onLoad({ filter: RESOURCE }, async (args) => {
         const [, relRaw, ext] = RESOURCE.exec(args.path);
         const rel = relRaw.replace(/\\/g, '/');
@@ -64,13 +76,8 @@ function stubModule(source, rel, ext, file) {
   const resourceName = JSON.stringify(rel);
   return [
     `import { APIResource } from ${resourceModule};`,
-    // Properties a debugger, test matcher or promise check may probe on any object.
-    `const PROBES = new Set(['then', 'toJSON', 'asymmetricMatch', '$$typeof', 'nodeType', 'constructor']);`,
-    `const missing = (target) => new Proxy(target, { get(t, prop, receiver) {`,
-    `  if (typeof prop !== 'string' || PROBES.has(prop) || Reflect.has(t, prop)) return Reflect.get(t, prop, receiver);`,
-    `  throw new Error("openai resource '" + ${resourceName} + "' is not in this bundle (." + prop + "): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs");`,
-    `} });`,
-    ...classes.map((c) => `export class ${c} extends APIResource { constructor(client) { super(client); return missing(this); } }`),
+    `import { missing } from ${JSON.stringify(HELPER)};`,
+    ...classes.map((c) => `export class ${c} extends APIResource { constructor(client) { super(client); return missing(this, ${resourceName}); } }`),
     ...reexports,
   ].join('\n');
 }

@@ -9,7 +9,7 @@ beforeAll(async () => {
   table = await dedupeTableName();
 });
 
-const client = () => dynamoClient();
+const client = dynamoClient;
 /** A ledger on the real table with a clock the test moves. */
 function ledger(start = 1_800_000_000_000) {
   const clock = { now: start };
