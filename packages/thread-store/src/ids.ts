@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 
 let last = 0;
 let seq = 0;
+
 /**
- * Unique, time-sortable ids: `<prefix>_<ms since epoch, base36, 9 chars><sequence, 4><random, 8 hex>`.
- * Sorting ids sorts by creation time, so they are the store's sort keys and pagination cursors.
+ * Unique, time-sortable ids: `<prefix>_<ms since epoch, base36, 9><sequence, base36, 4><random, 8 hex>`.
+ * The part after the prefix (the order key) sorts by creation time; keys.ts makes it the sort key.
  * Thread ids use `cthr_`, which the lead endpoint accepts.
  */
 export function timeSortableId(prefix: string, now = Date.now()): string {
@@ -16,4 +17,5 @@ export function timeSortableId(prefix: string, now = Date.now()): string {
   return `${prefix}_${now.toString(36).padStart(9, '0')}${seq.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
 }
 
+/** The official server's id prefixes per item kind (chatkit/store.py). */
 export const ITEM_PREFIX: Record<string, string> = { message: 'msg', tool_call: 'tc', workflow: 'wf', task: 'tsk', attachment: 'atc', sdk_hidden_context: 'shcx' };

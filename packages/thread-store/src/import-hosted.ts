@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ThreadItem, ThreadMetadata } from './types';
+import type { Attachment, ThreadItem, ThreadMetadata } from '@lead-intake/chatkit-protocol';
 
 /**
  * Hosted ChatKit threads (`/v1/chatkit/threads`) -> the custom-server protocol's shapes. The two
@@ -53,14 +53,10 @@ export function convertHostedItem(item: Record<string, any>, threadId: string, p
         ...base('msg'),
         type: 'user_message',
         content: parts.filter((c) => c?.type === 'input_text').map((c) => ({ type: 'input_text', text: String(c.text ?? '') })),
-        attachments: (Array.isArray(item.attachments) ? item.attachments : []).map((a: any) => ({
-          type: a.type === 'image' ? 'image' : 'file',
-          id: String(a.id),
-          name: String(a.name ?? 'attachment'),
-          mime_type: String(a.mime_type ?? 'application/octet-stream'),
-          ...(a.preview_url ? { preview_url: a.preview_url } : {}),
-          thread_id: threadId,
-        })),
+        attachments: (Array.isArray(item.attachments) ? item.attachments : []).map((a: any): Attachment => {
+          const base = { id: String(a.id), name: String(a.name ?? 'attachment'), mime_type: String(a.mime_type ?? 'application/octet-stream'), thread_id: threadId };
+          return a.type === 'image' && a.preview_url ? { ...base, type: 'image', preview_url: String(a.preview_url) } : { ...base, type: 'file' };
+        }),
         ...(quoted ? { quoted_text: quoted } : {}),
         inference_options: item.inference_options && typeof item.inference_options === 'object' ? item.inference_options : {},
       };
@@ -72,10 +68,10 @@ export function convertHostedItem(item: Record<string, any>, threadId: string, p
         content: (Array.isArray(item.content) ? item.content : []).map((c: any) => ({ annotations: (c.annotations ?? []).map(annotation).filter(Boolean), text: String(c.text ?? ''), type: 'output_text' })),
       };
     case 'client_tool_call':
-      return { ...base('tc'), type: 'client_tool_call', status: item.status === 'pending' ? 'pending' : 'completed', call_id: String(item.call_id ?? ''), name: String(item.name ?? ''), arguments: json(item.arguments) ?? {}, ...(item.output !== null && item.output !== undefined ? { output: item.output } : {}) };
+      return { ...base('tc'), type: 'client_tool_call', status: item.status === 'pending' ? 'pending' : 'completed', call_id: String(item.call_id ?? ''), name: String(item.name ?? ''), arguments: (json(item.arguments) ?? {}) as Record<string, unknown>, ...(item.output !== null && item.output !== undefined ? { output: item.output } : {}) };
     case 'widget': {
       const widget = json(item.widget);
-      return widget && typeof widget === 'object' ? { ...base('msg'), type: 'widget', widget } : null;
+      return widget && typeof widget === 'object' ? { ...base('msg'), type: 'widget', widget: widget as Record<string, unknown> } : null;
     }
     case 'task':
       return { ...base('tsk'), type: 'task', task: { type: 'custom', title: item.heading ?? undefined, content: item.summary ?? undefined, status_indicator: 'complete' } };

@@ -1,5 +1,8 @@
-export { ThreadStore, BY_USER_INDEX, type ThreadStoreOptions } from './store';
+export { DynamoThreadStore, type DynamoThreadStoreOptions } from './dynamo';
+export { MemoryThreadStore } from './memory';
+export { toPage, type ChatStore, type ItemPageOptions, type ThreadPageOptions, type LoadedThread } from './contract';
 export { timeSortableId, ITEM_PREFIX } from './ids';
-export { NotFoundError, HIDDEN_TYPES, type ThreadMetadata, type ThreadItem, type Page, type Order, type ThreadStatus } from './types';
+export { BY_USER_INDEX, isItemId, itemSk } from './keys';
+export { migrateThreadKeys, type MigrationReport } from './migrate';
 export { StoreTranscriptSource } from './transcript-source';
 export { convertHostedThread, convertHostedItem, importedItemId } from './import-hosted';

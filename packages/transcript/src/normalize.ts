@@ -30,6 +30,8 @@ export interface Transcript {
   /** Unix seconds. */
   createdAt: number | null;
   user: string | null;
+  /** The page the chat ran on, when the conversation's source knows it (self-hosted threads). */
+  pageUrl: string | null;
   lines: TranscriptLine[];
   /** The id of the last item and the number of items: identifies a transcript state. */
   lastItemId: string | null;
@@ -138,4 +140,24 @@ export function normalizeItems(items: RawItem[], assistantName: string): { lines
     }
   }
   return { lines, skipped };
+}
+
+/** A conversation's items and facts as one Transcript: the one place either source assembles it. */
+export function assembleTranscript(
+  thread: { threadId: string; title?: string | null; createdAt?: unknown; user?: string | null; pageUrl?: unknown },
+  items: RawItem[],
+  assistantName: string,
+): Transcript {
+  const { lines, skipped } = normalizeItems(items, assistantName);
+  return {
+    threadId: thread.threadId,
+    title: thread.title ?? null,
+    createdAt: toSeconds(thread.createdAt) || null,
+    user: thread.user ?? null,
+    pageUrl: httpUrlOrNull(thread.pageUrl),
+    lines,
+    lastItemId: items.length ? String(items[items.length - 1]!.id) : null,
+    itemCount: items.length,
+    skipped,
+  };
 }

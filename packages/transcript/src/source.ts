@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { normalizeItems, toSeconds, type Transcript } from './normalize';
+import { assembleTranscript, type Transcript } from './normalize';
 
 /** Where a thread's conversation is read from: the hosted ChatKit API, or our own store. */
 export interface TranscriptSource {
@@ -34,17 +34,8 @@ export class HostedChatKitSource implements TranscriptSource {
           return all;
         })(),
       ]);
-      const { lines, skipped } = normalizeItems(items, opts.assistantName);
-      return {
-        threadId,
-        title: thread.title ?? null,
-        createdAt: toSeconds(thread.created_at) || null,
-        user: thread.user ?? null,
-        lines,
-        lastItemId: items.length ? String(items[items.length - 1].id) : null,
-        itemCount: items.length,
-        skipped,
-      };
+      // Hosted threads do not keep the page (it was a workflow state variable): the request's pageUrl is used.
+      return assembleTranscript({ threadId, title: thread.title, createdAt: thread.created_at, user: thread.user }, items, opts.assistantName);
     } catch (e) {
       if (e instanceof OpenAI.NotFoundError) throw new ThreadNotFoundError(threadId);
       throw e;

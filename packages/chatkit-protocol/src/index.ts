@@ -1,0 +1,21 @@
+export * from './types';
+export * from './errors';
+export {
+  parseRequest,
+  isStreaming,
+  STREAMING_TYPES,
+  JSON_TYPES,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  MAX_MESSAGE_TEXT,
+  MAX_TITLE,
+  MAX_FEEDBACK_ITEMS,
+  MAX_ATTACHMENTS_PER_MESSAGE,
+  type ChatKitRequest,
+  type RequestType,
+  type StreamingRequest,
+  type JsonRequest,
+  type UserMessageInput,
+  type PageParams,
+  type CustomActionParams,
+} from './requests';

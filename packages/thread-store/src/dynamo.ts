@@ -1,0 +1,258 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { DEFAULT_PAGE, toPage, type ChatStore, type ItemPageOptions, type LoadedThread, type ThreadPageOptions } from './contract';
+import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
+import { BY_USER_INDEX, canonicalTime, ITEM_MAX, ITEM_PREFIX, itemKey, itemSk, META, threadKey, threadPk, userPk, userSk } from './keys';
+
+export interface DynamoThreadStoreOptions {
+  tableName: string;
+  client?: DynamoDBClient;
+  /** Conversations are personal data: every row expires this long after the thread's last activity (DynamoDB TTL on `ttl`). 0: never. */
+  retentionDays?: number;
+  now?: () => number;
+}
+
+type Row = Record<string, any>;
+
+/** The ChatKit store on one DynamoDB table (keys.ts has the layout). */
+export class DynamoThreadStore implements ChatStore {
+  readonly tableName: string;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly retentionSeconds: number;
+  private readonly now: () => number;
+
+  constructor(opts: DynamoThreadStoreOptions) {
+    this.tableName = opts.tableName;
+    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }), { marshallOptions: { removeUndefinedValues: true } });
+    this.retentionSeconds = Math.round((opts.retentionDays ?? 0) * 86400);
+    this.now = opts.now ?? Date.now;
+  }
+
+  private ttl(): { ttl?: number } {
+    return this.retentionSeconds > 0 ? { ttl: Math.floor(this.now() / 1000) + this.retentionSeconds } : {};
+  }
+
+  generateThreadId(): string {
+    return timeSortableId('cthr');
+  }
+
+  generateItemId(kind: string): string {
+    return timeSortableId(KIND_PREFIX[kind] ?? 'itm');
+  }
+
+  async threadOwner(threadId: string): Promise<string | null> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ProjectionExpression: '#u', ExpressionAttributeNames: { '#u': 'user' }, ConsistentRead: true }));
+    return (out.Item?.user as string | undefined) ?? null;
+  }
+
+  private async metaRow(threadId: string, user: string): Promise<Row> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
+    if (!out.Item || out.Item.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    return out.Item;
+  }
+
+  async loadThread(threadId: string, user: string): Promise<ThreadMetadata> {
+    return JSON.parse((await this.metaRow(threadId, user)).data) as ThreadMetadata;
+  }
+
+  async loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<LoadedThread> {
+    // Newest first over the whole partition: META sorts after every item, so it comes back first.
+    const out = await this.doc.send(
+      new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': threadPk(threadId) }, ScanIndexForward: false, Limit: limit + 1, ConsistentRead: true }),
+    );
+    const [meta, ...rest] = out.Items ?? [];
+    if (!meta || meta.sk !== META || meta.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    const items = rest.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
+    return { thread: JSON.parse(meta.data) as ThreadMetadata, items: items.reverse(), ...(typeof meta.ttl === 'number' ? { expiresAt: meta.ttl } : {}) };
+  }
+
+  async saveThread(thread: ThreadMetadata, user: string, extra: Record<string, unknown> = {}): Promise<void> {
+    const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
+    const data: ThreadMetadata = { id, title: title ?? null, created_at: canonicalTime(created_at), status, allowed_image_domains: allowed_image_domains ?? null, metadata: metadata ?? {} };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...threadKey(id), gsi1pk: userPk(user), gsi1sk: userSk(data), user, data: JSON.stringify(data), ...this.ttl(), ...extra },
+          // A thread id belongs to one user for ever.
+          ConditionExpression: 'attribute_not_exists(pk) OR #u = :u',
+          ExpressionAttributeNames: { '#u': 'user' },
+          ExpressionAttributeValues: { ':u': user },
+        }),
+      );
+    } catch (e) {
+      if ((e as Error).name === 'ConditionalCheckFailedException') throw new NotFoundError(`thread ${id.slice(0, 80)}`);
+      throw e;
+    }
+  }
+
+  /** When a hosted thread was fully imported (the export's resume marker), or null. */
+  async importedAt(threadId: string): Promise<string | null> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ProjectionExpression: 'imported_at', ConsistentRead: true }));
+    return (out.Item?.imported_at as string | undefined) ?? null;
+  }
+
+  async loadThreads(user: string, opts: ThreadPageOptions = {}): Promise<Page<ThreadMetadata>> {
+    const limit = opts.limit ?? DEFAULT_PAGE;
+    let start: Row | undefined;
+    if (opts.after !== undefined) {
+      // The cursor is a thread id: its position on the index is its creation time.
+      const cursor = await this.metaRow(opts.after, user);
+      start = { ...threadKey(opts.after), gsi1pk: userPk(user), gsi1sk: cursor.gsi1sk };
+    }
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: BY_USER_INDEX,
+        KeyConditionExpression: 'gsi1pk = :u',
+        ExpressionAttributeValues: { ':u': userPk(user) },
+        ScanIndexForward: (opts.order ?? 'desc') === 'asc',
+        Limit: limit + 1,
+        ExclusiveStartKey: start,
+      }),
+    );
+    return toPage((out.Items ?? []).map((i) => JSON.parse(i.data) as ThreadMetadata), limit);
+  }
+
+  async loadThreadItems(threadId: string, opts: ItemPageOptions = {}): Promise<Page<ThreadItem>> {
+    const limit = opts.limit ?? DEFAULT_PAGE;
+    const asc = (opts.order ?? 'desc') === 'asc';
+    const cursorSk = opts.after !== undefined ? itemSk(opts.after) : undefined;
+    // With a cursor, the range starts at the cursor itself (inclusive) so that one Query both
+    // proves the cursor exists and continues after it.
+    const [from, to] = cursorSk ? (asc ? [cursorSk, ITEM_MAX] : [ITEM_PREFIX, cursorSk]) : [ITEM_PREFIX, ITEM_MAX];
+    const query: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': threadPk(threadId), ':from': from, ':to': to },
+      ScanIndexForward: asc,
+      ConsistentRead: true,
+    };
+    const rows: ThreadItem[] = [];
+    let first = true;
+    let start: Row | undefined;
+    // Hidden items are skipped here, so a page is filled with visible items (more than one Query
+    // only when hidden items fall inside it, which is rare: one per cancelled turn).
+    do {
+      const out = await this.doc.send(new QueryCommand({ ...query, Limit: limit + 2, ExclusiveStartKey: start }));
+      let batch = out.Items ?? [];
+      if (first && cursorSk) {
+        if (batch[0]?.sk !== cursorSk) throw new NotFoundError(`item ${opts.after!.slice(0, 80)}`);
+        batch = batch.slice(1);
+      }
+      first = false;
+      for (const r of batch) {
+        const item = JSON.parse(r.data) as ThreadItem;
+        if (opts.includeHidden || !isHidden(item)) rows.push(item);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start && rows.length <= limit);
+    return toPage(rows, limit);
+  }
+
+  async allItems(threadId: string): Promise<ThreadItem[]> {
+    const all: ThreadItem[] = [];
+    let start: Row | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': threadPk(threadId), ':from': ITEM_PREFIX, ':to': ITEM_MAX },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const r of out.Items ?? []) all.push(JSON.parse(r.data) as ThreadItem);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
+  }
+
+  async addThreadItem(threadId: string, item: ThreadItem): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  }
+
+  async saveItem(threadId: string, item: ThreadItem): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() } }));
+  }
+
+  async loadItem(threadId: string, itemId: string): Promise<ThreadItem> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: itemKey(threadId, itemId), ConsistentRead: true }));
+    if (!out.Item) throw new NotFoundError(`item ${itemId.slice(0, 80)}`);
+    return JSON.parse(out.Item.data) as ThreadItem;
+  }
+
+  async deleteThreadItem(threadId: string, itemId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: itemKey(threadId, itemId) }));
+  }
+
+  async setFeedback(threadId: string, itemIds: string[], kind: 'positive' | 'negative'): Promise<void> {
+    const keys = [...new Set(itemIds)].flatMap((id) => {
+      try {
+        return [itemKey(threadId, id)];
+      } catch {
+        return []; // not an id this store can hold: not an item of the thread
+      }
+    });
+    // Kept beside the item, never shown to the model. Parallel in small groups: a request holds
+    // at most MAX_FEEDBACK_ITEMS ids (the parser's bound).
+    for (let i = 0; i < keys.length; i += 10) {
+      await Promise.all(
+        keys.slice(i, i + 10).map((Key) =>
+          this.doc
+            .send(new UpdateCommand({ TableName: this.tableName, Key, UpdateExpression: 'SET feedback = :k', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':k': kind } }))
+            .catch((e) => {
+              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+            }),
+        ),
+      );
+    }
+  }
+
+  /** Every row of a thread (META included), legacy item keys too. */
+  private async partitionKeys(threadId: string): Promise<Array<{ pk: string; sk: string }>> {
+    const keys: Array<{ pk: string; sk: string }> = [];
+    let start: Row | undefined;
+    do {
+      const out = await this.doc.send(new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': threadPk(threadId) }, ProjectionExpression: 'pk, sk', ExclusiveStartKey: start, ConsistentRead: true }));
+      keys.push(...((out.Items ?? []) as Array<{ pk: string; sk: string }>));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return keys;
+  }
+
+  async deleteThread(threadId: string, user: string): Promise<void> {
+    await this.metaRow(threadId, user);
+    const keys = await this.partitionKeys(threadId);
+    // Items first and META last: a delete cut short leaves a thread that can be deleted again.
+    keys.sort((a, b) => (a.sk === META ? 1 : b.sk === META ? -1 : 0));
+    for (let i = 0; i < keys.length; i += 25) {
+      let pending: any[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; pending.length && attempt < 6; attempt++) {
+        if (attempt) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+        pending = out.UnprocessedItems?.[this.tableName] ?? [];
+      }
+      if (pending.length) throw new Error('could not delete every row of the thread (DynamoDB kept some unprocessed); delete it again');
+    }
+  }
+
+  async refreshRetention(threadId: string): Promise<void> {
+    const { ttl } = this.ttl();
+    if (ttl === undefined) return;
+    const keys = await this.partitionKeys(threadId);
+    for (let i = 0; i < keys.length; i += 10) {
+      await Promise.all(
+        keys.slice(i, i + 10).map((Key) =>
+          this.doc
+            .send(new UpdateCommand({ TableName: this.tableName, Key, UpdateExpression: 'SET #t = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#t': 'ttl' }, ExpressionAttributeValues: { ':t': ttl } }))
+            .catch((e) => {
+              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e; // deleted meanwhile
+            }),
+        ),
+      );
+    }
+  }
+}

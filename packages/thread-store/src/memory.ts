@@ -1,0 +1,170 @@
+import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { DEFAULT_PAGE, toPage, type ChatStore, type ItemPageOptions, type LoadedThread, type ThreadPageOptions } from './contract';
+import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
+import { canonicalTime, itemSk, userSk } from './keys';
+
+interface ThreadRow {
+  owner: string;
+  meta: ThreadMetadata;
+  expiresAt?: number;
+  /** sort key -> item (and its feedback). */
+  items: Map<string, { item: ThreadItem; feedback?: string }>;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/**
+ * The same contract as the DynamoDB store, in memory, ordered by the same keys (keys.ts): for
+ * tests of the protocol and the chat turn that need no DynamoDB. Not for production.
+ */
+export class MemoryThreadStore implements ChatStore {
+  private readonly threads = new Map<string, ThreadRow>();
+
+  constructor(private readonly opts: { retentionDays?: number; now?: () => number } = {}) {}
+
+  private expiry(): number | undefined {
+    const days = this.opts.retentionDays ?? 0;
+    return days > 0 ? Math.floor((this.opts.now ?? Date.now)() / 1000) + Math.round(days * 86400) : undefined;
+  }
+
+  private row(threadId: string, user: string): ThreadRow {
+    const t = this.threads.get(threadId);
+    if (!t || t.owner !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    return t;
+  }
+
+  /** A thread's item rows in key order; a thread without its META (half deleted) has none. */
+  private sorted(threadId: string): ThreadItem[] {
+    const t = this.threads.get(threadId);
+    if (!t) return [];
+    return [...t.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v.item);
+  }
+
+  generateThreadId(): string {
+    return timeSortableId('cthr');
+  }
+
+  generateItemId(kind: string): string {
+    return timeSortableId(KIND_PREFIX[kind] ?? 'itm');
+  }
+
+  async threadOwner(threadId: string): Promise<string | null> {
+    return this.threads.get(threadId)?.owner || null;
+  }
+
+  async loadThread(threadId: string, user: string): Promise<ThreadMetadata> {
+    return clone(this.row(threadId, user).meta);
+  }
+
+  async loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<LoadedThread> {
+    const t = this.row(threadId, user);
+    return { thread: clone(t.meta), items: clone(this.sorted(threadId).slice(-limit)), ...(t.expiresAt !== undefined ? { expiresAt: t.expiresAt } : {}) };
+  }
+
+  async saveThread(thread: ThreadMetadata, user: string): Promise<void> {
+    const existing = this.threads.get(thread.id);
+    if (existing?.owner && existing.owner !== user) throw new NotFoundError(`thread ${thread.id.slice(0, 80)}`);
+    const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
+    const meta: ThreadMetadata = clone({ id, title: title ?? null, created_at: canonicalTime(created_at), status, allowed_image_domains: allowed_image_domains ?? null, metadata: metadata ?? {} });
+    if (existing) {
+      existing.owner = user;
+      existing.meta = meta;
+      existing.expiresAt = this.expiry();
+    } else this.threads.set(id, { owner: user, meta, expiresAt: this.expiry(), items: new Map() });
+  }
+
+  async loadThreads(user: string, opts: ThreadPageOptions = {}): Promise<Page<ThreadMetadata>> {
+    const limit = opts.limit ?? DEFAULT_PAGE;
+    const mine = [...this.threads.values()].filter((t) => t.owner === user).map((t) => t.meta);
+    mine.sort((a, b) => (userSk(a) < userSk(b) ? -1 : 1));
+    if ((opts.order ?? 'desc') === 'desc') mine.reverse();
+    let start = 0;
+    if (opts.after !== undefined) {
+      this.row(opts.after, user);
+      start = mine.findIndex((t) => t.id === opts.after) + 1;
+    }
+    return toPage(clone(mine.slice(start, start + limit + 1)), limit);
+  }
+
+  async loadThreadItems(threadId: string, opts: ItemPageOptions = {}): Promise<Page<ThreadItem>> {
+    const limit = opts.limit ?? DEFAULT_PAGE;
+    let all = this.sorted(threadId);
+    if ((opts.order ?? 'desc') === 'desc') all = all.reverse();
+    let start = 0;
+    if (opts.after !== undefined) {
+      const sk = itemSk(opts.after);
+      const at = all.findIndex((i) => itemSk(i.id) === sk);
+      if (at < 0) throw new NotFoundError(`item ${opts.after.slice(0, 80)}`);
+      start = at + 1;
+    }
+    const rows = all.slice(start).filter((i) => opts.includeHidden || !isHidden(i));
+    return toPage(clone(rows.slice(0, limit + 1)), limit);
+  }
+
+  async allItems(threadId: string): Promise<ThreadItem[]> {
+    return clone(this.sorted(threadId));
+  }
+
+  private items(threadId: string): Map<string, { item: ThreadItem; feedback?: string }> {
+    let t = this.threads.get(threadId);
+    // Items may be written before their thread (the chat writes a new thread's first message
+    // alongside it), as DynamoDB allows; they are unreachable until the thread exists.
+    if (!t) {
+      t = { owner: '', meta: undefined as unknown as ThreadMetadata, items: new Map() };
+      this.threads.set(threadId, t);
+    }
+    return t.items;
+  }
+
+  async addThreadItem(threadId: string, item: ThreadItem): Promise<void> {
+    const sk = itemSk(item.id);
+    const items = this.items(threadId);
+    if (items.has(sk)) throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+    items.set(sk, { item: clone(item) });
+  }
+
+  async saveItem(threadId: string, item: ThreadItem): Promise<void> {
+    const items = this.items(threadId);
+    const sk = itemSk(item.id);
+    items.set(sk, { ...items.get(sk), item: clone(item) });
+  }
+
+  async loadItem(threadId: string, itemId: string): Promise<ThreadItem> {
+    const found = this.threads.get(threadId)?.items.get(itemSk(itemId));
+    if (!found) throw new NotFoundError(`item ${itemId.slice(0, 80)}`);
+    return clone(found.item);
+  }
+
+  async deleteThreadItem(threadId: string, itemId: string): Promise<void> {
+    this.threads.get(threadId)?.items.delete(itemSk(itemId));
+  }
+
+  async setFeedback(threadId: string, itemIds: string[], kind: 'positive' | 'negative'): Promise<void> {
+    const items = this.threads.get(threadId)?.items;
+    for (const id of itemIds) {
+      let sk: string;
+      try {
+        sk = itemSk(id);
+      } catch {
+        continue;
+      }
+      const row = items?.get(sk);
+      if (row) row.feedback = kind;
+    }
+  }
+
+  /** The feedback recorded on an item (for tests). */
+  feedbackOf(threadId: string, itemId: string): string | undefined {
+    return this.threads.get(threadId)?.items.get(itemSk(itemId))?.feedback;
+  }
+
+  async deleteThread(threadId: string, user: string): Promise<void> {
+    this.row(threadId, user);
+    this.threads.delete(threadId);
+  }
+
+  async refreshRetention(threadId: string): Promise<void> {
+    const t = this.threads.get(threadId);
+    if (t && t.owner) t.expiresAt = this.expiry();
+  }
+}
