@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { resolveStage } from '@lead-intake/stage-config';
-import { convertHostedItem, convertHostedThread, ThreadStore } from '@lead-intake/thread-store';
+import { convertHostedItem, convertHostedThread, DynamoThreadStore } from '@lead-intake/thread-store';
 import { configFromEnv } from '../packages/local-stack/src/config';
 
 const arg = (name: string) => {
@@ -45,7 +45,7 @@ async function main() {
     openai = new OpenAI({ apiKey, maxRetries: 5 });
     dynamo = new DynamoDBClient({ region });
   }
-  const store = new ThreadStore({ tableName: String(settings.chatThreadsTable), client: dynamo });
+  const store = new DynamoThreadStore({ tableName: String(settings.chatThreadsTable), client: dynamo });
 
   const counts = { seen: 0, imported: 0, skipped: 0, items: 0, unconvertible: 0 };
   for await (const hosted of openai.beta.chatkit.threads.list({ order: 'asc', limit: 100 })) {

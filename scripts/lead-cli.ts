@@ -20,7 +20,7 @@ import { LedgerStore, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { resolveStage } from '@lead-intake/stage-config';
-import { StoreTranscriptSource, ThreadStore } from '@lead-intake/thread-store';
+import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
 import { FallbackTranscriptSource, HostedChatKitSource } from '@lead-intake/transcript';
 import { configFromEnv } from '../packages/local-stack/src/config';
 import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
@@ -136,7 +136,7 @@ async function main() {
   const hosted = new HostedChatKitSource(openai);
   const source =
     t.env.CHATKIT_MODE === 'self-hosted' && t.env.CHAT_THREADS_TABLE_NAME
-      ? new FallbackTranscriptSource(new StoreTranscriptSource(new ThreadStore({ tableName: t.env.CHAT_THREADS_TABLE_NAME, client: t.dynamo })), hosted)
+      ? new FallbackTranscriptSource(new StoreTranscriptSource(new DynamoThreadStore({ tableName: t.env.CHAT_THREADS_TABLE_NAME, client: t.dynamo })), hosted)
       : hosted;
   const model = t.env.LEAD_SUMMARY_MODEL;
   if (!model) throw new Error('services/lead/serverless.yml sets no LEAD_SUMMARY_MODEL');

@@ -1,2 +1,5 @@
-export { ChatKitServer, KnownThreads, ProtocolError, threadResponse, toModelInput, STREAMING_TYPES, JSON_TYPES, type ChatEvent, type Sink, type ChatServerDeps } from './server';
-export { assistantInstructions, ASSISTANT_INSTRUCTIONS_VERSION } from './instructions';
+export { ChatKitServer, TurnRefused, threadResponse, type ChatAnswer, type ChatServerDeps, type RequestContext, type TurnGate, type GateVerdict } from './server';
+export { ResponsesResponder, ModelStreamError, type Responder, type ResponsesResponderDeps, type TurnInput } from './turn';
+export { KnownThreads } from './known-threads';
+export { toModelInput, type ModelMessage } from './model-input';
+export { assistantInstructions, ASSISTANT_INSTRUCTIONS_VERSION, type VisitContext } from './instructions';

@@ -1,19 +1,21 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { ThreadMetadata, ThreadStreamEvent } from '@lead-intake/chatkit-protocol';
 import { openaiClientCache } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { documentClient, dynamoClient, emulator, emulatorBaseURL } from '@lead-intake/testkit';
-import { ThreadStore, type ThreadMetadata } from '@lead-intake/thread-store';
-import { ChatKitServer, KnownThreads, type ChatEvent } from './index';
+import { DynamoThreadStore, MemoryThreadStore, type ChatStore } from '@lead-intake/thread-store';
+import { ChatKitServer, KnownThreads, ResponsesResponder, type GateVerdict, type RequestContext } from './index';
 
 /**
- * The turn's write-while-reading path, in process against DynamoDB Local and the emulator. The
- * full protocol is tested over HTTP in services/chat; this covers what only one instance's memory
- * of thread owners can get wrong: a thread deleted or closed elsewhere, another user, a failed write.
+ * The server in process, against DynamoDB Local (or the memory store) and the emulator through the
+ * real `openai` SDK. The protocol over HTTP is tested in services/chat and by the conformance
+ * suite (test/conformance); this covers what HTTP cannot reach: one instance's memory of thread
+ * owners, injected store failures, the order of a conversation with Stops, the turn gate.
  */
 const TABLE = 'chatkit-lead-intake-chat-local-threads';
 const admin = emulator();
 const text = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
-const newStore = () => new ThreadStore({ tableName: TABLE, client: dynamoClient() });
+const dynamoStore = () => new DynamoThreadStore({ tableName: TABLE, client: dynamoClient() });
 
 let savedBaseUrl: string | undefined;
 beforeAll(() => {
@@ -26,14 +28,23 @@ afterAll(() => {
 });
 beforeEach(() => admin.reset());
 
-function server(store: ThreadStore, knownThreads = new KnownThreads()) {
-  return new ChatKitServer({ store, openai: openaiClientCache()('sk-test', { timeoutMs: 5000, maxRetries: 0 }), model: 'gpt-test', profile: loadShopProfile(), knownThreads });
+function server(store: ChatStore, opts: { knownThreads?: KnownThreads; gate?: (user: string) => GateVerdict } = {}) {
+  const openai = openaiClientCache()('sk-test', { timeoutMs: 5000, maxRetries: 0 });
+  return new ChatKitServer({
+    store,
+    responder: new ResponsesResponder({ openai, model: 'gpt-test', profile: loadShopProfile(), newItemId: () => store.generateItemId('message') }),
+    knownThreads: opts.knownThreads ?? new KnownThreads(),
+    ...(opts.gate ? { gate: { admit: async (u: string) => opts.gate!(u) } } : {}),
+  });
 }
 
-async function run(s: ChatKitServer, user: string, body: unknown): Promise<ChatEvent[]> {
-  const events: ChatEvent[] = [];
-  await s.process(body, user, { event: (e) => void events.push(e), json: () => undefined, signal: new AbortController().signal });
-  return events;
+type Outcome = { status: number; body?: any; events: ThreadStreamEvent[] };
+async function run(s: ChatKitServer, user: string, body: unknown, ctx: Partial<RequestContext> = {}): Promise<Outcome> {
+  const answer = await s.process(body, { user, signal: new AbortController().signal, ...ctx });
+  if (answer.kind === 'json') return { status: answer.status, body: answer.body, events: [] };
+  const events: ThreadStreamEvent[] = [];
+  for await (const e of answer.events) events.push(e);
+  return { status: 200, events };
 }
 
 async function partition(threadId: string) {
@@ -41,21 +52,21 @@ async function partition(threadId: string) {
   return (out.Items ?? []).map((i) => ({ sk: i.sk as string, ...(i.data ? JSON.parse(i.data) : {}) }));
 }
 
-async function created(s: ChatKitServer, user: string, message = 'Hi') {
-  const events = await run(s, user, { type: 'threads.create', params: { input: text(message) } });
-  return (events[0] as unknown as { thread: ThreadMetadata }).thread.id;
+async function created(s: ChatKitServer, user: string, message = 'Hi', ctx: Partial<RequestContext> = {}) {
+  const { events } = await run(s, user, { type: 'threads.create', params: { input: text(message) } }, ctx);
+  return (events[0] as { thread: ThreadMetadata }).thread.id;
 }
+const responses = async () => (await admin.requests()).filter((q) => q.path === '/v1/responses');
 
 describe('a turn on a thread this instance knows', () => {
   it('writes the message while the thread is read: same events, same history, one item each', async () => {
-    const store = newStore();
-    const s = server(store);
+    const s = server(dynamoStore());
     await admin.queue({ text: 'Hello! What car is it?' });
     const id = await created(s, 'known-1', 'My brakes squeal');
     await admin.queue({ text: 'Thanks!' });
     const turn = await run(s, 'known-1', { type: 'threads.add_user_message', params: { thread_id: id, input: text('A 2012 Civic') } });
-    expect(turn.map((e) => e.type)).toEqual(['thread.item.done', 'stream_options', 'thread.item.added', 'thread.item.updated', 'thread.item.updated', 'thread.item.updated', 'thread.item.done']);
-    const [, second] = (await admin.requests()).filter((q) => q.path === '/v1/responses');
+    expect(turn.events.map((e) => e.type)).toEqual(['thread.item.done', 'stream_options', 'thread.item.added', 'thread.item.updated', 'thread.item.updated', 'thread.item.updated', 'thread.item.done']);
+    const [, second] = await responses();
     expect((second!.body as any).input).toEqual([
       { role: 'user', content: 'My brakes squeal' },
       { role: 'assistant', content: 'Hello! What car is it?' },
@@ -70,56 +81,56 @@ describe('a turn on a thread this instance knows', () => {
     ]);
   });
 
-  it('a thread deleted by another instance: not found, and the early write is undone', async () => {
-    const store = newStore();
+  it('a thread deleted by another instance: 404 before any stream, and the early write is undone', async () => {
+    const store = dynamoStore();
     const s = server(store);
     const id = await created(s, 'known-2');
     await store.deleteThread(id, 'known-2'); // as another instance would
-    const events = await run(s, 'known-2', { type: 'threads.add_user_message', params: { thread_id: id, input: text('still there?') } });
-    expect(events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not found'), allow_retry: false }]);
+    const out = await run(s, 'known-2', { type: 'threads.add_user_message', params: { thread_id: id, input: text('still there?') } });
+    expect(out).toMatchObject({ status: 404, body: { code: 'not_found' }, events: [] });
     expect(await partition(id)).toEqual([]);
-    expect((await admin.requests()).filter((q) => q.path === '/v1/responses')).toHaveLength(1); // the first turn only
+    expect(await responses()).toHaveLength(1); // the first turn only
   });
 
   it('a thread closed since: 409, and nothing is left of the message', async () => {
-    const store = newStore();
+    const store = dynamoStore();
     const s = server(store);
     const id = await created(s, 'known-3');
     const before = await partition(id);
     const meta = await store.loadThread(id, 'known-3');
     await store.saveThread({ ...meta, status: { type: 'closed' } }, 'known-3');
-    const events = await run(s, 'known-3', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hello?') } });
-    expect(events).toEqual([{ type: 'error', code: 'custom', message: 'The thread is closed.', allow_retry: false }]);
+    const out = await run(s, 'known-3', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hello?') } });
+    expect(out).toMatchObject({ status: 409, body: { error: 'The thread is closed.' } });
     expect((await partition(id)).filter((i) => i.sk !== 'META')).toEqual(before.filter((i) => i.sk !== 'META'));
   });
 
   it('knowing a thread never lets another user write to it', async () => {
-    const store = newStore();
+    const store = dynamoStore();
     const known = new KnownThreads();
-    const s = server(store, known);
+    const s = server(store, { knownThreads: known });
     const id = await created(s, 'alice-known');
     expect(known.isOwner(id, 'alice-known')).toBe(true);
     const before = await partition(id);
-    const events = await run(s, 'mallory-known', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hijack') } });
-    expect(events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not found'), allow_retry: false }]);
+    const out = await run(s, 'mallory-known', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hijack') } });
+    expect(out.status).toBe(404);
     expect(await partition(id)).toEqual(before);
   });
 
   it('an instance that has not seen the thread reads first, then writes', async () => {
-    const store = newStore();
+    const store = dynamoStore();
     const id = await created(server(store), 'hopper');
     await admin.queue({ text: 'On another instance.' });
     const other = new KnownThreads();
-    const events = await run(server(store, other), 'hopper', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hello again') } });
-    expect(events.at(-1)).toMatchObject({ type: 'thread.item.done', item: { type: 'assistant_message' } });
+    const out = await run(server(store, { knownThreads: other }), 'hopper', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hello again') } });
+    expect(out.events.at(-1)).toMatchObject({ type: 'thread.item.done', item: { type: 'assistant_message' } });
     expect(other.isOwner(id, 'hopper')).toBe(true); // and knows it from now on
     expect((await partition(id)).filter((i) => i.type === 'user_message')).toHaveLength(2);
   });
 });
 
 describe('a new thread', () => {
-  it('whose thread write fails leaves no message behind', async () => {
-    class FailingThreadWrite extends ThreadStore {
+  it('whose thread write fails leaves no message behind, and the model is never asked', async () => {
+    class FailingThreadWrite extends DynamoThreadStore {
       lastThreadId?: string;
       override async saveThread(thread: ThreadMetadata): Promise<void> {
         this.lastThreadId = thread.id;
@@ -127,10 +138,121 @@ describe('a new thread', () => {
       }
     }
     const store = new FailingThreadWrite({ tableName: TABLE, client: dynamoClient() });
-    const events = await run(server(store), 'failing', { type: 'threads.create', params: { input: text('Hi') } });
-    expect(events).toEqual([{ type: 'error', code: 'stream.error', allow_retry: true }]);
+    const out = await run(server(store), 'failing', { type: 'threads.create', params: { input: text('Hi') } });
+    expect(out.events).toEqual([{ type: 'error', code: 'stream.error', allow_retry: true }]);
     expect(await partition(store.lastThreadId!)).toEqual([]);
-    expect((await admin.requests()).filter((q) => q.path === '/v1/responses')).toHaveLength(0);
+    expect(await responses()).toHaveLength(0);
+  });
+
+  it('keeps the visit (page, locale) on the thread and tells the model; a later visit updates it', async () => {
+    const store = new MemoryThreadStore();
+    const s = server(store);
+    const id = await created(s, 'visitor', 'Hola', { locale: 'es-MX', pageUrl: 'https://craigs.autos/frenos' });
+    expect((await store.loadThread(id, 'visitor')).metadata).toEqual({ page_url: 'https://craigs.autos/frenos', locale: 'es-MX' });
+    const [first] = await responses();
+    expect((first!.body as any).instructions).toContain('Browser language: es-MX');
+    expect((first!.body as any).instructions).toContain('Page: https://craigs.autos/frenos');
+    await run(s, 'visitor', { type: 'threads.add_user_message', params: { thread_id: id, input: text('otra') } }, { locale: 'es-MX', pageUrl: 'https://craigs.autos/contacto' });
+    expect((await store.loadThread(id, 'visitor')).metadata.page_url).toBe('https://craigs.autos/contacto');
+  });
+});
+
+describe('a conversation with Stops', () => {
+  it('keeps every item in the order it happened: the model, pages both ways and retry agree', async () => {
+    const store = dynamoStore();
+    const s = server(store);
+    const user = 'stopper-order';
+    await admin.queue({ text: 'Hello there.' });
+    const id = await created(s, user, 'one');
+    // Two Stops: each cancelled turn saves its partial answer and a hidden note (shcx_ ids).
+    for (const said of ['two', 'three']) {
+      await admin.queue({ text: Array.from({ length: 40 }, (_, n) => `w${n}`).join(' '), chunk_delay_ms: 15 });
+      const stop = new AbortController();
+      const answer = await s.process({ type: 'threads.add_user_message', params: { thread_id: id, input: text(said) } }, { user, signal: stop.signal });
+      if (answer.kind !== 'stream') throw new Error('expected a stream');
+      for await (const e of answer.events) if (e.type === 'thread.item.updated' && e.update.type === 'assistant_message.content_part.text_delta' && e.update.delta.startsWith('w3')) stop.abort();
+    }
+    await admin.queue({ text: 'After the stops.' });
+    await run(s, user, { type: 'threads.add_user_message', params: { thread_id: id, input: text('four') } });
+    const kinds = (items: any[]) => items.map((i) => (i.type === 'sdk_hidden_context' ? 'note' : `${i.type === 'user_message' ? 'U' : 'A'}:${i.content[0].text.split(' ')[0]}`));
+    const everything = (await partition(id)).filter((i) => i.sk !== 'META');
+    expect(kinds(everything)).toEqual(['U:one', 'A:Hello', 'U:two', 'A:w0', 'note', 'U:three', 'A:w0', 'note', 'U:four', 'A:After']);
+    // The last turn's model input: the notes where they happened, not after the newest message.
+    const last = (await responses()).at(-1)!.body as any;
+    expect(last.input.map((m: any) => m.content.split(' ')[0])).toEqual(['one', 'Hello', 'two', 'w0', '<HiddenContext>The', 'three', 'w0', '<HiddenContext>The', 'four']);
+    // Newest-first pages of 2 are full, never end early, never hand out a hidden id.
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = (await run(s, user, { type: 'items.list', params: { thread_id: id, limit: 2, order: 'desc', after } })).body;
+      expect(page.data.length).toBe(page.has_more ? 2 : page.data.length);
+      expect(page.data.length).toBeGreaterThan(0);
+      seen.push(...kinds(page.data));
+      if (!page.has_more) break;
+      expect(page.after.startsWith('msg_')).toBe(true);
+      after = page.after;
+    }
+    expect(seen).toEqual(['A:After', 'U:four', 'A:w0', 'U:three', 'A:w0', 'U:two', 'A:Hello', 'U:one']);
+    // Retry after "two": everything newer goes; the note before it (none) and older items stay.
+    const two = everything.find((i) => i.type === 'user_message' && i.content[0].text === 'two');
+    await admin.queue({ text: 'Retried.' });
+    const retry = await run(s, user, { type: 'threads.retry_after_item', params: { thread_id: id, item_id: two.id } });
+    expect(retry.events.map((e) => e.type)).toEqual(['stream_options', 'thread.item.added', 'thread.item.updated', 'thread.item.updated', 'thread.item.updated', 'thread.item.done']);
+    expect(kinds((await partition(id)).filter((i) => i.sk !== 'META'))).toEqual(['U:one', 'A:Hello', 'U:two', 'A:Retried.']);
+    expect(((await responses()).at(-1)!.body as any).input.map((m: any) => m.content)).toEqual(['one', 'Hello there.', 'two']);
+  }, 30_000);
+
+  it('retry keeps hidden notes older than the retried message', async () => {
+    const store = new MemoryThreadStore();
+    const s = server(store);
+    const user = 'retry-notes';
+    const id = await created(s, user, 'first');
+    await store.addThreadItem(id, { id: store.generateItemId('sdk_hidden_context'), thread_id: id, created_at: new Date().toISOString(), type: 'sdk_hidden_context', content: 'older note' });
+    await run(s, user, { type: 'threads.add_user_message', params: { thread_id: id, input: text('second') } });
+    const second = (await store.allItems(id)).find((i) => i.type === 'user_message' && i.content[0]!.text === 'second')!;
+    await run(s, user, { type: 'threads.retry_after_item', params: { thread_id: id, item_id: second.id } });
+    expect((await store.allItems(id)).map((i) => i.type)).toEqual(['user_message', 'assistant_message', 'sdk_hidden_context', 'user_message', 'assistant_message']);
+  });
+});
+
+describe('answers before the stream', () => {
+  it('invalid params, unknown threads and items are statuses; the model is never asked', async () => {
+    const s = server(new MemoryThreadStore());
+    const id = await created(s, 'refusals');
+    await admin.reset();
+    const cases: Array<[unknown, number]> = [
+      [{ type: 'threads.add_user_message', params: {} }, 400],
+      [{ type: 'threads.add_user_message', params: { thread_id: id, input: text('   ') } }, 400],
+      [{ type: 'threads.add_user_message', params: { thread_id: 'cthr_nope', input: text('hi') } }, 404],
+      [{ type: 'threads.retry_after_item', params: { thread_id: id, item_id: 'msg_nope' } }, 404],
+      [{ type: 'threads.add_client_tool_output', params: { thread_id: id, result: {} } }, 400],
+      [{ type: 'threads.create', params: { input: { content: [{ type: 'input_text', text: 'x' }] } } }, 400],
+      [{ type: 'no.such.type', params: {} }, 400],
+    ];
+    for (const [body, status] of cases) expect([body, (await run(s, 'refusals', body)).status]).toEqual([body, status]);
+    expect(await responses()).toHaveLength(0);
+  });
+});
+
+describe('the turn gate', () => {
+  it('a refused turn is one error event with the reason; nothing is written and the model is not asked', async () => {
+    const store = new MemoryThreadStore();
+    let open = true;
+    const s = server(store, { gate: () => (open ? { ok: true } : { ok: false, reason: 'user_rate', message: 'Too many messages; wait a minute.' }) });
+    const id = await created(s, 'gated');
+    await admin.reset();
+    open = false;
+    const before = await store.allItems(id);
+    for (const body of [
+      { type: 'threads.add_user_message', params: { thread_id: id, input: text('again') } },
+      { type: 'threads.create', params: { input: text('new') } },
+      { type: 'threads.retry_after_item', params: { thread_id: id, item_id: before[0]!.id } },
+    ]) {
+      expect((await run(s, 'gated', body)).events).toEqual([{ type: 'error', code: 'custom', message: 'Too many messages; wait a minute.', allow_retry: true }]);
+    }
+    expect(await store.allItems(id)).toEqual(before);
+    expect((await store.loadThreads('gated')).data).toHaveLength(1);
+    expect(await responses()).toHaveLength(0);
   });
 });
 

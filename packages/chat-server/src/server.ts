@@ -1,107 +1,87 @@
-import type OpenAI from 'openai';
-import { computeShopState, type ShopProfile } from '@lead-intake/shop-hours';
-import { HIDDEN_TYPES, NotFoundError, type Page, type ThreadItem, type ThreadMetadata, type ThreadStore } from '@lead-intake/thread-store';
-import { assistantInstructions } from './instructions';
+import {
+  ConflictError,
+  InvalidRequestError,
+  isHidden,
+  isStreaming,
+  NotFoundError,
+  NotSupportedError,
+  parseRequest,
+  ProtocolError,
+  DEFAULT_PAGE_SIZE,
+  type AssistantMessageItem,
+  type Attachment,
+  type ChatKitRequest,
+  type JsonRequest,
+  type Page,
+  type StreamingRequest,
+  type ThreadItem,
+  type ThreadMetadata,
+  type ThreadResponse,
+  type ThreadStreamEvent,
+  type UserMessageInput,
+  type UserMessageItem,
+} from '@lead-intake/chatkit-protocol';
+import type { ChatStore } from '@lead-intake/thread-store';
+import { KnownThreads } from './known-threads';
+import type { Responder } from './turn';
 
 /**
- * The ChatKit custom-server protocol (reference: chatkit-server-protocol.md): one `process()` entry
- * that routes on `type`, answers streaming requests as SSE events and the others as JSON, and
- * persists on `thread.item.done`. Every thread is scoped to the token's user.
+ * The ChatKit custom-server protocol (docs/chatkit-protocol.md): `process()` parses and routes one
+ * request and answers either JSON or a stream of events. Everything that can refuse a request
+ * (validation, the thread's owner, the turn gate) runs before a stream starts, so refusals are
+ * HTTP statuses as with the official server; once streaming, failures are `error` events. Items
+ * are persisted in one place (`pump`), on `thread.item.done`.
  */
 
-export const STREAMING_TYPES = new Set(['threads.create', 'threads.add_user_message', 'threads.retry_after_item', 'threads.add_client_tool_output', 'threads.add_structured_input', 'threads.custom_action']);
-export const JSON_TYPES = new Set(['threads.get_by_id', 'threads.list', 'threads.update', 'threads.delete', 'items.list', 'items.feedback', 'attachments.create', 'attachments.delete', 'input.transcribe', 'threads.sync_custom_action']);
-const SUPPORTED = new Set(['threads.create', 'threads.add_user_message', 'threads.retry_after_item', 'threads.get_by_id', 'threads.list', 'threads.update', 'threads.delete', 'items.list', 'items.feedback']);
+export type ChatAnswer = { kind: 'json'; status: number; body: unknown } | { kind: 'stream'; events: AsyncIterable<ThreadStreamEvent> };
 
-export type ChatEvent = Record<string, unknown> & { type: string };
-
-/** Where answers go: the Lambda handler adapts its response stream to this. */
-export interface Sink {
-  /** Starts (once) and writes one SSE frame. */
-  event(e: ChatEvent): void;
-  json(status: number, body: unknown): void;
+export interface RequestContext {
+  /** From the client token: the only thing that scopes threads. */
+  user: string;
   /** Aborted when the client goes away (the Stop button closes the stream). */
   signal: AbortSignal;
+  locale?: string;
+  pageUrl?: string;
 }
+
+/** Admits or refuses a model turn before it starts (rate limits, the daily model-call ceiling). */
+export interface TurnGate {
+  admit(user: string): Promise<GateVerdict>;
+}
+export type GateVerdict = { ok: true } | { ok: false; reason: string; message: string };
 
 export interface ChatServerDeps {
-  store: ThreadStore;
-  openai: OpenAI;
-  model: string;
-  profile: ShopProfile;
-  now?: () => Date;
+  store: ChatStore;
+  responder: Responder;
+  gate?: TurnGate;
   /** How many recent items the model sees. */
   historyItems?: number;
+  /** The store's retention (days): a thread that is written to has its retention restarted, at most daily. */
+  retentionDays?: number;
   /** The instance's cache of thread owners (one per server unless a test shares one). */
   knownThreads?: KnownThreads;
+  now?: () => Date;
+  /** An unexpected failure (never a refusal): the stage and the error, for logs and metrics. */
   onError?: (stage: string, error: unknown) => void;
+  /** A turn was refused by the gate. */
+  onRefused?: (reason: string) => void;
+  /** A model turn ended: `outcome` is done, cancelled or failed. */
+  onTurn?: (outcome: 'done' | 'cancelled' | 'failed') => void;
 }
 
-export class ProtocolError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ProtocolError';
-  }
-}
-
-const iso = (d: Date) => d.toISOString();
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, name: string, max = 256): string => {
-  if (typeof v !== 'string' || !v || v.length > max) throw new ProtocolError(400, `params.${name} must be a non-empty string`);
-  return v;
-};
+const CANCELLED_NOTE = 'The user cancelled the stream. Stop responding to the prior request.';
 
 /** What the client sees of a thread: never the private metadata, never hidden items. */
-export function threadResponse(t: ThreadMetadata, items: Page<ThreadItem> = { data: [], has_more: false }) {
+export function threadResponse(t: ThreadMetadata, items: Page<ThreadItem> = { data: [], has_more: false }): ThreadResponse {
   return {
     id: t.id,
-    ...(t.title ? { title: t.title } : {}),
+    ...(typeof t.title === 'string' ? { title: t.title } : {}),
     created_at: t.created_at,
     status: t.status,
     ...(t.allowed_image_domains ? { allowed_image_domains: t.allowed_image_domains } : {}),
     metadata: {},
-    items: visible(items),
+    items: { ...items, data: items.data.filter((i) => !isHidden(i)) },
   };
-}
-
-const visible = (p: Page<ThreadItem>): Page<ThreadItem> => ({ ...p, data: p.data.filter((i) => !HIDDEN_TYPES.has(i.type)) });
-
-function pageParams(params: Record<string, any>, defaultOrder: 'asc' | 'desc') {
-  const limit = params.limit === undefined || params.limit === null ? 20 : params.limit;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ProtocolError(400, 'params.limit must be an integer from 1 to 100');
-  const order = params.order ?? defaultOrder;
-  if (order !== 'asc' && order !== 'desc') throw new ProtocolError(400, "params.order must be 'asc' or 'desc'");
-  const after = params.after ?? undefined;
-  if (after !== undefined && (typeof after !== 'string' || !after)) throw new ProtocolError(400, 'params.after must be a string');
-  return { limit, order, after } as const;
-}
-
-/**
- * Threads this instance has seen to be a user's and active, newest last, bounded. A thread's owner
- * never changes, so a hit lets a turn write the user's message while its thread is still being
- * read (one DynamoDB round trip before the first event instead of two). The read still runs and
- * still decides: if it finds the thread gone or no longer active, the early write is undone.
- */
-export class KnownThreads {
-  private readonly owners = new Map<string, string>();
-  constructor(private readonly max = 1000) {}
-
-  isOwner(threadId: string, user: string): boolean {
-    return this.owners.get(threadId) === user;
-  }
-
-  remember(threadId: string, user: string): void {
-    this.owners.delete(threadId);
-    this.owners.set(threadId, user);
-    if (this.owners.size > this.max) this.owners.delete(this.owners.keys().next().value!);
-  }
-
-  forget(threadId: string): void {
-    this.owners.delete(threadId);
-  }
 }
 
 export class ChatKitServer {
@@ -111,284 +91,343 @@ export class ChatKitServer {
     this.known = deps.knownThreads ?? new KnownThreads();
   }
 
-  private now() {
+  private now(): Date {
     return (this.deps.now ?? (() => new Date()))();
   }
 
-  /** Handles one request body for `user`. Never throws: every failure becomes an answer. */
-  async process(body: unknown, user: string, sink: Sink): Promise<void> {
-    const type = isObj(body) && typeof body.type === 'string' ? body.type : undefined;
-    const params = isObj(body) && isObj(body.params) ? body.params : {};
-    if (!type) return sink.json(400, { error: 'The request needs a string `type`.' });
-    const streaming = STREAMING_TYPES.has(type);
-    if (!streaming && !JSON_TYPES.has(type)) return sink.json(400, { error: `Unknown request type '${type.slice(0, 80)}'.` });
-    if (!SUPPORTED.has(type)) {
-      const message = `Request type '${type}' is not supported by this server.`;
-      return streaming ? sink.event({ type: 'error', code: 'custom', message, allow_retry: false }) : sink.json(400, { error: message });
-    }
-    if (streaming) return this.stream(type, params, user, sink);
+  private get historyItems(): number {
+    return this.deps.historyItems ?? 30;
+  }
+
+  /** Handles one request body. Never throws: every failure is an answer. */
+  async process(body: unknown, ctx: RequestContext): Promise<ChatAnswer> {
+    let req: ChatKitRequest | undefined;
     try {
-      sink.json(200, await this.nonStreaming(type, params, user));
+      req = parseRequest(body);
+      if (isStreaming(req)) return { kind: 'stream', events: await this.prepareStream(req, ctx) };
+      return { kind: 'json', status: 200, body: await this.json(req, ctx) };
     } catch (e) {
-      if (e instanceof ProtocolError) return sink.json(e.status, { error: e.message });
-      if (e instanceof NotFoundError) return sink.json(404, { error: e.message });
-      this.deps.onError?.(type, e);
-      sink.json(500, { error: 'Internal error.' });
+      if (e instanceof TurnRefused) return { kind: 'stream', events: once({ type: 'error', code: 'custom', message: e.userMessage, allow_retry: true }) };
+      if (e instanceof ProtocolError) return { kind: 'json', status: e.status, body: { error: e.message, code: e.code } };
+      this.deps.onError?.(req?.type ?? 'parse', e);
+      return { kind: 'json', status: 500, body: { error: 'Internal error.', code: 'internal_error' } };
     }
   }
 
-  private async nonStreaming(type: string, p: Record<string, any>, user: string): Promise<unknown> {
+  private async json(req: JsonRequest, ctx: RequestContext): Promise<unknown> {
     const { store } = this.deps;
-    switch (type) {
+    const { user } = ctx;
+    switch (req.type) {
       case 'threads.get_by_id': {
-        const t = await store.loadThread(str(p.thread_id, 'thread_id'), user);
-        return threadResponse(t, await store.loadThreadItems(t.id, { order: 'asc', limit: 20 }));
+        const [thread, items] = await Promise.all([store.loadThread(req.params.thread_id, user), store.loadThreadItems(req.params.thread_id, { order: 'asc', limit: DEFAULT_PAGE_SIZE })]);
+        return threadResponse(thread, items);
       }
       case 'threads.list': {
-        const page = await store.loadThreads(user, pageParams(p, 'desc'));
+        const page = await store.loadThreads(user, req.params);
         return { ...page, data: page.data.map((t) => threadResponse(t)) };
       }
       case 'threads.update': {
-        const t = await store.loadThread(str(p.thread_id, 'thread_id'), user);
-        t.title = str(p.title, 'title', 200);
-        await store.saveThread(t, user);
-        return threadResponse(t);
+        const thread = await store.loadThread(req.params.thread_id, user);
+        thread.title = req.params.title;
+        await store.saveThread(thread, user);
+        return threadResponse(thread);
       }
-      case 'threads.delete': {
-        const threadId = str(p.thread_id, 'thread_id');
-        this.known.forget(threadId);
-        await store.deleteThread(threadId, user);
+      case 'threads.delete':
+        this.known.forget(req.params.thread_id);
+        await store.deleteThread(req.params.thread_id, user);
         return {};
-      }
       case 'items.list': {
-        const t = await store.loadThread(str(p.thread_id, 'thread_id'), user);
-        return visible(await store.loadThreadItems(t.id, pageParams(p, 'desc')));
+        // The owner check and the page are read together; the page is only answered for the owner.
+        const { thread_id, ...page } = req.params;
+        const [, items] = await Promise.all([store.loadThread(thread_id, user), store.loadThreadItems(thread_id, page)]);
+        return items;
       }
-      case 'items.feedback': {
-        const t = await store.loadThread(str(p.thread_id, 'thread_id'), user);
-        if (!Array.isArray(p.item_ids) || p.item_ids.some((i: unknown) => typeof i !== 'string')) throw new ProtocolError(400, 'params.item_ids must be a list of item ids');
-        if (p.kind !== 'positive' && p.kind !== 'negative') throw new ProtocolError(400, "params.kind must be 'positive' or 'negative'");
-        await store.setFeedback(t.id, p.item_ids, p.kind);
+      case 'items.feedback':
+        await store.loadThread(req.params.thread_id, user);
+        await store.setFeedback(req.params.thread_id, req.params.item_ids, req.params.kind);
         return {};
-      }
+      case 'threads.sync_custom_action':
+        await store.loadThread(req.params.thread_id, user);
+        throw new NotSupportedError('This server has no widget actions.');
+      case 'attachments.create':
+      case 'attachments.delete':
+        throw new NotSupportedError('Attachments are not supported by this server yet.');
+      case 'input.transcribe':
+        throw new NotSupportedError('Dictation is not supported by this server.');
     }
-    throw new ProtocolError(400, `Request type '${type}' is not supported by this server.`);
   }
 
-  /** Streaming requests: any failure, even before the first event, is an SSE `error` event. */
-  private async stream(type: string, p: Record<string, any>, user: string, sink: Sink): Promise<void> {
+  /** Everything that can refuse the request runs here, before the stream starts. */
+  private async prepareStream(req: StreamingRequest, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
     const { store } = this.deps;
-    try {
-      let thread: ThreadMetadata;
-      let userMessage: ThreadItem;
-      let history: ThreadItem[];
-      // The new user message is written while the model is already being asked (the write is
-      // awaited before any event about it is sent): DynamoDB stays off the first token's path.
-      let persisted: Promise<unknown> = Promise.resolve();
-      if (type === 'threads.create') {
-        const input = parseInput(p.input);
-        thread = { id: store.generateThreadId(), created_at: iso(this.now()), status: { type: 'active' }, title: null, metadata: {} };
-        userMessage = this.userMessage(thread.id, input);
-        // A new thread is this user's by construction: its first message is written alongside it.
-        persisted = store.addThreadItem(thread.id, userMessage);
-        persisted.catch(() => undefined);
-        try {
-          await store.saveThread(thread, user);
-        } catch (e) {
-          // Without its thread the message is unreachable; do not leave it behind.
-          await persisted.then(() => store.deleteThreadItem(thread.id, userMessage.id)).catch(() => undefined);
-          throw e;
-        }
-        this.known.remember(thread.id, user);
-        sink.event({ type: 'thread.created', thread: threadResponse(thread) });
-        history = [userMessage];
-      } else if (type === 'threads.add_user_message') {
-        const input = parseInput(p.input);
-        const threadId = str(p.thread_id, 'thread_id');
-        userMessage = this.userMessage(threadId, input);
-        // A thread this instance knows to be the user's: write the message while the thread and
-        // its history are read. Otherwise the read proves ownership first.
-        const early = this.known.isOwner(threadId, user);
-        if (early) persisted = store.addThreadItem(threadId, userMessage);
-        persisted.catch(() => undefined);
-        let earlier: ThreadItem[];
-        try {
-          const loaded = await store.loadThreadWithRecentItems(threadId, user, this.deps.historyItems ?? 30);
-          thread = loaded.thread;
-          earlier = loaded.items.filter((i) => i.id !== userMessage.id);
-          if (thread.status.type !== 'active') throw new ProtocolError(409, `The thread is ${thread.status.type}.`);
-        } catch (e) {
-          if (early) {
-            this.known.forget(threadId);
-            await persisted.then(() => store.deleteThreadItem(threadId, userMessage.id)).catch(() => undefined);
-          }
-          throw e;
-        }
-        this.known.remember(threadId, user);
-        if (!early) persisted = store.addThreadItem(thread.id, userMessage);
-        history = [...earlier, userMessage];
-      } else {
-        thread = await store.loadThread(str(p.thread_id, 'thread_id'), user);
-        userMessage = await store.loadItem(thread.id, str(p.item_id, 'item_id'));
-        if (userMessage.type !== 'user_message') throw new ProtocolError(400, 'params.item_id must be a user message');
-        await this.deleteNewerThan(thread.id, userMessage.id);
-        history = await this.recentItems(thread.id);
+    const { user } = ctx;
+    switch (req.type) {
+      case 'threads.create': {
+        await this.admit(user);
+        const now = this.now().toISOString();
+        const thread: ThreadMetadata = { id: store.generateThreadId(), created_at: now, status: { type: 'active' }, title: null, metadata: this.visit(ctx) };
+        const message = this.userMessage(thread.id, req.params.input, await this.attachments(req.params.input.attachments, ctx.user));
+        return this.newThreadTurn(thread, message, ctx);
       }
-      persisted.catch(() => undefined);
-      const announce = async () => {
-        await persisted;
-        if (type !== 'threads.retry_after_item') sink.event({ type: 'thread.item.done', item: userMessage });
-        sink.event({ type: 'stream_options', stream_options: { allow_cancel: true } });
-      };
-      await this.respond(thread, userMessage, user, sink, history, announce);
-    } catch (e) {
-      if (e instanceof ProtocolError || e instanceof NotFoundError) {
-        sink.event({ type: 'error', code: 'custom', message: e.message, allow_retry: false });
-        return;
+      case 'threads.add_user_message':
+        return this.addMessageTurn(req.params.thread_id, req.params.input, ctx);
+      case 'threads.retry_after_item': {
+        const [thread, item] = await Promise.all([store.loadThread(req.params.thread_id, user), store.loadItem(req.params.thread_id, req.params.item_id)]);
+        if (item.type !== 'user_message') throw new InvalidRequestError(`Item ${item.id} is not a user message.`);
+        this.assertWritable(thread);
+        await this.admit(user);
+        return this.retryTurn(thread, item, ctx);
       }
-      this.deps.onError?.(type, e);
-      sink.event({ type: 'error', code: 'stream.error', allow_retry: true });
+      case 'threads.custom_action': {
+        const thread = await store.loadThread(req.params.thread_id, user);
+        const sender = req.params.item_id ? await store.loadItem(thread.id, req.params.item_id) : null;
+        // As the official server: a sender that is not a widget is a stream error; without an
+        // action handler, any action is one after the stream options.
+        if (sender && sender.type !== 'widget') return once({ type: 'error', code: 'stream.error', allow_retry: false });
+        return once({ type: 'stream_options', stream_options: { allow_cancel: true } }, { type: 'error', code: 'stream.error', allow_retry: true });
+      }
+      case 'threads.add_client_tool_output': {
+        await store.loadThread(req.params.thread_id, user);
+        throw new InvalidRequestError('The thread has no pending client tool call.');
+      }
+      case 'threads.add_structured_input': {
+        await store.loadThread(req.params.thread_id, user);
+        const item = await store.loadItem(req.params.thread_id, req.params.item_id);
+        throw new InvalidRequestError(`Item ${item.id} is not a pending structured input.`);
+      }
     }
   }
 
-  private userMessage(threadId: string, input: ParsedInput): ThreadItem {
+  private visit(ctx: RequestContext): ThreadMetadata['metadata'] {
+    return { ...(ctx.pageUrl ? { page_url: ctx.pageUrl } : {}), ...(ctx.locale ? { locale: ctx.locale } : {}) };
+  }
+
+  private async admit(user: string): Promise<void> {
+    if (!this.deps.gate) return;
+    const verdict = await this.deps.gate.admit(user);
+    if (!verdict.ok) {
+      this.deps.onRefused?.(verdict.reason);
+      throw new TurnRefused(verdict.message);
+    }
+  }
+
+  private assertWritable(thread: ThreadMetadata): void {
+    if (thread.status.type !== 'active') throw new ConflictError(`The thread is ${thread.status.type}.`);
+  }
+
+  /** The attachments a message names, each the user's own (until attachments are served, none exist). */
+  private async attachments(ids: string[], _user: string): Promise<Attachment[]> {
+    if (ids.length) throw new NotFoundError(`attachment ${ids[0]!.slice(0, 80)}`);
+    return [];
+  }
+
+  private userMessage(threadId: string, input: UserMessageInput, attachments: Attachment[]): UserMessageItem {
     return {
       id: this.deps.store.generateItemId('message'),
       thread_id: threadId,
-      created_at: iso(this.now()),
+      created_at: this.now().toISOString(),
       type: 'user_message',
       content: input.content,
-      attachments: [],
+      attachments: attachments.map((a) => ({ ...a, thread_id: threadId })),
       ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
       inference_options: input.inference_options,
     };
   }
 
-  /** `retry_after_item`: every item newer than the user message goes (no removal events, as the reference). */
-  private async deleteNewerThan(threadId: string, itemId: string): Promise<void> {
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.deps.store.loadThreadItems(threadId, { order: 'desc', limit: 50, after });
-      for (const item of page.data) {
-        if (item.id === itemId) return;
-        await this.deps.store.deleteThreadItem(threadId, item.id);
+  private async newThreadTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    const self = this;
+    return (async function* () {
+      // A new thread is this user's by construction: its first message is written alongside it.
+      const written = store.addThreadItem(thread.id, message);
+      written.catch(() => undefined);
+      try {
+        await store.saveThread(thread, ctx.user);
+      } catch (e) {
+        // Without its thread the message is unreachable; do not leave it behind.
+        await written.then(() => store.deleteThreadItem(thread.id, message.id)).catch(() => undefined);
+        yield self.failure('threads.create', e);
+        return;
       }
-      if (!page.has_more) return;
-      after = page.after;
+      self.known.remember(thread.id, ctx.user);
+      yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
+      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined });
+    })();
+  }
+
+  private async addMessageTurn(threadId: string, input: UserMessageInput, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    const message = this.userMessage(threadId, input, await this.attachments(input.attachments, ctx.user));
+    // On a thread this instance knows to be the user's, the message is written while the thread
+    // and its history are read (and the gate asked); otherwise the read proves ownership first.
+    const early = this.known.isOwner(threadId, ctx.user);
+    let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
+    written?.catch(() => undefined);
+    const gate = this.admit(ctx.user);
+    gate.catch(() => undefined);
+    let loaded;
+    try {
+      loaded = await store.loadThreadWithRecentItems(threadId, ctx.user, this.historyItems);
+      this.assertWritable(loaded.thread);
+      await gate;
+    } catch (e) {
+      if (early) {
+        if (!(e instanceof TurnRefused)) this.known.forget(threadId);
+        await written!.then(() => store.deleteThreadItem(threadId, message.id)).catch(() => undefined);
+      }
+      throw e;
+    }
+    this.known.remember(threadId, ctx.user);
+    written ??= store.addThreadItem(threadId, message);
+    written.catch(() => undefined);
+    const { thread } = loaded;
+    const before = JSON.stringify(thread.metadata);
+    // The customer's page and locale follow the latest visit (saved with the thread after the turn).
+    thread.metadata = { ...thread.metadata, ...this.visit(ctx) };
+    const history = [...loaded.items.filter((i) => i.id !== message.id), message];
+    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before });
+  }
+
+  private async retryTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    // Everything newer than the message goes (hidden notes too); no removal events, as the official server.
+    for (;;) {
+      const page = await store.loadThreadItems(thread.id, { order: 'asc', after: message.id, limit: 100, includeHidden: true });
+      await Promise.all(page.data.map((i) => store.deleteThreadItem(thread.id, i.id)));
+      if (!page.has_more) break;
+    }
+    const history = (await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })).data.reverse();
+    return this.turn(thread, history, message, null, ctx, { expiresAt: undefined });
+  }
+
+  /**
+   * One model turn: `thread.item.done` for the user message once it is stored (not for a retry),
+   * then the stream options and the answer. The model is asked before the write is awaited.
+   */
+  private async *turn(
+    thread: ThreadMetadata,
+    history: ThreadItem[],
+    message: UserMessageItem,
+    written: Promise<unknown> | null,
+    ctx: RequestContext,
+    state: { expiresAt?: number; metadataChanged?: string },
+  ): AsyncGenerator<ThreadStreamEvent> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const answer = this.deps.responder.start({ thread, history: history.slice(-this.historyItems), locale: ctx.locale, pageUrl: ctx.pageUrl, signal: stop.signal });
+      if (written) {
+        try {
+          await written; // the user message is stored before anything about it is sent
+        } catch (e) {
+          stop.abort();
+          yield this.failure('write user message', e);
+          return;
+        }
+        yield { type: 'thread.item.done', item: message };
+      }
+      yield* this.pump(thread, answer, ctx, stop.signal, message);
+      await this.afterTurn(thread, ctx.user, state);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
   }
 
-  /** The most recent items, oldest first: what the model sees of the conversation. */
-  private async recentItems(threadId: string): Promise<ThreadItem[]> {
-    const page = await this.deps.store.loadThreadItems(threadId, { order: 'desc', limit: this.deps.historyItems ?? 30 });
-    return [...page.data].reverse();
-  }
-
-  /** One assistant turn on the Responses API, mapped to ChatKit events (reference, section 4.2). */
-  private async respond(thread: ThreadMetadata, userMessage: ThreadItem, user: string, sink: Sink, history: ThreadItem[], announce: () => Promise<void>): Promise<void> {
-    const { store, openai, profile } = this.deps;
-    const input = toModelInput(history.slice(-(this.deps.historyItems ?? 30)));
-    const state = computeShopState(this.now(), profile); // fresh on every turn
-    const assistantId = store.generateItemId('message');
-    const base = { id: assistantId, thread_id: thread.id, type: 'assistant_message' };
-    let text = '';
-    let added = false;
-    let done = false;
-    const aborter = new AbortController();
-    const onAbort = () => aborter.abort();
-    sink.signal.addEventListener('abort', onAbort, { once: true });
+  /**
+   * Forwards the responder's events and persists them (chatkit/server.py `_process_events`):
+   * `done` is stored, `replaced` upserted, `removed` deleted; hidden items are stored but never
+   * sent. A stream the client closed keeps the partial answer and a hidden note for the model.
+   */
+  private async *pump(thread: ThreadMetadata, events: AsyncIterable<ThreadStreamEvent>, ctx: RequestContext, signal: AbortSignal, message: UserMessageItem): AsyncGenerator<ThreadStreamEvent> {
+    const { store } = this.deps;
+    yield { type: 'stream_options', stream_options: { allow_cancel: true } };
+    const pending = new Map<string, AssistantMessageItem>();
     try {
-      const request = openai.responses.create(
-        { model: this.deps.model, instructions: assistantInstructions(profile, state), input, stream: true, store: false },
-        { signal: aborter.signal },
-      );
-      request.catch(() => undefined);
-      try {
-        await announce(); // the user message is stored before anything about it is sent
-      } catch (e) {
-        aborter.abort();
-        throw e;
-      }
-      const stream = await request;
-      for await (const ev of stream as AsyncIterable<any>) {
-        if (sink.signal.aborted) break;
-        if (ev.type === 'response.output_item.added' && ev.item?.type === 'message' && !added) {
-          added = true;
-          sink.event({ type: 'thread.item.added', item: { ...base, created_at: iso(this.now()), content: [] } });
-        } else if (ev.type === 'response.content_part.added' && ev.part?.type === 'output_text') {
-          sink.event({ type: 'thread.item.updated', item_id: assistantId, update: { type: 'assistant_message.content_part.added', content_index: 0, content: { annotations: [], text: '', type: 'output_text' } } });
-        } else if (ev.type === 'response.output_text.delta') {
-          text += ev.delta;
-          sink.event({ type: 'thread.item.updated', item_id: assistantId, update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: ev.delta } });
-        } else if (ev.type === 'response.output_text.done') {
-          text = ev.text ?? text;
-          sink.event({ type: 'thread.item.updated', item_id: assistantId, update: { type: 'assistant_message.content_part.done', content_index: 0, content: { annotations: [], text, type: 'output_text' } } });
-        } else if (ev.type === 'response.output_item.done' && ev.item?.type === 'message') {
-          const item = { ...base, created_at: iso(this.now()), content: [{ annotations: [], text, type: 'output_text' }] };
-          await store.addThreadItem(thread.id, item);
-          done = true;
-          sink.event({ type: 'thread.item.done', item });
-        } else if (ev.type === 'response.failed' || ev.type === 'error') {
-          throw new Error(`model stream failed: ${ev.response?.error?.code ?? ev.code ?? 'unknown'}`);
-        }
+      for await (const ev of events) {
+        if (signal.aborted) break;
+        if (ev.type === 'thread.item.added' && ev.item.type === 'assistant_message') pending.set(ev.item.id, structuredClone(ev.item));
+        else if (ev.type === 'thread.item.updated') applyUpdate(pending.get(ev.item_id), ev.update);
+        else if (ev.type === 'thread.item.done') {
+          await store.addThreadItem(thread.id, ev.item);
+          pending.delete(ev.item.id);
+          if (isHidden(ev.item)) continue;
+        } else if (ev.type === 'thread.item.replaced') await store.saveItem(thread.id, ev.item);
+        else if (ev.type === 'thread.item.removed') await store.deleteThreadItem(thread.id, ev.item_id);
+        yield ev;
       }
     } catch (e) {
-      if (!sink.signal.aborted) throw e;
-    } finally {
-      sink.signal.removeEventListener('abort', onAbort);
+      if (!signal.aborted) {
+        this.deps.onTurn?.('failed');
+        yield this.failure('respond', e);
+        return;
+      }
     }
-    if (sink.signal.aborted && !done) {
-      // Stopped by the user: keep what was said, and tell the model it was cut off (as the reference).
-      if (text) await store.addThreadItem(thread.id, { ...base, created_at: iso(this.now()), content: [{ annotations: [], text, type: 'output_text' }] });
-      await store.addThreadItem(thread.id, { id: store.generateItemId('sdk_hidden_context'), thread_id: thread.id, created_at: iso(this.now()), type: 'sdk_hidden_context', content: 'The user cancelled the stream. Stop responding to the prior request.' });
+    if (signal.aborted) {
+      await this.cancelled(thread, [...pending.values()]).catch((e) => this.deps.onError?.('cancel', e));
+      this.deps.onTurn?.('cancelled');
       return;
     }
-    if (!thread.title) {
-      thread.title = titleFrom(userMessage);
-      await store.saveThread(thread, user);
-      sink.event({ type: 'thread.updated', thread: threadResponse(thread) });
+    this.deps.onTurn?.('done');
+    if (thread.title === null || thread.title === undefined) {
+      thread.title = titleFrom(message);
+      try {
+        await store.saveThread(thread, ctx.user);
+      } catch (e) {
+        yield this.failure('title', e);
+        return;
+      }
+      yield { type: 'thread.updated', thread: threadResponse(thread) };
     }
+  }
+
+  /** The Stop button: keep what was said, and tell the model it was cut off (as the official server). */
+  private async cancelled(thread: ThreadMetadata, pending: AssistantMessageItem[]): Promise<void> {
+    const { store } = this.deps;
+    for (const item of pending) if (item.content.some((c) => c.text.trim())) await store.addThreadItem(thread.id, item);
+    await store.addThreadItem(thread.id, { id: store.generateItemId('sdk_hidden_context'), thread_id: thread.id, created_at: this.now().toISOString(), type: 'sdk_hidden_context', content: CANCELLED_NOTE });
+  }
+
+  /** After the last event: save a changed visit, restart the retention at most daily. Never fails the turn. */
+  private async afterTurn(thread: ThreadMetadata, user: string, state: { expiresAt?: number; metadataChanged?: string }): Promise<void> {
+    const { store, retentionDays } = this.deps;
+    try {
+      if (state.metadataChanged !== undefined && state.metadataChanged !== JSON.stringify(thread.metadata)) await store.saveThread(thread, user);
+      const nowSec = Math.floor(this.now().getTime() / 1000);
+      if (retentionDays && state.expiresAt !== undefined && state.expiresAt < nowSec + retentionDays * 86400 - 86400) await store.refreshRetention(thread.id);
+    } catch (e) {
+      this.deps.onError?.('after turn', e);
+    }
+  }
+
+  private failure(stage: string, e: unknown): ThreadStreamEvent {
+    if (e instanceof ProtocolError) return { type: 'error', code: 'custom', message: e.message, allow_retry: false };
+    this.deps.onError?.(stage, e);
+    return { type: 'error', code: 'stream.error', allow_retry: true };
   }
 }
 
-interface ParsedInput {
-  content: Array<{ type: string; text: string; [k: string]: unknown }>;
-  quoted_text?: string;
-  inference_options: Record<string, unknown>;
+/** The gate refused the turn: answered as a stream with one `error` event (the client shows the message). */
+export class TurnRefused extends Error {
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+    this.name = 'TurnRefused';
+  }
 }
 
-function parseInput(input: unknown): ParsedInput {
-  if (!isObj(input) || !Array.isArray(input.content)) throw new ProtocolError(400, 'params.input.content must be a list');
-  const content = input.content.filter((c: any) => isObj(c) && (c.type === 'input_text' || c.type === 'input_tag') && typeof c.text === 'string');
-  const textLength = content.reduce((n: number, c: any) => n + c.text.length, 0);
-  if (content.length === 0 || textLength === 0) throw new ProtocolError(400, 'params.input needs some text');
-  if (textLength > 8000) throw new ProtocolError(400, 'params.input is longer than 8000 characters');
-  if (Array.isArray(input.attachments) && input.attachments.length) throw new ProtocolError(400, 'Attachments are not supported by this server yet.');
-  return {
-    content,
-    ...(typeof input.quoted_text === 'string' && input.quoted_text ? { quoted_text: input.quoted_text.slice(0, 4000) } : {}),
-    inference_options: isObj(input.inference_options) ? input.inference_options : {},
-  };
+async function* once(...events: ThreadStreamEvent[]): AsyncGenerator<ThreadStreamEvent> {
+  yield* events;
 }
 
-/** Stored items as Responses input (reference, section 4.1): hidden context as wrapped user text. */
-export function toModelInput(items: ThreadItem[]): Array<{ role: 'user' | 'assistant'; content: string }> {
-  const out: Array<{ role: 'user' | 'assistant'; content: string }> = [];
-  items.forEach((item, i) => {
-    if (item.type === 'user_message') {
-      const text = (item.content ?? []).map((c: any) => (c.type === 'input_tag' ? `@${c.text}` : c.text)).join('');
-      out.push({ role: 'user', content: text });
-      if (item.quoted_text && i === items.length - 1) out.push({ role: 'user', content: `The user is referring to this in particular: ${item.quoted_text}` });
-    } else if (item.type === 'assistant_message') {
-      out.push({ role: 'assistant', content: (item.content ?? []).map((c: any) => c.text ?? '').join('') });
-    } else if (HIDDEN_TYPES.has(item.type)) {
-      out.push({ role: 'user', content: `<HiddenContext>${typeof item.content === 'string' ? item.content : JSON.stringify(item.content)}</HiddenContext>` });
-    }
-  });
-  return out;
+function applyUpdate(item: AssistantMessageItem | undefined, update: Extract<ThreadStreamEvent, { type: 'thread.item.updated' }>['update']): void {
+  if (!item) return;
+  while (item.content.length <= update.content_index) item.content.push({ type: 'output_text', text: '', annotations: [] });
+  if (update.type === 'assistant_message.content_part.text_delta') item.content[update.content_index]!.text += update.delta;
+  else if (update.type === 'assistant_message.content_part.added' || update.type === 'assistant_message.content_part.done') item.content[update.content_index] = structuredClone(update.content);
 }
 
-function titleFrom(message: ThreadItem): string {
-  const text = (message.content ?? []).map((c: any) => c.text ?? '').join(' ').replace(/\s+/g, ' ').trim();
+function titleFrom(message: UserMessageItem): string {
+  const text = message.content.map((c) => c.text).join(' ').replace(/\s+/g, ' ').trim();
+  if (!text) return message.attachments.map((a) => a.name).join(', ').slice(0, 60) || 'New conversation';
   return text.length <= 60 ? text : `${text.slice(0, 59).trimEnd()}…`;
 }

@@ -39,6 +39,7 @@ describe('one turn', () => {
       { type: 'thread.item.done', item: { id: A, thread_id: T, created_at: ISO, type: 'assistant_message', content: [{ annotations: [], text: 'Hello!', type: 'output_text' }] } },
       { type: 'thread.updated', thread: { title: 'Hi', id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } } },
     ]);
+    expect(r.events[7].item.created_at).toBe(r.events[3].item.created_at); // one created_at from added to done
     // The model was asked with the shop's instructions, the live shop state, and the history.
     const [call] = (await admin.requests()).filter((q) => q.path === '/v1/responses');
     const body = call!.body as any;
@@ -97,8 +98,13 @@ describe('pagination (the reference Store rules)', () => {
     expect(asc.data.map((i: any) => i.id)).toEqual([...desc].reverse());
     const defaults = (await chatRequest({ type: 'items.list', params: { thread_id: id } }, { token })).json;
     expect(defaults.data[0].id).toBe(desc[0]); // default order: desc
-    const bad = await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 0 } }, { token });
+    // As the official server: 0 means the default page, above 100 is served as 100, a negative limit is refused.
+    expect((await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 0 } }, { token })).json.data).toHaveLength(6);
+    expect((await chatRequest({ type: 'items.list', params: { thread_id: id, limit: '2' } }, { token })).json.data).toHaveLength(2);
+    const bad = await chatRequest({ type: 'items.list', params: { thread_id: id, limit: -1 } }, { token });
     expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/limit/);
+    expect((await chatRequest({ type: 'items.list', params: { thread_id: id, after: 'msg_unknown' } }, { token })).status).toBe(404);
   });
 
   it('lists a user’s threads newest first, in pages', async () => {
@@ -187,29 +193,32 @@ describe('authentication and user scoping', () => {
       expect((await chatRequest({ type, params: { thread_id: id } }, { token: mallory })).status).toBe(404);
     }
     expect((await chatRequest({ type: 'threads.update', params: { thread_id: id, title: 'mine' } }, { token: mallory })).status).toBe(404);
+    // Refused before any stream starts, with the status the official server gives: 404.
     const write = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('hijack') } }, { token: mallory });
-    expect(write.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not found'), allow_retry: false }]);
+    expect(write).toMatchObject({ status: 404, events: [], json: { code: 'not_found' } });
     const retry = await chatRequest({ type: 'threads.retry_after_item', params: { thread_id: id, item_id: 'msg_x' } }, { token: mallory });
-    expect(retry.events[0].type).toBe('error');
+    expect(retry.status).toBe(404);
     expect((await chatRequest({ type: 'threads.list', params: {} }, { token: mallory })).json.data.map((t: any) => t.id)).not.toContain(id);
     expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token: alice })).json.items.data).toHaveLength(2);
   });
 });
 
 describe('everything else gets a clear protocol error, never a crash', () => {
-  it('answers unsupported and unknown requests, and errors before the first event, cleanly', async () => {
+  it('answers unsupported and unknown requests, and refusals before the first event, as statuses', async () => {
     const token = await chatToken('misc');
-    const stream = await chatRequest({ type: 'threads.custom_action', params: { thread_id: 'cthr_x', action: { type: 'a' } } }, { token });
-    expect(stream.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not supported'), allow_retry: false }]);
+    const { id } = await newThread(token, 'Hello');
+    const stream = await chatRequest({ type: 'threads.custom_action', params: { thread_id: id, action: { type: 'a' } } }, { token });
+    expect(stream.events).toEqual([{ type: 'stream_options', stream_options: { allow_cancel: true } }, { type: 'error', code: 'stream.error', allow_retry: true }]);
+    expect((await chatRequest({ type: 'threads.custom_action', params: { thread_id: 'cthr_x', action: { type: 'a' } } }, { token })).status).toBe(404);
     const json = await chatRequest({ type: 'attachments.create', params: { name: 'a.pdf', size: 1, mime_type: 'application/pdf' } }, { token });
-    expect(json.status).toBe(400);
+    expect(json.status).toBe(501);
     expect(json.json.error).toMatch(/not supported/);
     expect((await chatRequest({ type: 'threads.nope', params: {} }, { token })).status).toBe(400);
     const missing = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: 'cthr_missing', input: text('hi') } }, { token });
-    expect(missing.status).toBe(200);
-    expect(missing.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('not found'), allow_retry: false }]);
+    expect(missing).toMatchObject({ status: 404, events: [] });
+    expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
     const noText = await chatRequest({ type: 'threads.create', params: { input: text('') } }, { token });
-    expect(noText.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringContaining('text'), allow_retry: false }]);
+    expect(noText).toMatchObject({ status: 400, json: { error: expect.stringContaining('text') } });
     await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
     const broken = await chatRequest({ type: 'threads.create', params: { input: text('hello') } }, { token });
     expect(broken.events.at(-1)).toEqual({ type: 'error', code: 'stream.error', allow_retry: true });

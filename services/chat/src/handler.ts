@@ -2,22 +2,23 @@ import { PassThrough } from 'node:stream';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
-import { ChatKitServer, KnownThreads, STREAMING_TYPES, type Sink } from '@lead-intake/chat-server';
+import { ChatKitServer, KnownThreads, ResponsesResponder } from '@lead-intake/chat-server';
 import { intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { createLogger, injectLambdaContext } from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
-import { ThreadStore } from '@lead-intake/thread-store';
+import { DynamoThreadStore } from '@lead-intake/thread-store';
 
 const logger = createLogger('chat');
 const settings = {
   tableName: stringSetting(process.env, 'CHAT_THREADS_TABLE_NAME'),
   model: stringSetting(process.env, 'CHAT_MODEL', 'gpt-5.2-2025-12-11'),
+  retentionDays: intSetting(process.env, 'CHAT_RETENTION_DAYS', 365, { min: 0, max: 3650 }),
   openai: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 20000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
 };
-let store: ThreadStore | undefined;
-const getStore = () => (store ??= new ThreadStore({ tableName: settings.tableName }));
+let store: DynamoThreadStore | undefined;
+const getStore = () => (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays }));
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
 
@@ -25,8 +26,8 @@ type ChatContext = SecretsContext & ChatUserContext;
 
 /**
  * The self-hosted ChatKit endpoint (Function URL, response streaming): origin guard and CORS,
- * body, secrets, client token (the user), then the protocol: SSE for streaming requests, JSON
- * for the others.
+ * body, secrets, client token (the user), then the protocol. The server answers JSON (refusals
+ * included, with their HTTP status) or a stream of events, written as SSE frames as they happen.
  */
 export const handler = middy<any, any, Error, ChatContext>({ executionMode: executionModeStreamifyResponse })
   .use(injectLambdaContext(logger))
@@ -37,31 +38,31 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
   .use(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
   .use(clientToken<ChatContext>({ secret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) }))
   .handler(async (event, context) => {
-    const body = event.parsedBody as Record<string, unknown>;
+    const store = getStore();
+    const profile = loadShopProfile();
     const server = new ChatKitServer({
-      store: getStore(),
-      openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai),
-      model: settings.model,
-      profile: loadShopProfile(),
+      store,
+      responder: new ResponsesResponder({ openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), model: settings.model, profile, newItemId: () => store.generateItemId('message') }),
+      retentionDays: settings.retentionDays,
       knownThreads,
       onError: (stage, e) => logger.error('chat request failed', { stage, errorName: (e as Error)?.name }),
     });
-    const type = String(body.type ?? '');
-    if (!STREAMING_TYPES.has(type)) {
-      let answer = { status: 500, body: {} as unknown };
-      const never = new AbortController().signal;
-      await server.process(body, context.chatUser, { event: () => undefined, json: (status, b) => void (answer = { status, body: b }), signal: never });
-      return jsonResponse(answer.status, answer.body);
-    }
-    // Streaming: events are written as they happen; a client that goes away (Stop) aborts the turn.
-    const out = new PassThrough();
+    // Aborted when the client goes away (the Stop button): the turn saves what it has and stops.
     const gone = new AbortController();
+    const { chatClaims: claims } = context;
+    const answer = await server.process(event.parsedBody, { user: claims.sub, signal: gone.signal, locale: claims.loc, pageUrl: claims.url });
+    if (answer.kind === 'json') return jsonResponse(answer.status, answer.body);
+    const out = new PassThrough();
     out.on('close', () => !out.writableEnded && gone.abort());
-    const sink: Sink = {
-      event: (e) => void (!out.destroyed && out.write(`data: ${JSON.stringify(e)}\n\n`)),
-      json: () => undefined,
-      signal: gone.signal,
-    };
-    void server.process(body, context.chatUser, sink).finally(() => !out.destroyed && out.end());
+    void (async () => {
+      try {
+        // Drained to the end even after the client left, so the turn can record its cancellation.
+        for await (const e of answer.events) if (!out.destroyed) out.write(`data: ${JSON.stringify(e)}\n\n`);
+      } catch (e) {
+        logger.error('chat stream failed', { errorName: (e as Error)?.name });
+      } finally {
+        if (!out.destroyed) out.end();
+      }
+    })();
     return { statusCode: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, body: out };
   });

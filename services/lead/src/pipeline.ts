@@ -9,7 +9,7 @@ import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
-import { StoreTranscriptSource, ThreadStore } from '@lead-intake/thread-store';
+import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
 import { FallbackTranscriptSource, HostedChatKitSource, ThreadNotFoundError, type TranscriptSource } from '@lead-intake/transcript';
 import type * as Runtime from './runtime';
 
@@ -22,7 +22,7 @@ const openai = (rt: Rt, apiKey: string, b: ClientBudget) => rt.memo('openai', op
 function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
   const hosted = new HostedChatKitSource(openai(rt, apiKey, rt.settings.threads));
   if (rt.chatkitMode !== 'self-hosted') return hosted;
-  const store = rt.memo('threadStore', () => new ThreadStore({ tableName: rt.chatThreadsTable! }));
+  const store = rt.memo('threadStore', () => new DynamoThreadStore({ tableName: rt.chatThreadsTable! }));
   // Self-hosted threads first; one never imported is read from the hosted API (migration period).
   return new FallbackTranscriptSource(new StoreTranscriptSource(store), hosted);
 }

@@ -53,7 +53,7 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
       const { user, locale, pageUrl } = context.sessionRequest;
       if (mode === 'self-hosted') {
         // The shop state is computed by the chat service on every turn; the token binds the user.
-        const { token, expiresAt } = mintClientToken(assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET), user, settings.ttlSeconds);
+        const { token, expiresAt } = mintClientToken(assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET), user, settings.ttlSeconds, { locale, pageUrl });
         metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
         logger.info('client token minted', { locale, mode });
         return jsonResponse(200, { client_secret: token, expires_at: expiresAt, user });
