@@ -301,7 +301,7 @@ async function main() {
     //    how many concurrent streams it holds.
     log('chat...');
     const { mintClientToken } = await import('@lead-intake/chat-auth');
-    const { LOCAL_TOKEN_SECRET } = await import('../packages/local-stack/src/stack');
+    const { LOCAL_TOKEN_SECRET } = await import('@lead-intake/local-stack/config');
     const chatUrl = `http://${HOST}:${PORTS.LOCAL_CHAT_PORT}/`;
     const token = mintClientToken(LOCAL_TOKEN_SECRET, 'bench-user', 3600).token;
     const chatBody = (type: string, params: object) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ type, params }) });

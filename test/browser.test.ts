@@ -1,38 +1,51 @@
 /// <reference lib="dom" />
 import { createServer, type Server } from 'node:http';
 import type { Browser } from 'playwright-core';
-import { clearSes, emulator, launchChromium, sesEmails, stackUrls } from '@lead-intake/testkit';
+import { clearSes, emulator, launchChromium, leadAuth, postJson, sesEmails, stackUrls, threads } from '@lead-intake/testkit';
 
 /**
- * Real CORS in a real browser: a page served from an allowed origin (http://localhost:4321) and
- * from one that is not (http://127.0.0.1:4322) calls the session and lead Function URLs of the
- * local stack cross-origin; on `pagehide` it sends the lead trigger with navigator.sendBeacon.
+ * Real CORS and the real frontend flow in a real browser: a page served from an allowed origin
+ * (http://localhost:4321) and from one that is not (http://127.0.0.1:4322) mints an identity at the
+ * session Function URL, keeps its device credential, refreshes with it, chats with the self-hosted
+ * ChatKit endpoint (Authorization: Bearer: a preflighted request), triggers the lead endpoint with
+ * the token, and on `pagehide` sends the lead trigger with navigator.sendBeacon (token in the body).
  */
 const admin = emulator();
 let browser: Browser;
 const servers: Server[] = [];
 
-/** The test page: the same shape of calls the shop's frontend makes. */
-function page(sessionUrl: string, leadUrl: string): string {
+/** The test page: the calls the migration guide's frontend snippet makes. */
+function page(sessionUrl: string, chatUrl: string, leadUrl: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>chat</title></head><body>
 <pre id="out"></pre>
 <script>
   const out = (k, v) => { window.results = Object.assign(window.results || {}, { [k]: v }); };
-  window.mint = async (user) => {
+  window.mint = async (key) => {
     try {
-      const res = await fetch(${JSON.stringify(sessionUrl)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, locale: navigator.language, pageUrl: location.href }) });
-      out('session', { status: res.status, body: await res.json() });
-    } catch (e) { out('session', { error: String(e) }); }
+      const deviceCredential = localStorage.getItem('chat.deviceCredential') || undefined;
+      const res = await fetch(${JSON.stringify(sessionUrl)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceCredential, locale: navigator.language, pageUrl: location.href }) });
+      const body = await res.json();
+      if (res.ok) { localStorage.setItem('chat.deviceCredential', body.device_credential); window.token = body.client_secret; }
+      out(key || 'session', { status: res.status, body });
+    } catch (e) { out(key || 'session', { error: String(e) }); }
+  };
+  window.chat = async (text) => {
+    try {
+      const res = await fetch(${JSON.stringify(chatUrl)}, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token }, body: JSON.stringify({ type: 'threads.create', params: { input: { content: [{ type: 'input_text', text }], attachments: [], inference_options: {} } } }) });
+      const events = (await res.text()).split('\\n\\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)));
+      window.threadId = events[0] && events[0].thread && events[0].thread.id;
+      out('chat', { status: res.status, types: events.map((e) => e.type) });
+    } catch (e) { out('chat', { error: String(e) }); }
   };
   window.trigger = async (threadId, reason) => {
     try {
-      const res = await fetch(${JSON.stringify(leadUrl)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ threadId, reason }) });
+      const res = await fetch(${JSON.stringify(leadUrl)}, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token }, body: JSON.stringify({ threadId, reason }) });
       out('lead', { status: res.status, body: await res.json() });
     } catch (e) { out('lead', { error: String(e) }); }
   };
   window.armBeacon = (threadId) => {
     addEventListener('pagehide', () => {
-      navigator.sendBeacon(${JSON.stringify(leadUrl)}, JSON.stringify({ threadId, reason: 'pagehide' }));
+      navigator.sendBeacon(${JSON.stringify(leadUrl)}, JSON.stringify({ threadId, reason: 'pagehide', token: window.token }));
     });
   };
 </script></body></html>`;
@@ -48,10 +61,10 @@ async function serve(port: number, html: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  const { session, lead } = stackUrls();
+  const { session, lead, chat } = stackUrls();
   // Same page, two origins: localhost:4321 is allowed (stages.config.json), 127.0.0.1:4322 is not.
-  await serve(4321, page(session, lead));
-  await serve(4322, page(session, lead));
+  await serve(4321, page(session, chat!, lead));
+  await serve(4322, page(session, chat!, lead));
   browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
@@ -65,36 +78,48 @@ beforeEach(async () => {
 
 const results = (p: import('playwright-core').Page) => p.evaluate(() => (window as any).results);
 
-it('an allowed origin mints a session and triggers the lead endpoint cross-origin', async () => {
-  const id = await admin.seedThread({ user: 'browser-user', items: [{ role: 'user', text: 'Need new tires, call 415-555-2671' }] });
+it('an allowed origin: first mint, refresh with the kept credential, a chat turn, and the lead, all cross-origin', async () => {
   const p = await browser.newPage();
   await p.goto('http://localhost:4321/chat');
-  await p.evaluate(() => (window as any).mint('browser-user'));
-  await p.evaluate((tid) => (window as any).trigger(tid, 'manual'), id);
+  await p.evaluate(() => (window as any).mint('first'));
+  await p.evaluate(() => (window as any).mint('refresh'));
+  await admin.queue({ text: 'Thanks! The shop will call you.' });
+  await p.evaluate(() => (window as any).chat('Need new tires, call 415-555-2671'));
+  const threadId = await p.evaluate(() => (window as any).threadId);
+  await p.evaluate((tid) => (window as any).trigger(tid, 'manual'), threadId);
   const r = await results(p);
-  expect(r.session).toEqual({ status: 200, body: { client_secret: expect.stringMatching(/^ek_/), expires_at: expect.any(Number), user: 'browser-user' } });
+  expect(r.first).toEqual({ status: 200, body: { client_secret: expect.stringMatching(/^ckt1\./), expires_at: expect.any(Number), user: expect.stringMatching(/^u_/), device_credential: expect.stringMatching(/^ckd1\./) } });
+  expect(r.refresh.body.user).toBe(r.first.body.user); // the credential kept in localStorage resumed the same user
+  expect(r.chat).toEqual({ status: 200, types: expect.arrayContaining(['thread.created', 'thread.item.done', 'stream_options', 'thread.updated']) });
   expect(r.lead).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
-  const [req] = (await admin.requests()).filter((x) => x.path === '/v1/chatkit/sessions');
-  expect((req!.body as any).workflow.state_variables.page_url).toBe('http://localhost:4321/chat');
+  // The page the chat ran on reached the assistant's instructions, and the lead email's link.
+  const [turn] = (await admin.requests()).filter((x) => x.path === '/v1/responses' && (x.body as any).stream === true);
+  expect((turn!.body as any).instructions).toContain('Page: http://localhost:4321/chat');
+  const mail = (await sesEmails()).find((m) => m.body.text?.includes(threadId))!;
+  expect(mail.body.text).toContain('http://localhost:4321/chat');
   await p.close();
 }, 60_000);
 
 it('a disallowed origin is refused: the page sees the failure and no upstream call is made', async () => {
   const p = await browser.newPage();
   await p.goto('http://127.0.0.1:4322/chat');
-  await p.evaluate(() => (window as any).mint('someone'));
+  await p.evaluate(() => (window as any).mint());
+  await p.evaluate(() => (window as any).chat('hello'));
   await p.evaluate(() => (window as any).trigger('cthr_whatever', 'manual'));
   const r = await results(p);
   expect(r.session.error).toMatch(/TypeError|Failed to fetch/);
+  expect(r.chat.error).toMatch(/TypeError|Failed to fetch/);
   expect(r.lead.error).toMatch(/TypeError|Failed to fetch/);
   expect(await admin.requests()).toEqual([]);
   await p.close();
 }, 60_000);
 
-it('on pagehide the page sends the trigger with navigator.sendBeacon (text/plain) and the email arrives', async () => {
-  const id = await admin.seedThread({ user: 'u', items: [{ role: 'user', text: 'My windshield is cracked, reach me at beacon.user@example.com' }, { role: 'assistant', text: 'Thanks!' }] });
+it('on pagehide the page sends the trigger with navigator.sendBeacon (text/plain, the token in the body) and the email arrives', async () => {
   const p = await browser.newPage();
   await p.goto('http://localhost:4321/chat');
+  await p.evaluate(() => (window as any).mint());
+  await p.evaluate(() => (window as any).chat('My windshield is cracked, reach me at beacon.user@example.com'));
+  const id = await p.evaluate(() => (window as any).threadId);
   await p.evaluate((tid) => (window as any).armBeacon(tid), id);
   await p.goto('about:blank'); // leaving the page fires pagehide
   const deadline = Date.now() + 15_000;
@@ -112,9 +137,8 @@ it('on pagehide the page sends the trigger with navigator.sendBeacon (text/plain
 
 it('renders the received lead email in Chromium: nothing executes, nothing is fetched, the layout holds', async () => {
   const evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">';
-  const id = await admin.seedThread({ user: 'u', items: [{ role: 'user', text: `${evil} call 415-555-2671` }] });
-  const { postJson } = await import('@lead-intake/testkit');
-  await postJson(stackUrls().lead, { threadId: id, reason: 'close' });
+  const id = await threads.seedThread({ user: 'u', items: [{ role: 'user', text: `${evil} call 415-555-2671` }] });
+  await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id));
   const mail = (await sesEmails()).find((m) => m.body.text?.includes(id))!;
   const p = await browser.newPage({ viewport: { width: 720, height: 900 } });
   const fetched: string[] = [];

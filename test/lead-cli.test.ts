@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { clearSes, emulator, postJson, sesEmails, stackUrls } from '@lead-intake/testkit';
+import { clearSes, emulator, leadAuth, postJson, sesEmails, stackUrls, threads } from '@lead-intake/testkit';
 import { TEST_STACK_ENV } from './stack-env';
 
 /** `npm run lead -- preview|status|resend` against the local stack the tests run. */
@@ -19,8 +19,8 @@ beforeEach(async () => {
 });
 
 async function sentThread() {
-  const id = await admin.seedThread({ user: 'u', items: [{ role: 'user', text: 'Brakes squeal, call 415-555-2671' }, { role: 'assistant', text: 'Will do!' }] });
-  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' })).body).toEqual({ sent: true, reason: 'sent' });
+  const id = await threads.seedThread({ user: 'u', items: [{ role: 'user', text: 'Brakes squeal, call 415-555-2671' }, { role: 'assistant', text: 'Will do!' }] });
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
   return id;
 }
 
@@ -33,7 +33,7 @@ it('status shows the ledger record (without the summary text); resend --yes clea
   const resend = await cli(['resend', id, '--yes']);
   expect(resend.stdout).toContain(`Cleared ${id} (was 'sent')`);
   expect((await cli(['status', id])).stdout).toContain('No ledger record');
-  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' })).body).toEqual({ sent: true, reason: 'sent' });
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
   expect((await sesEmails()).filter((m) => m.body.text?.includes(id))).toHaveLength(2);
 }, 90_000);
 
@@ -55,7 +55,7 @@ it('resend asks first, and answering no changes nothing', async () => {
 }, 90_000);
 
 it('preview renders the email to a file without sending or touching the ledger', async () => {
-  const id = await admin.seedThread({ user: 'u', items: [{ role: 'user', text: 'Oil change for my Civic please, 415-555-2671' }] });
+  const id = await threads.seedThread({ user: 'u', items: [{ role: 'user', text: 'Oil change for my Civic please, 415-555-2671' }] });
   const out = join(mkdtempSync(join(tmpdir(), 'preview-')), 'lead.html');
   const res = await cli(['preview', id, '--out', out]);
   expect(res.stdout).toContain(`Wrote ${out}`);

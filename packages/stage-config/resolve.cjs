@@ -18,7 +18,16 @@ function resolveStage(stage, file = FILE) {
     if (typeof o !== 'string' || !ORIGIN.test(o)) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`);
   }
   if (settings.chatkitMode !== 'hosted' && settings.chatkitMode !== 'self-hosted') {
-    throw new Error(`stages.config.json: chatkitMode for stage '${stage}' must be 'hosted' or 'self-hosted'`);
+    throw new Error(`stages.config.json: chatkitMode for stage '${stage}' must be 'self-hosted' (the default) or 'hosted' (legacy, ends 2026-11-30)`);
+  }
+  for (const [key, min, max] of [
+    ['chatTurnsPerMinute', 1, 600],
+    ['newUsersPerSourceIpPerHour', 1, 100000],
+    ['chatDailyModelCalls', 1, 10000000],
+    ['chatRetentionDays', 1, 3650],
+  ]) {
+    const v = settings[key];
+    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`stages.config.json: ${key} for stage '${stage}' must be an integer from ${min} to ${max}`);
   }
   return {
     ...settings,
@@ -29,6 +38,9 @@ function resolveStage(stage, file = FILE) {
     secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,
     // The self-hosted chat's thread table: the chat service owns it, the lead service reads it.
     chatThreadsTable: `chatkit-lead-intake-chat-${stage}-threads`,
+    // Usage counters (turns per user, new users per source IP, model calls per day): the chat
+    // service owns the table, the session service counts new users in it.
+    chatLimitsTable: `chatkit-lead-intake-chat-${stage}-limits`,
   };
 }
 

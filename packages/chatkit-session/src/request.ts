@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { badRequest } from '@lead-intake/http';
 
 export interface SessionRequest {
-  /** The browser's opaque user id, or a new random UUID when it sent none. */
-  user: string;
+  /** The user the browser names, if any (hosted mode: its own id; self-hosted: only with its credential). */
+  user: string | null;
+  /** Self-hosted mode: the long-lived credential the session endpoint issued with the user. */
+  deviceCredential: string | null;
   /** Canonical BCP-47 tag (`en` by default). */
   locale: string;
   /** The page the chat runs on, or `''`. */
@@ -15,11 +16,16 @@ export interface SessionRequest {
 export const USER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_URL = 2048;
 
-/** Validates the body `{user?, locale?, pageUrl?}`; every failure is a 400 that says why. */
+const DEVICE_CREDENTIAL = /^[A-Za-z0-9_.-]{1,256}$/;
+
+/** Validates the body `{user?, deviceCredential?, locale?, pageUrl?}`; every failure is a 400 that says why. */
 export function parseSessionRequest(body: Record<string, unknown>): SessionRequest {
-  const { user, locale, pageUrl } = body;
-  if (user !== undefined && (typeof user !== 'string' || !USER_ID.test(user))) {
+  const { user, locale, pageUrl, deviceCredential } = body;
+  if (user !== undefined && user !== null && (typeof user !== 'string' || !USER_ID.test(user))) {
     throw badRequest('user must be 1-128 characters of A-Z, a-z, 0-9, _ or -.', 'invalid_user');
+  }
+  if (deviceCredential !== undefined && deviceCredential !== null && (typeof deviceCredential !== 'string' || !DEVICE_CREDENTIAL.test(deviceCredential))) {
+    throw badRequest('deviceCredential must be the device_credential string the session endpoint issued.', 'invalid_device_credential');
   }
   let canonical = 'en';
   if (locale !== undefined) {
@@ -42,7 +48,7 @@ export function parseSessionRequest(body: Record<string, unknown>): SessionReque
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw badRequest('pageUrl must use http or https.', 'invalid_page_url');
     page = pageUrl;
   }
-  return { user: (user as string | undefined) ?? randomUUID(), locale: canonical, pageUrl: page };
+  return { user: (user as string | null | undefined) ?? null, deviceCredential: (deviceCredential as string | null | undefined) ?? null, locale: canonical, pageUrl: page };
 }
 
 export interface SessionRequestContext extends Context {

@@ -33,3 +33,15 @@ export function listSetting(env: Env, name: string, dflt: string[]): string[] {
   if (raw === undefined || raw.trim() === '') return dflt;
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
+
+export type ChatkitMode = 'self-hosted' | 'hosted';
+
+/**
+ * Where conversations live, from CHATKIT_MODE: `self-hosted` (the default: our ChatKit server,
+ * services/chat) or `hosted` (legacy: OpenAI's Agent Builder sessions, which end on 2026-11-30).
+ */
+export function chatkitModeSetting(env: Env): ChatkitMode {
+  const m = env.CHATKIT_MODE?.trim() || 'self-hosted';
+  if (m !== 'hosted' && m !== 'self-hosted') throw new ConfigError('CHATKIT_MODE', "CHATKIT_MODE must be 'self-hosted' or 'hosted'");
+  return m;
+}

@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { bearerToken, claimsOr401 } from '@lead-intake/chat-auth';
 import { badRequest } from '@lead-intake/http';
 
 export const LEAD_REASONS = ['auto', 'idle', 'pagehide', 'close', 'manual'] as const;
@@ -45,15 +46,30 @@ export interface LeadRequestContext extends Context {
   leadRequest: LeadRequest;
 }
 
-/**
- * Validation step: `event.parsedBody` (from `jsonBody()`) into `context.leadRequest`.
- * `requireUser`: self-hosted threads are checked against their owner, so the caller names it.
- */
-export function leadRequest(opts: { requireUser?: boolean } = {}): MiddlewareObj<{ parsedBody?: Record<string, unknown> }, unknown, Error, LeadRequestContext> {
+/** How long after its expiry a client token still names its user here (a beacon from a tab left open). */
+export const LEAD_TOKEN_GRACE_SECONDS = 7 * 86400;
+
+export interface LeadRequestOptions<C> {
+  /**
+   * Self-hosted mode: the user comes from the client token (`Authorization: Bearer`, or a `token`
+   * field in a sendBeacon body, which cannot carry headers), never from the body's `user`. The
+   * token's page is the default pageUrl. Without it: hosted mode, the body's `user` (optional).
+   */
+  tokenSecret?: (context: C) => string;
+}
+
+/** Validation step: `event.parsedBody` (from `jsonBody()`) and the client token into `context.leadRequest`. */
+export function leadRequest<C extends LeadRequestContext>(opts: LeadRequestOptions<C> = {}): MiddlewareObj<{ parsedBody?: Record<string, unknown>; headers?: Record<string, string | undefined> }, unknown, Error, C> {
   return {
     before: function leadRequestBefore(request) {
-      const req = parseLeadRequest(request.event.parsedBody ?? {});
-      if (opts.requireUser && !req.user) throw badRequest('user is required: the chat runs self-hosted and a thread is only read for its owner.', 'invalid_user');
+      const body = request.event.parsedBody ?? {};
+      const req = parseLeadRequest(body);
+      if (opts.tokenSecret) {
+        const fromBody = typeof body.token === 'string' ? body.token : undefined;
+        const claims = claimsOr401(opts.tokenSecret(request.context), bearerToken(request.event) ?? fromBody, { graceSeconds: LEAD_TOKEN_GRACE_SECONDS });
+        req.user = claims.sub;
+        req.pageUrl ??= claims.url ?? null;
+      }
       request.context.leadRequest = req;
     },
   };

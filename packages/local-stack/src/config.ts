@@ -11,7 +11,14 @@ export interface LocalStackConfig {
   functionPorts: Record<string, number>;
   /** Write `.local/outputs.json` (tests that run a second stack turn this off). */
   outputsFile: string | null;
+  /** LOCAL_CHATKIT_MODE: overrides the stage's chatkitMode for this run (stages.config.json stays as it is). */
+  chatkitMode: 'self-hosted' | 'hosted' | null;
 }
+
+/** The default local workflow id when the emulator stands in for OpenAI (hosted mode). */
+export const LOCAL_WORKFLOW_ID = 'wf_local_emulator';
+/** The self-hosted chat's token secret locally, unless CHATKIT_TOKEN_SECRET is set (never a deployed value). */
+export const LOCAL_TOKEN_SECRET = 'local-development-token-secret-0123456789';
 
 export const PORT_VARS = {
   dynamoPort: 'LOCAL_DYNAMODB_PORT',
@@ -45,5 +52,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv, outputsFile: string): Loca
     openaiPort: port(env, PORT_VARS.openaiPort, 3110),
     functionPorts,
     outputsFile: env.LOCAL_OUTPUTS_FILE === '' ? null : env.LOCAL_OUTPUTS_FILE || outputsFile,
+    chatkitMode: chatkitMode(env.LOCAL_CHATKIT_MODE),
   };
+}
+
+function chatkitMode(raw: string | undefined): 'self-hosted' | 'hosted' | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw !== 'self-hosted' && raw !== 'hosted') throw new Error(`LOCAL_CHATKIT_MODE=${raw} must be self-hosted or hosted`);
+  return raw;
 }

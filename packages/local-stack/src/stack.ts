@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import sesServer from 'aws-ses-v2-local';
 import { startEmulator, type RunningEmulator } from '@lead-intake/openai-emulator';
 import { bundleFunction } from './build';
-import { FUNCTION_URLS, PORT_VARS, type LocalStackConfig } from './config';
+import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WORKFLOW_ID, PORT_VARS, type LocalStackConfig } from './config';
 import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
 import { LocalFunction, serveFunctionUrl } from './function-url';
 import { LOCAL_DIR, REPO_ROOT } from './paths';
@@ -22,10 +22,7 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-/** The default local workflow id when the emulator stands in for OpenAI. */
-export const LOCAL_WORKFLOW_ID = 'wf_local_emulator';
-/** The self-hosted chat's token secret locally, unless CHATKIT_TOKEN_SECRET is set (never a deployed value). */
-export const LOCAL_TOKEN_SECRET = 'local-development-token-secret-0123456789';
+export { LOCAL_WORKFLOW_ID, LOCAL_TOKEN_SECRET } from './config';
 
 export function discoverServices(): string[] {
   const root = join(REPO_ROOT, 'services');
@@ -64,6 +61,8 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
 
     const tables = await createTables(dynamo.endpoint, services.flatMap((s) => s.tables));
     if (tables.length) log(`Tables           ${tables.join(', ')}`);
+    const mode = cfg.chatkitMode ?? services.flatMap((s) => s.functions).find((f) => f.environment.CHATKIT_MODE)?.environment.CHATKIT_MODE;
+    log(`ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`);
 
     const functions = await startFunctions(cfg, services, dynamo, emulator, stoppers);
     const urls: Record<string, string> = {};
@@ -137,6 +136,8 @@ async function startFunctions(
         : {}),
     };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    // One variable switches the whole stack's mode, as the stage setting does when deployed.
+    if (cfg.chatkitMode && env.CHATKIT_MODE !== undefined) env.CHATKIT_MODE = cfg.chatkitMode;
     const local = new LocalFunction(fn, bundles[i]!, env);
     functions.set(fn.name, local);
     stoppers.push(() => local.stop());

@@ -4,6 +4,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
+import { CHAT_THREADS_TABLE, clientTokenFor, conversations } from './conversations';
 
 /** Helpers for tests that run against the stack started by test/global-setup.ts. */
 
@@ -151,6 +153,10 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     LEAD_DEDUPE_TABLE_NAME: await dedupeTableName(),
+    // Self-hosted, as the stack runs: threads from the store (hosted fallback), the user from the token.
+    CHATKIT_MODE: 'self-hosted',
+    CHAT_THREADS_TABLE_NAME: CHAT_THREADS_TABLE,
+    CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
     LEAD_TO_EMAIL: undefined,
     LEAD_FROM_EMAIL: undefined,
     LEAD_SUMMARY_TIMEOUT_MS: undefined,
@@ -168,10 +174,12 @@ export { startSsmStandIn, type SsmStandIn } from './ssm-standin';
 
 /** A client token for the local stack's chat endpoint (the local token secret), as the session service mints them. */
 export async function chatToken(user: string, ttlSeconds = 600): Promise<string> {
-  const { mintClientToken } = await import('@lead-intake/chat-auth');
-  const { LOCAL_TOKEN_SECRET } = await import('../../local-stack/src/stack');
-  return mintClientToken(LOCAL_TOKEN_SECRET, user, ttlSeconds).token;
+  return clientTokenFor(user, ttlSeconds);
 }
+
+/** Self-hosted conversations in the test stack's store, and lead triggers with their owner's token. */
+export const threads = conversations(dynamoClient);
+export { leadAuth, ownerOf, clientTokenFor, CHAT_THREADS_TABLE } from './conversations';
 
 /** POSTs a ChatKit request to the chat endpoint; streaming answers come back as parsed SSE events. */
 export async function chatRequest(body: unknown, opts: { token?: string; signal?: AbortSignal; headers?: Record<string, string> } = {}) {

@@ -1,5 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { applyEnv, chatRequest, chatToken, clearSes, documentClient, emulator, lambdaContext, leadEnv, parseSse, sesEmails, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { readFileSync } from 'node:fs';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { resolveStage } from '@lead-intake/stage-config';
+import { chatRequest, chatToken, clearSes, clientTokenFor, documentClient, emulator, parseSse, postJson, sesEmails, stackUrls } from '@lead-intake/testkit';
 
 /** Whole conversations over real HTTP through the local stack, the emulator streaming the model. */
 const admin = emulator();
@@ -226,21 +228,72 @@ describe('everything else gets a clear protocol error, never a crash', () => {
   });
 });
 
-describe('the session service in self-hosted mode', () => {
-  it('mints our own client token instead of calling OpenAI, and the chat endpoint accepts it', async () => {
-    applyEnv({ CHATKIT_MODE: 'self-hosted', CHATKIT_TOKEN_SECRET: 'local-development-token-secret-0123456789', SECRETS_SSM_PATH: undefined, ALLOWED_ORIGINS: 'https://craigs.autos', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
-    let handler: any;
-    jest.isolateModules(() => {
-      handler = require('../../session/src/handler').handler;
-    });
-    applyEnv({ CHATKIT_MODE: undefined });
-    const res = await handler(urlEvent({ body: '{"user":"selfhosted-1"}' }), lambdaContext());
-    expect(res.statusCode).toBe(200);
-    const body = JSON.parse(res.body);
-    expect(body).toEqual({ client_secret: expect.stringMatching(/^ckt1\./), expires_at: expect.any(Number), user: 'selfhosted-1' });
-    expect((await admin.requests()).filter((q) => q.path.startsWith('/v1/chatkit'))).toEqual([]);
-    const list = await chatRequest({ type: 'threads.list', params: {} }, { token: body.client_secret });
-    expect(list.status).toBe(200);
+describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinute, chatDailyModelCalls)', () => {
+  const limitsTable = 'chatkit-lead-intake-chat-local-limits';
+  const stage = resolveStage('local');
+
+  /** Counters are per fixed window: start a test well inside one, so that it cannot straddle two. */
+  const freshWindow = async (seconds: number) => {
+    const left = seconds - ((Date.now() / 1000) % seconds);
+    if (left < 12) await new Promise((r) => setTimeout(r, left * 1000 + 100));
+  };
+
+  it('a user over chatTurnsPerMinute gets a clear error event; nothing is stored and the model is not called', async () => {
+    await freshWindow(60);
+    const token = await chatToken(`rapid-${Date.now()}`);
+    const { id } = await newThread(token, 'one');
+    for (let n = 2; n <= (stage.chatTurnsPerMinute as number); n++) {
+      const ok = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text(`msg ${n}`) } }, { token });
+      expect(ok.events.at(-1)?.type).not.toBe('error');
+    }
+    await admin.reset();
+    const over = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('one too many') } }, { token });
+    expect(over.status).toBe(200);
+    expect(over.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringMatching(/faster than we can answer\. Please wait \d+ seconds/), allow_retry: true }]);
+    expect(await admin.requests()).toEqual([]);
+    const items = (await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 100 } }, { token })).json.data;
+    expect(items.some((i: any) => i.content?.[0]?.text === 'one too many')).toBe(false);
+    // Another user is not held back by this one.
+    expect((await newThread(await chatToken(`calm-${Date.now()}`), 'hello')).events.at(-1).type).toBe('thread.updated');
+  }, 30_000);
+
+  it('past the daily ceiling the chat rests (an error event, no model call); under it, turns report the budget used', async () => {
+    await freshWindow(86400);
+    const day = Math.floor(Date.now() / 1000 / 86400) * 86400;
+    const key = { pk: `model#day#${day}` };
+    const doc = documentClient();
+    const before = (await doc.send(new GetCommand({ TableName: limitsTable, Key: key }))).Item;
+    const ceiling = stage.chatDailyModelCalls as number;
+    try {
+      await doc.send(new PutCommand({ TableName: limitsTable, Item: { ...key, n: ceiling - 1, ttl: day + 2 * 86400 } }));
+      const token = await chatToken(`ceiling-${Date.now()}`);
+      const last = await newThread(token, 'the last one today');
+      expect(last.events.at(-1).type).toBe('thread.updated'); // the ceiling's last call goes through
+      await admin.reset();
+      const resting = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: last.id, input: text('and one more') } }, { token });
+      expect(resting.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringMatching(/^The chat is resting for today\. Please call the shop at \+1/), allow_retry: true }]);
+      expect(await admin.requests()).toEqual([]);
+      // The refused turn spent nothing: the day's count stays at the ceiling.
+      expect((await doc.send(new GetCommand({ TableName: limitsTable, Key: key }))).Item!.n).toBe(ceiling);
+      const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
+      expect(log).toMatch(/"ModelBudgetUsedPercent":100\b/);
+      expect(log).toMatch(/"reason":"daily_ceiling","TurnsRefused":1/);
+    } finally {
+      if (before) await doc.send(new PutCommand({ TableName: limitsTable, Item: before }));
+      else await doc.send(new DeleteCommand({ TableName: limitsTable, Key: key }));
+    }
+  }, 30_000);
+});
+
+describe('retention (chatRetentionDays)', () => {
+  it('every row of a conversation carries a TTL about chatRetentionDays ahead', async () => {
+    const token = await chatToken(`kept-${Date.now()}`);
+    const { id } = await newThread(token, 'How long do you keep this?');
+    const rows = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));
+    const days = resolveStage('local').chatRetentionDays as number;
+    const now = Date.now() / 1000;
+    expect(rows.Items!.length).toBeGreaterThanOrEqual(3);
+    for (const r of rows.Items!) expect(Math.abs(r.ttl - (now + days * 86400))).toBeLessThan(120);
   });
 });
 
@@ -252,27 +305,18 @@ describe('leads from self-hosted conversations', () => {
     const { id } = await newThread(token, 'My transmission slips in 3rd gear');
     await admin.queue({ text: 'Thanks, the shop will call you.' });
     await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('Call me at 415-555-2671, I am Pat') } }, { token });
-    applyEnv(await leadEnv({ CHATKIT_MODE: 'self-hosted', CHAT_THREADS_TABLE_NAME: TABLE }));
-    let handler: any;
-    jest.isolateModules(() => {
-      handler = require('../../lead/src/handler').handler;
-    });
-    applyEnv({ CHATKIT_MODE: undefined, CHAT_THREADS_TABLE_NAME: undefined });
-    const call = async (body: object) => {
-      const r = await handler(urlEvent({ body: JSON.stringify(body) }), lambdaContext(30_000));
-      return { status: r.statusCode, body: JSON.parse(r.body) };
-    };
-    expect((await call({ threadId: id, reason: 'pagehide' })).body.code).toBe('invalid_user');
-    expect((await call({ threadId: id, reason: 'pagehide', user: 'someone-else' })).status).toBe(404);
-    expect((await call({ threadId: id, reason: 'pagehide', user: 'customer-77' })).body).toEqual({ sent: true, reason: 'sent' });
+    const lead = (body: object, user?: string) => postJson(stackUrls().lead, body, user ? { authorization: `Bearer ${clientTokenFor(user)}` } : {}).then((r) => ({ status: r.status, body: r.body }));
+    expect((await lead({ threadId: id, reason: 'pagehide', user: 'customer-77' })).status).toBe(401); // naming the user is not enough
+    expect((await lead({ threadId: id, reason: 'pagehide' }, 'someone-else')).status).toBe(404);
+    expect((await lead({ threadId: id, reason: 'pagehide' }, 'customer-77')).body).toEqual({ sent: true, reason: 'sent' });
     const mail = (await sesEmails()).find((m) => m.body.text?.includes(id))!;
     expect(mail.body.text).toContain('My transmission slips in 3rd gear');
     expect(mail.body.text).toContain('Roxana');
     expect(mail.body.html).toContain('href="tel:+14155552671"');
     // A thread that was never imported is still read from the hosted API (the migration period).
     const hosted = await admin.seedThread({ user: 'hosted-only', items: [{ role: 'user', text: 'Old hosted chat, call 415-555-2671' }] });
-    expect((await call({ threadId: hosted, reason: 'close', user: 'hosted-only' })).body).toEqual({ sent: true, reason: 'sent' });
-    expect((await call({ threadId: hosted, reason: 'close', user: 'hosted-only' })).body).toEqual({ sent: true, reason: 'already_sent' });
+    expect((await lead({ threadId: hosted, reason: 'close' }, 'hosted-only')).body).toEqual({ sent: true, reason: 'sent' });
+    expect((await lead({ threadId: hosted, reason: 'close' }, 'hosted-only')).body).toEqual({ sent: true, reason: 'already_sent' });
     expect((await sesEmails()).some((m) => m.body.text?.includes('Old hosted chat'))).toBe(true);
   });
 });

@@ -5,22 +5,33 @@ import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-inta
 import { ChatKitServer, KnownThreads, ResponsesResponder } from '@lead-intake/chat-server';
 import { intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
-import { createLogger, injectLambdaContext } from '@lead-intake/observability';
+import { createLogger, createMetrics, injectLambdaContext, MetricUnit } from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
+import { UsageLimits } from '@lead-intake/usage-limits';
+import { usageGate } from './gate';
 
 const logger = createLogger('chat');
+const metrics = createMetrics('chat');
+// Read once per instance: a bad value fails the cold start loudly, naming the variable.
 const settings = {
   tableName: stringSetting(process.env, 'CHAT_THREADS_TABLE_NAME'),
+  limitsTable: stringSetting(process.env, 'CHAT_LIMITS_TABLE_NAME'),
   model: stringSetting(process.env, 'CHAT_MODEL', 'gpt-5.2-2025-12-11'),
-  retentionDays: intSetting(process.env, 'CHAT_RETENTION_DAYS', 365, { min: 0, max: 3650 }),
+  retentionDays: intSetting(process.env, 'CHAT_RETENTION_DAYS', 365, { min: 1, max: 3650 }),
+  turnsPerMinute: intSetting(process.env, 'CHAT_TURNS_PER_MINUTE', 10, { min: 1, max: 600 }),
+  dailyModelCalls: intSetting(process.env, 'CHAT_DAILY_MODEL_CALLS', 2000, { min: 1, max: 10_000_000 }),
   openai: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 20000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
 };
 let store: DynamoThreadStore | undefined;
 const getStore = () => (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays }));
+let limits: UsageLimits | undefined;
+const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable }));
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
+
+const flushMetrics = () => metrics.hasStoredMetrics() && metrics.publishStoredMetrics();
 
 type ChatContext = SecretsContext & ChatUserContext;
 
@@ -43,15 +54,25 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
     const server = new ChatKitServer({
       store,
       responder: new ResponsesResponder({ openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), model: settings.model, profile, newItemId: () => store.generateItemId('message') }),
+      gate: usageGate({ limits: getLimits(), turnsPerMinute: settings.turnsPerMinute, dailyModelCalls: settings.dailyModelCalls, shopPhone: profile.phone, metrics }),
       retentionDays: settings.retentionDays,
       knownThreads,
       onError: (stage, e) => logger.error('chat request failed', { stage, errorName: (e as Error)?.name }),
+      onRefused: (reason) => {
+        const m = metrics.singleMetric();
+        m.addDimension('reason', reason);
+        m.addMetric('TurnsRefused', MetricUnit.Count, 1);
+        logger.info('turn refused', { reason });
+      },
     });
     // Aborted when the client goes away (the Stop button): the turn saves what it has and stops.
     const gone = new AbortController();
     const { chatClaims: claims } = context;
     const answer = await server.process(event.parsedBody, { user: claims.sub, signal: gone.signal, locale: claims.loc, pageUrl: claims.url });
-    if (answer.kind === 'json') return jsonResponse(answer.status, answer.body);
+    if (answer.kind === 'json') {
+      flushMetrics();
+      return jsonResponse(answer.status, answer.body);
+    }
     const out = new PassThrough();
     out.on('close', () => !out.writableEnded && gone.abort());
     void (async () => {
@@ -61,6 +82,7 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
       } catch (e) {
         logger.error('chat stream failed', { errorName: (e as Error)?.name });
       } finally {
+        flushMetrics();
         if (!out.destroyed) out.end();
       }
     })();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { applyEnv, clearSes, emulator, lambdaContext, leadEnv, postJson, sesEmails, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, clientTokenFor, dedupeTableName, documentClient, emulator, lambdaContext, leadAuth, leadEnv, postJson, sesEmails, stackUrls, threads, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
 const ALLOWED = 'https://chat.craigs.autos';
@@ -35,13 +36,14 @@ function summary(over: Record<string, unknown> = {}) {
   };
 }
 
+/** A lead trigger as the browser sends it: the thread's owner's client token in `Authorization`. */
 const trigger = (threadId: string, reason = 'pagehide', extra: Record<string, unknown> = {}, headers: Record<string, string> = { origin: ALLOWED }) =>
-  postJson(url(), { threadId, reason, ...extra }, headers);
+  postJson(url(), { threadId, reason, ...extra }, { ...leadAuth(threadId), ...headers });
 const responsesCalls = async () => (await admin.requests()).filter((r) => r.path === '/v1/responses');
 
-describe('the lead email, end to end through the local stack', () => {
+describe('the lead email, end to end through the local stack (self-hosted conversations)', () => {
   it('sends one email with everything, in both parts, to the shop, replying to the customer', async () => {
-    const id = await admin.seedThread({
+    const id = await threads.seedThread({
       user: 'visitor-1',
       items: [
         user('Hi, my 2016 Tacoma has the check engine light on since Monday.'),
@@ -84,23 +86,21 @@ describe('the lead email, end to end through the local stack', () => {
     expect(JSON.stringify(body.input)).toContain('Roxana: Thanks Dana, the team will call you.');
   });
 
-  it('reads every page of a long transcript', async () => {
+  it('reads a long transcript whole, in order', async () => {
     const items = Array.from({ length: 230 }, (_, n) => (n % 2 ? bot(`answer ${n}`) : user(`question ${n}`)));
     items[5] = user('call me at 415-555-2671');
-    const id = await admin.seedThread({ user: 'u', items });
+    const id = await threads.seedThread({ user: 'u', items });
     await admin.queueOutput(summary());
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
-    const pages = (await admin.requests()).filter((r) => r.path.endsWith('/items'));
-    expect(pages).toHaveLength(3);
-    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc']);
     const [mail] = await sesEmails();
+    expect(mail!.body.text!.indexOf('question 0')).toBeLessThan(mail!.body.text!.indexOf('answer 229'));
     expect(mail!.body.text).toContain('question 0');
     expect(mail!.body.text).toContain('answer 229');
     expect(mail!.body.html).toContain('Transcript (230 messages)');
   });
 
   it('writes the outreach in the customer’s language (a Spanish conversation)', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('Hola, necesito cambiar el aceite de mi Corolla 2019. Mi número es 408-555-0199.'), bot('¡Claro! ¿Cómo se llama?'), user('Me llamo Lucía.')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('Hola, necesito cambiar el aceite de mi Corolla 2019. Mi número es 408-555-0199.'), bot('¡Claro! ¿Cómo se llama?'), user('Me llamo Lucía.')] });
     await admin.queueOutput(summary({ customer_name: 'Lucía', customer_language: 'Spanish', project_summary: 'Oil change', outreach_message: 'Hola Lucía, le escribimos de Craig’s Autos sobre el cambio de aceite de su Corolla.', sms_draft: 'Hola Lucía, ¿cuándo le conviene traer su Corolla?' }));
     expect((await trigger(id, 'idle')).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
@@ -113,14 +113,14 @@ describe('the lead email, end to end through the local stack', () => {
   });
 
   it("excludes the shop's own number in every spelling: no contact, no summary, no email", async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('Is (408) 379-3820 your number? Or 408.379.3820, +1 408 379 3820, 4083793820?'), bot('Yes, that is us.')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('Is (408) 379-3820 your number? Or 408.379.3820, +1 408 379 3820, 4083793820?'), bot('Yes, that is us.')] });
     expect((await trigger(id, 'close')).body).toEqual({ sent: false, reason: 'no_contact' });
     expect(await responsesCalls()).toEqual([]);
     expect(await sesEmails()).toEqual([]);
   });
 
   it('keeps international numbers in E.164', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('I am visiting from London, call +44 20 7946 0958 please')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('I am visiting from London, call +44 20 7946 0958 please')] });
     await admin.queueOutput(summary({ customer_name: null }));
     expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
@@ -130,7 +130,7 @@ describe('the lead email, end to end through the local stack', () => {
 
   it('neutralizes a transcript full of HTML and script injection', async () => {
     const evil = '<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>';
-    const id = await admin.seedThread({
+    const id = await threads.seedThread({
       user: 'u',
       items: [user(`${evil} call 415-555-2671`, { attachments: [{ name: `<b>${evil}</b>.png`, mime_type: 'image/png', preview_url: 'javascript:alert(4)' }] }), bot(evil)],
     });
@@ -152,32 +152,32 @@ describe('the decision', () => {
   const qualified = [user('My brakes squeal. Call me: 415-555-2671.'), bot('Thanks!')];
 
   it('auto sends only a handoff-ready summary', async () => {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     await admin.queueOutput(summary({ handoff_ready: false }));
     expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
     expect(await sesEmails()).toEqual([]);
     // The conversation goes on: a new transcript state gets a new summary.
-    await admin.appendItems(id, [user('It is a 2011 Accord.'), bot('Got it!')]);
+    await threads.appendItems(id, [user('It is a 2011 Accord.'), bot('Got it!')]);
     await admin.queueOutput(summary({ handoff_ready: true }));
     expect((await trigger(id, 'auto')).body).toEqual({ sent: true, reason: 'sent' });
     expect(await sesEmails()).toHaveLength(1);
   });
 
   it.each(['idle', 'pagehide', 'close', 'manual'])('%s sends once a contact exists, even when the summary says not ready', async (reason) => {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     await admin.queueOutput(summary({ handoff_ready: false }));
     expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'sent' });
   });
 
   it('no contact: no_contact, no summary, no email (any reason)', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('How much for brakes?'), bot('Happy to help! Can I get a phone number?')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('How much for brakes?'), bot('Happy to help! Can I get a phone number?')] });
     for (const reason of ['auto', 'manual']) expect((await trigger(id, reason)).body).toEqual({ sent: false, reason: 'no_contact' });
     expect(await responsesCalls()).toEqual([]);
     expect(await sesEmails()).toEqual([]);
   });
 
   it('finds contacts only in what the customer wrote', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('hello', { quoted_text: 'email us at 415-555-2671' }), bot('Call us at 650-555-0123 or leads@craigs.autos')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('hello', { quoted_text: 'email us at 415-555-2671' }), bot('Call us at 650-555-0123 or leads@craigs.autos')] });
     expect((await trigger(id, 'close')).body).toEqual({ sent: false, reason: 'no_contact' });
   });
 });
@@ -194,7 +194,7 @@ describe('summary failures: nothing lost', () => {
   ];
 
   it.each(failures)('%s: a non-auto trigger still sends, marked "AI summary unavailable"', async (_label, inject) => {
-    const id = await admin.seedThread({ user: 'u', items });
+    const id = await threads.seedThread({ user: 'u', items });
     await inject();
     expect((await trigger(id, 'pagehide')).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
@@ -207,7 +207,7 @@ describe('summary failures: nothing lost', () => {
   });
 
   it.each(failures)('%s: auto sends nothing (a later trigger will)', async (_label, inject) => {
-    const id = await admin.seedThread({ user: 'u', items });
+    const id = await threads.seedThread({ user: 'u', items });
     await inject();
     expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
     expect(await sesEmails()).toEqual([]);
@@ -230,11 +230,35 @@ describe('requests', () => {
     expect(await admin.requests()).toEqual([]);
   });
 
-  it('accepts the text/plain body navigator.sendBeacon sends', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('call 415-555-2671 about my brakes')] });
-    const res = await fetch(url(), { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: ALLOWED }, body: JSON.stringify({ threadId: id, reason: 'pagehide' }) });
+  it('accepts the text/plain body navigator.sendBeacon sends, the client token in a `token` field', async () => {
+    const id = await threads.seedThread({ user: 'beacon-owner', items: [user('call 415-555-2671 about my brakes')] });
+    const res = await fetch(url(), { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: ALLOWED }, body: JSON.stringify({ threadId: id, reason: 'pagehide', token: clientTokenFor('beacon-owner') }) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ sent: true, reason: 'sent' });
+  });
+
+  it('takes the user from the client token only: none, forged, or long expired is 401, and nothing is written', async () => {
+    const id = await threads.seedThread({ user: 'token-owner', items: [user('call 415-555-2671 about my brakes')] });
+    const forged = clientTokenFor('token-owner').replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
+    const stale = clientTokenFor('token-owner', -8 * 86400); // expired past the 7-day grace
+    for (const [headers, body] of [
+      [{}, { threadId: id, reason: 'manual' }],
+      [{}, { threadId: id, reason: 'manual', user: 'token-owner' }], // naming the user proves nothing
+      [{ authorization: `Bearer ${forged}` }, { threadId: id, reason: 'manual' }],
+      [{ authorization: `Bearer ${stale}` }, { threadId: id, reason: 'manual' }],
+      [{}, { threadId: id, reason: 'manual', token: 'ckt1.x.y' }],
+    ] as const) {
+      const res = await postJson(url(), body, { origin: ALLOWED, ...headers });
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('unauthorized');
+    }
+    expect(await admin.requests()).toEqual([]);
+    expect(await sesEmails()).toEqual([]);
+    const ledger = await documentClient().send(new GetCommand({ TableName: await dedupeTableName(), Key: { thread_id: id } }));
+    expect(ledger.Item).toBeUndefined(); // a refused request leaves no record
+    // A token that expired an hour ago (a tab left open) still names its user for a lead.
+    const recent = clientTokenFor('token-owner', -3600);
+    expect((await postJson(url(), { threadId: id, reason: 'manual' }, { origin: ALLOWED, authorization: `Bearer ${recent}` })).body).toEqual({ sent: true, reason: 'sent' });
   });
 
   it('refuses a disallowed origin with 403 and no OpenAI call', async () => {
@@ -245,16 +269,10 @@ describe('requests', () => {
 
   it('answers 404 for an unknown thread, and for a thread of another user', async () => {
     expect((await trigger('cthr_unknown', 'manual')).status).toBe(404);
-    const id = await admin.seedThread({ user: 'alice', items: [user('415-555-2671')] });
-    const res = await trigger(id, 'manual', { user: 'mallory' });
+    const id = await threads.seedThread({ user: 'alice', items: [user('415-555-2671')] });
+    const res = await trigger(id, 'manual', { user: 'alice' }, { origin: ALLOWED, ...leadAuth(id, 'mallory') });
     expect(res.status).toBe(404);
     expect(await sesEmails()).toEqual([]);
-  });
-
-  it('answers error (and sends nothing) when the transcript cannot be read', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671')] });
-    await admin.fault({ path: `/v1/chatkit/threads/${id}`, status: 500, times: 10 });
-    expect((await trigger(id, 'manual')).body).toEqual({ sent: false, reason: 'error' });
   });
 });
 
@@ -267,15 +285,23 @@ describe('in-process, with a changed environment', () => {
     });
     return mod!.handler;
   }
-  const call = async (handler: any, body: object, opts: { base64?: boolean } = {}) => {
+  const call = async (handler: any, body: { threadId: string; [k: string]: unknown }, opts: { base64?: boolean } = {}) => {
     const raw = JSON.stringify(body);
-    const res = await handler(urlEvent({ body: opts.base64 ? Buffer.from(raw).toString('base64') : raw, isBase64Encoded: opts.base64, headers: { 'content-type': 'text/plain;charset=UTF-8' } }), lambdaContext(30_000));
+    const headers = { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(body.threadId) };
+    const res = await handler(urlEvent({ body: opts.base64 ? Buffer.from(raw).toString('base64') : raw, isBase64Encoded: opts.base64, headers }), lambdaContext(30_000));
     return { status: res.statusCode, body: JSON.parse(res.body) };
   };
 
+  it('answers error (and sends nothing) when the transcript cannot be read', async () => {
+    const handler = await loadHandler({ CHAT_THREADS_TABLE_NAME: 'no-such-table' }); // DynamoDB answers ResourceNotFound
+    const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671')] });
+    expect((await call(handler, { threadId: id, reason: 'manual' })).body).toEqual({ sent: false, reason: 'error' });
+    expect(await sesEmails()).toEqual([]);
+  });
+
   it('delivers to every recipient of a comma-separated LEAD_TO_EMAIL, from a base64 body', async () => {
     const handler = await loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos, service@craigs.autos,desk@craigs.autos', LEAD_FROM_EMAIL: 'leads@craigs.autos' });
-    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'close' }, { base64: true })).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
     const to = mail!.destination.to.join(',');
@@ -285,7 +311,7 @@ describe('in-process, with a changed environment', () => {
 
   it('answers error when SES fails (nothing half-written)', async () => {
     const handler = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
-    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'close' })).body).toEqual({ sent: false, reason: 'error' });
     expect(await sesEmails()).toEqual([]);
   });
@@ -293,7 +319,7 @@ describe('in-process, with a changed environment', () => {
   it('a summary that does not answer in time still lets a pagehide email out', async () => {
     const handler = await loadHandler({ LEAD_SUMMARY_TIMEOUT_MS: '300', LEAD_SUMMARY_MAX_RETRIES: '0' });
     await admin.fault({ path: '/v1/responses', delay_ms: 3000, times: 1 });
-    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'pagehide' })).body).toEqual({ sent: true, reason: 'sent' });
     expect((await sesEmails())[0]!.subject).toContain('AI summary unavailable');
   });
@@ -303,13 +329,52 @@ describe('in-process, with a changed environment', () => {
   });
 });
 
+describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, the user named by the browser', () => {
+  async function hostedHandler(env: Record<string, string | undefined> = {}) {
+    applyEnv(await leadEnv({ CHATKIT_MODE: 'hosted', ...env }));
+    let mod: typeof import('./handler');
+    jest.isolateModules(() => {
+      mod = require('./handler');
+    });
+    applyEnv({ CHATKIT_MODE: undefined });
+    return async (body: object) => {
+      const res = await mod!.handler(urlEvent({ body: JSON.stringify(body) }), lambdaContext(30_000));
+      return { status: res.statusCode, body: JSON.parse(res.body) };
+    };
+  }
+
+  it('reads every page of a hosted transcript and sends the email; another user is 404', async () => {
+    const call = await hostedHandler();
+    const items = Array.from({ length: 230 }, (_, n) => (n % 2 ? bot(`answer ${n}`) : user(`question ${n}`)));
+    items[5] = user('call me at 415-555-2671');
+    const id = await admin.seedThread({ user: 'visitor-h', items });
+    expect((await call({ threadId: id, reason: 'close', user: 'mallory' })).status).toBe(404);
+    await admin.queueOutput(summary());
+    expect((await call({ threadId: id, reason: 'close', user: 'visitor-h', pageUrl: 'https://craigs.autos/h' })).body).toEqual({ sent: true, reason: 'sent' });
+    const pages = (await admin.requests()).filter((r) => r.path.endsWith('/items'));
+    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc', 'asc', 'asc', 'asc']); // 3 pages, read twice (404 first)
+    const [mail] = await sesEmails();
+    expect(mail!.body.text).toContain('question 0');
+    expect(mail!.body.text).toContain('answer 229');
+    expect(mail!.body.text).toContain('https://craigs.autos/h');
+  });
+
+  it('answers error (and sends nothing) when the hosted transcript cannot be read', async () => {
+    const call = await hostedHandler();
+    const id = await admin.seedThread({ user: 'u', items: [user('415-555-2671')] });
+    await admin.fault({ path: `/v1/chatkit/threads/${id}`, status: 500, times: 10 });
+    expect((await call({ threadId: id, reason: 'manual' })).body).toEqual({ sent: false, reason: 'error' });
+    expect(await sesEmails()).toEqual([]);
+  });
+});
+
 describe('logs', () => {
   it('never contain transcript text, customer emails or phone numbers', async () => {
     const secretText = 'my-unique-secret-problem-description';
-    const id = await admin.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`), bot('ok')] });
+    const id = await threads.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`), bot('ok')] });
     await admin.queueOutput(summary({ customer_name: 'Zebulon Pii' }));
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
-    const id2 = await admin.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`)] });
+    const id2 = await threads.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`)] });
     await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
     expect((await trigger(id2, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
     await new Promise((r) => setTimeout(r, 200)); // let the stack flush its log
@@ -319,7 +384,7 @@ describe('logs', () => {
   });
 
   it('carry the metrics as Embedded Metric Format: leads sent, duplicates suppressed by reason, summary failures', async () => {
-    const id = await admin.seedThread({ user: 'u', items: [user('emf check, call 415-555-2671')] });
+    const id = await threads.seedThread({ user: 'u', items: [user('emf check, call 415-555-2671')] });
     await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'already_sent' });

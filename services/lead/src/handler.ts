@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { assertTokenSecret } from '@lead-intake/chat-auth';
 import { secrets, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { sendOnce, type LedgerContext } from '@lead-intake/dedupe';
@@ -9,18 +10,24 @@ import { getLedger, logger, metrics } from './runtime';
 
 type LeadContext = SecretsContext & LeadRequestContext & LedgerContext;
 
+const selfHosted = runtime.chatkitMode === 'self-hosted';
+const onMissingSecret = (e: Error) => logger.error(`configuration error: ${e.message}`);
+
 /**
- * The pipeline: origin guard and CORS, body parsing (JSON, sendBeacon text, base64), validation,
- * the send-once ledger (its fast path answers duplicates with one DynamoDB call), secrets, lead.
+ * The pipeline: origin guard and CORS, body parsing (JSON, sendBeacon text, base64), validation
+ * (self-hosted: the user from the client token, before anything is written), the send-once ledger
+ * (its fast path answers duplicates with one DynamoDB call), secrets, lead.
  */
 export const handler = middy<any, any, Error, LeadContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
-  .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS) }))
+  .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }))
   .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['POST']))
   .use(jsonBody({ maxBytes: 16 * 1024, acceptTextPlain: true }))
-  .use(leadRequest({ requireUser: runtime.chatkitMode === 'self-hosted' }))
+  // Self-hosted: the token's secret before the ledger, so a refused request touches nothing.
+  .use(selfHosted ? secrets({ names: ['CHATKIT_TOKEN_SECRET'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }) : { before: function hostedNoTokenSecret() {} })
+  .use(leadRequest<LeadContext>(selfHosted ? { tokenSecret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) } : {}))
   .use(
     sendOnce<LeadContext>({
       ledger: getLedger,
@@ -39,7 +46,7 @@ export const handler = middy<any, any, Error, LeadContext>()
       onCrash: (e, c) => logger.error('lead attempt crashed; recorded as an error for retry', { threadId: c.leadRequest.threadId, errorName: (e as Error)?.name }),
     }),
   )
-  .use(secrets({ names: ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+  .use(secrets({ names: ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }))
   .handler(async (_event, context) => {
     const req = context.leadRequest;
     const log = { threadId: req.threadId, trigger: req.reason };

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndpoint } from '@lead-intake/testkit';
+import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
+import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndpoint, threads } from '@lead-intake/testkit';
 
 /** `sls invoke local` with the service's sample events, against the local stack's services. */
 const admin = emulator();
@@ -16,6 +17,8 @@ const invoke = async (event: string, fn = 'lead') => {
       AWS_ENDPOINT_URL_SES: sesEndpoint(),
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
+      // The sample events carry client tokens signed with the local development secret.
+      CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
       SLS_TELEMETRY_DISABLED: '1',
     },
     timeout: 120_000,
@@ -27,7 +30,7 @@ const invoke = async (event: string, fn = 'lead') => {
 it('invokes the lead function with the sample events: the manual trigger sends, the beacon (base64) finds it sent', async () => {
   await admin.reset();
   await clearSes();
-  await admin.seedThread({ id: 'cthr_sample_demo', user: 'demo-user-1', items: [{ role: 'user', text: 'My AC blows warm air. Call me at 415-555-2671.' }, { role: 'assistant', text: 'Thanks, the shop will call you.' }] });
+  await threads.seedThread({ id: 'cthr_sample_demo', user: 'u_demoCustomer0000000001', items: [{ role: 'user', text: 'My AC blows warm air. Call me at 415-555-2671.' }, { role: 'assistant', text: 'Thanks, the shop will call you.' }] });
   expect(await invoke('lead-manual.json')).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
   expect(await invoke('lead-pagehide-beacon.json')).toEqual({ status: 200, body: { sent: true, reason: 'already_sent' } });
   expect((await sesEmails()).filter((m) => m.body.text?.includes('cthr_sample_demo'))).toHaveLength(1);

@@ -4,7 +4,7 @@
  * what the duplicate fast path needs is here; the pipeline itself is in ./pipeline, loaded on
  * the first request that gets past the ledger.
  */
-import { ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
+import { chatkitModeSetting, ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
 import { Ledger, LedgerStore, ledgerConfigFromEnv } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { assertAddresses } from '@lead-intake/ses-mailer';
@@ -33,12 +33,8 @@ export const settings = (() => {
   };
 })();
 
-/** Where conversations live: OpenAI's hosted threads, or our own store (services/chat). */
-export const chatkitMode = (() => {
-  const m = process.env.CHATKIT_MODE ?? 'hosted';
-  if (m !== 'hosted' && m !== 'self-hosted') throw new ConfigError('CHATKIT_MODE', "CHATKIT_MODE must be 'hosted' or 'self-hosted'");
-  return m;
-})();
+/** Where conversations live: our own store (services/chat; the default), or OpenAI's hosted threads (legacy). */
+export const chatkitMode = chatkitModeSetting(process.env);
 export const chatThreadsTable = chatkitMode === 'self-hosted' ? stringSetting(process.env, 'CHAT_THREADS_TABLE_NAME') : null;
 
 const ledgerConfig = ledgerConfigFromEnv(process.env);

@@ -3,7 +3,7 @@ import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, LedgerStore } from '@lead-intake/dedupe';
 import { sendEmail } from '@lead-intake/ses-mailer';
 import { SESClient } from '@aws-sdk/client-ses';
-import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadEnv, postJson, sesEmails, sesEndpoint, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, postJson, sesEmails, sesEndpoint, stackUrls, threads, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
 const url = () => stackUrls().lead;
@@ -11,7 +11,7 @@ const user = (text: string): SeedItem => ({ role: 'user', text });
 const bot = (text: string): SeedItem => ({ role: 'assistant', text });
 const qualified = [user('My brakes grind. Call 415-555-2671.'), bot('Thanks, we will call you.')];
 const summaryCalls = async () => (await admin.requests()).filter((r) => r.path === '/v1/responses').length;
-const trigger = (threadId: string, reason: string) => postJson(url(), { threadId, reason });
+const trigger = (threadId: string, reason: string) => postJson(url(), { threadId, reason }, leadAuth(threadId));
 const emailsFor = async (id: string) => (await sesEmails()).filter((m) => m.body.text?.includes(id));
 
 beforeEach(async () => {
@@ -26,7 +26,7 @@ async function readRecord(id: string) {
 
 describe('send once, through the local stack', () => {
   it('a duplicate trigger is answered already_sent from the ledger: no transcript, no OpenAI call', async () => {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     expect((await trigger(id, 'pagehide')).body).toEqual({ sent: true, reason: 'sent' });
     const before = (await admin.requests()).length;
     for (const reason of ['pagehide', 'auto', 'close', 'manual']) expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'already_sent' });
@@ -36,7 +36,7 @@ describe('send once, through the local stack', () => {
   });
 
   it('100 concurrent triggers for one thread: one email, at most one summary per transcript state', async () => {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     const reasons = ['auto', 'idle', 'pagehide', 'close', 'manual'];
     const answers = await Promise.all(Array.from({ length: 100 }, (_, n) => trigger(id, reasons[n % reasons.length]!)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
@@ -47,10 +47,10 @@ describe('send once, through the local stack', () => {
   });
 
   it('repeated auto triggers over an unchanged transcript pay for one summary', async () => {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     for (let n = 0; n < 5; n++) expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
     expect(await summaryCalls()).toBe(1);
-    await admin.appendItems(id, [user('It is a 2010 Prius'), bot('Thanks!')]);
+    await threads.appendItems(id, [user('It is a 2010 Prius'), bot('Thanks!')]);
     expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' });
     expect(await summaryCalls()).toBe(2);
     // A strong trigger on the same state reuses the summary and sends.
@@ -59,7 +59,7 @@ describe('send once, through the local stack', () => {
   });
 
   it('no lost trigger: a pagehide during an auto evaluation that decides "not ready" is served before the holder lets go', async () => {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     await admin.fault({ path: '/v1/responses', delay_ms: 800, times: 1 }); // the auto evaluation is slow
     const auto = trigger(id, 'auto');
     await new Promise((r) => setTimeout(r, 300));
@@ -89,14 +89,14 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     });
     const handler = mod!.handler;
     return async (threadId: string, reason: string) => {
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }) }), lambdaContext(30_000));
+      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId) }), lambdaContext(30_000));
       return { status: res.statusCode, body: JSON.parse(res.body) };
     };
   }
 
   it('a crash right after acquiring the lease: once it expires, a later trigger sends', async () => {
     const call = await loadHandler();
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     const dead = await ledger().acquire(id, 'pagehide'); // the invocation that died
     expect(dead.kind).toBe('acquired');
     expect((await call(id, 'idle')).body).toEqual({ sent: false, reason: 'in_progress' });
@@ -107,7 +107,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
 
   it('a crash after SES accepted the email but before `sent` was written: at-least-once, one duplicate possible', async () => {
     const call = await loadHandler();
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     const dead = await ledger().acquire(id, 'close');
     if (dead.kind !== 'acquired') throw new Error();
     const ses = new SESClient({ endpoint: sesEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
@@ -120,7 +120,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
 
   it('SES fails: error with cooldown (cooldown answers meanwhile), then a later trigger sends', async () => {
     const failing = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     expect((await failing(id, 'pagehide')).body).toEqual({ sent: false, reason: 'error' });
     expect(await readRecord(id)).toMatchObject({ status: 'error', attempts: 1, last_error: expect.stringMatching(/^ses:/), pending_reason: 'pagehide' });
     expect((await failing(id, 'auto')).body).toEqual({ sent: false, reason: 'cooldown' });
@@ -133,7 +133,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
 
   it('DynamoDB unavailable: fail closed with 503 ledger_unavailable, no OpenAI call, no email', async () => {
     const call = await loadHandler({ AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     const res = await call(id, 'pagehide');
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('ledger_unavailable');

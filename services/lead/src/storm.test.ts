@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Ledger, LedgerStore } from '@lead-intake/dedupe';
-import { applyEnv, clearSes, documentClient, emulator, lambdaContext, leadEnv, sesEmails, sesEndpoint, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, documentClient, emulator, lambdaContext, leadAuth, leadEnv, sesEmails, sesEndpoint, threads as conversations, urlEvent } from '@lead-intake/testkit';
 
 /**
  * The storm: 200 threads, the frontend's trigger pattern (auto after each assistant message, idle,
@@ -103,12 +103,14 @@ async function storm(mode: Mode) {
     const killer = new Ledger(new LedgerStore({ tableName: process.env.LEAD_DEDUPE_TABLE_NAME!, client: new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-west-2' }) }), { leaseSeconds: LEASE_SECONDS });
     let killed = 0;
     const call = async (threadId: string, reason: string) => {
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: { 'content-type': 'text/plain;charset=UTF-8' } }), lambdaContext(30_000));
+      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(threadId, owner.get(threadId)) } }), lambdaContext(30_000));
       return JSON.parse(res.body) as { sent: boolean; reason: string; code?: string };
     };
 
-    // 200 conversations; 7 in 10 leave a phone number or an email.
+    // 200 conversations; 7 in 10 leave a phone number or an email. Half are self-hosted, half
+    // hosted threads never imported (read through the fallback, where transcript faults land).
     const threads: Array<{ id: string; qualified: boolean }> = [];
+    const owner = new Map<string, string>();
     for (let n = 0; n < THREADS; n++) {
       const qualified = n % 10 < 7;
       const contact = n % 2 ? `my number is 415-555-${String(1000 + n).padStart(4, '0')}` : `write to customer${n}@example.com`;
@@ -118,7 +120,9 @@ async function storm(mode: Mode) {
         { role: 'user', text: qualified ? contact : 'I will think about it.' },
         { role: 'assistant', text: 'Thanks!' },
       ];
-      threads.push({ id: await admin.seedThread({ user: `u${n}`, items }), qualified });
+      const id = n % 2 ? await admin.seedThread({ user: `u${n}`, items }) : await conversations.seedThread({ user: `u${n}`, items });
+      owner.set(id, `u${n}`);
+      threads.push({ id, qualified });
     }
 
     // Faults on OpenAI, injected while the storm runs: 500s and hangs on summaries and transcripts.

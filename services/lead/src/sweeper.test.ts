@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, LedgerStore } from '@lead-intake/dedupe';
-import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadEnv, sesEmails, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, sesEmails, threads, urlEvent } from '@lead-intake/testkit';
 
 /** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
 const admin = emulator();
@@ -34,7 +34,7 @@ async function load(over: Record<string, string | undefined> = {}) {
     sweeper = require('./sweeper').handler;
   });
   return {
-    trigger: async (threadId: string, reason: string) => JSON.parse((await lead(urlEvent({ body: JSON.stringify({ threadId, reason }) }), lambdaContext(30_000))).body),
+    trigger: async (threadId: string, reason: string) => JSON.parse((await lead(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId) }), lambdaContext(30_000))).body),
     sweep: () => sweeper({ 'detail-type': 'Scheduled Event', source: 'aws.events' }, lambdaContext(60_000)) as Promise<{ due: number; processed: number; skipped: number; failed: number }>,
   };
 }
@@ -44,7 +44,7 @@ const ledger = () =>
 
 it('an invocation killed right after acquiring the lease, with a pagehide recorded: the sweeper sends exactly one email after the lease expires', async () => {
   const { trigger, sweep } = await load();
-  const id = await admin.seedThread({ user: 'u', items: qualified });
+  const id = await threads.seedThread({ user: 'u', items: qualified });
   expect((await ledger().acquire(id, 'auto')).kind).toBe('acquired'); // then killed
   expect(await trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'in_progress' }); // the last trigger: nobody calls again
   await sweep();
@@ -61,7 +61,7 @@ it('an invocation killed right after acquiring the lease, with a pagehide record
 
 it('SES failing on the last trigger and recovering later: the sweeper sends after the cooldown', async () => {
   const down = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '4' });
-  const id = await admin.seedThread({ user: 'u', items: qualified });
+  const id = await threads.seedThread({ user: 'u', items: qualified });
   expect(await down.trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'error' });
   const { sweep } = await load({ LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '4' }); // SES is back
   await sweep();
@@ -78,7 +78,7 @@ it('SES failing permanently: failed after the maximum attempts, with the LeadsFa
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: any) => (lines.push(String(c)), true));
   try {
     const { trigger, sweep } = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', LEAD_DEDUPE_LEASE_SECONDS: '8', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     expect(await trigger(id, 'close')).toEqual({ sent: false, reason: 'error' });
     const cooldowns: number[] = [];
     for (let n = 0; n < 6 && (await record(id))!.status !== 'failed'; n++) {
@@ -104,7 +104,7 @@ it('a sweep racing a live trigger on the same thread: still exactly one email', 
   const { trigger, sweep } = await load();
   const ids: string[] = [];
   for (let n = 0; n < 5; n++) {
-    const id = await admin.seedThread({ user: 'u', items: qualified });
+    const id = await threads.seedThread({ user: 'u', items: qualified });
     await ledger().acquire(id, 'pagehide'); // abandoned leases
     ids.push(id);
   }

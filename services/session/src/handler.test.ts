@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DateTime } from 'luxon';
 import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
-import { emulator, emulatorBaseURL, lambdaContext, postJson, stackUrls, urlEvent } from '@lead-intake/testkit';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
+import { documentClient, dynamoEndpoint, emulator, emulatorBaseURL, lambdaContext, postJson, stackUrls, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
 beforeEach(() => admin.reset());
@@ -24,6 +26,9 @@ function loadHandler(env: Record<string, string | undefined>) {
     CHATKIT_SESSION_TTL_SECONDS: undefined,
     CHATKIT_RATE_LIMIT_PER_MINUTE: undefined,
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Hosted unless a test says otherwise: these tests check the legacy upstream call.
+    CHATKIT_MODE: 'hosted',
+    NEW_USERS_PER_SOURCE_IP_PER_HOUR: undefined,
   };
   for (const [k, v] of Object.entries({ ...base, ...env })) {
     if (v === undefined) delete process.env[k];
@@ -35,6 +40,16 @@ function loadHandler(env: Record<string, string | undefined>) {
   });
   return mod!;
 }
+
+/** What self-hosted mode needs in-process: the token secret and the test stack's usage table. */
+const selfHostedEnv = () => ({
+  CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
+  CHAT_LIMITS_TABLE_NAME: 'chatkit-lead-intake-chat-local-limits',
+  AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+  AWS_REGION: 'us-west-2',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+});
 
 const invoke = async (handler: any, body: unknown, headers: Record<string, string> = {}, method = 'POST') => {
   const res = await handler(urlEvent({ body: typeof body === 'string' ? body : JSON.stringify(body), headers, method }), lambdaContext());
@@ -85,38 +100,59 @@ describe('the exact upstream request', () => {
   });
 });
 
-describe('through the local stack (Function URL)', () => {
+describe('through the local stack (Function URL): self-hosted identities', () => {
   const url = () => stackUrls().session;
+  const chat = (token: string, body: unknown) => postJson(stackUrls().chat!, body, { authorization: `Bearer ${token}` });
+  const input = (text: string) => ({ content: [{ type: 'input_text', text }], attachments: [], inference_options: {} });
 
-  it('mints a session: client_secret, expires_at, the user, no-store, CORS', async () => {
+  it('the first mint creates a user: a client token, its expiry, the server-issued user and a device credential; no OpenAI call', async () => {
     const before = Date.now();
-    const res = await postJson(url(), { user: 'abc-123', locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
+    const res = await postJson(url(), { locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ client_secret: expect.stringMatching(/^ek_/), expires_at: expect.any(Number), user: 'abc-123' });
+    expect(res.body).toEqual({ client_secret: expect.stringMatching(/^ckt1\./), expires_at: expect.any(Number), user: expect.stringMatching(/^u_[A-Za-z0-9_-]{22}$/), device_credential: expect.stringMatching(/^ckd1\./) });
     expect(res.body.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 1);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    const [req] = await sessionRequests();
-    const sent = (req!.body as any).workflow.state_variables;
-    const candidates = [computeShopState(new Date(before), loadShopProfile()), computeShopState(new Date(), loadShopProfile())];
-    const { locale, page_url, ...shop } = sent;
-    expect(candidates).toContainEqual(shop); // recomputed at mint time (either side of a minute boundary)
-    expect({ locale, page_url }).toEqual({ locale: 'en-US', page_url: 'https://craigs.autos/' });
+    expect(await admin.requests()).toEqual([]);
+    expect((await chat(res.body.client_secret, { type: 'threads.list', params: {} })).status).toBe(200);
   });
 
-  it('generates a user id when none is sent, and accepts an empty or text/plain body', async () => {
-    const res = await postJson(url(), '', { origin: ALLOWED });
-    expect(res.status).toBe(200);
-    expect(res.body.user).toMatch(/^[0-9a-f-]{36}$/);
-    const plain = await fetch(url(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"user":"u1"}' });
-    expect(plain.status).toBe(415);
+  it('a refresh with the device credential resumes the same user with a new token; the visit rides in the token', async () => {
+    const first = (await postJson(url(), {}, { origin: ALLOWED })).body;
+    await new Promise((r) => setTimeout(r, 1100)); // a new iat, so a new token
+    const again = await postJson(url(), { deviceCredential: first.device_credential, locale: 'es-MX', pageUrl: 'https://craigs.autos/frenos' }, { origin: ALLOWED });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ user: first.user, device_credential: first.device_credential });
+    expect(again.body.client_secret).not.toBe(first.client_secret);
+    const claims = JSON.parse(Buffer.from(again.body.client_secret.split('.')[1], 'base64url').toString());
+    expect(claims).toMatchObject({ sub: first.user, loc: 'es-MX', url: 'https://craigs.autos/frenos' });
+    expect((await postJson(url(), { user: first.user, deviceCredential: first.device_credential })).body.user).toBe(first.user);
   });
 
-  it('serves refreshes: each call mints a new secret with the state recomputed', async () => {
-    const a = await postJson(url(), { user: 'same-user' });
-    const b = await postJson(url(), { user: 'same-user' });
-    expect(a.body.client_secret).not.toBe(b.body.client_secret);
-    expect(await sessionRequests()).toHaveLength(2);
+  it('naming another user without their credential never yields a token for them (with or without Origin)', async () => {
+    // The victim chats and leaves a phone number.
+    const victim = (await postJson(url(), {}, { origin: ALLOWED })).body;
+    await admin.queue({ text: 'Thanks!' });
+    const created = await fetch(stackUrls().chat!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${victim.client_secret}` }, body: JSON.stringify({ type: 'threads.create', params: { input: input('Call me at 415-555-0142') } }) });
+    const threadId = JSON.parse((await created.text()).split('\n\n')[0]!.slice(6)).thread.id;
+    const attacker = (await postJson(url(), {})).body; // a plain curl: no Origin header
+    const forged = `ckd1.${victim.user}.${attacker.device_credential.split('.')[2]}`;
+    for (const [body, code] of [
+      [{ user: victim.user }, 'device_credential_required'],
+      [{ user: victim.user, deviceCredential: forged }, 'invalid_device_credential'],
+      [{ user: victim.user, deviceCredential: attacker.device_credential }, 'invalid_device_credential'],
+      [{ deviceCredential: forged }, 'invalid_device_credential'],
+    ] as const) {
+      for (const headers of [{}, { origin: ALLOWED }] as Array<Record<string, string>>) {
+        const res = await postJson(url(), body, headers);
+        expect([res.status, res.body.code]).toEqual([401, code]);
+        expect(res.body.client_secret).toBeUndefined();
+      }
+    }
+    // What the attacker can get (a token of their own) does not reach the victim's conversation.
+    expect((await chat(attacker.client_secret, { type: 'threads.list', params: {} })).body.data).toEqual([]);
+    expect((await chat(attacker.client_secret, { type: 'threads.get_by_id', params: { thread_id: threadId } })).status).toBe(404);
+    expect((await chat(victim.client_secret, { type: 'threads.get_by_id', params: { thread_id: threadId } })).status).toBe(200);
   });
 
   it.each([
@@ -124,6 +160,7 @@ describe('through the local stack (Function URL)', () => {
     ['user with spaces', { user: 'a b' }, 'invalid_user'],
     ['user not a string', { user: 42 }, 'invalid_user'],
     ['empty user', { user: '' }, 'invalid_user'],
+    ['deviceCredential not a string', { deviceCredential: 7 }, 'invalid_device_credential'],
     ['locale not BCP-47', { locale: 'not a locale!!' }, 'invalid_locale'],
     ['locale not a string', { locale: ['en'] }, 'invalid_locale'],
     ['relative pageUrl', { pageUrl: '/brakes' }, 'invalid_page_url'],
@@ -132,30 +169,100 @@ describe('through the local stack (Function URL)', () => {
     ['pageUrl over 2048 characters', { pageUrl: `https://craigs.autos/${'a'.repeat(2048)}` }, 'invalid_page_url'],
     ['non-JSON body', '{"user":', 'invalid_json'],
     ['a JSON array', '[1,2]', 'invalid_json'],
-  ])('rejects %s with 400 and a reason, and calls nothing upstream', async (_label, body, code) => {
+  ])('rejects %s with 400 and a reason', async (_label, body, code) => {
     const res = await postJson(url(), body, { origin: ALLOWED });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code, error: expect.any(String) });
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED); // the browser can read why
-    expect(await sessionRequests()).toEqual([]);
   });
 
   it('rejects a body over 16 KB (413), a wrong content type (415) and a GET (405)', async () => {
     expect((await postJson(url(), { pageUrl: 'https://a.b/', pad: 'x'.repeat(17 * 1024) })).status).toBe(413);
     const xml = await fetch(url(), { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' });
     expect(xml.status).toBe(415);
+    const plain = await fetch(url(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(plain.status).toBe(415);
     const get = await fetch(url());
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
-    expect(await sessionRequests()).toEqual([]);
   });
 
-  it('refuses a disallowed origin with 403 JSON and makes no upstream call', async () => {
-    const res = await postJson(url(), { user: 'u' }, { origin: 'https://evil.example' });
+  it('refuses a disallowed origin with 403 JSON', async () => {
+    const res = await postJson(url(), {}, { origin: 'https://evil.example' });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: 'origin_not_allowed' });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await sessionRequests()).toEqual([]);
+  });
+});
+
+describe('self-hosted, in-process: bounds on new users', () => {
+  it('creates at most NEW_USERS_PER_SOURCE_IP_PER_HOUR users per source IP; refreshes and other IPs go on', async () => {
+    const { handler } = loadHandler({ CHATKIT_MODE: 'self-hosted', ...selfHostedEnv(), NEW_USERS_PER_SOURCE_IP_PER_HOUR: '3' });
+    const ip = `198.51.100.${Math.floor(Math.random() * 250)}`;
+    const mint = (body: object, sourceIp = ip) => {
+      const event = urlEvent({ body: JSON.stringify(body) });
+      event.requestContext.http.sourceIp = sourceIp;
+      return handler(event, lambdaContext()).then((r: any) => ({ status: r.statusCode, headers: r.headers, body: JSON.parse(r.body) }));
+    };
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push(await mint({}));
+    expect(made.map((m) => m.status)).toEqual([200, 200, 200]);
+    expect(new Set(made.map((m) => m.body.user)).size).toBe(3);
+    const fourth = await mint({});
+    expect(fourth.status).toBe(429);
+    expect(fourth.body.code).toBe('too_many_new_users');
+    expect(Number(fourth.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await mint({ deviceCredential: made[0]!.body.device_credential })).body.user).toBe(made[0]!.body.user); // a refresh is not a new user
+    expect((await mint({}, '203.0.113.77')).status).toBe(200);
+    // The counter keys on an HMAC of the IP, never the IP itself.
+    const rows = await documentClient().send(new ScanCommand({ TableName: 'chatkit-lead-intake-chat-local-limits' }));
+    expect(JSON.stringify(rows.Items)).not.toContain(ip);
+    expect((rows.Items ?? []).some((r) => String(r.pk).startsWith('newuser#'))).toBe(true);
+  });
+
+  it('answers 500 on a missing CHATKIT_TOKEN_SECRET and logs one line naming it', async () => {
+    const lines: string[] = [];
+    const capture = (chunk: any) => (lines.push(String(chunk)), true);
+    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      const { handler } = loadHandler({ CHATKIT_MODE: 'self-hosted', ...selfHostedEnv(), CHATKIT_TOKEN_SECRET: undefined });
+      const a = await invoke(handler, {});
+      expect(a.statusCode).toBe(500);
+      expect(a.json.error).not.toMatch(/CHATKIT_TOKEN_SECRET/);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
+    expect(lines.filter((l) => l.includes('missing secret: CHATKIT_TOKEN_SECRET'))).toHaveLength(1);
+  });
+});
+
+describe('hosted mode (legacy, until 2026-11-30), in-process against the emulator', () => {
+
+  it('mints a session: client_secret, expires_at, the user, no-store, with the state recomputed at mint time', async () => {
+    const { handler } = loadHandler({});
+    const before = Date.now();
+    const res = await invoke(handler, { user: 'abc-123', locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
+    expect(res.statusCode).toBe(200);
+    expect(res.json).toEqual({ client_secret: expect.stringMatching(/^ek_/), expires_at: expect.any(Number), user: 'abc-123' });
+    expect(res.json.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 1);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const [req] = await sessionRequests();
+    const sent = (req!.body as any).workflow.state_variables;
+    const candidates = [computeShopState(new Date(before), loadShopProfile()), computeShopState(new Date(), loadShopProfile())];
+    const { locale, page_url, ...shop } = sent;
+    expect(candidates).toContainEqual(shop); // either side of a minute boundary
+    expect({ locale, page_url }).toEqual({ locale: 'en-US', page_url: 'https://craigs.autos/' });
+  });
+
+  it('generates a user id when none is sent; each call mints a new secret', async () => {
+    const { handler } = loadHandler({});
+    const res = await invoke(handler, '', { origin: ALLOWED });
+    expect(res.statusCode).toBe(200);
+    expect(res.json.user).toMatch(/^[0-9a-f-]{36}$/);
+    const a = await invoke(handler, { user: 'same-user' });
+    const b = await invoke(handler, { user: 'same-user' });
+    expect(a.json.client_secret).not.toBe(b.json.client_secret);
+    expect(await sessionRequests()).toHaveLength(3);
   });
 
   it.each([
@@ -164,18 +271,19 @@ describe('through the local stack (Function URL)', () => {
     ['a 400 (not retried)', { status: 400, times: 1 }],
     ['a 401 (bad key)', { status: 401, times: 1 }],
   ])('answers 502 without leaking anything on %s', async (_label, fault) => {
+    const { handler } = loadHandler({});
     await admin.fault({ path: '/v1/chatkit/sessions', ...fault });
-    const res = await postJson(url(), { user: 'u' }, { origin: ALLOWED });
-    expect(res.status).toBe(502);
-    expect(res.body).toEqual({ error: expect.any(String), code: 'upstream_error' });
-    expect(JSON.stringify(res.body)).not.toMatch(/Injected|fault|sk-|local-emulator-key/i);
-    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+    const res = await invoke(handler, { user: 'u' }, { origin: ALLOWED });
+    expect(res.statusCode).toBe(502);
+    expect(res.json).toEqual({ error: expect.any(String), code: 'upstream_error' });
+    expect(JSON.stringify(res.json)).not.toMatch(/Injected|fault|sk-|local-emulator-key/i);
   });
 
   it('retries once within its budget: one 500 then success is a 200', async () => {
+    const { handler } = loadHandler({});
     await admin.fault({ path: '/v1/chatkit/sessions', status: 500, times: 1 });
-    const res = await postJson(url(), { user: 'u' });
-    expect(res.status).toBe(200);
+    const res = await invoke(handler, { user: 'u' });
+    expect(res.statusCode).toBe(200);
     expect(await sessionRequests()).toHaveLength(2);
   });
 });
@@ -210,19 +318,32 @@ describe('in-process failure modes', () => {
 });
 
 describe('sls invoke local', () => {
-  it('runs the handler with the sample event against the local emulator', async () => {
-    const dir = join(__dirname, '..');
-    const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', 'session', '--path', 'events/session.json', '--stage', 'local'], {
+  const dir = join(__dirname, '..');
+  const invokeLocal = async (event: string, env: Record<string, string>, override: string[] = []) => {
+    const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', 'session', '--path', `events/${event}`, '--stage', 'local', ...override.flatMap((o) => ['--env', o])], {
       cwd: dir,
-      env: { ...process.env, OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-invoke-local', CHATKIT_WORKFLOW_ID: 'wf_invoke', SLS_TELEMETRY_DISABLED: '1' },
+      env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: '1' },
       timeout: 120_000,
     });
     const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1));
-    expect(result.statusCode).toBe(200);
-    expect(JSON.parse(result.body)).toMatchObject({ client_secret: expect.stringMatching(/^ek_/), user: 'demo-user-1' });
+    return { status: result.statusCode, body: JSON.parse(result.body) };
+  };
+
+  it('runs the handler with the sample events: a new user, then a refresh with the sample device credential', async () => {
+    const env = selfHostedEnv();
+    const created = await invokeLocal('session.json', env);
+    expect(created).toMatchObject({ status: 200, body: { client_secret: expect.stringMatching(/^ckt1\./), user: expect.stringMatching(/^u_/), device_credential: expect.stringMatching(/^ckd1\./) } });
+    const refreshed = await invokeLocal('session-refresh.json', env);
+    const sample = JSON.parse(JSON.parse(readFileSync(join(dir, 'events/session-refresh.json'), 'utf8')).body);
+    expect(refreshed).toMatchObject({ status: 200, body: { user: 'u_demoCustomer0000000001', device_credential: sample.deviceCredential } });
+    expect(await sessionRequests()).toEqual([]);
+  }, 180_000);
+
+  it('runs it in hosted mode with --env CHATKIT_MODE=hosted, against the emulator', async () => {
+    // --env overrides what serverless.yml sets (the stage's chatkitMode).
+    const hosted = await invokeLocal('session.json', { OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-invoke-local', CHATKIT_WORKFLOW_ID: 'wf_invoke' }, ['CHATKIT_MODE=hosted']);
+    expect(hosted).toMatchObject({ status: 200, body: { client_secret: expect.stringMatching(/^ek_/) } });
     const [req] = await sessionRequests();
     expect((req!.body as any).workflow.id).toBe('wf_invoke');
-    const sample = JSON.parse(readFileSync(join(dir, 'events/session.json'), 'utf8'));
-    expect(JSON.parse(sample.body).user).toBe('demo-user-1');
-  }, 120_000);
+  }, 180_000);
 });

@@ -1,34 +1,39 @@
 import middy from '@middy/core';
-import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
+import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
+import { mintHostedSession, resolveIdentity, sessionRequest, stateVariables, type SessionRequestContext } from '@lead-intake/chatkit-session';
+import { chatkitModeSetting, intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
 import { shopState, type ShopStateContext } from '@lead-intake/shop-hours';
-import { mintHostedSession, sessionRequest, stateVariables, type SessionRequestContext } from '@lead-intake/chatkit-session';
-import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
+import { UsageLimits } from '@lead-intake/usage-limits';
+import { randomUUID } from 'node:crypto';
 
 const logger = createLogger('session');
 const metrics = createMetrics('session');
+
+/**
+ * self-hosted (the default): our own signed client token for services/chat, for a user the server
+ * issues (a device credential resumes it). hosted (legacy, ends with Agent Builder on 2026-11-30):
+ * a ChatKit session for the Agent Builder workflow, for the user the browser names.
+ */
+const mode = chatkitModeSetting(process.env);
 
 // Read once per instance. A bad value fails the cold start loudly rather than every request quietly.
 const settings = {
   ttlSeconds: intSetting(process.env, 'CHATKIT_SESSION_TTL_SECONDS', 600, { min: 60, max: 3600 }),
   maxRequestsPerMinute: intSetting(process.env, 'CHATKIT_RATE_LIMIT_PER_MINUTE', 10, { min: 1, max: 600 }),
+  newUsersPerHour: intSetting(process.env, 'NEW_USERS_PER_SOURCE_IP_PER_HOUR', 20, { min: 1, max: 100_000 }),
+  limitsTable: mode === 'self-hosted' ? stringSetting(process.env, 'CHAT_LIMITS_TABLE_NAME') : '',
   // 10 s function timeout: two 4 s attempts plus the SDK's 0.5 s backoff still answer in time.
   openai: {
     timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 4000, { min: 100, max: 60000 }),
     maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }),
   },
 };
-
-/**
- * hosted: a ChatKit session for the Agent Builder workflow (OpenAI holds the conversation).
- * self-hosted: our own signed client token for services/chat (OpenAI's Agent Builder shuts down
- * on 2026-11-30). Same answer shape either way: {client_secret, expires_at, user}.
- */
-const mode = (process.env.CHATKIT_MODE ?? 'hosted') as 'hosted' | 'self-hosted';
-if (mode !== 'hosted' && mode !== 'self-hosted') throw new Error(`CHATKIT_MODE must be 'hosted' or 'self-hosted' (got '${mode}')`);
 const secretNames = mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET'];
+let limits: UsageLimits | undefined;
+const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable }));
 
 type SessionContext = SecretsContext & ShopStateContext & SessionRequestContext;
 
@@ -49,17 +54,20 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
     .use(sessionRequest())
     .use(shopState({ now: opts.now }))
     .use(secrets({ names: secretNames, ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
-    .handler(async (_event, context) => {
-      const { user, locale, pageUrl } = context.sessionRequest;
+    .handler(async (event, context) => {
+      const { locale, pageUrl } = context.sessionRequest;
       if (mode === 'self-hosted') {
-        // The shop state is computed by the chat service on every turn; the token binds the user.
-        const { token, expiresAt } = mintClientToken(assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET), user, settings.ttlSeconds, { locale, pageUrl });
+        const secret = assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET);
+        const identity = await resolveIdentity(context.sessionRequest, { secret, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown', limits: getLimits(), newUsersPerHour: settings.newUsersPerHour });
+        // The chat computes the shop state on every turn; the token carries the user and the visit.
+        const { token, expiresAt } = mintClientToken(secret, identity.user, settings.ttlSeconds, { locale, pageUrl: pageUrl || undefined });
         metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
-        logger.info('client token minted', { locale, mode });
-        return jsonResponse(200, { client_secret: token, expires_at: expiresAt, user });
+        if (identity.created) metrics.addMetric('UsersCreated', MetricUnit.Count, 1);
+        logger.info('client token minted', { locale, mode, newUser: identity.created });
+        return jsonResponse(200, { client_secret: token, expires_at: expiresAt, user: identity.user, device_credential: identity.deviceCredential });
       }
       const minted = await mintHostedSession(openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), {
-        user,
+        user: context.sessionRequest.user ?? randomUUID(),
         workflowId: context.secrets.CHATKIT_WORKFLOW_ID!,
         stateVariables: stateVariables(locale, pageUrl, context.shopState),
         ttlSeconds: settings.ttlSeconds,

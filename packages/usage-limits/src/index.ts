@@ -1,0 +1,1 @@
+export { UsageLimits, type Counter, type TakeResult } from './limits';
