@@ -34,7 +34,7 @@ function server(store: ChatStore, opts: { knownThreads?: KnownThreads; gate?: (u
     store,
     responder: new ResponsesResponder({ openai, model: 'gpt-test', profile: loadShopProfile(), newItemId: () => store.generateItemId('message') }),
     knownThreads: opts.knownThreads ?? new KnownThreads(),
-    ...(opts.gate ? { gate: { admit: async (u: string) => opts.gate!(u) } } : {}),
+    ...(opts.gate ? { gate: { admit: async (u: string) => opts.gate!(u), refund: async () => undefined } } : {}),
   });
 }
 
@@ -235,7 +235,7 @@ describe('answers before the stream', () => {
 });
 
 describe('the turn gate', () => {
-  it('a refused turn is one error event with the reason; nothing is written and the model is not asked', async () => {
+  it('a refused turn ends with an error event with the reason; nothing stays written and the model is not asked', async () => {
     const store = new MemoryThreadStore();
     let open = true;
     const s = server(store, { gate: () => (open ? { ok: true } : { ok: false, reason: 'user_rate', message: 'Too many messages; wait a minute.' }) });
@@ -243,16 +243,27 @@ describe('the turn gate', () => {
     await admin.reset();
     open = false;
     const before = await store.allItems(id);
-    for (const body of [
-      { type: 'threads.add_user_message', params: { thread_id: id, input: text('again') } },
-      { type: 'threads.create', params: { input: text('new') } },
-      { type: 'threads.retry_after_item', params: { thread_id: id, item_id: before[0]!.id } },
-    ]) {
-      expect((await run(s, 'gated', body)).events).toEqual([{ type: 'error', code: 'custom', message: 'Too many messages; wait a minute.', allow_retry: true }]);
-    }
+    const refused = { type: 'error', code: 'custom', message: 'Too many messages; wait a minute.', allow_retry: true };
+    // The gate decides beside the write: the message may be announced first, then it is removed.
+    const added = await run(s, 'gated', { type: 'threads.add_user_message', params: { thread_id: id, input: text('again') } });
+    expect(added.events).toEqual([{ type: 'thread.item.done', item: expect.objectContaining({ type: 'user_message' }) }, { type: 'thread.item.removed', item_id: (added.events[0] as any).item.id }, refused]);
+    expect((await run(s, 'gated', { type: 'threads.create', params: { input: text('new') } })).events).toEqual([refused]);
+    expect((await run(s, 'gated', { type: 'threads.retry_after_item', params: { thread_id: id, item_id: before[0]!.id } })).events).toEqual([refused]);
     expect(await store.allItems(id)).toEqual(before);
     expect((await store.loadThreads('gated')).data).toHaveLength(1);
     expect(await responses()).toHaveLength(0);
+  });
+
+  it('a turn on a thread that is not found gives its admission back', async () => {
+    const refunds: string[] = [];
+    const store = new MemoryThreadStore();
+    const s = new ChatKitServer({
+      store,
+      responder: { start: () => (async function* () {})() },
+      gate: { admit: async () => ({ ok: true }), refund: async (u) => void refunds.push(u) },
+    });
+    expect((await run(s, 'lost', { type: 'threads.add_user_message', params: { thread_id: 'cthr_nope', input: text('hi') } })).status).toBe(404);
+    expect(refunds).toEqual(['lost']);
   });
 });
 

@@ -44,9 +44,11 @@ export interface RequestContext {
   pageUrl?: string;
 }
 
-/** Admits or refuses a model turn before it starts (rate limits, the daily model-call ceiling). */
+/** Admits or refuses a model turn before the model is called (rate limits, the daily model-call ceiling). */
 export interface TurnGate {
   admit(user: string): Promise<GateVerdict>;
+  /** Gives back an admission whose turn did not happen after all (its thread was not found). */
+  refund(user: string): Promise<void>;
 }
 export type GateVerdict = { ok: true } | { ok: false; reason: string; message: string };
 
@@ -107,7 +109,7 @@ export class ChatKitServer {
       if (isStreaming(req)) return { kind: 'stream', events: await this.prepareStream(req, ctx) };
       return { kind: 'json', status: 200, body: await this.json(req, ctx) };
     } catch (e) {
-      if (e instanceof TurnRefused) return { kind: 'stream', events: once({ type: 'error', code: 'custom', message: e.userMessage, allow_retry: true }) };
+      if (e instanceof TurnRefused) return { kind: 'stream', events: once(refusal(e)) };
       if (e instanceof ProtocolError) return { kind: 'json', status: e.status, body: { error: e.message, code: e.code } };
       this.deps.onError?.(req?.type ?? 'parse', e);
       return { kind: 'json', status: 500, body: { error: 'Internal error.', code: 'internal_error' } };
@@ -163,7 +165,6 @@ export class ChatKitServer {
     const { user } = ctx;
     switch (req.type) {
       case 'threads.create': {
-        await this.admit(user);
         const now = this.now().toISOString();
         const thread: ThreadMetadata = { id: store.generateThreadId(), created_at: now, status: { type: 'active' }, title: null, metadata: this.visit(ctx) };
         const message = this.userMessage(thread.id, req.params.input, await this.attachments(req.params.input.attachments, ctx.user));
@@ -175,6 +176,7 @@ export class ChatKitServer {
         const [thread, item] = await Promise.all([store.loadThread(req.params.thread_id, user), store.loadItem(req.params.thread_id, req.params.item_id)]);
         if (item.type !== 'user_message') throw new InvalidRequestError(`Item ${item.id} is not a user message.`);
         this.assertWritable(thread);
+        // A retry deletes the later items: decided before anything is deleted.
         await this.admit(user);
         return this.retryTurn(thread, item, ctx);
       }
@@ -202,13 +204,24 @@ export class ChatKitServer {
     return { ...(ctx.pageUrl ? { page_url: ctx.pageUrl } : {}), ...(ctx.locale ? { locale: ctx.locale } : {}) };
   }
 
-  private async admit(user: string): Promise<void> {
+  /** The gate's decision, started now and awaited later: it runs beside the turn's reads and writes. */
+  private admit(user: string): Promise<void> {
+    if (!this.deps.gate) return Promise.resolve();
+    const decided = this.deps.gate.admit(user).then((verdict) => {
+      if (!verdict.ok) {
+        this.deps.onRefused?.(verdict.reason);
+        throw new TurnRefused(verdict.message);
+      }
+    });
+    decided.catch(() => undefined); // observed by the turn
+    return decided;
+  }
+
+  /** A turn that will not happen gives its admission back (best effort; never fails the answer). */
+  private async unadmit(gate: Promise<void>, user: string): Promise<void> {
     if (!this.deps.gate) return;
-    const verdict = await this.deps.gate.admit(user);
-    if (!verdict.ok) {
-      this.deps.onRefused?.(verdict.reason);
-      throw new TurnRefused(verdict.message);
-    }
+    const admitted = await gate.then(() => true, () => false);
+    if (admitted) await this.deps.gate.refund(user).catch((e) => this.deps.onError?.('refund', e));
   }
 
   private assertWritable(thread: ThreadMetadata): void {
@@ -237,21 +250,31 @@ export class ChatKitServer {
   private async newThreadTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
     const { store } = this.deps;
     const self = this;
+    const gate = this.admit(ctx.user);
     return (async function* () {
-      // A new thread is this user's by construction: its first message is written alongside it.
+      // A new thread is this user's by construction: its first message is written alongside it,
+      // while the gate decides.
       const written = store.addThreadItem(thread.id, message);
       written.catch(() => undefined);
-      try {
-        await store.saveThread(thread, ctx.user);
-      } catch (e) {
-        // Without its thread the message is unreachable; do not leave it behind.
+      const saved = store.saveThread(thread, ctx.user);
+      saved.catch(() => undefined);
+      const undo = async () => {
+        // Without its thread the message is unreachable, and a refused turn leaves nothing.
         await written.then(() => store.deleteThreadItem(thread.id, message.id)).catch(() => undefined);
-        yield self.failure('threads.create', e);
+        await saved.then(() => store.deleteThread(thread.id, ctx.user)).catch(() => undefined);
+      };
+      try {
+        await saved;
+        await gate;
+      } catch (e) {
+        await undo();
+        if (!(e instanceof TurnRefused)) await self.unadmit(gate, ctx.user);
+        yield e instanceof TurnRefused ? refusal(e) : self.failure('threads.create', e);
         return;
       }
       self.known.remember(thread.id, ctx.user);
       yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
-      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined });
+      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, null);
     })();
   }
 
@@ -264,17 +287,16 @@ export class ChatKitServer {
     let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
     written?.catch(() => undefined);
     const gate = this.admit(ctx.user);
-    gate.catch(() => undefined);
     let loaded;
     try {
       loaded = await store.loadThreadWithRecentItems(threadId, ctx.user, this.historyItems);
       this.assertWritable(loaded.thread);
-      await gate;
     } catch (e) {
       if (early) {
-        if (!(e instanceof TurnRefused)) this.known.forget(threadId);
+        this.known.forget(threadId);
         await written!.then(() => store.deleteThreadItem(threadId, message.id)).catch(() => undefined);
       }
+      await this.unadmit(gate, ctx.user);
       throw e;
     }
     this.known.remember(threadId, ctx.user);
@@ -285,7 +307,7 @@ export class ChatKitServer {
     // The customer's page and locale follow the latest visit (saved with the thread after the turn).
     thread.metadata = { ...thread.metadata, ...this.visit(ctx) };
     const history = [...loaded.items.filter((i) => i.id !== message.id), message];
-    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before });
+    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, gate);
   }
 
   private async retryTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
@@ -297,12 +319,14 @@ export class ChatKitServer {
       if (!page.has_more) break;
     }
     const history = (await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })).data.reverse();
-    return this.turn(thread, history, message, null, ctx, { expiresAt: undefined });
+    return this.turn(thread, history, message, null, ctx, { expiresAt: undefined }, null);
   }
 
   /**
    * One model turn: `thread.item.done` for the user message once it is stored (not for a retry),
-   * then the stream options and the answer. The model is asked before the write is awaited.
+   * then the stream options and the answer. The model is asked as soon as the gate admits the
+   * turn, beside the write. A gate still deciding (`gate`) does not hold the message back: if it
+   * refuses, the message is removed again (`thread.item.removed`) and the refusal follows.
    */
   private async *turn(
     thread: ThreadMetadata,
@@ -311,23 +335,37 @@ export class ChatKitServer {
     written: Promise<unknown> | null,
     ctx: RequestContext,
     state: { expiresAt?: number; metadataChanged?: string },
+    gate: Promise<void> | null,
   ): AsyncGenerator<ThreadStreamEvent> {
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const answer = this.deps.responder.start({ thread, history: history.slice(-this.historyItems), locale: ctx.locale, pageUrl: ctx.pageUrl, signal: stop.signal });
+      const start = () => this.deps.responder.start({ thread, history: history.slice(-this.historyItems), locale: ctx.locale, pageUrl: ctx.pageUrl, signal: stop.signal });
+      const answer = gate ? gate.then(start) : Promise.resolve(start());
+      answer.catch(() => undefined);
       if (written) {
         try {
           await written; // the user message is stored before anything about it is sent
         } catch (e) {
           stop.abort();
+          if (gate) await this.unadmit(gate, ctx.user);
           yield this.failure('write user message', e);
           return;
         }
         yield { type: 'thread.item.done', item: message };
       }
-      yield* this.pump(thread, answer, ctx, stop.signal, message);
+      let events: AsyncIterable<ThreadStreamEvent>;
+      try {
+        events = await answer;
+      } catch (e) {
+        if (!(e instanceof TurnRefused)) throw e;
+        await this.deps.store.deleteThreadItem(thread.id, message.id).catch((err) => this.deps.onError?.('remove refused message', err));
+        yield { type: 'thread.item.removed', item_id: message.id };
+        yield refusal(e);
+        return;
+      }
+      yield* this.pump(thread, events, ctx, stop.signal, message);
       await this.afterTurn(thread, ctx.user, state);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -414,6 +452,8 @@ export class TurnRefused extends Error {
     this.name = 'TurnRefused';
   }
 }
+
+const refusal = (e: TurnRefused): ThreadStreamEvent => ({ type: 'error', code: 'custom', message: e.userMessage, allow_retry: true });
 
 async function* once(...events: ThreadStreamEvent[]): AsyncGenerator<ThreadStreamEvent> {
   yield* events;

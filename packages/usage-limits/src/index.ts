@@ -1,1 +1,2 @@
 export { UsageLimits, type Counter, type TakeResult } from './limits';
+export { DailyBudget } from './budget';

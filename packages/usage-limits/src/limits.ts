@@ -63,6 +63,11 @@ export class UsageLimits {
     return { ok: true, counts: outcomes.map((o) => Number((o as PromiseFulfilledResult<any>).value.Attributes?.n ?? 0)) };
   }
 
+  /** Gives one back to a counter (a take for a request that did not go ahead after all). */
+  async refund(counter: Counter): Promise<void> {
+    await this.giveBack(this.window(counter).pk);
+  }
+
   private async giveBack(pk: string): Promise<void> {
     await this.doc
       .send(new UpdateCommand({ TableName: this.opts.tableName, Key: { pk }, UpdateExpression: 'ADD #n :minus', ConditionExpression: 'attribute_exists(#n)', ExpressionAttributeNames: { '#n': 'n' }, ExpressionAttributeValues: { ':minus': -1 } }))

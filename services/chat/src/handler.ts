@@ -9,8 +9,8 @@ import { createLogger, createMetrics, injectLambdaContext, MetricUnit } from '@l
 import { openaiClient } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
-import { UsageLimits } from '@lead-intake/usage-limits';
-import { usageGate } from './gate';
+import { DailyBudget, UsageLimits } from '@lead-intake/usage-limits';
+import { budgetBlock, usageGate } from './gate';
 
 const logger = createLogger('chat');
 const metrics = createMetrics('chat');
@@ -28,6 +28,9 @@ let store: DynamoThreadStore | undefined;
 const getStore = () => (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays }));
 let limits: UsageLimits | undefined;
 const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable }));
+// The instance's share of today's model calls (reserved in blocks: see usage-limits/budget.ts).
+let budget: DailyBudget | undefined;
+const getBudget = () => (budget ??= new DailyBudget({ tableName: settings.limitsTable, key: 'model#day', ceiling: settings.dailyModelCalls, block: budgetBlock(settings.dailyModelCalls) }));
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
 
@@ -54,7 +57,7 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
     const server = new ChatKitServer({
       store,
       responder: new ResponsesResponder({ openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), model: settings.model, profile, newItemId: () => store.generateItemId('message') }),
-      gate: usageGate({ limits: getLimits(), turnsPerMinute: settings.turnsPerMinute, dailyModelCalls: settings.dailyModelCalls, shopPhone: profile.phone, metrics }),
+      gate: usageGate({ limits: getLimits(), budget: getBudget(), turnsPerMinute: settings.turnsPerMinute, dailyModelCalls: settings.dailyModelCalls, shopPhone: profile.phone, metrics }),
       retentionDays: settings.retentionDays,
       knownThreads,
       onError: (stage, e) => logger.error('chat request failed', { stage, errorName: (e as Error)?.name }),

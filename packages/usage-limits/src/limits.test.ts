@@ -1,0 +1,75 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, dynamoClient } from '@lead-intake/testkit';
+import { DailyBudget, UsageLimits } from './index';
+
+/** Against DynamoDB Local, the chat stack's usage table (as the local stack creates it). */
+const TABLE = 'chatkit-lead-intake-chat-local-limits';
+const unique = (p: string) => `${p}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('UsageLimits', () => {
+  it('counts per fixed window across instances, refuses when full, and says when the window ends', async () => {
+    let now = Date.parse('2026-11-27T10:00:05Z');
+    const a = new UsageLimits({ tableName: TABLE, client: dynamoClient(), now: () => now });
+    const b = new UsageLimits({ tableName: TABLE, client: dynamoClient(), now: () => now });
+    const c = { key: unique('turn'), limit: 3, windowSeconds: 60 };
+    expect(await a.take([c])).toEqual({ ok: true, counts: [1] });
+    expect(await b.take([c])).toEqual({ ok: true, counts: [2] });
+    expect(await a.take([c])).toEqual({ ok: true, counts: [3] });
+    expect(await b.take([c])).toEqual({ ok: false, refused: 0, retryAfterSeconds: 55 });
+    now += 60_000; // the next window
+    expect(await a.take([c])).toEqual({ ok: true, counts: [1] });
+  });
+
+  it('is all or nothing: a full counter gives the others back', async () => {
+    const l = new UsageLimits({ tableName: TABLE, client: dynamoClient() });
+    const roomy = { key: unique('roomy'), limit: 100, windowSeconds: 3600 };
+    const full = { key: unique('full'), limit: 1, windowSeconds: 3600 };
+    expect((await l.take([full])).ok).toBe(true);
+    expect(await l.take([roomy, full])).toMatchObject({ ok: false, refused: 1 });
+    expect(await l.take([roomy])).toEqual({ ok: true, counts: [1] }); // the refused take spent nothing
+    await l.refund(roomy);
+    expect(await l.take([roomy])).toEqual({ ok: true, counts: [1] });
+  });
+
+  it('concurrent takes never exceed the limit', async () => {
+    const l = new UsageLimits({ tableName: TABLE, client: dynamoClient() });
+    const c = { key: unique('race'), limit: 7, windowSeconds: 3600 };
+    const results = await Promise.all(Array.from({ length: 30 }, () => l.take([c])));
+    expect(results.filter((r) => r.ok)).toHaveLength(7);
+  });
+});
+
+describe('DailyBudget', () => {
+  const counter = async (key: string, day: number) => (await documentClient().send(new GetCommand({ TableName: TABLE, Key: { pk: `${key}#${day * 86400}` } }))).Item?.n;
+
+  it('reserves in blocks, spends locally, takes the last calls whole, and never goes over the ceiling across instances', async () => {
+    const key = unique('model');
+    const now = Date.parse('2026-11-27T12:00:00Z');
+    const day = Math.floor(now / 86_400_000);
+    const make = () => new DailyBudget({ tableName: TABLE, key, ceiling: 25, block: 10, client: dynamoClient(), now: () => now });
+    const [a, b] = [make(), make()];
+    expect(await a.take()).toEqual({ ok: true, used: 10 }); // a block of 10 reserved
+    expect(await counter(key, day)).toBe(10);
+    for (let i = 0; i < 9; i++) expect((await a.take()).ok).toBe(true); // spent locally: no write
+    expect(await counter(key, day)).toBe(10);
+    expect(await b.take()).toEqual({ ok: true, used: 20 });
+    expect(await a.take()).toEqual({ ok: true, used: 25 }); // only 5 left: a takes them all
+    for (let i = 0; i < 4; i++) expect((await a.take()).ok).toBe(true);
+    expect(await a.take()).toEqual({ ok: false });
+    for (let i = 0; i < 9; i++) expect((await b.take()).ok).toBe(true); // b spends its block
+    expect(await b.take()).toEqual({ ok: false });
+    expect(await counter(key, day)).toBe(25);
+  });
+
+  it('a call given back is spent by the next turn; a new UTC day starts from zero', async () => {
+    const key = unique('model');
+    let now = Date.parse('2026-11-27T23:59:00Z');
+    const budget = new DailyBudget({ tableName: TABLE, key, ceiling: 1, block: 5, client: dynamoClient(), now: () => now });
+    expect(await budget.take()).toEqual({ ok: true, used: 1 });
+    expect(await budget.take()).toEqual({ ok: false });
+    budget.giveBack();
+    expect((await budget.take()).ok).toBe(true);
+    now += 120_000; // past midnight UTC
+    expect(await budget.take()).toEqual({ ok: true, used: 1 });
+  });
+});
