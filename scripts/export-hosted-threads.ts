@@ -12,7 +12,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { resolveStage } from '@lead-intake/stage-config';
 import { convertHostedItem, convertHostedThread, DynamoThreadStore } from '@lead-intake/thread-store';
-import { configFromEnv } from '../packages/local-stack/src/config';
+import { configFromEnv } from '@lead-intake/local-stack/config';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);

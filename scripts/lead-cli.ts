@@ -6,6 +6,9 @@
  *   status  <threadId>                                     show the ledger record
  *   resend  <threadId> [--yes]                             after confirmation, clear a sent, error or
  *                                                          failed record so the next trigger sends again
+ *   forget  <threadId> [--yes]                             after confirmation, delete every self-hosted
+ *                                                          conversation of that thread's customer, and the
+ *                                                          summaries the ledger kept for them (a deletion request)
  *
  * `--stage local` (the default) works against `npm run dev`; any other stage against AWS with your
  * credentials (the OpenAI key then comes from SSM unless OPENAI_API_KEY is set).
@@ -26,7 +29,7 @@ import { configFromEnv } from '../packages/local-stack/src/config';
 import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
 import { resolveService } from '../packages/local-stack/src/service-config';
 
-const USAGE = 'usage: npm run lead -- <preview|status|resend> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
+const USAGE = 'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
 
 class UsageError extends Error {}
 
@@ -42,7 +45,7 @@ function parse(argv: string[]) {
     } else positional.push(a);
   }
   const [command, threadId] = positional;
-  if (!command || !['preview', 'status', 'resend'].includes(command)) throw new UsageError(USAGE);
+  if (!command || !['preview', 'status', 'resend', 'forget'].includes(command)) throw new UsageError(USAGE);
   if (!threadId || !THREAD_ID.test(threadId)) throw new UsageError(`a thread id like cthr_... is required\n${USAGE}`);
   return { command, threadId, stage: typeof flags.stage === 'string' ? flags.stage : 'local', flags };
 }
@@ -126,6 +129,31 @@ async function main() {
     const res = await store.delete(threadId, '#status IN (:sent, :error, :failed)', { ':sent': 'sent', ':error': 'error', ':failed': 'failed' });
     if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing cleared.`);
     console.log(`Cleared ${threadId} (was '${rec.status}'). The next trigger for this thread sends the lead email.`);
+    return;
+  }
+
+  if (command === 'forget') {
+    const tableName = t.env.CHAT_THREADS_TABLE_NAME;
+    if (!tableName) throw new Error('services/lead/serverless.yml sets no CHAT_THREADS_TABLE_NAME');
+    const threads = new DynamoThreadStore({ tableName, client: t.dynamo });
+    const owner = await threads.threadOwner(threadId);
+    if (!owner) throw new Error(`${threadId} is not in ${tableName} (a hosted thread is deleted with the OpenAI API: DELETE /v1/chatkit/threads/${threadId}).`);
+    const ids: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await threads.loadThreads(owner, { limit: 100, after, order: 'asc' });
+      ids.push(...page.data.map((x) => x.id));
+      after = page.has_more ? page.after : undefined;
+    } while (after);
+    if (flags.yes !== true && !(await confirm(`Delete ${ids.length} conversation(s) of this customer from ${tableName} (${ids.join(', ')}), and the summaries the ledger kept for them? This cannot be undone.`))) {
+      console.log('Nothing changed.');
+      return;
+    }
+    for (const id of ids) {
+      await threads.deleteThread(id, owner);
+      await store.forgetSummary(id);
+    }
+    console.log(`Deleted ${ids.length} conversation(s) of the customer of ${threadId}; the ledger keeps only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`);
     return;
   }
 

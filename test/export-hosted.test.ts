@@ -50,3 +50,23 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
   expect(turn.events.at(-1).type).toBe('thread.item.done');
   expect(await run([])).toMatchObject({ imported: 1, skipped: 1 }); // without --since, the old one too
 }, 120_000);
+
+it('npm run migrate-thread-store rewrites rows written with the old keys, once', async () => {
+  const { PutCommand, GetCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { documentClient, CHAT_THREADS_TABLE } = await import('@lead-intake/testkit');
+  const { importedItemId } = await import('@lead-intake/thread-store');
+  const doc = documentClient();
+  const threadId = `cthr_legacy${Date.now()}`;
+  const created = '2026-03-01T09:00:00.000Z';
+  const itemId = importedItemId('msg', Date.parse(created) / 1000, 0, 'legacy');
+  await doc.send(new PutCommand({ TableName: CHAT_THREADS_TABLE, Item: { pk: `THREAD#${threadId}`, sk: 'META', gsi1pk: 'USER#legacy-owner', gsi1sk: threadId, user: 'legacy-owner', data: JSON.stringify({ id: threadId, title: 'Old', created_at: created, status: { type: 'active' }, metadata: {} }) } }));
+  await doc.send(new PutCommand({ TableName: CHAT_THREADS_TABLE, Item: { pk: `THREAD#${threadId}`, sk: `ITEM#${itemId}`, data: JSON.stringify({ id: itemId, thread_id: threadId, created_at: created, type: 'user_message', content: [{ type: 'input_text', text: 'old' }], attachments: [], inference_options: {} }) } }));
+  const migrate = async () => JSON.parse((await promisify(execFile)('npx', ['tsx', 'scripts/migrate-thread-store.ts', '--stage', 'local'], { cwd: ROOT, env, timeout: 90_000 })).stdout.trim().split('\n').pop()!);
+  const first = await migrate();
+  expect(first.itemsRewritten).toBeGreaterThanOrEqual(1);
+  expect((await doc.send(new GetCommand({ TableName: CHAT_THREADS_TABLE, Key: { pk: `THREAD#${threadId}`, sk: `ITEM#${itemId}` } }))).Item).toBeUndefined();
+  const token = await chatToken('legacy-owner');
+  const items = (await chatRequest({ type: 'items.list', params: { thread_id: threadId } }, { token })).json.data;
+  expect(items.map((i: any) => i.id)).toEqual([itemId]);
+  expect(await migrate()).toMatchObject({ itemsRewritten: 0, threadsReindexed: 0 });
+}, 120_000);

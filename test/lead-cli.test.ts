@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { clearSes, emulator, leadAuth, postJson, sesEmails, stackUrls, threads } from '@lead-intake/testkit';
+import { chatRequest, clearSes, clientTokenFor, emulator, leadAuth, ownerOf, postJson, sesEmails, stackUrls, threads } from '@lead-intake/testkit';
 import { TEST_STACK_ENV } from './stack-env';
 
 /** `npm run lead -- preview|status|resend` against the local stack the tests run. */
@@ -74,3 +74,19 @@ it('rejects bad usage with a clear message', async () => {
   const err2 = await cli(['explode', 'cthr_x']).catch((e) => e);
   expect(err2.stderr).toContain('usage: npm run lead --');
 }, 60_000);
+
+it('forget deletes every conversation of the thread’s customer (asking first), and the ledger keeps no summary', async () => {
+  const id = await sentThread();
+  const other = await threads.seedThread({ user: ownerOf(id), items: [{ role: 'user', text: 'A second chat, 415-555-2671' }] });
+  const stranger = await threads.seedThread({ user: 'someone-else', items: [{ role: 'user', text: 'not theirs' }] });
+  const res = await cli(['forget', id, '--yes']);
+  expect(res.stdout).toContain('Deleted 2 conversation(s)');
+  const token = clientTokenFor(ownerOf(id));
+  for (const t of [id, other]) expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: t } }, { token })).status).toBe(404);
+  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: stranger } }, { token: clientTokenFor('someone-else') })).status).toBe(200);
+  const record = JSON.parse((await cli(['status', id])).stdout);
+  expect(record).toMatchObject({ status: 'sent' });
+  expect(record.summary).toBeUndefined();
+  // Triggers for a forgotten conversation find nothing to send.
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'already_sent' });
+}, 90_000);

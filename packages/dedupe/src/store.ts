@@ -114,6 +114,20 @@ export class LedgerStore {
     }
   }
 
+  /**
+   * Operations only (`npm run lead -- forget`): drops the summary kept for a thread (it holds the
+   * customer's details), keeping the record's status so a sent lead stays sent.
+   */
+  async forgetSummary(threadId: string): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { thread_id: threadId }, UpdateExpression: 'REMOVE summary, eval_state', ConditionExpression: 'attribute_exists(thread_id)' }));
+      return true;
+    } catch (e) {
+      if ((e as Error)?.name === 'ConditionalCheckFailedException') return false;
+      throw new LedgerUnavailableError(e);
+    }
+  }
+
   /** Operations only (`npm run lead -- resend`): deletes a record unconditionally-but-guarded. */
   async delete(threadId: string, condition: string, values: Record<string, unknown>): Promise<WriteResult> {
     try {

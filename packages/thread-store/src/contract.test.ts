@@ -125,7 +125,9 @@ describe.each(stores)('%s store', (_name, make) => {
     await expect(s.loadItem(t.id, b.id)).rejects.toBeInstanceOf(NotFoundError);
     await s.setFeedback(t.id, [a.id, 'msg_unknown', 'not-an-id'], 'positive'); // unknown ids are ignored
     expect(await s.threadOwner(t.id)).toBe(owner);
+    expect(await s.threadWithOwner(t.id)).toEqual({ thread: loaded, user: owner });
     await s.deleteThread(t.id, owner);
+    expect(await s.threadWithOwner(t.id)).toBeNull();
     expect(await s.threadOwner(t.id)).toBeNull();
     expect(await s.allItems(t.id)).toEqual([]);
     await expect(s.deleteThread(t.id, owner)).rejects.toBeInstanceOf(NotFoundError);

@@ -46,6 +46,11 @@ export class DynamoThreadStore implements ChatStore {
     return (out.Item?.user as string | undefined) ?? null;
   }
 
+  async threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
+    return out.Item ? { thread: JSON.parse(out.Item.data) as ThreadMetadata, user: out.Item.user as string } : null;
+  }
+
   private async metaRow(threadId: string, user: string): Promise<Row> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
     if (!out.Item || out.Item.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);

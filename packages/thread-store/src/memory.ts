@@ -52,6 +52,11 @@ export class MemoryThreadStore implements ChatStore {
     return this.threads.get(threadId)?.owner || null;
   }
 
+  async threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null> {
+    const t = this.threads.get(threadId);
+    return t?.owner ? { thread: clone(t.meta), user: t.owner } : null;
+  }
+
   async loadThread(threadId: string, user: string): Promise<ThreadMetadata> {
     return clone(this.row(threadId, user).meta);
   }

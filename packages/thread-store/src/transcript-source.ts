@@ -7,9 +7,11 @@ export class StoreTranscriptSource implements TranscriptSource {
   constructor(private readonly store: ChatStore) {}
 
   async fetch(threadId: string, opts: { assistantName: string }): Promise<Transcript> {
-    const owner = await this.store.threadOwner(threadId);
-    if (!owner) throw new ThreadNotFoundError(threadId);
-    const [meta, items] = await Promise.all([this.store.loadThread(threadId, owner), this.store.allItems(threadId)]);
-    return assembleTranscript({ threadId, title: meta.title, createdAt: meta.created_at, user: owner, pageUrl: meta.metadata?.page_url }, items, opts.assistantName);
+    // The thread and its items are read together: one round trip (items of a thread that turns out
+    // not to exist are discarded).
+    const [found, items] = await Promise.all([this.store.threadWithOwner(threadId), this.store.allItems(threadId)]);
+    if (!found) throw new ThreadNotFoundError(threadId);
+    const { thread, user } = found;
+    return assembleTranscript({ threadId, title: thread.title, createdAt: thread.created_at, user, pageUrl: thread.metadata?.page_url }, items, opts.assistantName);
   }
 }
