@@ -39,7 +39,8 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
     const url = t().Resources[`${Fn}LambdaFunctionUrl`]!;
     expect(url.Type).toBe('AWS::Lambda::Url');
     expect(url.Properties.AuthType).toBe('NONE');
-    expect(url.Properties.Cors).toEqual({ AllowOrigins: settings.allowedOrigins, AllowMethods: ['POST'], AllowHeaders: svc === 'chat' ? ['content-type', 'authorization'] : ['content-type'], MaxAge: 300 });
+    // The chat and lead endpoints take the client token in Authorization (a preflighted header).
+    expect(url.Properties.Cors).toEqual({ AllowOrigins: settings.allowedOrigins, AllowMethods: ['POST'], AllowHeaders: svc === 'session' ? ['content-type'] : ['content-type', 'authorization'], MaxAge: 300 });
     expect(url.Properties.InvokeMode ?? 'BUFFERED').toBe(svc === 'chat' ? 'RESPONSE_STREAM' : 'BUFFERED');
     const perms = ofType(t(), 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
     expect(perms).toEqual(
@@ -136,14 +137,46 @@ describe('the lead stack', () => {
 
 describe('the chat stack', () => {
   const t = () => templates.chat!;
-  it('keeps the thread table (Retain), with the per-user index, and grants the store’s calls on it only', () => {
-    const [[, table]] = ofType(t(), 'AWS::DynamoDB::Table') as [[string, any]];
-    expect(table.DeletionPolicy).toBe('Retain');
-    expect(table.UpdateReplacePolicy).toBe('Retain');
-    expect(table.Properties.TableName).toBe(settings.chatThreadsTable);
-    expect(table.Properties.GlobalSecondaryIndexes[0].IndexName).toBe('by-user');
+  const table = (name: string) => ofType(t(), 'AWS::DynamoDB::Table').find(([id]) => id === name)![1] as any;
+
+  it('keeps the thread table (Retain), with the per-user index and the retention TTL', () => {
+    const threads = table('ChatThreadsTable');
+    expect(threads.DeletionPolicy).toBe('Retain');
+    expect(threads.UpdateReplacePolicy).toBe('Retain');
+    expect(threads.Properties.TableName).toBe(settings.chatThreadsTable);
+    expect(threads.Properties.GlobalSecondaryIndexes[0].IndexName).toBe('by-user');
+    expect(threads.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
+    expect(t().Resources.ChatLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      CHAT_THREADS_TABLE_NAME: settings.chatThreadsTable,
+      CHAT_LIMITS_TABLE_NAME: settings.chatLimitsTable,
+      CHAT_RETENTION_DAYS: String(settings.chatRetentionDays),
+      CHAT_TURNS_PER_MINUTE: String(settings.chatTurnsPerMinute),
+      CHAT_DAILY_MODEL_CALLS: String(settings.chatDailyModelCalls),
+      SECRETS_SSM_PATH: `/chatkit-lead-intake/${STAGE}/`,
+    });
+  });
+
+  it('grants the store’s calls on the thread table and its index, and only increments on the usage table', () => {
+    const limits = table('ChatLimitsTable');
+    expect(limits.Properties).toMatchObject({ TableName: settings.chatLimitsTable, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
     const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
-    for (const s of dynamo) expect(JSON.stringify(s.Resource)).toContain('ChatThreadsTable');
-    expect(t().Resources.ChatLambdaFunction!.Properties.Environment.Variables).toMatchObject({ CHAT_THREADS_TABLE_NAME: settings.chatThreadsTable, SECRETS_SSM_PATH: `/chatkit-lead-intake/${STAGE}/` });
+    expect(dynamo.map((s: any) => [s.Action, JSON.stringify(s.Resource)])).toEqual([
+      [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], expect.stringContaining('ChatThreadsTable')],
+      [['dynamodb:Query'], expect.stringMatching(/ChatThreadsTable.*by-user/)],
+      [['dynamodb:UpdateItem'], expect.stringContaining('ChatLimitsTable')],
+    ]);
+  });
+
+  it('alarms when 80% of the day’s model calls are used', () => {
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms).toContainEqual(expect.objectContaining({ MetricName: 'ModelBudgetUsedPercent', Statistic: 'Maximum', Threshold: 80, AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+  });
+});
+
+describe('the session stack', () => {
+  it('may only increment the new-users counter in the chat stack’s usage table', () => {
+    const dynamo = statements(templates.session!).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamo.map((s: any) => [s.Action, JSON.stringify(s.Resource)])).toEqual([[['dynamodb:UpdateItem'], expect.stringContaining(`:table/${settings.chatLimitsTable}`)]]);
+    expect(templates.session!.Resources.SessionLambdaFunction!.Properties.Environment.Variables).toMatchObject({ CHATKIT_MODE: settings.chatkitMode, CHAT_LIMITS_TABLE_NAME: settings.chatLimitsTable, NEW_USERS_PER_SOURCE_IP_PER_HOUR: String(settings.newUsersPerSourceIpPerHour) });
   });
 });

@@ -44,7 +44,8 @@ describe('the session handler with SSM secrets', () => {
   it('mints with the key from SSM; the deployed environment holds only the path', async () => {
     const admin = emulator();
     await admin.reset();
-    applyEnv({ SECRETS_SSM_PATH: '/chatkit-lead-intake/prod/', OPENAI_API_KEY: undefined, CHATKIT_WORKFLOW_ID: undefined, OPENAI_BASE_URL: emulatorBaseURL(), ALLOWED_ORIGINS: 'https://craigs.autos', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    // Hosted mode: its two secrets are the ones this SSM stand-in holds.
+    applyEnv({ CHATKIT_MODE: 'hosted', SECRETS_SSM_PATH: '/chatkit-lead-intake/prod/', OPENAI_API_KEY: undefined, CHATKIT_WORKFLOW_ID: undefined, OPENAI_BASE_URL: emulatorBaseURL(), ALLOWED_ORIGINS: 'https://craigs.autos', POWERTOOLS_LOG_LEVEL: 'SILENT' });
     let handler: any;
     jest.isolateModules(() => {
       handler = require('../../../services/session/src/handler').handler;
@@ -54,6 +55,6 @@ describe('the session handler with SSM secrets', () => {
     const [req] = await admin.requests();
     expect(req!.headers.authorization).toBe('Bearer sk-from-ssm');
     expect((req!.body as any).workflow.id).toBe('wf_from_ssm');
-    applyEnv({ SECRETS_SSM_PATH: undefined });
+    applyEnv({ SECRETS_SSM_PATH: undefined, CHATKIT_MODE: undefined });
   });
 });

@@ -93,15 +93,17 @@ describe('payload format 2.0', () => {
 
 describe('npm run dev', () => {
   it.each([
-    ['Ctrl-C (SIGINT to the foreground process group)', true, 'SIGINT'],
-    ['SIGTERM to npm alone', false, 'SIGTERM'],
-  ] as const)('reaches ready, writes the outputs file, and leaves no process or port behind on %s', async (_label, group, signal) => {
+    ['Ctrl-C (SIGINT to the foreground process group); self-hosted, the default', true, 'SIGINT', undefined],
+    ['SIGTERM to npm alone; LOCAL_CHATKIT_MODE=hosted', false, 'SIGTERM', 'hosted'],
+  ] as const)('reaches ready, writes the outputs file, and leaves no process or port behind on %s', async (_label, group, signal, mode) => {
     const dir = mkdtempSync(join(tmpdir(), 'stack-'));
     const outputs = join(dir, 'outputs.json');
     const ports = { LOCAL_DYNAMODB_PORT: 28000, LOCAL_SES_PORT: 28005, LOCAL_OPENAI_PORT: 23110, LOCAL_SESSION_PORT: 23101, LOCAL_LEAD_PORT: 23102, LOCAL_CHAT_PORT: 23103 };
     const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
     for (const [k, v] of Object.entries(ports)) env[k] = String(v);
     delete env.OPENAI_API_KEY;
+    delete env.LOCAL_CHATKIT_MODE;
+    if (mode) env.LOCAL_CHATKIT_MODE = mode;
     const child = spawn('npm', ['run', 'dev'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
@@ -113,8 +115,16 @@ describe('npm run dev', () => {
       custom: { chatkit_session_url: 'http://127.0.0.1:23101/', chatkit_lead_email_url: 'http://127.0.0.1:23102/', chatkit_api_url: 'http://127.0.0.1:23103/' },
     });
     for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
+    // The mode, switched by one variable without editing stages.config.json.
     const res = await postJson('http://127.0.0.1:23101/', {});
-    expect(res.status).toBeLessThan(500);
+    expect(res.status).toBe(200);
+    if (mode === 'hosted') {
+      expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
+      expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator
+    } else {
+      expect(log).toMatch(/ChatKit mode\s+self-hosted \(stages\.config\.json/);
+      expect(res.body).toMatchObject({ client_secret: expect.stringMatching(/^ckt1\./), device_credential: expect.stringMatching(/^ckd1\./) });
+    }
 
     const { execSync } = await import('node:child_process');
     const descendants = execSync(`pgrep -f "${outputs}|dynamodb_local|lambda-worker" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
