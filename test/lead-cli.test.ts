@@ -18,8 +18,8 @@ beforeEach(async () => {
   await clearSes();
 });
 
-async function sentThread() {
-  const id = await threads.seedThread({ user: 'u', items: [{ role: 'user', text: 'Brakes squeal, call 415-555-2671' }, { role: 'assistant', text: 'Will do!' }] });
+async function sentThread(user = 'u') {
+  const id = await threads.seedThread({ user, items: [{ role: 'user', text: 'Brakes squeal, call 415-555-2671' }, { role: 'assistant', text: 'Will do!' }] });
   expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
   return id;
 }
@@ -76,7 +76,7 @@ it('rejects bad usage with a clear message', async () => {
 }, 60_000);
 
 it('forget deletes every conversation of the thread’s customer (asking first), and the ledger keeps no summary', async () => {
-  const id = await sentThread();
+  const id = await sentThread(`forgotten-${Date.now()}`);
   const other = await threads.seedThread({ user: ownerOf(id), items: [{ role: 'user', text: 'A second chat, 415-555-2671' }] });
   const stranger = await threads.seedThread({ user: 'someone-else', items: [{ role: 'user', text: 'not theirs' }] });
   const res = await cli(['forget', id, '--yes']);

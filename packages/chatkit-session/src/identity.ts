@@ -16,7 +16,8 @@ export interface IdentityOptions {
   secret: string;
   /** The Function URL's source IP (`requestContext.http.sourceIp`). */
   sourceIp: string;
-  limits: UsageLimits;
+  /** Loaded only when a user is created: a refresh never pays for the DynamoDB client. */
+  limits: () => Promise<Pick<UsageLimits, 'take'>>;
   newUsersPerHour: number;
 }
 
@@ -43,7 +44,7 @@ export async function resolveIdentity(req: SessionRequest, o: IdentityOptions): 
     throw new HttpError(401, 'A user is resumed only with the deviceCredential issued with it; omit user to start as a new user.', 'device_credential_required');
   }
   const ipKey = createHmac('sha256', o.secret).update(`source-ip:${o.sourceIp}`).digest('base64url').slice(0, 22);
-  const taken = await o.limits.take([{ key: `newuser#${ipKey}`, limit: o.newUsersPerHour, windowSeconds: 3600 }]);
+  const taken = await (await o.limits()).take([{ key: `newuser#${ipKey}`, limit: o.newUsersPerHour, windowSeconds: 3600 }]);
   if (!taken.ok) {
     throw new HttpError(429, `Too many new conversations from this network; try again in ${Math.ceil(taken.retryAfterSeconds / 60)} minutes, or resume with your deviceCredential.`, 'too_many_new_users', { 'retry-after': String(taken.retryAfterSeconds) });
   }

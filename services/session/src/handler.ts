@@ -6,7 +6,7 @@ import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAll
 import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
 import { shopState, type ShopStateContext } from '@lead-intake/shop-hours';
-import { UsageLimits } from '@lead-intake/usage-limits';
+import type { UsageLimits } from '@lead-intake/usage-limits';
 import { randomUUID } from 'node:crypto';
 
 const logger = createLogger('session');
@@ -32,8 +32,10 @@ const settings = {
   },
 };
 const secretNames = mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET'];
-let limits: UsageLimits | undefined;
-const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable }));
+// The usage counters (and with them the DynamoDB client) load on the first new user: a token
+// refresh, the common request, needs neither.
+let limits: Promise<UsageLimits> | undefined;
+const getLimits = () => (limits ??= import('@lead-intake/usage-limits').then(({ UsageLimits }) => new UsageLimits({ tableName: settings.limitsTable })));
 
 type SessionContext = SecretsContext & ShopStateContext & SessionRequestContext;
 
@@ -58,7 +60,7 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
       const { locale, pageUrl } = context.sessionRequest;
       if (mode === 'self-hosted') {
         const secret = assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET);
-        const identity = await resolveIdentity(context.sessionRequest, { secret, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown', limits: getLimits(), newUsersPerHour: settings.newUsersPerHour });
+        const identity = await resolveIdentity(context.sessionRequest, { secret, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown', limits: getLimits, newUsersPerHour: settings.newUsersPerHour });
         // The chat computes the shop state on every turn; the token carries the user and the visit.
         const { token, expiresAt } = mintClientToken(secret, identity.user, settings.ttlSeconds, { locale, pageUrl: pageUrl || undefined });
         metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
