@@ -1,3 +1,3 @@
 export { parseSessionRequest, sessionRequest, USER_ID, type SessionRequest, type SessionRequestContext } from './request';
-export { mintHostedSession, stateVariables, UpstreamError, type MintOptions, type MintedSession } from './mint';
+// The hosted mint (and with it the OpenAI SDK) is at '@lead-intake/chatkit-session/hosted'.
 export { resolveIdentity, type Identity, type IdentityOptions } from './identity';

@@ -144,8 +144,9 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
     onError: function httpErrorsOnError(request) {
       const err = request.error;
       if (typeof request.response === "object" && request.response !== null && request.response.statusCode) return;
-      // Structural as well as instanceof: a lazily loaded module may hold its own copy of the class.
-      if (err instanceof HttpError || ((err as HttpError | undefined)?.name === 'HttpError' && typeof (err as HttpError).statusCode === 'number')) {
+      // Structural as well as instanceof: a lazily loaded module may hold its own copy of the class
+      // (and subclasses such as UpstreamError carry their own name).
+      if (err instanceof HttpError || isHttpErrorLike(err)) {
         const e = err as HttpError;
         if (!e.expose) opts.onUnexpected?.(e, request);
         request.response = jsonResponse(e.statusCode, { error: e.expose ? e.message : publicMessage(e.statusCode), code: e.code }, e.headers);
@@ -155,6 +156,11 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
       request.response = jsonResponse(500, { error: 'Internal error.', code: 'internal_error' });
     },
   };
+}
+
+function isHttpErrorLike(e: unknown): e is HttpError {
+  const x = e as Partial<HttpError> | undefined;
+  return !!x && typeof x.statusCode === 'number' && typeof x.expose === 'boolean' && typeof x.code === 'string';
 }
 
 function publicMessage(status: number): string {

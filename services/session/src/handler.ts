@@ -1,11 +1,9 @@
 import middy from '@middy/core';
 import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
-import { mintHostedSession, resolveIdentity, sessionRequest, stateVariables, type SessionRequestContext } from '@lead-intake/chatkit-session';
+import { resolveIdentity, sessionRequest, type SessionRequestContext } from '@lead-intake/chatkit-session';
 import { chatkitModeSetting, intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
-import { openaiClient } from '@lead-intake/openai-client';
-import { shopState, type ShopStateContext } from '@lead-intake/shop-hours';
 import type { UsageLimits } from '@lead-intake/usage-limits';
 import { randomUUID } from 'node:crypto';
 
@@ -37,14 +35,14 @@ const secretNames = mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'
 let limits: Promise<UsageLimits> | undefined;
 const getLimits = () => (limits ??= import('@lead-intake/usage-limits').then(({ UsageLimits }) => new UsageLimits({ tableName: settings.limitsTable })));
 
-type SessionContext = SecretsContext & ShopStateContext & SessionRequestContext;
+type SessionContext = SecretsContext & SessionRequestContext;
 
 export interface SessionHandlerOptions {
   /** The clock for the shop state (tests freeze it). */
   now?: () => Date;
 }
 
-/** The pipeline: origin guard and CORS, body parsing, validation, shop state, secrets, mint. */
+/** The pipeline: origin guard and CORS, body parsing, validation, secrets, then the identity and its token (or, hosted, the shop state and a hosted session). */
 export function createSessionHandler(opts: SessionHandlerOptions = {}) {
   return middy<any, any, Error, SessionContext>()
     .use(injectLambdaContext(logger))
@@ -54,7 +52,6 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
     .use(methodGuard(['POST']))
     .use(jsonBody({ maxBytes: 16 * 1024 }))
     .use(sessionRequest())
-    .use(shopState({ now: opts.now }))
     .use(secrets({ names: secretNames, ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
     .handler(async (event, context) => {
       const { locale, pageUrl } = context.sessionRequest;
@@ -68,15 +65,23 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
         logger.info('client token minted', { locale, mode, newUser: identity.created });
         return jsonResponse(200, { client_secret: token, expires_at: expiresAt, user: identity.user, device_credential: identity.deviceCredential });
       }
+      // Loaded on the first hosted request: the self-hosted path never pays for the OpenAI SDK or
+      // the shop state (the chat computes that on every turn).
+      const [{ mintHostedSession, stateVariables }, { openaiClient }, { computeShopState, loadShopProfile }] = await Promise.all([
+        import('@lead-intake/chatkit-session/hosted'),
+        import('@lead-intake/openai-client'),
+        import('@lead-intake/shop-hours'),
+      ]);
+      const shop = computeShopState((opts.now ?? (() => new Date()))(), loadShopProfile());
       const minted = await mintHostedSession(openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), {
         user: context.sessionRequest.user ?? randomUUID(),
         workflowId: context.secrets.CHATKIT_WORKFLOW_ID!,
-        stateVariables: stateVariables(locale, pageUrl, context.shopState),
+        stateVariables: stateVariables(locale, pageUrl, shop),
         ttlSeconds: settings.ttlSeconds,
         maxRequestsPerMinute: settings.maxRequestsPerMinute,
       });
       metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
-      logger.info('session minted', { locale, shopOpen: context.shopState.shop_is_open_now });
+      logger.info('session minted', { locale, shopOpen: shop.shop_is_open_now });
       return jsonResponse(200, minted);
     });
 }
