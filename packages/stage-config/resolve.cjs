@@ -21,7 +21,7 @@ function resolveStage(stage, file = FILE) {
     throw new Error(`stages.config.json: chatkitMode for stage '${stage}' must be 'self-hosted' (the default) or 'hosted' (legacy, ends 2026-11-30)`);
   }
   for (const [key, min, max] of [
-    ['chatTurnsPerMinute', 1, 600],
+    ['chatTurnsPerMinute', 1, 100000],
     ['newUsersPerSourceIpPerHour', 1, 100000],
     ['chatDailyModelCalls', 1, 10000000],
     ['chatRetentionDays', 1, 3650],

@@ -20,7 +20,7 @@ const settings = {
   limitsTable: stringSetting(process.env, 'CHAT_LIMITS_TABLE_NAME'),
   model: stringSetting(process.env, 'CHAT_MODEL', 'gpt-5.2-2025-12-11'),
   retentionDays: intSetting(process.env, 'CHAT_RETENTION_DAYS', 365, { min: 1, max: 3650 }),
-  turnsPerMinute: intSetting(process.env, 'CHAT_TURNS_PER_MINUTE', 10, { min: 1, max: 600 }),
+  turnsPerMinute: intSetting(process.env, 'CHAT_TURNS_PER_MINUTE', 10, { min: 1, max: 100_000 }),
   dailyModelCalls: intSetting(process.env, 'CHAT_DAILY_MODEL_CALLS', 2000, { min: 1, max: 10_000_000 }),
   openai: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 20000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
 };
