@@ -254,16 +254,20 @@ describe('the turn gate', () => {
     expect(await responses()).toHaveLength(0);
   });
 
-  it('a turn on a thread that is not found gives its admission back', async () => {
-    const refunds: string[] = [];
-    const store = new MemoryThreadStore();
-    const s = new ChatKitServer({
-      store,
-      responder: { start: () => (async function* () {})() },
-      gate: { admit: async () => ({ ok: true }), refund: async (u) => void refunds.push(u) },
-    });
+  it('a turn on a thread that is not found never reaches the gate; a new thread whose write fails gives its admission back', async () => {
+    const calls: string[] = [];
+    const gate = { admit: async (u: string) => (calls.push(`admit ${u}`), { ok: true as const }), refund: async (u: string) => void calls.push(`refund ${u}`) };
+    const s = new ChatKitServer({ store: new MemoryThreadStore(), responder: { start: () => (async function* () {})() }, gate });
     expect((await run(s, 'lost', { type: 'threads.add_user_message', params: { thread_id: 'cthr_nope', input: text('hi') } })).status).toBe(404);
-    expect(refunds).toEqual(['lost']);
+    expect(calls).toEqual([]);
+    class Failing extends MemoryThreadStore {
+      override async saveThread(): Promise<void> {
+        throw Object.assign(new Error('injected'), { name: 'ServiceUnavailable' });
+      }
+    }
+    const f = new ChatKitServer({ store: new Failing(), responder: { start: () => (async function* () {})() }, gate });
+    expect((await run(f, 'unlucky', { type: 'threads.create', params: { input: text('hi') } })).events).toEqual([{ type: 'error', code: 'stream.error', allow_retry: true }]);
+    expect(calls).toEqual(['admit unlucky', 'refund unlucky']);
   });
 });
 

@@ -274,7 +274,7 @@ export class ChatKitServer {
       }
       self.known.remember(thread.id, ctx.user);
       yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
-      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, null);
+      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, null); // admitted above
     })();
   }
 
@@ -286,7 +286,6 @@ export class ChatKitServer {
     const early = this.known.isOwner(threadId, ctx.user);
     let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
     written?.catch(() => undefined);
-    const gate = this.admit(ctx.user);
     let loaded;
     try {
       loaded = await store.loadThreadWithRecentItems(threadId, ctx.user, this.historyItems);
@@ -296,7 +295,6 @@ export class ChatKitServer {
         this.known.forget(threadId);
         await written!.then(() => store.deleteThreadItem(threadId, message.id)).catch(() => undefined);
       }
-      await this.unadmit(gate, ctx.user);
       throw e;
     }
     this.known.remember(threadId, ctx.user);
@@ -307,7 +305,10 @@ export class ChatKitServer {
     // The customer's page and locale follow the latest visit (saved with the thread after the turn).
     thread.metadata = { ...thread.metadata, ...this.visit(ctx) };
     const history = [...loaded.items.filter((i) => i.id !== message.id), message];
-    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, gate);
+    // The gate is asked once the message is stored: on the first event's path it would only
+    // contend with the read and the write (DynamoDB Local serializes writes); a refusal then takes
+    // the message back.
+    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, () => this.admit(ctx.user));
   }
 
   private async retryTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
@@ -324,9 +325,11 @@ export class ChatKitServer {
 
   /**
    * One model turn: `thread.item.done` for the user message once it is stored (not for a retry),
-   * then the stream options and the answer. The model is asked as soon as the gate admits the
-   * turn, beside the write. A gate still deciding (`gate`) does not hold the message back: if it
-   * refuses, the message is removed again (`thread.item.removed`) and the refusal follows.
+   * then the stream options and the answer. A turn not yet admitted (`admit`) asks the gate once
+   * its message is stored and announced; if the gate refuses, the message is removed again
+   * (`thread.item.removed`) and the refusal follows. The model is asked after the message's event
+   * has gone out: preparing the request (the shop state, the input) takes about a millisecond of
+   * CPU, which must not delay the first event.
    */
   private async *turn(
     thread: ThreadMetadata,
@@ -335,26 +338,24 @@ export class ChatKitServer {
     written: Promise<unknown> | null,
     ctx: RequestContext,
     state: { expiresAt?: number; metadataChanged?: string },
-    gate: Promise<void> | null,
+    admit: (() => Promise<void>) | null,
   ): AsyncGenerator<ThreadStreamEvent> {
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const start = () => this.deps.responder.start({ thread, history: history.slice(-this.historyItems), locale: ctx.locale, pageUrl: ctx.pageUrl, signal: stop.signal });
-      const answer = gate ? gate.then(start) : Promise.resolve(start());
-      answer.catch(() => undefined);
       if (written) {
         try {
           await written; // the user message is stored before anything about it is sent
         } catch (e) {
           stop.abort();
-          if (gate) await this.unadmit(gate, ctx.user);
           yield this.failure('write user message', e);
           return;
         }
         yield { type: 'thread.item.done', item: message };
       }
+      const answer = (admit ? admit() : Promise.resolve()).then(start);
       let events: AsyncIterable<ThreadStreamEvent>;
       try {
         events = await answer;
