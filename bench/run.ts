@@ -450,7 +450,7 @@ async function main() {
       firstByteWithoutStoreMedianMs: round(median(noStore)),
       warmupTurns: CHAT_WARMUP_TURNS,
       coldFirstTurnFirstByteMedianMs: (results.coldStart as any).chatFirstTurn.firstByteMedianMs,
-      note: 'local: the thread store is DynamoDB Local (Java) on the same 2 cores. On a thread the instance knows, the history read, the user-message write and the usage counters run together: one round trip before the first event',
+      note: 'local: the thread store is DynamoDB Local (Java) on the same 2 cores. On a thread the instance knows, the history read and the user-message write run together: one round trip before the first event; the usage gate follows it, before the model call',
     };
     results.machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), date: new Date().toISOString() };
   } finally {
@@ -548,10 +548,12 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   The target is on the first streamed byte, as the issue states it: ours is the user's message,
   sent once it is stored (the protocol's first event of a turn), the emulator's its first event.
   The first assistant text is reported beside it: it also waits for the history read and the
-  model's first event. On a thread the instance knows, the history read, the message write and
-  the usage counters (turns per user, model calls per day) run together, so one DynamoDB Local round trip (${r.chat.dynamoLocalRoundTripMedianMs} ms median from the bench
+  model's first event. On a thread the instance knows, the history read and the message write
+  run together, so one DynamoDB Local round trip (${r.chat.dynamoLocalRoundTripMedianMs} ms median from the bench
   process, more under the stack's load on 2 cores) is on the path. The same request path without
-  the store (a request refused by validation) answers in ${r.chat.firstByteWithoutStoreMedianMs} ms.
+  the store (a request refused by validation) answers in ${r.chat.firstByteWithoutStoreMedianMs} ms. The usage gate (the user's turn
+  counter; the day's model calls, reserved in blocks) is asked once the message is stored, so it
+  is on the path to the first text, not the first byte.
 - **Memory**: a fresh process runs the lead bundle on a 200-message thread through the whole send
   path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`.
 
@@ -571,13 +573,14 @@ npx tsx bench/compare-chat.ts http://127.0.0.1:19703/ http://127.0.0.1:19803/   
 \`\`\`
 
 Measured on 2026-11-27 for the self-hosted default, item ordering and server-issued identities
-(\`adc9de7\` before, the change after), three runs: 12.35 vs 13.59, 13.12 vs 13.57, 11.91 vs
-12.91 ms, so **+0.9 ms** on the first streamed byte. That is the per-user turn counter (a
-conditional write beside the thread read and the message write; DynamoDB Local serializes writes
-on these 2 cores, where DynamoDB proper serves them in parallel); the day's model-call budget is
-reserved in blocks and costs no write on most turns, and the gate no longer holds back the first
-event (a late refusal takes the message back). Through this bench's own method (above) the same
-code measures ${r.chat.addedToFirstStreamedByteMs} ms added in this run, against 6.34 ms on the quieter 2026-11-25 machine.
+(\`adc9de7\` before, the change after): first with the usage gate beside the thread read (12.35
+vs 13.59, 13.12 vs 13.57, 11.91 vs 12.91 ms: **+0.9 ms**, the per-user turn counter's write
+contending with the read and the message write, which DynamoDB Local serializes on 2 cores);
+then as it is now, the gate asked once the message is stored and the model request prepared
+once its event has gone out (11.73 vs 10.42, 12.08 vs 11.31, 11.44 vs 10.52 ms: **-1.0 ms**).
+The price is on the first text: one more round trip (the gate's) before the model is asked. The
+day's model-call budget is reserved in blocks and costs no write on most turns. Through this
+bench's own method (above) the same code measures ${r.chat.addedToFirstStreamedByteMs} ms added in this run, against 6.34 ms on the quieter 2026-11-25 machine.
 `;
 }
 
