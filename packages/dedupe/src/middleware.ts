@@ -16,7 +16,8 @@ export interface SendOnceOptions<C extends Context> {
   /** Told about every request the ledger answers itself (metrics, logs). */
   onBusy?: (reason: string, record: LedgerRecord, context: C) => void;
   onUnavailable?: (error: LedgerUnavailableError, context: C) => void;
-  onCrash?: (error: unknown, context: C) => void;
+  /** The attempt crashed; `status` is what the ledger recorded (`failed` after the last attempt), if it could. */
+  onCrash?: (error: unknown, context: C, status?: 'error' | 'failed') => void;
 }
 
 /**
@@ -36,7 +37,7 @@ export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendO
         if (e instanceof LedgerUnavailableError) {
           // Fail closed: without the ledger we cannot promise one email. Loud, and retryable.
           opts.onUnavailable?.(e, request.context);
-          throw new HttpError(503, 'Lead ledger unavailable.', 'ledger_unavailable', { 'retry-after': '5' }, { cause: e });
+          throw new HttpError(503, 'The lead ledger is unavailable; retry in a few seconds.', 'ledger_unavailable', { 'retry-after': '5' }, { cause: e, expose: true });
         }
         throw e;
       }
@@ -49,12 +50,13 @@ export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendO
     onError: async function sendOnceOnError(request) {
       const lease = request.context.lease;
       if (!lease || lease.finished) return;
-      opts.onCrash?.(request.error, request.context);
+      let status: 'error' | 'failed' | undefined;
       try {
-        await opts.ledger().markError(lease, `crash:${request.error?.name ?? 'Error'}`);
+        status = (await opts.ledger().markError(lease, `crash:${request.error?.name ?? 'Error'}`)).status;
       } catch {
         // The lease will expire and the sweeper will pick the record up.
       }
+      opts.onCrash?.(request.error, request.context, status);
     },
   };
 }

@@ -6,11 +6,12 @@ export class HttpError extends Error {
     message: string,
     readonly code: string = defaultCode(statusCode),
     readonly headers: Record<string, string> = {},
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; expose?: boolean },
   ) {
     super(message, options);
     this.name = 'HttpError';
-    this.expose = statusCode < 500;
+    // 4xx messages are for the caller; a 5xx one only when it says nothing internal (a 503's "retry later").
+    this.expose = options?.expose ?? statusCode < 500;
   }
 }
 

@@ -148,7 +148,7 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
       // (and subclasses such as UpstreamError carry their own name).
       if (err instanceof HttpError || isHttpErrorLike(err)) {
         const e = err as HttpError;
-        if (!e.expose) opts.onUnexpected?.(e, request);
+        if (e.statusCode >= 500 && !e.expose) opts.onUnexpected?.(e, request);
         request.response = jsonResponse(e.statusCode, { error: e.expose ? e.message : publicMessage(e.statusCode), code: e.code }, e.headers);
         return;
       }

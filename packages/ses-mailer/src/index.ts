@@ -1,2 +1,2 @@
-export { buildMime, encodeHeader, assertAddresses, InvalidAddressError, type OutgoingEmail } from './mime';
+export { buildMime, encodeHeader, assertAddresses, InvalidAddressError, MAX_HEADER_LINE, type OutgoingEmail } from './mime';
 export { sendEmail, createSesClient, EmailSendError } from './send';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isSendableAddress } from '@lead-intake/transcript/address';
 
 export interface OutgoingEmail {
   from: string;
@@ -16,13 +17,16 @@ export class InvalidAddressError extends Error {
   }
 }
 
-// A single bare address: nothing that could end a header or add a recipient.
-const ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
-
+/** Every address a single bare, sendable one: nothing that could end a header or add a recipient. */
 export function assertAddresses(field: string, list: string[]): void {
   if (list.length === 0 && field !== 'Reply-To') throw new InvalidAddressError(field);
-  for (const a of list) if (!ADDRESS.test(a)) throw new InvalidAddressError(field);
+  for (const a of list) if (!isSendableAddress(a)) throw new InvalidAddressError(field);
 }
+
+/** The email standard's limit on a header line (RFC 5322 2.1.1), CRLF excluded. */
+export const MAX_HEADER_LINE = 998;
+/** An address list folded one address per line, so no line grows with the list. */
+const addressList = (list: string[]) => list.join(',\r\n ');
 
 /** RFC 2047 encoded-word for a header value (UTF-8, base64), folded so no line is too long. */
 export function encodeHeader(value: string): string {
@@ -52,15 +56,17 @@ export function buildMime(e: OutgoingEmail, opts: { date?: Date; boundary?: stri
   const boundary = opts.boundary ?? `=_lead_${randomBytes(12).toString('hex')}`;
   const headers = [
     `From: ${e.from}`,
-    `To: ${e.to.join(', ')}`,
-    ...(e.replyTo?.length ? [`Reply-To: ${e.replyTo.join(', ')}`] : []),
+    `To: ${addressList(e.to)}`,
+    ...(e.replyTo?.length ? [`Reply-To: ${addressList(e.replyTo)}`] : []),
     `Subject: ${encodeHeader(e.subject)}`,
     `Date: ${(opts.date ?? new Date()).toUTCString().replace('GMT', '+0000')}`,
     'MIME-Version: 1.0',
     `Content-Type: multipart/alternative; boundary="${boundary}"`,
   ];
+  const head = headers.join('\r\n');
+  if (head.split('\r\n').some((l) => l.length > MAX_HEADER_LINE)) throw new InvalidAddressError('header line over 998 characters');
   return [
-    headers.join('\r\n'),
+    head,
     '',
     `--${boundary}`,
     'Content-Type: text/plain; charset=UTF-8',

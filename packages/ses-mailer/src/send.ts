@@ -26,13 +26,21 @@ export async function createSesClient(): Promise<SESClient> {
  * emulator keeps only the first To and Reply-To; raw keeps all). Returns SES's MessageId.
  */
 export async function sendEmail(ses: SESClient | Promise<SESClient>, e: OutgoingEmail, opts: { signal?: AbortSignal } = {}): Promise<string> {
-  const raw = buildMime(e);
+  let raw: string;
+  try {
+    raw = buildMime(e);
+  } catch (err) {
+    // A message that cannot be built is a failed send (recorded, alarmed), never a crash.
+    throw new EmailSendError((err as Error)?.name || 'InvalidMessage', { cause: err });
+  }
   const { SendRawEmailCommand } = await sdk();
   let out;
   try {
     out = await (await ses).send(new SendRawEmailCommand({ Source: e.from, Destinations: e.to, RawMessage: { Data: Buffer.from(raw, 'utf8') } }), { abortSignal: opts.signal as any });
   } catch (err) {
-    throw new EmailSendError((err as Error)?.name || 'Error', { cause: err });
+    // A timeout (the caller's signal) is ambiguous: SES may have accepted the message
+    // (docs/idempotency.md, "A send that may have gone out").
+    throw new EmailSendError(opts.signal?.aborted ? 'TimeoutError' : (err as Error)?.name || 'Error', { cause: err });
   }
   if (!out.MessageId) throw new EmailSendError('NoMessageId');
   return out.MessageId;

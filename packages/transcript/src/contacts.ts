@@ -1,4 +1,5 @@
 import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { EMAIL_CANDIDATE, isSendableAddress, withoutInvisible } from './address';
 import type { TranscriptLine } from './normalize';
 
 export interface Contacts {
@@ -15,8 +16,6 @@ export interface ContactOptions {
   defaultCountry?: CountryCode;
 }
 
-// Pragmatic address syntax: a local part, one @, a dotted domain with a 2+ letter TLD.
-const EMAIL = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}/g;
 
 export function countryOf(e164: string): CountryCode | undefined {
   return parsePhoneNumberFromString(e164)?.country;
@@ -30,12 +29,15 @@ export function extractContacts(lines: TranscriptLine[], opts: ContactOptions): 
   const phones: string[] = [];
   for (const line of lines) {
     if (line.role !== 'customer' || !line.text) continue;
-    for (const m of line.text.matchAll(EMAIL)) {
+    // Invisible characters would split an address (jo\u200Bhn@ -> hn@) or hide it.
+    const text = withoutInvisible(line.text);
+    for (const m of text.matchAll(EMAIL_CANDIDATE)) {
       const email = m[0].replace(/^[.]+|[.]+$/g, '').toLowerCase();
-      if (!emails.includes(email)) emails.push(email);
+      // An address that cannot be sent to is not a contact (and must never make a send fail).
+      if (isSendableAddress(email) && !emails.includes(email)) emails.push(email);
     }
     // Email addresses can hold digit runs that look like numbers; read phones from the rest.
-    const rest = line.text.replace(EMAIL, ' ');
+    const rest = text.replace(EMAIL_CANDIDATE, ' ');
     for (const found of findPhoneNumbersInText(rest, { defaultCountry })) {
       const e164 = found.number.number;
       if (e164 === shop || !found.number.isValid()) continue;

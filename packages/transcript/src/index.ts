@@ -2,3 +2,4 @@ export { normalizeItems, assembleTranscript, httpUrlOrNull, toSeconds, type Tran
 export { extractContacts, countryOf, type Contacts, type ContactOptions } from './contacts';
 export { HostedChatKitSource, FallbackTranscriptSource, ThreadNotFoundError, type TranscriptSource } from './source';
 export { formatForModel } from './format';
+export { isSendableAddress, withoutInvisible } from './address';

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
-import { extractContacts, formatForModel, HostedChatKitSource, normalizeItems, ThreadNotFoundError, type TranscriptLine } from './index';
+import { extractContacts, formatForModel, HostedChatKitSource, isSendableAddress, normalizeItems, ThreadNotFoundError, type TranscriptLine } from './index';
 
 const customer = (text: string, quote: string | null = null): TranscriptLine => ({ itemId: 'i', createdAt: 0, role: 'customer', speaker: 'Customer', text, quote, attachments: [] });
 const assistant = (text: string): TranscriptLine => ({ ...customer(text), role: 'assistant', speaker: 'Roxana' });
@@ -38,6 +38,30 @@ describe('extractContacts', () => {
   it('ignores digit runs inside email addresses and things that are not numbers', () => {
     const c = extractContacts([customer('my email is user4155552671@mail.com and my car is a 2012 model with 120000 miles')], { shopPhone: SHOP });
     expect(c).toEqual({ emails: ['user4155552671@mail.com'], phones: [] });
+  });
+});
+
+describe('addresses that cannot be sent to (issue: one odd address lost a lead)', () => {
+  it.each([
+    ['dots before the @', 'my email is ...@example.com and phone (415) 723-4603'],
+    ['a lone dot', 'email .@gmail.com, phone (415) 723-4603'],
+    ['a local part over 64 characters', `write to ${'a'.repeat(1500)}@example.com or call (415) 723-4603`],
+    ['two dots in a row', 'mail jo..hn@example.com, or (415) 723-4603'],
+  ])('%s is not a contact; the phone still is', (_label, text) => {
+    const c = extractContacts([customer(text)], { shopPhone: SHOP });
+    expect(c.emails).toEqual([]);
+    expect(c.phones).toEqual(['+14157234603']);
+  });
+
+  it('invisible characters do not split an address', () => {
+    for (const ch of ['\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD']) {
+      expect(extractContacts([customer(`write to jo${ch}hn@exa${ch}mple.com`)], { shopPhone: SHOP }).emails).toEqual(['john@example.com']);
+    }
+  });
+
+  it('isSendableAddress is the one rule, shared with the mailer', () => {
+    expect(['a@b.co', "o'brien+cars@mail.example.org", `${'x'.repeat(64)}@example.com`].every(isSendableAddress)).toBe(true);
+    expect(['@b.co', '.a@b.co', 'a.@b.co', 'a..b@c.co', `${'x'.repeat(65)}@example.com`, 'a@b', 'a@-b.co', 'a b@c.co', 'a@b.co\r\nBcc: x@y.z'].some(isSendableAddress)).toBe(false);
   });
 });
 

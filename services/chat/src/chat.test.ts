@@ -145,6 +145,9 @@ describe('retry, update, feedback, delete', () => {
     expect(renamed.json).toMatchObject({ id, title: 'Brakes', items: { data: [], has_more: false } });
     const fb = await chatRequest({ type: 'items.feedback', params: { thread_id: id, item_ids: [events.at(-2).item.id], kind: 'positive' } }, { token });
     expect(fb).toMatchObject({ status: 200, json: {} });
+    // A request is bounded (the client sends a handful): 16,000 ids in 64 KB are refused, not written one by one.
+    const flood = await chatRequest({ type: 'items.feedback', params: { thread_id: id, item_ids: Array.from({ length: 6000 }, (_, n) => `msg_${n}`), kind: 'negative' } }, { token });
+    expect(flood).toMatchObject({ status: 400, json: { error: expect.stringMatching(/more than 50 ids/) } });
     expect((await chatRequest({ type: 'threads.delete', params: { thread_id: id } }, { token })).json).toEqual({});
     expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token })).status).toBe(404);
     const left = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));

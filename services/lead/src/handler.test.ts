@@ -119,6 +119,18 @@ describe('the lead email, end to end through the local stack (self-hosted conver
     expect(await sesEmails()).toEqual([]);
   });
 
+  it('one address that cannot be sent to never loses a lead that has a phone number: sent, without that Reply-To', async () => {
+    for (const text of ['my email is ...@example.com and phone (415) 723-4603', 'email .@gmail.com, phone (415) 723-4603', `write to ${'b'.repeat(1500)}@example.com or (415) 723-4603`]) {
+      await clearSes();
+      const id = await threads.seedThread({ user: 'u', items: [user(text)] });
+      await admin.queueOutput(summary({ customer_name: null }));
+      expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
+      const [mail] = await sesEmails();
+      expect(mail!.replyTo).toEqual([]);
+      expect(mail!.body.html).toContain('href="tel:+14157234603"');
+    }
+  });
+
   it('keeps international numbers in E.164', async () => {
     const id = await threads.seedThread({ user: 'u', items: [user('I am visiting from London, call +44 20 7946 0958 please')] });
     await admin.queueOutput(summary({ customer_name: null }));

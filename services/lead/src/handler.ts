@@ -43,7 +43,11 @@ export const handler = middy<any, any, Error, LeadContext>()
         // Not silent: the runbook replays these thread ids once DynamoDB is back.
         logger.error('ledger unavailable: lead not processed', { threadId: c.leadRequest.threadId, trigger: c.leadRequest.reason, errorName: (e.cause as Error)?.name });
       },
-      onCrash: (e, c) => logger.error('lead attempt crashed; recorded as an error for retry', { threadId: c.leadRequest.threadId, errorName: (e as Error)?.name }),
+      onCrash: (e, c, status) => {
+        // Every terminal failure is counted, whatever path it took (the LeadsFailed alarm).
+        if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
+        logger.error('lead attempt crashed; recorded as an error for retry', { threadId: c.leadRequest.threadId, errorName: (e as Error)?.name, ledgerStatus: status });
+      },
     }),
   )
   .use(secrets({ names: ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }))

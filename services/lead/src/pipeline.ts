@@ -49,7 +49,7 @@ export function processDeps(rt: Rt, apiKey: string, remainingMs: number, log: Re
     // Whatever OpenAI does, LEAD_SEND_RESERVE_MS stays for the email and the ledger write.
     signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
     send: (email, replyTo) =>
-      sendEmail(rt.memo('ses', createSesClient), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }),
+      sendEmail(rt.memo('ses', createSesClient), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }, { signal: AbortSignal.timeout(settings.sesTimeoutMs) }),
     hooks: {
       evaluated: (ev, effective) => {
         const summaryFailure = ev.kind === 'no_contact' || ev.summary.ok ? undefined : ev.summary.failure;

@@ -30,6 +30,9 @@ export const settings = (() => {
     threads: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 4000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
     summary: { timeoutMs: intSetting(process.env, 'LEAD_SUMMARY_TIMEOUT_MS', 12000, { min: 100, max: 120000 }), maxRetries: intSetting(process.env, 'LEAD_SUMMARY_MAX_RETRIES', 1, { min: 0, max: 5 }) },
     sendReserveMs: intSetting(process.env, 'LEAD_SEND_RESERVE_MS', 5000, { min: 0, max: 60000 }),
+    // SES must answer well inside the send reserve: a hung SES is a failed (retried) send, not a
+    // function timeout past the lease.
+    sesTimeoutMs: intSetting(process.env, 'LEAD_SES_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
   };
 })();
 

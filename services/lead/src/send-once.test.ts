@@ -136,9 +136,33 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     const id = await threads.seedThread({ user: 'u', items: qualified });
     const res = await call(id, 'pagehide');
     expect(res.status).toBe(503);
-    expect(res.body.code).toBe('ledger_unavailable');
+    expect(res.body).toEqual({ error: 'The lead ledger is unavailable; retry in a few seconds.', code: 'ledger_unavailable' }); // says what happened
     expect(await admin.requests()).toEqual([]);
     expect(await emailsFor(id)).toEqual([]);
+  });
+});
+
+describe('SES that hangs', () => {
+  it('times out well inside the send reserve: a failed send, recorded for retry, not a function timeout past the lease', async () => {
+    const { createServer } = await import('node:net');
+    const sockets: any[] = [];
+    const hung = createServer((s) => void sockets.push(s)); // accepts, never answers
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    try {
+      applyEnv(await leadEnv({ AWS_ENDPOINT_URL_SES: `http://127.0.0.1:${(hung.address() as any).port}`, LEAD_SES_TIMEOUT_MS: '500' }));
+      let handler: any;
+      jest.isolateModules(() => {
+        handler = require('./handler').handler;
+      });
+      const id = await threads.seedThread({ user: 'u', items: qualified });
+      const res = await handler(urlEvent({ body: JSON.stringify({ threadId: id, reason: 'pagehide' }), headers: leadAuth(id) }), lambdaContext(30_000));
+      expect(JSON.parse(res.body)).toEqual({ sent: false, reason: 'error' });
+      expect(await readRecord(id)).toMatchObject({ status: 'error', last_error: 'ses:TimeoutError', pending_reason: 'pagehide' });
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      hung.close();
+      applyEnv({ LEAD_SES_TIMEOUT_MS: undefined });
+    }
   });
 });
 
