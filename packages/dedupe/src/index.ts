@@ -1,4 +1,4 @@
-export { Ledger, LEDGER_DEFAULTS, type LedgerConfig, type Lease, type AcquireResult, type ReleaseResult, type EvalCache, type SweepResult } from './ledger';
+export { Ledger, LEDGER_DEFAULTS, ownerHash, type Requester, type LedgerConfig, type Lease, type AcquireResult, type ReleaseResult, type EvalCache, type SweepResult } from './ledger';
 export { LedgerStore, LedgerUnavailableError, type WriteResult, type StoreOptions } from './store';
 export { sendOnce, type LedgerContext, type SendOnceOptions } from './middleware';
 export { isStrong, nowSeconds, DUE_INDEX, DUE_SHARD, type LedgerRecord, type LedgerStatus } from './record';

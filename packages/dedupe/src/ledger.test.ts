@@ -198,3 +198,86 @@ describe('configuration', () => {
     expect(() => ledgerConfigFromEnv({})).toThrow(/LEAD_DEDUPE_TABLE_NAME/);
   });
 });
+
+describe('the owner is checked before anything is written', () => {
+  const asker = (user: string, owns: boolean | (() => Promise<boolean>)) => {
+    const calls = { n: 0 };
+    return { calls, requester: { user, verify: async () => (calls.n++, typeof owns === 'function' ? owns() : owns) } };
+  };
+
+  it('the first trigger proves ownership from the conversation, then the record keeps a hash of the owner (not the id)', async () => {
+    const { l, store } = ledger();
+    const id = tid();
+    const alice = asker('alice', true);
+    expect((await l.acquire(id, 'auto', { requester: alice.requester })).kind).toBe('acquired');
+    expect(alice.calls.n).toBe(1);
+    const rec = await read(store, id);
+    expect(rec.owner_hash).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(JSON.stringify(rec)).not.toContain('alice');
+  });
+
+  it('a duplicate from the owner is answered by the record alone: the conversation is not read again', async () => {
+    const { l } = ledger();
+    const id = tid();
+    const alice = asker('alice', true);
+    const got = await l.acquire(id, 'close', { requester: alice.requester });
+    if (got.kind !== 'acquired') throw new Error('setup');
+    await l.markSent(got.lease, 'm-1');
+    expect(await l.acquire(id, 'pagehide', { requester: alice.requester })).toMatchObject({ kind: 'busy', reason: 'already_sent' });
+    expect(alice.calls.n).toBe(1);
+  });
+
+  it.each(['sending', 'sent', 'error (cooling down)', 'error (cooldown over, pagehide pending)', 'idle', 'failed'])(
+    'another user on a record that is %s: not_owner, the record untouched, the conversation not read',
+    async (state) => {
+      const { l, store, advance } = ledger();
+      const id = tid();
+      const alice = asker('alice', true);
+      const got = await l.acquire(id, state.startsWith('error') ? 'pagehide' : 'auto', { requester: alice.requester });
+      if (got.kind !== 'acquired') throw new Error('setup');
+      if (state === 'sent') await l.markSent(got.lease, 'm');
+      if (state.startsWith('error')) await l.markError(got.lease, 'ses:Throttling');
+      if (state === 'error (cooldown over, pagehide pending)') advance(31);
+      if (state === 'idle') await l.release(got.lease, { evalState: '1:x' });
+      if (state === 'failed') for (let n = 0; n < 3; n++) {
+        advance(1000);
+        const again = await l.acquire(id, 'pagehide', { requester: alice.requester });
+        if (again.kind === 'acquired') await l.markError(again.lease, 'ses:x');
+      }
+      const before = await read(store, id);
+      const mallory = asker('mallory', true); // even a verify that would say yes is never asked
+      expect(await l.acquire(id, 'auto', { requester: mallory.requester })).toEqual({ kind: 'not_owner' });
+      expect(await l.acquire(id, 'manual', { requester: mallory.requester })).toEqual({ kind: 'not_owner' });
+      expect(mallory.calls.n).toBe(0);
+      expect(await read(store, id)).toEqual(before);
+    },
+  );
+
+  it('an unknown thread (or one the caller does not own) leaves no record', async () => {
+    const { l, store } = ledger();
+    const id = tid();
+    const nobody = asker('mallory', false);
+    expect(await l.acquire(id, 'manual', { requester: nobody.requester })).toEqual({ kind: 'not_owner' });
+    expect(await store.get(id)).toBeUndefined();
+  });
+
+  it('a record from before owners were kept is claimed by its verified owner only', async () => {
+    const { l, store } = ledger();
+    const id = tid();
+    const old = await l.acquire(id, 'auto'); // no requester: written the old way
+    if (old.kind !== 'acquired') throw new Error('setup');
+    await l.release(old.lease, { evalState: '1:x' });
+    const before = await read(store, id);
+    expect(await l.acquire(id, 'auto', { requester: asker('mallory', false).requester })).toEqual({ kind: 'not_owner' });
+    expect(await read(store, id)).toEqual(before);
+    expect((await l.acquire(id, 'close', { requester: asker('alice', true).requester })).kind).toBe('acquired');
+    expect((await read(store, id)).owner_hash).toBeDefined();
+  });
+
+  it('a verify that fails (the thread store is down) fails closed: LedgerUnavailableError, nothing written', async () => {
+    const { l, store } = ledger();
+    const id = tid();
+    await expect(l.acquire(id, 'pagehide', { requester: asker('alice', () => Promise.reject(new Error('down'))).requester })).rejects.toBeInstanceOf(LedgerUnavailableError);
+    expect(await store.get(id)).toBeUndefined();
+  });
+});

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DUE_SHARD, isStrong, nowSeconds, type LedgerRecord } from './record';
-import { LedgerStore } from './store';
+import { LedgerStore, LedgerUnavailableError } from './store';
 
 /**
  * The ledger's rules (docs/idempotency.md): who may evaluate and send for a thread, when, and
@@ -36,7 +36,24 @@ export interface Lease {
   finished: boolean;
 }
 
-export type AcquireResult = { kind: 'acquired'; lease: Lease } | { kind: 'busy'; reason: 'already_sent' | 'in_progress' | 'cooldown' | 'failed'; record: LedgerRecord };
+export type AcquireResult =
+  | { kind: 'acquired'; lease: Lease }
+  | { kind: 'busy'; reason: 'already_sent' | 'in_progress' | 'cooldown' | 'failed'; record: LedgerRecord }
+  /** The caller is not the thread's owner, or there is no such thread: nothing was written. */
+  | { kind: 'not_owner' };
+
+/**
+ * Who asks. The ledger keeps a hash of the thread's owner on its record; a request from anyone
+ * else is refused before anything is written. `verify` proves ownership from the conversation
+ * itself (the thread store, or the hosted API) when the record does not know its owner yet: the
+ * first trigger of a thread, or a record written before owners were kept.
+ */
+export interface Requester {
+  user: string;
+  verify: () => Promise<boolean>;
+}
+
+export const ownerHash = (user: string) => createHash('sha256').update(`owner:${user}`).digest('base64url').slice(0, 22);
 
 export type ReleaseResult = { kind: 'released' } | { kind: 'pending'; reason: string } | { kind: 'lost' };
 
@@ -83,7 +100,50 @@ export class Ledger {
    * sent or cooling down. A lost race reads the winner's record from the same answer. A strong
    * (non-auto) trigger that finds a live lease or a cooldown is recorded on the item, never dropped.
    */
-  async acquire(threadId: string, reason: string, opts: { sweeper?: boolean } = {}): Promise<AcquireResult> {
+  async acquire(threadId: string, reason: string, opts: { sweeper?: boolean; requester?: Requester } = {}): Promise<AcquireResult> {
+    if (opts.requester) return this.acquireAsOwner(threadId, reason, opts.requester);
+    const got = await this.acquireUnchecked(threadId, reason, opts);
+    return got.kind === 'not_owner' ? { kind: 'not_owner' } : got;
+  }
+
+  /**
+   * acquire for a named user. The common case is one conditional write that also requires the
+   * recorded owner to be this user (a duplicate is still answered in one round trip). The record's
+   * answer tells the rest apart: another owner is refused untouched; no record, or one without an
+   * owner, is verified against the conversation first and only then written.
+   */
+  private async acquireAsOwner(threadId: string, reason: string, requester: Requester): Promise<AcquireResult> {
+    const hash = ownerHash(requester.user);
+    for (let round = 0; round < 4; round++) {
+      const got = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyExisting: true });
+      if (got.kind !== 'not_owner') return got;
+      const cur = 'record' in got ? got.record : undefined; // what the refused write found (no extra read)
+      if (cur?.owner_hash === hash) continue; // it changed meanwhile: go again
+      if (cur?.owner_hash) return { kind: 'not_owner' };
+      let owns: boolean;
+      try {
+        owns = await requester.verify();
+      } catch (e) {
+        // Fail closed, as for the ledger itself: the caller answers 503 and the trigger can come again.
+        throw new LedgerUnavailableError(e);
+      }
+      if (!owns) return { kind: 'not_owner' };
+      if (!cur) {
+        const created = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyNew: true });
+        if (created.kind === 'acquired') return created;
+        continue; // created by someone else meanwhile
+      }
+      // A record from before owners were kept: note its (verified) owner, then go again.
+      await this.store.update(threadId, { set: { owner_hash: hash }, condition: 'attribute_exists(thread_id) AND attribute_not_exists(owner_hash)', values: {} });
+    }
+    throw new Error('ledger: could not settle the owner after 4 rounds');
+  }
+
+  private async acquireUnchecked(
+    threadId: string,
+    reason: string,
+    opts: { sweeper?: boolean; owner?: string; onlyExisting?: boolean; onlyNew?: boolean },
+  ): Promise<AcquireResult | { kind: 'not_owner'; record?: LedgerRecord }> {
     const strong = isStrong(reason);
     for (let round = 0; round < 4; round++) {
       const now = this.now();
@@ -102,13 +162,21 @@ export class Ledger {
           due_at: expiresAt,
           ...(strong ? { pending_reason: reason } : {}),
         },
-        setIfMissing: { created_at: now, attempts: 0 },
+        setIfMissing: { created_at: now, attempts: 0, ...(opts.onlyNew && opts.owner ? { owner_hash: opts.owner } : {}) },
         add: strong ? { pending_seq: 1 } : undefined,
         condition: opts.sweeper
           ? // The sweeper never takes a lease from a live holder nor a record still cooling down.
             '(#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)'
-          : 'attribute_not_exists(thread_id) OR #status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)',
-        values: { ':sending': 'sending', ':error': 'error', ':now': now, ...(opts.sweeper ? {} : { ':idle': 'idle' }) },
+          : opts.onlyNew
+            ? 'attribute_not_exists(thread_id)'
+            : opts.onlyExisting
+              ? 'owner_hash = :owner AND (#status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now))'
+              : 'attribute_not_exists(thread_id) OR #status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)',
+        values: {
+          ...(opts.onlyNew ? {} : { ':sending': 'sending', ':error': 'error', ':now': now }),
+          ...(opts.sweeper || opts.onlyNew ? {} : { ':idle': 'idle' }),
+          ...(opts.onlyExisting ? { ':owner': opts.owner } : {}),
+        },
       });
       if (res.ok) {
         const old = res.old;
@@ -127,6 +195,9 @@ export class Ledger {
         };
       }
       const cur = res.current;
+      if (opts.onlyNew) return { kind: 'not_owner' }; // it exists after all: the caller goes again
+      // Owner-checked: no record, or another owner's (or none recorded), is the caller's to settle.
+      if (opts.onlyExisting && (!cur || cur.owner_hash !== opts.owner)) return { kind: 'not_owner', record: cur };
       if (!cur) {
         if (opts.sweeper) return { kind: 'busy', reason: 'already_sent', record: { thread_id: threadId, status: 'sent' } };
         continue; // deleted meanwhile (operator resend): try again

@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { HttpError, jsonResponse } from '@lead-intake/http';
-import type { Ledger, Lease } from './ledger';
+import type { Ledger, Lease, Requester } from './ledger';
 import type { LedgerRecord } from './record';
 import { LedgerUnavailableError } from './store';
 
@@ -11,8 +11,8 @@ export interface LedgerContext extends Context {
 
 export interface SendOnceOptions<C extends Context> {
   ledger: () => Ledger;
-  /** The thread and trigger of this request (from the validated body). */
-  subject: (context: C) => { threadId: string; reason: string };
+  /** The thread and trigger of this request (from the validated body), and who asks (checked before anything is written). */
+  subject: (context: C) => { threadId: string; reason: string; requester?: Requester };
   /** Told about every request the ledger answers itself (metrics, logs). */
   onBusy?: (reason: string, record: LedgerRecord, context: C) => void;
   onUnavailable?: (error: LedgerUnavailableError, context: C) => void;
@@ -29,10 +29,10 @@ export interface SendOnceOptions<C extends Context> {
 export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendOnceOptions<C>): MiddlewareObj<unknown, unknown, Error, C> {
   return {
     before: async function sendOnceBefore(request) {
-      const { threadId, reason } = opts.subject(request.context);
+      const { threadId, reason, requester } = opts.subject(request.context);
       let result;
       try {
-        result = await opts.ledger().acquire(threadId, reason);
+        result = await opts.ledger().acquire(threadId, reason, { requester });
       } catch (e) {
         if (e instanceof LedgerUnavailableError) {
           // Fail closed: without the ledger we cannot promise one email. Loud, and retryable.
@@ -41,6 +41,8 @@ export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendO
         }
         throw e;
       }
+      // Not the caller's thread (or no such thread): refused before anything is written or told.
+      if (result.kind === 'not_owner') throw new HttpError(404, 'Thread not found.', 'thread_not_found');
       if (result.kind === 'busy') {
         opts.onBusy?.(result.reason, result.record, request.context);
         return jsonResponse(200, { sent: result.reason === 'already_sent', reason: result.reason });

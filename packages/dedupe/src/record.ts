@@ -33,6 +33,8 @@ export interface LedgerRecord {
   /** Sparse index: present only while the record needs the sweeper's attention. */
   due_shard?: string;
   due_at?: number;
+  /** A hash of the thread owner's user id (never the id): requests from anyone else are refused untouched. */
+  owner_hash?: string;
   created_at?: number;
   updated_at?: number;
   ttl?: number;

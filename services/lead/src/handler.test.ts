@@ -305,10 +305,19 @@ describe('in-process, with a changed environment', () => {
   };
 
   it('answers error (and sends nothing) when the transcript cannot be read', async () => {
-    const handler = await loadHandler({ CHAT_THREADS_TABLE_NAME: 'no-such-table' }); // DynamoDB answers ResourceNotFound
     const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671')] });
+    await admin.queueOutput(summary({ handoff_ready: false }));
+    expect((await trigger(id, 'auto')).body).toEqual({ sent: false, reason: 'not_ready' }); // the ledger now knows the owner
+    const handler = await loadHandler({ CHAT_THREADS_TABLE_NAME: 'no-such-table' }); // DynamoDB answers ResourceNotFound
     expect((await call(handler, { threadId: id, reason: 'manual' })).body).toEqual({ sent: false, reason: 'error' });
     expect(await sesEmails()).toEqual([]);
+  });
+
+  it('answers 503 ledger_unavailable (nothing written) when the owner cannot be checked', async () => {
+    const handler = await loadHandler({ CHAT_THREADS_TABLE_NAME: 'no-such-table' });
+    const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671')] });
+    const res = await call(handler, { threadId: id, reason: 'manual' });
+    expect([res.status, res.body.code]).toEqual([503, 'ledger_unavailable']);
   });
 
   it('delivers to every recipient of a comma-separated LEAD_TO_EMAIL, from a base64 body', async () => {
@@ -364,7 +373,8 @@ describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, t
     await admin.queueOutput(summary());
     expect((await call({ threadId: id, reason: 'close', user: 'visitor-h', pageUrl: 'https://craigs.autos/h' })).body).toEqual({ sent: true, reason: 'sent' });
     const pages = (await admin.requests()).filter((r) => r.path.endsWith('/items'));
-    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc', 'asc', 'asc', 'asc']); // 3 pages, read twice (404 first)
+    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc']); // the wrong user read no transcript: its owner check is one retrieve
+    expect((await admin.requests()).filter((r) => r.path === `/v1/chatkit/threads/${id}`)).toHaveLength(2); // the owner check (kept), then the transcript
     const [mail] = await sesEmails();
     expect(mail!.body.text).toContain('question 0');
     expect(mail!.body.text).toContain('answer 229');

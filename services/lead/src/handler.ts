@@ -15,8 +15,9 @@ const onMissingSecret = (e: Error) => logger.error(`configuration error: ${e.mes
 
 /**
  * The pipeline: origin guard and CORS, body parsing (JSON, sendBeacon text, base64), validation
- * (self-hosted: the user from the client token, before anything is written), the send-once ledger
- * (its fast path answers duplicates with one DynamoDB call), secrets, lead.
+ * (self-hosted: the user from the client token), the send-once ledger with the owner check (a
+ * duplicate from the owner is answered with one DynamoDB call; anyone else gets 404 and writes
+ * nothing), lead.
  */
 export const handler = middy<any, any, Error, LeadContext>()
   .use(injectLambdaContext(logger))
@@ -25,13 +26,19 @@ export const handler = middy<any, any, Error, LeadContext>()
   .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['POST']))
   .use(jsonBody({ maxBytes: 16 * 1024, acceptTextPlain: true }))
-  // Self-hosted: the token's secret before the ledger, so a refused request touches nothing.
-  .use(selfHosted ? secrets({ names: ['CHATKIT_TOKEN_SECRET'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }) : { before: function hostedNoTokenSecret() {} })
+  // Before the ledger, so that a refused request touches nothing: the token's secret (self-hosted),
+  // and the OpenAI key that proves a hosted thread's owner (one GetParameters call for both).
+  .use(secrets({ names: selfHosted ? ['CHATKIT_TOKEN_SECRET', 'OPENAI_API_KEY'] : ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }))
   .use(leadRequest<LeadContext>(selfHosted ? { tokenSecret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) } : {}))
   .use(
     sendOnce<LeadContext>({
       ledger: getLedger,
-      subject: (c) => ({ threadId: c.leadRequest.threadId, reason: c.leadRequest.reason }),
+      // The owner is checked before the ledger writes anything: a wrong user gets 404 and changes nothing.
+      subject: (c) => {
+        const { threadId, reason, user } = c.leadRequest;
+        const requester = user ? { user, verify: async () => (await import('./pipeline')).ownsThread(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) } : undefined;
+        return { threadId, reason, requester };
+      },
       onBusy: (reason, _record, c) => {
         const m = metrics.singleMetric();
         m.addDimension('reason', reason);
@@ -50,7 +57,6 @@ export const handler = middy<any, any, Error, LeadContext>()
       },
     }),
   )
-  .use(secrets({ names: ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }))
   .handler(async (_event, context) => {
     const req = context.leadRequest;
     const log = { threadId: req.threadId, trigger: req.reason };

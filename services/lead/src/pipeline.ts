@@ -2,6 +2,8 @@
  * The lead pipeline as the endpoint and the sweeper run it. Loaded lazily by the endpoint (after
  * the ledger's fast path), so a duplicate trigger never pays for OpenAI, zod, libphonenumber or SES.
  */
+import OpenAI from 'openai';
+import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
 import { HttpError } from '@lead-intake/http';
 import type { Lease } from '@lead-intake/dedupe';
 import { processLead, type LeadAnswer, type LeadRequest, type ProcessDeps } from '@lead-intake/lead-pipeline';
@@ -25,6 +27,36 @@ function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
   const store = rt.memo('threadStore', () => new DynamoThreadStore({ tableName: rt.chatThreadsTable! }));
   // Self-hosted threads first; one never imported is read from the hosted API (migration period).
   return new FallbackTranscriptSource(new StoreTranscriptSource(store), hosted);
+}
+
+/** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
+const hostedOwners = new Map<string, { owner: string | null; until: number }>();
+
+/**
+ * Whether `user` owns the thread, read from the conversation itself (before any ledger write):
+ * the self-hosted store; a thread not there is a hosted one only for a user that is not
+ * server-issued (those never had hosted threads), so an unknown id costs no OpenAI call.
+ */
+export async function ownsThread(rt: Rt, apiKey: string, threadId: string, user: string): Promise<boolean> {
+  if (rt.chatkitMode === 'self-hosted') {
+    const owner = await rt.memo('threadStore', () => new DynamoThreadStore({ tableName: rt.chatThreadsTable! })).threadOwner(threadId);
+    if (owner) return owner === user;
+    if (ISSUED_USER_ID.test(user)) return false;
+  }
+  const now = Date.now();
+  let known = hostedOwners.get(threadId);
+  if (!known || known.until < now) {
+    let owner: string | null = null;
+    try {
+      owner = (await openai(rt, apiKey, rt.settings.threads).beta.chatkit.threads.retrieve(threadId)).user ?? null;
+    } catch (e) {
+      if (!(e instanceof OpenAI.NotFoundError)) throw e;
+    }
+    known = { owner, until: now + 10 * 60_000 };
+    hostedOwners.set(threadId, known);
+    if (hostedOwners.size > 5000) hostedOwners.delete(hostedOwners.keys().next().value!);
+  }
+  return known.owner === user;
 }
 
 /** Runs the pipeline for a lease holder; an unknown thread (or another user's) becomes a 404. */

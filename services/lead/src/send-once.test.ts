@@ -88,8 +88,8 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
       mod = require('./handler');
     });
     const handler = mod!.handler;
-    return async (threadId: string, reason: string) => {
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId) }), lambdaContext(30_000));
+    return async (threadId: string, reason: string, user?: string) => {
+      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId, user) }), lambdaContext(30_000));
       return { status: res.statusCode, body: JSON.parse(res.body) };
     };
   }
@@ -131,6 +131,24 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     expect(await summaryCalls()).toBe(1); // the retry reused the summary of the same state
   });
 
+  it('a wrong user never erases a pending lead: 404, the record untouched, and the owner’s next trigger sends it', async () => {
+    const failing = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
+    const id = await threads.seedThread({ user: 'b2-owner', items: qualified });
+    const as = (user: string, reason: string) => failing(id, reason, user);
+    expect((await as('b2-owner', 'pagehide')).body).toEqual({ sent: false, reason: 'error' }); // SES down: error, pagehide recorded
+    await new Promise((r) => setTimeout(r, 1100)); // its cooldown is over
+    const before = await readRecord(id);
+    expect(before).toMatchObject({ status: 'error', pending_reason: 'pagehide', due_shard: 'due' });
+    for (const reason of ['auto', 'manual']) {
+      const res = await as('someone-else', reason);
+      expect([res.status, res.body.code]).toEqual([404, 'thread_not_found']); // not `cooldown`, not `in_progress`: nothing revealed
+    }
+    expect(await readRecord(id)).toEqual(before);
+    const working = await loadHandler();
+    expect((await working(id, 'auto', 'b2-owner')).body).toEqual({ sent: true, reason: 'sent' }); // served as the recorded pagehide
+    expect(await emailsFor(id)).toHaveLength(1);
+  });
+
   it('DynamoDB unavailable: fail closed with 503 ledger_unavailable, no OpenAI call, no email', async () => {
     const call = await loadHandler({ AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' });
     const id = await threads.seedThread({ user: 'u', items: qualified });
@@ -166,10 +184,23 @@ describe('SES that hangs', () => {
   });
 });
 
+describe('unknown threads', () => {
+  it('cost nothing: 404, no ledger record, no OpenAI call (a server-issued user never had hosted threads)', async () => {
+    const id = `cthr_unknown${Date.now()}`;
+    for (let n = 0; n < 3; n++) {
+      const res = await postJson(url(), { threadId: id, reason: 'manual' }, leadAuth(id, 'u_AAAAAAAAAAAAAAAAAAAAAA'));
+      expect([res.status, res.body.code]).toEqual([404, 'thread_not_found']);
+    }
+    expect(await readRecord(id)).toBeUndefined();
+    expect(await admin.requests()).toEqual([]);
+  });
+});
+
 describe('ledger records', () => {
   it('never rely on TTL: a record past its ttl still answers by its status', async () => {
-    const id = `cthr_ttl_${randomUUID().replace(/-/g, '')}`;
+    const id = await threads.seedThread({ user: 'ttl-owner', items: qualified });
     const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    // Written before owners were kept (no owner_hash): the owner's trigger claims it, then it answers by its status.
     await documentClient().send(new PutCommand({ TableName: await dedupeTableName(), Item: { thread_id: id, status: 'sent', sent_at: 1, ttl: 2, message_id: 'm' } }));
     expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'already_sent' });
   });
