@@ -23,10 +23,11 @@ function jarDir(): string {
 export async function startDynamo(host: string, port: number): Promise<RunningDynamo> {
   const dir = jarDir();
   // -sharedDb: one database whatever the credentials and region of the caller.
-  // Java runs under a tiny shell that kills it when our end of its stdin closes: even if this
-  // process is killed outright, DynamoDB Local does not outlive it and keep the port.
+  // Java runs under a tiny shell that kills it when our end of its stdin closes (even if this
+  // process is killed outright, DynamoDB Local does not outlive it and keep the port), and that
+  // exits when Java does, so that a crash is seen (and supervised) instead of left as a zombie.
   const java = ['java', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port), '-disableTelemetry'];
-  const script = `${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; wait $pid; exit 0' TERM INT; read _; kill $pid 2>/dev/null; wait $pid; exit 0`;
+  const script = `exec 3<&0; ${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; wait $pid; exit 0' TERM INT; (read _ <&3; kill $pid 2>/dev/null) & wait $pid; exit $?`;
   const child = spawn('sh', ['-c', script], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

@@ -19,6 +19,8 @@ type Pending = {
   resolve(v: InvokeOutcome): void;
   onStreamStart?(meta: { statusCode?: number; headers?: Record<string, string>; cookies?: string[] }): void;
   onChunk?(data: Buffer): void;
+  /** The instance serving it. */
+  child?: ChildProcess;
 };
 export type InvokeOutcome =
   | { kind: 'result'; result: any }
@@ -65,7 +67,8 @@ export class LocalFunction {
           this.child = undefined;
           this.ready = undefined;
         }
-        for (const id of [...this.pending.keys()]) this.settle(id, { kind: 'crash' });
+        // Only this instance's invocations fail with it.
+        for (const [id, p] of [...this.pending]) if (p.child === child) this.settle(id, { kind: 'crash' });
       });
     });
     ready.catch(() => undefined);
@@ -77,6 +80,16 @@ export class LocalFunction {
     if (!p) return;
     this.pending.delete(id);
     p.resolve(outcome);
+    if (p.child && this.retiring.has(p.child)) this.killIfIdle(p.child);
+  }
+
+  /** Instances that timed out: they serve no new invocation and end once their others are done. */
+  private readonly retiring = new Set<ChildProcess>();
+
+  private killIfIdle(child: ChildProcess) {
+    if ([...this.pending.values()].some((p) => p.child === child)) return;
+    this.retiring.delete(child);
+    child.kill('SIGKILL');
   }
 
   /** Starts the instance now (the local stack warms every function before it says `ready`). */
@@ -94,16 +107,19 @@ export class LocalFunction {
     return new Promise<InvokeOutcome>((resolve) => {
       const timer = setTimeout(() => {
         console.error(`[local-stack] ${this.fn.name}: Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`);
-        this.settle(id, { kind: 'timeout' });
-        // Lambda discards an instance that timed out; so do we.
+        // Lambda discards an instance that timed out; so do we. On Lambda that instance served
+        // only this invocation: here it may be serving others, which finish (each with its own
+        // deadline) before it is killed. New invocations go to a fresh instance.
         if (this.child === child) {
           this.child = undefined;
           this.ready = undefined;
         }
-        child.kill('SIGKILL');
+        this.retiring.add(child);
+        this.settle(id, { kind: 'timeout' });
       }, timeoutMs);
       this.pending.set(id, {
         ...hooks,
+        child,
         resolve: (o) => {
           clearTimeout(timer);
           resolve(o);
@@ -221,7 +237,15 @@ export async function serveFunctionUrl(fn: LocalFunction, host: string, port: nu
     let size = 0;
     for await (const c of req) {
       size += (c as Buffer).length;
-      if (size > MAX_REQUEST_BYTES) return plain(413, JSON.stringify({ message: 'Request Entity Too Large' }));
+      if (size > MAX_REQUEST_BYTES) {
+        // The rest of the body is never read: close the connection, or the client's keep-alive
+        // socket would hang on it until the idle timeout.
+        const socket = req.socket;
+        res.writeHead(413, applyCors({ 'content-type': 'application/json', connection: 'close' }, cors, origin));
+        res.end(JSON.stringify({ message: 'Request Entity Too Large' }), () => socket.destroy());
+        log(413);
+        return;
+      }
       chunks.push(c as Buffer);
     }
     const event = toEvent(req, Buffer.concat(chunks), `${host}:${port}`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { postJson, stackUrls } from '@lead-intake/testkit';
 import { REPO_ROOT } from './paths';
-import { toEvent } from './function-url';
+import { LocalFunction, serveFunctionUrl, toEvent } from './function-url';
 
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -91,6 +91,56 @@ describe('payload format 2.0', () => {
   });
 });
 
+describe('behaving like the service (the local stack is supervised)', () => {
+  /** A function of our own, run by the same worker as every bundle: it waits as long as the event says. */
+  function slowFunction(timeoutSeconds: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'fn-'));
+    const file = join(dir, 'slow.cjs');
+    require('node:fs').writeFileSync(file, 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };');
+    return new LocalFunction({ service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} }, file, { ...process.env });
+  }
+
+  it('a timeout fails only the invocation that timed out; the others on that instance finish', async () => {
+    const fn = slowFunction(2);
+    try {
+      await fn.warm();
+      const slow = fn.invoke({ waitMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 1000));
+      const other = fn.invoke({ waitMs: 1500 }); // in flight when the slow one times out
+      expect(await slow).toEqual({ kind: 'timeout' });
+      expect(await other).toEqual({ kind: 'result', result: { statusCode: 200, body: '1500' } });
+      expect(await fn.invoke({ waitMs: 0 })).toEqual({ kind: 'result', result: { statusCode: 200, body: '0' } }); // a fresh instance
+    } finally {
+      await fn.stop();
+    }
+  }, 30_000);
+
+  it('a body over 6 MB is answered 413 and the connection is closed, not left hanging', async () => {
+    const fn = slowFunction(5);
+    const { server, url } = await serveFunctionUrl(fn, '127.0.0.1', 0);
+    try {
+      const { request, Agent } = await import('node:http');
+      const agent = new Agent({ keepAlive: true });
+      // Resolves when the client's socket closes: on the old behaviour it hung until the 65 s idle timeout.
+      const outcome = await new Promise<{ status?: number; connection?: string; closed: boolean }>((resolve) => {
+        let got: { status?: number; connection?: string } = {};
+        const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(7 * 1024 * 1024) } }, (res) => {
+          got = { status: res.statusCode, connection: res.headers.connection };
+          res.resume();
+        });
+        req.on('error', () => undefined); // the server stops reading: EPIPE/ECONNRESET on our side is expected
+        req.on('close', () => resolve({ ...got, closed: true }));
+        req.end(Buffer.alloc(7 * 1024 * 1024, 32));
+      });
+      expect(outcome).toEqual({ status: 413, connection: 'close', closed: true });
+      agent.destroy();
+    } finally {
+      await new Promise((r) => server.close(r));
+      await fn.stop();
+    }
+  }, 30_000);
+});
+
 describe('npm run dev', () => {
   it.each([
     ['Ctrl-C (SIGINT to the foreground process group); self-hosted, the default', true, 'SIGINT', undefined],
@@ -118,6 +168,22 @@ describe('npm run dev', () => {
     // The mode, switched by one variable without editing stages.config.json.
     const res = await postJson('http://127.0.0.1:23101/', {});
     expect(res.status).toBe(200);
+    if (!mode) {
+      // DynamoDB Local dies: the stack starts it again on its port, with its tables.
+      const { execSync: sh } = await import('node:child_process');
+      const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true').toString().trim().split('\n').filter(Boolean).map(Number);
+      expect(java).toHaveLength(1);
+      process.kill(java[0]!, 'SIGKILL');
+      const until = Date.now() + 45_000;
+      while (!/DynamoDB Local restarted/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      expect(log).toMatch(/DynamoDB Local exited; starting it again/);
+      expect(log).toMatch(/DynamoDB Local restarted/);
+      const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const tables = await new DynamoDBClient({ endpoint: 'http://127.0.0.1:28000', region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }).send(new ListTablesCommand({}));
+      expect(tables.TableNames).toEqual(expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']));
+      expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
+      expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
+    }
     if (mode === 'hosted') {
       expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
       expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator

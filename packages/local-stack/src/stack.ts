@@ -33,9 +33,12 @@ export function discoverServices(): string[] {
 }
 
 export async function startLocalStack(cfg: LocalStackConfig, log: (line: string) => void = console.log): Promise<RunningStack> {
+  let current: RunningDynamo;
+  let stopping = false;
   const useEmulator = !process.env.OPENAI_API_KEY;
   const stoppers: Array<() => Promise<void>> = [];
   const stop = async () => {
+    stopping = true; // a child that exits from now on is not restarted
     for (const s of stoppers.reverse()) await s().catch((e) => console.error(`[local-stack] while stopping: ${e.message}`));
     stoppers.length = 0;
   };
@@ -50,7 +53,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     const cacheDir = join(LOCAL_DIR, 'cache');
     const [services, dynamo, ses, emulator] = await Promise.all([
       Promise.all(discoverServices().map((d) => resolveService(d, cfg.stage, cacheDir))),
-      startDynamo(cfg.host, cfg.dynamoPort).then((d) => (stoppers.push(d.stop), d)),
+      startDynamo(cfg.host, cfg.dynamoPort).then((d) => (stoppers.push(() => current.stop()), d)),
       sesServer({ host: cfg.host, port: cfg.sesPort }).then((s) => (stoppers.push(() => closeServer(s)), s)),
       useEmulator ? startEmulator({ host: cfg.host, port: cfg.openaiPort }).then((e) => (stoppers.push(e.close), e)) : Promise.resolve(null),
     ]);
@@ -61,6 +64,25 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
 
     const tables = await createTables(dynamo.endpoint, services.flatMap((s) => s.tables));
     if (tables.length) log(`Tables           ${tables.join(', ')}`);
+    // Supervised, as the managed service is there: if DynamoDB Local dies it is started again on
+    // the same port with the same tables (empty: it keeps its data in memory).
+    current = dynamo;
+    const supervise = (d: RunningDynamo) =>
+      d.child.once('exit', () => {
+        if (stopping) return;
+        console.error('[local-stack] DynamoDB Local exited; starting it again');
+        void (async () => {
+          try {
+            current = await startDynamo(cfg.host, cfg.dynamoPort);
+            await createTables(current.endpoint, services.flatMap((s) => s.tables));
+            supervise(current);
+            console.error('[local-stack] DynamoDB Local restarted');
+          } catch (e) {
+            console.error(`[local-stack] DynamoDB Local could not be restarted: ${(e as Error).message}`);
+          }
+        })();
+      });
+    supervise(dynamo);
     const mode = cfg.chatkitMode ?? services.flatMap((s) => s.functions).find((f) => f.environment.CHATKIT_MODE)?.environment.CHATKIT_MODE;
     log(`ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`);
 
