@@ -233,22 +233,30 @@ export async function serveFunctionUrl(fn: LocalFunction, host: string, port: nu
       return;
     }
 
+    // The body, up to the Function URL's 6 MB. Beyond that the rest is read and dropped (so the
+    // client sees the 413 it is sent) and the connection is closed after it, never left hanging.
     const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_REQUEST_BYTES) {
-        // The rest of the body is never read: close the connection, or the client's keep-alive
-        // socket would hang on it until the idle timeout.
-        const socket = req.socket;
-        res.writeHead(413, applyCors({ 'content-type': 'application/json', connection: 'close' }, cors, origin));
-        res.end(JSON.stringify({ message: 'Request Entity Too Large' }), () => socket.destroy());
-        log(413);
-        return;
-      }
-      chunks.push(c as Buffer);
+    const body = await new Promise<Buffer | null>((resolve) => {
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_REQUEST_BYTES) {
+          if (size - c.length <= MAX_REQUEST_BYTES) resolve(null);
+          if (size > 8 * MAX_REQUEST_BYTES) req.socket.destroy(); // not worth reading any further
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? null : Buffer.concat(chunks)));
+      req.on('error', () => resolve(null));
+    });
+    if (body === null) {
+      res.writeHead(413, applyCors({ 'content-type': 'application/json', connection: 'close' }, cors, origin));
+      res.end(JSON.stringify({ message: 'Request Entity Too Large' }));
+      log(413);
+      return;
     }
-    const event = toEvent(req, Buffer.concat(chunks), `${host}:${port}`);
+    const event = toEvent(req, body, `${host}:${port}`);
     const gone = new AbortController();
     res.on('close', () => !res.writableFinished && gone.abort());
     let streamed = false;
