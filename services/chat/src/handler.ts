@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
@@ -25,12 +26,16 @@ const settings = {
   openai: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 20000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
 };
 let store: DynamoThreadStore | undefined;
-const getStore = () => (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays }));
+// One DynamoDB client (one connection pool) for the store and the usage counters: a turn's
+// requests reuse warm sockets instead of each opening its own.
+let dynamo: DynamoDBClient | undefined;
+const getDynamo = () => (dynamo ??= new DynamoDBClient({ maxAttempts: 3 }));
+const getStore = () => (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays, client: getDynamo() }));
 let limits: UsageLimits | undefined;
-const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable }));
+const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable, client: getDynamo() }));
 // The instance's share of today's model calls (reserved in blocks: see usage-limits/budget.ts).
 let budget: DailyBudget | undefined;
-const getBudget = () => (budget ??= new DailyBudget({ tableName: settings.limitsTable, key: 'model#day', ceiling: settings.dailyModelCalls, block: budgetBlock(settings.dailyModelCalls) }));
+const getBudget = () => (budget ??= new DailyBudget({ tableName: settings.limitsTable, key: 'model#day', ceiling: settings.dailyModelCalls, block: budgetBlock(settings.dailyModelCalls), client: getDynamo() }));
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
 
