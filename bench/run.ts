@@ -18,7 +18,7 @@ import { DynamoThreadStore } from '@lead-intake/thread-store';
 
 const ROOT = join(__dirname, '..');
 const HOST = '127.0.0.1';
-const PORTS = { LOCAL_DYNAMODB_PORT: 19000, LOCAL_SES_PORT: 19005, LOCAL_OPENAI_PORT: 19110, LOCAL_SESSION_PORT: 19101, LOCAL_LEAD_PORT: 19102, LOCAL_CHAT_PORT: 19103 };
+const PORTS = { LOCAL_DYNAMODB_PORT: 19000, LOCAL_SES_PORT: 19005, LOCAL_SQS_PORT: 19006, LOCAL_OPENAI_PORT: 19110, LOCAL_SESSION_PORT: 19101, LOCAL_LEAD_PORT: 19102, LOCAL_CHAT_PORT: 19103 };
 const emu = new EmulatorAdmin(`http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}`);
 const dynamoEndpoint = `http://${HOST}:${PORTS.LOCAL_DYNAMODB_PORT}`;
 const sesEndpoint = `http://${HOST}:${PORTS.LOCAL_SES_PORT}`;

@@ -3,3 +3,4 @@ export { LedgerStore, LedgerUnavailableError, type WriteResult, type StoreOption
 export { sendOnce, type LedgerContext, type SendOnceOptions } from './middleware';
 export { isStrong, nowSeconds, DUE_INDEX, DUE_SHARD, type LedgerRecord, type LedgerStatus } from './record';
 export { ledgerConfigFromEnv } from './config';
+export { TriggerSpool, SpoolUnavailableError, parseSpooled, type SpooledTrigger, type SpoolOutcome, type DrainResult } from './spool';

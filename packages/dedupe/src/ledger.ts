@@ -302,6 +302,30 @@ export class Ledger {
    * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
    * ends) and handed to `process`, the same pipeline the endpoint runs.
    */
+  /**
+   * A trigger run outside the endpoint (a spooled one): acquired exactly as the endpoint acquires
+   * (the owner checked before anything is written), processed, and a failed attempt recorded as
+   * an error for the sweeper, as the endpoint's send-once step does. Throws LedgerUnavailableError
+   * when the ledger cannot take it.
+   */
+  async runTrigger(
+    threadId: string,
+    reason: string,
+    requester: Requester | undefined,
+    process: (lease: Lease) => Promise<void>,
+  ): Promise<{ kind: 'processed' } | { kind: 'failed'; error: unknown; status?: 'error' | 'failed' } | Exclude<AcquireResult, { kind: 'acquired' }>> {
+    const got = await this.acquire(threadId, reason, { requester });
+    if (got.kind !== 'acquired') return got;
+    try {
+      await process(got.lease);
+      return { kind: 'processed' };
+    } catch (error) {
+      let status: 'error' | 'failed' | undefined;
+      if (!got.lease.finished) status = (await this.markError(got.lease, `crash:${(error as Error)?.name ?? 'Error'}`).catch(() => undefined))?.status;
+      return { kind: 'failed', error, status };
+    }
+  }
+
   async sweep(process: (lease: Lease) => Promise<void>, opts: { limit?: number } = {}): Promise<SweepResult> {
     const due = await this.store.due(this.now(), opts.limit ?? 25);
     const result: SweepResult = { due: due.length, processed: 0, skipped: 0, failed: 0 };

@@ -15,7 +15,11 @@ export interface SendOnceOptions<C extends Context> {
   subject: (context: C) => { threadId: string; reason: string; requester?: Requester };
   /** Told about every request the ledger answers itself (metrics, logs). */
   onBusy?: (reason: string, record: LedgerRecord, context: C) => void;
-  onUnavailable?: (error: LedgerUnavailableError, context: C) => void;
+  /**
+   * The ledger could not take the trigger. Answer a response to end the request with it (the
+   * trigger was kept elsewhere, e.g. spooled); answer nothing to refuse it with 503.
+   */
+  onUnavailable?: (error: LedgerUnavailableError, context: C) => unknown | Promise<unknown>;
   /** The attempt crashed; `status` is what the ledger recorded (`failed` after the last attempt), if it could. */
   onCrash?: (error: unknown, context: C, status?: 'error' | 'failed') => void;
 }
@@ -35,8 +39,10 @@ export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendO
         result = await opts.ledger().acquire(threadId, reason, { requester });
       } catch (e) {
         if (e instanceof LedgerUnavailableError) {
-          // Fail closed: without the ledger we cannot promise one email. Loud, and retryable.
-          opts.onUnavailable?.(e, request.context);
+          // Fail closed: without the ledger we cannot promise one email, so nothing is run now; the
+          // trigger is either kept (the spool) or refused with 503 for the client to retry.
+          const kept = await opts.onUnavailable?.(e, request.context);
+          if (kept !== undefined) return kept;
           throw new HttpError(503, 'The lead ledger is unavailable; retry in a few seconds.', 'ledger_unavailable', { 'retry-after': '5' }, { cause: e, expose: true });
         }
         throw e;

@@ -7,12 +7,16 @@ export interface LocalStackConfig {
   stage: string;
   dynamoPort: number;
   sesPort: number;
+  /** The SQS emulator (the lead service's trigger spool). */
+  sqsPort: number;
   openaiPort: number;
   functionPorts: Record<string, number>;
   /** Write `.local/outputs.json` (tests that run a second stack turn this off). */
   outputsFile: string | null;
   /** LOCAL_CHATKIT_MODE: overrides the stage's chatkitMode for this run (stages.config.json stays as it is). */
   chatkitMode: 'self-hosted' | 'hosted' | null;
+  /** LOCAL_DYNAMODB_DATA_DIR: keep DynamoDB Local's data in this folder (survives a restart) instead of in memory. */
+  dynamoDataDir: string | null;
 }
 
 /** The default local workflow id when the emulator stands in for OpenAI (hosted mode). */
@@ -23,6 +27,7 @@ export const LOCAL_TOKEN_SECRET = 'local-development-token-secret-0123456789';
 export const PORT_VARS = {
   dynamoPort: 'LOCAL_DYNAMODB_PORT',
   sesPort: 'LOCAL_SES_PORT',
+  sqsPort: 'LOCAL_SQS_PORT',
   openaiPort: 'LOCAL_OPENAI_PORT',
 } as const;
 
@@ -49,10 +54,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv, outputsFile: string): Loca
     stage: env.LOCAL_STAGE || 'local',
     dynamoPort: port(env, PORT_VARS.dynamoPort, 8000),
     sesPort: port(env, PORT_VARS.sesPort, 8005),
+    sqsPort: port(env, PORT_VARS.sqsPort, 8006),
     openaiPort: port(env, PORT_VARS.openaiPort, 3110),
     functionPorts,
     outputsFile: env.LOCAL_OUTPUTS_FILE === '' ? null : env.LOCAL_OUTPUTS_FILE || outputsFile,
     chatkitMode: chatkitMode(env.LOCAL_CHATKIT_MODE),
+    dynamoDataDir: env.LOCAL_DYNAMODB_DATA_DIR || null,
   };
 }
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { TableDefinition } from './service-config';
 import { stopChild, waitFor } from './process';
@@ -20,13 +20,16 @@ function jarDir(): string {
   return join(lib, dir);
 }
 
-export async function startDynamo(host: string, port: number): Promise<RunningDynamo> {
+/** `dataDir`: keep the data in that folder (it survives a restart, as the managed service's does); default in memory. */
+export async function startDynamo(host: string, port: number, opts: { dataDir?: string | null } = {}): Promise<RunningDynamo> {
   const dir = jarDir();
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const storage = opts.dataDir ? ['-dbPath', resolve(opts.dataDir)] : ['-inMemory'];
   // -sharedDb: one database whatever the credentials and region of the caller.
   // Java runs under a tiny shell that kills it when our end of its stdin closes (even if this
   // process is killed outright, DynamoDB Local does not outlive it and keep the port), and that
   // exits when Java does, so that a crash is seen (and supervised) instead of left as a zombie.
-  const java = ['java', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port), '-disableTelemetry'];
+  const java = ['java', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), ...storage, '-sharedDb', '-port', String(port), '-disableTelemetry'];
   const script = `exec 3<&0; ${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; wait $pid; exit 0' TERM INT; (read _ <&3; kill $pid 2>/dev/null) & wait $pid; exit $?`;
   const child = spawn('sh', ['-c', script], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';

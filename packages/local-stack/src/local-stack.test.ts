@@ -97,7 +97,7 @@ describe('behaving like the service (the local stack is supervised)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fn-'));
     const file = join(dir, 'slow.cjs');
     require('node:fs').writeFileSync(file, 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };');
-    return new LocalFunction({ service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} }, file, { ...process.env });
+    return new LocalFunction({ service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {}, environmentRefs: {} }, file, { ...process.env });
   }
 
   it('a timeout fails only the invocation that timed out; the others on that instance finish', async () => {
@@ -148,7 +148,7 @@ describe('npm run dev', () => {
   ] as const)('reaches ready, writes the outputs file, and leaves no process or port behind on %s', async (_label, group, signal, mode) => {
     const dir = mkdtempSync(join(tmpdir(), 'stack-'));
     const outputs = join(dir, 'outputs.json');
-    const ports = { LOCAL_DYNAMODB_PORT: 28000, LOCAL_SES_PORT: 28005, LOCAL_OPENAI_PORT: 23110, LOCAL_SESSION_PORT: 23101, LOCAL_LEAD_PORT: 23102, LOCAL_CHAT_PORT: 23103 };
+    const ports = { LOCAL_DYNAMODB_PORT: 28000, LOCAL_SES_PORT: 28005, LOCAL_SQS_PORT: 28006, LOCAL_OPENAI_PORT: 23110, LOCAL_SESSION_PORT: 23101, LOCAL_LEAD_PORT: 23102, LOCAL_CHAT_PORT: 23103 };
     const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
     for (const [k, v] of Object.entries(ports)) env[k] = String(v);
     delete env.OPENAI_API_KEY;

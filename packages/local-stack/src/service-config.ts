@@ -16,6 +16,8 @@ export interface ResolvedFunction {
   timeoutSeconds: number;
   memoryMb: number;
   environment: Record<string, string>;
+  /** Environment variables set to `{ Ref: <logical id> }` of a resource the local stack creates (a table, a queue). */
+  environmentRefs: Record<string, string>;
   url?: { invokeMode: 'BUFFERED' | 'RESPONSE_STREAM'; cors?: UrlCors };
   schedule?: string[];
 }
@@ -40,6 +42,12 @@ export interface ResolvedService {
   esbuild: Record<string, any>;
   functions: ResolvedFunction[];
   tables: TableDefinition[];
+  queues: QueueDefinition[];
+}
+
+export interface QueueDefinition {
+  logicalId: string;
+  properties: Record<string, any>;
 }
 
 const SLS_BIN = join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -97,18 +105,24 @@ export async function resolveService(serviceDir: string, stage: string, cacheDir
   return fromPrinted(printed, serviceDir);
 }
 
-const stringEnv = (env: Record<string, unknown> | undefined, where: string): Record<string, string> => {
-  const out: Record<string, string> = {};
+const LOCAL_RESOURCE_TYPES = new Set(['AWS::DynamoDB::Table', 'AWS::SQS::Queue']);
+
+const splitEnv = (env: Record<string, unknown> | undefined, where: string, resources: Record<string, any>) => {
+  const literal: Record<string, string> = {};
+  const refs: Record<string, string> = {};
   for (const [k, v] of Object.entries(env ?? {})) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-    // A CloudFormation intrinsic cannot be resolved without AWS; say so instead of guessing.
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') literal[k] = String(v);
+    // A Ref to a resource the local stack creates itself is resolved when it exists (a queue's URL).
+    else if (typeof (v as any)?.Ref === 'string' && LOCAL_RESOURCE_TYPES.has(resources[(v as any).Ref]?.Type)) refs[k] = (v as any).Ref;
+    // Any other CloudFormation intrinsic cannot be resolved without AWS; say so instead of guessing.
     else console.warn(`[local-stack] ${where}: environment ${k} is not a literal and is not set locally`);
   }
-  return out;
+  return { literal, refs };
 };
 
 export function fromPrinted(printed: any, dir: string): ResolvedService {
   const provider = printed.provider ?? {};
+  const resources = printed.resources?.Resources ?? {};
   const functions: ResolvedFunction[] = Object.entries<any>(printed.functions ?? {}).map(([name, fn]) => {
     const url = fn.url === true ? {} : fn.url;
     const cors = url?.cors === true ? {} : url?.cors;
@@ -118,7 +132,11 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
       handler: fn.handler,
       timeoutSeconds: fn.timeout ?? provider.timeout ?? 6,
       memoryMb: fn.memorySize ?? provider.memorySize ?? 1024,
-      environment: { ...stringEnv(provider.environment, printed.service), ...stringEnv(fn.environment, `${printed.service}.${name}`) },
+      ...(() => {
+        const p = splitEnv(provider.environment, printed.service, resources);
+        const f = splitEnv(fn.environment, `${printed.service}.${name}`, resources);
+        return { environment: { ...p.literal, ...f.literal }, environmentRefs: { ...p.refs, ...f.refs } };
+      })(),
       url: url
         ? {
             invokeMode: url.invokeMode === 'RESPONSE_STREAM' ? 'RESPONSE_STREAM' : 'BUFFERED',
@@ -140,8 +158,9 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
         .filter((x: unknown): x is string => typeof x === 'string'),
     };
   });
-  const tables = Object.entries<any>(printed.resources?.Resources ?? {})
-    .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')
-    .map(([logicalId, r]) => ({ logicalId, properties: r.Properties }));
-  return { service: printed.service, dir, esbuild: printed.custom?.esbuild ?? {}, functions, tables };
+  const ofType = (type: string) =>
+    Object.entries<any>(resources)
+      .filter(([, r]) => r.Type === type)
+      .map(([logicalId, r]) => ({ logicalId, properties: r.Properties ?? {} }));
+  return { service: printed.service, dir, esbuild: printed.custom?.esbuild ?? {}, functions, tables: ofType('AWS::DynamoDB::Table'), queues: ofType('AWS::SQS::Queue') };
 }

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import sesServer from 'aws-ses-v2-local';
 import { startEmulator, type RunningEmulator } from '@lead-intake/openai-emulator';
+import { startSqsEmulator, type RunningSqsEmulator } from '@lead-intake/sqs-emulator';
 import { bundleFunction } from './build';
 import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WORKFLOW_ID, PORT_VARS, type LocalStackConfig } from './config';
 import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
@@ -10,11 +11,15 @@ import { LocalFunction, serveFunctionUrl } from './function-url';
 import { LOCAL_DIR, REPO_ROOT } from './paths';
 import { assertPortFree } from './process';
 import { resolveService, type ResolvedService } from './service-config';
+import { createQueues, type LocalQueues } from './sqs';
 
 export interface RunningStack {
   urls: Record<string, string>;
   dynamoEndpoint: string;
   sesEndpoint: string;
+  sqsEndpoint: string;
+  /** Each service's queues (logical id -> local URL), as created from its resources. */
+  queues: Map<string, LocalQueues>;
   /** Base URL (with /v1) of the emulator, or null when a real OPENAI_API_KEY is used. */
   openaiBaseURL: string | null;
   functions: Map<string, LocalFunction>;
@@ -47,25 +52,32 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     await Promise.all([
       assertPortFree(cfg.host, cfg.dynamoPort, PORT_VARS.dynamoPort),
       assertPortFree(cfg.host, cfg.sesPort, PORT_VARS.sesPort),
+      assertPortFree(cfg.host, cfg.sqsPort, PORT_VARS.sqsPort),
       useEmulator ? assertPortFree(cfg.host, cfg.openaiPort, PORT_VARS.openaiPort) : Promise.resolve(),
     ]);
 
     const cacheDir = join(LOCAL_DIR, 'cache');
-    const [services, dynamo, ses, emulator] = await Promise.all([
+    const [services, dynamo, ses, sqs, emulator] = await Promise.all([
       Promise.all(discoverServices().map((d) => resolveService(d, cfg.stage, cacheDir))),
-      startDynamo(cfg.host, cfg.dynamoPort).then((d) => (stoppers.push(() => current.stop()), d)),
+      startDynamo(cfg.host, cfg.dynamoPort, { dataDir: cfg.dynamoDataDir }).then((d) => (stoppers.push(() => current.stop()), d)),
       sesServer({ host: cfg.host, port: cfg.sesPort }).then((s) => (stoppers.push(() => closeServer(s)), s)),
+      startSqsEmulator({ host: cfg.host, port: cfg.sqsPort, region: process.env.AWS_REGION ?? 'us-west-2' }).then((q) => (stoppers.push(q.close), q)),
       useEmulator ? startEmulator({ host: cfg.host, port: cfg.openaiPort }).then((e) => (stoppers.push(e.close), e)) : Promise.resolve(null),
     ]);
     void ses;
-    log(`DynamoDB Local   ${dynamo.endpoint}`);
+    log(`DynamoDB Local   ${dynamo.endpoint}${cfg.dynamoDataDir ? `  (data in ${cfg.dynamoDataDir})` : '  (in memory)'}`);
     log(`SES emulator     http://${cfg.host}:${cfg.sesPort}/  (web UI lists every email sent)`);
+    log(`SQS emulator     ${sqs.endpoint}/  (GET lists the queues and their messages)`);
     log(emulator ? `OpenAI emulator  ${emulator.baseURL}` : 'OpenAI           the real API (OPENAI_API_KEY is set)');
 
     const tables = await createTables(dynamo.endpoint, services.flatMap((s) => s.tables));
     if (tables.length) log(`Tables           ${tables.join(', ')}`);
+    const queues = new Map(services.map((s) => [s.service, createQueues(sqs, s.queues)] as const));
+    const queueNames = [...queues.values()].flatMap((q) => [...q.values()].map((x) => x.name));
+    if (queueNames.length) log(`Queues           ${queueNames.join(', ')}`);
     // Supervised, as the managed service is there: if DynamoDB Local dies it is started again on
-    // the same port with the same tables (empty: it keeps its data in memory).
+    // the same port with the same tables (and the same data with LOCAL_DYNAMODB_DATA_DIR; in memory
+    // by default, so then it comes back empty).
     current = dynamo;
     const supervise = (d: RunningDynamo) =>
       d.child.once('exit', () => {
@@ -73,7 +85,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
         console.error('[local-stack] DynamoDB Local exited; starting it again');
         void (async () => {
           try {
-            current = await startDynamo(cfg.host, cfg.dynamoPort);
+            current = await startDynamo(cfg.host, cfg.dynamoPort, { dataDir: cfg.dynamoDataDir });
             await createTables(current.endpoint, services.flatMap((s) => s.tables));
             supervise(current);
             console.error('[local-stack] DynamoDB Local restarted');
@@ -86,7 +98,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     const mode = cfg.chatkitMode ?? services.flatMap((s) => s.functions).find((f) => f.environment.CHATKIT_MODE)?.environment.CHATKIT_MODE;
     log(`ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`);
 
-    const functions = await startFunctions(cfg, services, dynamo, emulator, stoppers);
+    const functions = await startFunctions(cfg, services, dynamo, sqs, queues, emulator, stoppers);
     const urls: Record<string, string> = {};
     for (const [name, fn] of functions) {
       const url = fn.fn.url;
@@ -112,6 +124,8 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       urls,
       dynamoEndpoint: dynamo.endpoint,
       sesEndpoint: `http://${cfg.host}:${cfg.sesPort}`,
+      sqsEndpoint: sqs.endpoint,
+      queues,
       openaiBaseURL: emulator?.baseURL ?? null,
       functions,
       tables,
@@ -127,6 +141,8 @@ async function startFunctions(
   cfg: LocalStackConfig,
   services: ResolvedService[],
   dynamo: RunningDynamo,
+  sqs: RunningSqsEmulator,
+  queues: Map<string, LocalQueues>,
   emulator: RunningEmulator | null,
   stoppers: Array<() => Promise<void>>,
 ): Promise<Map<string, LocalFunction>> {
@@ -135,7 +151,7 @@ async function startFunctions(
   const bundles = await Promise.all(all.map(({ svc, fn }) => bundleFunction(svc, fn, outDir)));
   const sesEndpoint = `http://${cfg.host}:${cfg.sesPort}`;
   const functions = new Map<string, LocalFunction>();
-  all.forEach(({ fn }, i) => {
+  all.forEach(({ svc, fn }, i) => {
     if (functions.has(fn.name)) throw new Error(`Two services define a function named '${fn.name}'`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -150,6 +166,7 @@ async function startFunctions(
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SES: sesEndpoint,
       AWS_ENDPOINT_URL_SESV2: sesEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: `${fn.service}-${cfg.stage}-${fn.name}`,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       CHATKIT_TOKEN_SECRET: process.env.CHATKIT_TOKEN_SECRET ?? LOCAL_TOKEN_SECRET,
@@ -157,6 +174,11 @@ async function startFunctions(
         ? { OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'local-emulator-key', CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID }
         : {}),
     };
+    // `{ Ref: <id> }` of a resource created here: a table's name, a queue's URL (as CloudFormation answers).
+    for (const [k, id] of Object.entries(fn.environmentRefs)) {
+      const table = svc.tables.find((t) => t.logicalId === id);
+      env[k] = table ? table.properties.TableName : queues.get(svc.service)?.get(id)?.url;
+    }
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     // One variable switches the whole stack's mode, as the stage setting does when deployed.
     if (cfg.chatkitMode && env.CHATKIT_MODE !== undefined) env.CHATKIT_MODE = cfg.chatkitMode;

@@ -26,6 +26,27 @@ export const emulatorBaseURL = () => `${emulatorOrigin()}/v1`;
 export const emulator = () => new EmulatorAdmin(emulatorOrigin());
 export const dynamoEndpoint = () => `http://${host()}:${env('TEST_LOCAL_DYNAMODB_PORT')}`;
 export const sesEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SES_PORT')}`;
+export const sqsEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SQS_PORT')}`;
+
+/** A fresh queue in the test stack's SQS emulator (a test's own trigger spool); answers its URL. */
+export async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {
+  const { SQSClient, CreateQueueCommand } = await import('@aws-sdk/client-sqs');
+  const sqs = new SQSClient({ endpoint: sqsEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    return (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`, Attributes: attributes }))).QueueUrl!;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+/** Every message in a queue (bodies parsed), read without receiving them, from the emulator's listing. */
+export async function queueMessages(queueUrl: string): Promise<Array<{ body: any; receiveCount: number; visible: boolean }>> {
+  const listing = (await (await fetch(`${sqsEndpoint()}/`)).json()) as { queues: Array<{ url: string; messages: Array<{ body: string; receiveCount: number; visible: boolean }> }> };
+  const name = queueUrl.split('/').pop();
+  const q = listing.queues.find((x) => x.url.split('/').pop() === name);
+  if (!q) throw new Error(`no queue ${name} in the SQS emulator`);
+  return q.messages.map((m) => ({ ...m, body: JSON.parse(m.body) }));
+}
 
 export interface SesEmail {
   messageId: string;
@@ -149,6 +170,9 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     ALLOWED_ORIGINS: 'https://chat.craigs.autos,https://craigs.autos,http://localhost:4321',
     AWS_ENDPOINT_URL_SES: sesEndpoint(),
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint(),
+    // No spool unless a test creates one (createQueue): a trigger refused by the ledger is then a 503.
+    LEAD_SPOOL_QUEUE_URL: undefined,
     AWS_REGION: 'us-west-2',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -179,6 +203,7 @@ export async function chatToken(user: string, ttlSeconds = 600): Promise<string>
 
 /** Self-hosted conversations in the test stack's store, and lead triggers with their owner's token. */
 export const threads = conversations(dynamoClient);
+export { conversations };
 export { leadAuth, ownerOf, clientTokenFor, CHAT_THREADS_TABLE } from './conversations';
 
 /** POSTs a ChatKit request to the chat endpoint; streaming answers come back as parsed SSE events. */

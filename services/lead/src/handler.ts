@@ -17,7 +17,7 @@ const onMissingSecret = (e: Error) => logger.error(`configuration error: ${e.mes
  * The pipeline: origin guard and CORS, body parsing (JSON, sendBeacon text, base64), validation
  * (self-hosted: the user from the client token), the send-once ledger with the owner check (a
  * duplicate from the owner is answered with one DynamoDB call; anyone else gets 404 and writes
- * nothing), lead.
+ * nothing; while DynamoDB is down the trigger goes to the spool: 202 `queued`), lead.
  */
 export const handler = middy<any, any, Error, LeadContext>()
   .use(injectLambdaContext(logger))
@@ -45,10 +45,25 @@ export const handler = middy<any, any, Error, LeadContext>()
         m.addMetric('DuplicatesSuppressed', MetricUnit.Count, 1);
         logger.info('lead answered by the ledger', { threadId: c.leadRequest.threadId, trigger: c.leadRequest.reason, answer: reason });
       },
-      onUnavailable: (e, c) => {
+      onUnavailable: async (e, c) => {
         metrics.addMetric('LedgerUnavailable', MetricUnit.Count, 1);
-        // Not silent: the runbook replays these thread ids once DynamoDB is back.
-        logger.error('ledger unavailable: lead not processed', { threadId: c.leadRequest.threadId, trigger: c.leadRequest.reason, errorName: (e.cause as Error)?.name });
+        const { threadId, reason, user, pageUrl } = c.leadRequest;
+        const log = { threadId, trigger: reason, errorName: (e.cause as Error)?.name };
+        if (!runtime.spool) {
+          logger.error('ledger unavailable and no spool configured (LEAD_SPOOL_QUEUE_URL): trigger refused with 503', log);
+          return undefined;
+        }
+        try {
+          // Kept, not refused: a beacon is never retried. The sweeper runs it once the ledger is back.
+          await runtime.spool.put({ threadId, reason, user, pageUrl, at: Date.now() });
+        } catch (se) {
+          metrics.addMetric('SpoolUnavailable', MetricUnit.Count, 1);
+          logger.error('ledger and trigger spool unavailable: trigger refused with 503', { ...log, spoolErrorName: ((se as Error).cause as Error)?.name });
+          return undefined;
+        }
+        metrics.addMetric('TriggersSpooled', MetricUnit.Count, 1);
+        logger.warn('ledger unavailable: trigger kept in the spool for the sweeper', log);
+        return jsonResponse(202, { sent: false, reason: 'queued' });
       },
       onCrash: (e, c, status) => {
         // Every terminal failure is counted, whatever path it took (the LeadsFailed alarm).

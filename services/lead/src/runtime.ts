@@ -5,7 +5,7 @@
  * the first request that gets past the ledger.
  */
 import { chatkitModeSetting, ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
-import { Ledger, LedgerStore, ledgerConfigFromEnv } from '@lead-intake/dedupe';
+import { Ledger, LedgerStore, ledgerConfigFromEnv, TriggerSpool } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { assertAddresses } from '@lead-intake/ses-mailer';
 
@@ -44,6 +44,17 @@ const ledgerConfig = ledgerConfigFromEnv(process.env);
 let ledger: Ledger | undefined;
 /** Created on first use: the fast path pays only for the DynamoDB client. */
 export const getLedger = (): Ledger => (ledger ??= new Ledger(new LedgerStore({ tableName: ledgerConfig.tableName }), ledgerConfig));
+
+/**
+ * Where triggers go while the ledger is down (the deploy always sets it; without it, e.g. a bare
+ * `invoke local`, such a trigger is refused with 503 as before and the log says so).
+ */
+export const spool = (() => {
+  const url = process.env.LEAD_SPOOL_QUEUE_URL;
+  if (!url) return null;
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError('LEAD_SPOOL_QUEUE_URL', 'LEAD_SPOOL_QUEUE_URL must be the URL of the trigger spool queue');
+  return new TriggerSpool(url);
+})();
 
 // Per-instance state lives here, in the module loaded at cold start; ./pipeline (loaded later)
 // keeps none of its own, so each instance (and each test's isolated instance) has its own clients.

@@ -2,17 +2,51 @@ import middy from '@middy/core';
 import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { HttpError } from '@lead-intake/http';
-import { runLead } from './pipeline';
+import { LedgerUnavailableError, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
+import { ownsThread, runLead } from './pipeline';
 import * as runtime from './runtime';
 import { getLedger, logger, metrics } from './runtime';
 
 // How many due records one run takes (each is one lead pipeline run, inside the 60 s timeout).
 const batch = intSetting(process.env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 });
+// A spooled trigger is started only with this much of the run left (one lead run fits in it).
+const spoolReserveMs = intSetting(process.env, 'LEAD_SPOOL_RESERVE_MS', (Number(process.env.LEAD_FUNCTION_TIMEOUT_SECONDS) || 30) * 1000 + 2000, { min: 0, max: 900_000 });
+
+/**
+ * One spooled trigger, as the endpoint would have run it: the owner proven before anything is
+ * written, the ledger's answer, then the pipeline. `retry` when the ledger is down again.
+ */
+async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => number): Promise<SpoolOutcome> {
+  const log = { threadId: t.threadId, trigger: t.reason, source: 'spool', waitedMs: Date.now() - t.at };
+  const requester = t.user ? { user: t.user, verify: () => ownsThread(runtime, apiKey, t.threadId, t.user!) } : undefined;
+  let outcome;
+  try {
+    outcome = await getLedger().runTrigger(t.threadId, t.reason, requester, async (lease) => {
+      const answer = await runLead(runtime, { threadId: t.threadId, reason: t.reason as never, user: t.user, pageUrl: t.pageUrl }, lease, apiKey, remainingMs(), log);
+      logger.info('sweeper ran a spooled trigger', { ...log, answer: answer.reason });
+    });
+  } catch (e) {
+    if (e instanceof LedgerUnavailableError) return 'retry';
+    throw e;
+  }
+  if (outcome.kind === 'not_owner') logger.warn('spooled trigger refused: not the thread’s owner, or no such thread', log);
+  else if (outcome.kind === 'busy') logger.info('spooled trigger answered by the ledger', { ...log, answer: outcome.reason });
+  else if (outcome.kind === 'failed') {
+    // The ledger recorded the failed attempt (or the lease will expire): the due sweep owns it now.
+    if (outcome.status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
+    const e = outcome.error;
+    if (e instanceof HttpError && e.statusCode === 404) logger.warn('spooled trigger: thread no longer exists', log);
+    else logger.error('spooled trigger failed; recorded on the ledger for retry', { ...log, errorName: (e as Error)?.name, ledgerStatus: outcome.status });
+  }
+  return 'done';
+}
 
 /**
  * The ledger sweeper, on a schedule: finishes the work nobody will call again for (an abandoned
  * lease, a recorded pagehide whose holder died, an error past its cooldown) through the same
  * pipeline, fencing and send-once guarantee as the endpoint. It never takes a live lease.
+ * Then it drains the trigger spool (triggers kept while DynamoDB was down), which it reaches only
+ * once the due query has shown that the ledger answers again.
  */
 export const handler = middy<unknown, unknown, Error, SecretsContext>()
   .use(injectLambdaContext(logger))
@@ -34,6 +68,14 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
       }
     }, { limit: batch });
     if (result.due) metrics.addMetric('SweeperProcessed', MetricUnit.Count, result.processed);
-    logger.info('sweep done', { ...result });
-    return result;
+    let spool;
+    if (runtime.spool) {
+      spool = await runtime.spool.drain((t) => runSpooled(t, key, () => context.getRemainingTimeInMillis()), {
+        more: () => context.getRemainingTimeInMillis() > spoolReserveMs,
+        onInvalid: (messageId) => logger.error('spool: a message that is not a trigger was dropped', { messageId }),
+      });
+      if (spool.received) metrics.addMetric('SpoolDrained', MetricUnit.Count, spool.done);
+    }
+    logger.info('sweep done', { ...result, spool });
+    return { ...result, spool };
   });
