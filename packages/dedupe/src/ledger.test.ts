@@ -281,3 +281,33 @@ describe('the owner is checked before anything is written', () => {
     expect(await store.get(id)).toBeUndefined();
   });
 });
+
+describe('runTrigger (a spooled trigger, run outside the endpoint)', () => {
+  it('acquires as the endpoint does, runs, and records a failed run as an error for the sweeper', async () => {
+    const { l, store } = ledger();
+    const id = tid();
+    const failed = await l.runTrigger(id, 'pagehide', undefined, async () => {
+      throw new TypeError('boom');
+    });
+    expect(failed).toMatchObject({ kind: 'failed', status: 'error' });
+    expect(await read(store, id)).toMatchObject({ status: 'error', last_error: 'crash:TypeError', attempts: 1, due_shard: 'due' });
+    // Cooling down: the ledger answers, nothing runs.
+    let ran = false;
+    expect(await l.runTrigger(id, 'pagehide', undefined, async () => void (ran = true))).toMatchObject({ kind: 'busy', reason: 'cooldown' });
+    expect(ran).toBe(false);
+  });
+
+  it('refuses another user before anything is written, and never runs', async () => {
+    const { l, store } = ledger();
+    const id = tid();
+    let ran = false;
+    expect(await l.runTrigger(id, 'manual', { user: 'intruder', verify: async () => false }, async () => void (ran = true))).toEqual({ kind: 'not_owner' });
+    expect(ran).toBe(false);
+    expect(await store.get(id)).toBeUndefined();
+    const ok = await l.runTrigger(id, 'manual', { user: 'owner', verify: async () => true }, async (lease) => {
+      await l.markSent(lease, 'ses-1');
+    });
+    expect(ok).toEqual({ kind: 'processed' });
+    expect(await read(store, id)).toMatchObject({ status: 'sent', message_id: 'ses-1' });
+  });
+});

@@ -54,9 +54,14 @@ export function parseSpooled(body: string | undefined): SpooledTrigger | null {
 
 export class TriggerSpool {
   private client?: Promise<{ sqs: SQSClient; mod: typeof import('@aws-sdk/client-sqs') }>;
+  private url?: Promise<string>;
 
+  /**
+   * By queue name: its URL (which holds the account id, unknown to an offline `sls package` or
+   * `invoke local`) is asked for once per instance.
+   */
   constructor(
-    readonly queueUrl: string,
+    readonly queueName: string,
     private readonly makeClient?: () => SQSClient,
   ) {}
 
@@ -70,10 +75,19 @@ export class TriggerSpool {
     return this.client;
   }
 
+  private queueUrl(): Promise<string> {
+    this.url ??= this.sqs()
+      .then(({ sqs, mod }) => sqs.send(new mod.GetQueueUrlCommand({ QueueName: this.queueName })))
+      .then((r) => r.QueueUrl!);
+    // A failure is not remembered: the next call asks again.
+    this.url.catch(() => (this.url = undefined));
+    return this.url;
+  }
+
   async put(t: SpooledTrigger): Promise<void> {
     try {
       const { sqs, mod } = await this.sqs();
-      await sqs.send(new mod.SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ v: 1, ...t }) }));
+      await sqs.send(new mod.SendMessageCommand({ QueueUrl: await this.queueUrl(), MessageBody: JSON.stringify({ v: 1, ...t }) }));
     } catch (e) {
       throw new SpoolUnavailableError(e);
     }
@@ -88,10 +102,11 @@ export class TriggerSpool {
   async drain(run: (t: SpooledTrigger) => Promise<SpoolOutcome>, opts: { more: () => boolean; onInvalid?: (messageId: string | undefined) => void }): Promise<DrainResult> {
     const result: DrainResult = { received: 0, done: 0, kept: 0, invalid: 0 };
     const { sqs, mod } = await this.sqs();
-    const remove = (receipt: string | undefined) => sqs.send(new mod.DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receipt }));
+    const QueueUrl = await this.queueUrl();
+    const remove = (receipt: string | undefined) => sqs.send(new mod.DeleteMessageCommand({ QueueUrl, ReceiptHandle: receipt }));
     let stop = false;
     while (!stop && opts.more()) {
-      const got = await sqs.send(new mod.ReceiveMessageCommand({ QueueUrl: this.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const got = await sqs.send(new mod.ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
       const messages = got.Messages ?? [];
       if (!messages.length) break;
       result.received += messages.length;

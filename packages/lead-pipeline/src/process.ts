@@ -19,7 +19,26 @@ export interface ProcessDeps extends Omit<EvaluateDeps, 'cachedSummary'> {
   /** Sends the email; returns SES's MessageId or throws EmailSendError. */
   send(email: RenderedEmail, replyTo: string | null): Promise<string>;
   signal?: AbortSignal;
+  /** When the invocation must be done (epoch ms): how long recording a sent email may be retried. */
+  deadline?: number;
   hooks?: ProcessHooks;
+}
+
+/**
+ * The email is out: recording it is worth waiting for through a short DynamoDB outage, because
+ * once the lease expires another holder would send it again. Retried with backoff until the
+ * lease (or the invocation) is about to end; `false` if it never got through or the lease was lost.
+ */
+async function recordSent(ledger: Ledger, lease: Lease, messageId: string, deadline = Infinity): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ledger.markSent(lease, messageId);
+    } catch {
+      const wait = Math.min(200 * 2 ** attempt, 2000);
+      if (Date.now() + wait >= Math.min(deadline, lease.expiresAt * 1000 - 1000)) return false;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 /** A summary already paid for on this exact transcript state, if the ledger remembers one. */
@@ -75,13 +94,9 @@ export async function processLead(req: LeadRequest, lease: Lease, deps: ProcessD
         hooks?.sendFailed?.(e, marked.status);
         return { sent: false, reason: 'error' };
       }
-      let recorded = false;
-      try {
-        recorded = await ledger.markSent(lease, messageId);
-      } catch {
-        // The email is out; the record stays `sending` until its lease expires. This is the
-        // documented at-least-once window: a later attempt may send one duplicate.
-      }
+      // If it cannot be recorded before the lease ends, the record stays `sending` until the lease
+      // expires: the documented at-least-once window (a later attempt may send one duplicate).
+      const recorded = await recordSent(ledger, lease, messageId, deps.deadline);
       hooks?.sent?.(messageId, recorded);
       return { sent: true, reason: 'sent' };
     }

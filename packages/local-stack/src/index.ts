@@ -2,3 +2,4 @@
 export { startLocalStack, discoverServices, type RunningStack } from './stack';
 export { configFromEnv, FUNCTION_URLS, PORT_VARS, LOCAL_TOKEN_SECRET, LOCAL_WORKFLOW_ID, type LocalStackConfig } from './config';
 export { LOCAL_DIR, REPO_ROOT } from './paths';
+export { startDynamo, type RunningDynamo } from './dynamodb';

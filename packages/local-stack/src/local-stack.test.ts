@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { postJson, stackUrls } from '@lead-intake/testkit';
+import { clientTokenFor, conversations, postJson, stackUrls } from '@lead-intake/testkit';
 import { REPO_ROOT } from './paths';
 import { LocalFunction, serveFunctionUrl, toEvent } from './function-url';
 
@@ -97,7 +97,7 @@ describe('behaving like the service (the local stack is supervised)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fn-'));
     const file = join(dir, 'slow.cjs');
     require('node:fs').writeFileSync(file, 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };');
-    return new LocalFunction({ service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {}, environmentRefs: {} }, file, { ...process.env });
+    return new LocalFunction({ service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} }, file, { ...process.env });
   }
 
   it('a timeout fails only the invocation that timed out; the others on that instance finish', async () => {
@@ -154,6 +154,8 @@ describe('npm run dev', () => {
     delete env.OPENAI_API_KEY;
     delete env.LOCAL_CHATKIT_MODE;
     if (mode) env.LOCAL_CHATKIT_MODE = mode;
+    // Self-hosted run: DynamoDB keeps its data on disk (it survives the kill below) and the sweeper runs every 2 s.
+    if (!mode) Object.assign(env, { LOCAL_DYNAMODB_DATA_DIR: join(dir, 'dynamodb'), LOCAL_SCHEDULE_SECONDS: '2' });
     const child = spawn('npm', ['run', 'dev'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let log = '';
     child.stdout.on('data', (d) => (log += d));
@@ -169,20 +171,35 @@ describe('npm run dev', () => {
     const res = await postJson('http://127.0.0.1:23101/', {});
     expect(res.status).toBe(200);
     if (!mode) {
-      // DynamoDB Local dies: the stack starts it again on its port, with its tables.
+      // A conversation with a phone number, then DynamoDB Local dies.
+      const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const dynamo = () => new DynamoDBClient({ endpoint: 'http://127.0.0.1:28000', region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+      const threadId = await conversations(dynamo).seedThread({ user: 'u-outage', items: [{ role: 'user', text: 'Car will not start. Call 415-555-0199.' }, { role: 'assistant', text: 'We will call.' }] });
       const { execSync: sh } = await import('node:child_process');
       const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true').toString().trim().split('\n').filter(Boolean).map(Number);
       expect(java).toHaveLength(1);
       process.kill(java[0]!, 'SIGKILL');
+      // The customer closes the tab now: the beacon is kept in the spool, not refused.
+      const beacon = await postJson('http://127.0.0.1:23102/', { threadId, reason: 'pagehide' }, { authorization: `Bearer ${clientTokenFor('u-outage')}` });
+      expect([beacon.status, beacon.body]).toEqual([202, { sent: false, reason: 'queued' }]);
+      // The stack starts DynamoDB again on its port, with its tables and (LOCAL_DYNAMODB_DATA_DIR) its data.
       const until = Date.now() + 45_000;
       while (!/DynamoDB Local restarted/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
       expect(log).toMatch(/DynamoDB Local exited; starting it again/);
       expect(log).toMatch(/DynamoDB Local restarted/);
-      const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-      const tables = await new DynamoDBClient({ endpoint: 'http://127.0.0.1:28000', region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }).send(new ListTablesCommand({}));
+      const tables = await dynamo().send(new ListTablesCommand({}));
       expect(tables.TableNames).toEqual(expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']));
       expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
       expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
+      // The scheduled sweeper drains the spool: one email, and the spool is empty.
+      const emailsFor = async () => ((await (await fetch('http://127.0.0.1:28005/store')).json()) as { emails: Array<{ body: { text?: string } }> }).emails.filter((m) => m.body.text?.includes(threadId));
+      const sent = Date.now() + 30_000;
+      while (!(await emailsFor()).length && Date.now() < sent) await new Promise((r) => setTimeout(r, 250));
+      expect(await emailsFor()).toHaveLength(1);
+      const queues = ((await (await fetch('http://127.0.0.1:28006/')).json()) as { queues: Array<{ name: string; messages: unknown[] }> }).queues;
+      expect(queues.find((q) => q.name.endsWith('-trigger-spool'))!.messages).toEqual([]);
+      await new Promise((r) => setTimeout(r, 2500)); // another sweep: still one email
+      expect(await emailsFor()).toHaveLength(1);
     }
     if (mode === 'hosted') {
       expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);

@@ -16,8 +16,6 @@ export interface ResolvedFunction {
   timeoutSeconds: number;
   memoryMb: number;
   environment: Record<string, string>;
-  /** Environment variables set to `{ Ref: <logical id> }` of a resource the local stack creates (a table, a queue). */
-  environmentRefs: Record<string, string>;
   url?: { invokeMode: 'BUFFERED' | 'RESPONSE_STREAM'; cors?: UrlCors };
   schedule?: string[];
 }
@@ -105,19 +103,14 @@ export async function resolveService(serviceDir: string, stage: string, cacheDir
   return fromPrinted(printed, serviceDir);
 }
 
-const LOCAL_RESOURCE_TYPES = new Set(['AWS::DynamoDB::Table', 'AWS::SQS::Queue']);
-
-const splitEnv = (env: Record<string, unknown> | undefined, where: string, resources: Record<string, any>) => {
-  const literal: Record<string, string> = {};
-  const refs: Record<string, string> = {};
+const stringEnv = (env: Record<string, unknown> | undefined, where: string): Record<string, string> => {
+  const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env ?? {})) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') literal[k] = String(v);
-    // A Ref to a resource the local stack creates itself is resolved when it exists (a queue's URL).
-    else if (typeof (v as any)?.Ref === 'string' && LOCAL_RESOURCE_TYPES.has(resources[(v as any).Ref]?.Type)) refs[k] = (v as any).Ref;
-    // Any other CloudFormation intrinsic cannot be resolved without AWS; say so instead of guessing.
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    // A CloudFormation intrinsic cannot be resolved without AWS; say so instead of guessing.
     else console.warn(`[local-stack] ${where}: environment ${k} is not a literal and is not set locally`);
   }
-  return { literal, refs };
+  return out;
 };
 
 export function fromPrinted(printed: any, dir: string): ResolvedService {
@@ -132,11 +125,7 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
       handler: fn.handler,
       timeoutSeconds: fn.timeout ?? provider.timeout ?? 6,
       memoryMb: fn.memorySize ?? provider.memorySize ?? 1024,
-      ...(() => {
-        const p = splitEnv(provider.environment, printed.service, resources);
-        const f = splitEnv(fn.environment, `${printed.service}.${name}`, resources);
-        return { environment: { ...p.literal, ...f.literal }, environmentRefs: { ...p.refs, ...f.refs } };
-      })(),
+      environment: { ...stringEnv(provider.environment, printed.service), ...stringEnv(fn.environment, `${printed.service}.${name}`) },
       url: url
         ? {
             invokeMode: url.invokeMode === 'RESPONSE_STREAM' ? 'RESPONSE_STREAM' : 'BUFFERED',

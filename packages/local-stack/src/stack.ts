@@ -98,7 +98,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     const mode = cfg.chatkitMode ?? services.flatMap((s) => s.functions).find((f) => f.environment.CHATKIT_MODE)?.environment.CHATKIT_MODE;
     log(`ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`);
 
-    const functions = await startFunctions(cfg, services, dynamo, sqs, queues, emulator, stoppers);
+    const functions = await startFunctions(cfg, services, dynamo, sqs, emulator, stoppers);
     const urls: Record<string, string> = {};
     for (const [name, fn] of functions) {
       const url = fn.fn.url;
@@ -142,7 +142,6 @@ async function startFunctions(
   services: ResolvedService[],
   dynamo: RunningDynamo,
   sqs: RunningSqsEmulator,
-  queues: Map<string, LocalQueues>,
   emulator: RunningEmulator | null,
   stoppers: Array<() => Promise<void>>,
 ): Promise<Map<string, LocalFunction>> {
@@ -151,7 +150,7 @@ async function startFunctions(
   const bundles = await Promise.all(all.map(({ svc, fn }) => bundleFunction(svc, fn, outDir)));
   const sesEndpoint = `http://${cfg.host}:${cfg.sesPort}`;
   const functions = new Map<string, LocalFunction>();
-  all.forEach(({ svc, fn }, i) => {
+  all.forEach(({ fn }, i) => {
     if (functions.has(fn.name)) throw new Error(`Two services define a function named '${fn.name}'`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -174,11 +173,6 @@ async function startFunctions(
         ? { OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'local-emulator-key', CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID }
         : {}),
     };
-    // `{ Ref: <id> }` of a resource created here: a table's name, a queue's URL (as CloudFormation answers).
-    for (const [k, id] of Object.entries(fn.environmentRefs)) {
-      const table = svc.tables.find((t) => t.logicalId === id);
-      env[k] = table ? table.properties.TableName : queues.get(svc.service)?.get(id)?.url;
-    }
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     // One variable switches the whole stack's mode, as the stage setting does when deployed.
     if (cfg.chatkitMode && env.CHATKIT_MODE !== undefined) env.CHATKIT_MODE = cfg.chatkitMode;

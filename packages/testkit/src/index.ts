@@ -28,23 +28,24 @@ export const dynamoEndpoint = () => `http://${host()}:${env('TEST_LOCAL_DYNAMODB
 export const sesEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SES_PORT')}`;
 export const sqsEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SQS_PORT')}`;
 
-/** A fresh queue in the test stack's SQS emulator (a test's own trigger spool); answers its URL. */
+/** A fresh queue in the test stack's SQS emulator (a test's own trigger spool); answers its name. */
 export async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {
   const { SQSClient, CreateQueueCommand } = await import('@aws-sdk/client-sqs');
   const sqs = new SQSClient({ endpoint: sqsEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
-    return (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`, Attributes: attributes }))).QueueUrl!;
+    const QueueName = `${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }));
+    return QueueName;
   } finally {
     sqs.destroy();
   }
 }
 
 /** Every message in a queue (bodies parsed), read without receiving them, from the emulator's listing. */
-export async function queueMessages(queueUrl: string): Promise<Array<{ body: any; receiveCount: number; visible: boolean }>> {
+export async function queueMessages(queueName: string): Promise<Array<{ body: any; receiveCount: number; visible: boolean }>> {
   const listing = (await (await fetch(`${sqsEndpoint()}/`)).json()) as { queues: Array<{ url: string; messages: Array<{ body: string; receiveCount: number; visible: boolean }> }> };
-  const name = queueUrl.split('/').pop();
-  const q = listing.queues.find((x) => x.url.split('/').pop() === name);
-  if (!q) throw new Error(`no queue ${name} in the SQS emulator`);
+  const q = listing.queues.find((x) => x.url.split('/').pop() === queueName);
+  if (!q) throw new Error(`no queue ${queueName} in the SQS emulator`);
   return q.messages.map((m) => ({ ...m, body: JSON.parse(m.body) }));
 }
 
@@ -172,7 +173,7 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
     AWS_ENDPOINT_URL_SQS: sqsEndpoint(),
     // No spool unless a test creates one (createQueue): a trigger refused by the ledger is then a 503.
-    LEAD_SPOOL_QUEUE_URL: undefined,
+    LEAD_SPOOL_QUEUE_NAME: undefined,
     AWS_REGION: 'us-west-2',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

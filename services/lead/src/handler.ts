@@ -50,7 +50,7 @@ export const handler = middy<any, any, Error, LeadContext>()
         const { threadId, reason, user, pageUrl } = c.leadRequest;
         const log = { threadId, trigger: reason, errorName: (e.cause as Error)?.name };
         if (!runtime.spool) {
-          logger.error('ledger unavailable and no spool configured (LEAD_SPOOL_QUEUE_URL): trigger refused with 503', log);
+          logger.error('ledger unavailable and no spool configured (LEAD_SPOOL_QUEUE_NAME): trigger refused with 503', log);
           return undefined;
         }
         try {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
-import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndpoint, threads } from '@lead-intake/testkit';
+import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndpoint, sqsEndpoint, threads } from '@lead-intake/testkit';
 
 /** `sls invoke local` with the service's sample events, against the local stack's services. */
 const admin = emulator();
@@ -15,6 +15,7 @@ const invoke = async (event: string, fn = 'lead') => {
       OPENAI_API_KEY: 'sk-invoke-local',
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
       AWS_ENDPOINT_URL_SES: sesEndpoint(),
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint(),
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       // The sample events carry client tokens signed with the local development secret.
@@ -38,5 +39,5 @@ it('invokes the lead function with the sample events: the manual trigger sends, 
 
 it('invokes the sweeper with the sample scheduled event: one sweep, its counts as the result', async () => {
   const result = await invoke('sweeper-schedule.json', 'sweeper');
-  expect(result).toEqual({ due: expect.any(Number), processed: expect.any(Number), skipped: expect.any(Number), failed: 0 });
+  expect(result).toEqual({ due: expect.any(Number), processed: expect.any(Number), skipped: expect.any(Number), failed: 0, spool: { received: expect.any(Number), done: expect.any(Number), kept: 0, invalid: 0 } });
 }, 180_000);

@@ -43,7 +43,7 @@ async function load(over: Record<string, string | undefined>) {
 it('with the ledger down a trigger is kept in the spool (202 queued, nothing run); the sweeper sends it once the ledger is back, exactly once', async () => {
   const queue = await createQueue('spool');
   const id = await threads.seedThread({ user: 'u-outage', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_URL: queue });
+  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
   expect(await down.trigger(id, 'pagehide')).toEqual({ status: 202, body: { sent: false, reason: 'queued' } });
   expect(await down.trigger(id, 'pagehide')).toEqual({ status: 202, body: { sent: false, reason: 'queued' } }); // the second tab
   // Kept with the user its token proved, and nothing else ran: no record, no OpenAI call, no email.
@@ -60,7 +60,7 @@ it('with the ledger down a trigger is kept in the spool (202 queued, nothing run
   expect((await queueMessages(queue)).map((m) => m.receiveCount)).toEqual([0, 0]);
 
   // The ledger is back: one sweep sends one email (the page URL kept) and empties the spool.
-  const up = await load({ LEAD_SPOOL_QUEUE_URL: queue });
+  const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
   const swept = await up.sweep();
   expect(swept.spool).toEqual({ received: 2, done: 2, kept: 0, invalid: 0 });
   const emails = await emailsFor(id);
@@ -76,10 +76,10 @@ it('with the ledger down a trigger is kept in the spool (202 queued, nothing run
 it('a spooled trigger for another user’s thread is refused when it is run: nothing written, nothing sent, the message settled', async () => {
   const queue = await createQueue('spool');
   const id = await threads.seedThread({ user: 'owner', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_URL: queue });
+  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
   // A valid token of someone else: the owner cannot be checked while DynamoDB is down, so it is kept.
   expect(await down.trigger(id, 'manual', leadAuth(id, 'intruder'))).toEqual({ status: 202, body: { sent: false, reason: 'queued' } });
-  const up = await load({ LEAD_SPOOL_QUEUE_URL: queue });
+  const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
   expect((await up.sweep()).spool).toEqual({ received: 1, done: 1, kept: 0, invalid: 0 });
   expect(await record(id)).toBeUndefined();
   expect(await emailsFor(id)).toEqual([]);
@@ -90,7 +90,7 @@ it('a spooled trigger for another user’s thread is refused when it is run: not
 it('a bad request is still refused at once while DynamoDB is down (nothing spooled), and without a token nothing reaches the spool', async () => {
   const queue = await createQueue('spool');
   const id = await threads.seedThread({ user: 'u', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_URL: queue });
+  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
   expect((await down.trigger(id, 'sometimes')).status).toBe(400);
   expect((await down.trigger(id, 'manual', {})).status).toBe(401);
   expect(await queueMessages(queue)).toEqual([]);
@@ -98,7 +98,7 @@ it('a bad request is still refused at once while DynamoDB is down (nothing spool
 
 it('with the spool down too, the trigger is refused with 503 ledger_unavailable (retry later) and nothing is written', async () => {
   const id = await threads.seedThread({ user: 'u', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, AWS_ENDPOINT_URL_SQS: DOWN, LEAD_SPOOL_QUEUE_URL: `${DOWN}/000000000000/gone` });
+  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, AWS_ENDPOINT_URL_SQS: DOWN, LEAD_SPOOL_QUEUE_NAME: 'gone' });
   const res = await down.trigger(id, 'pagehide');
   expect(res.status).toBe(503);
   expect(res.body).toEqual({ code: 'ledger_unavailable', error: expect.stringMatching(/retry/i) });
@@ -110,10 +110,10 @@ it('a message in the spool that is not a trigger is dropped (logged by id), the 
   const id = await threads.seedThread({ user: 'u-mixed', items: qualified });
   const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
   const sqs = new SQSClient({ endpoint: sqsEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-  await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: '{"v":2,"threadId":"cthr_x"}' }));
-  await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: JSON.stringify({ v: 1, threadId: id, reason: 'close', user: 'u-mixed', pageUrl: null, at: Date.now() }) }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: `${sqsEndpoint()}/000000000000/${queue}`, MessageBody: '{"v":2,"threadId":"cthr_x"}' }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: `${sqsEndpoint()}/000000000000/${queue}`, MessageBody: JSON.stringify({ v: 1, threadId: id, reason: 'close', user: 'u-mixed', pageUrl: null, at: Date.now() }) }));
   sqs.destroy();
-  const up = await load({ LEAD_SPOOL_QUEUE_URL: queue });
+  const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
   expect((await up.sweep()).spool).toEqual({ received: 2, done: 1, kept: 0, invalid: 1 });
   expect(await emailsFor(id)).toHaveLength(1);
   expect(await queueMessages(queue)).toEqual([]);

@@ -80,6 +80,7 @@ export function processDeps(rt: Rt, apiKey: string, remainingMs: number, log: Re
     model: settings.model,
     // Whatever OpenAI does, LEAD_SEND_RESERVE_MS stays for the email and the ledger write.
     signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
+    deadline: Date.now() + remainingMs - 500,
     send: (email, replyTo) =>
       sendEmail(rt.memo('ses', createSesClient), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }, { signal: AbortSignal.timeout(settings.sesTimeoutMs) }),
     hooks: {

@@ -46,14 +46,14 @@ let ledger: Ledger | undefined;
 export const getLedger = (): Ledger => (ledger ??= new Ledger(new LedgerStore({ tableName: ledgerConfig.tableName }), ledgerConfig));
 
 /**
- * Where triggers go while the ledger is down (the deploy always sets it; without it, e.g. a bare
- * `invoke local`, such a trigger is refused with 503 as before and the log says so).
+ * Where triggers go while the ledger is down, by queue name (the deploy always sets it; without
+ * it such a trigger is refused with 503 as before, and the log says so).
  */
 export const spool = (() => {
-  const url = process.env.LEAD_SPOOL_QUEUE_URL;
-  if (!url) return null;
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError('LEAD_SPOOL_QUEUE_URL', 'LEAD_SPOOL_QUEUE_URL must be the URL of the trigger spool queue');
-  return new TriggerSpool(url);
+  const name = process.env.LEAD_SPOOL_QUEUE_NAME;
+  if (!name) return null;
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new ConfigError('LEAD_SPOOL_QUEUE_NAME', 'LEAD_SPOOL_QUEUE_NAME must be an SQS queue name');
+  return new TriggerSpool(name);
 })();
 
 // Per-instance state lives here, in the module loaded at cold start; ./pipeline (loaded later)

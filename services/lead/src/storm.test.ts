@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Ledger, LedgerStore } from '@lead-intake/dedupe';
-import { applyEnv, clearSes, documentClient, emulator, lambdaContext, leadAuth, leadEnv, sesEmails, sesEndpoint, threads as conversations, urlEvent } from '@lead-intake/testkit';
+import { applyEnv, clearSes, conversations as conversationsIn, createQueue, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, queueMessages, sesEmails, sesEndpoint, threads as conversations, urlEvent } from '@lead-intake/testkit';
 
 /**
  * The storm: 200 threads, the frontend's trigger pattern (auto after each assistant message, idle,
@@ -227,3 +227,122 @@ async function storm(mode: Mode) {
 it('200 threads, mixed triggers, injected faults, client retries: every qualifying thread emailed exactly once, none lost', () => storm('client retries'), 240_000);
 
 it('the same storm with no client retries at all and killed invocations: the sweeper leaves none lost', () => storm('no client retries, killed invocations, the sweeper'), 300_000);
+
+/**
+ * DynamoDB killed mid-storm and started again (its data kept, as the managed service keeps it).
+ * Its own DynamoDB Local, so that the rest of the suite's stack is not disturbed. No client ever
+ * retries: what the ledger could not take must come back through the spool and the sweeper.
+ */
+it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying thread emailed exactly once, none lost', async () => {
+  const { startDynamo } = await import('@lead-intake/local-stack');
+  const { CreateTableCommand, DescribeTableCommand, DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
+  const { execSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { GetCommand, DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'storm-dynamo-'));
+  let dynamo = await startDynamo('127.0.0.1', port, { dataDir });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const ours = () => new Client({ endpoint, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  try {
+    // The same tables as the stack's (its definitions, read back from it).
+    const env = await leadEnv();
+    const from = dynamoClient();
+    for (const name of [env.LEAD_DEDUPE_TABLE_NAME!, env.CHAT_THREADS_TABLE_NAME!]) {
+      const t = (await from.send(new DescribeTableCommand({ TableName: name }))).Table!;
+      await ours().send(
+        new CreateTableCommand({
+          TableName: name,
+          AttributeDefinitions: t.AttributeDefinitions,
+          KeySchema: t.KeySchema,
+          BillingMode: 'PAY_PER_REQUEST',
+          GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })),
+        }),
+      );
+    }
+    await admin.reset();
+    await clearSes();
+    const queue = await createQueue('storm-spool', { VisibilityTimeout: '5' });
+    const LEASE = 10; // a send whose record is held up by the outage retries within it (docs/idempotency.md)
+    applyEnv({ ...env, AWS_ENDPOINT_URL_DYNAMODB: endpoint, LEAD_SPOOL_QUEUE_NAME: queue, LEAD_DEDUPE_LEASE_SECONDS: String(LEASE), LEAD_FUNCTION_TIMEOUT_SECONDS: '5', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', LEAD_SWEEP_BATCH: '100', LEAD_SPOOL_RESERVE_MS: '0' });
+    let handler: any;
+    let sweeper: any;
+    jest.isolateModules(() => {
+      handler = require('./handler').handler;
+      sweeper = require('./sweeper').handler;
+    });
+
+    const store = conversationsIn(ours);
+    const threads: Array<{ id: string; qualified: boolean; user: string }> = [];
+    for (let n = 0; n < 60; n++) {
+      const qualified = n % 10 < 7;
+      const user = `storm-u${n}`;
+      const items: SeedItem[] = [
+        { role: 'user', text: `My car #${n} makes a noise.` },
+        { role: 'assistant', text: 'How can we reach you?' },
+        { role: 'user', text: qualified ? `call me at 415-555-${String(2000 + n).padStart(4, '0')}` : 'Not now.' },
+        { role: 'assistant', text: 'Thanks!' },
+      ];
+      threads.push({ id: await store.seedThread({ user, items }), qualified, user });
+    }
+
+    const rand = rng(20261127);
+    const triggers = threads.flatMap((t) => ['auto', 'idle', 'pagehide', 'pagehide', 'close'].map((reason) => ({ ...t, reason, delay: Math.floor(rand() * 8000) })));
+    triggers.sort((a, b) => a.delay - b.delay);
+    const answers: string[] = [];
+    const started = Date.now();
+    // The outage: DynamoDB Local killed outright after 2 s, started again (same data) 1 s later (Java takes a few more to answer).
+    const outage = (async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      const java = execSync(`pgrep -f "^java .*DynamoDBLocal.jar.*-port ${port}" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+      expect(java).toHaveLength(1);
+      process.kill(java[0]!, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+      dynamo = await startDynamo('127.0.0.1', port, { dataDir });
+    })();
+    await pool(triggers, 20, async (t) => {
+      const wait = t.delay - (Date.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const res = await handler(urlEvent({ body: JSON.stringify({ threadId: t.id, reason: t.reason }), headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(t.id, t.user) } }), lambdaContext(30_000));
+      const body = JSON.parse(res.body);
+      answers.push(`${res.statusCode} ${body.reason ?? body.code}`);
+    });
+    await outage;
+
+    // Nobody calls again: the scheduled sweeper, run until nothing is due and the spool is empty.
+    const doc = DynamoDBDocumentClient.from(ours());
+    for (let round = 0; round < 40; round++) {
+      let pending = false;
+      for (const t of threads) {
+        const rec = (await doc.send(new GetCommand({ TableName: env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id }, ConsistentRead: true }))).Item;
+        if (rec?.due_at !== undefined) pending = true;
+      }
+      if (!pending && !(await queueMessages(queue)).length) break;
+      await new Promise((r) => setTimeout(r, 1000));
+      await sweeper({ 'detail-type': 'Scheduled Event' }, lambdaContext(60_000)).catch(() => undefined);
+    }
+
+    const count = new Map<string, number>();
+    for (const m of await sesEmails()) {
+      const id = /Thread (cthr_[A-Za-z0-9_-]+)/.exec(m.body.text ?? '')?.[1];
+      if (id) count.set(id, (count.get(id) ?? 0) + 1);
+    }
+    const wrong = threads.filter((t) => (count.get(t.id) ?? 0) !== (t.qualified ? 1 : 0)).map((t) => `${t.id}: ${count.get(t.id) ?? 0} emails (${t.qualified ? 'qualified' : 'no contact'})`);
+    const tally = answers.reduce<Record<string, number>>((a, x) => ((a[x] = (a[x] ?? 0) + 1), a), {});
+    console.log(`storm (DynamoDB outage): ${triggers.length} triggers, answers ${JSON.stringify(tally)}, ${[...count.values()].reduce((a, b) => a + b, 0)} emails for ${threads.filter((t) => t.qualified).length} qualifying threads`);
+    expect(wrong).toEqual([]);
+    expect(await queueMessages(queue)).toEqual([]);
+    // The outage really happened, and the spool really carried triggers through it.
+    expect(tally['202 queued'] ?? 0).toBeGreaterThan(5);
+  } finally {
+    await dynamo.stop();
+  }
+}, 300_000);
