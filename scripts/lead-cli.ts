@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
-import { LedgerStore, type LedgerRecord } from '@lead-intake/dedupe';
+import { DynamoLedgerStore, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { resolveStage } from '@lead-intake/stage-config';
@@ -104,7 +104,7 @@ async function confirm(question: string): Promise<boolean> {
 async function main() {
   const { command, threadId, stage, flags } = parse(process.argv.slice(2));
   const t = await target(stage);
-  const store = new LedgerStore({ tableName: t.table, client: t.dynamo });
+  const store = new DynamoLedgerStore({ tableName: t.table, client: t.dynamo });
 
   if (command === 'status') {
     const rec = await store.get(threadId);
@@ -119,14 +119,14 @@ async function main() {
   if (command === 'resend') {
     const rec = await store.get(threadId);
     if (!rec) throw new Error(`No ledger record for ${threadId}: nothing to clear (the next trigger already sends).`);
-    if (!['sent', 'error', 'failed'].includes(rec.status)) {
-      throw new Error(`The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: only sent, error or failed records are cleared.`);
+    if (!mayClearForResend(rec)) {
+      throw new Error(`The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: only ${RESENDABLE.join(', ')} records are cleared.`);
     }
     if (flags.yes !== true && !(await confirm(`Clear the '${rec.status}' ledger record of ${threadId} in ${t.table}, so that the next trigger sends the lead email again?`))) {
       console.log('Nothing changed.');
       return;
     }
-    const res = await store.delete(threadId, '#status IN (:sent, :error, :failed)', { ':sent': 'sent', ':error': 'error', ':failed': 'failed' });
+    const res = await store.clearForResend(threadId);
     if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing cleared.`);
     console.log(`Cleared ${threadId} (was '${rec.status}'). The next trigger for this thread sends the lead email.`);
     return;

@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { DUE_SHARD, isStrong, nowSeconds, type LedgerRecord } from './record';
-import { LedgerStore, LedgerUnavailableError } from './store';
+import { isStrong, nowSeconds, type LedgerRecord } from './record';
+import type { ClaimMode, EvalCache } from './state';
+import { LedgerUnavailableError, type LedgerStore } from './store';
 
 /**
- * The ledger's rules (docs/idempotency.md): who may evaluate and send for a thread, when, and
- * what a holder must do before it lets go. Storage mechanics are LedgerStore's.
+ * The ledger (docs/idempotency.md): who may evaluate and send for a thread, when, and what a
+ * holder must do before it lets go, over a LedgerStore. The state machine's rules and writes are
+ * in ./state.ts; this class sequences them (rounds after a lost race, the owner check, cooldowns).
  */
 
 export interface LedgerConfig {
@@ -56,12 +58,6 @@ export interface Requester {
 export const ownerHash = (user: string) => createHash('sha256').update(`owner:${user}`).digest('base64url').slice(0, 22);
 
 export type ReleaseResult = { kind: 'released' } | { kind: 'pending'; reason: string } | { kind: 'lost' };
-
-export interface EvalCache {
-  evalState: string;
-  /** JSON of a successful summary for that state; omitted when the summary failed. */
-  summary?: string;
-}
 
 export interface SweepResult {
   due: number;
@@ -134,7 +130,7 @@ export class Ledger {
         continue; // created by someone else meanwhile
       }
       // A record from before owners were kept: note its (verified) owner, then go again.
-      await this.store.update(threadId, { set: { owner_hash: hash }, condition: 'attribute_exists(thread_id) AND attribute_not_exists(owner_hash)', values: {} });
+      await this.store.noteOwner(threadId, hash);
     }
     throw new Error('ledger: could not settle the owner after 4 rounds');
   }
@@ -145,39 +141,12 @@ export class Ledger {
     opts: { sweeper?: boolean; owner?: string; onlyExisting?: boolean; onlyNew?: boolean },
   ): Promise<AcquireResult | { kind: 'not_owner'; record?: LedgerRecord }> {
     const strong = isStrong(reason);
+    const mode: ClaimMode = opts.sweeper ? 'sweeper' : opts.onlyNew ? 'new' : opts.onlyExisting ? 'owner' : 'trigger';
     for (let round = 0; round < 4; round++) {
       const now = this.now();
       const leaseId = randomUUID();
       const expiresAt = now + this.config.leaseSeconds;
-      const res = await this.store.update(threadId, {
-        set: {
-          status: 'sending',
-          lease_id: leaseId,
-          lock_expires_at: expiresAt,
-          trigger_reason: reason,
-          updated_at: now,
-          ttl: this.ttl(now),
-          // Due when the lease expires: if this holder dies, the sweeper finishes its work.
-          due_shard: DUE_SHARD,
-          due_at: expiresAt,
-          ...(strong ? { pending_reason: reason } : {}),
-        },
-        setIfMissing: { created_at: now, attempts: 0, ...(opts.onlyNew && opts.owner ? { owner_hash: opts.owner } : {}) },
-        add: strong ? { pending_seq: 1 } : undefined,
-        condition: opts.sweeper
-          ? // The sweeper never takes a lease from a live holder nor a record still cooling down.
-            '(#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)'
-          : opts.onlyNew
-            ? 'attribute_not_exists(thread_id)'
-            : opts.onlyExisting
-              ? 'owner_hash = :owner AND (#status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now))'
-              : 'attribute_not_exists(thread_id) OR #status = :idle OR (#status = :sending AND lock_expires_at <= :now) OR (#status = :error AND cooldown_until <= :now)',
-        values: {
-          ...(opts.onlyNew ? {} : { ':sending': 'sending', ':error': 'error', ':now': now }),
-          ...(opts.sweeper || opts.onlyNew ? {} : { ':idle': 'idle' }),
-          ...(opts.onlyExisting ? { ':owner': opts.owner } : {}),
-        },
-      });
+      const res = await this.store.claim(threadId, { mode, owner: opts.owner, leaseId, expiresAt, reason, now, ttl: this.ttl(now) });
       if (res.ok) {
         const old = res.old;
         return {
@@ -217,27 +186,16 @@ export class Ledger {
   }
 
   /** Notes a strong trigger on a record held by someone else (or cooling down), so it is served later. */
-  private async recordPending(threadId: string, reason: string, status: 'sending' | 'error', now: number): Promise<boolean> {
-    const res = await this.store.update(threadId, {
-      set: { pending_reason: reason, updated_at: now },
-      add: { pending_seq: 1 },
-      condition: status === 'sending' ? '#status = :sending AND lock_expires_at > :now' : '#status = :error AND cooldown_until > :now',
-      values: status === 'sending' ? { ':sending': 'sending', ':now': now } : { ':error': 'error', ':now': now },
-    });
-    return res.ok;
+  private recordPending(threadId: string, reason: string, status: 'sending' | 'error', now: number): Promise<boolean> {
+    return this.store.notePending(threadId, status, reason, now);
   }
 
   /** The email went out: `sent`, fenced on the caller's lease. False means the lease was lost. */
   async markSent(lease: Lease, messageId: string): Promise<boolean> {
     const now = this.now();
-    const res = await this.store.update(lease.threadId, {
-      set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl: this.ttl(now) },
-      remove: ['lease_id', 'lock_expires_at', 'pending_reason', 'pending_seq', 'due_shard', 'due_at', 'cooldown_until', 'summary', 'eval_state'],
-      condition: 'lease_id = :lease',
-      values: { ':lease': lease.leaseId },
-    });
+    const ok = await this.store.finishSent(lease, messageId, now, this.ttl(now));
     lease.finished = true;
-    return res.ok;
+    return ok;
   }
 
   /**
@@ -249,24 +207,11 @@ export class Ledger {
     const failures = lease.attempts + 1;
     const failed = failures >= this.config.maxAttempts;
     const cooldownUntil = now + this.cooldownAfter(failures);
-    const res = await this.store.update(lease.threadId, {
-      set: {
-        status: failed ? 'failed' : 'error',
-        last_error: code.slice(0, 80),
-        updated_at: now,
-        ttl: this.ttl(now),
-        ...(failed ? {} : { cooldown_until: cooldownUntil, due_shard: DUE_SHARD, due_at: cooldownUntil }),
-        ...(cache ? { eval_state: cache.evalState, summary: cache.summary } : {}),
-        // A failed send was decided by this holder: keep its reason so a retry sends too.
-        ...(isStrong(lease.effectiveReason) ? { pending_reason: lease.effectiveReason } : {}),
-      },
-      add: { attempts: 1 },
-      remove: ['lease_id', 'lock_expires_at', ...(failed ? ['due_shard', 'due_at', 'cooldown_until'] : []), ...(cache && cache.summary === undefined ? ['summary'] : [])],
-      condition: 'lease_id = :lease',
-      values: { ':lease': lease.leaseId },
-    });
+    // A failed send was decided by this holder: keep its reason so a retry sends too.
+    const keepReason = isStrong(lease.effectiveReason) ? lease.effectiveReason : undefined;
+    const ok = await this.store.finishError(lease, { failed, code, cooldownUntil, cache, keepReason, now, ttl: this.ttl(now) });
     lease.finished = true;
-    return { ok: res.ok, status: failed ? 'failed' : 'error', cooldownUntil: failed ? undefined : cooldownUntil };
+    return { ok, status: failed ? 'failed' : 'error', cooldownUntil: failed ? undefined : cooldownUntil };
   }
 
   /**
@@ -276,13 +221,7 @@ export class Ledger {
    */
   async release(lease: Lease, cache: EvalCache): Promise<ReleaseResult> {
     const now = this.now();
-    const served = isStrong(lease.effectiveReason);
-    const res = await this.store.update(lease.threadId, {
-      set: { status: 'idle', updated_at: now, ttl: this.ttl(now), eval_state: cache.evalState, summary: cache.summary },
-      remove: ['lease_id', 'lock_expires_at', 'due_shard', 'due_at', 'cooldown_until', ...(served ? ['pending_reason'] : []), ...(cache.summary === undefined ? ['summary'] : [])],
-      condition: 'lease_id = :lease AND (attribute_not_exists(pending_seq) OR pending_seq = :seen)',
-      values: { ':lease': lease.leaseId, ':seen': lease.pendingSeqSeen },
-    });
+    const res = await this.store.releaseIdle(lease, lease.pendingSeqSeen, isStrong(lease.effectiveReason), cache, now, this.ttl(now));
     if (res.ok) {
       lease.finished = true;
       return { kind: 'released' };
@@ -297,11 +236,6 @@ export class Ledger {
     return { kind: 'pending', reason: lease.effectiveReason };
   }
 
-  /**
-   * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
-   * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
-   * ends) and handed to `process`, the same pipeline the endpoint runs.
-   */
   /**
    * A trigger run outside the endpoint (a spooled one): acquired exactly as the endpoint acquires
    * (the owner checked before anything is written), processed, and a failed attempt recorded as
@@ -326,6 +260,11 @@ export class Ledger {
     }
   }
 
+  /**
+   * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
+   * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
+   * ends) and handed to `process`, the same pipeline the endpoint runs.
+   */
   async sweep(process: (lease: Lease) => Promise<void>, opts: { limit?: number } = {}): Promise<SweepResult> {
     const due = await this.store.due(this.now(), opts.limit ?? 25);
     const result: SweepResult = { due: due.length, processed: 0, skipped: 0, failed: 0 };

@@ -5,7 +5,7 @@
  * the first request that gets past the ledger.
  */
 import { chatkitModeSetting, ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
-import { Ledger, LedgerStore, ledgerConfigFromEnv, TriggerSpool } from '@lead-intake/dedupe';
+import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { assertAddresses } from '@lead-intake/ses-mailer';
 
@@ -43,7 +43,7 @@ export const chatThreadsTable = chatkitMode === 'self-hosted' ? stringSetting(pr
 const ledgerConfig = ledgerConfigFromEnv(process.env);
 let ledger: Ledger | undefined;
 /** Created on first use: the fast path pays only for the DynamoDB client. */
-export const getLedger = (): Ledger => (ledger ??= new Ledger(new LedgerStore({ tableName: ledgerConfig.tableName }), ledgerConfig));
+export const getLedger = (): Ledger => (ledger ??= new Ledger(new DynamoLedgerStore({ tableName: ledgerConfig.tableName }), ledgerConfig));
 
 /**
  * Where triggers go while the ledger is down, by queue name (the deploy always sets it; without

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { Ledger, LedgerStore } from '@lead-intake/dedupe';
+import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import { sendEmail } from '@lead-intake/ses-mailer';
 import { SESClient } from '@aws-sdk/client-ses';
 import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, postJson, sesEmails, sesEndpoint, stackUrls, threads, urlEvent } from '@lead-intake/testkit';
@@ -78,7 +78,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     table = await dedupeTableName();
   });
   const ledger = () =>
-    new Ledger(new LedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2, errorCooldownSeconds: 1 });
+    new Ledger(new DynamoLedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2, errorCooldownSeconds: 1 });
 
   async function loadHandler(over: Record<string, string | undefined> = {}) {
     // The handler's own leases (5 s) outlast a slow evaluation; the abandoned ones (ledger(), 2 s) expire fast.

@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Ledger, LedgerStore } from '@lead-intake/dedupe';
+import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import { applyEnv, clearSes, conversations as conversationsIn, createQueue, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, queueMessages, sesEmails, sesEndpoint, threads as conversations, urlEvent } from '@lead-intake/testkit';
 
 /**
@@ -100,7 +100,7 @@ async function storm(mode: Mode) {
       sweeper = require('./sweeper').handler;
     });
     // A Lambda killed right after it took the lease: the lease is held and nobody finishes.
-    const killer = new Ledger(new LedgerStore({ tableName: process.env.LEAD_DEDUPE_TABLE_NAME!, client: new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-west-2' }) }), { leaseSeconds: LEASE_SECONDS });
+    const killer = new Ledger(new DynamoLedgerStore({ tableName: process.env.LEAD_DEDUPE_TABLE_NAME!, client: new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-west-2' }) }), { leaseSeconds: LEASE_SECONDS });
     let killed = 0;
     const call = async (threadId: string, reason: string) => {
       const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(threadId, owner.get(threadId)) } }), lambdaContext(30_000));

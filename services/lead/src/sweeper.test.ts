@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { Ledger, LedgerStore } from '@lead-intake/dedupe';
+import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, sesEmails, threads, urlEvent } from '@lead-intake/testkit';
 
 /** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
@@ -40,7 +40,7 @@ async function load(over: Record<string, string | undefined> = {}) {
 }
 
 const ledger = () =>
-  new Ledger(new LedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2 });
+  new Ledger(new DynamoLedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2 });
 
 it('an invocation killed right after acquiring the lease, with a pagehide recorded: the sweeper sends exactly one email after the lease expires', async () => {
   const { trigger, sweep } = await load();

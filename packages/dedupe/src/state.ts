@@ -1,0 +1,164 @@
+import { DUE_SHARD, isStrong, type LedgerRecord, type LedgerStatus } from './record';
+
+/**
+ * The ledger's state machine (docs/idempotency.md): which record each transition may change, and
+ * what it writes. Pure data and predicates, no storage: the stores (DynamoDB, in memory) apply a
+ * transition's mutation atomically when its rule holds, and the contract tests check that both
+ * enforce the same rules.
+ *
+ *   (none) --claim--> sending --finishSent--> sent
+ *                     sending --finishError--> error --(cooldown over) claim--> sending
+ *                                              error --(last attempt)--> failed
+ *                     sending --releaseIdle--> idle --claim--> sending
+ *   sending (lease expired) --claim--> sending (a takeover)
+ *   sending (live) / error (cooling) --notePending--> same status, a strong trigger recorded
+ */
+
+/** Which records a claim may take. */
+export type ClaimMode =
+  /** Anyone, when the owner is not checked: no record, an idle one, an expired lease, an error past its cooldown. */
+  | 'trigger'
+  /** The recorded owner only, in those same states of an existing record. */
+  | 'owner'
+  /** Only when there is no record yet (its owner was verified from the conversation first). */
+  | 'new'
+  /** The sweeper: an expired lease or an error past its cooldown; never a new, idle or live record. */
+  | 'sweeper';
+
+export interface Claim {
+  mode: ClaimMode;
+  /** ownerHash of the requester: required by `owner`, recorded by `new`. */
+  owner?: string;
+  leaseId: string;
+  expiresAt: number;
+  reason: string;
+  now: number;
+  ttl: number;
+}
+
+/** A holder's lease as the stores fence on it. */
+export interface LeaseRef {
+  threadId: string;
+  leaseId: string;
+}
+
+export interface EvalCache {
+  evalState: string;
+  /** JSON of a successful summary for that state; omitted when the summary failed. */
+  summary?: string;
+}
+
+export const liveLease = (r: LedgerRecord, now: number) => r.status === 'sending' && (r.lock_expires_at ?? 0) > now;
+export const coolingDown = (r: LedgerRecord, now: number) => r.status === 'error' && (r.cooldown_until ?? 0) > now;
+const takeable = (r: LedgerRecord, now: number) => (r.status === 'sending' && !liveLease(r, now)) || (r.status === 'error' && !coolingDown(r, now));
+
+/** The rule of `claim`. */
+export function mayClaim(r: LedgerRecord | undefined, c: Pick<Claim, 'mode' | 'owner' | 'now'>): boolean {
+  switch (c.mode) {
+    case 'new':
+      return !r;
+    case 'sweeper':
+      return !!r && takeable(r, c.now);
+    case 'owner':
+      return !!r && r.owner_hash === c.owner && (r.status === 'idle' || takeable(r, c.now));
+    case 'trigger':
+      return !r || r.status === 'idle' || takeable(r, c.now);
+  }
+}
+
+/** The rule of `notePending`: the holder is still live (or the record still cooling down). */
+export const mayNotePending = (r: LedgerRecord | undefined, holder: 'sending' | 'error', now: number) => !!r && (holder === 'sending' ? liveLease(r, now) : coolingDown(r, now));
+
+/** The rule of `noteOwner`: a record from before owners were kept. */
+export const mayNoteOwner = (r: LedgerRecord | undefined) => !!r && r.owner_hash === undefined;
+
+/** The rule of `finishSent` and `finishError`: fenced on the holder's lease. */
+export const holds = (r: LedgerRecord | undefined, lease: LeaseRef) => !!r && r.lease_id === lease.leaseId;
+
+/** The rule of `releaseIdle`: fenced, and no strong trigger arrived that the holder has not seen. */
+export const mayRelease = (r: LedgerRecord | undefined, lease: LeaseRef, pendingSeqSeen: number) =>
+  holds(r, lease) && (r!.pending_seq === undefined || r!.pending_seq === pendingSeqSeen);
+
+/** The resend rule (`npm run lead -- resend`): only a settled record is cleared, never a held lease. */
+export const RESENDABLE: readonly LedgerStatus[] = ['sent', 'error', 'failed'];
+export const mayClearForResend = (r: LedgerRecord | undefined) => !!r && RESENDABLE.includes(r.status);
+
+/** What a transition writes, as DynamoDB's SET, SET if_not_exists, ADD and REMOVE. */
+export interface Mutation {
+  set: Record<string, unknown>;
+  setIfMissing?: Record<string, unknown>;
+  add?: Record<string, number>;
+  remove?: string[];
+}
+
+export function claimMutation(c: Claim): Mutation {
+  const strong = isStrong(c.reason);
+  return {
+    set: {
+      status: 'sending',
+      lease_id: c.leaseId,
+      lock_expires_at: c.expiresAt,
+      trigger_reason: c.reason,
+      updated_at: c.now,
+      ttl: c.ttl,
+      // Due when the lease expires: if this holder dies, the sweeper finishes its work.
+      due_shard: DUE_SHARD,
+      due_at: c.expiresAt,
+      ...(strong ? { pending_reason: c.reason } : {}),
+    },
+    setIfMissing: { created_at: c.now, attempts: 0, ...(c.mode === 'new' && c.owner ? { owner_hash: c.owner } : {}) },
+    add: strong ? { pending_seq: 1 } : undefined,
+  };
+}
+
+export const pendingMutation = (reason: string, now: number): Mutation => ({ set: { pending_reason: reason, updated_at: now }, add: { pending_seq: 1 } });
+
+export const ownerMutation = (owner: string): Mutation => ({ set: { owner_hash: owner } });
+
+export const sentMutation = (messageId: string, now: number, ttl: number): Mutation => ({
+  set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl },
+  remove: ['lease_id', 'lock_expires_at', 'pending_reason', 'pending_seq', 'due_shard', 'due_at', 'cooldown_until', 'summary', 'eval_state'],
+});
+
+export interface ErrorOutcome {
+  /** The last attempt: `failed`, out of the sweeper's index. */
+  failed: boolean;
+  code: string;
+  cooldownUntil: number;
+  cache?: EvalCache;
+  /** A strong reason this holder decided to send for: kept so a retry sends too. */
+  keepReason?: string;
+  now: number;
+  ttl: number;
+}
+
+export const errorMutation = (e: ErrorOutcome): Mutation => ({
+  set: {
+    status: e.failed ? 'failed' : 'error',
+    last_error: e.code.slice(0, 80),
+    updated_at: e.now,
+    ttl: e.ttl,
+    ...(e.failed ? {} : { cooldown_until: e.cooldownUntil, due_shard: DUE_SHARD, due_at: e.cooldownUntil }),
+    ...(e.cache ? { eval_state: e.cache.evalState, summary: e.cache.summary } : {}),
+    ...(e.keepReason ? { pending_reason: e.keepReason } : {}),
+  },
+  add: { attempts: 1 },
+  remove: ['lease_id', 'lock_expires_at', ...(e.failed ? ['due_shard', 'due_at', 'cooldown_until'] : []), ...(e.cache && e.cache.summary === undefined ? ['summary'] : [])],
+});
+
+export const releaseMutation = (cache: EvalCache, served: boolean, now: number, ttl: number): Mutation => ({
+  set: { status: 'idle', updated_at: now, ttl, eval_state: cache.evalState, summary: cache.summary },
+  remove: ['lease_id', 'lock_expires_at', 'due_shard', 'due_at', 'cooldown_until', ...(served ? ['pending_reason'] : []), ...(cache.summary === undefined ? ['summary'] : [])],
+});
+
+export const forgetMutation: Mutation = { set: {}, remove: ['summary', 'eval_state'] };
+
+/** A mutation applied to a record, as DynamoDB applies it (the in-memory store's write). */
+export function applyMutation(threadId: string, r: LedgerRecord | undefined, m: Mutation): LedgerRecord {
+  const out: Record<string, unknown> = { ...(r ?? {}), thread_id: threadId };
+  for (const [k, v] of Object.entries(m.set)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(m.setIfMissing ?? {})) if (out[k] === undefined) out[k] = v;
+  for (const [k, v] of Object.entries(m.add ?? {})) out[k] = ((out[k] as number | undefined) ?? 0) + v;
+  for (const k of m.remove ?? []) delete out[k];
+  return out as unknown as LedgerRecord;
+}
