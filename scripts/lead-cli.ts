@@ -173,7 +173,8 @@ async function main() {
   writeFileSync(out, result.email.html);
   console.log(`Wrote ${out}`);
   console.log(`Subject: ${result.email.subject}`);
-  console.log(`Decision for a '${reason}' trigger: ${result.decision}${result.summary.ok ? '' : ` (AI summary unavailable: ${result.summary.failure})`}`);
+  const summaryNote = !result.summary ? ' (no summary: no contact)' : result.summary.ok ? '' : ` (AI summary unavailable: ${result.summary.failure})`;
+  console.log(`Decision for a '${reason}' trigger: ${result.decision}${summaryNote}`);
 }
 
 main().catch((e) => {

@@ -1,3 +1,19 @@
 export { parseLeadRequest, leadRequest, LEAD_REASONS, THREAD_ID, type LeadRequest, type LeadReason, type LeadRequestContext } from './request';
-export { evaluateLead, previewLead, decide, transcriptState, ANSWER_REASONS, type AnswerReason, type LeadAnswer, type Evaluation, type EvaluateDeps, type SummaryResult } from './pipeline';
-export { processLead, type ProcessDeps, type ProcessHooks } from './process';
+export {
+  runLead,
+  previewLead,
+  readTranscript,
+  findContacts,
+  decide,
+  render,
+  transcriptState,
+  ANSWER_REASONS,
+  type AnswerReason,
+  type Decision,
+  type Evaluation,
+  type LeadAnswer,
+  type LeadHooks,
+  type LeadJob,
+  type LeadPorts,
+  type SummaryResult,
+} from './lead';

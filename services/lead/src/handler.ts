@@ -6,7 +6,7 @@ import { sendOnce, type LedgerContext } from '@lead-intake/dedupe';
 import { leadRequest, type LeadRequestContext } from '@lead-intake/lead-pipeline/request';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import * as runtime from './runtime';
-import { getLedger, logger, metrics } from './runtime';
+import { getLedger, loadLead, logger, metrics } from './runtime';
 
 type LeadContext = SecretsContext & LeadRequestContext & LedgerContext;
 
@@ -14,10 +14,12 @@ const selfHosted = runtime.chatkitMode === 'self-hosted';
 const onMissingSecret = (e: Error) => logger.error(`configuration error: ${e.message}`);
 
 /**
- * The pipeline: origin guard and CORS, body parsing (JSON, sendBeacon text, base64), validation
- * (self-hosted: the user from the client token), the send-once ledger with the owner check (a
+ * The lead endpoint, in the order of the steps (packages/lead-pipeline/src/lead.ts lists them):
+ * origin guard and CORS, body parsing (JSON, sendBeacon text, base64), 1 validate (self-hosted:
+ * the user from the client token), 2 fast path: the send-once ledger with the owner check (a
  * duplicate from the owner is answered with one DynamoDB call; anyone else gets 404 and writes
- * nothing; while DynamoDB is down the trigger goes to the spool: 202 `queued`), lead.
+ * nothing; while DynamoDB is down the trigger goes to the spool: 202 `queued`), then steps 3-9 on
+ * the lease (`runLead`, loaded only now).
  */
 export const handler = middy<any, any, Error, LeadContext>()
   .use(injectLambdaContext(logger))
@@ -36,7 +38,7 @@ export const handler = middy<any, any, Error, LeadContext>()
       // The owner is checked before the ledger writes anything: a wrong user gets 404 and changes nothing.
       subject: (c) => {
         const { threadId, reason, user } = c.leadRequest;
-        const requester = user ? { user, verify: async () => (await import('./pipeline')).ownsThread(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) } : undefined;
+        const requester = user ? { user, verify: async () => (await loadLead()).ownsThread(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) } : undefined;
         return { threadId, reason, requester };
       },
       onBusy: (reason, _record, c) => {
@@ -73,8 +75,8 @@ export const handler = middy<any, any, Error, LeadContext>()
     }),
   )
   .handler(async (_event, context) => {
-    const req = context.leadRequest;
-    const log = { threadId: req.threadId, trigger: req.reason };
-    const { runLead } = await import('./pipeline');
-    return jsonResponse(200, await runLead(runtime, req, context.lease, context.secrets.OPENAI_API_KEY!, context.getRemainingTimeInMillis(), log));
+    const { threadId, reason, user, pageUrl } = context.leadRequest;
+    const { runLeadJob } = await loadLead();
+    const job = { threadId, user, pageUrl, lease: context.lease };
+    return jsonResponse(200, await runLeadJob(runtime, job, context.secrets.OPENAI_API_KEY!, context.getRemainingTimeInMillis(), { trigger: reason }));
   });

@@ -1,8 +1,8 @@
 /**
  * What the lead endpoint and the sweeper share, built once per instance: settings (read at cold
  * start: a bad value fails it with the variable's name), logger, metrics and the ledger. Only
- * what the duplicate fast path needs is here; the pipeline itself is in ./pipeline, loaded on
- * the first request that gets past the ledger.
+ * what the duplicate fast path needs is here; the pipeline itself (./wiring over
+ * @lead-intake/lead-pipeline) is loaded by `loadLead` on the first request that gets past the ledger.
  */
 import { chatkitModeSetting, ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
 import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool } from '@lead-intake/dedupe';
@@ -56,10 +56,19 @@ export const spool = (() => {
   return new TriggerSpool(name);
 })();
 
-// Per-instance state lives here, in the module loaded at cold start; ./pipeline (loaded later)
-// keeps none of its own, so each instance (and each test's isolated instance) has its own clients.
-const memos = new Map<string, unknown>();
-export function memo<T>(key: string, make: () => T): T {
-  if (!memos.has(key)) memos.set(key, make());
-  return memos.get(key) as T;
-}
+/**
+ * The clients ./wiring makes on first use, kept here so that warm requests reuse them. Per-instance
+ * state lives in this module (loaded at cold start) and ./wiring (loaded later) keeps none of its
+ * own, so each instance, and each test's isolated instance, has its own. Types only: the duplicate
+ * fast path loads none of these libraries.
+ */
+export const clients: {
+  openai?: (apiKey: string, budget: import('@lead-intake/openai-client').ClientBudget) => import('openai').default;
+  threadStore?: import('@lead-intake/thread-store').DynamoThreadStore;
+  ses?: ReturnType<typeof import('@lead-intake/ses-mailer').createSesClient>;
+  /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
+  hostedOwners?: Map<string, { owner: string | null; until: number }>;
+} = {};
+
+/** The lead pipeline and its wiring, loaded on the first request that gets past the ledger. */
+export const loadLead = () => import('./wiring');

@@ -3,7 +3,7 @@ import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { HttpError } from '@lead-intake/http';
 import { LedgerUnavailableError, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
-import { ownsThread, runLead } from './pipeline';
+import { ownsThread, runLeadJob } from './wiring';
 import * as runtime from './runtime';
 import { getLedger, logger, metrics } from './runtime';
 
@@ -18,11 +18,12 @@ const spoolReserveMs = intSetting(process.env, 'LEAD_SPOOL_RESERVE_MS', (Number(
  */
 async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => number): Promise<SpoolOutcome> {
   const log = { threadId: t.threadId, trigger: t.reason, source: 'spool', waitedMs: Date.now() - t.at };
+  const { threadId, user, pageUrl } = t;
   const requester = t.user ? { user: t.user, verify: () => ownsThread(runtime, apiKey, t.threadId, t.user!) } : undefined;
   let outcome;
   try {
     outcome = await getLedger().runTrigger(t.threadId, t.reason, requester, async (lease) => {
-      const answer = await runLead(runtime, { threadId: t.threadId, reason: t.reason as never, user: t.user, pageUrl: t.pageUrl }, lease, apiKey, remainingMs(), log);
+      const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, apiKey, remainingMs(), { trigger: t.reason, source: 'spool' });
       logger.info('sweeper ran a spooled trigger', { ...log, answer: answer.reason });
     });
   } catch (e) {
@@ -57,7 +58,7 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     const result = await getLedger().sweep(async (lease) => {
       const log = { threadId: lease.threadId, trigger: 'sweeper' };
       try {
-        const answer = await runLead(runtime, { threadId: lease.threadId, reason: 'auto', user: null, pageUrl: null }, lease, key, context.getRemainingTimeInMillis(), log);
+        const answer = await runLeadJob(runtime, { threadId: lease.threadId, user: null, pageUrl: null, lease }, key, context.getRemainingTimeInMillis(), { trigger: 'sweeper' });
         logger.info('sweeper finished a record', { ...log, answer: answer.reason });
       } catch (e) {
         if (e instanceof HttpError && e.statusCode === 404) {

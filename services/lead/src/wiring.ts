@@ -1,12 +1,12 @@
 /**
- * The lead pipeline as the endpoint and the sweeper run it. Loaded lazily by the endpoint (after
- * the ledger's fast path), so a duplicate trigger never pays for OpenAI, zod, libphonenumber or SES.
+ * The lead pipeline (@lead-intake/lead-pipeline `runLead`) wired to this instance: its clients,
+ * settings, logs and metrics. Loaded lazily (runtime `loadLead`) after the ledger's fast path, so
+ * a duplicate trigger never pays for OpenAI, zod, libphonenumber or SES.
  */
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
 import { HttpError } from '@lead-intake/http';
-import type { Lease } from '@lead-intake/dedupe';
-import { processLead, type LeadAnswer, type LeadRequest, type ProcessDeps } from '@lead-intake/lead-pipeline';
+import { runLead, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
@@ -18,19 +18,15 @@ import type * as Runtime from './runtime';
 // This module keeps no state: the instance's settings, ledger and clients come in as `rt`.
 type Rt = typeof Runtime;
 
-/** The instance's OpenAI clients (kept in the runtime module, which holds per-instance state). */
-const openai = (rt: Rt, apiKey: string, b: ClientBudget) => rt.memo('openai', openaiClientCache)(apiKey, b);
+const openai = (rt: Rt, apiKey: string, b: ClientBudget) => (rt.clients.openai ??= openaiClientCache())(apiKey, b);
+const threadStore = (rt: Rt) => (rt.clients.threadStore ??= new DynamoThreadStore({ tableName: rt.chatThreadsTable! }));
 
 function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
   const hosted = new HostedChatKitSource(openai(rt, apiKey, rt.settings.threads));
   if (rt.chatkitMode !== 'self-hosted') return hosted;
-  const store = rt.memo('threadStore', () => new DynamoThreadStore({ tableName: rt.chatThreadsTable! }));
   // Self-hosted threads first; one never imported is read from the hosted API (migration period).
-  return new FallbackTranscriptSource(new StoreTranscriptSource(store), hosted);
+  return new FallbackTranscriptSource(new StoreTranscriptSource(threadStore(rt)), hosted);
 }
-
-/** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
-const hostedOwners = new Map<string, { owner: string | null; until: number }>();
 
 /**
  * Whether `user` owns the thread, read from the conversation itself (before any ledger write):
@@ -39,12 +35,13 @@ const hostedOwners = new Map<string, { owner: string | null; until: number }>();
  */
 export async function ownsThread(rt: Rt, apiKey: string, threadId: string, user: string): Promise<boolean> {
   if (rt.chatkitMode === 'self-hosted') {
-    const owner = await rt.memo('threadStore', () => new DynamoThreadStore({ tableName: rt.chatThreadsTable! })).threadOwner(threadId);
+    const owner = await threadStore(rt).threadOwner(threadId);
     if (owner) return owner === user;
     if (ISSUED_USER_ID.test(user)) return false;
   }
+  const owners = (rt.clients.hostedOwners ??= new Map());
   const now = Date.now();
-  let known = hostedOwners.get(threadId);
+  let known = owners.get(threadId);
   if (!known || known.until < now) {
     let owner: string | null = null;
     try {
@@ -53,24 +50,27 @@ export async function ownsThread(rt: Rt, apiKey: string, threadId: string, user:
       if (!(e instanceof OpenAI.NotFoundError)) throw e;
     }
     known = { owner, until: now + 10 * 60_000 };
-    hostedOwners.set(threadId, known);
-    if (hostedOwners.size > 5000) hostedOwners.delete(hostedOwners.keys().next().value!);
+    owners.set(threadId, known);
+    if (owners.size > 5000) owners.delete(owners.keys().next().value!);
   }
   return known.owner === user;
 }
 
-/** Runs the pipeline for a lease holder; an unknown thread (or another user's) becomes a 404. */
-export async function runLead(rt: Rt, req: LeadRequest, lease: Lease, apiKey: string, remainingMs: number, log: Record<string, unknown>): Promise<LeadAnswer> {
+/**
+ * Runs one job for a lease holder (the endpoint, the sweeper, a spooled trigger); an unknown
+ * thread (or another user's) becomes a 404. `log` names where it came from (`trigger`).
+ */
+export async function runLeadJob(rt: Rt, job: LeadJob, apiKey: string, remainingMs: number, log: { trigger: string; source?: string }): Promise<LeadAnswer> {
   try {
-    return await processLead(req, lease, processDeps(rt, apiKey, remainingMs, log));
+    return await runLead(job, leadPorts(rt, apiKey, remainingMs, { threadId: job.threadId, ...log }));
   } catch (e) {
     if (e instanceof ThreadNotFoundError) throw new HttpError(404, 'Thread not found.', 'thread_not_found');
     throw e;
   }
 }
 
-/** The pipeline's dependencies for one invocation; `remainingMs` is the invocation's time left. */
-export function processDeps(rt: Rt, apiKey: string, remainingMs: number, log: Record<string, unknown>): ProcessDeps {
+/** The steps' ports for one invocation; `remainingMs` is the invocation's time left. */
+function leadPorts(rt: Rt, apiKey: string, remainingMs: number, log: Record<string, unknown>): LeadPorts {
   const { settings, logger, metrics } = rt;
   return {
     ledger: rt.getLedger(),
@@ -82,15 +82,15 @@ export function processDeps(rt: Rt, apiKey: string, remainingMs: number, log: Re
     signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
     deadline: Date.now() + remainingMs - 500,
     send: (email, replyTo) =>
-      sendEmail(rt.memo('ses', createSesClient), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }, { signal: AbortSignal.timeout(settings.sesTimeoutMs) }),
+      sendEmail((rt.clients.ses ??= createSesClient()), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }, { signal: AbortSignal.timeout(settings.sesTimeoutMs) }),
     hooks: {
       evaluated: (ev, effective) => {
-        const summaryFailure = ev.kind === 'no_contact' || ev.summary.ok ? undefined : ev.summary.failure;
+        const summaryFailure = ev.summary && !ev.summary.ok ? ev.summary.failure : undefined;
         if (summaryFailure) metrics.addMetric('SummaryFailures', MetricUnit.Count, 1);
         logger.info('lead evaluated', {
           ...log,
           effectiveTrigger: effective,
-          decision: ev.kind,
+          decision: ev.decision,
           lines: ev.transcript.lines.length,
           phones: ev.contacts.phones.length,
           emails: ev.contacts.emails.length,

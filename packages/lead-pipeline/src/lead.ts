@@ -1,0 +1,242 @@
+import type OpenAI from 'openai';
+import { Ledger, MemoryLedgerStore, type EvalCache, type Lease } from '@lead-intake/dedupe';
+import { renderLeadEmail, type RenderedEmail } from '@lead-intake/email-template';
+import { LeadSummarySchema, summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
+import { EmailSendError } from '@lead-intake/ses-mailer';
+import type { ShopProfile } from '@lead-intake/shop-hours';
+import { extractContacts, formatForModel, ThreadNotFoundError, type Contacts, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
+import type { LeadReason } from './request';
+
+/**
+ * A lead, in the order it happens. The endpoint's middy chain does the first two steps; the rest
+ * is in this file, as named steps over one job:
+ *
+ *   1 validate    ./request.ts `leadRequest`           400/401 before anything is read or written
+ *   2 fast path   @lead-intake/dedupe `sendOnce`       the ledger answers a duplicate (no OpenAI,
+ *                                                      and this file is not even loaded); else a lease
+ *   3 transcript  readTranscript                       the thread, for its owner only
+ *   4 contacts    findContacts                         phones and emails in the customer's own lines
+ *   5 summary     summarize                            the kept summary of this state, or OpenAI
+ *   6 decide      decide                               `auto`: handoff-ready; other triggers: a contact
+ *   7 render      render                               the email
+ *   8 send        ports.send                           SES
+ *   9 record      finish                               sent / error / idle on the ledger
+ *
+ * The endpoint, the sweeper (due records and the trigger spool) and `npm run lead -- preview` all
+ * run `runLead`; preview with an in-memory ledger and a sender that only keeps the email.
+ */
+
+/** One lead evaluation: which thread, for whom, from which page, under which lease. */
+export interface LeadJob {
+  readonly threadId: string;
+  /** The user the request proved (client token, or hosted body): the thread must be theirs. */
+  readonly user: string | null;
+  /** The page the browser named; else the one the thread recorded. */
+  readonly pageUrl: string | null;
+  /** The ledger's lease. Its `effectiveReason` is the job's trigger: the request's, or a stronger one recorded meanwhile. */
+  readonly lease: Lease;
+}
+
+const triggerOf = (job: LeadJob) => job.lease.effectiveReason as LeadReason;
+
+/** Every `reason` the lead endpoint can answer with (docs/backend.md lists them with their meaning). */
+export const ANSWER_REASONS = ['sent', 'already_sent', 'in_progress', 'cooldown', 'not_ready', 'no_contact', 'error', 'failed'] as const;
+export type AnswerReason = (typeof ANSWER_REASONS)[number];
+export interface LeadAnswer {
+  sent: boolean;
+  reason: AnswerReason;
+}
+
+/** The summary result for one transcript state: a summary, or why there is none. */
+export type SummaryResult = { ok: true; summary: LeadSummary } | { ok: false; failure: SummaryFailure };
+
+export type Decision = 'no_contact' | 'not_ready' | 'send';
+
+/** What steps 3 to 6 found, for logs and metrics (counts only reach the logs, never the text). */
+export interface Evaluation {
+  decision: Decision;
+  transcript: Transcript;
+  contacts: Contacts;
+  summary: SummaryResult | null;
+  summaryFromCache: boolean;
+}
+
+export interface LeadHooks {
+  evaluated?(e: Evaluation, trigger: string): void;
+  sent?(messageId: string, recorded: boolean): void;
+  sendFailed?(error: EmailSendError, status: 'error' | 'failed'): void;
+  transcriptFailed?(error: unknown): void;
+  leaseLost?(stage: 'release'): void;
+}
+
+/** What the steps use from outside. */
+export interface LeadPorts {
+  source: TranscriptSource;
+  openai: OpenAI;
+  profile: ShopProfile;
+  model: string;
+  ledger: Ledger;
+  /** Sends the email; returns SES's MessageId or throws EmailSendError. */
+  send(email: RenderedEmail, replyTo: string | null): Promise<string>;
+  /** Cuts the OpenAI calls so that the send and the ledger write keep their reserve. */
+  signal?: AbortSignal;
+  /** When the invocation must be done (epoch ms): how long recording a sent email may be retried. */
+  deadline?: number;
+  hooks?: LeadHooks;
+}
+
+/** Steps 3 to 9, for a lease holder. A strong trigger that arrives meanwhile is served before letting go. */
+export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswer> {
+  const { lease } = job;
+  for (let round = 0; round < 4; round++) {
+    const trigger = triggerOf(job);
+    let transcript: Transcript;
+    try {
+      transcript = await readTranscript(job, ports);
+    } catch (e) {
+      if (e instanceof ThreadNotFoundError) {
+        await ports.ledger.release(lease, { evalState: 'not_found' });
+        throw e;
+      }
+      // Unknown whether it qualifies: record an error so a retry (trigger or sweeper) reads it again.
+      ports.hooks?.transcriptFailed?.(e);
+      await ports.ledger.markError(lease, `transcript:${(e as Error)?.name ?? 'Error'}`);
+      return { sent: false, reason: 'error' };
+    }
+    const contacts = findContacts(transcript, ports.profile);
+    const { summary, fromCache } = hasContact(contacts) ? await summarize(job, transcript, contacts, ports) : { summary: null, fromCache: false };
+    const decision = decide(trigger, contacts, summary);
+    ports.hooks?.evaluated?.({ decision, transcript, contacts, summary, summaryFromCache: fromCache }, trigger);
+
+    const cache: EvalCache = { evalState: transcriptState(transcript), summary: summary?.ok ? JSON.stringify(summary.summary) : undefined };
+    // A re-evaluation in this invocation (a strong trigger arrived) reuses what was just paid for.
+    if (cache.summary) lease.cached = { evalState: cache.evalState, summary: cache.summary };
+
+    if (decision === 'send') return sendAndRecord(job, render(job, trigger, ports.profile, transcript, contacts, summary), contacts.emails[0] ?? null, cache, ports);
+
+    const released = await ports.ledger.release(lease, cache);
+    if (released.kind === 'released') return { sent: false, reason: decision };
+    if (released.kind === 'lost') {
+      ports.hooks?.leaseLost?.('release');
+      return { sent: false, reason: 'in_progress' };
+    }
+    // A strong trigger arrived while we evaluated: evaluate again with it (fresh transcript).
+  }
+  // Still busy after several rounds: keep the lease; it expires and the sweeper finishes the work.
+  return { sent: false, reason: 'in_progress' };
+}
+
+/** 3. The thread; someone else's is answered as if it did not exist, before any summary is paid for. */
+export async function readTranscript(job: LeadJob, ports: Pick<LeadPorts, 'source' | 'profile' | 'signal'>): Promise<Transcript> {
+  const transcript = await ports.source.fetch(job.threadId, { assistantName: ports.profile.assistantName, signal: ports.signal });
+  if (job.user && transcript.user && job.user !== transcript.user) throw new ThreadNotFoundError(job.threadId);
+  return transcript;
+}
+
+/** 4. Contacts from the customer's own lines (never the shop's own number). */
+export const findContacts = (t: Transcript, profile: ShopProfile): Contacts => extractContacts(t.lines, { shopPhone: profile.phone });
+
+const hasContact = (c: Contacts) => c.emails.length > 0 || c.phones.length > 0;
+
+/** Identifies a transcript state: the same items give the same key, any new item a new one. */
+export function transcriptState(t: Transcript): string {
+  return `${t.itemCount}:${t.lastItemId ?? ''}`;
+}
+
+/** 5. The summary kept on the lease for this exact transcript state, else a new one from OpenAI. */
+async function summarize(job: LeadJob, t: Transcript, contacts: Contacts, ports: LeadPorts): Promise<{ summary: SummaryResult; fromCache: boolean }> {
+  const kept = job.lease.cached;
+  if (kept && kept.evalState === transcriptState(t)) {
+    try {
+      const parsed = LeadSummarySchema.safeParse(JSON.parse(kept.summary));
+      if (parsed.success) return { summary: { ok: true, summary: parsed.data }, fromCache: true };
+    } catch {
+      // An unreadable kept summary is paid for again.
+    }
+  }
+  const outcome = await summarizeLead(ports.openai, { model: ports.model, shopName: ports.profile.name, transcriptText: formatForModel(t.lines), contacts, signal: ports.signal });
+  return { summary: outcome.ok ? { ok: true, summary: outcome.summary } : { ok: false, failure: outcome.failure }, fromCache: false };
+}
+
+/** 6. The rule: `auto` sends only a handoff-ready summary; every other trigger sends once a contact exists. */
+export function decide(trigger: LeadReason, contacts: Contacts, summary: SummaryResult | null): Decision {
+  if (!hasContact(contacts)) return 'no_contact';
+  if (trigger !== 'auto') return 'send';
+  return summary?.ok && summary.summary.handoff_ready === true ? 'send' : 'not_ready';
+}
+
+/** 7. The email. */
+export function render(job: Pick<LeadJob, 'threadId' | 'pageUrl'>, trigger: LeadReason, profile: ShopProfile, t: Transcript, contacts: Contacts, summary: SummaryResult | null): RenderedEmail {
+  return renderLeadEmail({
+    shop: { name: profile.name, phone: profile.phone, assistantName: profile.assistantName, timezone: profile.timezone },
+    threadId: job.threadId,
+    reason: trigger,
+    pageUrl: job.pageUrl ?? t.pageUrl ?? null,
+    contacts,
+    summary: summary?.ok ? summary.summary : null,
+    lines: t.lines,
+  });
+}
+
+/** 8 and 9. Send, then record it; a failed send is recorded as an error (retried after its cooldown). */
+async function sendAndRecord(job: LeadJob, email: RenderedEmail, replyTo: string | null, cache: EvalCache, ports: LeadPorts): Promise<LeadAnswer> {
+  const { lease } = job;
+  // Never start a send on a lease that is about to expire: past it, another holder may send too.
+  // (A live invocation cannot outrun its lease: the lease outlives the function timeout.)
+  if (lease.expiresAt * 1000 - Date.now() < 1000) {
+    await ports.ledger.markError(lease, 'lease:expiring', cache);
+    return { sent: false, reason: 'error' };
+  }
+  let messageId: string;
+  try {
+    messageId = await ports.send(email, replyTo);
+  } catch (e) {
+    if (!(e instanceof EmailSendError)) throw e;
+    const marked = await ports.ledger.markError(lease, `ses:${e.sesError}`, cache);
+    ports.hooks?.sendFailed?.(e, marked.status);
+    return { sent: false, reason: 'error' };
+  }
+  // If it cannot be recorded before the lease ends, the record stays `sending` until the lease
+  // expires: the documented at-least-once window (a later attempt may send one duplicate).
+  ports.hooks?.sent?.(messageId, await recordSent(ports.ledger, lease, messageId, ports.deadline));
+  return { sent: true, reason: 'sent' };
+}
+
+/**
+ * The email is out: recording it is worth waiting for through a short DynamoDB outage, because
+ * once the lease expires another holder would send it again. Retried with backoff until the
+ * lease (or the invocation) is about to end; `false` if it never got through or the lease was lost.
+ */
+async function recordSent(ledger: Ledger, lease: Lease, messageId: string, deadline = Infinity): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ledger.markSent(lease, messageId);
+    } catch {
+      const wait = Math.min(200 * 2 ** attempt, 2000);
+      if (Date.now() + wait >= Math.min(deadline, lease.expiresAt * 1000 - 1000)) return false;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/**
+ * `npm run lead -- preview`: the same steps on a throwaway in-memory ledger, with a sender that
+ * only keeps the email. Sends nothing and never touches the real ledger. The email is rendered
+ * whatever the decision, so that an operator sees what it would be.
+ */
+export async function previewLead(
+  req: { threadId: string; reason: LeadReason; user: string | null; pageUrl: string | null },
+  ports: Pick<LeadPorts, 'source' | 'openai' | 'profile' | 'model'>,
+): Promise<{ decision: Decision; email: RenderedEmail; summary: SummaryResult | null; contacts: Contacts }> {
+  const ledger = new Ledger(new MemoryLedgerStore());
+  const got = await ledger.acquire(req.threadId, req.reason);
+  if (got.kind !== 'acquired') throw new Error('preview: a fresh in-memory ledger refused the lease');
+  const job: LeadJob = { threadId: req.threadId, user: req.user, pageUrl: req.pageUrl, lease: got.lease };
+  let seen: Evaluation | undefined;
+  let email: RenderedEmail | undefined;
+  let unreadable: unknown;
+  await runLead(job, { ...ports, ledger, send: async (e) => ((email = e), 'preview'), hooks: { evaluated: (e) => (seen ??= e), transcriptFailed: (e) => (unreadable = e) } });
+  if (!seen) throw unreadable ?? new Error('preview: the transcript could not be read');
+  email ??= render(job, req.reason, ports.profile, seen.transcript, seen.contacts, seen.summary);
+  return { decision: seen.decision, email, summary: seen.summary, contacts: seen.contacts };
+}
