@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
+import { chatkitModeSetting } from '@lead-intake/config/settings';
 import { DynamoLedgerStore, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
@@ -163,7 +164,7 @@ async function main() {
   // Read the thread where the lead function would: the self-hosted store first in that mode.
   const hosted = new HostedChatKitSource(openai);
   const source =
-    t.env.CHATKIT_MODE === 'self-hosted' && t.env.CHAT_THREADS_TABLE_NAME
+    chatkitModeSetting(t.env) === 'self-hosted' && t.env.CHAT_THREADS_TABLE_NAME
       ? new FallbackTranscriptSource(new StoreTranscriptSource(new DynamoThreadStore({ tableName: t.env.CHAT_THREADS_TABLE_NAME, client: t.dynamo })), hosted)
       : hosted;
   const model = t.env.LEAD_SUMMARY_MODEL;

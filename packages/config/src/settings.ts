@@ -45,3 +45,20 @@ export function chatkitModeSetting(env: Env): ChatkitMode {
   if (m !== 'hosted' && m !== 'self-hosted') throw new ConfigError('CHATKIT_MODE', "CHATKIT_MODE must be 'self-hosted' or 'hosted'");
   return m;
 }
+
+/** How long an OpenAI call may take and how often it is retried (OPENAI_TIMEOUT_MS, OPENAI_MAX_RETRIES). */
+export interface OpenAIBudgetSetting {
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+/**
+ * The OpenAI call budget of a handler, read the same way everywhere; only the default timeout
+ * differs by use (a session mint or a transcript read: seconds; a streamed chat turn: longer).
+ */
+export function openaiBudgetSetting(env: Env, defaultTimeoutMs: number): OpenAIBudgetSetting {
+  return {
+    timeoutMs: intSetting(env, 'OPENAI_TIMEOUT_MS', defaultTimeoutMs, { min: 100, max: 60000 }),
+    maxRetries: intSetting(env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }),
+  };
+}

@@ -1,25 +1,18 @@
+import { ConfigError, intSetting, stringSetting } from '@lead-intake/config/settings';
 import { LEDGER_DEFAULTS, type LedgerConfig } from './ledger';
 
 type Env = Record<string, string | undefined>;
-
-function int(env: Env, name: string, dflt: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  return n;
-}
+const int = (env: Env, name: string, dflt: number, min: number, max: number) => intSetting(env, name, dflt, { min, max });
 
 /**
  * The ledger's constants from the environment, with documented defaults. The lease must outlive
  * the function timeout (`LEAD_FUNCTION_TIMEOUT_SECONDS`), or a live holder could lose it.
  */
 export function ledgerConfigFromEnv(env: Env = process.env): LedgerConfig & { tableName: string } {
-  const tableName = env.LEAD_DEDUPE_TABLE_NAME?.trim();
-  if (!tableName) throw new Error('LEAD_DEDUPE_TABLE_NAME is not set');
+  const tableName = stringSetting(env, 'LEAD_DEDUPE_TABLE_NAME');
   const leaseSeconds = int(env, 'LEAD_DEDUPE_LEASE_SECONDS', LEDGER_DEFAULTS.leaseSeconds, 1, 3600);
   const timeout = int(env, 'LEAD_FUNCTION_TIMEOUT_SECONDS', 30, 1, 900);
-  if (leaseSeconds <= timeout) throw new Error(`LEAD_DEDUPE_LEASE_SECONDS (${leaseSeconds}) must be longer than the function timeout (${timeout} s)`);
+  if (leaseSeconds <= timeout) throw new ConfigError('LEAD_DEDUPE_LEASE_SECONDS', `LEAD_DEDUPE_LEASE_SECONDS (${leaseSeconds}) must be longer than the function timeout (${timeout} s)`);
   return {
     tableName,
     leaseSeconds,

@@ -1,2 +1,2 @@
-export { renderLeadEmail, buildSubject, esc, oneLine, safeHttpUrl, SUBJECT_MAX, type LeadEmailInput, type RenderedEmail } from './render';
+export { renderLeadEmail, buildSubject, esc, oneLine, SUBJECT_MAX, type LeadEmailInput, type RenderedEmail } from './render';
 export { sampleLead } from './sample';

@@ -1,5 +1,7 @@
 import type { LeadSummary } from '@lead-intake/lead-summary';
 import type { Contacts, TranscriptLine } from '@lead-intake/transcript';
+import { httpUrlOrNull } from '@lead-intake/http/fields';
+import { isE164, isSendableAddress } from '@lead-intake/transcript/address';
 
 /** Everything the lead email shows. Customer- and model-written strings are untrusted. */
 export interface LeadEmailInput {
@@ -29,17 +31,6 @@ const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]!);
 const escLines = (s: string) => esc(s).replace(/\r\n|\r|\n/g, '<br>');
 
-/** Only absolute http(s) URLs may become links. */
-export function safeHttpUrl(u: string | null | undefined): string | null {
-  if (!u) return null;
-  try {
-    const p = new URL(u);
-    return p.protocol === 'http:' || p.protocol === 'https:' ? p.toString() : null;
-  } catch {
-    return null;
-  }
-}
-
 /** One line: no control characters (CR/LF/TAB, C0/C1, line separators), collapsed spaces. */
 export function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
@@ -52,8 +43,6 @@ export function buildSubject(i: Pick<LeadEmailInput, 'summary' | 'contacts'>): s
   return subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 1).trimEnd()}…`;
 }
 
-const E164 = /^\+[1-9]\d{6,14}$/;
-const EMAIL = /^[^\s@<>"'()\\,;:]+@[^\s@<>"'()\\,;:]+$/;
 
 function formatPhone(e164: string): string {
   const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
@@ -67,8 +56,8 @@ interface Action {
 
 function actions(i: LeadEmailInput): Action[] {
   const out: Action[] = [];
-  const phone = i.contacts.phones.find((p) => E164.test(p));
-  const email = i.contacts.emails.find((e) => EMAIL.test(e));
+  const phone = i.contacts.phones.find(isE164);
+  const email = i.contacts.emails.find(isSendableAddress);
   const s = i.summary;
   if (phone) out.push({ label: 'Call', href: `tel:${phone}` });
   if (phone) out.push({ label: 'Text', href: `sms:${phone}${s ? `?body=${encodeURIComponent(s.sms_draft)}` : ''}` });
@@ -76,7 +65,7 @@ function actions(i: LeadEmailInput): Action[] {
     const q = s ? `?subject=${encodeURIComponent(s.email_subject)}&body=${encodeURIComponent(s.email_body)}` : '';
     out.push({ label: 'Email', href: `mailto:${encodeURIComponent(email).replace(/%40/g, '@')}${q}` });
   }
-  const page = safeHttpUrl(i.pageUrl);
+  const page = httpUrlOrNull(i.pageUrl);
   if (page) out.push({ label: 'Open chat page', href: page });
   out.push({ label: 'OpenAI logs', href: OPENAI_LOGS + encodeURIComponent(i.threadId) });
   return out;
@@ -165,11 +154,11 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
   // Contacts
   const contactRows: string[] = [];
   const contactText: string[] = [];
-  for (const p of i.contacts.phones.filter((x) => E164.test(x))) {
+  for (const p of i.contacts.phones.filter(isE164)) {
     contactRows.push(`<div>Phone: <a class="lp-link" style="${C.link}" href="tel:${p}">${esc(formatPhone(p))}</a> · <a class="lp-link" style="${C.link}" href="sms:${p}">text</a></div>`);
     contactText.push(`Phone: ${formatPhone(p)}  tel:${p}  sms:${p}`);
   }
-  for (const e of i.contacts.emails.filter((x) => EMAIL.test(x))) {
+  for (const e of i.contacts.emails.filter(isSendableAddress)) {
     contactRows.push(`<div>Email: <a class="lp-link" style="${C.link}" href="mailto:${esc(encodeURIComponent(e).replace(/%40/g, '@'))}">${esc(e)}</a></div>`);
     contactText.push(`Email: ${e}  mailto:${e}`);
   }
@@ -217,7 +206,7 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
   for (const l of i.lines) {
     const stamp = when(l.createdAt);
     const atts = l.attachments.map((a) => {
-      const url = safeHttpUrl(a.previewUrl);
+      const url = httpUrlOrNull(a.previewUrl);
       const label = `${a.name} (${a.mimeType})`;
       return url ? `<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>` : `<div>Attachment: ${esc(label)}</div>`;
     });
@@ -232,7 +221,7 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     t.push(`${l.speaker}${stamp ? ` (${stamp})` : ''}:`);
     if (l.quote) t.push(...l.quote.split(/\r\n|\r|\n/).map((q) => `> ${q}`));
     if (l.text) t.push(l.text);
-    for (const a of l.attachments) t.push(`[attachment] ${a.name} (${a.mimeType})${safeHttpUrl(a.previewUrl) ? ` ${safeHttpUrl(a.previewUrl)}` : ''}`);
+    for (const a of l.attachments) t.push(`[attachment] ${a.name} (${a.mimeType})${httpUrlOrNull(a.previewUrl) ? ` ${httpUrlOrNull(a.previewUrl)}` : ''}`);
     t.push('');
   }
   h.push(section(`Transcript (${i.lines.length} messages)`, `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">${rows.join('')}</table>`));

@@ -1,13 +1,12 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { bearerToken, claimsOr401 } from '@lead-intake/chat-auth';
-import { badRequest } from '@lead-intake/http';
+import { badRequest, optionalPageUrl, optionalUserId } from '@lead-intake/http';
 
 export const LEAD_REASONS = ['auto', 'idle', 'pagehide', 'close', 'manual'] as const;
 export type LeadReason = (typeof LEAD_REASONS)[number];
 
 export const THREAD_ID = /^cthr_[A-Za-z0-9_-]{1,128}$/;
-const USER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export interface LeadRequest {
   threadId: string;
@@ -24,22 +23,9 @@ export function parseLeadRequest(body: Record<string, unknown>): LeadRequest {
   if (typeof threadId !== 'string' || !THREAD_ID.test(threadId)) throw badRequest('threadId must look like cthr_ followed by 1-128 of A-Z, a-z, 0-9, _ or -.', 'invalid_thread_id');
   if (reason === undefined) throw badRequest(`reason is required: one of ${LEAD_REASONS.join(', ')}.`, 'invalid_reason');
   if (typeof reason !== 'string' || !(LEAD_REASONS as readonly string[]).includes(reason)) throw badRequest(`reason must be one of ${LEAD_REASONS.join(', ')}.`, 'invalid_reason');
-  if (user !== undefined && user !== null && (typeof user !== 'string' || !USER_ID.test(user))) throw badRequest('user must be 1-128 characters of A-Z, a-z, 0-9, _ or -.', 'invalid_user');
-  let page: string | null = null;
-  if (pageUrl !== undefined && pageUrl !== null) {
-    let ok = false;
-    if (typeof pageUrl === 'string' && pageUrl.length <= 2048) {
-      try {
-        const u = new URL(pageUrl);
-        ok = u.protocol === 'http:' || u.protocol === 'https:';
-      } catch {
-        ok = false;
-      }
-    }
-    if (!ok) throw badRequest('pageUrl must be an absolute http(s) URL of at most 2048 characters.', 'invalid_page_url');
-    page = pageUrl as string;
-  }
-  return { threadId, reason: reason as LeadReason, user: (user as string | undefined) ?? null, pageUrl: page };
+  const validUser = optionalUserId(user);
+  const page = optionalPageUrl(pageUrl);
+  return { threadId, reason: reason as LeadReason, user: validUser, pageUrl: page };
 }
 
 export interface LeadRequestContext extends Context {

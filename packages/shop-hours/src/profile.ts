@@ -1,5 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
 import shopConfig from '../../../shop.config.json';
+import { E164 } from '@lead-intake/transcript/address';
 
 /** The shop profile: `shop.config.json` at the repository root is its single source of truth. */
 
@@ -29,7 +30,6 @@ export class ShopProfileError extends Error {
 }
 
 const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
-const E164 = /^\+[1-9]\d{6,14}$/;
 
 export const minutesOf = (hhmm: string): number => (hhmm === '24:00' ? 1440 : Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3)));
 

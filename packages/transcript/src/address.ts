@@ -1,5 +1,5 @@
 /**
- * What counts as an email address here, in one place: the contact extractor keeps only addresses
+ * What counts as an email address (and a phone number) here, in one place: the contact extractor keeps only addresses
  * that can be sent to, and the mailer checks every header address with the same rule. Dot-atom
  * syntax (RFC 5322) within RFC 5321's lengths: a 1-64 character local part of atoms joined by single
  * dots, a domain of 1-63 character labels ending in a 2-24 letter top-level label, 254 in all.
@@ -12,6 +12,10 @@ export function isSendableAddress(a: string): boolean {
   const at = a.lastIndexOf('@');
   return a.length <= 254 && at > 0 && at <= 64 && ADDRESS.test(a);
 }
+
+/** A phone number in E.164 form (`+` and 7 to 15 digits), as contacts and the shop profile keep them. */
+export const E164 = /^\+[1-9]\d{6,14}$/;
+export const isE164 = (p: string) => E164.test(p);
 
 /** Candidates in free text (checked with isSendableAddress before they count). */
 export const EMAIL_CANDIDATE = /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}/g;

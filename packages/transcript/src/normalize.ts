@@ -3,6 +3,7 @@
  * (`chatkit.user_message`...) and on the self-hosted protocol's (`user_message`...), so a
  * `TranscriptSource` may hand over either.
  */
+import { httpUrlOrNull } from '@lead-intake/http/fields';
 
 export interface TranscriptAttachment {
   name: string;
@@ -54,15 +55,6 @@ export function toSeconds(v: unknown): number {
   return 0;
 }
 
-export const httpUrlOrNull = (v: unknown): string | null => {
-  if (typeof v !== 'string') return null;
-  try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : null;
-  } catch {
-    return null;
-  }
-};
 
 function textOf(content: unknown, types: string[]): string {
   if (!Array.isArray(content)) return '';

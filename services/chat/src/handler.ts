@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
 import { ChatKitServer, KnownThreads, ResponsesResponder } from '@lead-intake/chat-server';
-import { intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
+import { intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { createLogger, createMetrics, injectLambdaContext, MetricUnit } from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
@@ -23,7 +23,8 @@ const settings = {
   retentionDays: intSetting(process.env, 'CHAT_RETENTION_DAYS', 365, { min: 1, max: 3650 }),
   turnsPerMinute: intSetting(process.env, 'CHAT_TURNS_PER_MINUTE', 10, { min: 1, max: 100_000 }),
   dailyModelCalls: intSetting(process.env, 'CHAT_DAILY_MODEL_CALLS', 2000, { min: 1, max: 10_000_000 }),
-  openai: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 20000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
+  // A model turn (streamed) takes longer than a session mint or a transcript read.
+  openai: openaiBudgetSetting(process.env, 20000),
 };
 let store: DynamoThreadStore | undefined;
 // One DynamoDB client (one connection pool) for the store and the usage counters: a turn's

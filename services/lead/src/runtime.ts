@@ -4,7 +4,7 @@
  * what the duplicate fast path needs is here; the pipeline itself (./wiring over
  * @lead-intake/lead-pipeline) is loaded by `loadLead` on the first request that gets past the ledger.
  */
-import { chatkitModeSetting, ConfigError, intSetting, listSetting, stringSetting } from '@lead-intake/config';
+import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetSetting, stringSetting } from '@lead-intake/config';
 import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { assertAddresses } from '@lead-intake/ses-mailer';
@@ -27,7 +27,7 @@ export const settings = (() => {
     model: stringSetting(process.env, 'LEAD_SUMMARY_MODEL', 'gpt-5.2-2025-12-11'),
     // Transcript reads: small and quick. Summary: the slow call. Both sit inside the 30 s function
     // timeout, and a deadline signal keeps LEAD_SEND_RESERVE_MS for the email whatever they do.
-    threads: { timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 4000, { min: 100, max: 60000 }), maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }) },
+    threads: openaiBudgetSetting(process.env, 4000),
     summary: { timeoutMs: intSetting(process.env, 'LEAD_SUMMARY_TIMEOUT_MS', 12000, { min: 100, max: 120000 }), maxRetries: intSetting(process.env, 'LEAD_SUMMARY_MAX_RETRIES', 1, { min: 0, max: 5 }) },
     sendReserveMs: intSetting(process.env, 'LEAD_SEND_RESERVE_MS', 5000, { min: 0, max: 60000 }),
     // SES must answer well inside the send reserve: a hung SES is a failed (retried) send, not a

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
 import { resolveIdentity, sessionRequest, type SessionRequestContext } from '@lead-intake/chatkit-session';
-import { chatkitModeSetting, intSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
+import { chatkitModeSetting, intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import type { UsageLimits } from '@lead-intake/usage-limits';
@@ -24,10 +24,7 @@ const settings = {
   newUsersPerHour: intSetting(process.env, 'NEW_USERS_PER_SOURCE_IP_PER_HOUR', 20, { min: 1, max: 100_000 }),
   limitsTable: mode === 'self-hosted' ? stringSetting(process.env, 'CHAT_LIMITS_TABLE_NAME') : '',
   // 10 s function timeout: two 4 s attempts plus the SDK's 0.5 s backoff still answer in time.
-  openai: {
-    timeoutMs: intSetting(process.env, 'OPENAI_TIMEOUT_MS', 4000, { min: 100, max: 60000 }),
-    maxRetries: intSetting(process.env, 'OPENAI_MAX_RETRIES', 1, { min: 0, max: 5 }),
-  },
+  openai: openaiBudgetSetting(process.env, 4000),
 };
 const secretNames = mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET'];
 // The usage counters (and with them the DynamoDB client) load on the first new user: a token
