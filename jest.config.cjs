@@ -1,4 +1,7 @@
-/** Jest 30 + @swc/jest: see ../shared/reference/toolchain.md for why middy needs the resolver. */
+/**
+ * Jest 30 + @swc/jest. middy 7 is ESM-only and exports only an `import` condition: jest-resolver.cjs
+ * asks for it, and @middy is transformed to CommonJS with everything else.
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/test'],

@@ -26,9 +26,9 @@ import { loadShopProfile } from '@lead-intake/shop-hours';
 import { resolveStage } from '@lead-intake/stage-config';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
 import { FallbackTranscriptSource, HostedChatKitSource } from '@lead-intake/transcript';
-import { configFromEnv } from '../packages/local-stack/src/config';
-import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
-import { resolveService } from '../packages/local-stack/src/service-config';
+import { configFromEnv } from '@lead-intake/local-stack/config';
+import { LOCAL_DIR, REPO_ROOT } from '@lead-intake/local-stack/paths';
+import { resolveService } from '@lead-intake/local-stack/service-config';
 
 const USAGE = 'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
 

@@ -7,8 +7,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { FUNCTION_URLS } from '../packages/local-stack/src/config';
-import { discoverServices } from '../packages/local-stack/src/stack';
+import { FUNCTION_URLS } from '@lead-intake/local-stack/config';
+import { discoverServices } from '@lead-intake/local-stack/service-config';
 import { resolveStage } from '@lead-intake/stage-config';
 
 function arg(name: string): string | undefined {

@@ -5,8 +5,8 @@ import { runScript, SCRIPT, type Exchange } from './script';
 
 /**
  * Conformance with OpenAI's official ChatKit server where the ChatKit web client depends on it:
- * the script (script.ts) was sent to openai-chatkit (official-*.json, recorded by record.ts through
- * ../shared/tools/chatkit-oracle) and is replayed here against our chat endpoint. Compared: the
+ * the script (script.ts) was sent to openai-chatkit (official-*.json, recorded by record.ts; how:
+ * docs/chatkit-protocol.md, "What is compared") and is replayed here against our chat endpoint. Compared: the
  * HTTP status, the event types in order, and the shape of every thread, item, event and page
  * (keys, nesting, list lengths, and every value except ids, times, titles and model text). The
  * answer text streams in more deltas here than the oracle's echo, so runs of text deltas count as

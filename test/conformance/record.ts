@@ -1,8 +1,9 @@
 /**
  * Records the official server's answers to the conformance script:
  *   npx tsx test/conformance/record.ts --url http://127.0.0.1:3199/ --version 1.6.5 --commit <sha>
- * against OpenAI's openai-chatkit Python server run by ../shared/tools/chatkit-oracle (its
- * README says how; its Authorization header is the user id). Writes official-<version>.json here.
+ * against OpenAI's openai-chatkit Python server behind a thin HTTP front whose Authorization header
+ * is the user id (docs/chatkit-protocol.md, "What is compared", says how to run one). Writes
+ * official-<version>.json here.
  * Only answers are committed, never the server's code.
  */
 import { writeFileSync } from 'node:fs';

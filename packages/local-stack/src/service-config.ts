@@ -48,6 +48,15 @@ export interface QueueDefinition {
   properties: Record<string, any>;
 }
 
+/** Every service of the repository: each folder of services/ with a serverless.yml. */
+export function discoverServices(): string[] {
+  const root = join(REPO_ROOT, 'services');
+  return readdirSync(root)
+    .map((d) => join(root, d))
+    .filter((d) => existsSync(join(d, 'serverless.yml')))
+    .sort();
+}
+
 const SLS_BIN = join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
 /** Every file that can change what `serverless print` answers, hashed to cache its output. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import sesServer from 'aws-ses-v2-local';
@@ -10,7 +10,7 @@ import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
 import { LocalFunction, serveFunctionUrl } from './function-url';
 import { LOCAL_DIR, REPO_ROOT } from './paths';
 import { assertPortFree } from './process';
-import { resolveService, type ResolvedService } from './service-config';
+import { discoverServices, resolveService, type ResolvedService } from './service-config';
 import { createQueues, type LocalQueues } from './sqs';
 
 export interface RunningStack {
@@ -29,13 +29,6 @@ export interface RunningStack {
 
 export { LOCAL_WORKFLOW_ID, LOCAL_TOKEN_SECRET } from './config';
 
-export function discoverServices(): string[] {
-  const root = join(REPO_ROOT, 'services');
-  return readdirSync(root)
-    .map((d) => join(root, d))
-    .filter((d) => existsSync(join(d, 'serverless.yml')))
-    .sort();
-}
 
 export async function startLocalStack(cfg: LocalStackConfig, log: (line: string) => void = console.log): Promise<RunningStack> {
   let current: RunningDynamo;

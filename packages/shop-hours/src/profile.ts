@@ -1,8 +1,8 @@
 import { DateTime, IANAZone } from 'luxon';
-import shopConfig from '../../../shop.config.json';
+import shopConfig from '@lead-intake/shop-config/shop.config.json';
 import { E164 } from '@lead-intake/transcript/address';
 
-/** The shop profile: `shop.config.json` at the repository root is its single source of truth. */
+/** The shop profile: `packages/shop-config/shop.config.json` is its single source of truth. */
 
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -107,8 +107,12 @@ export function validateShopProfile(raw: unknown): ShopProfile {
 
 let cached: ShopProfile | undefined;
 
-/** The shop's profile from `shop.config.json` (bundled into each function), validated once. */
-export function loadShopProfile(): ShopProfile {
+/**
+ * The shop's profile, validated once: the configured one (@lead-intake/shop-config, bundled into
+ * each function) unless another raw profile is given (validated each time).
+ */
+export function loadShopProfile(raw?: unknown): ShopProfile {
+  if (raw !== undefined) return validateShopProfile(raw);
   cached ??= validateShopProfile(shopConfig);
   return cached;
 }
