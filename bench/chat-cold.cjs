@@ -17,7 +17,12 @@ globalThis.awslambda = {
 
 const [bundle, eventFile] = process.argv.slice(2);
 const event = JSON.parse(readFileSync(eventFile, 'utf8'));
-const context = { awsRequestId: 'cold', functionName: 'bench', getRemainingTimeInMillis: () => 60000, callbackWaitsForEmptyEventLoop: true };
+const context = {
+  awsRequestId: 'cold',
+  functionName: 'bench',
+  getRemainingTimeInMillis: () => 60000,
+  callbackWaitsForEmptyEventLoop: true,
+};
 let first = true;
 let body = '';
 const stream = new Writable({

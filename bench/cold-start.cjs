@@ -7,7 +7,12 @@ const { pathToFileURL } = require('node:url');
 
 const [mod, eventFile] = process.argv.slice(2);
 const event = JSON.parse(readFileSync(eventFile, 'utf8'));
-const context = { awsRequestId: 'cold', functionName: 'bench', getRemainingTimeInMillis: () => 30000, callbackWaitsForEmptyEventLoop: true };
+const context = {
+  awsRequestId: 'cold',
+  functionName: 'bench',
+  getRemainingTimeInMillis: () => 30000,
+  callbackWaitsForEmptyEventLoop: true,
+};
 (async () => {
   const loaded = mod.endsWith('.mjs') ? await import(pathToFileURL(mod).href) : require(mod);
   const result = await loaded.handler(event, context);

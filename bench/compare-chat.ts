@@ -13,7 +13,11 @@ const WARM = Number(warmArg ?? 1000);
 const TURNS = Number(turnsArg ?? 200);
 const token = mintClientToken(LOCAL_TOKEN_SECRET, `compare-${process.pid}`, 3600).token;
 const input = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
-const request = (type: string, params: object): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ type, params }) });
+const request = (type: string, params: object): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  body: JSON.stringify({ type, params }),
+});
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
 /** ms to the first streamed byte; the stream is read to its end. */
@@ -32,13 +36,30 @@ async function firstByte(url: string, init: RequestInit): Promise<{ ms: number; 
 async function main() {
   const urls = [a!, b!];
   const threads: string[] = [];
-  for (const url of urls) threads.push(/"thread":\{"id":"(cthr_[^"]+)"/.exec((await firstByte(url, request('threads.create', { input: input('Hello') }))).text)![1]!);
+  for (const url of urls)
+    threads.push(
+      /"thread":\{"id":"(cthr_[^"]+)"/.exec((await firstByte(url, request('threads.create', { input: input('Hello') }))).text)![1]!,
+    );
   // DynamoDB Local is a JVM: its code paths run interpreted for the first few hundred requests.
-  for (let i = 0; i < WARM; i++) for (const [n, url] of urls.entries()) await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('warm') }));
+  for (let i = 0; i < WARM; i++)
+    for (const [n, url] of urls.entries())
+      await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('warm') }));
   const times: number[][] = [[], []];
-  for (let i = 0; i < TURNS; i++) for (const [n, url] of urls.entries()) times[n]!.push((await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('Are you open?') }))).ms);
+  for (let i = 0; i < TURNS; i++)
+    for (const [n, url] of urls.entries())
+      times[n]!.push(
+        (await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('Are you open?') }))).ms,
+      );
   const [ma, mb] = times.map(median) as [number, number];
-  console.log(JSON.stringify({ a: { url: a, firstByteMedianMs: +ma.toFixed(2) }, b: { url: b, firstByteMedianMs: +mb.toFixed(2) }, bMinusAMs: +(mb - ma).toFixed(2), warmup: WARM, turns: TURNS }));
+  console.log(
+    JSON.stringify({
+      a: { url: a, firstByteMedianMs: +ma.toFixed(2) },
+      b: { url: b, firstByteMedianMs: +mb.toFixed(2) },
+      bMinusAMs: +(mb - ma).toFixed(2),
+      warmup: WARM,
+      turns: TURNS,
+    }),
+  );
 }
 
 main().catch((e) => {

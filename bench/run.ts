@@ -18,14 +18,26 @@ import { DynamoThreadStore } from '@lead-intake/thread-store';
 
 const ROOT = join(__dirname, '..');
 const HOST = '127.0.0.1';
-const PORTS = { LOCAL_DYNAMODB_PORT: 19000, LOCAL_SES_PORT: 19005, LOCAL_SQS_PORT: 19006, LOCAL_OPENAI_PORT: 19110, LOCAL_SESSION_PORT: 19101, LOCAL_LEAD_PORT: 19102, LOCAL_CHAT_PORT: 19103 };
+const PORTS = {
+  LOCAL_DYNAMODB_PORT: 19000,
+  LOCAL_SES_PORT: 19005,
+  LOCAL_SQS_PORT: 19006,
+  LOCAL_OPENAI_PORT: 19110,
+  LOCAL_SESSION_PORT: 19101,
+  LOCAL_LEAD_PORT: 19102,
+  LOCAL_CHAT_PORT: 19103,
+};
 const emu = new EmulatorAdmin(`http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}`);
 const dynamoEndpoint = `http://${HOST}:${PORTS.LOCAL_DYNAMODB_PORT}`;
 const sesEndpoint = `http://${HOST}:${PORTS.LOCAL_SES_PORT}`;
 const sessionUrl = `http://${HOST}:${PORTS.LOCAL_SESSION_PORT}/`;
 const leadUrl = `http://${HOST}:${PORTS.LOCAL_LEAD_PORT}/`;
 const BUILD = join(ROOT, '.local', 'build');
-const BUNDLES = { session: join(BUILD, 'chatkit-lead-intake-session-session.cjs'), lead: join(BUILD, 'chatkit-lead-intake-lead-lead.cjs'), chat: join(BUILD, 'chatkit-lead-intake-chat-chat.cjs') };
+const BUNDLES = {
+  session: join(BUILD, 'chatkit-lead-intake-session-session.cjs'),
+  lead: join(BUILD, 'chatkit-lead-intake-lead-lead.cjs'),
+  chat: join(BUILD, 'chatkit-lead-intake-chat-chat.cjs'),
+};
 // The bench runs its own stack as the `bench` stage (stages.config.json): the same code, with usage
 // limits that hundreds of turns from one bench user do not hit.
 const STAGE = 'bench';
@@ -33,7 +45,15 @@ const stage = resolveStage(STAGE);
 const chatUrl = `http://${HOST}:${PORTS.LOCAL_CHAT_PORT}/`;
 const token = (user: string, ttl = 3600) => mintClientToken(LOCAL_TOKEN_SECRET, user, ttl).token;
 const auth = (user: string) => ({ authorization: `Bearer ${token(user)}` });
-const threadStore = () => new DynamoThreadStore({ tableName: stage.chatThreadsTable as string, client: new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }) });
+const threadStore = () =>
+  new DynamoThreadStore({
+    tableName: stage.chatThreadsTable as string,
+    client: new DynamoDBClient({
+      endpoint: dynamoEndpoint,
+      region: 'us-west-2',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
 
 /** A self-hosted conversation written as the chat writes it; answers its id. */
 async function seedConversation(user: string, items: SeedItem[]): Promise<string> {
@@ -51,7 +71,13 @@ async function appendItems(threadId: string, items: SeedItem[]): Promise<void> {
       threadId,
       item.role === 'assistant'
         ? { ...base, type: 'assistant_message', content: [{ type: 'output_text', text: item.text ?? '', annotations: [] }] }
-        : { ...base, type: 'user_message', content: [{ type: 'input_text', text: item.text ?? '' }], attachments: [], inference_options: {} },
+        : {
+            ...base,
+            type: 'user_message',
+            content: [{ type: 'input_text', text: item.text ?? '' }],
+            attachments: [],
+            inference_options: {},
+          },
     );
   }
 }
@@ -70,11 +96,22 @@ async function startStack(): Promise<ChildProcess> {
   mkdirSync(join(ROOT, '.local'), { recursive: true });
   const logFile = join(ROOT, '.local', 'bench-stack.log');
   const out = openSync(logFile, 'w');
-  const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_HOST: HOST, LOCAL_STAGE: STAGE, LOCAL_SCHEDULE_SECONDS: '0', LOCAL_OUTPUTS_FILE: join(ROOT, '.local', 'bench-outputs.json'), POWERTOOLS_LOG_LEVEL: 'ERROR' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOCAL_HOST: HOST,
+    LOCAL_STAGE: STAGE,
+    LOCAL_SCHEDULE_SECONDS: '0',
+    LOCAL_OUTPUTS_FILE: join(ROOT, '.local', 'bench-outputs.json'),
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  };
   for (const [k, v] of Object.entries(PORTS)) env[k] = String(v);
   delete env.OPENAI_API_KEY;
   delete env.OPENAI_BASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'packages/local-stack/src/cli.ts')], { cwd: ROOT, env, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'packages/local-stack/src/cli.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', out, out],
+  });
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (/^ready in /m.test(readFileSync(logFile, 'utf8'))) return child;
@@ -96,7 +133,18 @@ const urlEvent = (body: unknown, headers: Record<string, string> = {}) => ({
   rawPath: '/',
   rawQueryString: '',
   headers: { 'content-type': 'application/json', ...headers },
-  requestContext: { http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' }, requestId: 'bench', routeKey: '$default', stage: '$default', accountId: 'anonymous', apiId: 'bench', domainName: 'bench', domainPrefix: 'bench', time: '', timeEpoch: 0 },
+  requestContext: {
+    http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+    requestId: 'bench',
+    routeKey: '$default',
+    stage: '$default',
+    accountId: 'anonymous',
+    apiId: 'bench',
+    domainName: 'bench',
+    domainPrefix: 'bench',
+    time: '',
+    timeEpoch: 0,
+  },
   body: JSON.stringify(body),
   isBase64Encoded: false,
 });
@@ -126,7 +174,11 @@ async function countingProxy(target: string) {
   });
   await new Promise<void>((r) => server.listen(0, HOST, r));
   const count = (table?: string) => (table ? (counts.get(table) ?? 0) : [...counts.values()].reduce((a, b) => a + b, 0));
-  return { url: `http://${HOST}:${(server.address() as AddressInfo).port}`, count, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://${HOST}:${(server.address() as AddressInfo).port}`,
+    count,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 /** What every function needs when the bench loads its bundle in a process of its own (self-hosted, the default). */
@@ -161,7 +213,11 @@ function functionEnv(table: string, dynamo: string): NodeJS.ProcessEnv {
  * The process's exit is not timed: tearing down (undici's compiled WebAssembly included) takes
  * ~100 ms here and is no part of answering a request.
  */
-async function coldStarts(modules: Record<string, { module: string; event: unknown | (() => unknown); env?: NodeJS.ProcessEnv }>, env: NodeJS.ProcessEnv, runs: number): Promise<Record<string, { medianMs: number; runs: number }>> {
+async function coldStarts(
+  modules: Record<string, { module: string; event: unknown | (() => unknown); env?: NodeJS.ProcessEnv }>,
+  env: NodeJS.ProcessEnv,
+  runs: number,
+): Promise<Record<string, { medianMs: number; runs: number }>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(modules).map((k) => [k, []]));
   const eventFile = (k: string, event: unknown) => {
     const file = join(ROOT, '.local', `bench-event-${process.pid}-${k}.json`);
@@ -189,7 +245,8 @@ function oneColdStart(module: string, eventFile: string, env: NodeJS.ProcessEnv)
     });
     child.on('error', reject);
     child.on('close', () => {
-      if (answeredAt === undefined || !out.includes('"statusCode":200')) return reject(new Error(`cold start of ${module} did not answer 200: ${out}`));
+      if (answeredAt === undefined || !out.includes('"statusCode":200'))
+        return reject(new Error(`cold start of ${module} did not answer 200: ${out}`));
       resolve(Number(answeredAt - t0) / 1e6);
     });
   });
@@ -222,12 +279,20 @@ async function main() {
     await post(leadUrl, { threadId: hostedSent, reason: 'close' }, auth('bench'));
     const input = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
     let coldUser = 0;
-    const chatEvent = () => urlEvent({ type: 'threads.create', params: { input: input('Hello, are you open today?') } }, auth(`cold-${process.pid}-${coldUser++}`));
+    const chatEvent = () =>
+      urlEvent(
+        { type: 'threads.create', params: { input: input('Hello, are you open today?') } },
+        auth(`cold-${process.pid}-${coldUser++}`),
+      );
     const cold = await coldStarts(
       {
         session: { module: BUNDLES.session, event: refreshEvent },
         naiveSession: { module: join(ROOT, 'bench/naive/session-self-hosted.mjs'), event: refreshEvent },
-        naiveSessionWithoutSsm: { module: join(ROOT, 'bench/naive/session-self-hosted.mjs'), event: refreshEvent, env: { NAIVE_WITHOUT_SSM: '1' } },
+        naiveSessionWithoutSsm: {
+          module: join(ROOT, 'bench/naive/session-self-hosted.mjs'),
+          event: refreshEvent,
+          env: { NAIVE_WITHOUT_SSM: '1' },
+        },
         lead: { module: BUNDLES.lead, event: leadEvent },
         naiveLead: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent },
         naiveLeadWithoutSsm: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent, env: { NAIVE_WITHOUT_SSM: '1' } },
@@ -245,7 +310,9 @@ async function main() {
       oursMedianMs: ours.medianMs,
       naiveMedianMs: naive.medianMs,
       ratio: round(ours.medianMs / naive.medianMs, 2),
-      ...(without ? { naiveWithoutSsmClientMedianMs: without.medianMs, ratioWithoutSsmClient: round(ours.medianMs / without.medianMs, 2) } : {}),
+      ...(without
+        ? { naiveWithoutSsmClientMedianMs: without.medianMs, ratioWithoutSsmClient: round(ours.medianMs / without.medianMs, 2) }
+        : {}),
       target: '<= 0.5x naive',
       met: ours.medianMs <= 0.5 * naive.medianMs,
     });
@@ -258,7 +325,15 @@ async function main() {
       emptyNodeProcessMedianMs: cold.nodeOnly!.medianMs,
       runsEach: RUNS,
     };
-    const floors = Array.from({ length: 7 }, () => JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'floor.mjs'), `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/__emulator/requests`], { encoding: 'utf8' })));
+    const floors = Array.from({ length: 7 }, () =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [join(ROOT, 'bench', 'floor.mjs'), `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/__emulator/requests`],
+          { encoding: 'utf8' },
+        ),
+      ),
+    );
     (results.coldStart as any).undiciLoadMedianMs = median(floors.map((f) => f.undiciLoadMs));
     (results.coldStart as any).firstFetchMedianMs = median(floors.map((f) => f.firstFetchMs));
     (results.coldStart as any).firstTimeZoneMedianMs = median(floors.map((f) => f.firstTimeZoneMs));
@@ -276,7 +351,13 @@ async function main() {
       return { p50Ms: round(quantile(times, 0.5)), p99Ms: round(quantile(times, 0.99)), n };
     };
     const sendThreads: string[] = [];
-    for (let i = 0; i < 120; i++) sendThreads.push(await seedConversation('bench', [{ role: 'user', text: `Tires for car ${i}, call 415-555-2671` }, { role: 'assistant', text: 'ok' }]));
+    for (let i = 0; i < 120; i++)
+      sendThreads.push(
+        await seedConversation('bench', [
+          { role: 'user', text: `Tires for car ${i}, call 415-555-2671` },
+          { role: 'assistant', text: 'ok' },
+        ]),
+      );
     let next = 0;
     results.warmLatency = {
       session: await warm(300, () => post(sessionUrl, { deviceCredential: credential })),
@@ -317,7 +398,10 @@ async function main() {
     for (let c = 0; c < CONVERSATIONS; c++) {
       const id = await seedConversation('bench', []);
       for (let t = 0; t < TURNS; t++) {
-        await appendItems(id, [{ role: 'user', text: t === 2 ? 'my number is 415-555-2671' : `message ${t} about my brakes` }, { role: 'assistant', text: `reply ${t}` }]);
+        await appendItems(id, [
+          { role: 'user', text: t === 2 ? 'my number is 415-555-2671' : `message ${t} about my brakes` },
+          { role: 'assistant', text: `reply ${t}` },
+        ]);
         states++;
         await invoke({ threadId: id, reason: 'auto' });
         triggers++;
@@ -329,7 +413,12 @@ async function main() {
     const summaries = (await emu.requests()).filter((r) => r.path === '/v1/responses').length - oa;
     await proxy.close();
     results.ledger = {
-      duplicateTrigger: { dynamoRoundTrips: dupTrips, openaiCalls: dupOpenai, target: 'exactly 1 round trip, 0 OpenAI calls', met: dupTrips === 1 && dupOpenai === 0 },
+      duplicateTrigger: {
+        dynamoRoundTrips: dupTrips,
+        openaiCalls: dupOpenai,
+        target: 'exactly 1 round trip, 0 OpenAI calls',
+        met: dupTrips === 1 && dupOpenai === 0,
+      },
       send: { dynamoRoundTrips: sendTrips, threadStoreRequests: sendThreadReads, target: '<= 3 on the ledger', met: sendTrips <= 3 },
       summariesPerConversation: {
         conversations: CONVERSATIONS,
@@ -352,13 +441,26 @@ async function main() {
       renderLeadEmail(lead200);
       rt.push(performance.now() - t0);
     }
-    results.render200 = { medianMs: round(median(rt), 3), p99Ms: round(quantile(rt, 0.99), 3), htmlBytes: renderLeadEmail(lead200).html.length, target: '<= 5 ms median', met: median(rt) <= 5 };
+    results.render200 = {
+      medianMs: round(median(rt), 3),
+      p99Ms: round(quantile(rt, 0.99), 3),
+      htmlBytes: renderLeadEmail(lead200).html.length,
+      target: '<= 5 ms median',
+      met: median(rt) <= 5,
+    };
 
     // 5. Peak memory of the lead handler on a 200-message transcript (a fresh process, full send).
     log('memory...');
-    const items = Array.from({ length: 200 }, (_, n): SeedItem => (n % 2 ? { role: 'assistant', text: `Reply ${n}: ${'we can help with that. '.repeat(8)}` } : { role: 'user', text: `Message ${n}: ${'my car makes a noise when braking. '.repeat(6)}${n === 10 ? ' call 415-555-2671' : ''}` }));
+    const items = Array.from({ length: 200 }, (_, n): SeedItem =>
+      n % 2
+        ? { role: 'assistant', text: `Reply ${n}: ${'we can help with that. '.repeat(8)}` }
+        : { role: 'user', text: `Message ${n}: ${'my car makes a noise when braking. '.repeat(6)}${n === 10 ? ' call 415-555-2671' : ''}` },
+    );
     const big = await seedConversation('bench', items);
-    const memOut = execFileSync(process.execPath, [join(ROOT, 'bench', 'memory.mjs'), BUNDLES.lead, big, token('bench')], { env: functionEnv(table, dynamoEndpoint), encoding: 'utf8' });
+    const memOut = execFileSync(process.execPath, [join(ROOT, 'bench', 'memory.mjs'), BUNDLES.lead, big, token('bench')], {
+      env: functionEnv(table, dynamoEndpoint),
+      encoding: 'utf8',
+    });
     const mem = JSON.parse(memOut.trim().split('\n').pop()!);
     results.memory200 = { ...mem, target: '< 150 MB peak RSS', met: mem.maxRssMb < 150 };
 
@@ -366,7 +468,11 @@ async function main() {
     //    how many concurrent streams it holds.
     log('chat...');
     const chatToken = token('bench-user');
-    const chatBody = (type: string, params: object) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${chatToken}` }, body: JSON.stringify({ type, params }) });
+    const chatBody = (type: string, params: object) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${chatToken}` },
+      body: JSON.stringify({ type, params }),
+    });
     /**
      * From sending the request: ms to the first byte of the streamed body, and to the first byte
      * matching `marker`; the stream is read to its end.
@@ -392,14 +498,27 @@ async function main() {
     const threadId = /"thread":\{"id":"(cthr_[^"]+)"/.exec(created.text)![1]!;
     // Warm-up, discarded: DynamoDB Local is a JVM whose first few hundred requests on a code path
     // run interpreted (a Put takes ~5 ms cold, ~1.5 ms warm). Steady state is what a warm Lambda sees.
-    for (let i = 0; i < CHAT_WARMUP_TURNS; i++) await firstMarker(chatUrl, chatBody('threads.add_user_message', { thread_id: threadId, input: input('Warming up') }), 'text_delta');
+    for (let i = 0; i < CHAT_WARMUP_TURNS; i++)
+      await firstMarker(chatUrl, chatBody('threads.add_user_message', { thread_id: threadId, input: input('Warming up') }), 'text_delta');
     const direct = { byte: [] as number[], text: [] as number[] };
     const viaChat = { byte: [] as number[], text: [] as number[] };
     for (let i = 0; i < CHAT_TURNS; i++) {
-      const d = await firstMarker(`http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body: JSON.stringify({ model: 'm', input: [{ role: 'user', content: 'Are you open?' }], stream: true }) }, 'response.output_text.delta');
+      const d = await firstMarker(
+        `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/v1/responses`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+          body: JSON.stringify({ model: 'm', input: [{ role: 'user', content: 'Are you open?' }], stream: true }),
+        },
+        'response.output_text.delta',
+      );
       direct.byte.push(d.firstByte);
       direct.text.push(d.at);
-      const c = await firstMarker(chatUrl, chatBody('threads.add_user_message', { thread_id: threadId, input: input('Are you open?') }), 'text_delta');
+      const c = await firstMarker(
+        chatUrl,
+        chatBody('threads.add_user_message', { thread_id: threadId, input: input('Are you open?') }),
+        'text_delta',
+      );
       viaChat.byte.push(c.firstByte);
       viaChat.text.push(c.at);
     }
@@ -414,11 +533,17 @@ async function main() {
     // What one DynamoDB Local round trip costs here: the chat's critical path has two (the thread
     // and its history read together, then the user message write, which must land before the first event).
     const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
-    const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const ddb = new DynamoDBClient({
+      endpoint: dynamoEndpoint,
+      region: 'us-west-2',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const trips: number[] = [];
     for (let i = 0; i < 30; i++) {
       const t0 = performance.now();
-      await ddb.send(new GetItemCommand({ TableName: stage.chatThreadsTable as string, Key: { pk: { S: `THREAD#${threadId}` }, sk: { S: 'META' } } }));
+      await ddb.send(
+        new GetItemCommand({ TableName: stage.chatThreadsTable as string, Key: { pk: { S: `THREAD#${threadId}` }, sk: { S: 'META' } } }),
+      );
       trips.push(performance.now() - t0);
     }
     // Concurrent streams: 50 conversations streaming at once, each answer paced over ~1 s.
@@ -427,8 +552,15 @@ async function main() {
       Array.from({ length: 50 }, async (_, n) => {
         try {
           const r = await firstMarker(chatUrl, chatBody('threads.create', { input: input(`parallel ${n}`) }), '"type":"thread.item.done"');
-          const events = r.text.split('\n\n').filter(Boolean).map((f) => JSON.parse(f.slice(6)));
-          return events.some((e) => e.type === 'error') ? 'error' : events.filter((e) => e.type === 'thread.item.done').length === 2 ? 'ok' : 'incomplete';
+          const events = r.text
+            .split('\n\n')
+            .filter(Boolean)
+            .map((f) => JSON.parse(f.slice(6)));
+          return events.some((e) => e.type === 'error')
+            ? 'error'
+            : events.filter((e) => e.type === 'thread.item.done').length === 2
+              ? 'ok'
+              : 'incomplete';
         } catch {
           return 'failed';
         }
@@ -452,7 +584,13 @@ async function main() {
       coldFirstTurnFirstByteMedianMs: (results.coldStart as any).chatFirstTurn.firstByteMedianMs,
       note: 'local: the thread store is DynamoDB Local (Java) on the same 2 cores. On a thread the instance knows, the history read and the user-message write run together: one round trip before the first event; the usage gate follows it, before the model call',
     };
-    results.machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), date: new Date().toISOString() };
+    results.machine = {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      date: new Date().toISOString(),
+    };
   } finally {
     stack.kill('SIGTERM');
     await new Promise((r) => stack.once('exit', r));
@@ -586,7 +724,10 @@ bench's own method (above) the same code measures ${r.chat.addedToFirstStreamedB
 
 if (process.argv.includes('--doc-only')) {
   // Rewrites docs/performance.md from bench/results.json (after editing the text), without measuring.
-  writeFileSync(join(ROOT, 'docs', 'performance.md'), performanceDoc(JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8'))));
+  writeFileSync(
+    join(ROOT, 'docs', 'performance.md'),
+    performanceDoc(JSON.parse(readFileSync(join(ROOT, 'bench', 'results.json'), 'utf8'))),
+  );
 } else {
   main().catch((e) => {
     console.error(e);

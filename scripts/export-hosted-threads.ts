@@ -32,8 +32,14 @@ async function main() {
   let dynamo: DynamoDBClient;
   if (stage === 'local') {
     const cfg = configFromEnv(process.env, '');
-    openai = process.env.OPENAI_API_KEY ? new OpenAI() : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` });
-    dynamo = new DynamoDBClient({ endpoint: `http://${cfg.host}:${cfg.dynamoPort}`, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    openai = process.env.OPENAI_API_KEY
+      ? new OpenAI()
+      : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` });
+    dynamo = new DynamoDBClient({
+      endpoint: `http://${cfg.host}:${cfg.dynamoPort}`,
+      region: 'us-west-2',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   } else {
     const region = process.env.AWS_REGION ?? settings.region;
     let apiKey = process.env.OPENAI_API_KEY;

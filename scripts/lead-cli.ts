@@ -30,7 +30,8 @@ import { configFromEnv } from '@lead-intake/local-stack/config';
 import { LOCAL_DIR, REPO_ROOT } from '@lead-intake/local-stack/paths';
 import { resolveService } from '@lead-intake/local-stack/service-config';
 
-const USAGE = 'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
+const USAGE =
+  'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
 
 class UsageError extends Error {}
 
@@ -63,9 +64,15 @@ async function target(stage: string) {
     return {
       table,
       env,
-      dynamo: new DynamoDBClient({ endpoint: `http://${cfg.host}:${cfg.dynamoPort}`, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+      dynamo: new DynamoDBClient({
+        endpoint: `http://${cfg.host}:${cfg.dynamoPort}`,
+        region: 'us-west-2',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
       openai: async () =>
-        process.env.OPENAI_API_KEY ? new OpenAI() : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` }),
+        process.env.OPENAI_API_KEY
+          ? new OpenAI()
+          : new OpenAI({ apiKey: 'local-emulator-key', baseURL: `http://${cfg.host}:${cfg.openaiPort}/v1` }),
     };
   }
   const region = process.env.AWS_REGION ?? resolveStage(stage).region;
@@ -121,9 +128,16 @@ async function main() {
     const rec = await store.get(threadId);
     if (!rec) throw new Error(`No ledger record for ${threadId}: nothing to clear (the next trigger already sends).`);
     if (!mayClearForResend(rec)) {
-      throw new Error(`The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: only ${RESENDABLE.join(', ')} records are cleared.`);
+      throw new Error(
+        `The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: only ${RESENDABLE.join(', ')} records are cleared.`,
+      );
     }
-    if (flags.yes !== true && !(await confirm(`Clear the '${rec.status}' ledger record of ${threadId} in ${t.table}, so that the next trigger sends the lead email again?`))) {
+    if (
+      flags.yes !== true &&
+      !(await confirm(
+        `Clear the '${rec.status}' ledger record of ${threadId} in ${t.table}, so that the next trigger sends the lead email again?`,
+      ))
+    ) {
       console.log('Nothing changed.');
       return;
     }
@@ -138,7 +152,10 @@ async function main() {
     if (!tableName) throw new Error('services/lead/serverless.yml sets no CHAT_THREADS_TABLE_NAME');
     const threads = new DynamoThreadStore({ tableName, client: t.dynamo });
     const owner = await threads.threadOwner(threadId);
-    if (!owner) throw new Error(`${threadId} is not in ${tableName} (a hosted thread is deleted with the OpenAI API: DELETE /v1/chatkit/threads/${threadId}).`);
+    if (!owner)
+      throw new Error(
+        `${threadId} is not in ${tableName} (a hosted thread is deleted with the OpenAI API: DELETE /v1/chatkit/threads/${threadId}).`,
+      );
     const ids: string[] = [];
     let after: string | undefined;
     do {
@@ -146,7 +163,12 @@ async function main() {
       ids.push(...page.data.map((x) => x.id));
       after = page.has_more ? page.after : undefined;
     } while (after);
-    if (flags.yes !== true && !(await confirm(`Delete ${ids.length} conversation(s) of this customer from ${tableName} (${ids.join(', ')}), and the summaries the ledger kept for them? This cannot be undone.`))) {
+    if (
+      flags.yes !== true &&
+      !(await confirm(
+        `Delete ${ids.length} conversation(s) of this customer from ${tableName} (${ids.join(', ')}), and the summaries the ledger kept for them? This cannot be undone.`,
+      ))
+    ) {
       console.log('Nothing changed.');
       return;
     }
@@ -154,7 +176,9 @@ async function main() {
       await threads.deleteThread(id, owner);
       await store.forgetSummary(id);
     }
-    console.log(`Deleted ${ids.length} conversation(s) of the customer of ${threadId}; the ledger keeps only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`);
+    console.log(
+      `Deleted ${ids.length} conversation(s) of the customer of ${threadId}; the ledger keeps only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`,
+    );
     return;
   }
 
@@ -165,7 +189,10 @@ async function main() {
   const hosted = new HostedChatKitSource(openai);
   const source =
     chatkitModeSetting(t.env) === 'self-hosted' && t.env.CHAT_THREADS_TABLE_NAME
-      ? new FallbackTranscriptSource(new StoreTranscriptSource(new DynamoThreadStore({ tableName: t.env.CHAT_THREADS_TABLE_NAME, client: t.dynamo })), hosted)
+      ? new FallbackTranscriptSource(
+          new StoreTranscriptSource(new DynamoThreadStore({ tableName: t.env.CHAT_THREADS_TABLE_NAME, client: t.dynamo })),
+          hosted,
+        )
       : hosted;
   const model = t.env.LEAD_SUMMARY_MODEL;
   if (!model) throw new Error('services/lead/serverless.yml sets no LEAD_SUMMARY_MODEL');
@@ -174,7 +201,11 @@ async function main() {
   writeFileSync(out, result.email.html);
   console.log(`Wrote ${out}`);
   console.log(`Subject: ${result.email.subject}`);
-  const summaryNote = !result.summary ? ' (no summary: no contact)' : result.summary.ok ? '' : ` (AI summary unavailable: ${result.summary.failure})`;
+  const summaryNote = !result.summary
+    ? ' (no summary: no contact)'
+    : result.summary.ok
+      ? ''
+      : ` (AI summary unavailable: ${result.summary.failure})`;
   console.log(`Decision for a '${reason}' trigger: ${result.decision}${summaryNote}`);
 }
 

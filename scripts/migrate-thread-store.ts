@@ -22,13 +22,26 @@ async function main() {
     stage === 'local'
       ? (() => {
           const cfg = configFromEnv(process.env, '');
-          return new DynamoDBClient({ endpoint: `http://${cfg.host}:${cfg.dynamoPort}`, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+          return new DynamoDBClient({
+            endpoint: `http://${cfg.host}:${cfg.dynamoPort}`,
+            region: 'us-west-2',
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          });
         })()
       : new DynamoDBClient({ region: process.env.AWS_REGION ?? settings.region, maxAttempts: 8 });
   const table = String(settings.chatThreadsTable);
   const report = await migrateThreadKeys(DynamoDBDocumentClient.from(client), table, (line) => process.stderr.write(`${line}\n`));
   for (const k of report.skipped) process.stderr.write(`left as it was (no time-ordered id): ${k.pk} ${k.sk}\n`);
-  console.log(JSON.stringify({ stage, table, itemsRewritten: report.itemsRewritten, threadsReindexed: report.threadsReindexed, skipped: report.skipped.length, scanned: report.scanned }));
+  console.log(
+    JSON.stringify({
+      stage,
+      table,
+      itemsRewritten: report.itemsRewritten,
+      threadsReindexed: report.threadsReindexed,
+      skipped: report.skipped.length,
+      scanned: report.scanned,
+    }),
+  );
 }
 
 main().catch((e) => {

@@ -44,7 +44,11 @@ async function main() {
       outputs = (await cf.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0]?.Outputs ?? [];
     } catch (e) {
       const msg = (e as Error).message ?? String(e);
-      throw new Error(/does not exist/.test(msg) ? `Stack ${stack} does not exist in ${region}: deploy it first (npx sls deploy --stage ${stage}).` : `DescribeStacks ${stack} failed: ${msg}`);
+      throw new Error(
+        /does not exist/.test(msg)
+          ? `Stack ${stack} does not exist in ${region}: deploy it first (npx sls deploy --stage ${stage}).`
+          : `DescribeStacks ${stack} failed: ${msg}`,
+      );
     }
     for (const fn of fns) {
       const key = `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunctionUrl`;

@@ -20,7 +20,10 @@ async function main() {
       // Offline: the email must render with nothing fetched from the network.
       await page.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort()));
       await page.setContent(email.html, { waitUntil: 'load' });
-      await page.screenshot({ path: join(docs, scheme === 'light' ? 'sample-lead-email.png' : 'sample-lead-email-dark.png'), fullPage: true });
+      await page.screenshot({
+        path: join(docs, scheme === 'light' ? 'sample-lead-email.png' : 'sample-lead-email-dark.png'),
+        fullPage: true,
+      });
       await page.close();
     }
   } finally {

@@ -88,9 +88,20 @@ it('an allowed origin: first mint, refresh with the kept credential, a chat turn
   const threadId = await p.evaluate(() => (window as any).threadId);
   await p.evaluate((tid) => (window as any).trigger(tid, 'manual'), threadId);
   const r = await results(p);
-  expect(r.first).toEqual({ status: 200, body: { client_secret: expect.stringMatching(/^ckt1\./), expires_at: expect.any(Number), user: expect.stringMatching(/^u_/), device_credential: expect.stringMatching(/^ckd1\./) } });
+  expect(r.first).toEqual({
+    status: 200,
+    body: {
+      client_secret: expect.stringMatching(/^ckt1\./),
+      expires_at: expect.any(Number),
+      user: expect.stringMatching(/^u_/),
+      device_credential: expect.stringMatching(/^ckd1\./),
+    },
+  });
   expect(r.refresh.body.user).toBe(r.first.body.user); // the credential kept in localStorage resumed the same user
-  expect(r.chat).toEqual({ status: 200, types: expect.arrayContaining(['thread.created', 'thread.item.done', 'stream_options', 'thread.updated']) });
+  expect(r.chat).toEqual({
+    status: 200,
+    types: expect.arrayContaining(['thread.created', 'thread.item.done', 'stream_options', 'thread.updated']),
+  });
   expect(r.lead).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
   // The page the chat ran on reached the assistant's instructions, and the lead email's link.
   const [turn] = (await admin.requests()).filter((x) => x.path === '/v1/responses' && (x.body as any).stream === true);

@@ -12,7 +12,10 @@ import { resolveStage } from '@lead-intake/stage-config';
 const ROOT = join(__dirname, '..');
 const STAGE = 'citest';
 const settings = resolveStage(STAGE);
-type Template = { Resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Condition?: string }>; Outputs: Record<string, any> };
+type Template = {
+  Resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Condition?: string }>;
+  Outputs: Record<string, any>;
+};
 const templates: Record<string, Template> = {};
 
 beforeAll(async () => {
@@ -21,14 +24,17 @@ beforeAll(async () => {
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete env[k];
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   await promisify(execFile)('npx', ['sls', 'package', '--stage', STAGE], { cwd: ROOT, env, timeout: 180_000 });
-  for (const s of ['session', 'lead', 'chat']) templates[s] = JSON.parse(readFileSync(join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'));
+  for (const s of ['session', 'lead', 'chat'])
+    templates[s] = JSON.parse(readFileSync(join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 200_000);
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 /** Every IAM statement except the log-writing ones serverless adds for the function's own log group. */
 function statements(t: Template) {
   const role = t.Resources.IamRoleLambdaExecution!.Properties;
-  return role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => !s.Action.every((a: string) => a.startsWith('logs:')));
+  return role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
+    (s: any) => !s.Action.every((a: string) => a.startsWith('logs:')),
+  );
 }
 
 describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
@@ -40,7 +46,12 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
     expect(url.Type).toBe('AWS::Lambda::Url');
     expect(url.Properties.AuthType).toBe('NONE');
     // The chat and lead endpoints take the client token in Authorization (a preflighted header).
-    expect(url.Properties.Cors).toEqual({ AllowOrigins: settings.allowedOrigins, AllowMethods: ['POST'], AllowHeaders: svc === 'session' ? ['content-type'] : ['content-type', 'authorization'], MaxAge: 300 });
+    expect(url.Properties.Cors).toEqual({
+      AllowOrigins: settings.allowedOrigins,
+      AllowMethods: ['POST'],
+      AllowHeaders: svc === 'session' ? ['content-type'] : ['content-type', 'authorization'],
+      MaxAge: 300,
+    });
     expect(url.Properties.InvokeMode ?? 'BUFFERED').toBe(svc === 'chat' ? 'RESPONSE_STREAM' : 'BUFFERED');
     const perms = ofType(t(), 'AWS::Lambda::Permission').map(([, r]) => r.Properties);
     expect(perms).toEqual(
@@ -81,7 +92,14 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
 
   it('declares an alarm on function errors, sent to the alarm topic', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${Fn}LambdaFunction` } }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${Fn}LambdaFunction` } }],
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      }),
+    );
     expect(t().Resources.AlarmEmailSubscription!.Condition).toBe('HasAlarmEmail');
   });
 });
@@ -92,7 +110,11 @@ describe('the lead stack', () => {
   it('runs the sweeper on the stage’s schedule, one at a time', () => {
     const rules = ofType(t(), 'AWS::Events::Rule').map(([, r]) => r.Properties);
     expect(rules).toContainEqual(expect.objectContaining({ ScheduleExpression: settings.sweeperSchedule, State: 'ENABLED' }));
-    expect(t().Resources.SweeperLambdaFunction!.Properties).toMatchObject({ Runtime: 'nodejs22.x', ReservedConcurrentExecutions: 1, Timeout: 60 });
+    expect(t().Resources.SweeperLambdaFunction!.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      ReservedConcurrentExecutions: 1,
+      Timeout: 60,
+    });
   });
 
   it('keeps the ledger table: Retain on delete and replace, TTL on ttl, on-demand, PITR, the sparse due index', () => {
@@ -105,7 +127,13 @@ describe('the lead stack', () => {
     expect(p.BillingMode).toBe('PAY_PER_REQUEST');
     expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'ttl', Enabled: true });
     expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    expect(p.GlobalSecondaryIndexes[0]).toMatchObject({ IndexName: 'due-index', KeySchema: [{ AttributeName: 'due_shard', KeyType: 'HASH' }, { AttributeName: 'due_at', KeyType: 'RANGE' }] });
+    expect(p.GlobalSecondaryIndexes[0]).toMatchObject({
+      IndexName: 'due-index',
+      KeySchema: [
+        { AttributeName: 'due_shard', KeyType: 'HASH' },
+        { AttributeName: 'due_at', KeyType: 'RANGE' },
+      ],
+    });
     expect(t().Resources.LeadLambdaFunction!.Properties.Environment.Variables.LEAD_DEDUPE_TABLE_NAME).toBe(p.TableName);
   });
 
@@ -124,31 +152,71 @@ describe('the lead stack', () => {
     expect(ses).toHaveLength(1);
     expect(ses[0].Action.sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
     const from = String(settings.leadFromEmail);
-    expect(ses[0].Resource.map((r: any) => JSON.stringify(r))).toEqual([expect.stringContaining(`:identity/${from}`), expect.stringContaining(`:identity/${from.split('@')[1]}`)]);
+    expect(ses[0].Resource.map((r: any) => JSON.stringify(r))).toEqual([
+      expect.stringContaining(`:identity/${from}`),
+      expect.stringContaining(`:identity/${from.split('@')[1]}`),
+    ]);
   });
 
   it('keeps refused triggers in an encrypted, TLS-only SQS spool with a dead-letter queue; the functions may only send, receive and delete there', () => {
     const spool = t().Resources.LeadSpoolQueue!;
     expect(spool.Type).toBe('AWS::SQS::Queue');
-    expect(spool.Properties).toMatchObject({ QueueName: `chatkit-lead-intake-lead-${STAGE}-trigger-spool`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'Arn'] }, maxReceiveCount: 20 } });
+    expect(spool.Properties).toMatchObject({
+      QueueName: `chatkit-lead-intake-lead-${STAGE}-trigger-spool`,
+      MessageRetentionPeriod: 1209600,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'Arn'] }, maxReceiveCount: 20 },
+    });
     // Hidden while a sweeper runs it: longer than one lead run.
     expect(spool.Properties.VisibilityTimeout).toBeGreaterThan(t().Resources.LeadLambdaFunction!.Properties.Timeout);
-    expect(t().Resources.LeadSpoolDeadLetterQueue!.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    expect(t().Resources.LeadSpoolDeadLetterQueue!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
     const policy = t().Resources.LeadSpoolQueuePolicy!.Properties;
     expect(policy.Queues).toEqual([{ Ref: 'LeadSpoolQueue' }, { Ref: 'LeadSpoolDeadLetterQueue' }]);
-    expect(policy.PolicyDocument.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
-    for (const fn of ['LeadLambdaFunction', 'SweeperLambdaFunction']) expect(t().Resources[fn]!.Properties.Environment.Variables.LEAD_SPOOL_QUEUE_NAME).toBe(spool.Properties.QueueName);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]);
+    for (const fn of ['LeadLambdaFunction', 'SweeperLambdaFunction'])
+      expect(t().Resources[fn]!.Properties.Environment.Variables.LEAD_SPOOL_QUEUE_NAME).toBe(spool.Properties.QueueName);
     const sqs = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('sqs:')));
-    expect(sqs).toEqual([expect.objectContaining({ Action: ['sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'], Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }] })]);
+    expect(sqs).toEqual([
+      expect.objectContaining({
+        Action: ['sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+        Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }],
+      }),
+    ]);
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolQueue', 'QueueName'] } }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
-    expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'QueueName'] } }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolQueue', 'QueueName'] } }],
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'QueueName'] } }],
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      }),
+    );
   });
 
   it('declares alarms on SES failures and on the ledger being unavailable', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
     for (const metric of ['SesFailures', 'LedgerUnavailable', 'LeadsFailed']) {
-      expect(alarms).toContainEqual(expect.objectContaining({ Namespace: 'ChatkitLeadIntake', MetricName: metric, Dimensions: [{ Name: 'service', Value: 'lead' }], AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'ChatkitLeadIntake',
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: 'lead' }],
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+        }),
+      );
     }
   });
 });
@@ -176,10 +244,16 @@ describe('the chat stack', () => {
 
   it('grants the store’s calls on the thread table and its index, and only increments on the usage table', () => {
     const limits = table('ChatLimitsTable');
-    expect(limits.Properties).toMatchObject({ TableName: settings.chatLimitsTable, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
+    expect(limits.Properties).toMatchObject({
+      TableName: settings.chatLimitsTable,
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
     const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
     expect(dynamo.map((s: any) => [s.Action, JSON.stringify(s.Resource)])).toEqual([
-      [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'], expect.stringContaining('ChatThreadsTable')],
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
+        expect.stringContaining('ChatThreadsTable'),
+      ],
       [['dynamodb:Query'], expect.stringMatching(/ChatThreadsTable.*by-user/)],
       [['dynamodb:UpdateItem'], expect.stringContaining('ChatLimitsTable')],
     ]);
@@ -187,14 +261,27 @@ describe('the chat stack', () => {
 
   it('alarms when 80% of the day’s model calls are used', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toContainEqual(expect.objectContaining({ MetricName: 'ModelBudgetUsedPercent', Statistic: 'Maximum', Threshold: 80, AlarmActions: [{ Ref: 'AlarmTopic' }] }));
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ModelBudgetUsedPercent',
+        Statistic: 'Maximum',
+        Threshold: 80,
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      }),
+    );
   });
 });
 
 describe('the session stack', () => {
   it('may only increment the new-users counter in the chat stack’s usage table', () => {
     const dynamo = statements(templates.session!).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
-    expect(dynamo.map((s: any) => [s.Action, JSON.stringify(s.Resource)])).toEqual([[['dynamodb:UpdateItem'], expect.stringContaining(`:table/${settings.chatLimitsTable}`)]]);
-    expect(templates.session!.Resources.SessionLambdaFunction!.Properties.Environment.Variables).toMatchObject({ CHATKIT_MODE: settings.chatkitMode, CHAT_LIMITS_TABLE_NAME: settings.chatLimitsTable, NEW_USERS_PER_SOURCE_IP_PER_HOUR: String(settings.newUsersPerSourceIpPerHour) });
+    expect(dynamo.map((s: any) => [s.Action, JSON.stringify(s.Resource)])).toEqual([
+      [['dynamodb:UpdateItem'], expect.stringContaining(`:table/${settings.chatLimitsTable}`)],
+    ]);
+    expect(templates.session!.Resources.SessionLambdaFunction!.Properties.Environment.Variables).toMatchObject({
+      CHATKIT_MODE: settings.chatkitMode,
+      CHAT_LIMITS_TABLE_NAME: settings.chatLimitsTable,
+      NEW_USERS_PER_SOURCE_IP_PER_HOUR: String(settings.newUsersPerSourceIpPerHour),
+    });
   });
 });

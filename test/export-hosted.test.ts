@@ -9,16 +9,38 @@ const ROOT = join(__dirname, '..');
 const admin = emulator();
 const env: NodeJS.ProcessEnv = { ...process.env, ...TEST_STACK_ENV };
 delete env.OPENAI_API_KEY;
-const run = async (args: string[]) => JSON.parse((await promisify(execFile)('npx', ['tsx', 'scripts/export-hosted-threads.ts', '--stage', 'local', ...args], { cwd: ROOT, env, timeout: 90_000 })).stdout.trim().split('\n').pop()!);
+const run = async (args: string[]) =>
+  JSON.parse(
+    (
+      await promisify(execFile)('npx', ['tsx', 'scripts/export-hosted-threads.ts', '--stage', 'local', ...args], {
+        cwd: ROOT,
+        env,
+        timeout: 90_000,
+      })
+    ).stdout
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
 
 it('copies hosted threads into the self-hosted store, converted, idempotent and resumable', async () => {
   await admin.reset();
-  const old = await admin.seedThread({ user: 'legacy-user', title: 'Old', created_at: Date.parse('2026-01-05T10:00:00Z') / 1000, items: [{ role: 'user', text: 'old question' }] } as any);
+  const old = await admin.seedThread({
+    user: 'legacy-user',
+    title: 'Old',
+    created_at: Date.parse('2026-01-05T10:00:00Z') / 1000,
+    items: [{ role: 'user', text: 'old question' }],
+  } as any);
   const id = await admin.seedThread({
     user: 'hosted-user',
     title: 'Brakes',
     items: [
-      { role: 'user', text: 'My brakes squeal', quoted_text: 'We open at 8', attachments: [{ name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg' }] },
+      {
+        role: 'user',
+        text: 'My brakes squeal',
+        quoted_text: 'We open at 8',
+        attachments: [{ name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg' }],
+      },
       { role: 'assistant', text: 'Sorry to hear that! Your number?' },
       { type: 'chatkit.widget', widget: '{"type":"Card","children":[]}' },
       { role: 'user', text: '415-555-2671' },
@@ -32,12 +54,24 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
   expect(thread.created_at).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
   const items = thread.items.data;
   expect(items.map((i: any) => i.type)).toEqual(['user_message', 'assistant_message', 'widget', 'user_message']);
-  expect(items[0]).toMatchObject({ thread_id: id, content: [{ type: 'input_text', text: 'My brakes squeal' }], quoted_text: 'We open at 8', attachments: [{ type: 'image', name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg', thread_id: id }], inference_options: {} });
+  expect(items[0]).toMatchObject({
+    thread_id: id,
+    content: [{ type: 'input_text', text: 'My brakes squeal' }],
+    quoted_text: 'We open at 8',
+    attachments: [
+      { type: 'image', name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg', thread_id: id },
+    ],
+    inference_options: {},
+  });
   expect(items[1].content).toEqual([{ annotations: [], text: 'Sorry to hear that! Your number?', type: 'output_text' }]);
   expect(items[2].widget).toEqual({ type: 'Card', children: [] });
   // Another user cannot see it; the old thread was filtered out by --since.
-  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token: await chatToken('other') })).status).toBe(404);
-  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: old } }, { token: await chatToken('legacy-user') })).status).toBe(404);
+  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token: await chatToken('other') })).status).toBe(
+    404,
+  );
+  expect(
+    (await chatRequest({ type: 'threads.get_by_id', params: { thread_id: old } }, { token: await chatToken('legacy-user') })).status,
+  ).toBe(404);
 
   // Again: nothing is copied twice; with --force the same items are rewritten, not duplicated.
   expect(await run(['--since', '2026-06-01'])).toMatchObject({ imported: 0, skipped: 1 });
@@ -46,7 +80,13 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
   expect(again).toHaveLength(4);
   // The conversation goes on, self-hosted, in the same thread.
   await admin.queue({ text: 'We will call you today.' });
-  const turn = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: { content: [{ type: 'input_text', text: 'Thanks' }], attachments: [], inference_options: {} } } }, { token });
+  const turn = await chatRequest(
+    {
+      type: 'threads.add_user_message',
+      params: { thread_id: id, input: { content: [{ type: 'input_text', text: 'Thanks' }], attachments: [], inference_options: {} } },
+    },
+    { token },
+  );
   expect(turn.events.at(-1).type).toBe('thread.item.done');
   expect(await run([])).toMatchObject({ imported: 1, skipped: 1 }); // without --since, the old one too
 }, 120_000);
@@ -59,12 +99,55 @@ it('npm run migrate-thread-store rewrites rows written with the old keys, once',
   const threadId = `cthr_legacy${Date.now()}`;
   const created = '2026-03-01T09:00:00.000Z';
   const itemId = importedItemId('msg', Date.parse(created) / 1000, 0, 'legacy');
-  await doc.send(new PutCommand({ TableName: CHAT_THREADS_TABLE, Item: { pk: `THREAD#${threadId}`, sk: 'META', gsi1pk: 'USER#legacy-owner', gsi1sk: threadId, user: 'legacy-owner', data: JSON.stringify({ id: threadId, title: 'Old', created_at: created, status: { type: 'active' }, metadata: {} }) } }));
-  await doc.send(new PutCommand({ TableName: CHAT_THREADS_TABLE, Item: { pk: `THREAD#${threadId}`, sk: `ITEM#${itemId}`, data: JSON.stringify({ id: itemId, thread_id: threadId, created_at: created, type: 'user_message', content: [{ type: 'input_text', text: 'old' }], attachments: [], inference_options: {} }) } }));
-  const migrate = async () => JSON.parse((await promisify(execFile)('npx', ['tsx', 'scripts/migrate-thread-store.ts', '--stage', 'local'], { cwd: ROOT, env, timeout: 90_000 })).stdout.trim().split('\n').pop()!);
+  await doc.send(
+    new PutCommand({
+      TableName: CHAT_THREADS_TABLE,
+      Item: {
+        pk: `THREAD#${threadId}`,
+        sk: 'META',
+        gsi1pk: 'USER#legacy-owner',
+        gsi1sk: threadId,
+        user: 'legacy-owner',
+        data: JSON.stringify({ id: threadId, title: 'Old', created_at: created, status: { type: 'active' }, metadata: {} }),
+      },
+    }),
+  );
+  await doc.send(
+    new PutCommand({
+      TableName: CHAT_THREADS_TABLE,
+      Item: {
+        pk: `THREAD#${threadId}`,
+        sk: `ITEM#${itemId}`,
+        data: JSON.stringify({
+          id: itemId,
+          thread_id: threadId,
+          created_at: created,
+          type: 'user_message',
+          content: [{ type: 'input_text', text: 'old' }],
+          attachments: [],
+          inference_options: {},
+        }),
+      },
+    }),
+  );
+  const migrate = async () =>
+    JSON.parse(
+      (
+        await promisify(execFile)('npx', ['tsx', 'scripts/migrate-thread-store.ts', '--stage', 'local'], {
+          cwd: ROOT,
+          env,
+          timeout: 90_000,
+        })
+      ).stdout
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
   const first = await migrate();
   expect(first.itemsRewritten).toBeGreaterThanOrEqual(1);
-  expect((await doc.send(new GetCommand({ TableName: CHAT_THREADS_TABLE, Key: { pk: `THREAD#${threadId}`, sk: `ITEM#${itemId}` } }))).Item).toBeUndefined();
+  expect(
+    (await doc.send(new GetCommand({ TableName: CHAT_THREADS_TABLE, Key: { pk: `THREAD#${threadId}`, sk: `ITEM#${itemId}` } }))).Item,
+  ).toBeUndefined();
   const token = await chatToken('legacy-owner');
   const items = (await chatRequest({ type: 'items.list', params: { thread_id: threadId } }, { token })).json.data;
   expect(items.map((i: any) => i.id)).toEqual([itemId]);

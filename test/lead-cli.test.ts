@@ -3,7 +3,18 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chatRequest, clearSes, clientTokenFor, emulator, leadAuth, ownerOf, postJson, sesEmails, stackUrls, threads } from '@lead-intake/testkit';
+import {
+  chatRequest,
+  clearSes,
+  clientTokenFor,
+  emulator,
+  leadAuth,
+  ownerOf,
+  postJson,
+  sesEmails,
+  stackUrls,
+  threads,
+} from '@lead-intake/testkit';
 import { TEST_STACK_ENV } from './stack-env';
 
 /** `npm run lead -- preview|status|resend` against the local stack the tests run. */
@@ -19,7 +30,13 @@ beforeEach(async () => {
 });
 
 async function sentThread(user = 'u') {
-  const id = await threads.seedThread({ user, items: [{ role: 'user', text: 'Brakes squeal, call 415-555-2671' }, { role: 'assistant', text: 'Will do!' }] });
+  const id = await threads.seedThread({
+    user,
+    items: [
+      { role: 'user', text: 'Brakes squeal, call 415-555-2671' },
+      { role: 'assistant', text: 'Will do!' },
+    ],
+  });
   expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
   return id;
 }
@@ -82,11 +99,17 @@ it('forget deletes every conversation of the thread’s customer (asking first),
   const res = await cli(['forget', id, '--yes']);
   expect(res.stdout).toContain('Deleted 2 conversation(s)');
   const token = clientTokenFor(ownerOf(id));
-  for (const t of [id, other]) expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: t } }, { token })).status).toBe(404);
-  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: stranger } }, { token: clientTokenFor('someone-else') })).status).toBe(200);
+  for (const t of [id, other])
+    expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: t } }, { token })).status).toBe(404);
+  expect(
+    (await chatRequest({ type: 'threads.get_by_id', params: { thread_id: stranger } }, { token: clientTokenFor('someone-else') })).status,
+  ).toBe(200);
   const record = JSON.parse((await cli(['status', id])).stdout);
   expect(record).toMatchObject({ status: 'sent' });
   expect(record.summary).toBeUndefined();
   // Triggers for a forgotten conversation find nothing to send.
-  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'already_sent' });
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({
+    sent: true,
+    reason: 'already_sent',
+  });
 }, 90_000);

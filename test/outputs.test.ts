@@ -27,7 +27,9 @@ beforeAll(async () => {
         return;
       }
       res.statusCode = 400;
-      res.end(`<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stack} does not exist</Message></Error><RequestId>5d3c0e1e-0000-4000-8000-000000000000</RequestId></ErrorResponse>`);
+      res.end(
+        `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stack} does not exist</Message></Error><RequestId>5d3c0e1e-0000-4000-8000-000000000000</RequestId></ErrorResponse>`,
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -38,7 +40,13 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 const run = (args: string[]) =>
   promisify(execFile)('npx', ['tsx', 'scripts/outputs.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-west-2' },
+    env: {
+      ...process.env,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_REGION: 'us-west-2',
+    },
   });
 
 it('writes the frontend outputs from the deployed stacks', async () => {
@@ -51,7 +59,13 @@ it('writes the frontend outputs from the deployed stacks', async () => {
       chatkit_api_url: 'https://c7h2a9t4streamingxyzw0123.lambda-url.us-west-2.on.aws/',
     },
   });
-  expect(seen).toEqual(expect.arrayContaining(['DescribeStacks chatkit-lead-intake-session-prod', 'DescribeStacks chatkit-lead-intake-lead-prod', 'DescribeStacks chatkit-lead-intake-chat-prod']));
+  expect(seen).toEqual(
+    expect.arrayContaining([
+      'DescribeStacks chatkit-lead-intake-session-prod',
+      'DescribeStacks chatkit-lead-intake-lead-prod',
+      'DescribeStacks chatkit-lead-intake-chat-prod',
+    ]),
+  );
   const { stdout } = await run(['--stage', 'prod']);
   expect(JSON.parse(stdout).custom.chatkit_session_url).toMatch(/^https:\/\//);
 }, 60_000);
@@ -59,7 +73,9 @@ it('writes the frontend outputs from the deployed stacks', async () => {
 it('says which stack is missing and what to do', async () => {
   const err = await run(['--stage', 'staging']).catch((e) => e);
   expect(err.code).toBe(1);
-  expect(err.stderr).toMatch(/Stack chatkit-lead-intake-\w+-staging does not exist in us-west-2: deploy it first \(npx sls deploy --stage staging\)\./);
+  expect(err.stderr).toMatch(
+    /Stack chatkit-lead-intake-\w+-staging does not exist in us-west-2: deploy it first \(npx sls deploy --stage staging\)\./,
+  );
 }, 60_000);
 
 it('requires a stage', async () => {

@@ -26,5 +26,13 @@ export const handler = middy().handler(async (event) => {
   if (sign(deviceKey, `ckd1.${user}`) !== sig) return { statusCode: 401, body: '{}' };
   const iat = Math.floor(Date.now() / 1000);
   const body = `ckt1.${Buffer.from(JSON.stringify({ sub: user, iat, exp: iat + 600 })).toString('base64url')}`;
-  return { statusCode: 200, body: JSON.stringify({ client_secret: `${body}.${sign(secret, body)}`, expires_at: iat + 600, user, device_credential: deviceCredential }) };
+  return {
+    statusCode: 200,
+    body: JSON.stringify({
+      client_secret: `${body}.${sign(secret, body)}`,
+      expires_at: iat + 600,
+      user,
+      device_credential: deviceCredential,
+    }),
+  };
 });

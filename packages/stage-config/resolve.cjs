@@ -8,17 +8,25 @@ const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 /** Settings for one stage: defaults, overridden key by key by the stage's own entry. */
 function resolveStage(stage, file = FILE) {
   if (!STAGE_NAME.test(String(stage))) {
-    throw new Error(`stage '${stage}' is not a valid stage name (lower-case letters, digits and '-', starting with a letter, at most 16 characters)`);
+    throw new Error(
+      `stage '${stage}' is not a valid stage name (lower-case letters, digits and '-', starting with a letter, at most 16 characters)`,
+    );
   }
   const all = JSON.parse(readFileSync(file, 'utf8'));
   const settings = { ...all.defaults, ...((all.stages || {})[stage] || {}) };
   const origins = settings.allowedOrigins;
-  if (!Array.isArray(origins) || origins.length === 0) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' must be a non-empty list`);
+  if (!Array.isArray(origins) || origins.length === 0)
+    throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' must be a non-empty list`);
   for (const o of origins) {
-    if (typeof o !== 'string' || !ORIGIN.test(o)) throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`);
+    if (typeof o !== 'string' || !ORIGIN.test(o))
+      throw new Error(
+        `stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`,
+      );
   }
   if (settings.chatkitMode !== 'hosted' && settings.chatkitMode !== 'self-hosted') {
-    throw new Error(`stages.config.json: chatkitMode for stage '${stage}' must be 'self-hosted' (the default) or 'hosted' (legacy, ends 2026-11-30)`);
+    throw new Error(
+      `stages.config.json: chatkitMode for stage '${stage}' must be 'self-hosted' (the default) or 'hosted' (legacy, ends 2026-11-30)`,
+    );
   }
   for (const [key, min, max] of [
     ['chatTurnsPerMinute', 1, 100000],
@@ -27,7 +35,8 @@ function resolveStage(stage, file = FILE) {
     ['chatRetentionDays', 1, 3650],
   ]) {
     const v = settings[key];
-    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`stages.config.json: ${key} for stage '${stage}' must be an integer from ${min} to ${max}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new Error(`stages.config.json: ${key} for stage '${stage}' must be an integer from ${min} to ${max}`);
   }
   return {
     ...settings,

@@ -14,12 +14,21 @@ import { runScript, SCRIPT, type Exchange } from './script';
  * only their status is compared. Deliberate differences are listed below and in
  * docs/chatkit-protocol.md, each with its reason.
  */
-const recording = JSON.parse(readFileSync(join(__dirname, 'official-1.6.5.json'), 'utf8')) as { source: { version: string; commit: string }; exchanges: Exchange[] };
+const recording = JSON.parse(readFileSync(join(__dirname, 'official-1.6.5.json'), 'utf8')) as {
+  source: { version: string; commit: string };
+  exchanges: Exchange[];
+};
 
 /** step -> what ours answers instead, and why (the same reasons as docs/chatkit-protocol.md). */
 const DIFFERENCES: Record<string, { status: number; why: string }> = {
-  'create with empty text': { status: 400, why: 'a message needs some text or an attachment; the official server stores an empty message and asks the model' },
-  'create with unknown attachment': { status: 404, why: 'attachments are checked before the thread is created; the official server creates the thread, then breaks the stream' },
+  'create with empty text': {
+    status: 400,
+    why: 'a message needs some text or an attachment; the official server stores an empty message and asks the model',
+  },
+  'create with unknown attachment': {
+    status: 404,
+    why: 'attachments are checked before the thread is created; the official server creates the thread, then breaks the stream',
+  },
   'retry unknown item': { status: 404, why: 'an unknown item is not found; the official server answers an empty stream' },
 };
 
@@ -28,7 +37,12 @@ const VOLATILE = new Set(['id', 'thread_id', 'item_id', 'created_at', 'after', '
 /** The comparable shape of a value: keys and structure, with volatile values replaced. */
 function shape(v: unknown, key?: string): unknown {
   if (Array.isArray(v)) return v.map((x) => shape(x));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k], k)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, shape((v as Record<string, unknown>)[k], k)]),
+    );
   if (key && VOLATILE.has(key) && typeof v === 'string') return '<volatile>';
   return v;
 }

@@ -13,11 +13,18 @@ import { runScript } from './script';
 
 async function main() {
   const { values } = parseArgs({ options: { url: { type: 'string' }, version: { type: 'string' }, commit: { type: 'string' } } });
-  if (!values.url || !values.version || !values.commit) throw new Error('usage: record.ts --url <oracle url> --version <openai-chatkit version> --commit <chatkit-python commit>');
+  if (!values.url || !values.version || !values.commit)
+    throw new Error('usage: record.ts --url <oracle url> --version <openai-chatkit version> --commit <chatkit-python commit>');
   const exchanges = await runScript(values.url, (user) => `Bearer ${user}-${process.pid}`);
   const file = join(__dirname, `official-${values.version}.json`);
   const recording = {
-    source: { package: 'openai-chatkit', version: values.version, repository: 'openai/chatkit-python', commit: values.commit, harness: '../shared/tools/chatkit-oracle (echo responder, in-memory store)' },
+    source: {
+      package: 'openai-chatkit',
+      version: values.version,
+      repository: 'openai/chatkit-python',
+      commit: values.commit,
+      harness: '../shared/tools/chatkit-oracle (echo responder, in-memory store)',
+    },
     recordedAt: new Date().toISOString(),
     exchanges,
   };

@@ -17,8 +17,18 @@ const long = 'A very long title '.repeat(20);
 
 export const SCRIPT: Step[] = [
   // A conversation.
-  { name: 'create', user: 'alice', body: { type: 'threads.create', params: { input: text('Hello') } }, save: { T: 'events.0.thread.id', U1: 'events.1.item.id' } },
-  { name: 'add message', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: text('Brakes') } }, save: { U2: 'events.0.item.id' } },
+  {
+    name: 'create',
+    user: 'alice',
+    body: { type: 'threads.create', params: { input: text('Hello') } },
+    save: { T: 'events.0.thread.id', U1: 'events.1.item.id' },
+  },
+  {
+    name: 'add message',
+    user: 'alice',
+    body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: text('Brakes') } },
+    save: { U2: 'events.0.item.id' },
+  },
   {
     name: 'add message with tag, quote and options',
     user: 'alice',
@@ -26,14 +36,36 @@ export const SCRIPT: Step[] = [
       type: 'threads.add_user_message',
       params: {
         thread_id: '$T',
-        input: { content: [{ type: 'input_text', text: 'See ' }, { type: 'input_tag', id: 'tag_1', text: 'Civic', data: { year: 2012 } }], attachments: [], quoted_text: 'earlier words', inference_options: { model: 'gpt-x', tool_choice: { id: 'search' } } },
+        input: {
+          content: [
+            { type: 'input_text', text: 'See ' },
+            { type: 'input_tag', id: 'tag_1', text: 'Civic', data: { year: 2012 } },
+          ],
+          attachments: [],
+          quoted_text: 'earlier words',
+          inference_options: { model: 'gpt-x', tool_choice: { id: 'search' } },
+        },
       },
     },
   },
-  { name: 'add message with metadata', user: 'alice', body: { type: 'threads.add_user_message', metadata: { app: 'x' }, params: { thread_id: '$T', input: text('Thanks') }, extra: 'ignored' } },
+  {
+    name: 'add message with metadata',
+    user: 'alice',
+    body: {
+      type: 'threads.add_user_message',
+      metadata: { app: 'x' },
+      params: { thread_id: '$T', input: text('Thanks') },
+      extra: 'ignored',
+    },
+  },
   { name: 'get by id', user: 'alice', body: { type: 'threads.get_by_id', params: { thread_id: '$T' } } },
   // Paging threads.
-  { name: 'second thread', user: 'alice', body: { type: 'threads.create', params: { input: text('Second') } }, save: { T2: 'events.0.thread.id' } },
+  {
+    name: 'second thread',
+    user: 'alice',
+    body: { type: 'threads.create', params: { input: text('Second') } },
+    save: { T2: 'events.0.thread.id' },
+  },
   { name: 'list threads', user: 'alice', body: { type: 'threads.list', params: {} } },
   { name: 'list threads limit 1', user: 'alice', body: { type: 'threads.list', params: { limit: 1 } }, save: { TC: 'body.after' } },
   { name: 'list threads after cursor', user: 'alice', body: { type: 'threads.list', params: { limit: 1, after: '$TC' } } },
@@ -51,8 +83,17 @@ export const SCRIPT: Step[] = [
   { name: 'list threads of another user', user: 'bob', body: { type: 'threads.list', params: {} } },
   // Paging items.
   { name: 'list items', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T' } } },
-  { name: 'list items limit 2 desc', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T', limit: 2, order: 'desc' } }, save: { IC: 'body.after' } },
-  { name: 'list items after cursor', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T', limit: 2, order: 'desc', after: '$IC' } } },
+  {
+    name: 'list items limit 2 desc',
+    user: 'alice',
+    body: { type: 'items.list', params: { thread_id: '$T', limit: 2, order: 'desc' } },
+    save: { IC: 'body.after' },
+  },
+  {
+    name: 'list items after cursor',
+    user: 'alice',
+    body: { type: 'items.list', params: { thread_id: '$T', limit: 2, order: 'desc', after: '$IC' } },
+  },
   { name: 'list items asc', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T', order: 'asc', limit: 3 } } },
   { name: 'list items limit 0', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T', limit: 0 } } },
   { name: 'list items limit string', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T', limit: '2' } } },
@@ -72,39 +113,129 @@ export const SCRIPT: Step[] = [
   // Refusals of streaming requests (before any stream).
   { name: 'get unknown thread', user: 'alice', body: { type: 'threads.get_by_id', params: { thread_id: 'cthr_unknown' } } },
   { name: 'get another user’s thread', user: 'bob', body: { type: 'threads.get_by_id', params: { thread_id: '$T' } } },
-  { name: 'add message to unknown thread', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: 'cthr_unknown', input: text('Hi') } } },
-  { name: 'add message to another user’s thread', user: 'bob', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: text('Hi') } } },
+  {
+    name: 'add message to unknown thread',
+    user: 'alice',
+    body: { type: 'threads.add_user_message', params: { thread_id: 'cthr_unknown', input: text('Hi') } },
+  },
+  {
+    name: 'add message to another user’s thread',
+    user: 'bob',
+    body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: text('Hi') } },
+  },
   { name: 'add message without params', user: 'alice', body: { type: 'threads.add_user_message', params: {} } },
   { name: 'add message without thread id', user: 'alice', body: { type: 'threads.add_user_message', params: { input: text('Hi') } } },
-  { name: 'add message without attachments list', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: { content: [{ type: 'input_text', text: 'Hi' }], inference_options: {} } } } },
-  { name: 'add message without inference options', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: { content: [{ type: 'input_text', text: 'Hi' }], attachments: [] } } } },
-  { name: 'add message with unknown content type', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: { content: [{ type: 'image', url: 'x' }], attachments: [], inference_options: {} } } } },
-  { name: 'add message with text not a string', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: { content: [{ type: 'input_text', text: 5 }], attachments: [], inference_options: {} } } } },
+  {
+    name: 'add message without attachments list',
+    user: 'alice',
+    body: {
+      type: 'threads.add_user_message',
+      params: { thread_id: '$T', input: { content: [{ type: 'input_text', text: 'Hi' }], inference_options: {} } },
+    },
+  },
+  {
+    name: 'add message without inference options',
+    user: 'alice',
+    body: {
+      type: 'threads.add_user_message',
+      params: { thread_id: '$T', input: { content: [{ type: 'input_text', text: 'Hi' }], attachments: [] } },
+    },
+  },
+  {
+    name: 'add message with unknown content type',
+    user: 'alice',
+    body: {
+      type: 'threads.add_user_message',
+      params: { thread_id: '$T', input: { content: [{ type: 'image', url: 'x' }], attachments: [], inference_options: {} } },
+    },
+  },
+  {
+    name: 'add message with text not a string',
+    user: 'alice',
+    body: {
+      type: 'threads.add_user_message',
+      params: { thread_id: '$T', input: { content: [{ type: 'input_text', text: 5 }], attachments: [], inference_options: {} } },
+    },
+  },
   { name: 'create without input', user: 'alice', body: { type: 'threads.create', params: {} } },
   { name: 'create with empty text', user: 'alice', body: { type: 'threads.create', params: { input: text('') } } },
-  { name: 'create with unknown attachment', user: 'alice', body: { type: 'threads.create', params: { input: { content: [{ type: 'input_text', text: 'photo' }], attachments: ['atc_unknown'], inference_options: {} } } } },
-  { name: 'retry unknown thread', user: 'alice', body: { type: 'threads.retry_after_item', params: { thread_id: 'cthr_unknown', item_id: '$U1' } } },
-  { name: 'retry another user’s thread', user: 'bob', body: { type: 'threads.retry_after_item', params: { thread_id: '$T', item_id: '$U1' } } },
-  { name: 'retry unknown item', user: 'alice', body: { type: 'threads.retry_after_item', params: { thread_id: '$T', item_id: 'msg_unknown' } } },
+  {
+    name: 'create with unknown attachment',
+    user: 'alice',
+    body: {
+      type: 'threads.create',
+      params: { input: { content: [{ type: 'input_text', text: 'photo' }], attachments: ['atc_unknown'], inference_options: {} } },
+    },
+  },
+  {
+    name: 'retry unknown thread',
+    user: 'alice',
+    body: { type: 'threads.retry_after_item', params: { thread_id: 'cthr_unknown', item_id: '$U1' } },
+  },
+  {
+    name: 'retry another user’s thread',
+    user: 'bob',
+    body: { type: 'threads.retry_after_item', params: { thread_id: '$T', item_id: '$U1' } },
+  },
+  {
+    name: 'retry unknown item',
+    user: 'alice',
+    body: { type: 'threads.retry_after_item', params: { thread_id: '$T', item_id: 'msg_unknown' } },
+  },
   { name: 'unknown request type', user: 'alice', body: { type: 'threads.nope', params: {} } },
   { name: 'no type', user: 'alice', body: { params: {} } },
   // Other requests.
-  { name: 'custom action', user: 'alice', body: { type: 'threads.custom_action', params: { thread_id: '$T', item_id: null, action: { type: 'approve', payload: { id: 1 } } } } },
-  { name: 'custom action unknown thread', user: 'alice', body: { type: 'threads.custom_action', params: { thread_id: 'cthr_unknown', action: { type: 'approve' } } } },
-  { name: 'custom action from a message', user: 'alice', body: { type: 'threads.custom_action', params: { thread_id: '$T', item_id: '$U1', action: { type: 'approve' } } } },
-  { name: 'sync custom action', user: 'alice', body: { type: 'threads.sync_custom_action', params: { thread_id: '$T', item_id: null, action: { type: 'toggle' } } } },
-  { name: 'client tool output without a pending call', user: 'alice', body: { type: 'threads.add_client_tool_output', params: { thread_id: '$T', result: { ok: true } } } },
-  { name: 'structured input for unknown item', user: 'alice', body: { type: 'threads.add_structured_input', params: { thread_id: '$T', item_id: 'msg_unknown', input: { status: 'answered', answers: {} } } } },
+  {
+    name: 'custom action',
+    user: 'alice',
+    body: { type: 'threads.custom_action', params: { thread_id: '$T', item_id: null, action: { type: 'approve', payload: { id: 1 } } } },
+  },
+  {
+    name: 'custom action unknown thread',
+    user: 'alice',
+    body: { type: 'threads.custom_action', params: { thread_id: 'cthr_unknown', action: { type: 'approve' } } },
+  },
+  {
+    name: 'custom action from a message',
+    user: 'alice',
+    body: { type: 'threads.custom_action', params: { thread_id: '$T', item_id: '$U1', action: { type: 'approve' } } },
+  },
+  {
+    name: 'sync custom action',
+    user: 'alice',
+    body: { type: 'threads.sync_custom_action', params: { thread_id: '$T', item_id: null, action: { type: 'toggle' } } },
+  },
+  {
+    name: 'client tool output without a pending call',
+    user: 'alice',
+    body: { type: 'threads.add_client_tool_output', params: { thread_id: '$T', result: { ok: true } } },
+  },
+  {
+    name: 'structured input for unknown item',
+    user: 'alice',
+    body: {
+      type: 'threads.add_structured_input',
+      params: { thread_id: '$T', item_id: 'msg_unknown', input: { status: 'answered', answers: {} } },
+    },
+  },
   { name: 'transcribe', user: 'alice', body: { type: 'input.transcribe', params: { audio_base64: 'AAAA', mime_type: 'audio/webm' } } },
   { name: 'feedback', user: 'alice', body: { type: 'items.feedback', params: { thread_id: '$T', item_ids: ['$U1'], kind: 'positive' } } },
-  { name: 'feedback bad kind', user: 'alice', body: { type: 'items.feedback', params: { thread_id: '$T', item_ids: ['$U1'], kind: 'meh' } } },
+  {
+    name: 'feedback bad kind',
+    user: 'alice',
+    body: { type: 'items.feedback', params: { thread_id: '$T', item_ids: ['$U1'], kind: 'meh' } },
+  },
   { name: 'retry', user: 'alice', body: { type: 'threads.retry_after_item', params: { thread_id: '$T', item_id: '$U2' } } },
   { name: 'items after retry', user: 'alice', body: { type: 'items.list', params: { thread_id: '$T', order: 'asc' } } },
   // Deleting.
   { name: 'delete another user’s thread', user: 'bob', body: { type: 'threads.delete', params: { thread_id: '$T' } } },
   { name: 'delete', user: 'alice', body: { type: 'threads.delete', params: { thread_id: '$T' } } },
   { name: 'get deleted thread', user: 'alice', body: { type: 'threads.get_by_id', params: { thread_id: '$T' } } },
-  { name: 'add message to deleted thread', user: 'alice', body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: text('Hi') } } },
+  {
+    name: 'add message to deleted thread',
+    user: 'alice',
+    body: { type: 'threads.add_user_message', params: { thread_id: '$T', input: text('Hi') } },
+  },
   { name: 'delete again', user: 'alice', body: { type: 'threads.delete', params: { thread_id: '$T' } } },
 ];
 
@@ -136,13 +267,21 @@ export function pick(answer: { events?: unknown[]; body?: unknown }, path: strin
 }
 
 /** Runs the script against a server: `auth(user)` gives the Authorization header value. */
-export async function runScript(url: string, auth: (user: Step['user']) => Promise<string> | string, beforeStep?: (step: Step) => Promise<void>): Promise<Exchange[]> {
+export async function runScript(
+  url: string,
+  auth: (user: Step['user']) => Promise<string> | string,
+  beforeStep?: (step: Step) => Promise<void>,
+): Promise<Exchange[]> {
   const vars: Record<string, unknown> = {};
   const out: Exchange[] = [];
   for (const step of SCRIPT) {
     await beforeStep?.(step);
     const request = bind(step.body, vars);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: await auth(step.user) }, body: JSON.stringify(request) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: await auth(step.user) },
+      body: JSON.stringify(request),
+    });
     let raw = '';
     let aborted = false;
     const decoder = new TextDecoder();

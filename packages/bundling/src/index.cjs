@@ -77,7 +77,9 @@ function stubModule(source, rel, ext, file) {
   return [
     `import { APIResource } from ${resourceModule};`,
     `import { missing } from ${JSON.stringify(HELPER)};`,
-    ...classes.map((c) => `export class ${c} extends APIResource { constructor(client) { super(client); return missing(this, ${resourceName}); } }`),
+    ...classes.map(
+      (c) => `export class ${c} extends APIResource { constructor(client) { super(client); return missing(this, ${resourceName}); } }`,
+    ),
     ...reexports,
   ].join('\n');
 }

@@ -32,7 +32,11 @@ async function bundle(name: string, program: string, keep?: string[]): Promise<s
   });
   return outfile;
 }
-const run = (file: string) => execFileSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-test' } });
+const run = (file: string) =>
+  execFileSync(process.execPath, [file], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-test' },
+  });
 
 const PROGRAM = `
 import OpenAI from 'openai';
@@ -55,7 +59,9 @@ describe('openaiResources', () => {
     const fromSlim = JSON.parse(run(slim));
     expect(fromFull).toMatchObject({ secret: expect.stringMatching(/^ek_/), missing: '' });
     expect(fromSlim.secret).toMatch(/^ek_/);
-    expect(fromSlim.missing).toBe("openai resource 'responses/responses' is not in this bundle (.create): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs");
+    expect(fromSlim.missing).toBe(
+      "openai resource 'responses/responses' is not in this bundle (.create): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs",
+    );
     // The point of it: most of the SDK is gone (the streaming helpers with the resources).
     expect(statSync(slim).size).toBeLessThan(statSync(full).size * 0.6);
   });

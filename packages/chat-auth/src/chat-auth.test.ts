@@ -7,7 +7,12 @@ describe('client tokens', () => {
   it('round-trip the user, expiry and visit, and reject tampering, other secrets and expiry', () => {
     const { token, expiresAt } = mintClientToken(secret, 'user-1', 600, { now: T0, locale: 'es-MX', pageUrl: 'https://craigs.autos/x' });
     expect(expiresAt).toBe(1_800_000_600);
-    expect(verifyClientToken(secret, token, { now: T0 + 1000 })).toMatchObject({ sub: 'user-1', exp: 1_800_000_600, loc: 'es-MX', url: 'https://craigs.autos/x' });
+    expect(verifyClientToken(secret, token, { now: T0 + 1000 })).toMatchObject({
+      sub: 'user-1',
+      exp: 1_800_000_600,
+      loc: 'es-MX',
+      url: 'https://craigs.autos/x',
+    });
     const [p, body, sig] = token.split('.');
     const forged = Buffer.from(JSON.stringify({ sub: 'user-2', iat: 1, exp: 9_999_999_999 })).toString('base64url');
     expect(() => verifyClientToken(secret, `${p}.${forged}.${sig}`, { now: T0 + 1000 })).toThrow(new TokenError('bad_signature'));
@@ -20,7 +25,9 @@ describe('client tokens', () => {
   it('an expired token passes within a grace period (the lead endpoint’s), and not after it', () => {
     const { token } = mintClientToken(secret, 'user-1', 600, { now: T0 });
     expect(verifyClientToken(secret, token, { now: T0 + 3_600_000, graceSeconds: 86_400 }).sub).toBe('user-1');
-    expect(() => verifyClientToken(secret, token, { now: T0 + 600_000 + 86_400_000, graceSeconds: 86_400 })).toThrow(new TokenError('expired'));
+    expect(() => verifyClientToken(secret, token, { now: T0 + 600_000 + 86_400_000, graceSeconds: 86_400 })).toThrow(
+      new TokenError('expired'),
+    );
   });
 
   it('have one spelling: padded or standard-base64 parts are malformed even when they decode to the same bytes', () => {
@@ -28,7 +35,12 @@ describe('client tokens', () => {
     const [p, body, sig] = token.split('.') as [string, string, string];
     const std = Buffer.from(sig, 'base64url').toString('base64'); // '+', '/' and '=' padding
     expect(std).not.toBe(sig);
-    for (const bad of [`${p}.${body}.${std}`, `${p}.${body}.${sig}=`, `${p}.${body}=.${sig}`, `${p}.${body}.${sig.slice(0, -1)}${String.fromCharCode(sig.charCodeAt(sig.length - 1) ^ 1)}`]) {
+    for (const bad of [
+      `${p}.${body}.${std}`,
+      `${p}.${body}.${sig}=`,
+      `${p}.${body}=.${sig}`,
+      `${p}.${body}.${sig.slice(0, -1)}${String.fromCharCode(sig.charCodeAt(sig.length - 1) ^ 1)}`,
+    ]) {
       expect(() => verifyClientToken(secret, bad, { now: T0 })).toThrow(TokenError);
     }
     // A 32-byte signature is 43 characters whose last one carries 2 unused bits: flipping one

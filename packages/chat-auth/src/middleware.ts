@@ -23,7 +23,10 @@ export function claimsOr401(secret: string, token: string | undefined, opts: { g
   try {
     return verifyClientToken(secret, token, opts);
   } catch (e) {
-    if (e instanceof TokenError) throw unauthorized(e.reason === 'expired' ? 'The client token has expired; ask the session endpoint for a new one.' : 'The client token is not valid.');
+    if (e instanceof TokenError)
+      throw unauthorized(
+        e.reason === 'expired' ? 'The client token has expired; ask the session endpoint for a new one.' : 'The client token is not valid.',
+      );
     throw e;
   }
 }

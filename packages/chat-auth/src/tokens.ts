@@ -70,7 +70,13 @@ export function mintClientToken(
   opts: { now?: number; locale?: string; pageUrl?: string } = {},
 ): { token: string; expiresAt: number } {
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
-  const claims: TokenClaims = { sub: user, iat, exp: iat + ttlSeconds, ...(opts.locale ? { loc: opts.locale } : {}), ...(opts.pageUrl ? { url: opts.pageUrl } : {}) };
+  const claims: TokenClaims = {
+    sub: user,
+    iat,
+    exp: iat + ttlSeconds,
+    ...(opts.locale ? { loc: opts.locale } : {}),
+    ...(opts.pageUrl ? { url: opts.pageUrl } : {}),
+  };
   const body = `${CLIENT}.${b64(JSON.stringify(claims))}`;
   return { token: `${body}.${b64(hmac(secret, body))}`, expiresAt: claims.exp };
 }

@@ -1,4 +1,13 @@
-export { ChatKitServer, TurnRefused, threadResponse, type ChatAnswer, type ChatServerDeps, type RequestContext, type TurnGate, type GateVerdict } from './server';
+export {
+  ChatKitServer,
+  TurnRefused,
+  threadResponse,
+  type ChatAnswer,
+  type ChatServerDeps,
+  type RequestContext,
+  type TurnGate,
+  type GateVerdict,
+} from './server';
 export { ResponsesResponder, ModelStreamError, type Responder, type ResponsesResponderDeps, type TurnInput } from './turn';
 export { KnownThreads } from './known-threads';
 export { toModelInput, type ModelMessage } from './model-input';

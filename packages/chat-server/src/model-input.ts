@@ -14,11 +14,15 @@ export function toModelInput(items: ThreadItem[]): ModelMessage[] {
       const text = item.content.map((c) => (c.type === 'input_tag' ? `@${c.text}` : c.text)).join('');
       const shared = item.attachments.length ? `\n[The customer shared: ${item.attachments.map((a) => a.name).join(', ')}]` : '';
       out.push({ role: 'user', content: text + shared });
-      if (item.quoted_text && i === items.length - 1) out.push({ role: 'user', content: `The user is referring to this in particular: ${item.quoted_text}` });
+      if (item.quoted_text && i === items.length - 1)
+        out.push({ role: 'user', content: `The user is referring to this in particular: ${item.quoted_text}` });
     } else if (item.type === 'assistant_message') {
       out.push({ role: 'assistant', content: item.content.map((c) => c.text).join('') });
     } else if (isHidden(item)) {
-      out.push({ role: 'user', content: `<HiddenContext>${typeof item.content === 'string' ? item.content : JSON.stringify(item.content)}</HiddenContext>` });
+      out.push({
+        role: 'user',
+        content: `<HiddenContext>${typeof item.content === 'string' ? item.content : JSON.stringify(item.content)}</HiddenContext>`,
+      });
     }
   });
   return out;

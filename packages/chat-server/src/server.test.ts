@@ -32,7 +32,12 @@ function server(store: ChatStore, opts: { knownThreads?: KnownThreads; gate?: (u
   const openai = openaiClientCache()('sk-test', { timeoutMs: 5000, maxRetries: 0 });
   return new ChatKitServer({
     store,
-    responder: new ResponsesResponder({ openai, model: 'gpt-test', profile: loadShopProfile(), newItemId: () => store.generateItemId('message') }),
+    responder: new ResponsesResponder({
+      openai,
+      model: 'gpt-test',
+      profile: loadShopProfile(),
+      newItemId: () => store.generateItemId('message'),
+    }),
     knownThreads: opts.knownThreads ?? new KnownThreads(),
     ...(opts.gate ? { gate: { admit: async (u: string) => opts.gate!(u), refund: async () => undefined } } : {}),
   });
@@ -48,7 +53,14 @@ async function run(s: ChatKitServer, user: string, body: unknown, ctx: Partial<R
 }
 
 async function partition(threadId: string) {
-  const out = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${threadId}` }, ConsistentRead: true }));
+  const out = await documentClient().send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `THREAD#${threadId}` },
+      ConsistentRead: true,
+    }),
+  );
   return (out.Items ?? []).map((i) => ({ sk: i.sk as string, ...(i.data ? JSON.parse(i.data) : {}) }));
 }
 
@@ -65,7 +77,15 @@ describe('a turn on a thread this instance knows', () => {
     const id = await created(s, 'known-1', 'My brakes squeal');
     await admin.queue({ text: 'Thanks!' });
     const turn = await run(s, 'known-1', { type: 'threads.add_user_message', params: { thread_id: id, input: text('A 2012 Civic') } });
-    expect(turn.events.map((e) => e.type)).toEqual(['thread.item.done', 'stream_options', 'thread.item.added', 'thread.item.updated', 'thread.item.updated', 'thread.item.updated', 'thread.item.done']);
+    expect(turn.events.map((e) => e.type)).toEqual([
+      'thread.item.done',
+      'stream_options',
+      'thread.item.added',
+      'thread.item.updated',
+      'thread.item.updated',
+      'thread.item.updated',
+      'thread.item.done',
+    ]);
     const [, second] = await responses();
     expect((second!.body as any).input).toEqual([
       { role: 'user', content: 'My brakes squeal' },
@@ -121,7 +141,10 @@ describe('a turn on a thread this instance knows', () => {
     const id = await created(server(store), 'hopper');
     await admin.queue({ text: 'On another instance.' });
     const other = new KnownThreads();
-    const out = await run(server(store, { knownThreads: other }), 'hopper', { type: 'threads.add_user_message', params: { thread_id: id, input: text('hello again') } });
+    const out = await run(server(store, { knownThreads: other }), 'hopper', {
+      type: 'threads.add_user_message',
+      params: { thread_id: id, input: text('hello again') },
+    });
     expect(out.events.at(-1)).toMatchObject({ type: 'thread.item.done', item: { type: 'assistant_message' } });
     expect(other.isOwner(id, 'hopper')).toBe(true); // and knows it from now on
     expect((await partition(id)).filter((i) => i.type === 'user_message')).toHaveLength(2);
@@ -152,7 +175,12 @@ describe('a new thread', () => {
     const [first] = await responses();
     expect((first!.body as any).instructions).toContain('Browser language: es-MX');
     expect((first!.body as any).instructions).toContain('Page: https://craigs.autos/frenos');
-    await run(s, 'visitor', { type: 'threads.add_user_message', params: { thread_id: id, input: text('otra') } }, { locale: 'es-MX', pageUrl: 'https://craigs.autos/contacto' });
+    await run(
+      s,
+      'visitor',
+      { type: 'threads.add_user_message', params: { thread_id: id, input: text('otra') } },
+      { locale: 'es-MX', pageUrl: 'https://craigs.autos/contacto' },
+    );
     expect((await store.loadThread(id, 'visitor')).metadata.page_url).toBe('https://craigs.autos/contacto');
   });
 });
@@ -168,18 +196,40 @@ describe('a conversation with Stops', () => {
     for (const said of ['two', 'three']) {
       await admin.queue({ text: Array.from({ length: 40 }, (_, n) => `w${n}`).join(' '), chunk_delay_ms: 15 });
       const stop = new AbortController();
-      const answer = await s.process({ type: 'threads.add_user_message', params: { thread_id: id, input: text(said) } }, { user, signal: stop.signal });
+      const answer = await s.process(
+        { type: 'threads.add_user_message', params: { thread_id: id, input: text(said) } },
+        { user, signal: stop.signal },
+      );
       if (answer.kind !== 'stream') throw new Error('expected a stream');
-      for await (const e of answer.events) if (e.type === 'thread.item.updated' && e.update.type === 'assistant_message.content_part.text_delta' && e.update.delta.startsWith('w3')) stop.abort();
+      for await (const e of answer.events)
+        if (
+          e.type === 'thread.item.updated' &&
+          e.update.type === 'assistant_message.content_part.text_delta' &&
+          e.update.delta.startsWith('w3')
+        )
+          stop.abort();
     }
     await admin.queue({ text: 'After the stops.' });
     await run(s, user, { type: 'threads.add_user_message', params: { thread_id: id, input: text('four') } });
-    const kinds = (items: any[]) => items.map((i) => (i.type === 'sdk_hidden_context' ? 'note' : `${i.type === 'user_message' ? 'U' : 'A'}:${i.content[0].text.split(' ')[0]}`));
+    const kinds = (items: any[]) =>
+      items.map((i) =>
+        i.type === 'sdk_hidden_context' ? 'note' : `${i.type === 'user_message' ? 'U' : 'A'}:${i.content[0].text.split(' ')[0]}`,
+      );
     const everything = (await partition(id)).filter((i) => i.sk !== 'META');
     expect(kinds(everything)).toEqual(['U:one', 'A:Hello', 'U:two', 'A:w0', 'note', 'U:three', 'A:w0', 'note', 'U:four', 'A:After']);
     // The last turn's model input: the notes where they happened, not after the newest message.
     const last = (await responses()).at(-1)!.body as any;
-    expect(last.input.map((m: any) => m.content.split(' ')[0])).toEqual(['one', 'Hello', 'two', 'w0', '<HiddenContext>The', 'three', 'w0', '<HiddenContext>The', 'four']);
+    expect(last.input.map((m: any) => m.content.split(' ')[0])).toEqual([
+      'one',
+      'Hello',
+      'two',
+      'w0',
+      '<HiddenContext>The',
+      'three',
+      'w0',
+      '<HiddenContext>The',
+      'four',
+    ]);
     // Newest-first pages of 2 are full, never end early, never hand out a hidden id.
     const seen: string[] = [];
     let after: string | undefined;
@@ -197,7 +247,14 @@ describe('a conversation with Stops', () => {
     const two = everything.find((i) => i.type === 'user_message' && i.content[0].text === 'two');
     await admin.queue({ text: 'Retried.' });
     const retry = await run(s, user, { type: 'threads.retry_after_item', params: { thread_id: id, item_id: two.id } });
-    expect(retry.events.map((e) => e.type)).toEqual(['stream_options', 'thread.item.added', 'thread.item.updated', 'thread.item.updated', 'thread.item.updated', 'thread.item.done']);
+    expect(retry.events.map((e) => e.type)).toEqual([
+      'stream_options',
+      'thread.item.added',
+      'thread.item.updated',
+      'thread.item.updated',
+      'thread.item.updated',
+      'thread.item.done',
+    ]);
     expect(kinds((await partition(id)).filter((i) => i.sk !== 'META'))).toEqual(['U:one', 'A:Hello', 'U:two', 'A:Retried.']);
     expect(((await responses()).at(-1)!.body as any).input.map((m: any) => m.content)).toEqual(['one', 'Hello there.', 'two']);
   }, 30_000);
@@ -207,11 +264,23 @@ describe('a conversation with Stops', () => {
     const s = server(store);
     const user = 'retry-notes';
     const id = await created(s, user, 'first');
-    await store.addThreadItem(id, { id: store.generateItemId('sdk_hidden_context'), thread_id: id, created_at: new Date().toISOString(), type: 'sdk_hidden_context', content: 'older note' });
+    await store.addThreadItem(id, {
+      id: store.generateItemId('sdk_hidden_context'),
+      thread_id: id,
+      created_at: new Date().toISOString(),
+      type: 'sdk_hidden_context',
+      content: 'older note',
+    });
     await run(s, user, { type: 'threads.add_user_message', params: { thread_id: id, input: text('second') } });
     const second = (await store.allItems(id)).find((i) => i.type === 'user_message' && i.content[0]!.text === 'second')!;
     await run(s, user, { type: 'threads.retry_after_item', params: { thread_id: id, item_id: second.id } });
-    expect((await store.allItems(id)).map((i) => i.type)).toEqual(['user_message', 'assistant_message', 'sdk_hidden_context', 'user_message', 'assistant_message']);
+    expect((await store.allItems(id)).map((i) => i.type)).toEqual([
+      'user_message',
+      'assistant_message',
+      'sdk_hidden_context',
+      'user_message',
+      'assistant_message',
+    ]);
   });
 });
 
@@ -238,7 +307,9 @@ describe('the turn gate', () => {
   it('a refused turn ends with an error event with the reason; nothing stays written and the model is not asked', async () => {
     const store = new MemoryThreadStore();
     let open = true;
-    const s = server(store, { gate: () => (open ? { ok: true } : { ok: false, reason: 'user_rate', message: 'Too many messages; wait a minute.' }) });
+    const s = server(store, {
+      gate: () => (open ? { ok: true } : { ok: false, reason: 'user_rate', message: 'Too many messages; wait a minute.' }),
+    });
     const id = await created(s, 'gated');
     await admin.reset();
     open = false;
@@ -246,9 +317,15 @@ describe('the turn gate', () => {
     const refused = { type: 'error', code: 'custom', message: 'Too many messages; wait a minute.', allow_retry: true };
     // The gate decides beside the write: the message may be announced first, then it is removed.
     const added = await run(s, 'gated', { type: 'threads.add_user_message', params: { thread_id: id, input: text('again') } });
-    expect(added.events).toEqual([{ type: 'thread.item.done', item: expect.objectContaining({ type: 'user_message' }) }, { type: 'thread.item.removed', item_id: (added.events[0] as any).item.id }, refused]);
+    expect(added.events).toEqual([
+      { type: 'thread.item.done', item: expect.objectContaining({ type: 'user_message' }) },
+      { type: 'thread.item.removed', item_id: (added.events[0] as any).item.id },
+      refused,
+    ]);
     expect((await run(s, 'gated', { type: 'threads.create', params: { input: text('new') } })).events).toEqual([refused]);
-    expect((await run(s, 'gated', { type: 'threads.retry_after_item', params: { thread_id: id, item_id: before[0]!.id } })).events).toEqual([refused]);
+    expect((await run(s, 'gated', { type: 'threads.retry_after_item', params: { thread_id: id, item_id: before[0]!.id } })).events).toEqual(
+      [refused],
+    );
     expect(await store.allItems(id)).toEqual(before);
     expect((await store.loadThreads('gated')).data).toHaveLength(1);
     expect(await responses()).toHaveLength(0);
@@ -256,9 +333,14 @@ describe('the turn gate', () => {
 
   it('a turn on a thread that is not found never reaches the gate; a new thread whose write fails gives its admission back', async () => {
     const calls: string[] = [];
-    const gate = { admit: async (u: string) => (calls.push(`admit ${u}`), { ok: true as const }), refund: async (u: string) => void calls.push(`refund ${u}`) };
+    const gate = {
+      admit: async (u: string) => (calls.push(`admit ${u}`), { ok: true as const }),
+      refund: async (u: string) => void calls.push(`refund ${u}`),
+    };
     const s = new ChatKitServer({ store: new MemoryThreadStore(), responder: { start: () => (async function* () {})() }, gate });
-    expect((await run(s, 'lost', { type: 'threads.add_user_message', params: { thread_id: 'cthr_nope', input: text('hi') } })).status).toBe(404);
+    expect((await run(s, 'lost', { type: 'threads.add_user_message', params: { thread_id: 'cthr_nope', input: text('hi') } })).status).toBe(
+      404,
+    );
     expect(calls).toEqual([]);
     class Failing extends MemoryThreadStore {
       override async saveThread(): Promise<void> {
@@ -266,7 +348,9 @@ describe('the turn gate', () => {
       }
     }
     const f = new ChatKitServer({ store: new Failing(), responder: { start: () => (async function* () {})() }, gate });
-    expect((await run(f, 'unlucky', { type: 'threads.create', params: { input: text('hi') } })).events).toEqual([{ type: 'error', code: 'stream.error', allow_retry: true }]);
+    expect((await run(f, 'unlucky', { type: 'threads.create', params: { input: text('hi') } })).events).toEqual([
+      { type: 'error', code: 'stream.error', allow_retry: true },
+    ]);
     expect(calls).toEqual(['admit unlucky', 'refund unlucky']);
   });
 });

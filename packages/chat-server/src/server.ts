@@ -121,7 +121,10 @@ export class ChatKitServer {
     const { user } = ctx;
     switch (req.type) {
       case 'threads.get_by_id': {
-        const [thread, items] = await Promise.all([store.loadThread(req.params.thread_id, user), store.loadThreadItems(req.params.thread_id, { order: 'asc', limit: DEFAULT_PAGE_SIZE })]);
+        const [thread, items] = await Promise.all([
+          store.loadThread(req.params.thread_id, user),
+          store.loadThreadItems(req.params.thread_id, { order: 'asc', limit: DEFAULT_PAGE_SIZE }),
+        ]);
         return threadResponse(thread, items);
       }
       case 'threads.list': {
@@ -166,14 +169,23 @@ export class ChatKitServer {
     switch (req.type) {
       case 'threads.create': {
         const now = this.now().toISOString();
-        const thread: ThreadMetadata = { id: store.generateThreadId(), created_at: now, status: { type: 'active' }, title: null, metadata: this.visit(ctx) };
+        const thread: ThreadMetadata = {
+          id: store.generateThreadId(),
+          created_at: now,
+          status: { type: 'active' },
+          title: null,
+          metadata: this.visit(ctx),
+        };
         const message = this.userMessage(thread.id, req.params.input, await this.attachments(req.params.input.attachments, ctx.user));
         return this.newThreadTurn(thread, message, ctx);
       }
       case 'threads.add_user_message':
         return this.addMessageTurn(req.params.thread_id, req.params.input, ctx);
       case 'threads.retry_after_item': {
-        const [thread, item] = await Promise.all([store.loadThread(req.params.thread_id, user), store.loadItem(req.params.thread_id, req.params.item_id)]);
+        const [thread, item] = await Promise.all([
+          store.loadThread(req.params.thread_id, user),
+          store.loadItem(req.params.thread_id, req.params.item_id),
+        ]);
         if (item.type !== 'user_message') throw new InvalidRequestError(`Item ${item.id} is not a user message.`);
         this.assertWritable(thread);
         // A retry deletes the later items: decided before anything is deleted.
@@ -186,7 +198,10 @@ export class ChatKitServer {
         // As the official server: a sender that is not a widget is a stream error; without an
         // action handler, any action is one after the stream options.
         if (sender && sender.type !== 'widget') return once({ type: 'error', code: 'stream.error', allow_retry: false });
-        return once({ type: 'stream_options', stream_options: { allow_cancel: true } }, { type: 'error', code: 'stream.error', allow_retry: true });
+        return once(
+          { type: 'stream_options', stream_options: { allow_cancel: true } },
+          { type: 'error', code: 'stream.error', allow_retry: true },
+        );
       }
       case 'threads.add_client_tool_output': {
         await store.loadThread(req.params.thread_id, user);
@@ -220,7 +235,10 @@ export class ChatKitServer {
   /** A turn that will not happen gives its admission back (best effort; never fails the answer). */
   private async unadmit(gate: Promise<void>, user: string): Promise<void> {
     if (!this.deps.gate) return;
-    const admitted = await gate.then(() => true, () => false);
+    const admitted = await gate.then(
+      () => true,
+      () => false,
+    );
     if (admitted) await this.deps.gate.refund(user).catch((e) => this.deps.onError?.('refund', e));
   }
 
@@ -247,7 +265,11 @@ export class ChatKitServer {
     };
   }
 
-  private async newThreadTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+  private async newThreadTurn(
+    thread: ThreadMetadata,
+    message: UserMessageItem,
+    ctx: RequestContext,
+  ): Promise<AsyncIterable<ThreadStreamEvent>> {
     const { store } = this.deps;
     const self = this;
     const gate = this.admit(ctx.user);
@@ -308,10 +330,16 @@ export class ChatKitServer {
     // The gate is asked once the message is stored: on the first event's path it would only
     // contend with the read and the write (DynamoDB Local serializes writes); a refusal then takes
     // the message back.
-    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, () => this.admit(ctx.user));
+    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, () =>
+      this.admit(ctx.user),
+    );
   }
 
-  private async retryTurn(thread: ThreadMetadata, message: UserMessageItem, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+  private async retryTurn(
+    thread: ThreadMetadata,
+    message: UserMessageItem,
+    ctx: RequestContext,
+  ): Promise<AsyncIterable<ThreadStreamEvent>> {
     const { store } = this.deps;
     // Everything newer than the message goes (hidden notes too); no removal events, as the official server.
     for (;;) {
@@ -319,7 +347,9 @@ export class ChatKitServer {
       await Promise.all(page.data.map((i) => store.deleteThreadItem(thread.id, i.id)));
       if (!page.has_more) break;
     }
-    const history = (await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })).data.reverse();
+    const history = (
+      await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })
+    ).data.reverse();
     return this.turn(thread, history, message, null, ctx, { expiresAt: undefined }, null);
   }
 
@@ -344,7 +374,14 @@ export class ChatKitServer {
     const onAbort = () => stop.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const start = () => this.deps.responder.start({ thread, history: history.slice(-this.historyItems), locale: ctx.locale, pageUrl: ctx.pageUrl, signal: stop.signal });
+      const start = () =>
+        this.deps.responder.start({
+          thread,
+          history: history.slice(-this.historyItems),
+          locale: ctx.locale,
+          pageUrl: ctx.pageUrl,
+          signal: stop.signal,
+        });
       if (written) {
         try {
           await written; // the user message is stored before anything about it is sent
@@ -378,7 +415,13 @@ export class ChatKitServer {
    * `done` is stored, `replaced` upserted, `removed` deleted; hidden items are stored but never
    * sent. A stream the client closed keeps the partial answer and a hidden note for the model.
    */
-  private async *pump(thread: ThreadMetadata, events: AsyncIterable<ThreadStreamEvent>, ctx: RequestContext, signal: AbortSignal, message: UserMessageItem): AsyncGenerator<ThreadStreamEvent> {
+  private async *pump(
+    thread: ThreadMetadata,
+    events: AsyncIterable<ThreadStreamEvent>,
+    ctx: RequestContext,
+    signal: AbortSignal,
+    message: UserMessageItem,
+  ): AsyncGenerator<ThreadStreamEvent> {
     const { store } = this.deps;
     yield { type: 'stream_options', stream_options: { allow_cancel: true } };
     const pending = new Map<string, AssistantMessageItem>();
@@ -424,16 +467,24 @@ export class ChatKitServer {
   private async cancelled(thread: ThreadMetadata, pending: AssistantMessageItem[]): Promise<void> {
     const { store } = this.deps;
     for (const item of pending) if (item.content.some((c) => c.text.trim())) await store.addThreadItem(thread.id, item);
-    await store.addThreadItem(thread.id, { id: store.generateItemId('sdk_hidden_context'), thread_id: thread.id, created_at: this.now().toISOString(), type: 'sdk_hidden_context', content: CANCELLED_NOTE });
+    await store.addThreadItem(thread.id, {
+      id: store.generateItemId('sdk_hidden_context'),
+      thread_id: thread.id,
+      created_at: this.now().toISOString(),
+      type: 'sdk_hidden_context',
+      content: CANCELLED_NOTE,
+    });
   }
 
   /** After the last event: save a changed visit, restart the retention at most daily. Never fails the turn. */
   private async afterTurn(thread: ThreadMetadata, user: string, state: { expiresAt?: number; metadataChanged?: string }): Promise<void> {
     const { store, retentionDays } = this.deps;
     try {
-      if (state.metadataChanged !== undefined && state.metadataChanged !== JSON.stringify(thread.metadata)) await store.saveThread(thread, user);
+      if (state.metadataChanged !== undefined && state.metadataChanged !== JSON.stringify(thread.metadata))
+        await store.saveThread(thread, user);
       const nowSec = Math.floor(this.now().getTime() / 1000);
-      if (retentionDays && state.expiresAt !== undefined && state.expiresAt < nowSec + retentionDays * 86400 - 86400) await store.refreshRetention(thread.id);
+      if (retentionDays && state.expiresAt !== undefined && state.expiresAt < nowSec + retentionDays * 86400 - 86400)
+        await store.refreshRetention(thread.id);
     } catch (e) {
       this.deps.onError?.('after turn', e);
     }
@@ -460,15 +511,29 @@ async function* once(...events: ThreadStreamEvent[]): AsyncGenerator<ThreadStrea
   yield* events;
 }
 
-function applyUpdate(item: AssistantMessageItem | undefined, update: Extract<ThreadStreamEvent, { type: 'thread.item.updated' }>['update']): void {
+function applyUpdate(
+  item: AssistantMessageItem | undefined,
+  update: Extract<ThreadStreamEvent, { type: 'thread.item.updated' }>['update'],
+): void {
   if (!item) return;
   while (item.content.length <= update.content_index) item.content.push({ type: 'output_text', text: '', annotations: [] });
   if (update.type === 'assistant_message.content_part.text_delta') item.content[update.content_index]!.text += update.delta;
-  else if (update.type === 'assistant_message.content_part.added' || update.type === 'assistant_message.content_part.done') item.content[update.content_index] = structuredClone(update.content);
+  else if (update.type === 'assistant_message.content_part.added' || update.type === 'assistant_message.content_part.done')
+    item.content[update.content_index] = structuredClone(update.content);
 }
 
 function titleFrom(message: UserMessageItem): string {
-  const text = message.content.map((c) => c.text).join(' ').replace(/\s+/g, ' ').trim();
-  if (!text) return message.attachments.map((a) => a.name).join(', ').slice(0, 60) || 'New conversation';
+  const text = message.content
+    .map((c) => c.text)
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (!text)
+    return (
+      message.attachments
+        .map((a) => a.name)
+        .join(', ')
+        .slice(0, 60) || 'New conversation'
+    );
   return text.length <= 60 ? text : `${text.slice(0, 59).trimEnd()}…`;
 }

@@ -63,13 +63,33 @@ export class ResponsesResponder implements Responder {
       } else if (!item) {
         if (ev.type === 'response.failed' || ev.type === 'error') throw new ModelStreamError(ev.response?.error?.code ?? ev.code);
       } else if (ev.type === 'response.content_part.added' && ev.part?.type === 'output_text') {
-        yield { type: 'thread.item.updated', item_id: id, update: { type: 'assistant_message.content_part.added', content_index: 0, content: { annotations: [], text: '', type: 'output_text' } } };
+        yield {
+          type: 'thread.item.updated',
+          item_id: id,
+          update: {
+            type: 'assistant_message.content_part.added',
+            content_index: 0,
+            content: { annotations: [], text: '', type: 'output_text' },
+          },
+        };
       } else if (ev.type === 'response.output_text.delta') {
         text += ev.delta;
-        yield { type: 'thread.item.updated', item_id: id, update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: ev.delta } };
+        yield {
+          type: 'thread.item.updated',
+          item_id: id,
+          update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: ev.delta },
+        };
       } else if (ev.type === 'response.output_text.done') {
         text = typeof ev.text === 'string' ? ev.text : text;
-        yield { type: 'thread.item.updated', item_id: id, update: { type: 'assistant_message.content_part.done', content_index: 0, content: { annotations: [], text, type: 'output_text' } } };
+        yield {
+          type: 'thread.item.updated',
+          item_id: id,
+          update: {
+            type: 'assistant_message.content_part.done',
+            content_index: 0,
+            content: { annotations: [], text, type: 'output_text' },
+          },
+        };
       } else if (ev.type === 'response.output_item.done' && ev.item?.type === 'message') {
         yield { type: 'thread.item.done', item: { ...item, content: [{ annotations: [], text, type: 'output_text' }] } };
       } else if (ev.type === 'response.failed' || ev.type === 'error') {

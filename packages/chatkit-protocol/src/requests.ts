@@ -131,14 +131,16 @@ class Fields {
   strList(k: string): string[] {
     const v = this.o[k];
     if (v === undefined) this.missing(k);
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new InvalidRequestError(`${this.path(k)} must be a list of strings.`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new InvalidRequestError(`${this.path(k)} must be a list of strings.`);
     return v as string[];
   }
   oneOf<T extends string>(k: string, allowed: readonly T[], dflt?: T): T {
     const v = this.o[k];
     if (v === undefined && dflt !== undefined) return dflt;
     if (v === undefined) this.missing(k);
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new InvalidRequestError(`${this.path(k)} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}.`);
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+      throw new InvalidRequestError(`${this.path(k)} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}.`);
     return v as T;
   }
   any(k: string): unknown {
@@ -171,9 +173,17 @@ function content(v: unknown, path: string): UserMessageContent {
   if (type === 'input_text') return { type, text: f.str('text') };
   const group = f.optStr('group');
   const interactive = v.interactive;
-  if (interactive !== undefined && typeof interactive !== 'boolean') throw new InvalidRequestError(`${path}.interactive must be a boolean.`);
+  if (interactive !== undefined && typeof interactive !== 'boolean')
+    throw new InvalidRequestError(`${path}.interactive must be a boolean.`);
   // The official server defaults `interactive` to false when the client leaves it out.
-  return { type, id: f.str('id'), text: f.str('text'), data: f.obj('data'), ...(group !== undefined ? { group } : {}), interactive: interactive ?? false };
+  return {
+    type,
+    id: f.str('id'),
+    text: f.str('text'),
+    data: f.obj('data'),
+    ...(group !== undefined ? { group } : {}),
+    interactive: interactive ?? false,
+  };
 }
 
 /** A user message's input. Unlike the official server, a message needs some text or an attachment. */
@@ -185,7 +195,8 @@ export function parseUserMessageInput(f: Fields): UserMessageInput {
   if (!Array.isArray(list)) throw new InvalidRequestError('params.input.content must be a list.');
   const parts = list.map((c, i) => content(c, `params.input.content[${i}]`));
   const attachments = input.strList('attachments');
-  if (attachments.length > MAX_ATTACHMENTS_PER_MESSAGE) throw new InvalidRequestError(`params.input.attachments holds more than ${MAX_ATTACHMENTS_PER_MESSAGE} ids.`);
+  if (attachments.length > MAX_ATTACHMENTS_PER_MESSAGE)
+    throw new InvalidRequestError(`params.input.attachments holds more than ${MAX_ATTACHMENTS_PER_MESSAGE} ids.`);
   const opts = input.fields('inference_options');
   const toolChoice = opts.any('tool_choice');
   let inference: InferenceOptions = {};
@@ -194,15 +205,25 @@ export function parseUserMessageInput(f: Fields): UserMessageInput {
   if (model !== undefined) inference = { ...inference, model };
   const textLength = parts.reduce((n, c) => n + c.text.length, 0);
   if (textLength > MAX_MESSAGE_TEXT) throw new InvalidRequestError(`params.input is longer than ${MAX_MESSAGE_TEXT} characters.`);
-  if (parts.every((c) => c.text.trim() === '') && attachments.length === 0) throw new InvalidRequestError('params.input needs some text or an attachment.');
+  if (parts.every((c) => c.text.trim() === '') && attachments.length === 0)
+    throw new InvalidRequestError('params.input needs some text or an attachment.');
   const quoted = input.optStr('quoted_text');
-  return { content: parts, attachments, ...(quoted ? { quoted_text: quoted.slice(0, MAX_QUOTED_TEXT) } : {}), inference_options: inference };
+  return {
+    content: parts,
+    attachments,
+    ...(quoted ? { quoted_text: quoted.slice(0, MAX_QUOTED_TEXT) } : {}),
+    inference_options: inference,
+  };
 }
 
 function customAction(p: Fields): CustomActionParams {
   const action = p.fields('action');
   const payload = action.any('payload');
-  return { thread_id: p.str('thread_id'), item_id: p.optStr('item_id') ?? null, action: { type: action.str('type'), ...(payload !== undefined ? { payload } : {}) } };
+  return {
+    thread_id: p.str('thread_id'),
+    item_id: p.optStr('item_id') ?? null,
+    action: { type: action.str('type'), ...(payload !== undefined ? { payload } : {}) },
+  };
 }
 
 /** Parses one request body. Throws `InvalidRequestError` (400) naming what is wrong. */
@@ -216,7 +237,8 @@ export function parseRequest(body: unknown): ChatKitRequest {
     throw new InvalidRequestError(`Unknown request type ${JSON.stringify(type.slice(0, 80))}.`);
   }
   const p = new Fields({ params: body.params }, '').fields('params');
-  const req = <T extends RequestType>(t: T, params: Extract<ChatKitRequest, { type: T }>['params']) => ({ type: t, params, metadata }) as ChatKitRequest;
+  const req = <T extends RequestType>(t: T, params: Extract<ChatKitRequest, { type: T }>['params']) =>
+    ({ type: t, params, metadata }) as ChatKitRequest;
   switch (type as RequestType) {
     case 'threads.create':
       return req('threads.create', { input: parseUserMessageInput(p) });

@@ -34,19 +34,34 @@ export async function resolveIdentity(req: SessionRequest, o: IdentityOptions): 
     try {
       user = verifyDeviceCredential(o.secret, req.deviceCredential);
     } catch (e) {
-      if (e instanceof TokenError) throw new HttpError(401, 'deviceCredential is not valid; start a new conversation without it (omit user and deviceCredential).', 'invalid_device_credential');
+      if (e instanceof TokenError)
+        throw new HttpError(
+          401,
+          'deviceCredential is not valid; start a new conversation without it (omit user and deviceCredential).',
+          'invalid_device_credential',
+        );
       throw e;
     }
-    if (req.user && req.user !== user) throw new HttpError(401, 'deviceCredential does not belong to that user.', 'invalid_device_credential');
+    if (req.user && req.user !== user)
+      throw new HttpError(401, 'deviceCredential does not belong to that user.', 'invalid_device_credential');
     return { user, deviceCredential: req.deviceCredential, created: false };
   }
   if (req.user) {
-    throw new HttpError(401, 'A user is resumed only with the deviceCredential issued with it; omit user to start as a new user.', 'device_credential_required');
+    throw new HttpError(
+      401,
+      'A user is resumed only with the deviceCredential issued with it; omit user to start as a new user.',
+      'device_credential_required',
+    );
   }
   const ipKey = createHmac('sha256', o.secret).update(`source-ip:${o.sourceIp}`).digest('base64url').slice(0, 22);
   const taken = await (await o.limits()).take([{ key: `newuser#${ipKey}`, limit: o.newUsersPerHour, windowSeconds: 3600 }]);
   if (!taken.ok) {
-    throw new HttpError(429, `Too many new conversations from this network; try again in ${Math.ceil(taken.retryAfterSeconds / 60)} minutes, or resume with your deviceCredential.`, 'too_many_new_users', { 'retry-after': String(taken.retryAfterSeconds) });
+    throw new HttpError(
+      429,
+      `Too many new conversations from this network; try again in ${Math.ceil(taken.retryAfterSeconds / 60)} minutes, or resume with your deviceCredential.`,
+      'too_many_new_users',
+      { 'retry-after': String(taken.retryAfterSeconds) },
+    );
   }
   const user = newUserId();
   return { user, deviceCredential: mintDeviceCredential(o.secret, user), created: true };

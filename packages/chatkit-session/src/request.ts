@@ -15,19 +15,23 @@ export interface SessionRequest {
   pageUrl: string;
 }
 
-
 const DEVICE_CREDENTIAL = /^[A-Za-z0-9_.-]{1,256}$/;
 
 /** Validates the body `{user?, deviceCredential?, locale?, pageUrl?}`; every failure is a 400 that says why. */
 export function parseSessionRequest(body: Record<string, unknown>): SessionRequest {
   const { user, locale, pageUrl, deviceCredential } = body;
   const validUser = optionalUserId(user);
-  if (deviceCredential !== undefined && deviceCredential !== null && (typeof deviceCredential !== 'string' || !DEVICE_CREDENTIAL.test(deviceCredential))) {
+  if (
+    deviceCredential !== undefined &&
+    deviceCredential !== null &&
+    (typeof deviceCredential !== 'string' || !DEVICE_CREDENTIAL.test(deviceCredential))
+  ) {
     throw badRequest('deviceCredential must be the device_credential string the session endpoint issued.', 'invalid_device_credential');
   }
   let canonical = 'en';
   if (locale !== undefined) {
-    if (typeof locale !== 'string' || locale.length === 0 || locale.length > 64) throw badRequest('locale must be a BCP-47 language tag such as en or es-MX.', 'invalid_locale');
+    if (typeof locale !== 'string' || locale.length === 0 || locale.length > 64)
+      throw badRequest('locale must be a BCP-47 language tag such as en or es-MX.', 'invalid_locale');
     try {
       canonical = Intl.getCanonicalLocales(locale)[0]!;
     } catch {

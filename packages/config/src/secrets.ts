@@ -89,7 +89,13 @@ export function secrets(opts: SecretsOptions): MiddlewareObj<unknown, unknown, E
         // @middy/util wraps the per-key failures in cause.data.
         const causes = [e, ...((((e as Error)?.cause as { data?: unknown[] })?.data ?? []) as unknown[])];
         const missing = causes.map((c) => /InvalidParameter (\S+)/.exec((c as Error)?.message ?? '')?.[1]).filter((x): x is string => !!x);
-        if (missing.length) throw report(missingError(missing.map((m) => m.slice(path.length)), ` (SSM parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')})`));
+        if (missing.length)
+          throw report(
+            missingError(
+              missing.map((m) => m.slice(path.length)),
+              ` (SSM parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')})`,
+            ),
+          );
         throw e;
       }
       const ctx = request.context as unknown as Record<string, unknown>;

@@ -31,7 +31,10 @@ export function intSetting(env: Env, name: string, dflt: number, range: { min: n
 export function listSetting(env: Env, name: string, dflt: string[]): string[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return dflt;
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export type ChatkitMode = 'self-hosted' | 'hosted';

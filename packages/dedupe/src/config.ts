@@ -12,7 +12,11 @@ export function ledgerConfigFromEnv(env: Env = process.env): LedgerConfig & { ta
   const tableName = stringSetting(env, 'LEAD_DEDUPE_TABLE_NAME');
   const leaseSeconds = int(env, 'LEAD_DEDUPE_LEASE_SECONDS', LEDGER_DEFAULTS.leaseSeconds, 1, 3600);
   const timeout = int(env, 'LEAD_FUNCTION_TIMEOUT_SECONDS', 30, 1, 900);
-  if (leaseSeconds <= timeout) throw new ConfigError('LEAD_DEDUPE_LEASE_SECONDS', `LEAD_DEDUPE_LEASE_SECONDS (${leaseSeconds}) must be longer than the function timeout (${timeout} s)`);
+  if (leaseSeconds <= timeout)
+    throw new ConfigError(
+      'LEAD_DEDUPE_LEASE_SECONDS',
+      `LEAD_DEDUPE_LEASE_SECONDS (${leaseSeconds}) must be longer than the function timeout (${timeout} s)`,
+    );
   return {
     tableName,
     leaseSeconds,

@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DUE_INDEX, DUE_SHARD, type LedgerRecord } from './record';
 import {
@@ -33,8 +40,14 @@ const TAKEABLE = '(#status = :sending AND lock_expires_at <= :now) OR (#status =
 const CLAIM: Record<ClaimMode, (c: Claim) => Condition> = {
   new: () => ({ expr: 'attribute_not_exists(thread_id)' }),
   sweeper: (c) => ({ expr: TAKEABLE, values: { ':sending': 'sending', ':error': 'error', ':now': c.now } }),
-  owner: (c) => ({ expr: `owner_hash = :owner AND (#status = :idle OR ${TAKEABLE})`, values: { ':owner': c.owner, ':idle': 'idle', ':sending': 'sending', ':error': 'error', ':now': c.now } }),
-  trigger: (c) => ({ expr: `attribute_not_exists(thread_id) OR #status = :idle OR ${TAKEABLE}`, values: { ':idle': 'idle', ':sending': 'sending', ':error': 'error', ':now': c.now } }),
+  owner: (c) => ({
+    expr: `owner_hash = :owner AND (#status = :idle OR ${TAKEABLE})`,
+    values: { ':owner': c.owner, ':idle': 'idle', ':sending': 'sending', ':error': 'error', ':now': c.now },
+  }),
+  trigger: (c) => ({
+    expr: `attribute_not_exists(thread_id) OR #status = :idle OR ${TAKEABLE}`,
+    values: { ':idle': 'idle', ':sending': 'sending', ':error': 'error', ':now': c.now },
+  }),
 };
 const HOLDS = (leaseId: string): Condition => ({ expr: 'lease_id = :lease', values: { ':lease': leaseId } });
 
@@ -62,7 +75,8 @@ export class DynamoLedgerStore implements LedgerStore {
 
   async get(threadId: string): Promise<LedgerRecord | undefined> {
     try {
-      return (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { thread_id: threadId }, ConsistentRead: true }))).Item as LedgerRecord | undefined;
+      return (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { thread_id: threadId }, ConsistentRead: true })))
+        .Item as LedgerRecord | undefined;
     } catch (e) {
       throw new LedgerUnavailableError(e);
     }
@@ -73,12 +87,16 @@ export class DynamoLedgerStore implements LedgerStore {
   }
 
   async notePending(threadId: string, holder: 'sending' | 'error', reason: string, now: number) {
-    const rule = holder === 'sending' ? { expr: '#status = :sending AND lock_expires_at > :now', values: { ':sending': 'sending', ':now': now } } : { expr: '#status = :error AND cooldown_until > :now', values: { ':error': 'error', ':now': now } };
+    const rule =
+      holder === 'sending'
+        ? { expr: '#status = :sending AND lock_expires_at > :now', values: { ':sending': 'sending', ':now': now } }
+        : { expr: '#status = :error AND cooldown_until > :now', values: { ':error': 'error', ':now': now } };
     return (await this.update(threadId, pendingMutation(reason, now), rule)).ok;
   }
 
   async noteOwner(threadId: string, owner: string) {
-    return (await this.update(threadId, ownerMutation(owner), { expr: 'attribute_exists(thread_id) AND attribute_not_exists(owner_hash)' })).ok;
+    return (await this.update(threadId, ownerMutation(owner), { expr: 'attribute_exists(thread_id) AND attribute_not_exists(owner_hash)' }))
+      .ok;
   }
 
   async finishSent(lease: { threadId: string; leaseId: string }, messageId: string, now: number, ttl: number) {
@@ -90,7 +108,10 @@ export class DynamoLedgerStore implements LedgerStore {
   }
 
   releaseIdle(...[lease, seen, served, cache, now, ttl]: Parameters<LedgerStore['releaseIdle']>) {
-    return this.update(lease.threadId, releaseMutation(cache, served, now, ttl), { expr: 'lease_id = :lease AND (attribute_not_exists(pending_seq) OR pending_seq = :seen)', values: { ':lease': lease.leaseId, ':seen': seen } });
+    return this.update(lease.threadId, releaseMutation(cache, served, now, ttl), {
+      expr: 'lease_id = :lease AND (attribute_not_exists(pending_seq) OR pending_seq = :seen)',
+      values: { ':lease': lease.leaseId, ':seen': seen },
+    });
   }
 
   async due(now: number, limit: number): Promise<Array<Pick<LedgerRecord, 'thread_id' | 'due_at'>>> {
@@ -144,7 +165,9 @@ export class DynamoLedgerStore implements LedgerStore {
       ...Object.entries(m.set)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => ((values[`:set_${k}`] = v), `${name(k)} = :set_${k}`)),
-      ...Object.entries(m.setIfMissing ?? {}).map(([k, v]) => ((values[`:ifm_${k}`] = v), `${name(k)} = if_not_exists(${name(k)}, :ifm_${k})`)),
+      ...Object.entries(m.setIfMissing ?? {}).map(
+        ([k, v]) => ((values[`:ifm_${k}`] = v), `${name(k)} = if_not_exists(${name(k)}, :ifm_${k})`),
+      ),
     ];
     if (sets.length) clauses.push(`SET ${sets.join(', ')}`);
     const add = Object.entries(m.add ?? {});

@@ -1,4 +1,14 @@
-export { Ledger, LEDGER_DEFAULTS, ownerHash, type Requester, type LedgerConfig, type Lease, type AcquireResult, type ReleaseResult, type SweepResult } from './ledger';
+export {
+  Ledger,
+  LEDGER_DEFAULTS,
+  ownerHash,
+  type Requester,
+  type LedgerConfig,
+  type Lease,
+  type AcquireResult,
+  type ReleaseResult,
+  type SweepResult,
+} from './ledger';
 export { LedgerUnavailableError, type LedgerStore, type WriteResult } from './store';
 export { DynamoLedgerStore, type StoreOptions } from './dynamo-store';
 export { MemoryLedgerStore } from './memory-store';

@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dedupeTableName, dynamoClient, lambdaContext } from '@lead-intake/testkit';
-import { Ledger, DynamoLedgerStore, MemoryLedgerStore, type LedgerStore, LedgerUnavailableError, sendOnce, ledgerConfigFromEnv, type LedgerRecord } from './index';
+import {
+  Ledger,
+  DynamoLedgerStore,
+  MemoryLedgerStore,
+  type LedgerStore,
+  LedgerUnavailableError,
+  sendOnce,
+  ledgerConfigFromEnv,
+  type LedgerRecord,
+} from './index';
 
 let table: string;
 beforeAll(async () => {
@@ -40,8 +49,20 @@ describe.each([
       expect(r.kind).toBe('acquired');
       const rec = await read(store, id);
       const now = clock.now / 1000;
-      expect(rec).toMatchObject({ thread_id: id, status: 'sending', trigger_reason: 'auto', lock_expires_at: now + 60, created_at: now, updated_at: now, ttl: now + 7 * 86400, attempts: 0, due_shard: 'due', due_at: now + 60 });
-      for (const k of ['lock_expires_at', 'created_at', 'updated_at', 'ttl', 'due_at'] as const) expect(Number.isInteger(rec[k])).toBe(true);
+      expect(rec).toMatchObject({
+        thread_id: id,
+        status: 'sending',
+        trigger_reason: 'auto',
+        lock_expires_at: now + 60,
+        created_at: now,
+        updated_at: now,
+        ttl: now + 7 * 86400,
+        attempts: 0,
+        due_shard: 'due',
+        due_at: now + 60,
+      });
+      for (const k of ['lock_expires_at', 'created_at', 'updated_at', 'ttl', 'due_at'] as const)
+        expect(Number.isInteger(rec[k])).toBe(true);
     });
 
     it('sending (live): auto gets in_progress; a strong trigger is recorded as pending', async () => {
@@ -77,7 +98,10 @@ describe.each([
       expect(await l.release(a.lease, { evalState: '4:cthi_4', summary: '{"x":1}' })).toEqual({ kind: 'released' });
       expect(await read(store, id)).toMatchObject({ status: 'idle', eval_state: '4:cthi_4', summary: '{"x":1}' });
       const b = await l.acquire(id, 'auto');
-      expect(b).toMatchObject({ kind: 'acquired', lease: { cached: { evalState: '4:cthi_4', summary: '{"x":1}' }, effectiveReason: 'auto' } });
+      expect(b).toMatchObject({
+        kind: 'acquired',
+        lease: { cached: { evalState: '4:cthi_4', summary: '{"x":1}' }, effectiveReason: 'auto' },
+      });
     });
 
     it('a strong trigger recorded during a lease blocks the release until the holder re-evaluates with it', async () => {
@@ -209,11 +233,12 @@ describe.each([
         if (state.startsWith('error')) await l.markError(got.lease, 'ses:Throttling');
         if (state === 'error (cooldown over, pagehide pending)') advance(31);
         if (state === 'idle') await l.release(got.lease, { evalState: '1:x' });
-        if (state === 'failed') for (let n = 0; n < 3; n++) {
-          advance(1000);
-          const again = await l.acquire(id, 'pagehide', { requester: alice.requester });
-          if (again.kind === 'acquired') await l.markError(again.lease, 'ses:x');
-        }
+        if (state === 'failed')
+          for (let n = 0; n < 3; n++) {
+            advance(1000);
+            const again = await l.acquire(id, 'pagehide', { requester: alice.requester });
+            if (again.kind === 'acquired') await l.markError(again.lease, 'ses:x');
+          }
         const before = await read(store, id);
         const mallory = asker('mallory', true); // even a verify that would say yes is never asked
         expect(await l.acquire(id, 'auto', { requester: mallory.requester })).toEqual({ kind: 'not_owner' });
@@ -247,7 +272,9 @@ describe.each([
     it('a verify that fails (the thread store is down) fails closed: LedgerUnavailableError, nothing written', async () => {
       const { l, store } = ledger();
       const id = tid();
-      await expect(l.acquire(id, 'pagehide', { requester: asker('alice', () => Promise.reject(new Error('down'))).requester })).rejects.toBeInstanceOf(LedgerUnavailableError);
+      await expect(
+        l.acquire(id, 'pagehide', { requester: asker('alice', () => Promise.reject(new Error('down'))).requester }),
+      ).rejects.toBeInstanceOf(LedgerUnavailableError);
       expect(await store.get(id)).toBeUndefined();
     });
   });
@@ -263,7 +290,10 @@ describe.each([
       expect(await read(store, id)).toMatchObject({ status: 'error', last_error: 'crash:TypeError', attempts: 1, due_shard: 'due' });
       // Cooling down: the ledger answers, nothing runs.
       let ran = false;
-      expect(await l.runTrigger(id, 'pagehide', undefined, async () => void (ran = true))).toMatchObject({ kind: 'busy', reason: 'cooldown' });
+      expect(await l.runTrigger(id, 'pagehide', undefined, async () => void (ran = true))).toMatchObject({
+        kind: 'busy',
+        reason: 'cooldown',
+      });
       expect(ran).toBe(false);
     });
 
@@ -271,7 +301,9 @@ describe.each([
       const { l, store } = ledger();
       const id = tid();
       let ran = false;
-      expect(await l.runTrigger(id, 'manual', { user: 'intruder', verify: async () => false }, async () => void (ran = true))).toEqual({ kind: 'not_owner' });
+      expect(await l.runTrigger(id, 'manual', { user: 'intruder', verify: async () => false }, async () => void (ran = true))).toEqual({
+        kind: 'not_owner',
+      });
       expect(ran).toBe(false);
       expect(await store.get(id)).toBeUndefined();
       const ok = await l.runTrigger(id, 'manual', { user: 'owner', verify: async () => true }, async (lease) => {
@@ -285,12 +317,28 @@ describe.each([
 
 describe('DynamoDB unavailable', () => {
   it('fails closed: LedgerUnavailableError, and the middleware answers 503 ledger_unavailable', async () => {
-    const down = new Ledger(new DynamoLedgerStore({ tableName: table, client: new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', region: 'us-west-2', maxAttempts: 1, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }) }));
+    const down = new Ledger(
+      new DynamoLedgerStore({
+        tableName: table,
+        client: new DynamoDBClient({
+          endpoint: 'http://127.0.0.1:9',
+          region: 'us-west-2',
+          maxAttempts: 1,
+          credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+        }),
+      }),
+    );
     await expect(down.acquire(tid(), 'manual')).rejects.toBeInstanceOf(LedgerUnavailableError);
     let unavailable = 0;
     const handler = middy()
       .use({ onError: async (r: any) => void (r.response = { statusCode: r.error.statusCode, body: r.error.code }) })
-      .use(sendOnce<any>({ ledger: () => down, subject: () => ({ threadId: tid(), reason: 'pagehide' }), onUnavailable: () => void unavailable++ }))
+      .use(
+        sendOnce<any>({
+          ledger: () => down,
+          subject: () => ({ threadId: tid(), reason: 'pagehide' }),
+          onUnavailable: () => void unavailable++,
+        }),
+      )
       .handler(async () => ({ statusCode: 200, body: 'ran' }));
     const res: any = await handler({}, lambdaContext());
     expect(res).toEqual({ statusCode: 503, body: 'ledger_unavailable' });
@@ -319,8 +367,16 @@ describe('the middy step', () => {
 
 describe('configuration', () => {
   it('has documented defaults and refuses a lease that does not outlive the function timeout', () => {
-    expect(ledgerConfigFromEnv({ LEAD_DEDUPE_TABLE_NAME: 't' })).toMatchObject({ tableName: 't', leaseSeconds: 90, errorCooldownSeconds: 60, ttlDays: 90, maxAttempts: 5 });
-    expect(() => ledgerConfigFromEnv({ LEAD_DEDUPE_TABLE_NAME: 't', LEAD_DEDUPE_LEASE_SECONDS: '30', LEAD_FUNCTION_TIMEOUT_SECONDS: '30' })).toThrow(/longer than the function timeout/);
+    expect(ledgerConfigFromEnv({ LEAD_DEDUPE_TABLE_NAME: 't' })).toMatchObject({
+      tableName: 't',
+      leaseSeconds: 90,
+      errorCooldownSeconds: 60,
+      ttlDays: 90,
+      maxAttempts: 5,
+    });
+    expect(() =>
+      ledgerConfigFromEnv({ LEAD_DEDUPE_TABLE_NAME: 't', LEAD_DEDUPE_LEASE_SECONDS: '30', LEAD_FUNCTION_TIMEOUT_SECONDS: '30' }),
+    ).toThrow(/longer than the function timeout/);
     expect(() => ledgerConfigFromEnv({})).toThrow(/LEAD_DEDUPE_TABLE_NAME/);
   });
 });

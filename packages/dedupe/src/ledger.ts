@@ -155,7 +155,7 @@ export class Ledger {
             threadId,
             leaseId,
             expiresAt,
-            effectiveReason: strong ? reason : old?.pending_reason ?? 'auto',
+            effectiveReason: strong ? reason : (old?.pending_reason ?? 'auto'),
             pendingSeqSeen: (old?.pending_seq ?? 0) + (strong ? 1 : 0),
             attempts: old?.attempts ?? 0,
             cached: old?.eval_state && old.summary ? { evalState: old.eval_state, summary: old.summary } : null,
@@ -202,7 +202,11 @@ export class Ledger {
    * The attempt failed: `error` with a growing cooldown (due for the sweeper then), or `failed`
    * after the last attempt. Fenced on the caller's lease. Keeps the unserved strong trigger.
    */
-  async markError(lease: Lease, code: string, cache?: EvalCache): Promise<{ ok: boolean; status: 'error' | 'failed'; cooldownUntil?: number }> {
+  async markError(
+    lease: Lease,
+    code: string,
+    cache?: EvalCache,
+  ): Promise<{ ok: boolean; status: 'error' | 'failed'; cooldownUntil?: number }> {
     const now = this.now();
     const failures = lease.attempts + 1;
     const failed = failures >= this.config.maxAttempts;
@@ -247,7 +251,9 @@ export class Ledger {
     reason: string,
     requester: Requester | undefined,
     process: (lease: Lease) => Promise<void>,
-  ): Promise<{ kind: 'processed' } | { kind: 'failed'; error: unknown; status?: 'error' | 'failed' } | Exclude<AcquireResult, { kind: 'acquired' }>> {
+  ): Promise<
+    { kind: 'processed' } | { kind: 'failed'; error: unknown; status?: 'error' | 'failed' } | Exclude<AcquireResult, { kind: 'acquired' }>
+  > {
     const got = await this.acquire(threadId, reason, { requester });
     if (got.kind !== 'acquired') return got;
     try {
@@ -255,7 +261,8 @@ export class Ledger {
       return { kind: 'processed' };
     } catch (error) {
       let status: 'error' | 'failed' | undefined;
-      if (!got.lease.finished) status = (await this.markError(got.lease, `crash:${(error as Error)?.name ?? 'Error'}`).catch(() => undefined))?.status;
+      if (!got.lease.finished)
+        status = (await this.markError(got.lease, `crash:${(error as Error)?.name ?? 'Error'}`).catch(() => undefined))?.status;
       return { kind: 'failed', error, status };
     }
   }

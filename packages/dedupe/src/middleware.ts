@@ -43,7 +43,13 @@ export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendO
           // trigger is either kept (the spool) or refused with 503 for the client to retry.
           const kept = await opts.onUnavailable?.(e, request.context);
           if (kept !== undefined) return kept;
-          throw new HttpError(503, 'The lead ledger is unavailable; retry in a few seconds.', 'ledger_unavailable', { 'retry-after': '5' }, { cause: e, expose: true });
+          throw new HttpError(
+            503,
+            'The lead ledger is unavailable; retry in a few seconds.',
+            'ledger_unavailable',
+            { 'retry-after': '5' },
+            { cause: e, expose: true },
+          );
         }
         throw e;
       }

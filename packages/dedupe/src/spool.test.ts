@@ -3,8 +3,17 @@ import { createQueue, queueMessages, sqsEndpoint } from '@lead-intake/testkit';
 import { parseSpooled, SpoolUnavailableError, TriggerSpool, type SpooledTrigger } from './index';
 
 /** The spool against the local stack's SQS emulator, through the real SDK client. */
-const client = (endpoint = sqsEndpoint()) => () => new SQSClient({ endpoint, region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-const trigger = (n: number): SpooledTrigger => ({ threadId: `cthr_spool${n}`, reason: 'pagehide', user: `u${n}`, pageUrl: null, at: Date.now() });
+const client =
+  (endpoint = sqsEndpoint()) =>
+  () =>
+    new SQSClient({ endpoint, region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
+const trigger = (n: number): SpooledTrigger => ({
+  threadId: `cthr_spool${n}`,
+  reason: 'pagehide',
+  user: `u${n}`,
+  pageUrl: null,
+  at: Date.now(),
+});
 
 it('keeps what it cannot settle: a `retry` stops the drain, the rest reappear after the visibility timeout and run then', async () => {
   const name = await createQueue('spool-unit', { VisibilityTimeout: '1' });
@@ -38,8 +47,22 @@ it('says so when SQS cannot be reached or the queue does not exist (the endpoint
 
 it('reads back only what it wrote', () => {
   const ok = { v: 1, threadId: 'cthr_a', reason: 'close', user: null, pageUrl: 'https://craigs.autos/', at: 1 };
-  expect(parseSpooled(JSON.stringify(ok))).toEqual({ threadId: 'cthr_a', reason: 'close', user: null, pageUrl: 'https://craigs.autos/', at: 1 });
-  for (const bad of ['', 'not json', JSON.stringify({ ...ok, v: 2 }), JSON.stringify({ ...ok, threadId: '' }), JSON.stringify({ ...ok, user: 5 }), JSON.stringify({ ...ok, at: 'x' }), JSON.stringify({ ...ok, pageUrl: 'x'.repeat(3000) })]) {
+  expect(parseSpooled(JSON.stringify(ok))).toEqual({
+    threadId: 'cthr_a',
+    reason: 'close',
+    user: null,
+    pageUrl: 'https://craigs.autos/',
+    at: 1,
+  });
+  for (const bad of [
+    '',
+    'not json',
+    JSON.stringify({ ...ok, v: 2 }),
+    JSON.stringify({ ...ok, threadId: '' }),
+    JSON.stringify({ ...ok, user: 5 }),
+    JSON.stringify({ ...ok, at: 'x' }),
+    JSON.stringify({ ...ok, pageUrl: 'x'.repeat(3000) }),
+  ]) {
     expect(parseSpooled(bad)).toBeNull();
   }
 });

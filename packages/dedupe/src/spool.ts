@@ -99,7 +99,10 @@ export class TriggerSpool {
    * comes back `retry` stops the drain (the ledger is down again) and reappears after the
    * queue's visibility timeout, as do messages received but not run.
    */
-  async drain(run: (t: SpooledTrigger) => Promise<SpoolOutcome>, opts: { more: () => boolean; onInvalid?: (messageId: string | undefined) => void }): Promise<DrainResult> {
+  async drain(
+    run: (t: SpooledTrigger) => Promise<SpoolOutcome>,
+    opts: { more: () => boolean; onInvalid?: (messageId: string | undefined) => void },
+  ): Promise<DrainResult> {
     const result: DrainResult = { received: 0, done: 0, kept: 0, invalid: 0 };
     const { sqs, mod } = await this.sqs();
     const QueueUrl = await this.queueUrl();

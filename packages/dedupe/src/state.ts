@@ -50,7 +50,8 @@ export interface EvalCache {
 
 export const liveLease = (r: LedgerRecord, now: number) => r.status === 'sending' && (r.lock_expires_at ?? 0) > now;
 export const coolingDown = (r: LedgerRecord, now: number) => r.status === 'error' && (r.cooldown_until ?? 0) > now;
-const takeable = (r: LedgerRecord, now: number) => (r.status === 'sending' && !liveLease(r, now)) || (r.status === 'error' && !coolingDown(r, now));
+const takeable = (r: LedgerRecord, now: number) =>
+  (r.status === 'sending' && !liveLease(r, now)) || (r.status === 'error' && !coolingDown(r, now));
 
 /** The rule of `claim`. */
 export function mayClaim(r: LedgerRecord | undefined, c: Pick<Claim, 'mode' | 'owner' | 'now'>): boolean {
@@ -67,7 +68,8 @@ export function mayClaim(r: LedgerRecord | undefined, c: Pick<Claim, 'mode' | 'o
 }
 
 /** The rule of `notePending`: the holder is still live (or the record still cooling down). */
-export const mayNotePending = (r: LedgerRecord | undefined, holder: 'sending' | 'error', now: number) => !!r && (holder === 'sending' ? liveLease(r, now) : coolingDown(r, now));
+export const mayNotePending = (r: LedgerRecord | undefined, holder: 'sending' | 'error', now: number) =>
+  !!r && (holder === 'sending' ? liveLease(r, now) : coolingDown(r, now));
 
 /** The rule of `noteOwner`: a record from before owners were kept. */
 export const mayNoteOwner = (r: LedgerRecord | undefined) => !!r && r.owner_hash === undefined;
@@ -111,13 +113,26 @@ export function claimMutation(c: Claim): Mutation {
   };
 }
 
-export const pendingMutation = (reason: string, now: number): Mutation => ({ set: { pending_reason: reason, updated_at: now }, add: { pending_seq: 1 } });
+export const pendingMutation = (reason: string, now: number): Mutation => ({
+  set: { pending_reason: reason, updated_at: now },
+  add: { pending_seq: 1 },
+});
 
 export const ownerMutation = (owner: string): Mutation => ({ set: { owner_hash: owner } });
 
 export const sentMutation = (messageId: string, now: number, ttl: number): Mutation => ({
   set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl },
-  remove: ['lease_id', 'lock_expires_at', 'pending_reason', 'pending_seq', 'due_shard', 'due_at', 'cooldown_until', 'summary', 'eval_state'],
+  remove: [
+    'lease_id',
+    'lock_expires_at',
+    'pending_reason',
+    'pending_seq',
+    'due_shard',
+    'due_at',
+    'cooldown_until',
+    'summary',
+    'eval_state',
+  ],
 });
 
 export interface ErrorOutcome {
@@ -143,12 +158,25 @@ export const errorMutation = (e: ErrorOutcome): Mutation => ({
     ...(e.keepReason ? { pending_reason: e.keepReason } : {}),
   },
   add: { attempts: 1 },
-  remove: ['lease_id', 'lock_expires_at', ...(e.failed ? ['due_shard', 'due_at', 'cooldown_until'] : []), ...(e.cache && e.cache.summary === undefined ? ['summary'] : [])],
+  remove: [
+    'lease_id',
+    'lock_expires_at',
+    ...(e.failed ? ['due_shard', 'due_at', 'cooldown_until'] : []),
+    ...(e.cache && e.cache.summary === undefined ? ['summary'] : []),
+  ],
 });
 
 export const releaseMutation = (cache: EvalCache, served: boolean, now: number, ttl: number): Mutation => ({
   set: { status: 'idle', updated_at: now, ttl, eval_state: cache.evalState, summary: cache.summary },
-  remove: ['lease_id', 'lock_expires_at', 'due_shard', 'due_at', 'cooldown_until', ...(served ? ['pending_reason'] : []), ...(cache.summary === undefined ? ['summary'] : [])],
+  remove: [
+    'lease_id',
+    'lock_expires_at',
+    'due_shard',
+    'due_at',
+    'cooldown_until',
+    ...(served ? ['pending_reason'] : []),
+    ...(cache.summary === undefined ? ['summary'] : []),
+  ],
 });
 
 export const forgetMutation: Mutation = { set: {}, remove: ['summary', 'eval_state'] };

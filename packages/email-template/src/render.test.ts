@@ -28,11 +28,35 @@ describe('renderLeadEmail', () => {
   it('puts everything in both parts, in the same order', () => {
     const { subject, html, text } = renderLeadEmail(sampleLead());
     expect(subject).toBe('New lead: Ana Lopez - Grinding noise when braking');
-    const order = ['Ana Lopez', '(650) 555-0123', 'ana.lopez@example.com', 'Call', 'Text', 'Email', 'Open chat page', 'OpenAI logs', 'grinding noise when braking on her', 'Photo of the wheel attached', 'Mileage', 'Call Ana to book', 'Confirm the grinding', 'Recibimos su mensaje', 'Su consulta sobre los frenos', 'Gracias por escribirnos', 'Hola Ana, le escribimos', 'Transcript', 'makes a grinding noise', 'wheel.jpg'];
+    const order = [
+      'Ana Lopez',
+      '(650) 555-0123',
+      'ana.lopez@example.com',
+      'Call',
+      'Text',
+      'Email',
+      'Open chat page',
+      'OpenAI logs',
+      'grinding noise when braking on her',
+      'Photo of the wheel attached',
+      'Mileage',
+      'Call Ana to book',
+      'Confirm the grinding',
+      'Recibimos su mensaje',
+      'Su consulta sobre los frenos',
+      'Gracias por escribirnos',
+      'Hola Ana, le escribimos',
+      'Transcript',
+      'makes a grinding noise',
+      'wheel.jpg',
+    ];
     for (const part of [html, text.replace('TRANSCRIPT', 'Transcript')]) {
       let at = -1;
       for (const needle of order) {
-        const next = part.indexOf(needle.replace(/'/g, '&#39;'), at + 1) >= 0 ? part.indexOf(needle.replace(/'/g, '&#39;'), at + 1) : part.indexOf(needle, at + 1);
+        const next =
+          part.indexOf(needle.replace(/'/g, '&#39;'), at + 1) >= 0
+            ? part.indexOf(needle.replace(/'/g, '&#39;'), at + 1)
+            : part.indexOf(needle, at + 1);
         expect({ needle, found: next > at }).toEqual({ needle, found: true });
         at = next;
       }

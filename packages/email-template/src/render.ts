@@ -33,7 +33,10 @@ const escLines = (s: string) => esc(s).replace(/\r\n|\r|\n/g, '<br>');
 
 /** One line: no control characters (CR/LF/TAB, C0/C1, line separators), collapsed spaces. */
 export function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export function buildSubject(i: Pick<LeadEmailInput, 'summary' | 'contacts'>): string {
@@ -42,7 +45,6 @@ export function buildSubject(i: Pick<LeadEmailInput, 'summary' | 'contacts'>): s
   const subject = oneLine(`New lead: ${who} - ${what}`);
   return subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 1).trimEnd()}…`;
 }
-
 
 function formatPhone(e164: string): string {
   const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
@@ -149,17 +151,25 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
       (s ? `<div style="margin-top:2px;">${esc(oneLine(s.project_summary))}</div>` : '') +
       `</td></tr>`,
   );
-  t.push(`New lead for ${i.shop.name} (via ${i.shop.assistantName}, trigger: ${i.reason})`, `${who}${s ? ` - ${oneLine(s.project_summary)}` : ''}`, '');
+  t.push(
+    `New lead for ${i.shop.name} (via ${i.shop.assistantName}, trigger: ${i.reason})`,
+    `${who}${s ? ` - ${oneLine(s.project_summary)}` : ''}`,
+    '',
+  );
 
   // Contacts
   const contactRows: string[] = [];
   const contactText: string[] = [];
   for (const p of i.contacts.phones.filter(isE164)) {
-    contactRows.push(`<div>Phone: <a class="lp-link" style="${C.link}" href="tel:${p}">${esc(formatPhone(p))}</a> · <a class="lp-link" style="${C.link}" href="sms:${p}">text</a></div>`);
+    contactRows.push(
+      `<div>Phone: <a class="lp-link" style="${C.link}" href="tel:${p}">${esc(formatPhone(p))}</a> · <a class="lp-link" style="${C.link}" href="sms:${p}">text</a></div>`,
+    );
     contactText.push(`Phone: ${formatPhone(p)}  tel:${p}  sms:${p}`);
   }
   for (const e of i.contacts.emails.filter(isSendableAddress)) {
-    contactRows.push(`<div>Email: <a class="lp-link" style="${C.link}" href="mailto:${esc(encodeURIComponent(e).replace(/%40/g, '@'))}">${esc(e)}</a></div>`);
+    contactRows.push(
+      `<div>Email: <a class="lp-link" style="${C.link}" href="mailto:${esc(encodeURIComponent(e).replace(/%40/g, '@'))}">${esc(e)}</a></div>`,
+    );
     contactText.push(`Email: ${e}  mailto:${e}`);
   }
   if (s?.customer_language) {
@@ -179,25 +189,67 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
   t.push('QUICK ACTIONS', ...acts.map((a) => `${a.label}: ${a.href}`), '');
 
   if (!s) {
-    h.push(section('AI summary', `<div class="lp-banner" style="${C.banner}"><strong>AI summary unavailable.</strong> The contact details and the full transcript are below.</div>`));
+    h.push(
+      section(
+        'AI summary',
+        `<div class="lp-banner" style="${C.banner}"><strong>AI summary unavailable.</strong> The contact details and the full transcript are below.</div>`,
+      ),
+    );
     t.push('AI SUMMARY', 'AI summary unavailable. The contact details and the full transcript are below.', '');
   } else {
-    h.push(section('Summary', `<p style="margin:0;">${escLines(s.summary)}</p><p class="lp-muted" style="margin:6px 0 0 0;${C.muted}">Ready for handoff: ${s.handoff_ready ? 'yes' : 'no'} · ${esc(oneLine(s.handoff_reason))}</p>`));
+    h.push(
+      section(
+        'Summary',
+        `<p style="margin:0;">${escLines(s.summary)}</p><p class="lp-muted" style="margin:6px 0 0 0;${C.muted}">Ready for handoff: ${s.handoff_ready ? 'yes' : 'no'} · ${esc(oneLine(s.handoff_reason))}</p>`,
+      ),
+    );
     h.push(section('Key details', list(s.key_details)));
     h.push(section('Missing info', list(s.missing_info)));
     h.push(section('Next steps', list(s.next_steps)));
-    h.push(section('Call script', `<ol style="margin:0;padding-left:20px;">${s.call_script_prompts.map((p) => `<li>${escLines(p)}</li>`).join('')}</ol>`));
+    h.push(
+      section(
+        'Call script',
+        `<ol style="margin:0;padding-left:20px;">${s.call_script_prompts.map((p) => `<li>${escLines(p)}</li>`).join('')}</ol>`,
+      ),
+    );
     h.push(
       section(
         'Drafts to copy',
-        draft('SMS', s.sms_draft) + draft('Email subject', s.email_subject) + draft('Email body', s.email_body) + draft(`Outreach (${oneLine(s.customer_language)})`, s.outreach_message),
+        draft('SMS', s.sms_draft) +
+          draft('Email subject', s.email_subject) +
+          draft('Email body', s.email_body) +
+          draft(`Outreach (${oneLine(s.customer_language)})`, s.outreach_message),
       ),
     );
     const bullets = (xs: string[]) => (xs.length ? xs.map((x) => `- ${x}`) : ['- None']);
     t.push('SUMMARY', s.summary, `Ready for handoff: ${s.handoff_ready ? 'yes' : 'no'} - ${oneLine(s.handoff_reason)}`, '');
-    t.push('KEY DETAILS', ...bullets(s.key_details), '', 'MISSING INFO', ...bullets(s.missing_info), '', 'NEXT STEPS', ...bullets(s.next_steps), '');
+    t.push(
+      'KEY DETAILS',
+      ...bullets(s.key_details),
+      '',
+      'MISSING INFO',
+      ...bullets(s.missing_info),
+      '',
+      'NEXT STEPS',
+      ...bullets(s.next_steps),
+      '',
+    );
     t.push('CALL SCRIPT', ...s.call_script_prompts.map((p, n) => `${n + 1}. ${p}`), '');
-    t.push('DRAFTS TO COPY', 'SMS:', s.sms_draft, '', 'Email subject:', s.email_subject, '', 'Email body:', s.email_body, '', `Outreach (${oneLine(s.customer_language)}):`, s.outreach_message, '');
+    t.push(
+      'DRAFTS TO COPY',
+      'SMS:',
+      s.sms_draft,
+      '',
+      'Email subject:',
+      s.email_subject,
+      '',
+      'Email body:',
+      s.email_body,
+      '',
+      `Outreach (${oneLine(s.customer_language)}):`,
+      s.outreach_message,
+      '',
+    );
   }
 
   // Transcript
@@ -208,7 +260,9 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     const atts = l.attachments.map((a) => {
       const url = httpUrlOrNull(a.previewUrl);
       const label = `${a.name} (${a.mimeType})`;
-      return url ? `<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>` : `<div>Attachment: ${esc(label)}</div>`;
+      return url
+        ? `<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>`
+        : `<div>Attachment: ${esc(label)}</div>`;
     });
     rows.push(
       `<tr><td class="lp-rule" style="padding:8px 0;border-top:1px solid #e3e6ea;vertical-align:top;">` +
@@ -221,12 +275,20 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     t.push(`${l.speaker}${stamp ? ` (${stamp})` : ''}:`);
     if (l.quote) t.push(...l.quote.split(/\r\n|\r|\n/).map((q) => `> ${q}`));
     if (l.text) t.push(l.text);
-    for (const a of l.attachments) t.push(`[attachment] ${a.name} (${a.mimeType})${httpUrlOrNull(a.previewUrl) ? ` ${httpUrlOrNull(a.previewUrl)}` : ''}`);
+    for (const a of l.attachments)
+      t.push(`[attachment] ${a.name} (${a.mimeType})${httpUrlOrNull(a.previewUrl) ? ` ${httpUrlOrNull(a.previewUrl)}` : ''}`);
     t.push('');
   }
-  h.push(section(`Transcript (${i.lines.length} messages)`, `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">${rows.join('')}</table>`));
+  h.push(
+    section(
+      `Transcript (${i.lines.length} messages)`,
+      `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">${rows.join('')}</table>`,
+    ),
+  );
 
-  h.push(`<tr><td class="lp-muted" style="padding:16px 24px 20px 24px;${C.muted}">Thread ${esc(i.threadId)} · sent once per conversation by chatkit-lead-intake</td></tr>`);
+  h.push(
+    `<tr><td class="lp-muted" style="padding:16px 24px 20px 24px;${C.muted}">Thread ${esc(i.threadId)} · sent once per conversation by chatkit-lead-intake</td></tr>`,
+  );
   h.push('</table></td></tr></table></body></html>');
   t.push(`Thread ${i.threadId}`);
 

@@ -5,7 +5,10 @@ export function sampleLead(messages = 8): LeadEmailInput {
   const base = Date.UTC(2026, 10, 24, 17, 5) / 1000;
   const script: Array<[string, string]> = [
     ['customer', 'Hola, my 2014 Honda Civic makes a grinding noise when I brake.'],
-    ['assistant', 'I am sorry to hear that! Grinding often means the pads are worn. Can you tell me your name and the best way to reach you?'],
+    [
+      'assistant',
+      'I am sorry to hear that! Grinding often means the pads are worn. Can you tell me your name and the best way to reach you?',
+    ],
     ['customer', 'Soy Ana Lopez. Mi celular es (650) 555-0123 y mi correo ana.lopez@example.com'],
     ['assistant', 'Gracias, Ana. ¿Desde cuándo escucha el ruido?'],
     ['customer', 'Desde hace una semana. Here is a photo of the wheel.'],
@@ -21,7 +24,8 @@ export function sampleLead(messages = 8): LeadEmailInput {
       speaker: customer ? 'Customer' : 'Roxana',
       text,
       quote: null,
-      attachments: n % script.length === 4 ? [{ name: 'wheel.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/wheel.jpg' }] : [],
+      attachments:
+        n % script.length === 4 ? [{ name: 'wheel.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/wheel.jpg' }] : [],
     };
   });
   return {
@@ -37,15 +41,22 @@ export function sampleLead(messages = 8): LeadEmailInput {
       customer_language: 'Spanish',
       vehicle: { year: 2014, make: 'Honda', model: 'Civic' },
       project_summary: 'Grinding noise when braking',
-      summary: 'Ana Lopez reports a grinding noise when braking on her 2014 Honda Civic, for about a week. She sent a photo of the wheel and wants a call.',
+      summary:
+        'Ana Lopez reports a grinding noise when braking on her 2014 Honda Civic, for about a week. She sent a photo of the wheel and wants a call.',
       key_details: ['2014 Honda Civic', 'Grinding noise when braking', 'Started about a week ago', 'Photo of the wheel attached'],
       missing_info: ['Mileage', 'Preferred appointment time'],
       next_steps: ['Call Ana to book a brake inspection', 'Review the wheel photo before the call'],
-      call_script_prompts: ['Confirm the grinding happens every time she brakes.', 'Ask for the mileage and when the brakes were last serviced.', 'Offer the next inspection slot that suits her.'],
-      outreach_message: 'Hola Ana, le escribimos de Craig\'s Autos sobre el ruido de frenos de su Civic. ¿Cuándo le conviene que la llamemos?',
-      sms_draft: 'Hola Ana, somos Craig\'s Autos. Recibimos su mensaje sobre los frenos de su Civic. ¿Le llamamos hoy?',
+      call_script_prompts: [
+        'Confirm the grinding happens every time she brakes.',
+        'Ask for the mileage and when the brakes were last serviced.',
+        'Offer the next inspection slot that suits her.',
+      ],
+      outreach_message:
+        "Hola Ana, le escribimos de Craig's Autos sobre el ruido de frenos de su Civic. ¿Cuándo le conviene que la llamemos?",
+      sms_draft: "Hola Ana, somos Craig's Autos. Recibimos su mensaje sobre los frenos de su Civic. ¿Le llamamos hoy?",
       email_subject: 'Su consulta sobre los frenos de su Honda Civic',
-      email_body: 'Hola Ana,\n\nGracias por escribirnos. Nos gustaría revisar los frenos de su Civic. ¿Qué día le conviene?\n\nCraig\'s Autos',
+      email_body:
+        "Hola Ana,\n\nGracias por escribirnos. Nos gustaría revisar los frenos de su Civic. ¿Qué día le conviene?\n\nCraig's Autos",
     },
     lines,
   };

@@ -17,8 +17,18 @@ export class HttpError extends Error {
 
 function defaultCode(status: number): string {
   return (
-    { 400: 'bad_request', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type', 502: 'upstream_error' } as Record<number, string>
-  )[status] ?? (status < 500 ? 'client_error' : 'internal_error');
+    (
+      {
+        400: 'bad_request',
+        403: 'forbidden',
+        404: 'not_found',
+        405: 'method_not_allowed',
+        413: 'payload_too_large',
+        415: 'unsupported_media_type',
+        502: 'upstream_error',
+      } as Record<number, string>
+    )[status] ?? (status < 500 ? 'client_error' : 'internal_error')
+  );
 }
 
 export const badRequest = (message: string, code = 'bad_request') => new HttpError(400, message, code);

@@ -22,13 +22,15 @@ export function httpUrlOrNull(v: unknown): string | null {
 /** `user`: absent or null, or 1-128 of A-Z, a-z, 0-9, _ or -. */
 export function optionalUserId(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || !USER_ID.test(v)) throw badRequest('user must be 1-128 characters of A-Z, a-z, 0-9, _ or -.', 'invalid_user');
+  if (typeof v !== 'string' || !USER_ID.test(v))
+    throw badRequest('user must be 1-128 characters of A-Z, a-z, 0-9, _ or -.', 'invalid_user');
   return v;
 }
 
 /** `pageUrl`: absent or null, or an absolute http(s) URL of at most 2048 characters (kept as sent). */
 export function optionalPageUrl(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || v.length > MAX_URL_LENGTH || !httpUrlOrNull(v)) throw badRequest(`pageUrl must be an absolute http(s) URL of at most ${MAX_URL_LENGTH} characters.`, 'invalid_page_url');
+  if (typeof v !== 'string' || v.length > MAX_URL_LENGTH || !httpUrlOrNull(v))
+    throw badRequest(`pageUrl must be an absolute http(s) URL of at most ${MAX_URL_LENGTH} characters.`, 'invalid_page_url');
   return v;
 }

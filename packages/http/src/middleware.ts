@@ -82,7 +82,9 @@ export function methodGuard(methods: readonly string[] = ['POST']): Mw {
     before: function methodGuardBefore(request) {
       const method = request.event.requestContext?.http?.method ?? 'POST';
       if (!methods.includes(method)) {
-        throw new HttpError(405, `Method ${method} is not allowed; use ${methods.join(' or ')}.`, 'method_not_allowed', { allow: methods.join(', ') });
+        throw new HttpError(405, `Method ${method} is not allowed; use ${methods.join(' or ')}.`, 'method_not_allowed', {
+          allow: methods.join(', '),
+        });
       }
     },
   };
@@ -109,7 +111,10 @@ export function jsonBody(opts: JsonBodyOptions = {}): Mw<LambdaFunctionURLEvent 
       const type = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const okType = type === '' || type === 'application/json' || (opts.acceptTextPlain && type === 'text/plain');
       if (!okType) {
-        throw new HttpError(415, `Content-Type ${JSON.stringify(type.slice(0, 100))} is not supported; send application/json${opts.acceptTextPlain ? ' or text/plain' : ''}.`);
+        throw new HttpError(
+          415,
+          `Content-Type ${JSON.stringify(type.slice(0, 100))} is not supported; send application/json${opts.acceptTextPlain ? ' or text/plain' : ''}.`,
+        );
       }
       const text = buf.toString('utf8').trim();
       if (text === '') {
@@ -143,13 +148,17 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
   return {
     onError: function httpErrorsOnError(request) {
       const err = request.error;
-      if (typeof request.response === "object" && request.response !== null && request.response.statusCode) return;
+      if (typeof request.response === 'object' && request.response !== null && request.response.statusCode) return;
       // Structural as well as instanceof: a lazily loaded module may hold its own copy of the class
       // (and subclasses such as UpstreamError carry their own name).
       if (err instanceof HttpError || isHttpErrorLike(err)) {
         const e = err as HttpError;
         if (e.statusCode >= 500 && !e.expose) opts.onUnexpected?.(e, request);
-        request.response = jsonResponse(e.statusCode, { error: e.expose ? e.message : publicMessage(e.statusCode), code: e.code }, e.headers);
+        request.response = jsonResponse(
+          e.statusCode,
+          { error: e.expose ? e.message : publicMessage(e.statusCode), code: e.code },
+          e.headers,
+        );
         return;
       }
       opts.onUnexpected?.(err, request);

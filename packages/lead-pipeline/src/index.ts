@@ -1,4 +1,12 @@
-export { parseLeadRequest, leadRequest, LEAD_REASONS, THREAD_ID, type LeadRequest, type LeadReason, type LeadRequestContext } from './request';
+export {
+  parseLeadRequest,
+  leadRequest,
+  LEAD_REASONS,
+  THREAD_ID,
+  type LeadRequest,
+  type LeadReason,
+  type LeadRequestContext,
+} from './request';
 export {
   runLead,
   previewLead,

@@ -4,7 +4,14 @@ import { renderLeadEmail, type RenderedEmail } from '@lead-intake/email-template
 import { LeadSummarySchema, summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
 import { EmailSendError } from '@lead-intake/ses-mailer';
 import type { ShopProfile } from '@lead-intake/shop-hours';
-import { extractContacts, formatForModel, ThreadNotFoundError, type Contacts, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
+import {
+  extractContacts,
+  formatForModel,
+  ThreadNotFoundError,
+  type Contacts,
+  type Transcript,
+  type TranscriptSource,
+} from '@lead-intake/transcript';
 import type { LeadReason } from './request';
 
 /**
@@ -104,7 +111,9 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
       return { sent: false, reason: 'error' };
     }
     const contacts = findContacts(transcript, ports.profile);
-    const { summary, fromCache } = hasContact(contacts) ? await summarize(job, transcript, contacts, ports) : { summary: null, fromCache: false };
+    const { summary, fromCache } = hasContact(contacts)
+      ? await summarize(job, transcript, contacts, ports)
+      : { summary: null, fromCache: false };
     const decision = decide(trigger, contacts, summary);
     ports.hooks?.evaluated?.({ decision, transcript, contacts, summary, summaryFromCache: fromCache }, trigger);
 
@@ -112,7 +121,14 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
     // A re-evaluation in this invocation (a strong trigger arrived) reuses what was just paid for.
     if (cache.summary) lease.cached = { evalState: cache.evalState, summary: cache.summary };
 
-    if (decision === 'send') return sendAndRecord(job, render(job, trigger, ports.profile, transcript, contacts, summary), contacts.emails[0] ?? null, cache, ports);
+    if (decision === 'send')
+      return sendAndRecord(
+        job,
+        render(job, trigger, ports.profile, transcript, contacts, summary),
+        contacts.emails[0] ?? null,
+        cache,
+        ports,
+      );
 
     const released = await ports.ledger.release(lease, cache);
     if (released.kind === 'released') return { sent: false, reason: decision };
@@ -144,7 +160,12 @@ export function transcriptState(t: Transcript): string {
 }
 
 /** 5. The summary kept on the lease for this exact transcript state, else a new one from OpenAI. */
-async function summarize(job: LeadJob, t: Transcript, contacts: Contacts, ports: LeadPorts): Promise<{ summary: SummaryResult; fromCache: boolean }> {
+async function summarize(
+  job: LeadJob,
+  t: Transcript,
+  contacts: Contacts,
+  ports: LeadPorts,
+): Promise<{ summary: SummaryResult; fromCache: boolean }> {
   const kept = job.lease.cached;
   if (kept && kept.evalState === transcriptState(t)) {
     try {
@@ -154,7 +175,13 @@ async function summarize(job: LeadJob, t: Transcript, contacts: Contacts, ports:
       // An unreadable kept summary is paid for again.
     }
   }
-  const outcome = await summarizeLead(ports.openai, { model: ports.model, shopName: ports.profile.name, transcriptText: formatForModel(t.lines), contacts, signal: ports.signal });
+  const outcome = await summarizeLead(ports.openai, {
+    model: ports.model,
+    shopName: ports.profile.name,
+    transcriptText: formatForModel(t.lines),
+    contacts,
+    signal: ports.signal,
+  });
   return { summary: outcome.ok ? { ok: true, summary: outcome.summary } : { ok: false, failure: outcome.failure }, fromCache: false };
 }
 
@@ -166,7 +193,14 @@ export function decide(trigger: LeadReason, contacts: Contacts, summary: Summary
 }
 
 /** 7. The email. */
-export function render(job: Pick<LeadJob, 'threadId' | 'pageUrl'>, trigger: LeadReason, profile: ShopProfile, t: Transcript, contacts: Contacts, summary: SummaryResult | null): RenderedEmail {
+export function render(
+  job: Pick<LeadJob, 'threadId' | 'pageUrl'>,
+  trigger: LeadReason,
+  profile: ShopProfile,
+  t: Transcript,
+  contacts: Contacts,
+  summary: SummaryResult | null,
+): RenderedEmail {
   return renderLeadEmail({
     shop: { name: profile.name, phone: profile.phone, assistantName: profile.assistantName, timezone: profile.timezone },
     threadId: job.threadId,
@@ -179,7 +213,13 @@ export function render(job: Pick<LeadJob, 'threadId' | 'pageUrl'>, trigger: Lead
 }
 
 /** 8 and 9. Send, then record it; a failed send is recorded as an error (retried after its cooldown). */
-async function sendAndRecord(job: LeadJob, email: RenderedEmail, replyTo: string | null, cache: EvalCache, ports: LeadPorts): Promise<LeadAnswer> {
+async function sendAndRecord(
+  job: LeadJob,
+  email: RenderedEmail,
+  replyTo: string | null,
+  cache: EvalCache,
+  ports: LeadPorts,
+): Promise<LeadAnswer> {
   const { lease } = job;
   // Never start a send on a lease that is about to expire: past it, another holder may send too.
   // (A live invocation cannot outrun its lease: the lease outlives the function timeout.)
@@ -235,7 +275,12 @@ export async function previewLead(
   let seen: Evaluation | undefined;
   let email: RenderedEmail | undefined;
   let unreadable: unknown;
-  await runLead(job, { ...ports, ledger, send: async (e) => ((email = e), 'preview'), hooks: { evaluated: (e) => (seen ??= e), transcriptFailed: (e) => (unreadable = e) } });
+  await runLead(job, {
+    ...ports,
+    ledger,
+    send: async (e) => ((email = e), 'preview'),
+    hooks: { evaluated: (e) => (seen ??= e), transcriptFailed: (e) => (unreadable = e) },
+  });
   if (!seen) throw unreadable ?? new Error('preview: the transcript could not be read');
   email ??= render(job, req.reason, ports.profile, seen.transcript, seen.contacts, seen.summary);
   return { decision: seen.decision, email, summary: seen.summary, contacts: seen.contacts };

@@ -20,9 +20,11 @@ export interface LeadRequest {
 export function parseLeadRequest(body: Record<string, unknown>): LeadRequest {
   const { threadId, reason, user, pageUrl } = body;
   if (threadId === undefined) throw badRequest('threadId is required.', 'invalid_thread_id');
-  if (typeof threadId !== 'string' || !THREAD_ID.test(threadId)) throw badRequest('threadId must look like cthr_ followed by 1-128 of A-Z, a-z, 0-9, _ or -.', 'invalid_thread_id');
+  if (typeof threadId !== 'string' || !THREAD_ID.test(threadId))
+    throw badRequest('threadId must look like cthr_ followed by 1-128 of A-Z, a-z, 0-9, _ or -.', 'invalid_thread_id');
   if (reason === undefined) throw badRequest(`reason is required: one of ${LEAD_REASONS.join(', ')}.`, 'invalid_reason');
-  if (typeof reason !== 'string' || !(LEAD_REASONS as readonly string[]).includes(reason)) throw badRequest(`reason must be one of ${LEAD_REASONS.join(', ')}.`, 'invalid_reason');
+  if (typeof reason !== 'string' || !(LEAD_REASONS as readonly string[]).includes(reason))
+    throw badRequest(`reason must be one of ${LEAD_REASONS.join(', ')}.`, 'invalid_reason');
   const validUser = optionalUserId(user);
   const page = optionalPageUrl(pageUrl);
   return { threadId, reason: reason as LeadReason, user: validUser, pageUrl: page };
@@ -45,14 +47,18 @@ export interface LeadRequestOptions<C> {
 }
 
 /** Validation step: `event.parsedBody` (from `jsonBody()`) and the client token into `context.leadRequest`. */
-export function leadRequest<C extends LeadRequestContext>(opts: LeadRequestOptions<C> = {}): MiddlewareObj<{ parsedBody?: Record<string, unknown>; headers?: Record<string, string | undefined> }, unknown, Error, C> {
+export function leadRequest<C extends LeadRequestContext>(
+  opts: LeadRequestOptions<C> = {},
+): MiddlewareObj<{ parsedBody?: Record<string, unknown>; headers?: Record<string, string | undefined> }, unknown, Error, C> {
   return {
     before: function leadRequestBefore(request) {
       const body = request.event.parsedBody ?? {};
       const req = parseLeadRequest(body);
       if (opts.tokenSecret) {
         const fromBody = typeof body.token === 'string' ? body.token : undefined;
-        const claims = claimsOr401(opts.tokenSecret(request.context), bearerToken(request.event) ?? fromBody, { graceSeconds: LEAD_TOKEN_GRACE_SECONDS });
+        const claims = claimsOr401(opts.tokenSecret(request.context), bearerToken(request.event) ?? fromBody, {
+          graceSeconds: LEAD_TOKEN_GRACE_SECONDS,
+        });
         req.user = claims.sub;
         req.pageUrl ??= claims.url ?? null;
       }

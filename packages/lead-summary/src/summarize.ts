@@ -6,8 +6,7 @@ import { leadSummaryInstructions } from './instructions';
 export type SummaryFailure = 'timeout' | 'api_error' | 'refusal' | 'incomplete' | 'invalid_output';
 
 export type SummaryOutcome =
-  | { ok: true; summary: LeadSummary; responseId: string | null }
-  | { ok: false; failure: SummaryFailure; status?: number };
+  { ok: true; summary: LeadSummary; responseId: string | null } | { ok: false; failure: SummaryFailure; status?: number };
 
 export interface SummarizeInput {
   model: string;
@@ -49,7 +48,8 @@ export async function summarizeLead(client: OpenAI, i: SummarizeInput): Promise<
     );
   } catch (e) {
     if (e instanceof OpenAI.APIConnectionTimeoutError || e instanceof OpenAI.APIUserAbortError) return { ok: false, failure: 'timeout' };
-    if (e instanceof OpenAI.APIError) return { ok: false, failure: e.status === undefined && /timed? ?out/i.test(e.message) ? 'timeout' : 'api_error', status: e.status };
+    if (e instanceof OpenAI.APIError)
+      return { ok: false, failure: e.status === undefined && /timed? ?out/i.test(e.message) ? 'timeout' : 'api_error', status: e.status };
     // SyntaxError (not JSON), ZodError (wrong shape), TypeError (no output array).
     return { ok: false, failure: 'invalid_output' };
   }

@@ -43,11 +43,15 @@ export class LocalFunction {
 
   private spawn(): Promise<void> {
     const exportName = this.fn.handler.split('.').pop()!;
-    const child = fork(join(__dirname, 'lambda-worker.ts'), [this.bundle, exportName, `${this.fn.service}-${this.fn.name}`, String(this.fn.memoryMb)], {
-      env: this.env,
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = fork(
+      join(__dirname, 'lambda-worker.ts'),
+      [this.bundle, exportName, `${this.fn.service}-${this.fn.name}`, String(this.fn.memoryMb)],
+      {
+        env: this.env,
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      },
+    );
     this.child = child;
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: any) => {
@@ -149,7 +153,14 @@ export function toEvent(req: IncomingMessage, body: Buffer, domainName: string) 
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const k = req.rawHeaders[i]!.toLowerCase();
     const v = req.rawHeaders[i + 1]!;
-    if (k === 'cookie') cookies = [...(cookies ?? []), ...v.split(';').map((c) => c.trim()).filter(Boolean)];
+    if (k === 'cookie')
+      cookies = [
+        ...(cookies ?? []),
+        ...v
+          .split(';')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      ];
     else headers[k] = headers[k] === undefined ? v : `${headers[k]},${v}`;
   }
   const query: Record<string, string> = {};
@@ -170,7 +181,13 @@ export function toEvent(req: IncomingMessage, body: Buffer, domainName: string) 
       apiId: 'local',
       domainName,
       domainPrefix: domainName.split('.')[0],
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId,
       routeKey: '$default',
       stage: '$default',
@@ -208,7 +225,8 @@ export async function serveFunctionUrl(fn: LocalFunction, host: string, port: nu
   const server = createServer(async (req, res) => {
     const started = Date.now();
     const origin = req.headers.origin;
-    const log = (status: number) => console.log(`[${fn.fn.name}] ${req.method} ${(req.url ?? '/').split('?')[0]} ${status} ${Date.now() - started}ms`);
+    const log = (status: number) =>
+      console.log(`[${fn.fn.name}] ${req.method} ${(req.url ?? '/').split('?')[0]} ${status} ${Date.now() - started}ms`);
     const plain = (status: number, text: string, headers: Record<string, string> = {}) => {
       res.writeHead(status, applyCors({ 'content-type': 'application/json', ...headers }, cors, origin));
       res.end(text);

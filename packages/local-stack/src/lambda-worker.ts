@@ -7,9 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 
 type Meta = { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
-type Msg =
-  | { type: 'invoke'; id: string; event: unknown; deadline: number }
-  | { type: 'abort'; id: string };
+type Msg = { type: 'invoke'; id: string; event: unknown; deadline: number } | { type: 'abort'; id: string };
 
 const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const send = (m: Record<string, unknown>) => process.send!(m);
@@ -27,7 +25,11 @@ class ResponseStream extends Writable {
   private start() {
     if (this.started) return;
     this.started = true;
-    send({ type: 'stream-start', id: this.id, meta: this.meta ?? { statusCode: 200, headers: { 'content-type': 'application/octet-stream' } } });
+    send({
+      type: 'stream-start',
+      id: this.id,
+      meta: this.meta ?? { statusCode: 200, headers: { 'content-type': 'application/octet-stream' } },
+    });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void) {
     this.start();

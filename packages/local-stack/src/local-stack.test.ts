@@ -39,7 +39,11 @@ describe('the running local stack', () => {
 
   it('answers preflights from the URL CORS configuration (the same allowed origins the deploy uses)', async () => {
     const { session } = stackUrls();
-    const pre = (origin: string) => fetch(session, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const pre = (origin: string) =>
+      fetch(session, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
     const ok = await pre('https://craigs.autos');
     expect(ok.status).toBe(200);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://craigs.autos');
@@ -50,10 +54,13 @@ describe('the running local stack', () => {
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('bundles each function with its service\'s esbuild plugins (the OpenAI resources it keeps)', () => {
+  it("bundles each function with its service's esbuild plugins (the OpenAI resources it keeps)", () => {
     const bundle = (name: string) => readFileSync(join(REPO_ROOT, '.local', 'build', `${name}.cjs`), 'utf8');
     // session keeps ChatKit, chat keeps Responses, lead keeps both (services/*/esbuild-plugins.cjs).
-    const has = (name: string) => [bundle(name).includes("'/chatkit/sessions'") || bundle(name).includes('"/chatkit/sessions"'), bundle(name).includes('"/responses"') || bundle(name).includes("'/responses'")];
+    const has = (name: string) => [
+      bundle(name).includes("'/chatkit/sessions'") || bundle(name).includes('"/chatkit/sessions"'),
+      bundle(name).includes('"/responses"') || bundle(name).includes("'/responses'"),
+    ];
     expect(has('chatkit-lead-intake-session-session')).toEqual([true, false]);
     expect(has('chatkit-lead-intake-chat-chat')).toEqual([false, true]);
     expect(has('chatkit-lead-intake-lead-lead')).toEqual([true, true]);
@@ -72,7 +79,11 @@ describe('payload format 2.0', () => {
   };
 
   it('lower-cases headers, splits cookies, joins repeated query values and keeps text bodies as text', () => {
-    const ev = toEvent(req({}, ['Content-Type', 'application/json', 'X-Multi', 'a', 'X-Multi', 'b', 'Cookie', 'a=1; b=2']), Buffer.from('{"a":1}'), 'h:1');
+    const ev = toEvent(
+      req({}, ['Content-Type', 'application/json', 'X-Multi', 'a', 'X-Multi', 'b', 'Cookie', 'a=1; b=2']),
+      Buffer.from('{"a":1}'),
+      'h:1',
+    );
     expect(ev.headers).toEqual({ 'content-type': 'application/json', 'x-multi': 'a,b' });
     expect(ev.cookies).toEqual(['a=1', 'b=2']);
     expect(ev.rawPath).toBe('/a/b');
@@ -96,8 +107,15 @@ describe('behaving like the service (the local stack is supervised)', () => {
   function slowFunction(timeoutSeconds: number) {
     const dir = mkdtempSync(join(tmpdir(), 'fn-'));
     const file = join(dir, 'slow.cjs');
-    require('node:fs').writeFileSync(file, 'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };');
-    return new LocalFunction({ service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} }, file, { ...process.env });
+    require('node:fs').writeFileSync(
+      file,
+      'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };',
+    );
+    return new LocalFunction(
+      { service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} },
+      file,
+      { ...process.env },
+    );
   }
 
   it('a timeout fails only the invocation that timed out; the others on that instance finish', async () => {
@@ -124,10 +142,14 @@ describe('behaving like the service (the local stack is supervised)', () => {
       // Resolves when the client's socket closes: on the old behaviour it hung until the 65 s idle timeout.
       const outcome = await new Promise<{ status?: number; connection?: string; closed: boolean }>((resolve) => {
         let got: { status?: number; connection?: string } = {};
-        const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(7 * 1024 * 1024) } }, (res) => {
-          got = { status: res.statusCode, connection: res.headers.connection };
-          res.resume();
-        });
+        const req = request(
+          url,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': String(7 * 1024 * 1024) } },
+          (res) => {
+            got = { status: res.statusCode, connection: res.headers.connection };
+            res.resume();
+          },
+        );
         req.on('error', () => undefined); // the server stops reading: EPIPE/ECONNRESET on our side is expected
         req.on('close', () => resolve({ ...got, closed: true }));
         req.end(Buffer.alloc(7 * 1024 * 1024, 32));
@@ -145,81 +167,132 @@ describe('npm run dev', () => {
   it.each([
     ['Ctrl-C (SIGINT to the foreground process group); self-hosted, the default', true, 'SIGINT', undefined],
     ['SIGTERM to npm alone; LOCAL_CHATKIT_MODE=hosted', false, 'SIGTERM', 'hosted'],
-  ] as const)('reaches ready, writes the outputs file, and leaves no process or port behind on %s', async (_label, group, signal, mode) => {
-    const dir = mkdtempSync(join(tmpdir(), 'stack-'));
-    const outputs = join(dir, 'outputs.json');
-    const ports = { LOCAL_DYNAMODB_PORT: 28000, LOCAL_SES_PORT: 28005, LOCAL_SQS_PORT: 28006, LOCAL_OPENAI_PORT: 23110, LOCAL_SESSION_PORT: 23101, LOCAL_LEAD_PORT: 23102, LOCAL_CHAT_PORT: 23103 };
-    const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
-    for (const [k, v] of Object.entries(ports)) env[k] = String(v);
-    delete env.OPENAI_API_KEY;
-    delete env.LOCAL_CHATKIT_MODE;
-    if (mode) env.LOCAL_CHATKIT_MODE = mode;
-    // Self-hosted run: DynamoDB keeps its data on disk (it survives the kill below) and the sweeper runs every 2 s.
-    if (!mode) Object.assign(env, { LOCAL_DYNAMODB_DATA_DIR: join(dir, 'dynamodb'), LOCAL_SCHEDULE_SECONDS: '2' });
-    const child = spawn('npm', ['run', 'dev'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let log = '';
-    child.stdout.on('data', (d) => (log += d));
-    child.stderr.on('data', (d) => (log += d));
-    const deadline = Date.now() + 60_000;
-    while (!/\bready\b/.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    expect(log).toMatch(/\bready\b/);
-    expect(JSON.parse(readFileSync(outputs, 'utf8'))).toEqual({
-      custom: { chatkit_session_url: 'http://127.0.0.1:23101/', chatkit_lead_email_url: 'http://127.0.0.1:23102/', chatkit_api_url: 'http://127.0.0.1:23103/' },
-    });
-    for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
-    // The mode, switched by one variable without editing stages.config.json.
-    const res = await postJson('http://127.0.0.1:23101/', {});
-    expect(res.status).toBe(200);
-    if (!mode) {
-      // A conversation with a phone number, then DynamoDB Local dies.
-      const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-      const dynamo = () => new DynamoDBClient({ endpoint: 'http://127.0.0.1:28000', region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-      const threadId = await conversations(dynamo).seedThread({ user: 'u-outage', items: [{ role: 'user', text: 'Car will not start. Call 415-555-0199.' }, { role: 'assistant', text: 'We will call.' }] });
-      const { execSync: sh } = await import('node:child_process');
-      const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true').toString().trim().split('\n').filter(Boolean).map(Number);
-      expect(java).toHaveLength(1);
-      process.kill(java[0]!, 'SIGKILL');
-      // The customer closes the tab now: the beacon is kept in the spool, not refused.
-      const beacon = await postJson('http://127.0.0.1:23102/', { threadId, reason: 'pagehide' }, { authorization: `Bearer ${clientTokenFor('u-outage')}` });
-      expect([beacon.status, beacon.body]).toEqual([202, { sent: false, reason: 'queued' }]);
-      // The stack starts DynamoDB again on its port, with its tables and (LOCAL_DYNAMODB_DATA_DIR) its data.
-      const until = Date.now() + 45_000;
-      while (!/DynamoDB Local restarted/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-      expect(log).toMatch(/DynamoDB Local exited; starting it again/);
-      expect(log).toMatch(/DynamoDB Local restarted/);
-      const tables = await dynamo().send(new ListTablesCommand({}));
-      expect(tables.TableNames).toEqual(expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']));
-      expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
-      expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
-      // The scheduled sweeper drains the spool: one email, and the spool is empty.
-      const emailsFor = async () => ((await (await fetch('http://127.0.0.1:28005/store')).json()) as { emails: Array<{ body: { text?: string } }> }).emails.filter((m) => m.body.text?.includes(threadId));
-      const sent = Date.now() + 30_000;
-      while (!(await emailsFor()).length && Date.now() < sent) await new Promise((r) => setTimeout(r, 250));
-      expect(await emailsFor()).toHaveLength(1);
-      const queues = ((await (await fetch('http://127.0.0.1:28006/')).json()) as { queues: Array<{ name: string; messages: unknown[] }> }).queues;
-      expect(queues.find((q) => q.name.endsWith('-trigger-spool'))!.messages).toEqual([]);
-      await new Promise((r) => setTimeout(r, 2500)); // another sweep: still one email
-      expect(await emailsFor()).toHaveLength(1);
-    }
-    if (mode === 'hosted') {
-      expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
-      expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator
-    } else {
-      expect(log).toMatch(/ChatKit mode\s+self-hosted \(stages\.config\.json/);
-      expect(res.body).toMatchObject({ client_secret: expect.stringMatching(/^ckt1\./), device_credential: expect.stringMatching(/^ckd1\./) });
-    }
+  ] as const)(
+    'reaches ready, writes the outputs file, and leaves no process or port behind on %s',
+    async (_label, group, signal, mode) => {
+      const dir = mkdtempSync(join(tmpdir(), 'stack-'));
+      const outputs = join(dir, 'outputs.json');
+      const ports = {
+        LOCAL_DYNAMODB_PORT: 28000,
+        LOCAL_SES_PORT: 28005,
+        LOCAL_SQS_PORT: 28006,
+        LOCAL_OPENAI_PORT: 23110,
+        LOCAL_SESSION_PORT: 23101,
+        LOCAL_LEAD_PORT: 23102,
+        LOCAL_CHAT_PORT: 23103,
+      };
+      const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
+      for (const [k, v] of Object.entries(ports)) env[k] = String(v);
+      delete env.OPENAI_API_KEY;
+      delete env.LOCAL_CHATKIT_MODE;
+      if (mode) env.LOCAL_CHATKIT_MODE = mode;
+      // Self-hosted run: DynamoDB keeps its data on disk (it survives the kill below) and the sweeper runs every 2 s.
+      if (!mode) Object.assign(env, { LOCAL_DYNAMODB_DATA_DIR: join(dir, 'dynamodb'), LOCAL_SCHEDULE_SECONDS: '2' });
+      const child = spawn('npm', ['run', 'dev'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let log = '';
+      child.stdout.on('data', (d) => (log += d));
+      child.stderr.on('data', (d) => (log += d));
+      const deadline = Date.now() + 60_000;
+      while (!/\bready\b/.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      expect(log).toMatch(/\bready\b/);
+      expect(JSON.parse(readFileSync(outputs, 'utf8'))).toEqual({
+        custom: {
+          chatkit_session_url: 'http://127.0.0.1:23101/',
+          chatkit_lead_email_url: 'http://127.0.0.1:23102/',
+          chatkit_api_url: 'http://127.0.0.1:23103/',
+        },
+      });
+      for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
+      // The mode, switched by one variable without editing stages.config.json.
+      const res = await postJson('http://127.0.0.1:23101/', {});
+      expect(res.status).toBe(200);
+      if (!mode) {
+        // A conversation with a phone number, then DynamoDB Local dies.
+        const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+        const dynamo = () =>
+          new DynamoDBClient({
+            endpoint: 'http://127.0.0.1:28000',
+            region: 'us-west-2',
+            credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+          });
+        const threadId = await conversations(dynamo).seedThread({
+          user: 'u-outage',
+          items: [
+            { role: 'user', text: 'Car will not start. Call 415-555-0199.' },
+            { role: 'assistant', text: 'We will call.' },
+          ],
+        });
+        const { execSync: sh } = await import('node:child_process');
+        const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true')
+          .toString()
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+        expect(java).toHaveLength(1);
+        process.kill(java[0]!, 'SIGKILL');
+        // The customer closes the tab now: the beacon is kept in the spool, not refused.
+        const beacon = await postJson(
+          'http://127.0.0.1:23102/',
+          { threadId, reason: 'pagehide' },
+          { authorization: `Bearer ${clientTokenFor('u-outage')}` },
+        );
+        expect([beacon.status, beacon.body]).toEqual([202, { sent: false, reason: 'queued' }]);
+        // The stack starts DynamoDB again on its port, with its tables and (LOCAL_DYNAMODB_DATA_DIR) its data.
+        const until = Date.now() + 45_000;
+        while (!/DynamoDB Local restarted/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+        expect(log).toMatch(/DynamoDB Local exited; starting it again/);
+        expect(log).toMatch(/DynamoDB Local restarted/);
+        const tables = await dynamo().send(new ListTablesCommand({}));
+        expect(tables.TableNames).toEqual(
+          expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']),
+        );
+        expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
+        expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
+        // The scheduled sweeper drains the spool: one email, and the spool is empty.
+        const emailsFor = async () =>
+          ((await (await fetch('http://127.0.0.1:28005/store')).json()) as { emails: Array<{ body: { text?: string } }> }).emails.filter(
+            (m) => m.body.text?.includes(threadId),
+          );
+        const sent = Date.now() + 30_000;
+        while (!(await emailsFor()).length && Date.now() < sent) await new Promise((r) => setTimeout(r, 250));
+        expect(await emailsFor()).toHaveLength(1);
+        const queues = ((await (await fetch('http://127.0.0.1:28006/')).json()) as { queues: Array<{ name: string; messages: unknown[] }> })
+          .queues;
+        expect(queues.find((q) => q.name.endsWith('-trigger-spool'))!.messages).toEqual([]);
+        await new Promise((r) => setTimeout(r, 2500)); // another sweep: still one email
+        expect(await emailsFor()).toHaveLength(1);
+      }
+      if (mode === 'hosted') {
+        expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
+        expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator
+      } else {
+        expect(log).toMatch(/ChatKit mode\s+self-hosted \(stages\.config\.json/);
+        expect(res.body).toMatchObject({
+          client_secret: expect.stringMatching(/^ckt1\./),
+          device_credential: expect.stringMatching(/^ckd1\./),
+        });
+      }
 
-    const { execSync } = await import('node:child_process');
-    const descendants = execSync(`pgrep -f "${outputs}|dynamodb_local|lambda-worker" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
-    if (group) process.kill(-child.pid!, signal);
-    else child.kill(signal);
-    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    const until = Date.now() + 10_000;
-    while (Date.now() < until && (await Promise.all(Object.values(ports).map(portOpen))).some(Boolean)) await new Promise((r) => setTimeout(r, 200));
-    for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(false);
-    const leftovers = descendants.filter((pid) => pidAlive(pid) && readFileSafe(`/proc/${pid}/environ`).includes(outputs));
-    expect(leftovers).toEqual([]);
-  }, 90_000);
+      const { execSync } = await import('node:child_process');
+      const descendants = execSync(`pgrep -f "${outputs}|dynamodb_local|lambda-worker" || true`)
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      if (group) process.kill(-child.pid!, signal);
+      else child.kill(signal);
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      const until = Date.now() + 10_000;
+      while (Date.now() < until && (await Promise.all(Object.values(ports).map(portOpen))).some(Boolean))
+        await new Promise((r) => setTimeout(r, 200));
+      for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(false);
+      const leftovers = descendants.filter((pid) => pidAlive(pid) && readFileSafe(`/proc/${pid}/environ`).includes(outputs));
+      expect(leftovers).toEqual([]);
+    },
+    90_000,
+  );
 });
 
 function readFileSafe(p: string): string {

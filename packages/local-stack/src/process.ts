@@ -34,7 +34,13 @@ export function assertPortFree(host: string, port: number, envName: string): Pro
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === 'EADDRINUSE' ? `Port ${host}:${port} is in use; stop what holds it or set ${envName}.` : `Cannot bind ${host}:${port}: ${e.message}`)),
+      reject(
+        new Error(
+          e.code === 'EADDRINUSE'
+            ? `Port ${host}:${port} is in use; stop what holds it or set ${envName}.`
+            : `Cannot bind ${host}:${port}: ${e.message}`,
+        ),
+      ),
     );
     srv.listen(port, host, () => srv.close(() => resolve()));
   });

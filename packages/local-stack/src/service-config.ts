@@ -90,7 +90,8 @@ function slsPrint(serviceDir: string, stage: string): Promise<any> {
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`serverless print failed in ${relative(REPO_ROOT, serviceDir)} (exit ${code}):\n${err || out}`));
+      if (code !== 0)
+        return reject(new Error(`serverless print failed in ${relative(REPO_ROOT, serviceDir)} (exit ${code}):\n${err || out}`));
       try {
         resolve(JSON.parse(out.slice(out.indexOf('{'))));
       } catch (e) {
@@ -102,7 +103,10 @@ function slsPrint(serviceDir: string, stage: string): Promise<any> {
 
 export async function resolveService(serviceDir: string, stage: string, cacheDir: string): Promise<ResolvedService> {
   mkdirSync(cacheDir, { recursive: true });
-  const cacheFile = join(cacheDir, `print-${relative(REPO_ROOT, serviceDir).replace(/[\\/]/g, '_')}-${stage}-${inputsHash(serviceDir, stage)}.json`);
+  const cacheFile = join(
+    cacheDir,
+    `print-${relative(REPO_ROOT, serviceDir).replace(/[\\/]/g, '_')}-${stage}-${inputsHash(serviceDir, stage)}.json`,
+  );
   let printed: any;
   if (existsSync(cacheFile)) printed = JSON.parse(readFileSync(cacheFile, 'utf8'));
   else {
@@ -160,5 +164,12 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
     Object.entries<any>(resources)
       .filter(([, r]) => r.Type === type)
       .map(([logicalId, r]) => ({ logicalId, properties: r.Properties ?? {} }));
-  return { service: printed.service, dir, esbuild: printed.custom?.esbuild ?? {}, functions, tables: ofType('AWS::DynamoDB::Table'), queues: ofType('AWS::SQS::Queue') };
+  return {
+    service: printed.service,
+    dir,
+    esbuild: printed.custom?.esbuild ?? {},
+    functions,
+    tables: ofType('AWS::DynamoDB::Table'),
+    queues: ofType('AWS::SQS::Queue'),
+  };
 }

@@ -4,7 +4,13 @@ import type { QueueDefinition } from './service-config';
 /** A queue's local URL and ARN, by logical id. */
 export type LocalQueues = Map<string, { url: string; arn: string; name: string }>;
 
-const ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize'] as const;
+const ATTRIBUTES = [
+  'VisibilityTimeout',
+  'MessageRetentionPeriod',
+  'DelaySeconds',
+  'ReceiveMessageWaitTimeSeconds',
+  'MaximumMessageSize',
+] as const;
 
 /**
  * Creates each queue in the SQS emulator from its CloudFormation properties, as the deploy

@@ -29,7 +29,6 @@ export interface RunningStack {
 
 export { LOCAL_WORKFLOW_ID, LOCAL_TOKEN_SECRET } from './config';
 
-
 export async function startLocalStack(cfg: LocalStackConfig, log: (line: string) => void = console.log): Promise<RunningStack> {
   let current: RunningDynamo;
   let stopping = false;
@@ -54,8 +53,12 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       Promise.all(discoverServices().map((d) => resolveService(d, cfg.stage, cacheDir))),
       startDynamo(cfg.host, cfg.dynamoPort, { dataDir: cfg.dynamoDataDir }).then((d) => (stoppers.push(() => current.stop()), d)),
       sesServer({ host: cfg.host, port: cfg.sesPort }).then((s) => (stoppers.push(() => closeServer(s)), s)),
-      startSqsEmulator({ host: cfg.host, port: cfg.sqsPort, region: process.env.AWS_REGION ?? 'us-west-2' }).then((q) => (stoppers.push(q.close), q)),
-      useEmulator ? startEmulator({ host: cfg.host, port: cfg.openaiPort }).then((e) => (stoppers.push(e.close), e)) : Promise.resolve(null),
+      startSqsEmulator({ host: cfg.host, port: cfg.sqsPort, region: process.env.AWS_REGION ?? 'us-west-2' }).then(
+        (q) => (stoppers.push(q.close), q),
+      ),
+      useEmulator
+        ? startEmulator({ host: cfg.host, port: cfg.openaiPort }).then((e) => (stoppers.push(e.close), e))
+        : Promise.resolve(null),
     ]);
     void ses;
     log(`DynamoDB Local   ${dynamo.endpoint}${cfg.dynamoDataDir ? `  (data in ${cfg.dynamoDataDir})` : '  (in memory)'}`);
@@ -63,7 +66,10 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     log(`SQS emulator     ${sqs.endpoint}/  (GET lists the queues and their messages)`);
     log(emulator ? `OpenAI emulator  ${emulator.baseURL}` : 'OpenAI           the real API (OPENAI_API_KEY is set)');
 
-    const tables = await createTables(dynamo.endpoint, services.flatMap((s) => s.tables));
+    const tables = await createTables(
+      dynamo.endpoint,
+      services.flatMap((s) => s.tables),
+    );
     if (tables.length) log(`Tables           ${tables.join(', ')}`);
     const queues = new Map(services.map((s) => [s.service, createQueues(sqs, s.queues)] as const));
     const queueNames = [...queues.values()].flatMap((q) => [...q.values()].map((x) => x.name));
@@ -79,7 +85,10 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
         void (async () => {
           try {
             current = await startDynamo(cfg.host, cfg.dynamoPort, { dataDir: cfg.dynamoDataDir });
-            await createTables(current.endpoint, services.flatMap((s) => s.tables));
+            await createTables(
+              current.endpoint,
+              services.flatMap((s) => s.tables),
+            );
             supervise(current);
             console.error('[local-stack] DynamoDB Local restarted');
           } catch (e) {
@@ -89,7 +98,9 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       });
     supervise(dynamo);
     const mode = cfg.chatkitMode ?? services.flatMap((s) => s.functions).find((f) => f.environment.CHATKIT_MODE)?.environment.CHATKIT_MODE;
-    log(`ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`);
+    log(
+      `ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`,
+    );
 
     const functions = await startFunctions(cfg, services, dynamo, sqs, emulator, stoppers);
     const urls: Record<string, string> = {};
@@ -97,7 +108,8 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       const url = fn.fn.url;
       if (!url) continue;
       const spec = FUNCTION_URLS[name];
-      if (!spec) throw new Error(`Function '${name}' has a URL but no local port; add it to FUNCTION_URLS in packages/local-stack/src/config.ts`);
+      if (!spec)
+        throw new Error(`Function '${name}' has a URL but no local port; add it to FUNCTION_URLS in packages/local-stack/src/config.ts`);
       await assertPortFree(cfg.host, cfg.functionPorts[name]!, spec.portVar);
       const served = await serveFunctionUrl(fn, cfg.host, cfg.functionPorts[name]!);
       stoppers.push(() => closeServer(served.server));
@@ -163,7 +175,11 @@ async function startFunctions(
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       CHATKIT_TOKEN_SECRET: process.env.CHATKIT_TOKEN_SECRET ?? LOCAL_TOKEN_SECRET,
       ...(emulator
-        ? { OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'local-emulator-key', CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID }
+        ? {
+            OPENAI_BASE_URL: emulator.baseURL,
+            OPENAI_API_KEY: 'local-emulator-key',
+            CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID,
+          }
         : {}),
     };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
@@ -188,7 +204,15 @@ function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<(
       if (running) return; // never overlap two runs of one schedule
       running = true;
       try {
-        const outcome = await fn.invoke({ version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString(), resources: [], detail: {} });
+        const outcome = await fn.invoke({
+          version: '0',
+          id: crypto.randomUUID(),
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          time: new Date().toISOString(),
+          resources: [],
+          detail: {},
+        });
         if (outcome.kind !== 'result') console.error(`[${name}] scheduled run ended with ${outcome.kind}`);
       } finally {
         running = false;

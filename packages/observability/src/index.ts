@@ -29,5 +29,12 @@ export function publishMetrics(metrics: Metrics): MiddlewareObj {
   const flush = () => {
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   };
-  return { after: function publishMetricsAfter() { flush(); }, onError: function publishMetricsOnError() { flush(); } };
+  return {
+    after: function publishMetricsAfter() {
+      flush();
+    },
+    onError: function publishMetricsOnError() {
+      flush();
+    },
+  };
 }

@@ -52,7 +52,11 @@ describe('nodeHttpFetch', () => {
     expect(res.headers.get('x-request-id')).toBe('req_1');
     expect(await res.json()).toEqual({ echo: { hello: 'wörld' } });
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/things?x=1', body: '{"hello":"wörld"}' });
-    expect(seen[0]!.headers).toMatchObject({ 'content-type': 'application/json', authorization: 'Bearer k', 'content-length': String(Buffer.byteLength('{"hello":"wörld"}')) });
+    expect(seen[0]!.headers).toMatchObject({
+      'content-type': 'application/json',
+      authorization: 'Bearer k',
+      'content-length': String(Buffer.byteLength('{"hello":"wörld"}')),
+    });
   });
 
   test('a bare string body gets the type fetch gives it; bytes are sent as they are', async () => {
@@ -147,7 +151,9 @@ describe('nodeHttpFetch', () => {
   test('what it does not handle itself goes to the global fetch: redirects and form bodies', async () => {
     handle = (req, body, res) => {
       if (req.url === '/old') return void res.writeHead(307, { location: '/new' }).end();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: req.url, type: req.headers['content-type'], body }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ url: req.url, type: req.headers['content-type'], body }));
     };
     const moved = await nodeHttpFetch(`${base}/old`, { method: 'POST', body: 'again' });
     expect(await moved.json()).toMatchObject({ url: '/new', body: 'again' });
@@ -179,7 +185,9 @@ describe('the SDK on nodeHttpFetch, against the emulator', () => {
   test('a slow upstream becomes the SDK timeout error', async () => {
     await emulator().fault({ path: '/v1/chatkit/sessions', delay_ms: 1500, times: 5 });
     const c = new OpenAI({ apiKey: 'sk-test', baseURL: emulatorBaseURL(), fetch: nodeHttpFetch, maxRetries: 0, timeout: 200 });
-    await expect(c.beta.chatkit.sessions.create({ user: 'u1', workflow: { id: 'wf_1' } })).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
+    await expect(c.beta.chatkit.sessions.create({ user: 'u1', workflow: { id: 'wf_1' } })).rejects.toBeInstanceOf(
+      OpenAI.APIConnectionTimeoutError,
+    );
   });
 
   test('a refused connection becomes the SDK connection error', async () => {

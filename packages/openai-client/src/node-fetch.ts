@@ -20,7 +20,8 @@ export const nodeHttpFetch: typeof fetch = async (input, init) => {
   const body = init?.body;
   const simpleBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
   const href = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
-  if (!simpleBody || href === undefined || (init?.redirect !== undefined && init.redirect !== 'follow')) return globalThis.fetch(input, init);
+  if (!simpleBody || href === undefined || (init?.redirect !== undefined && init.redirect !== 'follow'))
+    return globalThis.fetch(input, init);
   const url = new URL(href);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return globalThis.fetch(input, init);
 
@@ -95,7 +96,13 @@ function decoded(res: IncomingMessage, headers: Headers): Readable {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const zlib = require('node:zlib') as typeof import('node:zlib');
   const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip' ? zlib.createGunzip() : encoding === 'deflate' ? zlib.createInflate() : encoding === 'br' ? zlib.createBrotliDecompress() : undefined;
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? zlib.createGunzip()
+      : encoding === 'deflate'
+        ? zlib.createInflate()
+        : encoding === 'br'
+          ? zlib.createBrotliDecompress()
+          : undefined;
   if (!decoder) return res;
   headers.delete('content-encoding');
   headers.delete('content-length');

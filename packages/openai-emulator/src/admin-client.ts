@@ -59,7 +59,10 @@ export class EmulatorAdmin {
     return this.call('POST', 'responses', { output, times });
   }
 
-  queue(entry: { refusal: string } | { status: 'incomplete'; reason?: string } | { text: string; chunk_delay_ms?: number }, times = 1): Promise<unknown> {
+  queue(
+    entry: { refusal: string } | { status: 'incomplete'; reason?: string } | { text: string; chunk_delay_ms?: number },
+    times = 1,
+  ): Promise<unknown> {
     return this.call('POST', 'responses', { ...entry, times });
   }
 

@@ -15,24 +15,38 @@ export function createSession(state: EmulatorState, body: unknown): Session {
   }
   const vars = workflow.state_variables;
   if (vars !== undefined && vars !== null) {
-    if (!isObject(vars)) throw ApiError.invalid("Invalid type for 'workflow.state_variables': expected an object.", 'workflow.state_variables');
+    if (!isObject(vars))
+      throw ApiError.invalid("Invalid type for 'workflow.state_variables': expected an object.", 'workflow.state_variables');
     for (const [k, v] of Object.entries(vars)) {
-      if (k.length > 64) throw ApiError.invalid(`State variable key '${k.slice(0, 70)}' is longer than 64 characters.`, 'workflow.state_variables');
+      if (k.length > 64)
+        throw ApiError.invalid(`State variable key '${k.slice(0, 70)}' is longer than 64 characters.`, 'workflow.state_variables');
       if (!['string', 'number', 'boolean'].includes(typeof v)) {
-        throw ApiError.invalid(`Invalid type for 'workflow.state_variables.${k}': expected a string, number or boolean.`, `workflow.state_variables.${k}`);
+        throw ApiError.invalid(
+          `Invalid type for 'workflow.state_variables.${k}': expected a string, number or boolean.`,
+          `workflow.state_variables.${k}`,
+        );
       }
     }
   }
   let seconds = 600;
   if (expires_after !== undefined) {
-    if (!isObject(expires_after) || expires_after.anchor !== 'created_at' || !Number.isInteger(expires_after.seconds) || (expires_after.seconds as number) <= 0) {
+    if (
+      !isObject(expires_after) ||
+      expires_after.anchor !== 'created_at' ||
+      !Number.isInteger(expires_after.seconds) ||
+      (expires_after.seconds as number) <= 0
+    ) {
       throw ApiError.invalid("Invalid 'expires_after': expected {anchor: 'created_at', seconds: positive integer}.", 'expires_after');
     }
     seconds = expires_after.seconds as number;
   }
   let perMinute = 10;
   if (rate_limits !== undefined) {
-    if (!isObject(rate_limits) || !Number.isInteger(rate_limits.max_requests_per_1_minute) || (rate_limits.max_requests_per_1_minute as number) <= 0) {
+    if (
+      !isObject(rate_limits) ||
+      !Number.isInteger(rate_limits.max_requests_per_1_minute) ||
+      (rate_limits.max_requests_per_1_minute as number) <= 0
+    ) {
       throw ApiError.invalid("Invalid 'rate_limits': expected {max_requests_per_1_minute: positive integer}.", 'rate_limits');
     }
     perMinute = rate_limits.max_requests_per_1_minute as number;
@@ -178,7 +192,8 @@ function paginate<T extends { id: string }>(all: T[], query: URLSearchParams) {
   if (order !== 'asc' && order !== 'desc') throw ApiError.invalid("Invalid 'order': expected 'asc' or 'desc'.", 'order');
   const limitRaw = query.get('limit');
   const limit = limitRaw === null ? 20 : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.invalid("Invalid 'limit': expected an integer from 1 to 100.", 'limit');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw ApiError.invalid("Invalid 'limit': expected an integer from 1 to 100.", 'limit');
   let list = order === 'asc' ? [...all] : [...all].reverse();
   const after = query.get('after');
   const before = query.get('before');

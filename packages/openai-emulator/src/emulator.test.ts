@@ -16,7 +16,8 @@ beforeAll(async () => {
 afterAll(() => emu.close());
 beforeEach(() => admin.reset());
 
-const userItems = (n: number) => Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', text: `message ${i + 1}` }) as const);
+const userItems = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', text: `message ${i + 1}` }) as const);
 
 describe('ChatKit sessions', () => {
   it('creates a session with the real shape and records the exact request', async () => {
@@ -57,7 +58,11 @@ describe('ChatKit sessions', () => {
   });
 
   it('requires a Bearer key and the ChatKit beta header', async () => {
-    const noKey = await fetch(`${emu.baseURL}/chatkit/sessions`, { method: 'POST', headers: { 'openai-beta': 'chatkit_beta=v1' }, body: '{}' });
+    const noKey = await fetch(`${emu.baseURL}/chatkit/sessions`, {
+      method: 'POST',
+      headers: { 'openai-beta': 'chatkit_beta=v1' },
+      body: '{}',
+    });
     expect(noKey.status).toBe(401);
     expect(((await noKey.json()) as any).error.code).toBe('missing_api_key');
     const noBeta = await fetch(`${emu.baseURL}/chatkit/threads`, { headers: { authorization: 'Bearer k' } });
@@ -72,7 +77,12 @@ describe('ChatKit threads', () => {
       user: 'u1',
       title: 'Brakes',
       items: [
-        { role: 'user', text: 'My brakes squeal', quoted_text: 'earlier', attachments: [{ name: 'brake.jpg', mime_type: 'image/jpeg', preview_url: 'https://x.test/b.jpg' }] },
+        {
+          role: 'user',
+          text: 'My brakes squeal',
+          quoted_text: 'earlier',
+          attachments: [{ name: 'brake.jpg', mime_type: 'image/jpeg', preview_url: 'https://x.test/b.jpg' }],
+        },
         { role: 'assistant', text: 'Sorry to hear that' },
         { type: 'chatkit.widget', widget: '{"type":"Card"}' },
       ],
@@ -84,8 +94,16 @@ describe('ChatKit threads', () => {
     for await (const item of client.beta.chatkit.threads.listItems(id, { order: 'asc' })) items.push(item);
     expect(items.map((i) => i.type)).toEqual(['chatkit.user_message', 'chatkit.assistant_message', 'chatkit.widget']);
     const first = items[0] as any;
-    expect(first.content).toEqual([{ type: 'quoted_text', text: 'earlier' }, { type: 'input_text', text: 'My brakes squeal' }]);
-    expect(first.attachments[0]).toMatchObject({ name: 'brake.jpg', mime_type: 'image/jpeg', type: 'image', preview_url: 'https://x.test/b.jpg' });
+    expect(first.content).toEqual([
+      { type: 'quoted_text', text: 'earlier' },
+      { type: 'input_text', text: 'My brakes squeal' },
+    ]);
+    expect(first.attachments[0]).toMatchObject({
+      name: 'brake.jpg',
+      mime_type: 'image/jpeg',
+      type: 'image',
+      preview_url: 'https://x.test/b.jpg',
+    });
     expect((items[1] as any).content[0]).toEqual({ type: 'output_text', text: 'Sorry to hear that', annotations: [] });
   });
 
@@ -109,7 +127,9 @@ describe('ChatKit threads', () => {
     const ids = all.data.map((i) => i.id);
     const page = await client.beta.chatkit.threads.listItems(id, { order: 'asc', limit: 2, before: ids[4] });
     expect(page.data.map((i) => i.id)).toEqual([ids[2], ids[3]]);
-    const raw = await fetch(`${emu.baseURL}/chatkit/threads/${id}/items?order=desc&limit=2`, { headers: { authorization: 'Bearer k', 'openai-beta': 'chatkit_beta=v1' } });
+    const raw = await fetch(`${emu.baseURL}/chatkit/threads/${id}/items?order=desc&limit=2`, {
+      headers: { authorization: 'Bearer k', 'openai-beta': 'chatkit_beta=v1' },
+    });
     expect(await raw.json()).toMatchObject({ object: 'list', first_id: ids[4], last_id: ids[3], has_more: true });
   });
 
@@ -146,7 +166,12 @@ const Lead = z.object({
 
 describe('Responses with Structured Outputs', () => {
   const parse = (input = 'Customer: my 2012 Civic needs brakes') =>
-    client.responses.parse({ model: 'gpt-test', instructions: 'Summarize', input: [{ role: 'user', content: input }], text: { format: zodTextFormat(Lead, 'lead') } });
+    client.responses.parse({
+      model: 'gpt-test',
+      instructions: 'Summarize',
+      input: [{ role: 'user', content: input }],
+      text: { format: zodTextFormat(Lead, 'lead') },
+    });
 
   it('answers output valid against the schema, derived from the input, with no invented contacts', async () => {
     const res = await parse();
@@ -165,7 +190,16 @@ describe('Responses with Structured Outputs', () => {
   });
 
   it('returns queued outputs in order, `times` times', async () => {
-    const out = { handoff_ready: true, customer_name: 'Ana', customer_phone: '+14085550100', language: 'Spanish', call_script_prompts: ['a', 'b', 'c'], count: 4, vehicle: { year: 2012, make: 'Honda' }, summary: 's' };
+    const out = {
+      handoff_ready: true,
+      customer_name: 'Ana',
+      customer_phone: '+14085550100',
+      language: 'Spanish',
+      call_script_prompts: ['a', 'b', 'c'],
+      count: 4,
+      vehicle: { year: 2012, make: 'Honda' },
+      summary: 's',
+    };
     await admin.queueOutput(out, 2);
     expect((await parse()).output_parsed).toEqual(out);
     expect((await parse()).output_parsed).toEqual(out);
@@ -193,7 +227,13 @@ describe('Responses with Structured Outputs', () => {
 
   it('rejects a non-strict schema and a missing model', async () => {
     const bad = await client.responses
-      .create({ model: 'm', input: 'x', text: { format: { type: 'json_schema', name: 'x', strict: true, schema: { type: 'object', properties: { a: { type: 'string' } } } } } })
+      .create({
+        model: 'm',
+        input: 'x',
+        text: {
+          format: { type: 'json_schema', name: 'x', strict: true, schema: { type: 'object', properties: { a: { type: 'string' } } } },
+        },
+      })
       .catch((e) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     const noModel = await client.responses.create({ input: 'x' } as any).catch((e) => e);
@@ -252,7 +292,9 @@ describe('fault injection', () => {
     expect(err).toBeInstanceOf(OpenAI.APIConnectionError);
     expect(err.status).toBeUndefined();
     // The fault was used up: the next call goes through.
-    await expect(client.responses.create({ model: 'm', input: 'x' }, { timeout: 2000, maxRetries: 0 })).resolves.toMatchObject({ status: 'completed' });
+    await expect(client.responses.create({ model: 'm', input: 'x' }, { timeout: 2000, maxRetries: 0 })).resolves.toMatchObject({
+      status: 'completed',
+    });
   });
 
   it('validates admin input', async () => {
@@ -267,7 +309,10 @@ describe('admin: growing conversations and fixed ids', () => {
     const id = await admin.seedThread({ id: 'cthr_fixed_demo', user: 'u', items: [{ role: 'user', text: 'a' }] });
     expect(id).toBe('cthr_fixed_demo');
     await expect(admin.seedThread({ id: 'cthr_fixed_demo', user: 'u', items: [] })).rejects.toThrow(/exists/);
-    await admin.appendItems(id, [{ role: 'assistant', text: 'b' }, { role: 'user', text: 'c' }]);
+    await admin.appendItems(id, [
+      { role: 'assistant', text: 'b' },
+      { role: 'user', text: 'c' },
+    ]);
     const page = await client.beta.chatkit.threads.listItems(id, { order: 'asc' });
     expect(page.data.map((i: any) => i.content.at(-1).text)).toEqual(['a', 'b', 'c']);
     await expect(admin.appendItems('cthr_missing', [])).rejects.toThrow(/404/);

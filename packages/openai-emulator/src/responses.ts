@@ -17,7 +17,8 @@ export function validateRequest(body: unknown): Record<string, any> {
   if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object.', null);
   if (typeof body.model !== 'string' || !body.model) throw ApiError.invalid("Missing required parameter: 'model'.", 'model');
   if (body.input === undefined) throw ApiError.invalid("Missing required parameter: 'input'.", 'input');
-  if (typeof body.input !== 'string' && !Array.isArray(body.input)) throw ApiError.invalid("Invalid 'input': expected a string or an array.", 'input');
+  if (typeof body.input !== 'string' && !Array.isArray(body.input))
+    throw ApiError.invalid("Invalid 'input': expected a string or an array.", 'input');
   const format = body.text?.format;
   if (format !== undefined) {
     if (!isObject(format) || typeof format.type !== 'string') throw ApiError.invalid("Invalid 'text.format'.", 'text.format');
@@ -40,12 +41,18 @@ function checkStrict(schema: JsonSchema, path: string): void {
   const s = schema as JsonSchema & Record<string, unknown>;
   if (s.properties) {
     if ((s as any).additionalProperties !== false) {
-      throw ApiError.invalid(`Invalid schema for response_format: In context=(${path}), 'additionalProperties' is required to be supplied and to be false.`, 'text.format.schema');
+      throw ApiError.invalid(
+        `Invalid schema for response_format: In context=(${path}), 'additionalProperties' is required to be supplied and to be false.`,
+        'text.format.schema',
+      );
     }
     const required = new Set(s.required ?? []);
     for (const key of Object.keys(s.properties)) {
       if (!required.has(key)) {
-        throw ApiError.invalid(`Invalid schema for response_format: In context=(${path}), 'required' is required to include every key; missing '${key}'.`, 'text.format.schema');
+        throw ApiError.invalid(
+          `Invalid schema for response_format: In context=(${path}), 'required' is required to include every key; missing '${key}'.`,
+          'text.format.schema',
+        );
       }
       checkStrict(s.properties[key]!, `${path}.properties.${key}`);
     }
@@ -124,7 +131,9 @@ export function planResponse(req: Record<string, any>, queued: QueuedResponse | 
     instructions: req.instructions ?? null,
     max_output_tokens: req.max_output_tokens ?? null,
     model: req.model,
-    output: [{ id: newId('msg'), type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content }],
+    output: [
+      { id: newId('msg'), type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content },
+    ],
     parallel_tool_calls: true,
     previous_response_id: req.previous_response_id ?? null,
     temperature: req.temperature ?? 1,
@@ -159,12 +168,21 @@ export function streamEvents(plan: ResponsePlan): Array<Record<string, unknown>>
     ev('response.output_item.added', { output_index: 0, item: { ...msg, status: 'in_progress', content: [] } }),
   ];
   if (plan.refusal !== null) {
-    events.push(ev('response.content_part.added', { item_id: msg.id, output_index: 0, content_index: 0, part: { type: 'refusal', refusal: '' } }));
+    events.push(
+      ev('response.content_part.added', { item_id: msg.id, output_index: 0, content_index: 0, part: { type: 'refusal', refusal: '' } }),
+    );
     events.push(ev('response.refusal.delta', { item_id: msg.id, output_index: 0, content_index: 0, delta: plan.refusal }));
     events.push(ev('response.refusal.done', { item_id: msg.id, output_index: 0, content_index: 0, refusal: plan.refusal }));
   } else {
     const text = plan.text ?? '';
-    events.push(ev('response.content_part.added', { item_id: msg.id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }));
+    events.push(
+      ev('response.content_part.added', {
+        item_id: msg.id,
+        output_index: 0,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      }),
+    );
     for (const delta of text.match(/\S+\s*|\s+/g) ?? []) {
       events.push(ev('response.output_text.delta', { item_id: msg.id, output_index: 0, content_index: 0, delta, logprobs: [] }));
     }

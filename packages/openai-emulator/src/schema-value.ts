@@ -36,7 +36,10 @@ export type JsonSchema = {
 };
 
 export class SchemaError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(`${message} at ${path || '<root>'}`);
     this.name = 'SchemaError';
   }
@@ -87,7 +90,7 @@ function build(schema: JsonSchema, ctx: Ctx, key: string, path: string): unknown
     return build(branch, { ...ctx, depth: ctx.depth + 1 }, key, path);
   }
   if (schema.allOf?.length) return build(Object.assign({}, ...schema.allOf), { ...ctx, depth: ctx.depth + 1 }, key, path);
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type ?? (schema.properties ? 'object' : undefined);
+  const type = Array.isArray(schema.type) ? schema.type[0] : (schema.type ?? (schema.properties ? 'object' : undefined));
   switch (type) {
     case 'object': {
       const out: Record<string, unknown> = {};
@@ -126,7 +129,8 @@ function build(schema: JsonSchema, ctx: Ctx, key: string, path: string): unknown
 
 function numberFor(schema: JsonSchema, integer: boolean): number {
   let lo = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + (integer ? 1 : 0.001) : 0);
-  const hi = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - (integer ? 1 : 0.001) : Number.POSITIVE_INFINITY);
+  const hi =
+    schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - (integer ? 1 : 0.001) : Number.POSITIVE_INFINITY);
   if (lo > hi) lo = hi;
   let n = integer ? Math.ceil(lo) : lo;
   if (schema.multipleOf) n = Math.ceil(n / schema.multipleOf) * schema.multipleOf;

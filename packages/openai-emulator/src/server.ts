@@ -2,7 +2,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { ApiError } from './errors';
-import { appendItems, cancelSession, createSession, deleteThread, getThread, isObject, listItems, listThreads, seedThread, threadView } from './chatkit';
+import {
+  appendItems,
+  cancelSession,
+  createSession,
+  deleteThread,
+  getThread,
+  isObject,
+  listItems,
+  listThreads,
+  seedThread,
+  threadView,
+} from './chatkit';
 import { planResponse, streamEvents, validateRequest } from './responses';
 import { EmulatorState, type QueuedResponse } from './state';
 
@@ -87,10 +98,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal.aborted) return resolve();
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -135,14 +150,22 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
     if (gone.signal.aborted) return;
     if (fault.status) {
       const type = fault.status === 429 ? 'rate_limit_exceeded' : fault.status >= 500 ? 'server_error' : 'invalid_request_error';
-      return send(res, fault.status, new ApiError(fault.status, `Injected fault: ${fault.status}.`, type).body(), { 'retry-after-ms': '10' });
+      return send(res, fault.status, new ApiError(fault.status, `Injected fault: ${fault.status}.`, type).body(), {
+        'retry-after-ms': '10',
+      });
     }
   }
 
   try {
     const auth = req.headers.authorization ?? '';
     if (!/^Bearer \S+/.test(auth)) {
-      throw new ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'invalid_request_error', null, 'missing_api_key');
+      throw new ApiError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        'invalid_request_error',
+        null,
+        'missing_api_key',
+      );
     }
     if (path.startsWith('/v1/chatkit/') && !/(^|,)\s*chatkit_beta=v1\s*(,|$)/.test(String(req.headers['openai-beta'] ?? ''))) {
       throw ApiError.invalid("ChatKit requests need the header 'OpenAI-Beta: chatkit_beta=v1'.", null);
@@ -155,17 +178,27 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
   }
 }
 
-async function route(state: EmulatorState, method: string, path: string, q: URLSearchParams, body: unknown, res: ServerResponse, signal: AbortSignal): Promise<void> {
+async function route(
+  state: EmulatorState,
+  method: string,
+  path: string,
+  q: URLSearchParams,
+  body: unknown,
+  res: ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
   let m: RegExpExecArray | null;
   const seg = (s: string) => decodeURIComponent(s);
   if (method === 'POST' && path === '/v1/chatkit/sessions') return send(res, 200, createSession(state, body));
-  if (method === 'POST' && (m = /^\/v1\/chatkit\/sessions\/([^/]+)\/cancel$/.exec(path))) return send(res, 200, cancelSession(state, seg(m[1]!)));
+  if (method === 'POST' && (m = /^\/v1\/chatkit\/sessions\/([^/]+)\/cancel$/.exec(path)))
+    return send(res, 200, cancelSession(state, seg(m[1]!)));
   if (method === 'GET' && path === '/v1/chatkit/threads') return send(res, 200, listThreads(state, q));
   if ((m = /^\/v1\/chatkit\/threads\/([^/]+)$/.exec(path))) {
     if (method === 'GET') return send(res, 200, threadView(getThread(state, seg(m[1]!))));
     if (method === 'DELETE') return send(res, 200, deleteThread(state, seg(m[1]!)));
   }
-  if (method === 'GET' && (m = /^\/v1\/chatkit\/threads\/([^/]+)\/items$/.exec(path))) return send(res, 200, listItems(state, seg(m[1]!), q));
+  if (method === 'GET' && (m = /^\/v1\/chatkit\/threads\/([^/]+)\/items$/.exec(path)))
+    return send(res, 200, listItems(state, seg(m[1]!), q));
   if (method === 'POST' && path === '/v1/responses') return responses(state, body, res, signal);
   throw new ApiError(404, `Invalid URL (${method} ${path})`, 'invalid_request_error');
 }
@@ -174,7 +207,12 @@ async function responses(state: EmulatorState, body: unknown, res: ServerRespons
   const req = validateRequest(body);
   const plan = planResponse(req, state.takeResponse());
   if (req.stream !== true) return send(res, 200, plan.body);
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-request-id': `req_${randomBytes(12).toString('hex')}` });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-request-id': `req_${randomBytes(12).toString('hex')}`,
+  });
   for (const event of streamEvents(plan)) {
     if (signal.aborted) return;
     if (plan.chunkDelayMs && event.type === 'response.output_text.delta') await sleep(plan.chunkDelayMs, signal);
@@ -215,17 +253,20 @@ function admin(state: EmulatorState, method: string, path: string, body: unknown
     let entry: QueuedResponse;
     if ('output' in body) entry = { kind: 'output', output: body.output };
     else if (typeof body.refusal === 'string') entry = { kind: 'refusal', refusal: body.refusal };
-    else if (body.status === 'incomplete') entry = { kind: 'incomplete', reason: typeof body.reason === 'string' ? body.reason : 'max_output_tokens' };
+    else if (body.status === 'incomplete')
+      entry = { kind: 'incomplete', reason: typeof body.reason === 'string' ? body.reason : 'max_output_tokens' };
     else if (typeof body.text === 'string') entry = { kind: 'text', text: body.text, chunk_delay_ms: Number(body.chunk_delay_ms) || 0 };
     else return bad("Expected one of {output}, {refusal}, {status: 'incomplete'} or {text}.");
     for (let i = 0; i < times; i++) state.responses.push({ ...entry });
     return send(res, 200, { queued: state.responses.length });
   }
   if (method === 'POST' && path === '/__emulator/faults') {
-    if (!isObject(body) || typeof body.path !== 'string' || !body.path.startsWith('/')) return bad("'path' must be a path prefix starting with '/'.");
+    if (!isObject(body) || typeof body.path !== 'string' || !body.path.startsWith('/'))
+      return bad("'path' must be a path prefix starting with '/'.");
     const { status, delay_ms, times, method: m } = body;
     if (!Number.isInteger(times) || times < 1) return bad("'times' must be a positive integer.");
-    if (status !== undefined && (!Number.isInteger(status) || status < 400 || status > 599)) return bad("'status' must be an HTTP error status (400-599).");
+    if (status !== undefined && (!Number.isInteger(status) || status < 400 || status > 599))
+      return bad("'status' must be an HTTP error status (400-599).");
     if (delay_ms !== undefined && (!Number.isInteger(delay_ms) || delay_ms < 0)) return bad("'delay_ms' must be a non-negative integer.");
     if (m !== undefined && typeof m !== 'string') return bad("'method' must be a string.");
     // No status and no delay means a plain 500; a delay alone means a hang, then the normal answer.

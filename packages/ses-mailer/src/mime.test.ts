@@ -20,8 +20,15 @@ describe('header lines stay within the standard', () => {
 
 describe('sendEmail', () => {
   it('a message that cannot be built is a failed send (EmailSendError), not a crash, and SES is never called', async () => {
-    const ses = new SESClient({ region: 'us-west-2', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-    await expect(sendEmail(ses, { ...base, replyTo: ['...@example.com'] })).rejects.toEqual(expect.objectContaining({ name: 'EmailSendError', sesError: 'InvalidAddressError' }));
+    const ses = new SESClient({
+      region: 'us-west-2',
+      endpoint: 'http://127.0.0.1:9',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      maxAttempts: 1,
+    });
+    await expect(sendEmail(ses, { ...base, replyTo: ['...@example.com'] })).rejects.toEqual(
+      expect.objectContaining({ name: 'EmailSendError', sesError: 'InvalidAddressError' }),
+    );
     await expect(sendEmail(ses, { ...base, replyTo: ['...@example.com'] })).rejects.toBeInstanceOf(EmailSendError);
   });
 });

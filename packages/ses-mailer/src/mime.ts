@@ -46,7 +46,10 @@ export function encodeHeader(value: string): string {
   return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
 }
 
-const base64Lines = (s: string) => Buffer.from(s, 'utf8').toString('base64').replace(/.{1,76}/g, '$&\r\n');
+const base64Lines = (s: string) =>
+  Buffer.from(s, 'utf8')
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\r\n');
 
 /** A multipart/alternative message (text, then HTML), both parts base64 so any content is safe. */
 export function buildMime(e: OutgoingEmail, opts: { date?: Date; boundary?: string } = {}): string {

@@ -25,7 +25,11 @@ export async function createSesClient(): Promise<SESClient> {
  * Sends through SendRawEmail: every To recipient is a destination (SES v1 `SendEmail` in the local
  * emulator keeps only the first To and Reply-To; raw keeps all). Returns SES's MessageId.
  */
-export async function sendEmail(ses: SESClient | Promise<SESClient>, e: OutgoingEmail, opts: { signal?: AbortSignal } = {}): Promise<string> {
+export async function sendEmail(
+  ses: SESClient | Promise<SESClient>,
+  e: OutgoingEmail,
+  opts: { signal?: AbortSignal } = {},
+): Promise<string> {
   let raw: string;
   try {
     raw = buildMime(e);
@@ -36,7 +40,11 @@ export async function sendEmail(ses: SESClient | Promise<SESClient>, e: Outgoing
   const { SendRawEmailCommand } = await sdk();
   let out;
   try {
-    out = await (await ses).send(new SendRawEmailCommand({ Source: e.from, Destinations: e.to, RawMessage: { Data: Buffer.from(raw, 'utf8') } }), { abortSignal: opts.signal as any });
+    out = await (
+      await ses
+    ).send(new SendRawEmailCommand({ Source: e.from, Destinations: e.to, RawMessage: { Data: Buffer.from(raw, 'utf8') } }), {
+      abortSignal: opts.signal as any,
+    });
   } catch (err) {
     // A timeout (the caller's signal) is ambiguous: SES may have accepted the message
     // (docs/idempotency.md, "A send that may have gone out").

@@ -51,16 +51,22 @@ function periods(v: unknown, field: string): Period[] {
     const f = `${field}[${i}]`;
     if (!Array.isArray(p) || p.length !== 2) throw new ShopProfileError(f, 'must be a pair ["HH:mm", "HH:mm"]');
     const [start, end] = p;
-    if (typeof start !== 'string' || !HHMM.test(start)) throw new ShopProfileError(`${f}[0]`, `must be a time HH:mm from 00:00 to 23:59 (got ${JSON.stringify(start)})`);
-    if (typeof end !== 'string' || !(HHMM.test(end) || end === '24:00')) throw new ShopProfileError(`${f}[1]`, `must be a time HH:mm from 00:01 to 24:00 (got ${JSON.stringify(end)})`);
+    if (typeof start !== 'string' || !HHMM.test(start))
+      throw new ShopProfileError(`${f}[0]`, `must be a time HH:mm from 00:00 to 23:59 (got ${JSON.stringify(start)})`);
+    if (typeof end !== 'string' || !(HHMM.test(end) || end === '24:00'))
+      throw new ShopProfileError(`${f}[1]`, `must be a time HH:mm from 00:01 to 24:00 (got ${JSON.stringify(end)})`);
     if (minutesOf(end) <= minutesOf(start)) {
-      throw new ShopProfileError(f, `ends (${end}) before it starts (${start}); split a period that runs past midnight into two days, ending the first at "24:00"`);
+      throw new ShopProfileError(
+        f,
+        `ends (${end}) before it starts (${start}); split a period that runs past midnight into two days, ending the first at "24:00"`,
+      );
     }
     return [start, end] as Period;
   });
   const sorted = [...out].sort((a, b) => minutesOf(a[0]) - minutesOf(b[0]));
   for (let i = 1; i < sorted.length; i++) {
-    if (minutesOf(sorted[i]![0]) < minutesOf(sorted[i - 1]![1])) throw new ShopProfileError(field, `has overlapping periods (${sorted[i - 1]!.join('-')} and ${sorted[i]!.join('-')})`);
+    if (minutesOf(sorted[i]![0]) < minutesOf(sorted[i - 1]![1]))
+      throw new ShopProfileError(field, `has overlapping periods (${sorted[i - 1]!.join('-')} and ${sorted[i]!.join('-')})`);
   }
   return sorted;
 }
@@ -70,11 +76,13 @@ export function validateShopProfile(raw: unknown): ShopProfile {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShopProfileError('(root)', 'must be a JSON object');
   const r = raw as Record<string, unknown>;
   const timezone = text(r.timezone, 'timezone');
-  if (!IANAZone.isValidZone(timezone)) throw new ShopProfileError('timezone', `must be an IANA time zone such as America/Los_Angeles (got ${JSON.stringify(timezone)})`);
+  if (!IANAZone.isValidZone(timezone))
+    throw new ShopProfileError('timezone', `must be an IANA time zone such as America/Los_Angeles (got ${JSON.stringify(timezone)})`);
   const phone = text(r.phone, 'phone');
   if (!E164.test(phone)) throw new ShopProfileError('phone', `must be in E.164 form such as +14083793820 (got ${JSON.stringify(phone)})`);
   const hoursRaw = r.hours;
-  if (typeof hoursRaw !== 'object' || hoursRaw === null || Array.isArray(hoursRaw)) throw new ShopProfileError('hours', 'must be an object with keys monday..sunday');
+  if (typeof hoursRaw !== 'object' || hoursRaw === null || Array.isArray(hoursRaw))
+    throw new ShopProfileError('hours', 'must be an object with keys monday..sunday');
   for (const key of Object.keys(hoursRaw)) {
     if (!WEEKDAYS.includes(key as Weekday)) throw new ShopProfileError(`hours.${key}`, 'is not a weekday (use monday..sunday, lower case)');
   }
@@ -95,14 +103,23 @@ export function validateShopProfile(raw: unknown): ShopProfile {
   });
   const seen = new Set<string>();
   const specialHours = list(r.specialHours, 'specialHours').map((s, i) => {
-    if (typeof s !== 'object' || s === null) throw new ShopProfileError(`specialHours[${i}]`, 'must be {"date": "YYYY-MM-DD", "hours": [["HH:mm", "HH:mm"]]}');
+    if (typeof s !== 'object' || s === null)
+      throw new ShopProfileError(`specialHours[${i}]`, 'must be {"date": "YYYY-MM-DD", "hours": [["HH:mm", "HH:mm"]]}');
     const o = s as Record<string, unknown>;
     const d = date(o.date, `specialHours[${i}].date`);
     if (seen.has(d)) throw new ShopProfileError(`specialHours[${i}].date`, `repeats ${d}; give one entry per date`);
     seen.add(d);
     return { date: d, hours: periods(o.hours, `specialHours[${i}].hours`) };
   });
-  return { name: text(r.name, 'name'), timezone, phone, assistantName: text(r.assistantName, 'assistantName'), hours, closures, specialHours };
+  return {
+    name: text(r.name, 'name'),
+    timezone,
+    phone,
+    assistantName: text(r.assistantName, 'assistantName'),
+    hours,
+    closures,
+    specialHours,
+  };
 }
 
 let cached: ShopProfile | undefined;

@@ -1,4 +1,13 @@
-import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, QueueDoesNotExist, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  QueueDoesNotExist,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { startSqsEmulator, type RunningSqsEmulator } from './index';
 
 /** The emulator through the real AWS SDK v3 client over HTTP (its JSON protocol and MD5 checks). */
@@ -14,13 +23,16 @@ afterAll(async () => {
   await emu.close();
 });
 
-const attrs = async (QueueUrl: string) => (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
+const attrs = async (QueueUrl: string) =>
+  (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
 
 it('sends and receives with the MD5 the SDK checks; a received message is hidden until deleted or its timeout passes', async () => {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'basic', Attributes: { VisibilityTimeout: '1' } }));
   const sent = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"thread":"é"}' }));
   expect(sent.MessageId).toBeTruthy();
-  const first = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+  const first = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+  );
   expect(first.Messages).toHaveLength(1);
   expect(first.Messages![0]!.Body).toBe('{"thread":"é"}');
   expect(first.Messages![0]!.Attributes?.ApproximateReceiveCount).toBe('1');
@@ -48,7 +60,12 @@ it('delays a message, long-polls until it is visible, and lets a receiver give o
 it('moves a message received more often than the redrive policy allows to the dead-letter queue', async () => {
   const { QueueUrl: dlq } = await sqs.send(new CreateQueueCommand({ QueueName: 'dead' }));
   const arn = (await attrs(dlq!)).QueueArn!;
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'redriven', Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 2 }) } }));
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: 'redriven',
+      Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 2 }) },
+    }),
+  );
   await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'poison' }));
   expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages).toHaveLength(1);
   expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages).toHaveLength(1);
@@ -57,9 +74,17 @@ it('moves a message received more often than the redrive policy allows to the de
 });
 
 it('answers SQS errors the SDK maps to its exception classes', async () => {
-  await expect(sqs.send(new SendMessageCommand({ QueueUrl: `${emu.endpoint}/000000000000/nope`, MessageBody: 'x' }))).rejects.toBeInstanceOf(QueueDoesNotExist);
+  await expect(
+    sqs.send(new SendMessageCommand({ QueueUrl: `${emu.endpoint}/000000000000/nope`, MessageBody: 'x' })),
+  ).rejects.toBeInstanceOf(QueueDoesNotExist);
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'errors' }));
-  await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'bad \u0001 char' }))).rejects.toMatchObject({ name: 'InvalidMessageContents' });
-  await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 11 }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
-  await expect(sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'garbage' }))).rejects.toMatchObject({ name: 'ReceiptHandleIsInvalid' });
+  await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'bad \u0001 char' }))).rejects.toMatchObject({
+    name: 'InvalidMessageContents',
+  });
+  await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 11 }))).rejects.toMatchObject({
+    $metadata: { httpStatusCode: 400 },
+  });
+  await expect(sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'garbage' }))).rejects.toMatchObject({
+    name: 'ReceiptHandleIsInvalid',
+  });
 });

@@ -40,12 +40,26 @@ export class QueueError extends Error {
 
 const int = (name: string, raw: unknown, min: number, max: number): number => {
   const n = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new QueueError('InvalidAttributeValue', 'InvalidAttributeValue', `Invalid value for the parameter ${name}: ${String(raw)} (${min}..${max}).`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new QueueError(
+      'InvalidAttributeValue',
+      'InvalidAttributeValue',
+      `Invalid value for the parameter ${name}: ${String(raw)} (${min}..${max}).`,
+    );
   return n;
 };
 
 export function parseAttributes(raw: Record<string, string> = {}, base?: QueueAttributes): QueueAttributes {
-  const a: QueueAttributes = base ? { ...base, other: { ...base.other } } : { VisibilityTimeout: 30, DelaySeconds: 0, MessageRetentionPeriod: 345600, ReceiveMessageWaitTimeSeconds: 0, MaximumMessageSize: 262144, other: {} };
+  const a: QueueAttributes = base
+    ? { ...base, other: { ...base.other } }
+    : {
+        VisibilityTimeout: 30,
+        DelaySeconds: 0,
+        MessageRetentionPeriod: 345600,
+        ReceiveMessageWaitTimeSeconds: 0,
+        MaximumMessageSize: 262144,
+        other: {},
+      };
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'VisibilityTimeout') a.VisibilityTimeout = int(k, v, 0, 43200);
     else if (k === 'DelaySeconds') a.DelaySeconds = int(k, v, 0, 900);
@@ -59,7 +73,8 @@ export function parseAttributes(raw: Record<string, string> = {}, base?: QueueAt
       } catch {
         throw new QueueError('InvalidAttributeValue', 'InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy: not JSON.');
       }
-      if (typeof p?.deadLetterTargetArn !== 'string') throw new QueueError('InvalidAttributeValue', 'InvalidAttributeValue', 'RedrivePolicy needs deadLetterTargetArn.');
+      if (typeof p?.deadLetterTargetArn !== 'string')
+        throw new QueueError('InvalidAttributeValue', 'InvalidAttributeValue', 'RedrivePolicy needs deadLetterTargetArn.');
       a.RedrivePolicy = { deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: int('maxReceiveCount', p.maxReceiveCount, 1, 1000) };
     } else a.other[k] = String(v);
   }
@@ -81,10 +96,17 @@ export class Queue {
   ) {}
 
   send(body: string, delaySeconds?: number): Message {
-    if (typeof body !== 'string' || body.length === 0) throw new QueueError('MissingParameter', 'MissingParameter', 'The request must contain the parameter MessageBody.');
-    if (Buffer.byteLength(body) > this.attributes.MaximumMessageSize) throw new QueueError('InvalidParameterValue', 'InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${this.attributes.MaximumMessageSize} bytes.`);
+    if (typeof body !== 'string' || body.length === 0)
+      throw new QueueError('MissingParameter', 'MissingParameter', 'The request must contain the parameter MessageBody.');
+    if (Buffer.byteLength(body) > this.attributes.MaximumMessageSize)
+      throw new QueueError(
+        'InvalidParameterValue',
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${this.attributes.MaximumMessageSize} bytes.`,
+      );
     // SQS accepts only these characters in a body (#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF).
-    if (/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u.test(body)) throw new QueueError('InvalidMessageContents', 'InvalidMessageContents', 'Invalid characters found.');
+    if (/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u.test(body))
+      throw new QueueError('InvalidMessageContents', 'InvalidMessageContents', 'Invalid characters found.');
     const delay = delaySeconds === undefined ? this.attributes.DelaySeconds : int('DelaySeconds', delaySeconds, 0, 900);
     const now = this.clock();
     const m: Message = { id: randomUUID(), body, md5: md5(body), sentAt: now, visibleAt: now + delay * 1000, receiveCount: 0 };
@@ -124,7 +146,8 @@ export class Queue {
   }
 
   private find(receipt: string): Message {
-    if (typeof receipt !== 'string' || !receipt.includes('#')) throw new QueueError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
+    if (typeof receipt !== 'string' || !receipt.includes('#'))
+      throw new QueueError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
     const m = this.messages.find((x) => x.id === receipt.split('#')[0]);
     if (!m) throw new QueueError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
     return m;
@@ -132,14 +155,20 @@ export class Queue {
 
   /** As SQS: deleting with an outdated handle of a message still in the queue is accepted, a gone message is not an error. */
   delete(receipt: string) {
-    if (typeof receipt !== 'string' || !receipt.includes('#')) throw new QueueError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
+    if (typeof receipt !== 'string' || !receipt.includes('#'))
+      throw new QueueError('ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid', 'The input receipt handle is invalid.');
     const i = this.messages.findIndex((x) => x.id === receipt.split('#')[0]);
     if (i >= 0) this.messages.splice(i, 1);
   }
 
   changeVisibility(receipt: string, seconds: number) {
     const m = this.find(receipt);
-    if (m.receipt !== receipt) throw new QueueError('InvalidParameterValue', 'InvalidParameterValue', 'Value for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.');
+    if (m.receipt !== receipt)
+      throw new QueueError(
+        'InvalidParameterValue',
+        'InvalidParameterValue',
+        'Value for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.',
+      );
     m.visibleAt = this.clock() + int('VisibilityTimeout', seconds, 0, 43200) * 1000;
     if (seconds === 0) this.wake();
   }
@@ -183,7 +212,10 @@ export class Queue {
 
   nextVisibleIn(): number | undefined {
     const now = this.clock();
-    const next = this.messages.reduce<number | undefined>((min, m) => (min === undefined || m.visibleAt < min ? m.visibleAt : min), undefined);
+    const next = this.messages.reduce<number | undefined>(
+      (min, m) => (min === undefined || m.visibleAt < min ? m.visibleAt : min),
+      undefined,
+    );
     return next === undefined ? undefined : Math.max(0, next - now);
   }
 

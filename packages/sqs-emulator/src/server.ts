@@ -43,8 +43,14 @@ class Emulator {
   arnOf = (name: string) => `arn:aws:sqs:${this.region}:${ACCOUNT_ID}:${name}`;
 
   createQueue(name: string, attributes: Record<string, string> = {}): string {
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new QueueError('InvalidParameterValue', 'InvalidParameterValue', 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length');
-    if (name.endsWith('.fifo') || attributes.FifoQueue === 'true') throw new QueueError('InvalidAttributeName', 'InvalidAttributeName', 'FIFO queues are not emulated.');
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(name))
+      throw new QueueError(
+        'InvalidParameterValue',
+        'InvalidParameterValue',
+        'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length',
+      );
+    if (name.endsWith('.fifo') || attributes.FifoQueue === 'true')
+      throw new QueueError('InvalidAttributeName', 'InvalidAttributeName', 'FIFO queues are not emulated.');
     const existing = this.queues.get(name);
     const parsed = parseAttributes(attributes);
     if (existing) {
@@ -58,7 +64,8 @@ class Emulator {
 
   /** The queue a QueueUrl names: its last path segment, whatever host the caller used. */
   byUrl(url: unknown): Queue {
-    if (typeof url !== 'string' || !url) throw new QueueError('MissingParameter', 'MissingParameter', 'The request must contain the parameter QueueUrl.');
+    if (typeof url !== 'string' || !url)
+      throw new QueueError('MissingParameter', 'MissingParameter', 'The request must contain the parameter QueueUrl.');
     const name = url.replace(/\/+$/, '').split('/').pop()!;
     const q = this.queues.get(name);
     if (!q) throw new QueueError('QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
@@ -85,7 +92,11 @@ class Emulator {
         return { QueueUrl: q.url };
       }
       case 'ListQueues':
-        return { QueueUrls: [...this.queues.values()].filter((q) => !input.QueueNamePrefix || q.name.startsWith(input.QueueNamePrefix)).map((q) => q.url) };
+        return {
+          QueueUrls: [...this.queues.values()]
+            .filter((q) => !input.QueueNamePrefix || q.name.startsWith(input.QueueNamePrefix))
+            .map((q) => q.url),
+        };
       case 'DeleteQueue':
         this.queues.delete(this.byUrl(input.QueueUrl).name);
         return {};
@@ -124,7 +135,12 @@ class Emulator {
       case 'SendMessageBatch': {
         const q = this.byUrl(input.QueueUrl);
         const entries: any[] = input.Entries ?? [];
-        if (!entries.length || entries.length > 10) throw new QueueError('TooManyEntriesInBatchRequest', 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest', 'A batch takes 1 to 10 entries.');
+        if (!entries.length || entries.length > 10)
+          throw new QueueError(
+            'TooManyEntriesInBatchRequest',
+            'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
+            'A batch takes 1 to 10 entries.',
+          );
         const Successful: unknown[] = [];
         const Failed: unknown[] = [];
         for (const e of entries) {
@@ -141,9 +157,19 @@ class Emulator {
       case 'ReceiveMessage': {
         const q = this.byUrl(input.QueueUrl);
         const max = input.MaxNumberOfMessages === undefined ? 1 : Number(input.MaxNumberOfMessages);
-        if (!Number.isInteger(max) || max < 1 || max > 10) throw new QueueError('InvalidParameterValue', 'InvalidParameterValue', 'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10.');
+        if (!Number.isInteger(max) || max < 1 || max > 10)
+          throw new QueueError(
+            'InvalidParameterValue',
+            'InvalidParameterValue',
+            'Value for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10.',
+          );
         const wait = input.WaitTimeSeconds ?? q.attributes.ReceiveMessageWaitTimeSeconds;
-        if (!Number.isInteger(wait) || wait < 0 || wait > 20) throw new QueueError('InvalidParameterValue', 'InvalidParameterValue', 'Value for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20.');
+        if (!Number.isInteger(wait) || wait < 0 || wait > 20)
+          throw new QueueError(
+            'InvalidParameterValue',
+            'InvalidParameterValue',
+            'Value for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20.',
+          );
         const deadline = Date.now() + wait * 1000;
         const names = new Set<string>([...(input.AttributeNames ?? []), ...(input.MessageSystemAttributeNames ?? [])]);
         let got = q.receive(max, input.VisibilityTimeout, this.deadLetterFor(q));
@@ -160,7 +186,13 @@ class Emulator {
               ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt),
             };
             const wanted = names.has('All') ? attrs : Object.fromEntries(Object.entries(attrs).filter(([k]) => names.has(k)));
-            return { MessageId: m.id, ReceiptHandle: m.receipt, MD5OfBody: m.md5, Body: m.body, ...(Object.keys(wanted).length ? { Attributes: wanted } : {}) };
+            return {
+              MessageId: m.id,
+              ReceiptHandle: m.receipt,
+              MD5OfBody: m.md5,
+              Body: m.body,
+              ...(Object.keys(wanted).length ? { Attributes: wanted } : {}),
+            };
           }),
         };
       }
@@ -185,7 +217,11 @@ class Emulator {
         this.byUrl(input.QueueUrl).changeVisibility(input.ReceiptHandle, input.VisibilityTimeout);
         return {};
       default:
-        throw new QueueError('UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation', `The local SQS emulator does not implement ${action}.`);
+        throw new QueueError(
+          'UnsupportedOperation',
+          'AWS.SimpleQueueService.UnsupportedOperation',
+          `The local SQS emulator does not implement ${action}.`,
+        );
     }
   }
 }
@@ -208,7 +244,12 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text), ...extra });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amzn-requestid': randomUUID(),
+    'content-length': Buffer.byteLength(text),
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -219,7 +260,15 @@ function overview(emu: Emulator) {
       url: q.url,
       arn: q.arn,
       ...q.counts(),
-      messages: q.snapshot().map((m) => ({ id: m.id, body: m.body, sentAt: new Date(m.sentAt).toISOString(), receiveCount: m.receiveCount, visible: m.visibleAt <= Date.now() })),
+      messages: q
+        .snapshot()
+        .map((m) => ({
+          id: m.id,
+          body: m.body,
+          sentAt: new Date(m.sentAt).toISOString(),
+          receiveCount: m.receiveCount,
+          visible: m.visibleAt <= Date.now(),
+        })),
     })),
   };
 }
@@ -230,21 +279,41 @@ export async function startSqsEmulator(opts: SqsEmulatorOptions = {}): Promise<R
   const emu = new Emulator(opts.region ?? 'us-west-2', () => endpoint, opts.clock ?? Date.now);
   const server = createServer(async (req, res) => {
     try {
-      if (req.method === 'GET' && (req.url === '/' || req.url === '/queues')) return send(res, 200, overview(emu), { 'content-type': 'application/json' });
+      if (req.method === 'GET' && (req.url === '/' || req.url === '/queues'))
+        return send(res, 200, overview(emu), { 'content-type': 'application/json' });
       const target = String(req.headers['x-amz-target'] ?? '');
       if (req.method !== 'POST' || !target.startsWith('AmazonSQS.')) {
-        return send(res, 400, { __type: 'com.amazonaws.sqs#InvalidAction', message: 'Only the JSON protocol (POST / with X-Amz-Target: AmazonSQS.<Action>) is emulated.' }, { 'x-amzn-query-error': 'InvalidAction;Sender' });
+        return send(
+          res,
+          400,
+          {
+            __type: 'com.amazonaws.sqs#InvalidAction',
+            message: 'Only the JSON protocol (POST / with X-Amz-Target: AmazonSQS.<Action>) is emulated.',
+          },
+          { 'x-amzn-query-error': 'InvalidAction;Sender' },
+        );
       }
       const raw = await readBody(req);
       let input: unknown;
       try {
         input = raw ? JSON.parse(raw) : {};
       } catch {
-        return send(res, 400, { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'The request body is not JSON.' }, { 'x-amzn-query-error': 'InvalidParameterValue;Sender' });
+        return send(
+          res,
+          400,
+          { __type: 'com.amazonaws.sqs#InvalidParameterValue', message: 'The request body is not JSON.' },
+          { 'x-amzn-query-error': 'InvalidParameterValue;Sender' },
+        );
       }
       send(res, 200, await emu.handle(target.slice('AmazonSQS.'.length), input ?? {}));
     } catch (e) {
-      if (e instanceof QueueError) return send(res, 400, { __type: `com.amazonaws.sqs#${e.code}`, message: e.message }, { 'x-amzn-query-error': `${e.queryCode};Sender` });
+      if (e instanceof QueueError)
+        return send(
+          res,
+          400,
+          { __type: `com.amazonaws.sqs#${e.code}`, message: e.message },
+          { 'x-amzn-query-error': `${e.queryCode};Sender` },
+        );
       send(res, 500, { __type: 'com.amazonaws.sqs#InternalError', message: 'Internal error in the SQS emulator.' });
     }
   });

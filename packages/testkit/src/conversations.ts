@@ -19,12 +19,30 @@ function store(client: () => any): DynamoThreadStore {
 function toItem(s: DynamoThreadStore, threadId: string, seed: SeedItem, at: number): ThreadItem {
   const created_at = new Date(at).toISOString();
   const id = s.generateItemId('message');
-  if (seed.role === 'assistant') return { id, thread_id: threadId, created_at, type: 'assistant_message', content: [{ type: 'output_text', text: seed.text ?? '', annotations: [] }] };
+  if (seed.role === 'assistant')
+    return {
+      id,
+      thread_id: threadId,
+      created_at,
+      type: 'assistant_message',
+      content: [{ type: 'output_text', text: seed.text ?? '', annotations: [] }],
+    };
   const attachments: Attachment[] = (seed.attachments ?? []).map((a, n) => {
     const base = { id: `atc_${id.slice(4)}${n}`, name: a.name, mime_type: a.mime_type, thread_id: threadId };
-    return a.preview_url && a.mime_type.startsWith('image/') ? { ...base, type: 'image', preview_url: a.preview_url } : { ...base, type: 'file' };
+    return a.preview_url && a.mime_type.startsWith('image/')
+      ? { ...base, type: 'image', preview_url: a.preview_url }
+      : { ...base, type: 'file' };
   });
-  return { id, thread_id: threadId, created_at, type: 'user_message', content: [{ type: 'input_text', text: seed.text ?? '' }], attachments, ...(seed.quoted_text ? { quoted_text: seed.quoted_text } : {}), inference_options: {} };
+  return {
+    id,
+    thread_id: threadId,
+    created_at,
+    type: 'user_message',
+    content: [{ type: 'input_text', text: seed.text ?? '' }],
+    attachments,
+    ...(seed.quoted_text ? { quoted_text: seed.quoted_text } : {}),
+    inference_options: {},
+  };
 }
 
 export function conversations(dynamoClient: () => any) {
@@ -35,7 +53,16 @@ export function conversations(dynamoClient: () => any) {
       const id = t.id ?? s.generateThreadId();
       const user = t.user ?? `u-${id.slice(5, 15)}`;
       const start = Date.now() - t.items.length;
-      await s.saveThread({ id, title: t.title ?? null, created_at: new Date(start).toISOString(), status: { type: 'active' }, metadata: t.pageUrl ? { page_url: t.pageUrl } : {} }, user);
+      await s.saveThread(
+        {
+          id,
+          title: t.title ?? null,
+          created_at: new Date(start).toISOString(),
+          status: { type: 'active' },
+          metadata: t.pageUrl ? { page_url: t.pageUrl } : {},
+        },
+        user,
+      );
       for (const [n, item] of t.items.entries()) await s.addThreadItem(id, toItem(s, id, item, start + n));
       owners.set(id, user);
       return id;

@@ -31,7 +31,11 @@ export const sqsEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SQS_PORT')}
 /** A fresh queue in the test stack's SQS emulator (a test's own trigger spool); answers its name. */
 export async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {
   const { SQSClient, CreateQueueCommand } = await import('@aws-sdk/client-sqs');
-  const sqs = new SQSClient({ endpoint: sqsEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sqs = new SQSClient({
+    endpoint: sqsEndpoint(),
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     const QueueName = `${name}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     await sqs.send(new CreateQueueCommand({ QueueName, Attributes: attributes }));
@@ -43,7 +47,9 @@ export async function createQueue(name: string, attributes: Record<string, strin
 
 /** Every message in a queue (bodies parsed), read without receiving them, from the emulator's listing. */
 export async function queueMessages(queueName: string): Promise<Array<{ body: any; receiveCount: number; visible: boolean }>> {
-  const listing = (await (await fetch(`${sqsEndpoint()}/`)).json()) as { queues: Array<{ url: string; messages: Array<{ body: string; receiveCount: number; visible: boolean }> }> };
+  const listing = (await (await fetch(`${sqsEndpoint()}/`)).json()) as {
+    queues: Array<{ url: string; messages: Array<{ body: string; receiveCount: number; visible: boolean }> }>;
+  };
   const q = listing.queues.find((x) => x.url.split('/').pop() === queueName);
   if (!q) throw new Error(`no queue ${queueName} in the SQS emulator`);
   return q.messages.map((m) => ({ ...m, body: JSON.parse(m.body) }));
@@ -70,7 +76,11 @@ export async function clearSes(): Promise<void> {
 
 /** A DynamoDB client for the stack's DynamoDB Local. */
 export function dynamoClient(): DynamoDBClient {
-  return new DynamoDBClient({ endpoint: dynamoEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new DynamoDBClient({
+    endpoint: dynamoEndpoint(),
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 }
 
 export function documentClient(): DynamoDBDocumentClient {
@@ -110,7 +120,9 @@ export async function postJson<T = any>(url: string, body: unknown, headers: Rec
 }
 
 /** A Function URL (payload 2.0) event, for invoking a handler in-process with a changed environment. */
-export function urlEvent(opts: { body?: string; headers?: Record<string, string>; method?: string; isBase64Encoded?: boolean } = {}): LambdaFunctionURLEvent {
+export function urlEvent(
+  opts: { body?: string; headers?: Record<string, string>; method?: string; isBase64Encoded?: boolean } = {},
+): LambdaFunctionURLEvent {
   const now = Date.now();
   return {
     version: '2.0',
@@ -211,7 +223,11 @@ export { leadAuth, ownerOf, clientTokenFor, CHAT_THREADS_TABLE } from './convers
 export async function chatRequest(body: unknown, opts: { token?: string; signal?: AbortSignal; headers?: Record<string, string> } = {}) {
   const res = await fetch(stackUrls().chat!, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.headers ?? {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.headers ?? {}),
+    },
     body: JSON.stringify(body),
     signal: opts.signal,
   });

@@ -30,7 +30,16 @@ export async function startSsmStandIn(params: Record<string, string>): Promise<S
       const names: string[] = body.Names ?? [];
       res.end(
         JSON.stringify({
-          Parameters: names.filter((n) => state.params.has(n)).map((n) => ({ Name: n, Type: 'SecureString', Value: state.params.get(n), Version: 1, ARN: `arn:aws:ssm:us-west-2:000000000000:parameter${n}`, DataType: 'text' })),
+          Parameters: names
+            .filter((n) => state.params.has(n))
+            .map((n) => ({
+              Name: n,
+              Type: 'SecureString',
+              Value: state.params.get(n),
+              Version: 1,
+              ARN: `arn:aws:ssm:us-west-2:000000000000:parameter${n}`,
+              DataType: 'text',
+            })),
           InvalidParameters: names.filter((n) => !state.params.has(n)),
         }),
       );

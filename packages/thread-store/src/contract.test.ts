@@ -15,12 +15,48 @@ const stores: Array<[string, () => ChatStore]> = [
 ];
 
 const uniq = (p: string) => `${p}-${timeSortableId('t')}`;
-const thread = (s: ChatStore, created = new Date().toISOString(), id = s.generateThreadId()): ThreadMetadata => ({ id, created_at: created, status: { type: 'active' }, title: null, metadata: { page_url: 'https://craigs.autos/' } });
-const user = (s: ChatStore, t: string, text: string): ThreadItem => ({ id: s.generateItemId('message'), thread_id: t, created_at: new Date().toISOString(), type: 'user_message', content: [{ type: 'input_text', text }], attachments: [], inference_options: {} });
-const assistant = (s: ChatStore, t: string, text: string): ThreadItem => ({ id: s.generateItemId('message'), thread_id: t, created_at: new Date().toISOString(), type: 'assistant_message', content: [{ type: 'output_text', text, annotations: [] }] });
-const hidden = (s: ChatStore, t: string): ThreadItem => ({ id: s.generateItemId('sdk_hidden_context'), thread_id: t, created_at: new Date().toISOString(), type: 'sdk_hidden_context', content: 'The user cancelled the stream.' });
-const toolCall = (s: ChatStore, t: string): ThreadItem => ({ id: s.generateItemId('tool_call'), thread_id: t, created_at: new Date().toISOString(), type: 'client_tool_call', status: 'completed', call_id: 'c1', name: 'n', arguments: {} });
-const texts = (items: ThreadItem[]) => items.map((i) => (i.type === 'user_message' || i.type === 'assistant_message' ? i.content[0]!.text : i.type));
+const thread = (s: ChatStore, created = new Date().toISOString(), id = s.generateThreadId()): ThreadMetadata => ({
+  id,
+  created_at: created,
+  status: { type: 'active' },
+  title: null,
+  metadata: { page_url: 'https://craigs.autos/' },
+});
+const user = (s: ChatStore, t: string, text: string): ThreadItem => ({
+  id: s.generateItemId('message'),
+  thread_id: t,
+  created_at: new Date().toISOString(),
+  type: 'user_message',
+  content: [{ type: 'input_text', text }],
+  attachments: [],
+  inference_options: {},
+});
+const assistant = (s: ChatStore, t: string, text: string): ThreadItem => ({
+  id: s.generateItemId('message'),
+  thread_id: t,
+  created_at: new Date().toISOString(),
+  type: 'assistant_message',
+  content: [{ type: 'output_text', text, annotations: [] }],
+});
+const hidden = (s: ChatStore, t: string): ThreadItem => ({
+  id: s.generateItemId('sdk_hidden_context'),
+  thread_id: t,
+  created_at: new Date().toISOString(),
+  type: 'sdk_hidden_context',
+  content: 'The user cancelled the stream.',
+});
+const toolCall = (s: ChatStore, t: string): ThreadItem => ({
+  id: s.generateItemId('tool_call'),
+  thread_id: t,
+  created_at: new Date().toISOString(),
+  type: 'client_tool_call',
+  status: 'completed',
+  call_id: 'c1',
+  name: 'n',
+  arguments: {},
+});
+const texts = (items: ThreadItem[]) =>
+  items.map((i) => (i.type === 'user_message' || i.type === 'assistant_message' ? i.content[0]!.text : i.type));
 
 /**
  * A conversation with two Stops, as the defect report had it: every kind of item, and the hidden
@@ -29,7 +65,18 @@ const texts = (items: ThreadItem[]) => items.map((i) => (i.type === 'user_messag
 async function conversation(s: ChatStore, owner: string) {
   const t = thread(s);
   await s.saveThread(t, owner);
-  const items = [user(s, t.id, 'u1'), assistant(s, t.id, 'a1'), user(s, t.id, 'u2'), hidden(s, t.id), toolCall(s, t.id), user(s, t.id, 'u3'), assistant(s, t.id, 'a3'), hidden(s, t.id), user(s, t.id, 'u4'), assistant(s, t.id, 'a4')];
+  const items = [
+    user(s, t.id, 'u1'),
+    assistant(s, t.id, 'a1'),
+    user(s, t.id, 'u2'),
+    hidden(s, t.id),
+    toolCall(s, t.id),
+    user(s, t.id, 'u3'),
+    assistant(s, t.id, 'a3'),
+    hidden(s, t.id),
+    user(s, t.id, 'u4'),
+    assistant(s, t.id, 'a4'),
+  ];
   for (const i of items) await s.addThreadItem(t.id, i);
   return { t, items, visible: items.filter((i) => i.type !== 'sdk_hidden_context') };
 }
@@ -93,7 +140,9 @@ describe.each(stores)('%s store', (_name, make) => {
     const owner = uniq('lister');
     const base = Date.parse('2026-05-01T10:00:00Z');
     // Created in this order; the ids sort the other way, as imported hosted ids may.
-    const ts = ['cthr_zz_first', 'cthr_mm_second', 'cthr_aa_third', s.generateThreadId()].map((id, n) => thread(s, new Date(base + n * 60_000).toISOString(), `${id}${n}${timeSortableId('x').slice(2, 10)}`));
+    const ts = ['cthr_zz_first', 'cthr_mm_second', 'cthr_aa_third', s.generateThreadId()].map((id, n) =>
+      thread(s, new Date(base + n * 60_000).toISOString(), `${id}${n}${timeSortableId('x').slice(2, 10)}`),
+    );
     for (const t of [...ts].reverse()) await s.saveThread(t, owner);
     await s.saveThread(thread(s), uniq('someone-else'));
     const d1 = await s.loadThreads(owner, { limit: 2 });
@@ -145,7 +194,16 @@ describe.each(stores)('%s store', (_name, make) => {
 describe('DynamoDB rows', () => {
   const doc = documentClient();
   const rows = async (threadId: string) =>
-    ((await doc.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${threadId}` }, ConsistentRead: true }))).Items ?? []) as Array<Record<string, any>>;
+    ((
+      await doc.send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `THREAD#${threadId}` },
+          ConsistentRead: true,
+        }),
+      )
+    ).Items ?? []) as Array<Record<string, any>>;
 
   it('every row carries the retention TTL, and a refresh restarts it for all of them', async () => {
     let now = Date.parse('2026-11-01T00:00:00Z');
@@ -166,7 +224,12 @@ describe('DynamoDB rows', () => {
     const threadId = s.generateThreadId();
     const meta = { ...thread(s, '2026-06-01T12:00:00.000Z', threadId), title: 'Legacy' };
     // As the old code wrote them: gsi1sk = the id, items at ITEM#<id> (sorting msg_ < shcx_ < tc_).
-    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: `THREAD#${threadId}`, sk: 'META', gsi1pk: `USER#${owner}`, gsi1sk: threadId, user: owner, data: JSON.stringify(meta) } }));
+    await doc.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: { pk: `THREAD#${threadId}`, sk: 'META', gsi1pk: `USER#${owner}`, gsi1sk: threadId, user: owner, data: JSON.stringify(meta) },
+      }),
+    );
     const at = Date.parse('2026-06-01T12:00:00Z');
     const legacy: ThreadItem[] = [
       { ...user(s, threadId, 'first'), id: importedItemId('msg', at / 1000, 0, 'h1') },
@@ -174,7 +237,13 @@ describe('DynamoDB rows', () => {
       { ...toolCall(s, threadId), id: importedItemId('tc', at / 1000 + 2, 2, 'h3') },
       { ...user(s, threadId, 'last'), id: importedItemId('msg', at / 1000 + 3, 3, 'h4') },
     ];
-    for (const i of legacy) await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: `THREAD#${threadId}`, sk: `ITEM#${i.id}`, data: JSON.stringify(i), feedback: 'positive' } }));
+    for (const i of legacy)
+      await doc.send(
+        new PutCommand({
+          TableName: TABLE,
+          Item: { pk: `THREAD#${threadId}`, sk: `ITEM#${i.id}`, data: JSON.stringify(i), feedback: 'positive' },
+        }),
+      );
     expect(texts(await s.allItems(threadId))).toEqual([]); // invisible until migrated
     const report = await migrateThreadKeys(doc, TABLE);
     expect(report.itemsRewritten).toBeGreaterThanOrEqual(4);
@@ -182,7 +251,9 @@ describe('DynamoDB rows', () => {
     const after = await rows(threadId);
     expect(after.filter((r) => r.sk.startsWith('ITEM#'))).toEqual([]);
     expect(after.find((r) => r.sk.startsWith('ITM#') && JSON.parse(r.data).id === legacy[0]!.id)?.feedback).toBe('positive');
-    expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `THREAD#${threadId}`, sk: 'META' } }))).Item!.gsi1sk).toBe(`2026-06-01T12:00:00.000Z#${threadId}`);
+    expect((await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `THREAD#${threadId}`, sk: 'META' } }))).Item!.gsi1sk).toBe(
+      `2026-06-01T12:00:00.000Z#${threadId}`,
+    );
     expect((await s.loadThreads(owner)).data.map((t) => t.id)).toEqual([threadId]);
     const again = await migrateThreadKeys(doc, TABLE);
     expect(again).toMatchObject({ itemsRewritten: 0, threadsReindexed: 0 });

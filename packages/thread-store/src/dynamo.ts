@@ -1,5 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
 import { DEFAULT_PAGE, toPage, type ChatStore, type ItemPageOptions, type LoadedThread, type ThreadPageOptions } from './contract';
 import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
@@ -24,7 +33,9 @@ export class DynamoThreadStore implements ChatStore {
 
   constructor(opts: DynamoThreadStoreOptions) {
     this.tableName = opts.tableName;
-    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }), { marshallOptions: { removeUndefinedValues: true } });
+    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
     this.retentionSeconds = Math.round((opts.retentionDays ?? 0) * 86400);
     this.now = opts.now ?? Date.now;
   }
@@ -42,7 +53,15 @@ export class DynamoThreadStore implements ChatStore {
   }
 
   async threadOwner(threadId: string): Promise<string | null> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ProjectionExpression: '#u', ExpressionAttributeNames: { '#u': 'user' }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: threadKey(threadId),
+        ProjectionExpression: '#u',
+        ExpressionAttributeNames: { '#u': 'user' },
+        ConsistentRead: true,
+      }),
+    );
     return (out.Item?.user as string | undefined) ?? null;
   }
 
@@ -64,17 +83,35 @@ export class DynamoThreadStore implements ChatStore {
   async loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<LoadedThread> {
     // Newest first over the whole partition: META sorts after every item, so it comes back first.
     const out = await this.doc.send(
-      new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': threadPk(threadId) }, ScanIndexForward: false, Limit: limit + 1, ConsistentRead: true }),
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': threadPk(threadId) },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+        ConsistentRead: true,
+      }),
     );
     const [meta, ...rest] = out.Items ?? [];
     if (!meta || meta.sk !== META || meta.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
     const items = rest.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
-    return { thread: JSON.parse(meta.data) as ThreadMetadata, items: items.reverse(), ...(typeof meta.ttl === 'number' ? { expiresAt: meta.ttl } : {}) };
+    return {
+      thread: JSON.parse(meta.data) as ThreadMetadata,
+      items: items.reverse(),
+      ...(typeof meta.ttl === 'number' ? { expiresAt: meta.ttl } : {}),
+    };
   }
 
   async saveThread(thread: ThreadMetadata, user: string, extra: Record<string, unknown> = {}): Promise<void> {
     const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
-    const data: ThreadMetadata = { id, title: title ?? null, created_at: canonicalTime(created_at), status, allowed_image_domains: allowed_image_domains ?? null, metadata: metadata ?? {} };
+    const data: ThreadMetadata = {
+      id,
+      title: title ?? null,
+      created_at: canonicalTime(created_at),
+      status,
+      allowed_image_domains: allowed_image_domains ?? null,
+      metadata: metadata ?? {},
+    };
     try {
       await this.doc.send(
         new PutCommand({
@@ -94,7 +131,9 @@ export class DynamoThreadStore implements ChatStore {
 
   /** When a hosted thread was fully imported (the export's resume marker), or null. */
   async importedAt(threadId: string): Promise<string | null> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ProjectionExpression: 'imported_at', ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ProjectionExpression: 'imported_at', ConsistentRead: true }),
+    );
     return (out.Item?.imported_at as string | undefined) ?? null;
   }
 
@@ -117,7 +156,10 @@ export class DynamoThreadStore implements ChatStore {
         ExclusiveStartKey: start,
       }),
     );
-    return toPage((out.Items ?? []).map((i) => JSON.parse(i.data) as ThreadMetadata), limit);
+    return toPage(
+      (out.Items ?? []).map((i) => JSON.parse(i.data) as ThreadMetadata),
+      limit,
+    );
   }
 
   async loadThreadItems(threadId: string, opts: ItemPageOptions = {}): Promise<Page<ThreadItem>> {
@@ -176,11 +218,19 @@ export class DynamoThreadStore implements ChatStore {
   }
 
   async addThreadItem(threadId: string, item: ThreadItem): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async saveItem(threadId: string, item: ThreadItem): Promise<void> {
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() } }));
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() } }),
+    );
   }
 
   async loadItem(threadId: string, itemId: string): Promise<ThreadItem> {
@@ -207,7 +257,15 @@ export class DynamoThreadStore implements ChatStore {
       await Promise.all(
         keys.slice(i, i + 10).map((Key) =>
           this.doc
-            .send(new UpdateCommand({ TableName: this.tableName, Key, UpdateExpression: 'SET feedback = :k', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':k': kind } }))
+            .send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key,
+                UpdateExpression: 'SET feedback = :k',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':k': kind },
+              }),
+            )
             .catch((e) => {
               if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
             }),
@@ -221,7 +279,16 @@ export class DynamoThreadStore implements ChatStore {
     const keys: Array<{ pk: string; sk: string }> = [];
     let start: Row | undefined;
     do {
-      const out = await this.doc.send(new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': threadPk(threadId) }, ProjectionExpression: 'pk, sk', ExclusiveStartKey: start, ConsistentRead: true }));
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': threadPk(threadId) },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
       keys.push(...((out.Items ?? []) as Array<{ pk: string; sk: string }>));
       start = out.LastEvaluatedKey;
     } while (start);
@@ -252,7 +319,16 @@ export class DynamoThreadStore implements ChatStore {
       await Promise.all(
         keys.slice(i, i + 10).map((Key) =>
           this.doc
-            .send(new UpdateCommand({ TableName: this.tableName, Key, UpdateExpression: 'SET #t = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: { '#t': 'ttl' }, ExpressionAttributeValues: { ':t': ttl } }))
+            .send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key,
+                UpdateExpression: 'SET #t = :t',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#t': 'ttl' },
+                ExpressionAttributeValues: { ':t': ttl },
+              }),
+            )
             .catch((e) => {
               if ((e as Error).name !== 'ConditionalCheckFailedException') throw e; // deleted meanwhile
             }),

@@ -18,4 +18,11 @@ export function timeSortableId(prefix: string, now = Date.now()): string {
 }
 
 /** The official server's id prefixes per item kind (chatkit/store.py). */
-export const ITEM_PREFIX: Record<string, string> = { message: 'msg', tool_call: 'tc', workflow: 'wf', task: 'tsk', attachment: 'atc', sdk_hidden_context: 'shcx' };
+export const ITEM_PREFIX: Record<string, string> = {
+  message: 'msg',
+  tool_call: 'tc',
+  workflow: 'wf',
+  task: 'tsk',
+  attachment: 'atc',
+  sdk_hidden_context: 'shcx',
+};

@@ -63,14 +63,25 @@ export class MemoryThreadStore implements ChatStore {
 
   async loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<LoadedThread> {
     const t = this.row(threadId, user);
-    return { thread: clone(t.meta), items: clone(this.sorted(threadId).slice(-limit)), ...(t.expiresAt !== undefined ? { expiresAt: t.expiresAt } : {}) };
+    return {
+      thread: clone(t.meta),
+      items: clone(this.sorted(threadId).slice(-limit)),
+      ...(t.expiresAt !== undefined ? { expiresAt: t.expiresAt } : {}),
+    };
   }
 
   async saveThread(thread: ThreadMetadata, user: string): Promise<void> {
     const existing = this.threads.get(thread.id);
     if (existing?.owner && existing.owner !== user) throw new NotFoundError(`thread ${thread.id.slice(0, 80)}`);
     const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
-    const meta: ThreadMetadata = clone({ id, title: title ?? null, created_at: canonicalTime(created_at), status, allowed_image_domains: allowed_image_domains ?? null, metadata: metadata ?? {} });
+    const meta: ThreadMetadata = clone({
+      id,
+      title: title ?? null,
+      created_at: canonicalTime(created_at),
+      status,
+      allowed_image_domains: allowed_image_domains ?? null,
+      metadata: metadata ?? {},
+    });
     if (existing) {
       existing.owner = user;
       existing.meta = meta;

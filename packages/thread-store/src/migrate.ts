@@ -16,7 +16,11 @@ export interface MigrationReport {
  * not touched again, and a copy that already exists is not written twice. Run it after deploying
  * (docs/runbook.md, "Thread store migration").
  */
-export async function migrateThreadKeys(doc: DynamoDBDocumentClient, tableName: string, log: (line: string) => void = () => undefined): Promise<MigrationReport> {
+export async function migrateThreadKeys(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  log: (line: string) => void = () => undefined,
+): Promise<MigrationReport> {
   const report: MigrationReport = { scanned: 0, itemsRewritten: 0, threadsReindexed: 0, skipped: [] };
   let start: Record<string, unknown> | undefined;
   do {
@@ -40,7 +44,15 @@ export async function migrateThreadKeys(doc: DynamoDBDocumentClient, tableName: 
       } else if (sk === META && typeof row.data === 'string') {
         const want = userSk(JSON.parse(row.data));
         if (row.gsi1sk !== want) {
-          await doc.send(new UpdateCommand({ TableName: tableName, Key: { pk, sk }, UpdateExpression: 'SET gsi1sk = :s', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':s': want } }));
+          await doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: { pk, sk },
+              UpdateExpression: 'SET gsi1sk = :s',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':s': want },
+            }),
+          );
           report.threadsReindexed++;
         }
       }

@@ -12,6 +12,10 @@ export class StoreTranscriptSource implements TranscriptSource {
     const [found, items] = await Promise.all([this.store.threadWithOwner(threadId), this.store.allItems(threadId)]);
     if (!found) throw new ThreadNotFoundError(threadId);
     const { thread, user } = found;
-    return assembleTranscript({ threadId, title: thread.title, createdAt: thread.created_at, user, pageUrl: thread.metadata?.page_url }, items, opts.assistantName);
+    return assembleTranscript(
+      { threadId, title: thread.title, createdAt: thread.created_at, user, pageUrl: thread.metadata?.page_url },
+      items,
+      opts.assistantName,
+    );
   }
 }

@@ -16,7 +16,6 @@ export interface ContactOptions {
   defaultCountry?: CountryCode;
 }
 
-
 export function countryOf(e164: string): CountryCode | undefined {
   return parsePhoneNumberFromString(e164)?.country;
 }

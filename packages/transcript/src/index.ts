@@ -1,4 +1,11 @@
-export { normalizeItems, assembleTranscript, toSeconds, type Transcript, type TranscriptLine, type TranscriptAttachment } from './normalize';
+export {
+  normalizeItems,
+  assembleTranscript,
+  toSeconds,
+  type Transcript,
+  type TranscriptLine,
+  type TranscriptAttachment,
+} from './normalize';
 export { extractContacts, countryOf, type Contacts, type ContactOptions } from './contacts';
 export { HostedChatKitSource, FallbackTranscriptSource, ThreadNotFoundError, type TranscriptSource } from './source';
 export { formatForModel } from './format';

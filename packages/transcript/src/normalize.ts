@@ -55,7 +55,6 @@ export function toSeconds(v: unknown): number {
   return 0;
 }
 
-
 function textOf(content: unknown, types: string[]): string {
   if (!Array.isArray(content)) return '';
   return content
@@ -86,7 +85,8 @@ export function normalizeItems(items: RawItem[], assistantName: string): { lines
       case 'user_message': {
         const text = textOf(item.content, ['input_text', 'input_tag']).trim();
         // Hosted items put the quote in the content; self-hosted items carry `quoted_text`.
-        const quote = (textOf(item.content, ['quoted_text']) || (typeof item.quoted_text === 'string' ? item.quoted_text : '')).trim() || null;
+        const quote =
+          (textOf(item.content, ['quoted_text']) || (typeof item.quoted_text === 'string' ? item.quoted_text : '')).trim() || null;
         const attachments = attachmentsOf(item.attachments);
         if (!text && !quote && attachments.length === 0) {
           skip('empty_user_message');
@@ -106,7 +106,14 @@ export function normalizeItems(items: RawItem[], assistantName: string): { lines
       }
       case 'client_tool_call': {
         const status = typeof item.status === 'string' ? ` (${item.status})` : '';
-        lines.push({ ...base, role: 'event', speaker: 'Event', text: `Tool call: ${String(item.name ?? 'unknown')}${status}`, quote: null, attachments: [] });
+        lines.push({
+          ...base,
+          role: 'event',
+          speaker: 'Event',
+          text: `Tool call: ${String(item.name ?? 'unknown')}${status}`,
+          quote: null,
+          attachments: [],
+        });
         break;
       }
       case 'task': {

@@ -30,12 +30,17 @@ export class HostedChatKitSource implements TranscriptSource {
         this.client.beta.chatkit.threads.retrieve(threadId, reqOpts),
         (async () => {
           const all: any[] = [];
-          for await (const item of this.client.beta.chatkit.threads.listItems(threadId, { order: 'asc', limit: this.pageSize }, reqOpts)) all.push(item);
+          for await (const item of this.client.beta.chatkit.threads.listItems(threadId, { order: 'asc', limit: this.pageSize }, reqOpts))
+            all.push(item);
           return all;
         })(),
       ]);
       // Hosted threads do not keep the page (it was a workflow state variable): the request's pageUrl is used.
-      return assembleTranscript({ threadId, title: thread.title, createdAt: thread.created_at, user: thread.user }, items, opts.assistantName);
+      return assembleTranscript(
+        { threadId, title: thread.title, createdAt: thread.created_at, user: thread.user },
+        items,
+        opts.assistantName,
+      );
     } catch (e) {
       if (e instanceof OpenAI.NotFoundError) throw new ThreadNotFoundError(threadId);
       throw e;

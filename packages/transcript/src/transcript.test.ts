@@ -1,15 +1,34 @@
 import OpenAI from 'openai';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
-import { extractContacts, formatForModel, HostedChatKitSource, isSendableAddress, normalizeItems, ThreadNotFoundError, type TranscriptLine } from './index';
+import {
+  extractContacts,
+  formatForModel,
+  HostedChatKitSource,
+  isSendableAddress,
+  normalizeItems,
+  ThreadNotFoundError,
+  type TranscriptLine,
+} from './index';
 
-const customer = (text: string, quote: string | null = null): TranscriptLine => ({ itemId: 'i', createdAt: 0, role: 'customer', speaker: 'Customer', text, quote, attachments: [] });
+const customer = (text: string, quote: string | null = null): TranscriptLine => ({
+  itemId: 'i',
+  createdAt: 0,
+  role: 'customer',
+  speaker: 'Customer',
+  text,
+  quote,
+  attachments: [],
+});
 const assistant = (text: string): TranscriptLine => ({ ...customer(text), role: 'assistant', speaker: 'Roxana' });
 const SHOP = '+14083793820';
 
 describe('extractContacts', () => {
   it('finds emails (lower-cased, de-duplicated) and phones in E.164, in order of appearance', () => {
     const c = extractContacts(
-      [customer('Reach me at Ana.Lopez@Example.com or (650) 253-0000.'), customer('Or ana.lopez@example.com, 650.253.0000, and my work line +1 415 555 2671')],
+      [
+        customer('Reach me at Ana.Lopez@Example.com or (650) 253-0000.'),
+        customer('Or ana.lopez@example.com, 650.253.0000, and my work line +1 415 555 2671'),
+      ],
       { shopPhone: SHOP },
     );
     expect(c.emails).toEqual(['ana.lopez@example.com']);
@@ -17,26 +36,45 @@ describe('extractContacts', () => {
   });
 
   it("excludes the shop's own number however it is written", () => {
-    const spellings = ['(408) 379-3820', '408-379-3820', '408.379.3820', '4083793820', '+1 408 379 3820', '+14083793820', '1-408-379-3820', '+1 (408) 379-3820'];
-    const c = extractContacts(spellings.map((s) => customer(`Is this your number ${s}?`)), { shopPhone: SHOP });
+    const spellings = [
+      '(408) 379-3820',
+      '408-379-3820',
+      '408.379.3820',
+      '4083793820',
+      '+1 408 379 3820',
+      '+14083793820',
+      '1-408-379-3820',
+      '+1 (408) 379-3820',
+    ];
+    const c = extractContacts(
+      spellings.map((s) => customer(`Is this your number ${s}?`)),
+      { shopPhone: SHOP },
+    );
     expect(c.phones).toEqual([]);
   });
 
   it('parses international numbers, and national ones with the shop country as default', () => {
-    const c = extractContacts([customer('Mi número es +52 55 1234 5678, o en UK +44 20 7946 0958. Local: 510 555 0199 or 510-883-1234')], { shopPhone: SHOP });
+    const c = extractContacts([customer('Mi número es +52 55 1234 5678, o en UK +44 20 7946 0958. Local: 510 555 0199 or 510-883-1234')], {
+      shopPhone: SHOP,
+    });
     expect(c.phones).toEqual(['+525512345678', '+442079460958', '+15105550199', '+15108831234']);
   });
 
   it('reads only customer lines, never the assistant or quoted text', () => {
     const c = extractContacts(
-      [assistant('Call us at 650-253-0000 or write to shop@craigs.autos'), customer('Thanks!', 'write to shop@craigs.autos or 650-253-0001')],
+      [
+        assistant('Call us at 650-253-0000 or write to shop@craigs.autos'),
+        customer('Thanks!', 'write to shop@craigs.autos or 650-253-0001'),
+      ],
       { shopPhone: SHOP },
     );
     expect(c).toEqual({ emails: [], phones: [] });
   });
 
   it('ignores digit runs inside email addresses and things that are not numbers', () => {
-    const c = extractContacts([customer('my email is user4155552671@mail.com and my car is a 2012 model with 120000 miles')], { shopPhone: SHOP });
+    const c = extractContacts([customer('my email is user4155552671@mail.com and my car is a 2012 model with 120000 miles')], {
+      shopPhone: SHOP,
+    });
     expect(c).toEqual({ emails: ['user4155552671@mail.com'], phones: [] });
   });
 });
@@ -61,7 +99,19 @@ describe('addresses that cannot be sent to (issue: one odd address lost a lead)'
 
   it('isSendableAddress is the one rule, shared with the mailer', () => {
     expect(['a@b.co', "o'brien+cars@mail.example.org", `${'x'.repeat(64)}@example.com`].every(isSendableAddress)).toBe(true);
-    expect(['@b.co', '.a@b.co', 'a.@b.co', 'a..b@c.co', `${'x'.repeat(65)}@example.com`, 'a@b', 'a@-b.co', 'a b@c.co', 'a@b.co\r\nBcc: x@y.z'].some(isSendableAddress)).toBe(false);
+    expect(
+      [
+        '@b.co',
+        '.a@b.co',
+        'a.@b.co',
+        'a..b@c.co',
+        `${'x'.repeat(65)}@example.com`,
+        'a@b',
+        'a@-b.co',
+        'a b@c.co',
+        'a@b.co\r\nBcc: x@y.z',
+      ].some(isSendableAddress),
+    ).toBe(false);
   });
 });
 
@@ -69,13 +119,46 @@ describe('normalizeItems', () => {
   it('labels speakers, marks quotes, lists attachments, and handles every other item type deliberately', () => {
     const { lines, skipped } = normalizeItems(
       [
-        { id: '1', type: 'chatkit.user_message', created_at: 100, content: [{ type: 'quoted_text', text: 'We open at 8' }, { type: 'input_text', text: 'Great, see photo' }], attachments: [{ id: 'a', name: 'dent.jpg', mime_type: 'image/jpeg', preview_url: 'https://cdn.example/dent.jpg', type: 'image' }, { id: 'b', name: 'x.pdf', mime_type: 'application/pdf', preview_url: 'javascript:alert(1)', type: 'file' }] },
-        { id: '2', type: 'chatkit.assistant_message', created_at: 101, content: [{ type: 'output_text', text: 'Thanks!', annotations: [] }] },
+        {
+          id: '1',
+          type: 'chatkit.user_message',
+          created_at: 100,
+          content: [
+            { type: 'quoted_text', text: 'We open at 8' },
+            { type: 'input_text', text: 'Great, see photo' },
+          ],
+          attachments: [
+            { id: 'a', name: 'dent.jpg', mime_type: 'image/jpeg', preview_url: 'https://cdn.example/dent.jpg', type: 'image' },
+            { id: 'b', name: 'x.pdf', mime_type: 'application/pdf', preview_url: 'javascript:alert(1)', type: 'file' },
+          ],
+        },
+        {
+          id: '2',
+          type: 'chatkit.assistant_message',
+          created_at: 101,
+          content: [{ type: 'output_text', text: 'Thanks!', annotations: [] }],
+        },
         { id: '3', type: 'chatkit.widget', created_at: 102, widget: '{}' },
-        { id: '4', type: 'chatkit.client_tool_call', created_at: 103, name: 'get_location', call_id: 'c', arguments: '{}', output: null, status: 'completed' },
+        {
+          id: '4',
+          type: 'chatkit.client_tool_call',
+          created_at: 103,
+          name: 'get_location',
+          call_id: 'c',
+          arguments: '{}',
+          output: null,
+          status: 'completed',
+        },
         { id: '5', type: 'chatkit.task', created_at: 104, task_type: 'thought', heading: 'Checking hours', summary: null },
         { id: '6', type: 'chatkit.task_group', created_at: 105, tasks: [{ type: 'custom', heading: 'A', summary: 'b' }] },
-        { id: '7', type: 'user_message', created_at: '2026-11-25T19:21:15.333567', content: [{ type: 'input_text', text: 'self-hosted' }], quoted_text: 'q', attachments: [] },
+        {
+          id: '7',
+          type: 'user_message',
+          created_at: '2026-11-25T19:21:15.333567',
+          content: [{ type: 'input_text', text: 'self-hosted' }],
+          quoted_text: 'q',
+          attachments: [],
+        },
         { id: '8', type: 'hidden_context_item', created_at: 0, content: 'secret' },
         { id: '9', type: 'something.new', created_at: 0 },
       ],
@@ -96,7 +179,9 @@ describe('normalizeItems', () => {
     ]);
     expect(lines[5]).toMatchObject({ quote: 'q', createdAt: Date.UTC(2026, 10, 25, 19, 21, 15) / 1000 });
     expect(skipped).toEqual({ widget: 1, hidden_context_item: 1, 'something.new': 1 });
-    expect(formatForModel(lines.slice(0, 2))).toBe('Customer: (quoting: "We open at 8") Great, see photo [attachment: dent.jpg, image/jpeg] [attachment: x.pdf, application/pdf]\nRoxana: Thanks!');
+    expect(formatForModel(lines.slice(0, 2))).toBe(
+      'Customer: (quoting: "We open at 8") Great, see photo [attachment: dent.jpg, image/jpeg] [attachment: x.pdf, application/pdf]\nRoxana: Thanks!',
+    );
   });
 });
 

@@ -68,7 +68,7 @@ export class DailyBudget {
     } catch (e) {
       if ((e as Error)?.name !== 'ConditionalCheckFailedException') throw e;
       // Not a whole block left: reserve what is, if anything.
-      const n = Number(((e as { Item?: Record<string, { N?: string }> }).Item?.n?.N) ?? this.opts.ceiling);
+      const n = Number((e as { Item?: Record<string, { N?: string }> }).Item?.n?.N ?? this.opts.ceiling);
       const rest = this.opts.ceiling - n;
       if (rest <= 0 || want === 1) {
         this.reserved = Math.max(n, this.reserved);

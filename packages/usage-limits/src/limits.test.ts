@@ -40,7 +40,8 @@ describe('UsageLimits', () => {
 });
 
 describe('DailyBudget', () => {
-  const counter = async (key: string, day: number) => (await documentClient().send(new GetCommand({ TableName: TABLE, Key: { pk: `${key}#${day * 86400}` } }))).Item?.n;
+  const counter = async (key: string, day: number) =>
+    (await documentClient().send(new GetCommand({ TableName: TABLE, Key: { pk: `${key}#${day * 86400}` } }))).Item?.n;
 
   it('reserves in blocks, spends locally, takes the last calls whole, and never goes over the ceiling across instances', async () => {
     const key = unique('model');

@@ -11,7 +11,11 @@ export interface Counter {
 
 export type TakeResult =
   | { ok: true; /** each counter's count in its window after this take */ counts: number[] }
-  | { ok: false; /** the index of the first counter that was full */ refused: number; /** seconds until that counter's window ends */ retryAfterSeconds: number };
+  | {
+      ok: false;
+      /** the index of the first counter that was full */ refused: number;
+      /** seconds until that counter's window ends */ retryAfterSeconds: number;
+    };
 
 /**
  * Usage counters in one DynamoDB table (`pk` string key, TTL on `ttl`): one row per counter and
@@ -70,7 +74,16 @@ export class UsageLimits {
 
   private async giveBack(pk: string): Promise<void> {
     await this.doc
-      .send(new UpdateCommand({ TableName: this.opts.tableName, Key: { pk }, UpdateExpression: 'ADD #n :minus', ConditionExpression: 'attribute_exists(#n)', ExpressionAttributeNames: { '#n': 'n' }, ExpressionAttributeValues: { ':minus': -1 } }))
+      .send(
+        new UpdateCommand({
+          TableName: this.opts.tableName,
+          Key: { pk },
+          UpdateExpression: 'ADD #n :minus',
+          ConditionExpression: 'attribute_exists(#n)',
+          ExpressionAttributeNames: { '#n': 'n' },
+          ExpressionAttributeValues: { ':minus': -1 },
+        }),
+      )
       .catch(() => undefined); // best effort: at worst one take too many counted in this window
   }
 }

@@ -1,7 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { resolveStage } from '@lead-intake/stage-config';
-import { chatRequest, chatToken, clearSes, clientTokenFor, documentClient, emulator, parseSse, postJson, sesEmails, stackUrls } from '@lead-intake/testkit';
+import {
+  chatRequest,
+  chatToken,
+  clearSes,
+  clientTokenFor,
+  documentClient,
+  emulator,
+  parseSse,
+  postJson,
+  sesEmails,
+  stackUrls,
+} from '@lead-intake/testkit';
 
 /** Whole conversations over real HTTP through the local stack, the emulator streaming the model. */
 const admin = emulator();
@@ -20,26 +31,80 @@ describe('one turn', () => {
   it('streams the reference’s event sequence, field by field', async () => {
     await admin.queue({ text: 'Hello!' });
     const token = await chatToken('alice');
-    const r = await chatRequest({ type: 'threads.create', params: { input: text('Hi') } }, { token, headers: { origin: 'http://localhost:4321' } });
+    const r = await chatRequest(
+      { type: 'threads.create', params: { input: text('Hi') } },
+      { token, headers: { origin: 'http://localhost:4321' } },
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/event-stream');
     expect(r.headers.get('access-control-allow-origin')).toBe('http://localhost:4321');
     expect(r.raw.endsWith('\n\n')).toBe(true);
-    expect(r.raw.split('\n\n').filter(Boolean).every((f) => /^data: \{.*\}$/.test(f))).toBe(true); // no event:/id: lines
+    expect(
+      r.raw
+        .split('\n\n')
+        .filter(Boolean)
+        .every((f) => /^data: \{.*\}$/.test(f)),
+    ).toBe(true); // no event:/id: lines
     const T = r.events[0].thread.id;
     const U = r.events[1].item.id;
     const A = r.events[3].item.id;
     expect(T).toMatch(/^cthr_[A-Za-z0-9_-]+$/);
     expect(r.events).toEqual([
-      { type: 'thread.created', thread: { id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } } },
-      { type: 'thread.item.done', item: { id: U, thread_id: T, created_at: ISO, type: 'user_message', content: [{ type: 'input_text', text: 'Hi' }], attachments: [], inference_options: {} } },
+      {
+        type: 'thread.created',
+        thread: { id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } },
+      },
+      {
+        type: 'thread.item.done',
+        item: {
+          id: U,
+          thread_id: T,
+          created_at: ISO,
+          type: 'user_message',
+          content: [{ type: 'input_text', text: 'Hi' }],
+          attachments: [],
+          inference_options: {},
+        },
+      },
       { type: 'stream_options', stream_options: { allow_cancel: true } },
       { type: 'thread.item.added', item: { id: A, thread_id: T, created_at: ISO, type: 'assistant_message', content: [] } },
-      { type: 'thread.item.updated', item_id: A, update: { type: 'assistant_message.content_part.added', content_index: 0, content: { annotations: [], text: '', type: 'output_text' } } },
-      { type: 'thread.item.updated', item_id: A, update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: 'Hello!' } },
-      { type: 'thread.item.updated', item_id: A, update: { type: 'assistant_message.content_part.done', content_index: 0, content: { annotations: [], text: 'Hello!', type: 'output_text' } } },
-      { type: 'thread.item.done', item: { id: A, thread_id: T, created_at: ISO, type: 'assistant_message', content: [{ annotations: [], text: 'Hello!', type: 'output_text' }] } },
-      { type: 'thread.updated', thread: { title: 'Hi', id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } } },
+      {
+        type: 'thread.item.updated',
+        item_id: A,
+        update: {
+          type: 'assistant_message.content_part.added',
+          content_index: 0,
+          content: { annotations: [], text: '', type: 'output_text' },
+        },
+      },
+      {
+        type: 'thread.item.updated',
+        item_id: A,
+        update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: 'Hello!' },
+      },
+      {
+        type: 'thread.item.updated',
+        item_id: A,
+        update: {
+          type: 'assistant_message.content_part.done',
+          content_index: 0,
+          content: { annotations: [], text: 'Hello!', type: 'output_text' },
+        },
+      },
+      {
+        type: 'thread.item.done',
+        item: {
+          id: A,
+          thread_id: T,
+          created_at: ISO,
+          type: 'assistant_message',
+          content: [{ annotations: [], text: 'Hello!', type: 'output_text' }],
+        },
+      },
+      {
+        type: 'thread.updated',
+        thread: { title: 'Hi', id: T, created_at: ISO, status: { type: 'active' }, metadata: {}, items: { data: [], has_more: false } },
+      },
     ]);
     expect(r.events[7].item.created_at).toBe(r.events[3].item.created_at); // one created_at from added to done
     // The model was asked with the shop's instructions, the live shop state, and the history.
@@ -58,7 +123,15 @@ describe('one turn', () => {
     const { id } = await newThread(token, 'My brakes squeal');
     await admin.queue({ text: 'Thanks, what is your phone number?' });
     const turn = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('A 2012 Civic') } }, { token });
-    expect(turn.events.map((e) => e.type)).toEqual(['thread.item.done', 'stream_options', 'thread.item.added', 'thread.item.updated', ...Array(6).fill('thread.item.updated'), 'thread.item.updated', 'thread.item.done']);
+    expect(turn.events.map((e) => e.type)).toEqual([
+      'thread.item.done',
+      'stream_options',
+      'thread.item.added',
+      'thread.item.updated',
+      ...Array(6).fill('thread.item.updated'),
+      'thread.item.updated',
+      'thread.item.done',
+    ]);
     const [, second] = (await admin.requests()).filter((q) => q.path === '/v1/responses');
     expect((second!.body as any).input).toEqual([
       { role: 'user', content: 'My brakes squeal' },
@@ -81,7 +154,8 @@ describe('pagination (the reference Store rules)', () => {
   it('pages items both ways with has_more and after, exclusive cursors, limit+1', async () => {
     const token = await chatToken('pager');
     const { id } = await newThread(token, 'one');
-    for (const t of ['two', 'three']) await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text(t) } }, { token });
+    for (const t of ['two', 'three'])
+      await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text(t) } }, { token });
     // 6 items: 3 user messages, 3 answers.
     const desc: string[] = [];
     let after: string | undefined;
@@ -143,14 +217,22 @@ describe('retry, update, feedback, delete', () => {
     const { id, events } = await newThread(token, 'Hello');
     const renamed = await chatRequest({ type: 'threads.update', params: { thread_id: id, title: 'Brakes' } }, { token });
     expect(renamed.json).toMatchObject({ id, title: 'Brakes', items: { data: [], has_more: false } });
-    const fb = await chatRequest({ type: 'items.feedback', params: { thread_id: id, item_ids: [events.at(-2).item.id], kind: 'positive' } }, { token });
+    const fb = await chatRequest(
+      { type: 'items.feedback', params: { thread_id: id, item_ids: [events.at(-2).item.id], kind: 'positive' } },
+      { token },
+    );
     expect(fb).toMatchObject({ status: 200, json: {} });
     // A request is bounded (the client sends a handful): 16,000 ids in 64 KB are refused, not written one by one.
-    const flood = await chatRequest({ type: 'items.feedback', params: { thread_id: id, item_ids: Array.from({ length: 6000 }, (_, n) => `msg_${n}`), kind: 'negative' } }, { token });
+    const flood = await chatRequest(
+      { type: 'items.feedback', params: { thread_id: id, item_ids: Array.from({ length: 6000 }, (_, n) => `msg_${n}`), kind: 'negative' } },
+      { token },
+    );
     expect(flood).toMatchObject({ status: 400, json: { error: expect.stringMatching(/more than 50 ids/) } });
     expect((await chatRequest({ type: 'threads.delete', params: { thread_id: id } }, { token })).json).toEqual({});
     expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token })).status).toBe(404);
-    const left = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));
+    const left = await documentClient().send(
+      new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }),
+    );
     expect(left.Items).toEqual([]); // the thread and all its items
   });
 });
@@ -161,7 +243,12 @@ describe('cancellation', () => {
     const { id } = await newThread(token, 'Tell me everything');
     await admin.queue({ text: Array.from({ length: 60 }, (_, n) => `word${n}`).join(' '), chunk_delay_ms: 40 });
     const ac = new AbortController();
-    const res = await fetch(stackUrls().chat!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ type: 'threads.add_user_message', params: { thread_id: id, input: text('Go on') } }), signal: ac.signal });
+    const res = await fetch(stackUrls().chat!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ type: 'threads.add_user_message', params: { thread_id: id, input: text('Go on') } }),
+      signal: ac.signal,
+    });
     const reader = res.body!.getReader();
     let seen = '';
     while (!seen.includes('"delta":"word4 "')) seen += new TextDecoder().decode((await reader.read()).value);
@@ -172,7 +259,9 @@ describe('cancellation', () => {
     expect(partial.type).toBe('assistant_message');
     expect(partial.content[0].text).toMatch(/^word0 word1 word2 word3 word4 /);
     expect(partial.content[0].text).not.toContain('word59');
-    const raw = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));
+    const raw = await documentClient().send(
+      new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }),
+    );
     const hidden = raw.Items!.map((i) => JSON.parse(i.data ?? '{}')).filter((i) => i.type === 'sdk_hidden_context');
     expect(hidden).toEqual([expect.objectContaining({ content: 'The user cancelled the stream. Stop responding to the prior request.' })]);
     expect(items.some((i: any) => i.type === 'sdk_hidden_context')).toBe(false); // never sent to the client
@@ -199,7 +288,10 @@ describe('authentication and user scoping', () => {
     }
     expect((await chatRequest({ type: 'threads.update', params: { thread_id: id, title: 'mine' } }, { token: mallory })).status).toBe(404);
     // Refused before any stream starts, with the status the official server gives: 404.
-    const write = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('hijack') } }, { token: mallory });
+    const write = await chatRequest(
+      { type: 'threads.add_user_message', params: { thread_id: id, input: text('hijack') } },
+      { token: mallory },
+    );
     expect(write).toMatchObject({ status: 404, events: [], json: { code: 'not_found' } });
     const retry = await chatRequest({ type: 'threads.retry_after_item', params: { thread_id: id, item_id: 'msg_x' } }, { token: mallory });
     expect(retry.status).toBe(404);
@@ -213,13 +305,24 @@ describe('everything else gets a clear protocol error, never a crash', () => {
     const token = await chatToken('misc');
     const { id } = await newThread(token, 'Hello');
     const stream = await chatRequest({ type: 'threads.custom_action', params: { thread_id: id, action: { type: 'a' } } }, { token });
-    expect(stream.events).toEqual([{ type: 'stream_options', stream_options: { allow_cancel: true } }, { type: 'error', code: 'stream.error', allow_retry: true }]);
-    expect((await chatRequest({ type: 'threads.custom_action', params: { thread_id: 'cthr_x', action: { type: 'a' } } }, { token })).status).toBe(404);
-    const json = await chatRequest({ type: 'attachments.create', params: { name: 'a.pdf', size: 1, mime_type: 'application/pdf' } }, { token });
+    expect(stream.events).toEqual([
+      { type: 'stream_options', stream_options: { allow_cancel: true } },
+      { type: 'error', code: 'stream.error', allow_retry: true },
+    ]);
+    expect(
+      (await chatRequest({ type: 'threads.custom_action', params: { thread_id: 'cthr_x', action: { type: 'a' } } }, { token })).status,
+    ).toBe(404);
+    const json = await chatRequest(
+      { type: 'attachments.create', params: { name: 'a.pdf', size: 1, mime_type: 'application/pdf' } },
+      { token },
+    );
     expect(json.status).toBe(501);
     expect(json.json.error).toMatch(/not supported/);
     expect((await chatRequest({ type: 'threads.nope', params: {} }, { token })).status).toBe(400);
-    const missing = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: 'cthr_missing', input: text('hi') } }, { token });
+    const missing = await chatRequest(
+      { type: 'threads.add_user_message', params: { thread_id: 'cthr_missing', input: text('hi') } },
+      { token },
+    );
     expect(missing).toMatchObject({ status: 404, events: [] });
     expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
     const noText = await chatRequest({ type: 'threads.create', params: { input: text('') } }, { token });
@@ -254,7 +357,12 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
     expect(over.status).toBe(200);
     // Decided beside the message's write: the message is taken back, then the reason.
     expect(over.events.map((e) => e.type)).toEqual(['thread.item.done', 'thread.item.removed', 'error']);
-    expect(over.events[2]).toEqual({ type: 'error', code: 'custom', message: expect.stringMatching(/faster than we can answer\. Please wait \d+ seconds/), allow_retry: true });
+    expect(over.events[2]).toEqual({
+      type: 'error',
+      code: 'custom',
+      message: expect.stringMatching(/faster than we can answer\. Please wait \d+ seconds/),
+      allow_retry: true,
+    });
     expect(await admin.requests()).toEqual([]);
     const items = (await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 100 } }, { token })).json.data;
     expect(items.some((i: any) => i.content?.[0]?.text === 'one too many')).toBe(false);
@@ -285,7 +393,14 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
       }
       expect(resting).toBeDefined();
       expect(outcomes.length).toBeGreaterThan(0); // the last call of the day went through
-      expect(resting.turn.events).toEqual([{ type: 'error', code: 'custom', message: expect.stringMatching(/^The chat is resting for today\. Please call the shop at \+1/), allow_retry: true }]);
+      expect(resting.turn.events).toEqual([
+        {
+          type: 'error',
+          code: 'custom',
+          message: expect.stringMatching(/^The chat is resting for today\. Please call the shop at \+1/),
+          allow_retry: true,
+        },
+      ]);
       expect(resting.modelCalls).toBe(0);
       expect((await chatRequest({ type: 'threads.list', params: {} }, { token: resting.token })).json.data).toEqual([]); // no thread left behind
       expect((await doc.send(new GetCommand({ TableName: limitsTable, Key: key }))).Item!.n).toBe(ceiling); // every call reserved, none over
@@ -303,7 +418,9 @@ describe('retention (chatRetentionDays)', () => {
   it('every row of a conversation carries a TTL about chatRetentionDays ahead', async () => {
     const token = await chatToken(`kept-${Date.now()}`);
     const { id } = await newThread(token, 'How long do you keep this?');
-    const rows = await documentClient().send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }));
+    const rows = await documentClient().send(
+      new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }),
+    );
     const days = resolveStage('local').chatRetentionDays as number;
     const now = Date.now() / 1000;
     expect(rows.Items!.length).toBeGreaterThanOrEqual(3);
@@ -318,8 +435,15 @@ describe('leads from self-hosted conversations', () => {
     await admin.queue({ text: 'Sorry to hear that! How can we reach you?' });
     const { id } = await newThread(token, 'My transmission slips in 3rd gear');
     await admin.queue({ text: 'Thanks, the shop will call you.' });
-    await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('Call me at 415-555-2671, I am Pat') } }, { token });
-    const lead = (body: object, user?: string) => postJson(stackUrls().lead, body, user ? { authorization: `Bearer ${clientTokenFor(user)}` } : {}).then((r) => ({ status: r.status, body: r.body }));
+    await chatRequest(
+      { type: 'threads.add_user_message', params: { thread_id: id, input: text('Call me at 415-555-2671, I am Pat') } },
+      { token },
+    );
+    const lead = (body: object, user?: string) =>
+      postJson(stackUrls().lead, body, user ? { authorization: `Bearer ${clientTokenFor(user)}` } : {}).then((r) => ({
+        status: r.status,
+        body: r.body,
+      }));
     expect((await lead({ threadId: id, reason: 'pagehide', user: 'customer-77' })).status).toBe(401); // naming the user is not enough
     expect((await lead({ threadId: id, reason: 'pagehide' }, 'someone-else')).status).toBe(404);
     expect((await lead({ threadId: id, reason: 'pagehide' }, 'customer-77')).body).toEqual({ sent: true, reason: 'sent' });

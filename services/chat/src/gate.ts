@@ -34,9 +34,18 @@ export function usageGate(o: UsageGateOptions): TurnGate {
       if (rate.status === 'rejected') throw rate.reason;
       if (day.status === 'rejected') throw day.reason;
       if (!rate.value.ok) {
-        return { ok: false, reason: 'user_rate', message: `You are sending messages faster than we can answer. Please wait ${rate.value.retryAfterSeconds} seconds and try again.` };
+        return {
+          ok: false,
+          reason: 'user_rate',
+          message: `You are sending messages faster than we can answer. Please wait ${rate.value.retryAfterSeconds} seconds and try again.`,
+        };
       }
-      if (!day.value.ok) return { ok: false, reason: 'daily_ceiling', message: `The chat is resting for today. Please call the shop at ${o.shopPhone}, or come back tomorrow.` };
+      if (!day.value.ok)
+        return {
+          ok: false,
+          reason: 'daily_ceiling',
+          message: `The chat is resting for today. Please call the shop at ${o.shopPhone}, or come back tomorrow.`,
+        };
       o.metrics?.addMetric('ModelBudgetUsedPercent', MetricUnit.Percent, Math.round((day.value.used / o.dailyModelCalls) * 1000) / 10);
       return { ok: true };
     },

@@ -31,12 +31,20 @@ let store: DynamoThreadStore | undefined;
 // requests reuse warm sockets instead of each opening its own.
 let dynamo: DynamoDBClient | undefined;
 const getDynamo = () => (dynamo ??= new DynamoDBClient({ maxAttempts: 3 }));
-const getStore = () => (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays, client: getDynamo() }));
+const getStore = () =>
+  (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays, client: getDynamo() }));
 let limits: UsageLimits | undefined;
 const getLimits = () => (limits ??= new UsageLimits({ tableName: settings.limitsTable, client: getDynamo() }));
 // The instance's share of today's model calls (reserved in blocks: see usage-limits/budget.ts).
 let budget: DailyBudget | undefined;
-const getBudget = () => (budget ??= new DailyBudget({ tableName: settings.limitsTable, key: 'model#day', ceiling: settings.dailyModelCalls, block: budgetBlock(settings.dailyModelCalls), client: getDynamo() }));
+const getBudget = () =>
+  (budget ??= new DailyBudget({
+    tableName: settings.limitsTable,
+    key: 'model#day',
+    ceiling: settings.dailyModelCalls,
+    block: budgetBlock(settings.dailyModelCalls),
+    client: getDynamo(),
+  }));
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
 
@@ -51,19 +59,39 @@ type ChatContext = SecretsContext & ChatUserContext;
  */
 export const handler = middy<any, any, Error, ChatContext>({ executionMode: executionModeStreamifyResponse })
   .use(injectLambdaContext(logger))
-  .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }))
+  .use(
+    originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }),
+  )
   .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['POST']))
   .use(jsonBody({ maxBytes: 64 * 1024 }))
-  .use(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+  .use(
+    secrets({
+      names: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'],
+      ssmPath: process.env.SECRETS_SSM_PATH,
+      onMissing: (e) => logger.error(`configuration error: ${e.message}`),
+    }),
+  )
   .use(clientToken<ChatContext>({ secret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) }))
   .handler(async (event, context) => {
     const store = getStore();
     const profile = loadShopProfile();
     const server = new ChatKitServer({
       store,
-      responder: new ResponsesResponder({ openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), model: settings.model, profile, newItemId: () => store.generateItemId('message') }),
-      gate: usageGate({ limits: getLimits(), budget: getBudget(), turnsPerMinute: settings.turnsPerMinute, dailyModelCalls: settings.dailyModelCalls, shopPhone: profile.phone, metrics }),
+      responder: new ResponsesResponder({
+        openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai),
+        model: settings.model,
+        profile,
+        newItemId: () => store.generateItemId('message'),
+      }),
+      gate: usageGate({
+        limits: getLimits(),
+        budget: getBudget(),
+        turnsPerMinute: settings.turnsPerMinute,
+        dailyModelCalls: settings.dailyModelCalls,
+        shopPhone: profile.phone,
+        metrics,
+      }),
       retentionDays: settings.retentionDays,
       knownThreads,
       onError: (stage, e) => logger.error('chat request failed', { stage, errorName: (e as Error)?.name }),
@@ -77,7 +105,12 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
     // Aborted when the client goes away (the Stop button): the turn saves what it has and stops.
     const gone = new AbortController();
     const { chatClaims: claims } = context;
-    const answer = await server.process(event.parsedBody, { user: claims.sub, signal: gone.signal, locale: claims.loc, pageUrl: claims.url });
+    const answer = await server.process(event.parsedBody, {
+      user: claims.sub,
+      signal: gone.signal,
+      locale: claims.loc,
+      pageUrl: claims.url,
+    });
     if (answer.kind === 'json') {
       flushMetrics();
       return jsonResponse(answer.status, answer.body);

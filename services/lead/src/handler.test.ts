@@ -1,7 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { applyEnv, clearSes, clientTokenFor, dedupeTableName, documentClient, emulator, lambdaContext, leadAuth, leadEnv, postJson, sesEmails, stackUrls, threads, urlEvent } from '@lead-intake/testkit';
+import {
+  applyEnv,
+  clearSes,
+  clientTokenFor,
+  dedupeTableName,
+  documentClient,
+  emulator,
+  lambdaContext,
+  leadAuth,
+  leadEnv,
+  postJson,
+  sesEmails,
+  stackUrls,
+  threads,
+  urlEvent,
+} from '@lead-intake/testkit';
 
 const admin = emulator();
 const ALLOWED = 'https://chat.craigs.autos';
@@ -37,8 +52,12 @@ function summary(over: Record<string, unknown> = {}) {
 }
 
 /** A lead trigger as the browser sends it: the thread's owner's client token in `Authorization`. */
-const trigger = (threadId: string, reason = 'pagehide', extra: Record<string, unknown> = {}, headers: Record<string, string> = { origin: ALLOWED }) =>
-  postJson(url(), { threadId, reason, ...extra }, { ...leadAuth(threadId), ...headers });
+const trigger = (
+  threadId: string,
+  reason = 'pagehide',
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = { origin: ALLOWED },
+) => postJson(url(), { threadId, reason, ...extra }, { ...leadAuth(threadId), ...headers });
 const responsesCalls = async () => (await admin.requests()).filter((r) => r.path === '/v1/responses');
 
 describe('the lead email, end to end through the local stack (self-hosted conversations)', () => {
@@ -48,7 +67,9 @@ describe('the lead email, end to end through the local stack (self-hosted conver
       items: [
         user('Hi, my 2016 Tacoma has the check engine light on since Monday.'),
         bot('Sorry to hear that! What is your name and the best number to reach you?'),
-        user('Dana Whitfield, 415-555-2671, or dana.w@Example.org', { attachments: [{ name: 'dash.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/dash.jpg' }] }),
+        user('Dana Whitfield, 415-555-2671, or dana.w@Example.org', {
+          attachments: [{ name: 'dash.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/dash.jpg' }],
+        }),
         bot('Thanks Dana, the team will call you.'),
       ],
     });
@@ -65,7 +86,24 @@ describe('the lead email, end to end through the local stack (self-hosted conver
     expect(mail!.replyTo.join(',')).toContain('dana.w@example.org');
     expect(mail!.subject).toBe('New lead: Dana Whitfield - Check engine light on');
     for (const part of [mail!.body.html!, mail!.body.text!]) {
-      for (const needle of ['Dana Whitfield', '(415) 555-2671', 'dana.w@example.org', 'Check engine light on since Monday', 'Mileage', 'Call Dana to book a diagnostic', 'Ask if it blinks.', 'Can we call you today?', 'Your Tacoma check engine light', 'this is Craig', 'has the check engine light on since Monday', 'Roxana', 'dash.jpg', 'https://files.example.com/dash.jpg', `https://platform.openai.com/logs/${id}`, 'https://craigs.autos/check-engine']) {
+      for (const needle of [
+        'Dana Whitfield',
+        '(415) 555-2671',
+        'dana.w@example.org',
+        'Check engine light on since Monday',
+        'Mileage',
+        'Call Dana to book a diagnostic',
+        'Ask if it blinks.',
+        'Can we call you today?',
+        'Your Tacoma check engine light',
+        'this is Craig',
+        'has the check engine light on since Monday',
+        'Roxana',
+        'dash.jpg',
+        'https://files.example.com/dash.jpg',
+        `https://platform.openai.com/logs/${id}`,
+        'https://craigs.autos/check-engine',
+      ]) {
         expect({ needle, found: part.includes(needle) }).toEqual({ needle, found: true });
       }
     }
@@ -79,7 +117,9 @@ describe('the lead email, end to end through the local stack (self-hosted conver
     expect(body.model).toBe('gpt-5.2-2025-12-11');
     expect(body.store).toBe(false);
     expect(body.text.format).toMatchObject({ type: 'json_schema', name: 'lead_summary', strict: true });
-    expect(Object.keys(body.text.format.schema.properties)).toEqual(expect.arrayContaining(['handoff_ready', 'customer_language', 'call_script_prompts', 'outreach_message']));
+    expect(Object.keys(body.text.format.schema.properties)).toEqual(
+      expect.arrayContaining(['handoff_ready', 'customer_language', 'call_script_prompts', 'outreach_message']),
+    );
     expect(body.text.format.schema.properties.call_script_prompts).toMatchObject({ minItems: 3, maxItems: 3 });
     expect(body.instructions).toMatch(/never guess/i);
     expect(body.instructions).toMatch(/prices/i);
@@ -100,8 +140,23 @@ describe('the lead email, end to end through the local stack (self-hosted conver
   });
 
   it('writes the outreach in the customer’s language (a Spanish conversation)', async () => {
-    const id = await threads.seedThread({ user: 'u', items: [user('Hola, necesito cambiar el aceite de mi Corolla 2019. Mi número es 408-555-0199.'), bot('¡Claro! ¿Cómo se llama?'), user('Me llamo Lucía.')] });
-    await admin.queueOutput(summary({ customer_name: 'Lucía', customer_language: 'Spanish', project_summary: 'Oil change', outreach_message: 'Hola Lucía, le escribimos de Craig’s Autos sobre el cambio de aceite de su Corolla.', sms_draft: 'Hola Lucía, ¿cuándo le conviene traer su Corolla?' }));
+    const id = await threads.seedThread({
+      user: 'u',
+      items: [
+        user('Hola, necesito cambiar el aceite de mi Corolla 2019. Mi número es 408-555-0199.'),
+        bot('¡Claro! ¿Cómo se llama?'),
+        user('Me llamo Lucía.'),
+      ],
+    });
+    await admin.queueOutput(
+      summary({
+        customer_name: 'Lucía',
+        customer_language: 'Spanish',
+        project_summary: 'Oil change',
+        outreach_message: 'Hola Lucía, le escribimos de Craig’s Autos sobre el cambio de aceite de su Corolla.',
+        sms_draft: 'Hola Lucía, ¿cuándo le conviene traer su Corolla?',
+      }),
+    );
     expect((await trigger(id, 'idle')).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
     expect(mail!.subject).toBe('New lead: Lucía - Oil change');
@@ -113,14 +168,21 @@ describe('the lead email, end to end through the local stack (self-hosted conver
   });
 
   it("excludes the shop's own number in every spelling: no contact, no summary, no email", async () => {
-    const id = await threads.seedThread({ user: 'u', items: [user('Is (408) 379-3820 your number? Or 408.379.3820, +1 408 379 3820, 4083793820?'), bot('Yes, that is us.')] });
+    const id = await threads.seedThread({
+      user: 'u',
+      items: [user('Is (408) 379-3820 your number? Or 408.379.3820, +1 408 379 3820, 4083793820?'), bot('Yes, that is us.')],
+    });
     expect((await trigger(id, 'close')).body).toEqual({ sent: false, reason: 'no_contact' });
     expect(await responsesCalls()).toEqual([]);
     expect(await sesEmails()).toEqual([]);
   });
 
   it('one address that cannot be sent to never loses a lead that has a phone number: sent, without that Reply-To', async () => {
-    for (const text of ['my email is ...@example.com and phone (415) 723-4603', 'email .@gmail.com, phone (415) 723-4603', `write to ${'b'.repeat(1500)}@example.com or (415) 723-4603`]) {
+    for (const text of [
+      'my email is ...@example.com and phone (415) 723-4603',
+      'email .@gmail.com, phone (415) 723-4603',
+      `write to ${'b'.repeat(1500)}@example.com or (415) 723-4603`,
+    ]) {
       await clearSes();
       const id = await threads.seedThread({ user: 'u', items: [user(text)] });
       await admin.queueOutput(summary({ customer_name: null }));
@@ -144,7 +206,12 @@ describe('the lead email, end to end through the local stack (self-hosted conver
     const evil = '<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>';
     const id = await threads.seedThread({
       user: 'u',
-      items: [user(`${evil} call 415-555-2671`, { attachments: [{ name: `<b>${evil}</b>.png`, mime_type: 'image/png', preview_url: 'javascript:alert(4)' }] }), bot(evil)],
+      items: [
+        user(`${evil} call 415-555-2671`, {
+          attachments: [{ name: `<b>${evil}</b>.png`, mime_type: 'image/png', preview_url: 'javascript:alert(4)' }],
+        }),
+        bot(evil),
+      ],
     });
     await admin.queueOutput(summary({ customer_name: `Eve${evil}\r\nBcc: x@evil.example`, summary: evil, sms_draft: evil }));
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
@@ -175,21 +242,30 @@ describe('the decision', () => {
     expect(await sesEmails()).toHaveLength(1);
   });
 
-  it.each(['idle', 'pagehide', 'close', 'manual'])('%s sends once a contact exists, even when the summary says not ready', async (reason) => {
-    const id = await threads.seedThread({ user: 'u', items: qualified });
-    await admin.queueOutput(summary({ handoff_ready: false }));
-    expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'sent' });
-  });
+  it.each(['idle', 'pagehide', 'close', 'manual'])(
+    '%s sends once a contact exists, even when the summary says not ready',
+    async (reason) => {
+      const id = await threads.seedThread({ user: 'u', items: qualified });
+      await admin.queueOutput(summary({ handoff_ready: false }));
+      expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'sent' });
+    },
+  );
 
   it('no contact: no_contact, no summary, no email (any reason)', async () => {
-    const id = await threads.seedThread({ user: 'u', items: [user('How much for brakes?'), bot('Happy to help! Can I get a phone number?')] });
+    const id = await threads.seedThread({
+      user: 'u',
+      items: [user('How much for brakes?'), bot('Happy to help! Can I get a phone number?')],
+    });
     for (const reason of ['auto', 'manual']) expect((await trigger(id, reason)).body).toEqual({ sent: false, reason: 'no_contact' });
     expect(await responsesCalls()).toEqual([]);
     expect(await sesEmails()).toEqual([]);
   });
 
   it('finds contacts only in what the customer wrote', async () => {
-    const id = await threads.seedThread({ user: 'u', items: [user('hello', { quoted_text: 'email us at 415-555-2671' }), bot('Call us at 650-555-0123 or leads@craigs.autos')] });
+    const id = await threads.seedThread({
+      user: 'u',
+      items: [user('hello', { quoted_text: 'email us at 415-555-2671' }), bot('Call us at 650-555-0123 or leads@craigs.autos')],
+    });
     expect((await trigger(id, 'close')).body).toEqual({ sent: false, reason: 'no_contact' });
   });
 });
@@ -244,7 +320,11 @@ describe('requests', () => {
 
   it('accepts the text/plain body navigator.sendBeacon sends, the client token in a `token` field', async () => {
     const id = await threads.seedThread({ user: 'beacon-owner', items: [user('call 415-555-2671 about my brakes')] });
-    const res = await fetch(url(), { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8', origin: ALLOWED }, body: JSON.stringify({ threadId: id, reason: 'pagehide', token: clientTokenFor('beacon-owner') }) });
+    const res = await fetch(url(), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', origin: ALLOWED },
+      body: JSON.stringify({ threadId: id, reason: 'pagehide', token: clientTokenFor('beacon-owner') }),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ sent: true, reason: 'sent' });
   });
@@ -270,7 +350,9 @@ describe('requests', () => {
     expect(ledger.Item).toBeUndefined(); // a refused request leaves no record
     // A token that expired an hour ago (a tab left open) still names its user for a lead.
     const recent = clientTokenFor('token-owner', -3600);
-    expect((await postJson(url(), { threadId: id, reason: 'manual' }, { origin: ALLOWED, authorization: `Bearer ${recent}` })).body).toEqual({ sent: true, reason: 'sent' });
+    expect(
+      (await postJson(url(), { threadId: id, reason: 'manual' }, { origin: ALLOWED, authorization: `Bearer ${recent}` })).body,
+    ).toEqual({ sent: true, reason: 'sent' });
   });
 
   it('refuses a disallowed origin with 403 and no OpenAI call', async () => {
@@ -300,7 +382,10 @@ describe('in-process, with a changed environment', () => {
   const call = async (handler: any, body: { threadId: string; [k: string]: unknown }, opts: { base64?: boolean } = {}) => {
     const raw = JSON.stringify(body);
     const headers = { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(body.threadId) };
-    const res = await handler(urlEvent({ body: opts.base64 ? Buffer.from(raw).toString('base64') : raw, isBase64Encoded: opts.base64, headers }), lambdaContext(30_000));
+    const res = await handler(
+      urlEvent({ body: opts.base64 ? Buffer.from(raw).toString('base64') : raw, isBase64Encoded: opts.base64, headers }),
+      lambdaContext(30_000),
+    );
     return { status: res.statusCode, body: JSON.parse(res.body) };
   };
 
@@ -321,7 +406,10 @@ describe('in-process, with a changed environment', () => {
   });
 
   it('delivers to every recipient of a comma-separated LEAD_TO_EMAIL, from a base64 body', async () => {
-    const handler = await loadHandler({ LEAD_TO_EMAIL: 'owner@craigs.autos, service@craigs.autos,desk@craigs.autos', LEAD_FROM_EMAIL: 'leads@craigs.autos' });
+    const handler = await loadHandler({
+      LEAD_TO_EMAIL: 'owner@craigs.autos, service@craigs.autos,desk@craigs.autos',
+      LEAD_FROM_EMAIL: 'leads@craigs.autos',
+    });
     const id = await threads.seedThread({ user: 'u', items: [user('415-555-2671 about my clutch')] });
     expect((await call(handler, { threadId: id, reason: 'close' }, { base64: true })).body).toEqual({ sent: true, reason: 'sent' });
     const [mail] = await sesEmails();
@@ -371,7 +459,10 @@ describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, t
     const id = await admin.seedThread({ user: 'visitor-h', items });
     expect((await call({ threadId: id, reason: 'close', user: 'mallory' })).status).toBe(404);
     await admin.queueOutput(summary());
-    expect((await call({ threadId: id, reason: 'close', user: 'visitor-h', pageUrl: 'https://craigs.autos/h' })).body).toEqual({ sent: true, reason: 'sent' });
+    expect((await call({ threadId: id, reason: 'close', user: 'visitor-h', pageUrl: 'https://craigs.autos/h' })).body).toEqual({
+      sent: true,
+      reason: 'sent',
+    });
     const pages = (await admin.requests()).filter((r) => r.path.endsWith('/items'));
     expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc']); // the wrong user read no transcript: its owner check is one retrieve
     expect((await admin.requests()).filter((r) => r.path === `/v1/chatkit/threads/${id}`)).toHaveLength(2); // the owner check (kept), then the transcript
@@ -393,7 +484,10 @@ describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, t
 describe('logs', () => {
   it('never contain transcript text, customer emails or phone numbers', async () => {
     const secretText = 'my-unique-secret-problem-description';
-    const id = await threads.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`), bot('ok')] });
+    const id = await threads.seedThread({
+      user: 'u',
+      items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`), bot('ok')],
+    });
     await admin.queueOutput(summary({ customer_name: 'Zebulon Pii' }));
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
     const id2 = await threads.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`)] });
@@ -402,7 +496,8 @@ describe('logs', () => {
     await new Promise((r) => setTimeout(r, 200)); // let the stack flush its log
     const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
     expect(log).toContain(id); // the lead's log lines are there (ids are fine)
-    for (const pii of [secretText, '415-555-7777', '4155557777', '+14155557777', 'pii.person@example.net', 'Zebulon']) expect(log).not.toContain(pii);
+    for (const pii of [secretText, '415-555-7777', '4155557777', '+14155557777', 'pii.person@example.net', 'Zebulon'])
+      expect(log).not.toContain(pii);
   });
 
   it('carry the metrics as Embedded Metric Format: leads sent, duplicates suppressed by reason, summary failures', async () => {
@@ -415,9 +510,12 @@ describe('logs', () => {
       .split('\n')
       .filter((l) => l.startsWith('{"_aws"'))
       .map((l) => JSON.parse(l));
-    const metric = (name: string) => emf.filter((m) => m._aws.CloudWatchMetrics[0].Namespace === 'ChatkitLeadIntake' && m[name] !== undefined);
+    const metric = (name: string) =>
+      emf.filter((m) => m._aws.CloudWatchMetrics[0].Namespace === 'ChatkitLeadIntake' && m[name] !== undefined);
     expect(metric('LeadsSent').length).toBeGreaterThan(0);
     expect(metric('SummaryFailures').length).toBeGreaterThan(0);
-    expect(metric('DuplicatesSuppressed')).toContainEqual(expect.objectContaining({ service: 'lead', reason: 'already_sent', DuplicatesSuppressed: 1 }));
+    expect(metric('DuplicatesSuppressed')).toContainEqual(
+      expect.objectContaining({ service: 'lead', reason: 'already_sent', DuplicatesSuppressed: 1 }),
+    );
   });
 });

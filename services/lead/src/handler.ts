@@ -24,13 +24,21 @@ const onMissingSecret = (e: Error) => logger.error(`configuration error: ${e.mes
 export const handler = middy<any, any, Error, LeadContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
-  .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }))
+  .use(
+    originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }),
+  )
   .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['POST']))
   .use(jsonBody({ maxBytes: 16 * 1024, acceptTextPlain: true }))
   // Before the ledger, so that a refused request touches nothing: the token's secret (self-hosted),
   // and the OpenAI key that proves a hosted thread's owner (one GetParameters call for both).
-  .use(secrets({ names: selfHosted ? ['CHATKIT_TOKEN_SECRET', 'OPENAI_API_KEY'] : ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: onMissingSecret }))
+  .use(
+    secrets({
+      names: selfHosted ? ['CHATKIT_TOKEN_SECRET', 'OPENAI_API_KEY'] : ['OPENAI_API_KEY'],
+      ssmPath: process.env.SECRETS_SSM_PATH,
+      onMissing: onMissingSecret,
+    }),
+  )
   .use(leadRequest<LeadContext>(selfHosted ? { tokenSecret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) } : {}))
   .use(
     sendOnce<LeadContext>({
@@ -38,7 +46,9 @@ export const handler = middy<any, any, Error, LeadContext>()
       // The owner is checked before the ledger writes anything: a wrong user gets 404 and changes nothing.
       subject: (c) => {
         const { threadId, reason, user } = c.leadRequest;
-        const requester = user ? { user, verify: async () => (await loadLead()).ownsThread(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) } : undefined;
+        const requester = user
+          ? { user, verify: async () => (await loadLead()).ownsThread(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) }
+          : undefined;
         return { threadId, reason, requester };
       },
       onBusy: (reason, _record, c) => {
@@ -60,7 +70,10 @@ export const handler = middy<any, any, Error, LeadContext>()
           await runtime.spool.put({ threadId, reason, user, pageUrl, at: Date.now() });
         } catch (se) {
           metrics.addMetric('SpoolUnavailable', MetricUnit.Count, 1);
-          logger.error('ledger and trigger spool unavailable: trigger refused with 503', { ...log, spoolErrorName: ((se as Error).cause as Error)?.name });
+          logger.error('ledger and trigger spool unavailable: trigger refused with 503', {
+            ...log,
+            spoolErrorName: ((se as Error).cause as Error)?.name,
+          });
           return undefined;
         }
         metrics.addMetric('TriggersSpooled', MetricUnit.Count, 1);
@@ -70,7 +83,11 @@ export const handler = middy<any, any, Error, LeadContext>()
       onCrash: (e, c, status) => {
         // Every terminal failure is counted, whatever path it took (the LeadsFailed alarm).
         if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
-        logger.error('lead attempt crashed; recorded as an error for retry', { threadId: c.leadRequest.threadId, errorName: (e as Error)?.name, ledgerStatus: status });
+        logger.error('lead attempt crashed; recorded as an error for retry', {
+          threadId: c.leadRequest.threadId,
+          errorName: (e as Error)?.name,
+          ledgerStatus: status,
+        });
       },
     }),
   )
@@ -78,5 +95,8 @@ export const handler = middy<any, any, Error, LeadContext>()
     const { threadId, reason, user, pageUrl } = context.leadRequest;
     const { runLeadJob } = await loadLead();
     const job = { threadId, user, pageUrl, lease: context.lease };
-    return jsonResponse(200, await runLeadJob(runtime, job, context.secrets.OPENAI_API_KEY!, context.getRemainingTimeInMillis(), { trigger: reason }));
+    return jsonResponse(
+      200,
+      await runLeadJob(runtime, job, context.secrets.OPENAI_API_KEY!, context.getRemainingTimeInMillis(), { trigger: reason }),
+    );
   });

@@ -7,23 +7,27 @@ import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndp
 /** `sls invoke local` with the service's sample events, against the local stack's services. */
 const admin = emulator();
 const invoke = async (event: string, fn = 'lead') => {
-  const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', fn, '--path', `events/${event}`, '--stage', 'local'], {
-    cwd: join(__dirname, '..'),
-    env: {
-      ...process.env,
-      OPENAI_BASE_URL: emulatorBaseURL(),
-      OPENAI_API_KEY: 'sk-invoke-local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
-      AWS_ENDPOINT_URL_SES: sesEndpoint(),
-      AWS_ENDPOINT_URL_SQS: sqsEndpoint(),
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      // The sample events carry client tokens signed with the local development secret.
-      CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
-      SLS_TELEMETRY_DISABLED: '1',
+  const { stdout } = await promisify(execFile)(
+    'npx',
+    ['sls', 'invoke', 'local', '-f', fn, '--path', `events/${event}`, '--stage', 'local'],
+    {
+      cwd: join(__dirname, '..'),
+      env: {
+        ...process.env,
+        OPENAI_BASE_URL: emulatorBaseURL(),
+        OPENAI_API_KEY: 'sk-invoke-local',
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+        AWS_ENDPOINT_URL_SES: sesEndpoint(),
+        AWS_ENDPOINT_URL_SQS: sqsEndpoint(),
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        // The sample events carry client tokens signed with the local development secret.
+        CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
+        SLS_TELEMETRY_DISABLED: '1',
+      },
+      timeout: 120_000,
     },
-    timeout: 120_000,
-  });
+  );
   const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1));
   return fn === 'lead' ? { status: result.statusCode, body: JSON.parse(result.body) } : result;
 };
@@ -31,7 +35,14 @@ const invoke = async (event: string, fn = 'lead') => {
 it('invokes the lead function with the sample events: the manual trigger sends, the beacon (base64) finds it sent', async () => {
   await admin.reset();
   await clearSes();
-  await threads.seedThread({ id: 'cthr_sample_demo', user: 'u_demoCustomer0000000001', items: [{ role: 'user', text: 'My AC blows warm air. Call me at 415-555-2671.' }, { role: 'assistant', text: 'Thanks, the shop will call you.' }] });
+  await threads.seedThread({
+    id: 'cthr_sample_demo',
+    user: 'u_demoCustomer0000000001',
+    items: [
+      { role: 'user', text: 'My AC blows warm air. Call me at 415-555-2671.' },
+      { role: 'assistant', text: 'Thanks, the shop will call you.' },
+    ],
+  });
   expect(await invoke('lead-manual.json')).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
   expect(await invoke('lead-pagehide-beacon.json')).toEqual({ status: 200, body: { sent: true, reason: 'already_sent' } });
   expect((await sesEmails()).filter((m) => m.body.text?.includes('cthr_sample_demo'))).toHaveLength(1);
@@ -39,5 +50,11 @@ it('invokes the lead function with the sample events: the manual trigger sends, 
 
 it('invokes the sweeper with the sample scheduled event: one sweep, its counts as the result', async () => {
   const result = await invoke('sweeper-schedule.json', 'sweeper');
-  expect(result).toEqual({ due: expect.any(Number), processed: expect.any(Number), skipped: expect.any(Number), failed: 0, spool: { received: expect.any(Number), done: expect.any(Number), kept: 0, invalid: 0 } });
+  expect(result).toEqual({
+    due: expect.any(Number),
+    processed: expect.any(Number),
+    skipped: expect.any(Number),
+    failed: 0,
+    spool: { received: expect.any(Number), done: expect.any(Number), kept: 0, invalid: 0 },
+  });
 }, 180_000);

@@ -1,6 +1,21 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { applyEnv, clearSes, createQueue, sqsEndpoint, dedupeTableName, documentClient, emulator, lambdaContext, leadAuth, leadEnv, queueMessages, sesEmails, threads, urlEvent } from '@lead-intake/testkit';
+import {
+  applyEnv,
+  clearSes,
+  createQueue,
+  sqsEndpoint,
+  dedupeTableName,
+  documentClient,
+  emulator,
+  lambdaContext,
+  leadAuth,
+  leadEnv,
+  queueMessages,
+  sesEmails,
+  threads,
+  urlEvent,
+} from '@lead-intake/testkit';
 
 /**
  * DynamoDB down: a trigger the ledger cannot take is kept in the spool (202 `queued`), not lost;
@@ -9,7 +24,10 @@ import { applyEnv, clearSes, createQueue, sqsEndpoint, dedupeTableName, document
  */
 const admin = emulator();
 const DOWN = 'http://127.0.0.1:9'; // nothing listens there: connection refused, as when DynamoDB Local is killed
-const qualified: SeedItem[] = [{ role: 'user', text: 'Brakes grinding. Call me at 415-555-2671.' }, { role: 'assistant', text: 'We will call you.' }];
+const qualified: SeedItem[] = [
+  { role: 'user', text: 'Brakes grinding. Call me at 415-555-2671.' },
+  { role: 'assistant', text: 'We will call you.' },
+];
 const emailsFor = async (id: string) => (await sesEmails()).filter((m) => m.body.text?.includes(id));
 
 let table: string;
@@ -20,7 +38,8 @@ beforeEach(async () => {
   await admin.reset();
   await clearSes();
 });
-const record = async (id: string) => (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
+const record = async (id: string) =>
+  (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
 
 /** The endpoint and the sweeper as one instance with these settings. */
 async function load(over: Record<string, string | undefined>) {
@@ -33,7 +52,10 @@ async function load(over: Record<string, string | undefined>) {
   });
   return {
     trigger: async (threadId: string, reason: string, headers: Record<string, string> = leadAuth(threadId)) => {
-      const res = await lead(urlEvent({ body: JSON.stringify({ threadId, reason, pageUrl: 'https://craigs.autos/brakes' }), headers }), lambdaContext(30_000));
+      const res = await lead(
+        urlEvent({ body: JSON.stringify({ threadId, reason, pageUrl: 'https://craigs.autos/brakes' }), headers }),
+        lambdaContext(30_000),
+      );
       return { status: res.statusCode as number, body: JSON.parse(res.body) };
     },
     sweep: () => sweeper({ 'detail-type': 'Scheduled Event', source: 'aws.events' }, lambdaContext(60_000)),
@@ -110,8 +132,15 @@ it('a message in the spool that is not a trigger is dropped (logged by id), the 
   const id = await threads.seedThread({ user: 'u-mixed', items: qualified });
   const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
   const sqs = new SQSClient({ endpoint: sqsEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-  await sqs.send(new SendMessageCommand({ QueueUrl: `${sqsEndpoint()}/000000000000/${queue}`, MessageBody: '{"v":2,"threadId":"cthr_x"}' }));
-  await sqs.send(new SendMessageCommand({ QueueUrl: `${sqsEndpoint()}/000000000000/${queue}`, MessageBody: JSON.stringify({ v: 1, threadId: id, reason: 'close', user: 'u-mixed', pageUrl: null, at: Date.now() }) }));
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: `${sqsEndpoint()}/000000000000/${queue}`, MessageBody: '{"v":2,"threadId":"cthr_x"}' }),
+  );
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: `${sqsEndpoint()}/000000000000/${queue}`,
+      MessageBody: JSON.stringify({ v: 1, threadId: id, reason: 'close', user: 'u-mixed', pageUrl: null, at: Date.now() }),
+    }),
+  );
   sqs.destroy();
   const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
   expect((await up.sweep()).spool).toEqual({ received: 2, done: 1, kept: 0, invalid: 1 });

@@ -19,7 +19,10 @@ export const settings = (() => {
     assertAddresses('To', to);
     assertAddresses('From', [from]);
   } catch {
-    throw new ConfigError('LEAD_TO_EMAIL/LEAD_FROM_EMAIL', 'LEAD_TO_EMAIL (comma-separated) and LEAD_FROM_EMAIL must be plain email addresses');
+    throw new ConfigError(
+      'LEAD_TO_EMAIL/LEAD_FROM_EMAIL',
+      'LEAD_TO_EMAIL (comma-separated) and LEAD_FROM_EMAIL must be plain email addresses',
+    );
   }
   return {
     to,
@@ -28,7 +31,10 @@ export const settings = (() => {
     // Transcript reads: small and quick. Summary: the slow call. Both sit inside the 30 s function
     // timeout, and a deadline signal keeps LEAD_SEND_RESERVE_MS for the email whatever they do.
     threads: openaiBudgetSetting(process.env, 4000),
-    summary: { timeoutMs: intSetting(process.env, 'LEAD_SUMMARY_TIMEOUT_MS', 12000, { min: 100, max: 120000 }), maxRetries: intSetting(process.env, 'LEAD_SUMMARY_MAX_RETRIES', 1, { min: 0, max: 5 }) },
+    summary: {
+      timeoutMs: intSetting(process.env, 'LEAD_SUMMARY_TIMEOUT_MS', 12000, { min: 100, max: 120000 }),
+      maxRetries: intSetting(process.env, 'LEAD_SUMMARY_MAX_RETRIES', 1, { min: 0, max: 5 }),
+    },
     sendReserveMs: intSetting(process.env, 'LEAD_SEND_RESERVE_MS', 5000, { min: 0, max: 60000 }),
     // SES must answer well inside the send reserve: a hung SES is a failed (retried) send, not a
     // function timeout past the lease.
@@ -52,7 +58,8 @@ export const getLedger = (): Ledger => (ledger ??= new Ledger(new DynamoLedgerSt
 export const spool = (() => {
   const name = process.env.LEAD_SPOOL_QUEUE_NAME;
   if (!name) return null;
-  if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new ConfigError('LEAD_SPOOL_QUEUE_NAME', 'LEAD_SPOOL_QUEUE_NAME must be an SQS queue name');
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
+    throw new ConfigError('LEAD_SPOOL_QUEUE_NAME', 'LEAD_SPOOL_QUEUE_NAME must be an SQS queue name');
   return new TriggerSpool(name);
 })();
 

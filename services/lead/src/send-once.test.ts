@@ -3,7 +3,23 @@ import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import { sendEmail } from '@lead-intake/ses-mailer';
 import { SESClient } from '@aws-sdk/client-ses';
-import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, postJson, sesEmails, sesEndpoint, stackUrls, threads, urlEvent } from '@lead-intake/testkit';
+import {
+  applyEnv,
+  clearSes,
+  dedupeTableName,
+  documentClient,
+  dynamoClient,
+  emulator,
+  lambdaContext,
+  leadAuth,
+  leadEnv,
+  postJson,
+  sesEmails,
+  sesEndpoint,
+  stackUrls,
+  threads,
+  urlEvent,
+} from '@lead-intake/testkit';
 
 const admin = emulator();
 const url = () => stackUrls().lead;
@@ -21,7 +37,8 @@ beforeEach(async () => {
 
 async function readRecord(id: string) {
   const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
-  return (await documentClient().send(new GetCommand({ TableName: await dedupeTableName(), Key: { thread_id: id }, ConsistentRead: true }))).Item;
+  return (await documentClient().send(new GetCommand({ TableName: await dedupeTableName(), Key: { thread_id: id }, ConsistentRead: true })))
+    .Item;
 }
 
 describe('send once, through the local stack', () => {
@@ -29,7 +46,8 @@ describe('send once, through the local stack', () => {
     const id = await threads.seedThread({ user: 'u', items: qualified });
     expect((await trigger(id, 'pagehide')).body).toEqual({ sent: true, reason: 'sent' });
     const before = (await admin.requests()).length;
-    for (const reason of ['pagehide', 'auto', 'close', 'manual']) expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'already_sent' });
+    for (const reason of ['pagehide', 'auto', 'close', 'manual'])
+      expect((await trigger(id, reason)).body).toEqual({ sent: true, reason: 'already_sent' });
     expect((await admin.requests()).length).toBe(before);
     expect(await emailsFor(id)).toHaveLength(1);
     expect(await readRecord(id)).toMatchObject({ status: 'sent', message_id: expect.any(String), sent_at: expect.any(Number) });
@@ -82,14 +100,24 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
 
   async function loadHandler(over: Record<string, string | undefined> = {}) {
     // The handler's own leases (5 s) outlast a slow evaluation; the abandoned ones (ledger(), 2 s) expire fast.
-    applyEnv(await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '5', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', ...over }));
+    applyEnv(
+      await leadEnv({
+        LEAD_DEDUPE_LEASE_SECONDS: '5',
+        LEAD_FUNCTION_TIMEOUT_SECONDS: '1',
+        LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1',
+        ...over,
+      }),
+    );
     let mod: typeof import('./handler');
     jest.isolateModules(() => {
       mod = require('./handler');
     });
     const handler = mod!.handler;
     return async (threadId: string, reason: string, user?: string) => {
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId, user) }), lambdaContext(30_000));
+      const res = await handler(
+        urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId, user) }),
+        lambdaContext(30_000),
+      );
       return { status: res.statusCode, body: JSON.parse(res.body) };
     };
   }
@@ -111,7 +139,13 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     const dead = await ledger().acquire(id, 'close');
     if (dead.kind !== 'acquired') throw new Error();
     const ses = new SESClient({ endpoint: sesEndpoint(), region: 'us-west-2', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
-    await sendEmail(ses, { from: 'victor@craigs.autos', to: ['victor@craigs.autos'], subject: 'x', text: `crashed holder ${id}`, html: `<p>${id}</p>` });
+    await sendEmail(ses, {
+      from: 'victor@craigs.autos',
+      to: ['victor@craigs.autos'],
+      subject: 'x',
+      text: `crashed holder ${id}`,
+      html: `<p>${id}</p>`,
+    });
     await new Promise((r) => setTimeout(r, 2100)); // the holder died before markSent; its lease expires
     expect((await call(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
     expect(await emailsFor(id)).toHaveLength(2); // the documented duplicate
@@ -122,7 +156,12 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     const failing = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
     const id = await threads.seedThread({ user: 'u', items: qualified });
     expect((await failing(id, 'pagehide')).body).toEqual({ sent: false, reason: 'error' });
-    expect(await readRecord(id)).toMatchObject({ status: 'error', attempts: 1, last_error: expect.stringMatching(/^ses:/), pending_reason: 'pagehide' });
+    expect(await readRecord(id)).toMatchObject({
+      status: 'error',
+      attempts: 1,
+      last_error: expect.stringMatching(/^ses:/),
+      pending_reason: 'pagehide',
+    });
     expect((await failing(id, 'auto')).body).toEqual({ sent: false, reason: 'cooldown' });
     const working = await loadHandler();
     await new Promise((r) => setTimeout(r, 1100));
@@ -173,7 +212,10 @@ describe('SES that hangs', () => {
         handler = require('./handler').handler;
       });
       const id = await threads.seedThread({ user: 'u', items: qualified });
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId: id, reason: 'pagehide' }), headers: leadAuth(id) }), lambdaContext(30_000));
+      const res = await handler(
+        urlEvent({ body: JSON.stringify({ threadId: id, reason: 'pagehide' }), headers: leadAuth(id) }),
+        lambdaContext(30_000),
+      );
       expect(JSON.parse(res.body)).toEqual({ sent: false, reason: 'error' });
       expect(await readRecord(id)).toMatchObject({ status: 'error', last_error: 'ses:TimeoutError', pending_reason: 'pagehide' });
     } finally {
@@ -201,7 +243,9 @@ describe('ledger records', () => {
     const id = await threads.seedThread({ user: 'ttl-owner', items: qualified });
     const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
     // Written before owners were kept (no owner_hash): the owner's trigger claims it, then it answers by its status.
-    await documentClient().send(new PutCommand({ TableName: await dedupeTableName(), Item: { thread_id: id, status: 'sent', sent_at: 1, ttl: 2, message_id: 'm' } }));
+    await documentClient().send(
+      new PutCommand({ TableName: await dedupeTableName(), Item: { thread_id: id, status: 'sent', sent_at: 1, ttl: 2, message_id: 'm' } }),
+    );
     expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'already_sent' });
   });
 });

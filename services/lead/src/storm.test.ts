@@ -3,7 +3,23 @@ import type { AddressInfo } from 'node:net';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
-import { applyEnv, clearSes, conversations as conversationsIn, createQueue, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, queueMessages, sesEmails, sesEndpoint, threads as conversations, urlEvent } from '@lead-intake/testkit';
+import {
+  applyEnv,
+  clearSes,
+  conversations as conversationsIn,
+  createQueue,
+  documentClient,
+  dynamoClient,
+  emulator,
+  lambdaContext,
+  leadAuth,
+  leadEnv,
+  queueMessages,
+  sesEmails,
+  sesEndpoint,
+  threads as conversations,
+  urlEvent,
+} from '@lead-intake/testkit';
 
 /**
  * The storm: 200 threads, the frontend's trigger pattern (auto after each assistant message, idle,
@@ -19,7 +35,7 @@ const LEASE_SECONDS = 2;
 /** A deterministic pseudo-random sequence, so a failing run can be replayed. */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Forwards to the SES emulator, rejecting some sends and holding others past the lease. */
@@ -36,7 +52,9 @@ async function faultySes(target: string, rand: () => number) {
       if (roll < 0.12) {
         rejected++;
         res.writeHead(400, { 'content-type': 'text/xml' });
-        res.end('<ErrorResponse><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>');
+        res.end(
+          '<ErrorResponse><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>',
+        );
         return;
       }
       if (roll < 0.17) {
@@ -53,7 +71,12 @@ async function faultySes(target: string, rand: () => number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, heldSends, rejected: () => rejected, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    heldSends,
+    rejected: () => rejected,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 function threadOf(formBody: Buffer): string | undefined {
@@ -66,9 +89,11 @@ function threadOf(formBody: Buffer): string | undefined {
 
 async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 type Mode = 'client retries' | 'no client retries, killed invocations, the sweeper';
@@ -100,10 +125,22 @@ async function storm(mode: Mode) {
       sweeper = require('./sweeper').handler;
     });
     // A Lambda killed right after it took the lease: the lease is held and nobody finishes.
-    const killer = new Ledger(new DynamoLedgerStore({ tableName: process.env.LEAD_DEDUPE_TABLE_NAME!, client: new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-west-2' }) }), { leaseSeconds: LEASE_SECONDS });
+    const killer = new Ledger(
+      new DynamoLedgerStore({
+        tableName: process.env.LEAD_DEDUPE_TABLE_NAME!,
+        client: new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-west-2' }),
+      }),
+      { leaseSeconds: LEASE_SECONDS },
+    );
     let killed = 0;
     const call = async (threadId: string, reason: string) => {
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(threadId, owner.get(threadId)) } }), lambdaContext(30_000));
+      const res = await handler(
+        urlEvent({
+          body: JSON.stringify({ threadId, reason }),
+          headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(threadId, owner.get(threadId)) },
+        }),
+        lambdaContext(30_000),
+      );
       return JSON.parse(res.body) as { sent: boolean; reason: string; code?: string };
     };
 
@@ -138,7 +175,9 @@ async function storm(mode: Mode) {
     })();
 
     // The frontend's pattern per thread: auto after each assistant message, idle, pagehide from two tabs.
-    const triggers = threads.flatMap((t) => ['auto', 'auto', 'idle', 'pagehide', 'pagehide'].map((reason) => ({ ...t, reason, delay: Math.floor(rand() * 1500) })));
+    const triggers = threads.flatMap((t) =>
+      ['auto', 'auto', 'idle', 'pagehide', 'pagehide'].map((reason) => ({ ...t, reason, delay: Math.floor(rand() * 1500) })),
+    );
     triggers.sort((a, b) => a.delay - b.delay);
     const started = Date.now();
     const answers = new Map<string, string[]>();
@@ -195,7 +234,13 @@ async function storm(mode: Mode) {
       });
       open = still;
     }
-    for (const t of open) console.log('open after retries', t.id, answers.get(t.id), (await doc.send(new GetCommand({ TableName: process.env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id } }))).Item);
+    for (const t of open)
+      console.log(
+        'open after retries',
+        t.id,
+        answers.get(t.id),
+        (await doc.send(new GetCommand({ TableName: process.env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id } }))).Item,
+      );
     expect(open.map((t) => t.id)).toEqual([]);
 
     const emails = await sesEmails();
@@ -218,15 +263,30 @@ async function storm(mode: Mode) {
     expect(ses.rejected()).toBeGreaterThan(10);
     expect((await admin.requests()).filter((r) => r.path === '/v1/responses').length).toBeGreaterThan(0);
     if (sweeperMode) expect(killed).toBeGreaterThan(5);
-    console.log(`storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ${[...ses.heldSends.values()].reduce((a, b) => a + b, 0)} sends held past the lease (${[...ses.heldSends.values()].filter((n) => n > 1).length} threads more than once); threads with more than one email (emails/held): ${[...count].filter(([, n]) => n > 1).map(([id, n]) => `${id.slice(-6)} ${n}/${ses.heldSends.get(id) ?? 0}`).join(', ') || 'none'}`);
+    console.log(
+      `storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ${[...ses.heldSends.values()].reduce((a, b) => a + b, 0)} sends held past the lease (${[...ses.heldSends.values()].filter((n) => n > 1).length} threads more than once); threads with more than one email (emails/held): ${
+        [...count]
+          .filter(([, n]) => n > 1)
+          .map(([id, n]) => `${id.slice(-6)} ${n}/${ses.heldSends.get(id) ?? 0}`)
+          .join(', ') || 'none'
+      }`,
+    );
   } finally {
     await ses.close();
   }
 }
 
-it('200 threads, mixed triggers, injected faults, client retries: every qualifying thread emailed exactly once, none lost', () => storm('client retries'), 240_000);
+it(
+  '200 threads, mixed triggers, injected faults, client retries: every qualifying thread emailed exactly once, none lost',
+  () => storm('client retries'),
+  240_000,
+);
 
-it('the same storm with no client retries at all and killed invocations: the sweeper leaves none lost', () => storm('no client retries, killed invocations, the sweeper'), 300_000);
+it(
+  'the same storm with no client retries at all and killed invocations: the sweeper leaves none lost',
+  () => storm('no client retries, killed invocations, the sweeper'),
+  300_000,
+);
 
 /**
  * DynamoDB killed mid-storm and started again (its data kept, as the managed service keeps it).
@@ -251,7 +311,8 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
   const dataDir = mkdtempSync(join(tmpdir(), 'storm-dynamo-'));
   let dynamo = await startDynamo('127.0.0.1', port, { dataDir });
   const endpoint = `http://127.0.0.1:${port}`;
-  const ours = () => new Client({ endpoint, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const ours = () =>
+    new Client({ endpoint, region: 'us-west-2', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   try {
     // The same tables as the stack's (its definitions, read back from it).
     const env = await leadEnv();
@@ -264,7 +325,11 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
           AttributeDefinitions: t.AttributeDefinitions,
           KeySchema: t.KeySchema,
           BillingMode: 'PAY_PER_REQUEST',
-          GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })),
+          GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({
+            IndexName: g.IndexName,
+            KeySchema: g.KeySchema,
+            Projection: g.Projection,
+          })),
         }),
       );
     }
@@ -272,7 +337,16 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
     await clearSes();
     const queue = await createQueue('storm-spool', { VisibilityTimeout: '5' });
     const LEASE = 10; // a send whose record is held up by the outage retries within it (docs/idempotency.md)
-    applyEnv({ ...env, AWS_ENDPOINT_URL_DYNAMODB: endpoint, LEAD_SPOOL_QUEUE_NAME: queue, LEAD_DEDUPE_LEASE_SECONDS: String(LEASE), LEAD_FUNCTION_TIMEOUT_SECONDS: '5', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', LEAD_SWEEP_BATCH: '100', LEAD_SPOOL_RESERVE_MS: '0' });
+    applyEnv({
+      ...env,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      LEAD_SPOOL_QUEUE_NAME: queue,
+      LEAD_DEDUPE_LEASE_SECONDS: String(LEASE),
+      LEAD_FUNCTION_TIMEOUT_SECONDS: '5',
+      LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1',
+      LEAD_SWEEP_BATCH: '100',
+      LEAD_SPOOL_RESERVE_MS: '0',
+    });
     let handler: any;
     let sweeper: any;
     jest.isolateModules(() => {
@@ -295,14 +369,21 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
     }
 
     const rand = rng(20261127);
-    const triggers = threads.flatMap((t) => ['auto', 'idle', 'pagehide', 'pagehide', 'close'].map((reason) => ({ ...t, reason, delay: Math.floor(rand() * 8000) })));
+    const triggers = threads.flatMap((t) =>
+      ['auto', 'idle', 'pagehide', 'pagehide', 'close'].map((reason) => ({ ...t, reason, delay: Math.floor(rand() * 8000) })),
+    );
     triggers.sort((a, b) => a.delay - b.delay);
     const answers: string[] = [];
     const started = Date.now();
     // The outage: DynamoDB Local killed outright after 2 s, started again (same data) 1 s later (Java takes a few more to answer).
     const outage = (async () => {
       await new Promise((r) => setTimeout(r, 2000));
-      const java = execSync(`pgrep -f "^java .*DynamoDBLocal.jar.*-port ${port}" || true`).toString().trim().split('\n').filter(Boolean).map(Number);
+      const java = execSync(`pgrep -f "^java .*DynamoDBLocal.jar.*-port ${port}" || true`)
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
       expect(java).toHaveLength(1);
       process.kill(java[0]!, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 1000));
@@ -311,7 +392,13 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
     await pool(triggers, 20, async (t) => {
       const wait = t.delay - (Date.now() - started);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const res = await handler(urlEvent({ body: JSON.stringify({ threadId: t.id, reason: t.reason }), headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(t.id, t.user) } }), lambdaContext(30_000));
+      const res = await handler(
+        urlEvent({
+          body: JSON.stringify({ threadId: t.id, reason: t.reason }),
+          headers: { 'content-type': 'text/plain;charset=UTF-8', ...leadAuth(t.id, t.user) },
+        }),
+        lambdaContext(30_000),
+      );
       const body = JSON.parse(res.body);
       answers.push(`${res.statusCode} ${body.reason ?? body.code}`);
     });
@@ -322,7 +409,9 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
     for (let round = 0; round < 40; round++) {
       let pending = false;
       for (const t of threads) {
-        const rec = (await doc.send(new GetCommand({ TableName: env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id }, ConsistentRead: true }))).Item;
+        const rec = (
+          await doc.send(new GetCommand({ TableName: env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id }, ConsistentRead: true }))
+        ).Item;
         if (rec?.due_at !== undefined) pending = true;
       }
       if (!pending && !(await queueMessages(queue)).length) break;
@@ -335,9 +424,13 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
       const id = /Thread (cthr_[A-Za-z0-9_-]+)/.exec(m.body.text ?? '')?.[1];
       if (id) count.set(id, (count.get(id) ?? 0) + 1);
     }
-    const wrong = threads.filter((t) => (count.get(t.id) ?? 0) !== (t.qualified ? 1 : 0)).map((t) => `${t.id}: ${count.get(t.id) ?? 0} emails (${t.qualified ? 'qualified' : 'no contact'})`);
+    const wrong = threads
+      .filter((t) => (count.get(t.id) ?? 0) !== (t.qualified ? 1 : 0))
+      .map((t) => `${t.id}: ${count.get(t.id) ?? 0} emails (${t.qualified ? 'qualified' : 'no contact'})`);
     const tally = answers.reduce<Record<string, number>>((a, x) => ((a[x] = (a[x] ?? 0) + 1), a), {});
-    console.log(`storm (DynamoDB outage): ${triggers.length} triggers, answers ${JSON.stringify(tally)}, ${[...count.values()].reduce((a, b) => a + b, 0)} emails for ${threads.filter((t) => t.qualified).length} qualifying threads`);
+    console.log(
+      `storm (DynamoDB outage): ${triggers.length} triggers, answers ${JSON.stringify(tally)}, ${[...count.values()].reduce((a, b) => a + b, 0)} emails for ${threads.filter((t) => t.qualified).length} qualifying threads`,
+    );
     expect(wrong).toEqual([]);
     expect(await queueMessages(queue)).toEqual([]);
     // The outage really happened, and the spool really carried triggers through it.

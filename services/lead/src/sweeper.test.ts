@@ -1,7 +1,20 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
-import { applyEnv, clearSes, dedupeTableName, documentClient, dynamoClient, emulator, lambdaContext, leadAuth, leadEnv, sesEmails, threads, urlEvent } from '@lead-intake/testkit';
+import {
+  applyEnv,
+  clearSes,
+  dedupeTableName,
+  documentClient,
+  dynamoClient,
+  emulator,
+  lambdaContext,
+  leadAuth,
+  leadEnv,
+  sesEmails,
+  threads,
+  urlEvent,
+} from '@lead-intake/testkit';
 
 /** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
 const admin = emulator();
@@ -19,13 +32,20 @@ beforeEach(async () => {
   await clearSes();
 });
 
-const record = async (id: string) => (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
+const record = async (id: string) =>
+  (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
 
 /** The lead function and the sweeper in-process, sharing one short-lease configuration. */
 async function load(over: Record<string, string | undefined> = {}) {
   applyEnv(
     // The handlers' own leases (5 s) outlast a slow evaluation; abandoned ones (ledger(), 2 s) expire fast.
-    await leadEnv({ LEAD_DEDUPE_LEASE_SECONDS: '5', LEAD_FUNCTION_TIMEOUT_SECONDS: '1', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1', LEAD_DEDUPE_MAX_ATTEMPTS: '3', ...over }),
+    await leadEnv({
+      LEAD_DEDUPE_LEASE_SECONDS: '5',
+      LEAD_FUNCTION_TIMEOUT_SECONDS: '1',
+      LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1',
+      LEAD_DEDUPE_MAX_ATTEMPTS: '3',
+      ...over,
+    }),
   );
   let lead: any;
   let sweeper: any;
@@ -34,13 +54,21 @@ async function load(over: Record<string, string | undefined> = {}) {
     sweeper = require('./sweeper').handler;
   });
   return {
-    trigger: async (threadId: string, reason: string) => JSON.parse((await lead(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId) }), lambdaContext(30_000))).body),
-    sweep: () => sweeper({ 'detail-type': 'Scheduled Event', source: 'aws.events' }, lambdaContext(60_000)) as Promise<{ due: number; processed: number; skipped: number; failed: number }>,
+    trigger: async (threadId: string, reason: string) =>
+      JSON.parse(
+        (await lead(urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId) }), lambdaContext(30_000))).body,
+      ),
+    sweep: () =>
+      sweeper({ 'detail-type': 'Scheduled Event', source: 'aws.events' }, lambdaContext(60_000)) as Promise<{
+        due: number;
+        processed: number;
+        skipped: number;
+        failed: number;
+      }>,
   };
 }
 
-const ledger = () =>
-  new Ledger(new DynamoLedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2 });
+const ledger = () => new Ledger(new DynamoLedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2 });
 
 it('an invocation killed right after acquiring the lease, with a pagehide recorded: the sweeper sends exactly one email after the lease expires', async () => {
   const { trigger, sweep } = await load();
@@ -77,7 +105,12 @@ it('SES failing permanently: failed after the maximum attempts, with the LeadsFa
   const lines: string[] = [];
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((c: any) => (lines.push(String(c)), true));
   try {
-    const { trigger, sweep } = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', LEAD_DEDUPE_LEASE_SECONDS: '8', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const { trigger, sweep } = await load({
+      AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9',
+      LEAD_DEDUPE_LEASE_SECONDS: '8',
+      POWERTOOLS_METRICS_DISABLED: 'false',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
     const id = await threads.seedThread({ user: 'u', items: qualified });
     expect(await trigger(id, 'close')).toEqual({ sent: false, reason: 'error' });
     const cooldowns: number[] = [];

@@ -10,7 +10,12 @@ import { getLedger, logger, metrics } from './runtime';
 // How many due records one run takes (each is one lead pipeline run, inside the 60 s timeout).
 const batch = intSetting(process.env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 });
 // A spooled trigger is started only with this much of the run left (one lead run fits in it).
-const spoolReserveMs = intSetting(process.env, 'LEAD_SPOOL_RESERVE_MS', (Number(process.env.LEAD_FUNCTION_TIMEOUT_SECONDS) || 30) * 1000 + 2000, { min: 0, max: 900_000 });
+const spoolReserveMs = intSetting(
+  process.env,
+  'LEAD_SPOOL_RESERVE_MS',
+  (Number(process.env.LEAD_FUNCTION_TIMEOUT_SECONDS) || 30) * 1000 + 2000,
+  { min: 0, max: 900_000 },
+);
 
 /**
  * One spooled trigger, as the endpoint would have run it: the owner proven before anything is
@@ -23,7 +28,10 @@ async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => 
   let outcome;
   try {
     outcome = await getLedger().runTrigger(t.threadId, t.reason, requester, async (lease) => {
-      const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, apiKey, remainingMs(), { trigger: t.reason, source: 'spool' });
+      const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, apiKey, remainingMs(), {
+        trigger: t.reason,
+        source: 'spool',
+      });
       logger.info('sweeper ran a spooled trigger', { ...log, answer: answer.reason });
     });
   } catch (e) {
@@ -37,7 +45,12 @@ async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => 
     if (outcome.status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
     const e = outcome.error;
     if (e instanceof HttpError && e.statusCode === 404) logger.warn('spooled trigger: thread no longer exists', log);
-    else logger.error('spooled trigger failed; recorded on the ledger for retry', { ...log, errorName: (e as Error)?.name, ledgerStatus: outcome.status });
+    else
+      logger.error('spooled trigger failed; recorded on the ledger for retry', {
+        ...log,
+        errorName: (e as Error)?.name,
+        ledgerStatus: outcome.status,
+      });
   }
   return 'done';
 }
@@ -52,22 +65,37 @@ async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => 
 export const handler = middy<unknown, unknown, Error, SecretsContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
-  .use(secrets({ names: ['OPENAI_API_KEY'], ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+  .use(
+    secrets({
+      names: ['OPENAI_API_KEY'],
+      ssmPath: process.env.SECRETS_SSM_PATH,
+      onMissing: (e) => logger.error(`configuration error: ${e.message}`),
+    }),
+  )
   .handler(async (_event, context) => {
     const key = context.secrets.OPENAI_API_KEY!;
-    const result = await getLedger().sweep(async (lease) => {
-      const log = { threadId: lease.threadId, trigger: 'sweeper' };
-      try {
-        const answer = await runLeadJob(runtime, { threadId: lease.threadId, user: null, pageUrl: null, lease }, key, context.getRemainingTimeInMillis(), { trigger: 'sweeper' });
-        logger.info('sweeper finished a record', { ...log, answer: answer.reason });
-      } catch (e) {
-        if (e instanceof HttpError && e.statusCode === 404) {
-          logger.warn('sweeper: thread no longer exists; record released', log);
-          return;
+    const result = await getLedger().sweep(
+      async (lease) => {
+        const log = { threadId: lease.threadId, trigger: 'sweeper' };
+        try {
+          const answer = await runLeadJob(
+            runtime,
+            { threadId: lease.threadId, user: null, pageUrl: null, lease },
+            key,
+            context.getRemainingTimeInMillis(),
+            { trigger: 'sweeper' },
+          );
+          logger.info('sweeper finished a record', { ...log, answer: answer.reason });
+        } catch (e) {
+          if (e instanceof HttpError && e.statusCode === 404) {
+            logger.warn('sweeper: thread no longer exists; record released', log);
+            return;
+          }
+          throw e;
         }
-        throw e;
-      }
-    }, { limit: batch });
+      },
+      { limit: batch },
+    );
     if (result.due) metrics.addMetric('SweeperProcessed', MetricUnit.Count, result.processed);
     let spool;
     if (runtime.spool) {

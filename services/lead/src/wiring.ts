@@ -60,7 +60,13 @@ export async function ownsThread(rt: Rt, apiKey: string, threadId: string, user:
  * Runs one job for a lease holder (the endpoint, the sweeper, a spooled trigger); an unknown
  * thread (or another user's) becomes a 404. `log` names where it came from (`trigger`).
  */
-export async function runLeadJob(rt: Rt, job: LeadJob, apiKey: string, remainingMs: number, log: { trigger: string; source?: string }): Promise<LeadAnswer> {
+export async function runLeadJob(
+  rt: Rt,
+  job: LeadJob,
+  apiKey: string,
+  remainingMs: number,
+  log: { trigger: string; source?: string },
+): Promise<LeadAnswer> {
   try {
     return await runLead(job, leadPorts(rt, apiKey, remainingMs, { threadId: job.threadId, ...log }));
   } catch (e) {
@@ -82,7 +88,18 @@ function leadPorts(rt: Rt, apiKey: string, remainingMs: number, log: Record<stri
     signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
     deadline: Date.now() + remainingMs - 500,
     send: (email, replyTo) =>
-      sendEmail((rt.clients.ses ??= createSesClient()), { from: settings.from, to: settings.to, replyTo: replyTo ? [replyTo] : [], subject: email.subject, text: email.text, html: email.html }, { signal: AbortSignal.timeout(settings.sesTimeoutMs) }),
+      sendEmail(
+        (rt.clients.ses ??= createSesClient()),
+        {
+          from: settings.from,
+          to: settings.to,
+          replyTo: replyTo ? [replyTo] : [],
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+        },
+        { signal: AbortSignal.timeout(settings.sesTimeoutMs) },
+      ),
     hooks: {
       evaluated: (ev, effective) => {
         const summaryFailure = ev.summary && !ev.summary.ok ? ev.summary.failure : undefined;
@@ -101,14 +118,23 @@ function leadPorts(rt: Rt, apiKey: string, remainingMs: number, log: Record<stri
       sent: (messageId, recorded) => {
         metrics.addMetric('LeadsSent', MetricUnit.Count, 1);
         if (recorded) logger.info('lead sent', { ...log, messageId });
-        else logger.warn('lead sent but the ledger could not record it (lease lost or DynamoDB error): one duplicate is possible', { ...log, messageId });
+        else
+          logger.warn('lead sent but the ledger could not record it (lease lost or DynamoDB error): one duplicate is possible', {
+            ...log,
+            messageId,
+          });
       },
       sendFailed: (e, status) => {
         metrics.addMetric('SesFailures', MetricUnit.Count, 1);
         if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
         logger.error('lead email failed', { ...log, sesError: e.sesError, ledgerStatus: status });
       },
-      transcriptFailed: (e) => logger.error('transcript unavailable; recorded for retry', { ...log, errorName: (e as Error)?.name, status: (e as { status?: number })?.status }),
+      transcriptFailed: (e) =>
+        logger.error('transcript unavailable; recorded for retry', {
+          ...log,
+          errorName: (e as Error)?.name,
+          status: (e as { status?: number })?.status,
+        }),
       leaseLost: () => logger.warn('lease lost before release', log),
     },
   };

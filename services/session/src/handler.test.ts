@@ -6,7 +6,16 @@ import { DateTime } from 'luxon';
 import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
-import { documentClient, dynamoEndpoint, emulator, emulatorBaseURL, lambdaContext, postJson, stackUrls, urlEvent } from '@lead-intake/testkit';
+import {
+  documentClient,
+  dynamoEndpoint,
+  emulator,
+  emulatorBaseURL,
+  lambdaContext,
+  postJson,
+  stackUrls,
+  urlEvent,
+} from '@lead-intake/testkit';
 
 const admin = emulator();
 beforeEach(() => admin.reset());
@@ -61,13 +70,21 @@ describe('the exact upstream request', () => {
     const frozen = DateTime.fromISO('2026-11-27T16:45', { zone: 'America/Los_Angeles' }).toJSDate();
     const { createSessionHandler } = loadHandler({ CHATKIT_SESSION_TTL_SECONDS: '900', CHATKIT_RATE_LIMIT_PER_MINUTE: '20' });
     const handler = createSessionHandler({ now: () => frozen });
-    const res = await invoke(handler, { user: 'visitor_42', locale: 'es-mx', pageUrl: 'https://craigs.autos/brakes?x=1' }, { origin: ALLOWED });
+    const res = await invoke(
+      handler,
+      { user: 'visitor_42', locale: 'es-mx', pageUrl: 'https://craigs.autos/brakes?x=1' },
+      { origin: ALLOWED },
+    );
     expect(res.statusCode).toBe(200);
     const [req, ...rest] = await sessionRequests();
     expect(rest).toEqual([]);
     expect(req!.method).toBe('POST');
     expect(req!.path).toBe('/v1/chatkit/sessions');
-    expect(req!.headers).toMatchObject({ authorization: 'Bearer sk-test-session', 'openai-beta': 'chatkit_beta=v1', 'content-type': 'application/json' });
+    expect(req!.headers).toMatchObject({
+      authorization: 'Bearer sk-test-session',
+      'openai-beta': 'chatkit_beta=v1',
+      'content-type': 'application/json',
+    });
     expect(req!.body).toEqual({
       user: 'visitor_42',
       workflow: {
@@ -109,7 +126,12 @@ describe('through the local stack (Function URL): self-hosted identities', () =>
     const before = Date.now();
     const res = await postJson(url(), { locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ client_secret: expect.stringMatching(/^ckt1\./), expires_at: expect.any(Number), user: expect.stringMatching(/^u_[A-Za-z0-9_-]{22}$/), device_credential: expect.stringMatching(/^ckd1\./) });
+    expect(res.body).toEqual({
+      client_secret: expect.stringMatching(/^ckt1\./),
+      expires_at: expect.any(Number),
+      user: expect.stringMatching(/^u_[A-Za-z0-9_-]{22}$/),
+      device_credential: expect.stringMatching(/^ckd1\./),
+    });
     expect(res.body.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 1);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
@@ -120,7 +142,11 @@ describe('through the local stack (Function URL): self-hosted identities', () =>
   it('a refresh with the device credential resumes the same user with a new token; the visit rides in the token', async () => {
     const first = (await postJson(url(), {}, { origin: ALLOWED })).body;
     await new Promise((r) => setTimeout(r, 1100)); // a new iat, so a new token
-    const again = await postJson(url(), { deviceCredential: first.device_credential, locale: 'es-MX', pageUrl: 'https://craigs.autos/frenos' }, { origin: ALLOWED });
+    const again = await postJson(
+      url(),
+      { deviceCredential: first.device_credential, locale: 'es-MX', pageUrl: 'https://craigs.autos/frenos' },
+      { origin: ALLOWED },
+    );
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ user: first.user, device_credential: first.device_credential });
     expect(again.body.client_secret).not.toBe(first.client_secret);
@@ -133,7 +159,11 @@ describe('through the local stack (Function URL): self-hosted identities', () =>
     // The victim chats and leaves a phone number.
     const victim = (await postJson(url(), {}, { origin: ALLOWED })).body;
     await admin.queue({ text: 'Thanks!' });
-    const created = await fetch(stackUrls().chat!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${victim.client_secret}` }, body: JSON.stringify({ type: 'threads.create', params: { input: input('Call me at 415-555-0142') } }) });
+    const created = await fetch(stackUrls().chat!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${victim.client_secret}` },
+      body: JSON.stringify({ type: 'threads.create', params: { input: input('Call me at 415-555-0142') } }),
+    });
     const threadId = JSON.parse((await created.text()).split('\n\n')[0]!.slice(6)).thread.id;
     const attacker = (await postJson(url(), {})).body; // a plain curl: no Origin header
     const forged = `ckd1.${victim.user}.${attacker.device_credential.split('.')[2]}`;
@@ -223,7 +253,10 @@ describe('self-hosted, in-process: bounds on new users', () => {
   it('answers 500 on a missing CHATKIT_TOKEN_SECRET and logs one line naming it', async () => {
     const lines: string[] = [];
     const capture = (chunk: any) => (lines.push(String(chunk)), true);
-    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    const spies = [
+      jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+      jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+    ];
     try {
       const { handler } = loadHandler({ CHATKIT_MODE: 'self-hosted', ...selfHostedEnv(), CHATKIT_TOKEN_SECRET: undefined });
       const a = await invoke(handler, {});
@@ -237,7 +270,6 @@ describe('self-hosted, in-process: bounds on new users', () => {
 });
 
 describe('hosted mode (legacy, until 2026-11-30), in-process against the emulator', () => {
-
   it('mints a session: client_secret, expires_at, the user, no-store, with the state recomputed at mint time', async () => {
     const { handler } = loadHandler({});
     const before = Date.now();
@@ -300,7 +332,10 @@ describe('in-process failure modes', () => {
   it('answers 500 on missing configuration and logs one line naming it, once', async () => {
     const lines: string[] = [];
     const capture = (chunk: any) => (lines.push(String(chunk)), true);
-    const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    const spies = [
+      jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+      jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+    ];
     try {
       const { handler } = loadHandler({ CHATKIT_WORKFLOW_ID: undefined });
       const a = await invoke(handler, { user: 'u' });
@@ -320,11 +355,26 @@ describe('in-process failure modes', () => {
 describe('sls invoke local', () => {
   const dir = join(__dirname, '..');
   const invokeLocal = async (event: string, env: Record<string, string>, override: string[] = []) => {
-    const { stdout } = await promisify(execFile)('npx', ['sls', 'invoke', 'local', '-f', 'session', '--path', `events/${event}`, '--stage', 'local', ...override.flatMap((o) => ['--env', o])], {
-      cwd: dir,
-      env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: '1' },
-      timeout: 120_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      [
+        'sls',
+        'invoke',
+        'local',
+        '-f',
+        'session',
+        '--path',
+        `events/${event}`,
+        '--stage',
+        'local',
+        ...override.flatMap((o) => ['--env', o]),
+      ],
+      {
+        cwd: dir,
+        env: { ...process.env, ...env, SLS_TELEMETRY_DISABLED: '1' },
+        timeout: 120_000,
+      },
+    );
     const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{\n') + 1));
     return { status: result.statusCode, body: JSON.parse(result.body) };
   };
@@ -332,16 +382,30 @@ describe('sls invoke local', () => {
   it('runs the handler with the sample events: a new user, then a refresh with the sample device credential', async () => {
     const env = selfHostedEnv();
     const created = await invokeLocal('session.json', env);
-    expect(created).toMatchObject({ status: 200, body: { client_secret: expect.stringMatching(/^ckt1\./), user: expect.stringMatching(/^u_/), device_credential: expect.stringMatching(/^ckd1\./) } });
+    expect(created).toMatchObject({
+      status: 200,
+      body: {
+        client_secret: expect.stringMatching(/^ckt1\./),
+        user: expect.stringMatching(/^u_/),
+        device_credential: expect.stringMatching(/^ckd1\./),
+      },
+    });
     const refreshed = await invokeLocal('session-refresh.json', env);
     const sample = JSON.parse(JSON.parse(readFileSync(join(dir, 'events/session-refresh.json'), 'utf8')).body);
-    expect(refreshed).toMatchObject({ status: 200, body: { user: 'u_demoCustomer0000000001', device_credential: sample.deviceCredential } });
+    expect(refreshed).toMatchObject({
+      status: 200,
+      body: { user: 'u_demoCustomer0000000001', device_credential: sample.deviceCredential },
+    });
     expect(await sessionRequests()).toEqual([]);
   }, 180_000);
 
   it('runs it in hosted mode with --env CHATKIT_MODE=hosted, against the emulator', async () => {
     // --env overrides what serverless.yml sets (the stage's chatkitMode).
-    const hosted = await invokeLocal('session.json', { OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-invoke-local', CHATKIT_WORKFLOW_ID: 'wf_invoke' }, ['CHATKIT_MODE=hosted']);
+    const hosted = await invokeLocal(
+      'session.json',
+      { OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-invoke-local', CHATKIT_WORKFLOW_ID: 'wf_invoke' },
+      ['CHATKIT_MODE=hosted'],
+    );
     expect(hosted).toMatchObject({ status: 200, body: { client_secret: expect.stringMatching(/^ek_/) } });
     const [req] = await sessionRequests();
     expect((req!.body as any).workflow.id).toBe('wf_invoke');

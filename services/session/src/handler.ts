@@ -30,7 +30,8 @@ const secretNames = mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'
 // The usage counters (and with them the DynamoDB client) load on the first new user: a token
 // refresh, the common request, needs neither.
 let limits: Promise<UsageLimits> | undefined;
-const getLimits = () => (limits ??= import('@lead-intake/usage-limits').then(({ UsageLimits }) => new UsageLimits({ tableName: settings.limitsTable })));
+const getLimits = () =>
+  (limits ??= import('@lead-intake/usage-limits').then(({ UsageLimits }) => new UsageLimits({ tableName: settings.limitsTable })));
 
 type SessionContext = SecretsContext & SessionRequestContext;
 
@@ -45,22 +46,47 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
     .use(injectLambdaContext(logger))
     .use(publishMetrics(metrics))
     .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS) }))
-    .use(httpErrors({ onUnexpected: (e) => logger.error('request failed', { errorName: (e as Error)?.name, upstream: (e as any)?.upstream, upstreamStatus: (e as any)?.upstreamStatus }) }))
+    .use(
+      httpErrors({
+        onUnexpected: (e) =>
+          logger.error('request failed', {
+            errorName: (e as Error)?.name,
+            upstream: (e as any)?.upstream,
+            upstreamStatus: (e as any)?.upstreamStatus,
+          }),
+      }),
+    )
     .use(methodGuard(['POST']))
     .use(jsonBody({ maxBytes: 16 * 1024 }))
     .use(sessionRequest())
-    .use(secrets({ names: secretNames, ssmPath: process.env.SECRETS_SSM_PATH, onMissing: (e) => logger.error(`configuration error: ${e.message}`) }))
+    .use(
+      secrets({
+        names: secretNames,
+        ssmPath: process.env.SECRETS_SSM_PATH,
+        onMissing: (e) => logger.error(`configuration error: ${e.message}`),
+      }),
+    )
     .handler(async (event, context) => {
       const { locale, pageUrl } = context.sessionRequest;
       if (mode === 'self-hosted') {
         const secret = assertTokenSecret(context.secrets.CHATKIT_TOKEN_SECRET);
-        const identity = await resolveIdentity(context.sessionRequest, { secret, sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown', limits: getLimits, newUsersPerHour: settings.newUsersPerHour });
+        const identity = await resolveIdentity(context.sessionRequest, {
+          secret,
+          sourceIp: event.requestContext?.http?.sourceIp ?? 'unknown',
+          limits: getLimits,
+          newUsersPerHour: settings.newUsersPerHour,
+        });
         // The chat computes the shop state on every turn; the token carries the user and the visit.
         const { token, expiresAt } = mintClientToken(secret, identity.user, settings.ttlSeconds, { locale, pageUrl: pageUrl || undefined });
         metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
         if (identity.created) metrics.addMetric('UsersCreated', MetricUnit.Count, 1);
         logger.info('client token minted', { locale, mode, newUser: identity.created });
-        return jsonResponse(200, { client_secret: token, expires_at: expiresAt, user: identity.user, device_credential: identity.deviceCredential });
+        return jsonResponse(200, {
+          client_secret: token,
+          expires_at: expiresAt,
+          user: identity.user,
+          device_credential: identity.deviceCredential,
+        });
       }
       // Loaded on the first hosted request: the self-hosted path never pays for the OpenAI SDK or
       // the shop state (the chat computes that on every turn).
