@@ -11,5 +11,9 @@ const t2 = performance.now();
 new Intl.DateTimeFormat('en-US', { timeZone: 'America/Los_Angeles', hour: 'numeric' }).format(new Date());
 const t3 = performance.now();
 process.stdout.write(
-  `${JSON.stringify({ undiciLoadMs: +(t1 - t0).toFixed(1), firstFetchMs: +(t2 - t1).toFixed(1), firstTimeZoneMs: +(t3 - t2).toFixed(1) })}\n`,
+  `${JSON.stringify({
+    undiciLoadMs: +(t1 - t0).toFixed(1),
+    firstFetchMs: +(t2 - t1).toFixed(1),
+    firstTimeZoneMs: +(t3 - t2).toFixed(1),
+  })}\n`,
 );

@@ -16,6 +16,8 @@ import { EmulatorAdmin, type SeedItem } from '@lead-intake/openai-emulator';
 import { resolveStage } from '@lead-intake/stage-config';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
 
+/** One row of a Markdown table (docs/performance.md). */
+const row = (...cells: string[]) => `| ${cells.join(' | ')} |`;
 const ROOT = join(__dirname, '..');
 const HOST = '127.0.0.1';
 const PORTS = {
@@ -363,7 +365,9 @@ async function main() {
       session: await warm(300, () => post(sessionUrl, { deviceCredential: credential })),
       leadDuplicate: await warm(300, () => post(leadUrl, { threadId: sentThread, reason: 'pagehide' }, auth('bench'))),
       leadSend: await warm(100, () => post(leadUrl, { threadId: sendThreads[next++]!, reason: 'close' }, auth('bench'))),
-      note: 'HTTP to the local Function URL server, handler in its own process; includes the local emulators answering at once. Session: a refresh with a device credential; lead: self-hosted conversations, the token in Authorization',
+      note:
+        'HTTP to the local Function URL server, handler in its own process; includes the local emulators answering at ' +
+        'once. Session: a refresh with a device credential; lead: self-hosted conversations, the token in Authorization',
     };
 
     // 3. The ledger: round trips at the wire (a counting proxy in front of DynamoDB Local).
@@ -582,7 +586,9 @@ async function main() {
       firstByteWithoutStoreMedianMs: round(median(noStore)),
       warmupTurns: CHAT_WARMUP_TURNS,
       coldFirstTurnFirstByteMedianMs: (results.coldStart as any).chatFirstTurn.firstByteMedianMs,
-      note: 'local: the thread store is DynamoDB Local (Java) on the same 2 cores. On a thread the instance knows, the history read and the user-message write run together: one round trip before the first event; the usage gate follows it, before the model call',
+      note:
+        'local: the thread store is DynamoDB Local (Java) on the same 2 cores. On a thread the instance knows, the history read ' +
+        'and the user-message write run together: one round trip before the first event; the usage gate follows it, before the model call',
     };
     results.machine = {
       node: process.version,
@@ -625,19 +631,94 @@ npm run bench           # starts its own local stack (stage \`bench\`) on ports 
 
 | figure | measured | target | |
 | --- | --- | --- | --- |
-| cold start, session: a token refresh (bundle ${(c.session.bundleBytes / 1024).toFixed(0)} KB) | ${c.session.oursMedianMs} ms vs naive ${c.session.naiveMedianMs} ms = **${c.session.ratio}x** (${c.session.ratioWithoutSsmClient}x against the naive baseline without its SSM client, ${c.session.naiveWithoutSsmClientMedianMs} ms) | <= 0.5x naive | ${yes(c.session.met)} |
-| cold start, lead, duplicate trigger (bundle ${(c.lead.bundleBytes / 1024).toFixed(0)} KB) | ${c.lead.oursMedianMs} ms vs naive ${c.lead.naiveMedianMs} ms = **${c.lead.ratio}x** (${c.lead.ratioWithoutSsmClient}x against the naive baseline without its SSM client, ${c.lead.naiveWithoutSsmClientMedianMs} ms) | <= 0.5x naive | ${yes(c.lead.met)} |
-| cold first turn of the chat: a fresh process to the first streamed byte (bundle ${(c.chatFirstTurn.bundleBytes / 1024).toFixed(0)} KB) | ${c.chatFirstTurn.firstByteMedianMs} ms (an empty Node process: ${c.emptyNodeProcessMedianMs} ms; a warm turn: ${r.chat.firstByteThroughChatMedianMs} ms) | (no target: reported) | |
-| legacy hosted mode: cold start, session (a hosted mint) | ${c.hostedSession.oursMedianMs} ms vs naive ${c.hostedSession.naiveMedianMs} ms = **${c.hostedSession.ratio}x** | <= 0.5x naive | ${yes(c.hostedSession.met)} |
-| legacy hosted mode: cold start, lead, duplicate trigger | ${c.hostedLead.oursMedianMs} ms vs naive ${c.hostedLead.naiveMedianMs} ms = **${c.hostedLead.ratio}x** | <= 0.5x naive | ${yes(c.hostedLead.met)} |
-| duplicate trigger (\`already_sent\`) | ${r.ledger.duplicateTrigger.dynamoRoundTrips} DynamoDB round trip, ${r.ledger.duplicateTrigger.openaiCalls} OpenAI calls | exactly 1 and 0 | ${yes(r.ledger.duplicateTrigger.met)} |
-| a send (a thread's first trigger: the owner check included) | ${r.ledger.send.dynamoRoundTrips} DynamoDB round trips on the ledger (the owner-checked write, refused as there is no record yet; the owner's write; \`sent\`), and ${r.ledger.send.threadStoreRequests} thread-store requests (the owner; then the thread and its items, together) | <= 3 on the ledger | ${yes(r.ledger.send.met)} |
-| summaries per conversation (${r.ledger.summariesPerConversation.triggersPerConversation} triggers, ${r.ledger.summariesPerConversation.distinctTranscriptStatesPerConversation} transcript states) | ${r.ledger.summariesPerConversation.summariesPerConversation} (the original design: ${r.ledger.summariesPerConversation.originalDesignSummariesPerConversation}) | <= 1 per state | ${yes(r.ledger.summariesPerConversation.met)} |
-| email render, 200-message transcript | ${r.render200.medianMs} ms median, ${r.render200.p99Ms} ms p99 (${(r.render200.htmlBytes / 1024).toFixed(0)} KB HTML) | <= 5 ms median | ${yes(r.render200.met)} |
-| lead handler peak memory, 200-message transcript | ${r.memory200.maxRssMb} MB RSS (heap ${r.memory200.heapUsedMb} MB) | < 150 MB | ${yes(r.memory200.met)} |
-| self-hosted chat: time added to the first streamed byte | ${r.chat.addedToFirstStreamedByteMs} ms (through the chat ${r.chat.firstByteThroughChatMedianMs} ms, the emulator alone ${r.chat.firstByteDirectFromEmulatorMedianMs} ms) | <= 10 ms | ${yes(r.chat.addedMet)} |
-| self-hosted chat: time added to the first streamed text (no target; see Method) | ${r.chat.addedToFirstStreamedTextMs} ms (through the chat ${r.chat.firstTextThroughChatMedianMs} ms, the emulator alone ${r.chat.firstTextDirectFromEmulatorMedianMs} ms) | | |
-| self-hosted chat: concurrent streams | ${r.chat.concurrentStreams.completedWithoutError} of ${r.chat.concurrentStreams.attempted} completed without an error | 50 | ${yes(r.chat.concurrentStreams.met)} |
+${[
+  row(
+    `cold start, session: a token refresh (bundle ${(c.session.bundleBytes / 1024).toFixed(0)} KB)`,
+    `${c.session.oursMedianMs} ms vs naive ${c.session.naiveMedianMs} ms = **${c.session.ratio}x** (${c.session.ratioWithoutSsmClient}x ` +
+      `against the naive baseline without its SSM client, ${c.session.naiveWithoutSsmClientMedianMs} ms)`,
+    `<= 0.5x naive`,
+    `${yes(c.session.met)}`,
+  ),
+  row(
+    `cold start, lead, duplicate trigger (bundle ${(c.lead.bundleBytes / 1024).toFixed(0)} KB)`,
+    `${c.lead.oursMedianMs} ms vs naive ${c.lead.naiveMedianMs} ms = **${c.lead.ratio}x** (${c.lead.ratioWithoutSsmClient}x ` +
+      `against the naive baseline without its SSM client, ${c.lead.naiveWithoutSsmClientMedianMs} ms)`,
+    `<= 0.5x naive`,
+    `${yes(c.lead.met)}`,
+  ),
+  row(
+    `cold first turn of the chat: a fresh process to the first streamed ` +
+      `byte (bundle ${(c.chatFirstTurn.bundleBytes / 1024).toFixed(0)} KB)`,
+    `${c.chatFirstTurn.firstByteMedianMs} ms (an empty Node process: ` +
+      `${c.emptyNodeProcessMedianMs} ms; a warm turn: ${r.chat.firstByteThroughChatMedianMs} ms)`,
+    `(no target: reported) |`,
+  ),
+  row(
+    `legacy hosted mode: cold start, session (a hosted mint)`,
+    `${c.hostedSession.oursMedianMs} ms vs naive ${c.hostedSession.naiveMedianMs} ms = **${c.hostedSession.ratio}x**`,
+    `<= 0.5x naive`,
+    `${yes(c.hostedSession.met)}`,
+  ),
+  row(
+    `legacy hosted mode: cold start, lead, duplicate trigger`,
+    `${c.hostedLead.oursMedianMs} ms vs naive ${c.hostedLead.naiveMedianMs} ms = **${c.hostedLead.ratio}x**`,
+    `<= 0.5x naive`,
+    `${yes(c.hostedLead.met)}`,
+  ),
+  row(
+    `duplicate trigger (\`already_sent\`)`,
+    `${r.ledger.duplicateTrigger.dynamoRoundTrips} DynamoDB round trip, ${r.ledger.duplicateTrigger.openaiCalls} OpenAI calls`,
+    `exactly 1 and 0`,
+    `${yes(r.ledger.duplicateTrigger.met)}`,
+  ),
+  row(
+    `a send (a thread's first trigger: the owner check included)`,
+    `${r.ledger.send.dynamoRoundTrips} DynamoDB round trips on the ledger (the owner-checked write, refused as there is no record ` +
+      `yet; the owner's write; \`sent\`), and ${r.ledger.send.threadStoreRequests} thread-store requests ` +
+      `(the owner; then the thread and its items, together)`,
+    `<= 3 on the ledger`,
+    `${yes(r.ledger.send.met)}`,
+  ),
+  row(
+    `summaries per conversation (${r.ledger.summariesPerConversation.triggersPerConversation} triggers, ` +
+      `${r.ledger.summariesPerConversation.distinctTranscriptStatesPerConversation} transcript states)`,
+    `${r.ledger.summariesPerConversation.summariesPerConversation} (the original ` +
+      `design: ${r.ledger.summariesPerConversation.originalDesignSummariesPerConversation})`,
+    `<= 1 per state`,
+    `${yes(r.ledger.summariesPerConversation.met)}`,
+  ),
+  row(
+    `email render, 200-message transcript`,
+    `${r.render200.medianMs} ms median, ${r.render200.p99Ms} ms p99 (${(r.render200.htmlBytes / 1024).toFixed(0)} KB HTML)`,
+    `<= 5 ms median`,
+    `${yes(r.render200.met)}`,
+  ),
+  row(
+    `lead handler peak memory, 200-message transcript`,
+    `${r.memory200.maxRssMb} MB RSS (heap ${r.memory200.heapUsedMb} MB)`,
+    `< 150 MB`,
+    `${yes(r.memory200.met)}`,
+  ),
+  row(
+    `self-hosted chat: time added to the first streamed byte`,
+    `${r.chat.addedToFirstStreamedByteMs} ms (through the chat ${r.chat.firstByteThroughChatMedianMs} ` +
+      `ms, the emulator alone ${r.chat.firstByteDirectFromEmulatorMedianMs} ms)`,
+    `<= 10 ms`,
+    `${yes(r.chat.addedMet)}`,
+  ),
+  row(
+    `self-hosted chat: time added to the first streamed text (no target; see Method)`,
+    `${r.chat.addedToFirstStreamedTextMs} ms (through the chat ${r.chat.firstTextThroughChatMedianMs} ` +
+      `ms, the emulator alone ${r.chat.firstTextDirectFromEmulatorMedianMs} ms)`,
+    `|`,
+  ),
+  row(
+    `self-hosted chat: concurrent streams`,
+    `${r.chat.concurrentStreams.completedWithoutError} of ${r.chat.concurrentStreams.attempted} completed without an error`,
+    `50`,
+    `${yes(r.chat.concurrentStreams.met)}`,
+  ),
+].join('\n')}
 
 Self-hosted mode (the default) unless a row says otherwise. Warm latency through the local
 Function URL server (HTTP, the handler in its own process, the emulators answering at once),
@@ -677,7 +758,8 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   spawn to the first streamed byte (\`thread.created\`), the stream then read to its end.
 - **Round trips** are counted at the wire, per table, by a proxy in front of DynamoDB Local; OpenAI
   calls from the emulator's request log.
-- **Summaries per conversation**: ${r.ledger.summariesPerConversation.conversations} conversations of 4 turns; after each assistant message an
+- **Summaries per conversation**: ${r.ledger.summariesPerConversation.conversations} conversations of 4 turns;
+  after each assistant message an
   \`auto\` trigger, then \`idle\`, then \`pagehide\` from two tabs at once.
 - **Render**: \`renderLeadEmail\` on a 200-message transcript, 500 runs after 50 warm-up runs.
 - **Chat**: ${r.chat.warmupTurns} warm-up turns first (discarded: DynamoDB Local is a JVM whose first few hundred
@@ -705,8 +787,10 @@ request after a long warm-up, and reports both medians of the first streamed byt
 
 \`\`\`sh
 git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci)
-(cd /tmp/before && LOCAL_CHAT_PORT=19703 LOCAL_DYNAMODB_PORT=19700 LOCAL_SES_PORT=19705 LOCAL_SQS_PORT=19706 LOCAL_OPENAI_PORT=19710 LOCAL_SESSION_PORT=19701 LOCAL_LEAD_PORT=19702 npm run dev) &
-LOCAL_STAGE=bench LOCAL_CHAT_PORT=19803 LOCAL_DYNAMODB_PORT=19800 LOCAL_SES_PORT=19805 LOCAL_SQS_PORT=19806 LOCAL_OPENAI_PORT=19810 LOCAL_SESSION_PORT=19801 LOCAL_LEAD_PORT=19802 npm run dev &
+(cd /tmp/before && LOCAL_CHAT_PORT=19703 LOCAL_DYNAMODB_PORT=19700 LOCAL_SES_PORT=19705 LOCAL_SQS_PORT=19706 \\
+  LOCAL_OPENAI_PORT=19710 LOCAL_SESSION_PORT=19701 LOCAL_LEAD_PORT=19702 npm run dev) &
+LOCAL_STAGE=bench LOCAL_CHAT_PORT=19803 LOCAL_DYNAMODB_PORT=19800 LOCAL_SES_PORT=19805 LOCAL_SQS_PORT=19806 \\
+  LOCAL_OPENAI_PORT=19810 LOCAL_SESSION_PORT=19801 LOCAL_LEAD_PORT=19802 npm run dev &
 npx tsx bench/compare-chat.ts http://127.0.0.1:19703/ http://127.0.0.1:19803/   # 1000 warm-up turns each, 200 measured
 \`\`\`
 
@@ -718,7 +802,8 @@ then as it is now, the gate asked once the message is stored and the model reque
 once its event has gone out (11.73 vs 10.42, 12.08 vs 11.31, 11.44 vs 10.52 ms: **-1.0 ms**).
 The price is on the first text: one more round trip (the gate's) before the model is asked. The
 day's model-call budget is reserved in blocks and costs no write on most turns. Through this
-bench's own method (above) the same code measures ${r.chat.addedToFirstStreamedByteMs} ms added in this run, against 6.34 ms on the quieter 2026-11-25 machine.
+bench's own method (above) the same code measures ${r.chat.addedToFirstStreamedByteMs} ms added in this run,
+against 6.34 ms on the quieter 2026-11-25 machine.
 `;
 }
 

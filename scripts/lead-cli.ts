@@ -129,7 +129,8 @@ async function main() {
     if (!rec) throw new Error(`No ledger record for ${threadId}: nothing to clear (the next trigger already sends).`);
     if (!mayClearForResend(rec)) {
       throw new Error(
-        `The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: only ${RESENDABLE.join(', ')} records are cleared.`,
+        `The record is '${rec.status}'${rec.status === 'sending' ? ' (a lease is held; wait for it to finish or expire)' : ''}: ` +
+          `only ${RESENDABLE.join(', ')} records are cleared.`,
       );
     }
     if (
@@ -166,7 +167,8 @@ async function main() {
     if (
       flags.yes !== true &&
       !(await confirm(
-        `Delete ${ids.length} conversation(s) of this customer from ${tableName} (${ids.join(', ')}), and the summaries the ledger kept for them? This cannot be undone.`,
+        `Delete ${ids.length} conversation(s) of this customer from ${tableName} ` +
+          `(${ids.join(', ')}), and the summaries the ledger kept for them? This cannot be undone.`,
       ))
     ) {
       console.log('Nothing changed.');
@@ -177,7 +179,8 @@ async function main() {
       await store.forgetSummary(id);
     }
     console.log(
-      `Deleted ${ids.length} conversation(s) of the customer of ${threadId}; the ledger keeps only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`,
+      `Deleted ${ids.length} conversation(s) of the customer of ${threadId}; the ledger keeps ` +
+        `only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`,
     );
     return;
   }

@@ -23,7 +23,11 @@ function page(sessionUrl: string, chatUrl: string, leadUrl: string): string {
   window.mint = async (key) => {
     try {
       const deviceCredential = localStorage.getItem('chat.deviceCredential') || undefined;
-      const res = await fetch(${JSON.stringify(sessionUrl)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceCredential, locale: navigator.language, pageUrl: location.href }) });
+      const res = await fetch(${JSON.stringify(sessionUrl)}, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceCredential, locale: navigator.language, pageUrl: location.href }),
+      });
       const body = await res.json();
       if (res.ok) { localStorage.setItem('chat.deviceCredential', body.device_credential); window.token = body.client_secret; }
       out(key || 'session', { status: res.status, body });
@@ -31,7 +35,12 @@ function page(sessionUrl: string, chatUrl: string, leadUrl: string): string {
   };
   window.chat = async (text) => {
     try {
-      const res = await fetch(${JSON.stringify(chatUrl)}, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token }, body: JSON.stringify({ type: 'threads.create', params: { input: { content: [{ type: 'input_text', text }], attachments: [], inference_options: {} } } }) });
+      const input = { content: [{ type: 'input_text', text }], attachments: [], inference_options: {} };
+      const res = await fetch(${JSON.stringify(chatUrl)}, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token },
+        body: JSON.stringify({ type: 'threads.create', params: { input } }),
+      });
       const events = (await res.text()).split('\\n\\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)));
       window.threadId = events[0] && events[0].thread && events[0].thread.id;
       out('chat', { status: res.status, types: events.map((e) => e.type) });
@@ -39,7 +48,11 @@ function page(sessionUrl: string, chatUrl: string, leadUrl: string): string {
   };
   window.trigger = async (threadId, reason) => {
     try {
-      const res = await fetch(${JSON.stringify(leadUrl)}, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token }, body: JSON.stringify({ threadId, reason }) });
+      const res = await fetch(${JSON.stringify(leadUrl)}, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token },
+        body: JSON.stringify({ threadId, reason }),
+      });
       out('lead', { status: res.status, body: await res.json() });
     } catch (e) { out('lead', { error: String(e) }); }
   };
@@ -125,26 +138,30 @@ it('a disallowed origin is refused: the page sees the failure and no upstream ca
   await p.close();
 }, 60_000);
 
-it('on pagehide the page sends the trigger with navigator.sendBeacon (text/plain, the token in the body) and the email arrives', async () => {
-  const p = await browser.newPage();
-  await p.goto('http://localhost:4321/chat');
-  await p.evaluate(() => (window as any).mint());
-  await p.evaluate(() => (window as any).chat('My windshield is cracked, reach me at beacon.user@example.com'));
-  const id = await p.evaluate(() => (window as any).threadId);
-  await p.evaluate((tid) => (window as any).armBeacon(tid), id);
-  await p.goto('about:blank'); // leaving the page fires pagehide
-  const deadline = Date.now() + 15_000;
-  let mails = await sesEmails();
-  while (!mails.some((m) => m.body.text?.includes(id)) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 200));
-    mails = await sesEmails();
-  }
-  const mail = mails.find((m) => m.body.text?.includes(id));
-  expect(mail).toBeDefined();
-  expect(mail!.body.text).toContain('trigger: pagehide');
-  expect(mail!.replyTo.join(',')).toContain('beacon.user@example.com');
-  await p.close();
-}, 60_000);
+it(
+  'on pagehide the page sends the trigger with navigator.sendBeacon ' + '(text/plain, the token in the body) and the email arrives',
+  async () => {
+    const p = await browser.newPage();
+    await p.goto('http://localhost:4321/chat');
+    await p.evaluate(() => (window as any).mint());
+    await p.evaluate(() => (window as any).chat('My windshield is cracked, reach me at beacon.user@example.com'));
+    const id = await p.evaluate(() => (window as any).threadId);
+    await p.evaluate((tid) => (window as any).armBeacon(tid), id);
+    await p.goto('about:blank'); // leaving the page fires pagehide
+    const deadline = Date.now() + 15_000;
+    let mails = await sesEmails();
+    while (!mails.some((m) => m.body.text?.includes(id)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      mails = await sesEmails();
+    }
+    const mail = mails.find((m) => m.body.text?.includes(id));
+    expect(mail).toBeDefined();
+    expect(mail!.body.text).toContain('trigger: pagehide');
+    expect(mail!.replyTo.join(',')).toContain('beacon.user@example.com');
+    await p.close();
+  },
+  60_000,
+);
 
 it('renders the received lead email in Chromium: nothing executes, nothing is fetched, the layout holds', async () => {
   const evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">';

@@ -158,53 +158,57 @@ describe('the lead stack', () => {
     ]);
   });
 
-  it('keeps refused triggers in an encrypted, TLS-only SQS spool with a dead-letter queue; the functions may only send, receive and delete there', () => {
-    const spool = t().Resources.LeadSpoolQueue!;
-    expect(spool.Type).toBe('AWS::SQS::Queue');
-    expect(spool.Properties).toMatchObject({
-      QueueName: `chatkit-lead-intake-lead-${STAGE}-trigger-spool`,
-      MessageRetentionPeriod: 1209600,
-      SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'Arn'] }, maxReceiveCount: 20 },
-    });
-    // Hidden while a sweeper runs it: longer than one lead run.
-    expect(spool.Properties.VisibilityTimeout).toBeGreaterThan(t().Resources.LeadLambdaFunction!.Properties.Timeout);
-    expect(t().Resources.LeadSpoolDeadLetterQueue!.Properties).toMatchObject({
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 1209600,
-    });
-    const policy = t().Resources.LeadSpoolQueuePolicy!.Properties;
-    expect(policy.Queues).toEqual([{ Ref: 'LeadSpoolQueue' }, { Ref: 'LeadSpoolDeadLetterQueue' }]);
-    expect(policy.PolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-    ]);
-    for (const fn of ['LeadLambdaFunction', 'SweeperLambdaFunction'])
-      expect(t().Resources[fn]!.Properties.Environment.Variables.LEAD_SPOOL_QUEUE_NAME).toBe(spool.Properties.QueueName);
-    const sqs = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('sqs:')));
-    expect(sqs).toEqual([
-      expect.objectContaining({
-        Action: ['sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
-        Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }],
-      }),
-    ]);
-    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms).toContainEqual(
-      expect.objectContaining({
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateAgeOfOldestMessage',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolQueue', 'QueueName'] } }],
-        AlarmActions: [{ Ref: 'AlarmTopic' }],
-      }),
-    );
-    expect(alarms).toContainEqual(
-      expect.objectContaining({
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'QueueName'] } }],
-        AlarmActions: [{ Ref: 'AlarmTopic' }],
-      }),
-    );
-  });
+  it(
+    'keeps refused triggers in an encrypted, TLS-only SQS spool with a ' +
+      'dead-letter queue; the functions may only send, receive and delete there',
+    () => {
+      const spool = t().Resources.LeadSpoolQueue!;
+      expect(spool.Type).toBe('AWS::SQS::Queue');
+      expect(spool.Properties).toMatchObject({
+        QueueName: `chatkit-lead-intake-lead-${STAGE}-trigger-spool`,
+        MessageRetentionPeriod: 1209600,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'Arn'] }, maxReceiveCount: 20 },
+      });
+      // Hidden while a sweeper runs it: longer than one lead run.
+      expect(spool.Properties.VisibilityTimeout).toBeGreaterThan(t().Resources.LeadLambdaFunction!.Properties.Timeout);
+      expect(t().Resources.LeadSpoolDeadLetterQueue!.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1209600,
+      });
+      const policy = t().Resources.LeadSpoolQueuePolicy!.Properties;
+      expect(policy.Queues).toEqual([{ Ref: 'LeadSpoolQueue' }, { Ref: 'LeadSpoolDeadLetterQueue' }]);
+      expect(policy.PolicyDocument.Statement).toEqual([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]);
+      for (const fn of ['LeadLambdaFunction', 'SweeperLambdaFunction'])
+        expect(t().Resources[fn]!.Properties.Environment.Variables.LEAD_SPOOL_QUEUE_NAME).toBe(spool.Properties.QueueName);
+      const sqs = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('sqs:')));
+      expect(sqs).toEqual([
+        expect.objectContaining({
+          Action: ['sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }],
+        }),
+      ]);
+      const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateAgeOfOldestMessage',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolQueue', 'QueueName'] } }],
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+        }),
+      );
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LeadSpoolDeadLetterQueue', 'QueueName'] } }],
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+        }),
+      );
+    },
+  );
 
   it('declares alarms on SES failures and on the ledger being unavailable', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);

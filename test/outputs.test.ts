@@ -28,7 +28,9 @@ beforeAll(async () => {
       }
       res.statusCode = 400;
       res.end(
-        `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stack} does not exist</Message></Error><RequestId>5d3c0e1e-0000-4000-8000-000000000000</RequestId></ErrorResponse>`,
+        `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">` +
+          `<Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${stack} does not exist</Message></Error>` +
+          `<RequestId>5d3c0e1e-0000-4000-8000-000000000000</RequestId></ErrorResponse>`,
       );
     });
   });

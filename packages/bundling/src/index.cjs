@@ -14,7 +14,8 @@ const HELPER_SOURCE = [
   `const PROBES = new Set(['then', 'toJSON', 'asymmetricMatch', '$$typeof', 'nodeType', 'constructor']);`,
   `export const missing = (target, name) => new Proxy(target, { get(t, prop, receiver) {`,
   `  if (typeof prop !== 'string' || PROBES.has(prop) || Reflect.has(t, prop)) return Reflect.get(t, prop, receiver);`,
-  `  throw new Error("openai resource '" + name + "' is not in this bundle (." + prop + "): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs");`,
+  `  throw new Error("openai resource '" + name + "' is not in this bundle (." + prop ` +
+    `+ "): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs");`,
   `} });`,
 ].join('\n');
 

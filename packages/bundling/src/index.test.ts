@@ -60,7 +60,8 @@ describe('openaiResources', () => {
     expect(fromFull).toMatchObject({ secret: expect.stringMatching(/^ek_/), missing: '' });
     expect(fromSlim.secret).toMatch(/^ek_/);
     expect(fromSlim.missing).toBe(
-      "openai resource 'responses/responses' is not in this bundle (.create): add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs",
+      "openai resource 'responses/responses' is not in this bundle (.create): " +
+        "add it to openaiResources({ keep }) in the service's esbuild-plugins.cjs",
     );
     // The point of it: most of the SDK is gone (the streaming helpers with the resources).
     expect(statSync(slim).size).toBeLessThan(statSync(full).size * 0.6);

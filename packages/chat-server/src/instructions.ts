@@ -20,7 +20,8 @@ export function assistantInstructions(profile: ShopProfile, state: ShopState, vi
     ? `${state.shop_next_open_day} at ${state.shop_next_open_time}`
     : 'not scheduled in the next two weeks';
   return [
-    `You are ${profile.assistantName}, the friendly assistant of ${profile.name}, an auto repair shop. You chat with customers on the shop's website.`,
+    `You are ${profile.assistantName}, the friendly assistant of ${profile.name}, ` +
+      `an auto repair shop. You chat with customers on the shop's website.`,
     '',
     'Your goals, in order:',
     '1. Understand what the customer needs done and which vehicle (year, make, model) it is.',

@@ -58,7 +58,8 @@ export async function resolveIdentity(req: SessionRequest, o: IdentityOptions): 
   if (!taken.ok) {
     throw new HttpError(
       429,
-      `Too many new conversations from this network; try again in ${Math.ceil(taken.retryAfterSeconds / 60)} minutes, or resume with your deviceCredential.`,
+      `Too many new conversations from this network; try again in ` +
+        `${Math.ceil(taken.retryAfterSeconds / 60)} minutes, or resume with your deviceCredential.`,
       'too_many_new_users',
       { 'retry-after': String(taken.retryAfterSeconds) },
     );

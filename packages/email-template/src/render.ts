@@ -75,13 +75,16 @@ function actions(i: LeadEmailInput): Action[] {
 
 // Inline styles (Gmail and Outlook drop most <style>); the <style> block only adds dark mode where
 // it is honoured (Apple Mail, iOS, Outlook.com), and the palette reads in both schemes anyway.
+const FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
 const C = {
   page: 'background:#eef0f3;',
   card: 'background:#ffffff;border:1px solid #d9dde3;border-radius:8px;',
-  text: "color:#1f2328;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;",
+  text: `color:#1f2328;${FONT}font-size:15px;line-height:1.5;`,
   muted: 'color:#59636e;font-size:13px;',
-  h2: "margin:0 0 8px 0;font-size:13px;letter-spacing:.06em;text-transform:uppercase;color:#59636e;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;",
-  chip: "display:inline-block;margin:0 6px 6px 0;padding:7px 14px;border-radius:16px;background:#0b5cad;color:#ffffff;text-decoration:none;font-weight:600;font-size:14px;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;",
+  h2: `margin:0 0 8px 0;font-size:13px;letter-spacing:.06em;text-transform:uppercase;color:#59636e;${FONT}`,
+  chip:
+    'display:inline-block;margin:0 6px 6px 0;padding:7px 14px;border-radius:16px;background:#0b5cad;color:#ffffff;' +
+    `text-decoration:none;font-weight:600;font-size:14px;${FONT}`,
   link: 'color:#0b5cad;',
   quote: 'margin:4px 0;padding:4px 10px;border-left:3px solid #c4cad1;color:#59636e;',
   draft: 'margin:4px 0 12px 0;padding:10px 12px;background:#f6f8fa;border:1px solid #d9dde3;border-radius:6px;white-space:pre-wrap;',
@@ -138,15 +141,19 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
 
   h.push(
     `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
-      `<meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" content="light dark"><title>${esc(subject)}</title><style>${DARK_CSS}</style></head>` +
+      `<meta name="color-scheme" content="light dark"><meta name="supported-color-schemes" ` +
+      `content="light dark"><title>${esc(subject)}</title><style>${DARK_CSS}</style></head>` +
       `<body class="lp-page" style="margin:0;padding:0;${C.page}">` +
-      `<table role="presentation" class="lp-page" width="100%" cellpadding="0" cellspacing="0" border="0" style="${C.page}"><tr><td align="center" style="padding:16px 8px;">` +
-      `<table role="presentation" class="lp-card lp-text" width="640" cellpadding="0" cellspacing="0" border="0" style="width:100%;max-width:640px;${C.card}${C.text}">`,
+      `<table role="presentation" class="lp-page" width="100%" cellpadding="0" cellspacing="0" ` +
+      `border="0" style="${C.page}"><tr><td align="center" style="padding:16px 8px;">` +
+      `<table role="presentation" class="lp-card lp-text" width="640" cellpadding="0" ` +
+      `cellspacing="0" border="0" style="width:100%;max-width:640px;${C.card}${C.text}">`,
   );
 
   // Header
   h.push(
-    `<tr><td style="padding:20px 24px 0 24px;"><div class="lp-muted" style="${C.muted}">New lead for ${esc(i.shop.name)} · via ${esc(i.shop.assistantName)} · trigger: ${esc(i.reason)}</div>` +
+    `<tr><td style="padding:20px 24px 0 24px;"><div class="lp-muted" style="${C.muted}">New lead ` +
+      `for ${esc(i.shop.name)} · via ${esc(i.shop.assistantName)} · trigger: ${esc(i.reason)}</div>` +
       `<div style="font-size:22px;font-weight:700;margin-top:4px;">${esc(who)}</div>` +
       (s ? `<div style="margin-top:2px;">${esc(oneLine(s.project_summary))}</div>` : '') +
       `</td></tr>`,
@@ -162,13 +169,15 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
   const contactText: string[] = [];
   for (const p of i.contacts.phones.filter(isE164)) {
     contactRows.push(
-      `<div>Phone: <a class="lp-link" style="${C.link}" href="tel:${p}">${esc(formatPhone(p))}</a> · <a class="lp-link" style="${C.link}" href="sms:${p}">text</a></div>`,
+      `<div>Phone: <a class="lp-link" style="${C.link}" href="tel:${p}">${esc(formatPhone(p))}</a> ` +
+        `· <a class="lp-link" style="${C.link}" href="sms:${p}">text</a></div>`,
     );
     contactText.push(`Phone: ${formatPhone(p)}  tel:${p}  sms:${p}`);
   }
   for (const e of i.contacts.emails.filter(isSendableAddress)) {
     contactRows.push(
-      `<div>Email: <a class="lp-link" style="${C.link}" href="mailto:${esc(encodeURIComponent(e).replace(/%40/g, '@'))}">${esc(e)}</a></div>`,
+      `<div>Email: <a class="lp-link" style="${C.link}" ` +
+        `href="mailto:${esc(encodeURIComponent(e).replace(/%40/g, '@'))}">${esc(e)}</a></div>`,
     );
     contactText.push(`Email: ${e}  mailto:${e}`);
   }
@@ -192,7 +201,8 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     h.push(
       section(
         'AI summary',
-        `<div class="lp-banner" style="${C.banner}"><strong>AI summary unavailable.</strong> The contact details and the full transcript are below.</div>`,
+        `<div class="lp-banner" style="${C.banner}"><strong>AI summary ` +
+          `unavailable.</strong> The contact details and the full transcript are below.</div>`,
       ),
     );
     t.push('AI SUMMARY', 'AI summary unavailable. The contact details and the full transcript are below.', '');
@@ -200,7 +210,8 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     h.push(
       section(
         'Summary',
-        `<p style="margin:0;">${escLines(s.summary)}</p><p class="lp-muted" style="margin:6px 0 0 0;${C.muted}">Ready for handoff: ${s.handoff_ready ? 'yes' : 'no'} · ${esc(oneLine(s.handoff_reason))}</p>`,
+        `<p style="margin:0;">${escLines(s.summary)}</p><p class="lp-muted" style="margin:6px 0 0 ` +
+          `0;${C.muted}">Ready for handoff: ${s.handoff_ready ? 'yes' : 'no'} · ${esc(oneLine(s.handoff_reason))}</p>`,
       ),
     );
     h.push(section('Key details', list(s.key_details)));
@@ -287,7 +298,8 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
   );
 
   h.push(
-    `<tr><td class="lp-muted" style="padding:16px 24px 20px 24px;${C.muted}">Thread ${esc(i.threadId)} · sent once per conversation by chatkit-lead-intake</td></tr>`,
+    `<tr><td class="lp-muted" style="padding:16px 24px 20px 24px;${C.muted}">Thread ` +
+      `${esc(i.threadId)} · sent once per conversation by chatkit-lead-intake</td></tr>`,
   );
   h.push('</table></td></tr></table></body></html>');
   t.push(`Thread ${i.threadId}`);

@@ -42,7 +42,8 @@ export function sampleLead(messages = 8): LeadEmailInput {
       vehicle: { year: 2014, make: 'Honda', model: 'Civic' },
       project_summary: 'Grinding noise when braking',
       summary:
-        'Ana Lopez reports a grinding noise when braking on her 2014 Honda Civic, for about a week. She sent a photo of the wheel and wants a call.',
+        'Ana Lopez reports a grinding noise when braking on her 2014 Honda ' +
+        'Civic, for about a week. She sent a photo of the wheel and wants a call.',
       key_details: ['2014 Honda Civic', 'Grinding noise when braking', 'Started about a week ago', 'Photo of the wheel attached'],
       missing_info: ['Mileage', 'Preferred appointment time'],
       next_steps: ['Call Ana to book a brake inspection', 'Review the wheel photo before the call'],

@@ -113,7 +113,8 @@ export function jsonBody(opts: JsonBodyOptions = {}): Mw<LambdaFunctionURLEvent 
       if (!okType) {
         throw new HttpError(
           415,
-          `Content-Type ${JSON.stringify(type.slice(0, 100))} is not supported; send application/json${opts.acceptTextPlain ? ' or text/plain' : ''}.`,
+          `Content-Type ${JSON.stringify(type.slice(0, 100))} is not supported; ` +
+            `send application/json${opts.acceptTextPlain ? ' or text/plain' : ''}.`,
         );
       }
       const text = buf.toString('utf8').trim();

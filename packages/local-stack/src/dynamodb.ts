@@ -49,7 +49,9 @@ export async function startDynamo(host: string, port: number, opts: { dataDir?: 
     String(port),
     '-disableTelemetry',
   ];
-  const script = `exec 3<&0; ${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; wait $pid; exit 0' TERM INT; (read _ <&3; kill $pid 2>/dev/null) & wait $pid; exit $?`;
+  const script =
+    `exec 3<&0; ${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; ` +
+    `wait $pid; exit 0' TERM INT; (read _ <&3; kill $pid 2>/dev/null) & wait $pid; exit $?`;
   const child = spawn('sh', ['-c', script], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

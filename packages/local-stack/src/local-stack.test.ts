@@ -109,7 +109,8 @@ describe('behaving like the service (the local stack is supervised)', () => {
     const file = join(dir, 'slow.cjs');
     require('node:fs').writeFileSync(
       file,
-      'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };',
+      'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, ' +
+        'e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };',
     );
     return new LocalFunction(
       { service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} },

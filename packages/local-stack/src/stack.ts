@@ -99,7 +99,8 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     supervise(dynamo);
     const mode = cfg.chatkitMode ?? services.flatMap((s) => s.functions).find((f) => f.environment.CHATKIT_MODE)?.environment.CHATKIT_MODE;
     log(
-      `ChatKit mode     ${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy hosted mode)'}`,
+      `ChatKit mode     ` +
+        `${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy mode)'}`,
     );
 
     const functions = await startFunctions(cfg, services, dynamo, sqs, emulator, stoppers);

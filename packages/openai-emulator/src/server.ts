@@ -161,7 +161,8 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
     if (!/^Bearer \S+/.test(auth)) {
       throw new ApiError(
         401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        "You didn't provide an API key. You need to provide your API key in an " +
+          'Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).',
         'invalid_request_error',
         null,
         'missing_api_key',

@@ -260,15 +260,13 @@ function overview(emu: Emulator) {
       url: q.url,
       arn: q.arn,
       ...q.counts(),
-      messages: q
-        .snapshot()
-        .map((m) => ({
-          id: m.id,
-          body: m.body,
-          sentAt: new Date(m.sentAt).toISOString(),
-          receiveCount: m.receiveCount,
-          visible: m.visibleAt <= Date.now(),
-        })),
+      messages: q.snapshot().map((m) => ({
+        id: m.id,
+        body: m.body,
+        sentAt: new Date(m.sentAt).toISOString(),
+        receiveCount: m.receiveCount,
+        visible: m.visibleAt <= Date.now(),
+      })),
     })),
   };
 }

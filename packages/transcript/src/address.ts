@@ -18,8 +18,7 @@ export const E164 = /^\+[1-9]\d{6,14}$/;
 export const isE164 = (p: string) => E164.test(p);
 
 /** Candidates in free text (checked with isSendableAddress before they count). */
-export const EMAIL_CANDIDATE =
-  /[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}/g;
+export const EMAIL_CANDIDATE = new RegExp(`[A-Za-z0-9.!#$%&'*+/=?^_\`{|}~-]+@${LABEL}(?:\\.${LABEL})*\\.[A-Za-z]{2,24}`, 'g');
 
 /** Characters that do not show but split words: zero-width spaces and joiners, word joiner, BOM, soft hyphen. */
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/g;

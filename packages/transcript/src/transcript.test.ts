@@ -180,7 +180,8 @@ describe('normalizeItems', () => {
     expect(lines[5]).toMatchObject({ quote: 'q', createdAt: Date.UTC(2026, 10, 25, 19, 21, 15) / 1000 });
     expect(skipped).toEqual({ widget: 1, hidden_context_item: 1, 'something.new': 1 });
     expect(formatForModel(lines.slice(0, 2))).toBe(
-      'Customer: (quoting: "We open at 8") Great, see photo [attachment: dent.jpg, image/jpeg] [attachment: x.pdf, application/pdf]\nRoxana: Thanks!',
+      'Customer: (quoting: "We open at 8") Great, see photo [attachment: ' +
+        'dent.jpg, image/jpeg] [attachment: x.pdf, application/pdf]\nRoxana: Thanks!',
     );
   });
 });

@@ -370,7 +370,7 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
     expect((await newThread(await chatToken(`calm-${Date.now()}`), 'hello')).events.at(-1).type).toBe('thread.updated');
   }, 30_000);
 
-  it('past the daily ceiling the chat rests (an error event, no model call, nothing left behind); turns report the budget used', async () => {
+  it('past the daily ceiling the chat rests (an error event, no model call, nothing left behind); turns report the budget', async () => {
     await freshWindow(86400);
     const day = Math.floor(Date.now() / 1000 / 86400) * 86400;
     const key = { pk: `model#day#${day}` };
@@ -402,8 +402,9 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
         },
       ]);
       expect(resting.modelCalls).toBe(0);
-      expect((await chatRequest({ type: 'threads.list', params: {} }, { token: resting.token })).json.data).toEqual([]); // no thread left behind
-      expect((await doc.send(new GetCommand({ TableName: limitsTable, Key: key }))).Item!.n).toBe(ceiling); // every call reserved, none over
+      // No thread left behind; every call reserved, none over.
+      expect((await chatRequest({ type: 'threads.list', params: {} }, { token: resting.token })).json.data).toEqual([]);
+      expect((await doc.send(new GetCommand({ TableName: limitsTable, Key: key }))).Item!.n).toBe(ceiling);
       const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
       expect(log).toMatch(/"ModelBudgetUsedPercent":100\b/);
       expect(log).toMatch(/"reason":"daily_ceiling","TurnsRefused":1/);

@@ -464,8 +464,9 @@ describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, t
       reason: 'sent',
     });
     const pages = (await admin.requests()).filter((r) => r.path.endsWith('/items'));
-    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc']); // the wrong user read no transcript: its owner check is one retrieve
-    expect((await admin.requests()).filter((r) => r.path === `/v1/chatkit/threads/${id}`)).toHaveLength(2); // the owner check (kept), then the transcript
+    // The wrong user read no transcript (its owner check is one retrieve); the owner: the check (kept), then the transcript.
+    expect(pages.map((p) => p.query.order)).toEqual(['asc', 'asc', 'asc']);
+    expect((await admin.requests()).filter((r) => r.path === `/v1/chatkit/threads/${id}`)).toHaveLength(2);
     const [mail] = await sesEmails();
     expect(mail!.body.text).toContain('question 0');
     expect(mail!.body.text).toContain('answer 229');

@@ -62,61 +62,74 @@ async function load(over: Record<string, string | undefined>) {
   };
 }
 
-it('with the ledger down a trigger is kept in the spool (202 queued, nothing run); the sweeper sends it once the ledger is back, exactly once', async () => {
-  const queue = await createQueue('spool');
-  const id = await threads.seedThread({ user: 'u-outage', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
-  expect(await down.trigger(id, 'pagehide')).toEqual({ status: 202, body: { sent: false, reason: 'queued' } });
-  expect(await down.trigger(id, 'pagehide')).toEqual({ status: 202, body: { sent: false, reason: 'queued' } }); // the second tab
-  // Kept with the user its token proved, and nothing else ran: no record, no OpenAI call, no email.
-  const kept = await queueMessages(queue);
-  expect(kept.map((m) => m.body)).toEqual([
-    { v: 1, threadId: id, reason: 'pagehide', user: 'u-outage', pageUrl: 'https://craigs.autos/brakes', at: expect.any(Number) },
-    { v: 1, threadId: id, reason: 'pagehide', user: 'u-outage', pageUrl: 'https://craigs.autos/brakes', at: expect.any(Number) },
-  ]);
-  expect(await record(id)).toBeUndefined();
-  expect(await admin.requests()).toEqual([]);
+it(
+  'with the ledger down a trigger is kept in the spool (202 queued, ' +
+    'nothing run); the sweeper sends it once the ledger is back, exactly once',
+  async () => {
+    const queue = await createQueue('spool');
+    const id = await threads.seedThread({ user: 'u-outage', items: qualified });
+    const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
+    expect(await down.trigger(id, 'pagehide')).toEqual({ status: 202, body: { sent: false, reason: 'queued' } });
+    expect(await down.trigger(id, 'pagehide')).toEqual({ status: 202, body: { sent: false, reason: 'queued' } }); // the second tab
+    // Kept with the user its token proved, and nothing else ran: no record, no OpenAI call, no email.
+    const kept = await queueMessages(queue);
+    expect(kept.map((m) => m.body)).toEqual([
+      { v: 1, threadId: id, reason: 'pagehide', user: 'u-outage', pageUrl: 'https://craigs.autos/brakes', at: expect.any(Number) },
+      { v: 1, threadId: id, reason: 'pagehide', user: 'u-outage', pageUrl: 'https://craigs.autos/brakes', at: expect.any(Number) },
+    ]);
+    expect(await record(id)).toBeUndefined();
+    expect(await admin.requests()).toEqual([]);
 
-  // While the ledger is still down the sweeper fails before it receives anything: the spool keeps both.
-  await expect(down.sweep()).rejects.toThrow();
-  expect((await queueMessages(queue)).map((m) => m.receiveCount)).toEqual([0, 0]);
+    // While the ledger is still down the sweeper fails before it receives anything: the spool keeps both.
+    await expect(down.sweep()).rejects.toThrow();
+    expect((await queueMessages(queue)).map((m) => m.receiveCount)).toEqual([0, 0]);
 
-  // The ledger is back: one sweep sends one email (the page URL kept) and empties the spool.
-  const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
-  const swept = await up.sweep();
-  expect(swept.spool).toEqual({ received: 2, done: 2, kept: 0, invalid: 0 });
-  const emails = await emailsFor(id);
-  expect(emails).toHaveLength(1);
-  expect(emails[0]!.body.html).toContain('https://craigs.autos/brakes');
-  expect(await record(id)).toMatchObject({ status: 'sent' });
-  expect(await queueMessages(queue)).toEqual([]);
-  // A late retry from the browser meets the same record.
-  expect(await up.trigger(id, 'manual')).toEqual({ status: 200, body: { sent: true, reason: 'already_sent' } });
-  expect(await emailsFor(id)).toHaveLength(1);
-}, 60_000);
+    // The ledger is back: one sweep sends one email (the page URL kept) and empties the spool.
+    const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
+    const swept = await up.sweep();
+    expect(swept.spool).toEqual({ received: 2, done: 2, kept: 0, invalid: 0 });
+    const emails = await emailsFor(id);
+    expect(emails).toHaveLength(1);
+    expect(emails[0]!.body.html).toContain('https://craigs.autos/brakes');
+    expect(await record(id)).toMatchObject({ status: 'sent' });
+    expect(await queueMessages(queue)).toEqual([]);
+    // A late retry from the browser meets the same record.
+    expect(await up.trigger(id, 'manual')).toEqual({ status: 200, body: { sent: true, reason: 'already_sent' } });
+    expect(await emailsFor(id)).toHaveLength(1);
+  },
+  60_000,
+);
 
-it('a spooled trigger for another user’s thread is refused when it is run: nothing written, nothing sent, the message settled', async () => {
-  const queue = await createQueue('spool');
-  const id = await threads.seedThread({ user: 'owner', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
-  // A valid token of someone else: the owner cannot be checked while DynamoDB is down, so it is kept.
-  expect(await down.trigger(id, 'manual', leadAuth(id, 'intruder'))).toEqual({ status: 202, body: { sent: false, reason: 'queued' } });
-  const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
-  expect((await up.sweep()).spool).toEqual({ received: 1, done: 1, kept: 0, invalid: 0 });
-  expect(await record(id)).toBeUndefined();
-  expect(await emailsFor(id)).toEqual([]);
-  expect(await queueMessages(queue)).toEqual([]);
-  expect(await admin.requests()).toEqual([]);
-}, 60_000);
+it(
+  'a spooled trigger for another user’s thread is refused when ' + 'it is run: nothing written, nothing sent, the message settled',
+  async () => {
+    const queue = await createQueue('spool');
+    const id = await threads.seedThread({ user: 'owner', items: qualified });
+    const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
+    // A valid token of someone else: the owner cannot be checked while DynamoDB is down, so it is kept.
+    expect(await down.trigger(id, 'manual', leadAuth(id, 'intruder'))).toEqual({ status: 202, body: { sent: false, reason: 'queued' } });
+    const up = await load({ LEAD_SPOOL_QUEUE_NAME: queue });
+    expect((await up.sweep()).spool).toEqual({ received: 1, done: 1, kept: 0, invalid: 0 });
+    expect(await record(id)).toBeUndefined();
+    expect(await emailsFor(id)).toEqual([]);
+    expect(await queueMessages(queue)).toEqual([]);
+    expect(await admin.requests()).toEqual([]);
+  },
+  60_000,
+);
 
-it('a bad request is still refused at once while DynamoDB is down (nothing spooled), and without a token nothing reaches the spool', async () => {
-  const queue = await createQueue('spool');
-  const id = await threads.seedThread({ user: 'u', items: qualified });
-  const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
-  expect((await down.trigger(id, 'sometimes')).status).toBe(400);
-  expect((await down.trigger(id, 'manual', {})).status).toBe(401);
-  expect(await queueMessages(queue)).toEqual([]);
-}, 30_000);
+it(
+  'a bad request is still refused at once while DynamoDB is down ' + '(nothing spooled), and without a token nothing reaches the spool',
+  async () => {
+    const queue = await createQueue('spool');
+    const id = await threads.seedThread({ user: 'u', items: qualified });
+    const down = await load({ AWS_ENDPOINT_URL_DYNAMODB: DOWN, LEAD_SPOOL_QUEUE_NAME: queue });
+    expect((await down.trigger(id, 'sometimes')).status).toBe(400);
+    expect((await down.trigger(id, 'manual', {})).status).toBe(401);
+    expect(await queueMessages(queue)).toEqual([]);
+  },
+  30_000,
+);
 
 it('with the spool down too, the trigger is refused with 503 ledger_unavailable (retry later) and nothing is written', async () => {
   const id = await threads.seedThread({ user: 'u', items: qualified });

@@ -193,7 +193,8 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     const id = await threads.seedThread({ user: 'u', items: qualified });
     const res = await call(id, 'pagehide');
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ error: 'The lead ledger is unavailable; retry in a few seconds.', code: 'ledger_unavailable' }); // says what happened
+    // Says what happened.
+    expect(res.body).toEqual({ error: 'The lead ledger is unavailable; retry in a few seconds.', code: 'ledger_unavailable' });
     expect(await admin.requests()).toEqual([]);
     expect(await emailsFor(id)).toEqual([]);
   });

@@ -53,7 +53,8 @@ async function faultySes(target: string, rand: () => number) {
         rejected++;
         res.writeHead(400, { 'content-type': 'text/xml' });
         res.end(
-          '<ErrorResponse><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>',
+          '<ErrorResponse><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>injected</Message></Error>' +
+            '<RequestId>x</RequestId></ErrorResponse>',
         );
         return;
       }
@@ -263,13 +264,13 @@ async function storm(mode: Mode) {
     expect(ses.rejected()).toBeGreaterThan(10);
     expect((await admin.requests()).filter((r) => r.path === '/v1/responses').length).toBeGreaterThan(0);
     if (sweeperMode) expect(killed).toBeGreaterThan(5);
+    const held = [...ses.heldSends.values()];
+    const extra = [...count].filter(([, n]) => n > 1).map(([id, n]) => `${id.slice(-6)} ${n}/${ses.heldSends.get(id) ?? 0}`);
     console.log(
-      `storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ${[...ses.heldSends.values()].reduce((a, b) => a + b, 0)} sends held past the lease (${[...ses.heldSends.values()].filter((n) => n > 1).length} threads more than once); threads with more than one email (emails/held): ${
-        [...count]
-          .filter(([, n]) => n > 1)
-          .map(([id, n]) => `${id.slice(-6)} ${n}/${ses.heldSends.get(id) ?? 0}`)
-          .join(', ') || 'none'
-      }`,
+      `storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ` +
+        `${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ` +
+        `${held.reduce((a, b) => a + b, 0)} sends held past the lease (${held.filter((n) => n > 1).length} threads more than once); ` +
+        `threads with more than one email (emails/held): ${extra.join(', ') || 'none'}`,
     );
   } finally {
     await ses.close();
@@ -429,7 +430,8 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
       .map((t) => `${t.id}: ${count.get(t.id) ?? 0} emails (${t.qualified ? 'qualified' : 'no contact'})`);
     const tally = answers.reduce<Record<string, number>>((a, x) => ((a[x] = (a[x] ?? 0) + 1), a), {});
     console.log(
-      `storm (DynamoDB outage): ${triggers.length} triggers, answers ${JSON.stringify(tally)}, ${[...count.values()].reduce((a, b) => a + b, 0)} emails for ${threads.filter((t) => t.qualified).length} qualifying threads`,
+      `storm (DynamoDB outage): ${triggers.length} triggers, answers ${JSON.stringify(tally)}, ` +
+        `${[...count.values()].reduce((a, b) => a + b, 0)} emails for ${threads.filter((t) => t.qualified).length} qualifying threads`,
     );
     expect(wrong).toEqual([]);
     expect(await queueMessages(queue)).toEqual([]);

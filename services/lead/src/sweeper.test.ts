@@ -70,22 +70,26 @@ async function load(over: Record<string, string | undefined> = {}) {
 
 const ledger = () => new Ledger(new DynamoLedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2 });
 
-it('an invocation killed right after acquiring the lease, with a pagehide recorded: the sweeper sends exactly one email after the lease expires', async () => {
-  const { trigger, sweep } = await load();
-  const id = await threads.seedThread({ user: 'u', items: qualified });
-  expect((await ledger().acquire(id, 'auto')).kind).toBe('acquired'); // then killed
-  expect(await trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'in_progress' }); // the last trigger: nobody calls again
-  await sweep();
-  expect(await emailsFor(id)).toEqual([]); // the lease is live: the sweeper never takes it
-  expect(await record(id)).toMatchObject({ status: 'sending', pending_reason: 'pagehide' });
-  await sleep(2100);
-  await sweep();
-  expect(await emailsFor(id)).toHaveLength(1);
-  expect(await record(id)).toMatchObject({ status: 'sent' });
-  expect((await record(id))!.due_at).toBeUndefined();
-  await sweep();
-  expect(await emailsFor(id)).toHaveLength(1);
-});
+it(
+  'an invocation killed right after acquiring the lease, with a pagehide ' +
+    'recorded: the sweeper sends exactly one email after the lease expires',
+  async () => {
+    const { trigger, sweep } = await load();
+    const id = await threads.seedThread({ user: 'u', items: qualified });
+    expect((await ledger().acquire(id, 'auto')).kind).toBe('acquired'); // then killed
+    expect(await trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'in_progress' }); // the last trigger: nobody calls again
+    await sweep();
+    expect(await emailsFor(id)).toEqual([]); // the lease is live: the sweeper never takes it
+    expect(await record(id)).toMatchObject({ status: 'sending', pending_reason: 'pagehide' });
+    await sleep(2100);
+    await sweep();
+    expect(await emailsFor(id)).toHaveLength(1);
+    expect(await record(id)).toMatchObject({ status: 'sent' });
+    expect((await record(id))!.due_at).toBeUndefined();
+    await sweep();
+    expect(await emailsFor(id)).toHaveLength(1);
+  },
+);
 
 it('SES failing on the last trigger and recovering later: the sweeper sends after the cooldown', async () => {
   const down = await load({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '4' });

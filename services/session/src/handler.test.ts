@@ -122,22 +122,25 @@ describe('through the local stack (Function URL): self-hosted identities', () =>
   const chat = (token: string, body: unknown) => postJson(stackUrls().chat!, body, { authorization: `Bearer ${token}` });
   const input = (text: string) => ({ content: [{ type: 'input_text', text }], attachments: [], inference_options: {} });
 
-  it('the first mint creates a user: a client token, its expiry, the server-issued user and a device credential; no OpenAI call', async () => {
-    const before = Date.now();
-    const res = await postJson(url(), { locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      client_secret: expect.stringMatching(/^ckt1\./),
-      expires_at: expect.any(Number),
-      user: expect.stringMatching(/^u_[A-Za-z0-9_-]{22}$/),
-      device_credential: expect.stringMatching(/^ckd1\./),
-    });
-    expect(res.body.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 1);
-    expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
-    expect(await admin.requests()).toEqual([]);
-    expect((await chat(res.body.client_secret, { type: 'threads.list', params: {} })).status).toBe(200);
-  });
+  it(
+    'the first mint creates a user: a client token, its expiry, ' + 'the server-issued user and a device credential; no OpenAI call',
+    async () => {
+      const before = Date.now();
+      const res = await postJson(url(), { locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        client_secret: expect.stringMatching(/^ckt1\./),
+        expires_at: expect.any(Number),
+        user: expect.stringMatching(/^u_[A-Za-z0-9_-]{22}$/),
+        device_credential: expect.stringMatching(/^ckd1\./),
+      });
+      expect(res.body.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 1);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+      expect(await admin.requests()).toEqual([]);
+      expect((await chat(res.body.client_secret, { type: 'threads.list', params: {} })).status).toBe(200);
+    },
+  );
 
   it('a refresh with the device credential resumes the same user with a new token; the visit rides in the token', async () => {
     const first = (await postJson(url(), {}, { origin: ALLOWED })).body;
@@ -242,7 +245,8 @@ describe('self-hosted, in-process: bounds on new users', () => {
     expect(fourth.status).toBe(429);
     expect(fourth.body.code).toBe('too_many_new_users');
     expect(Number(fourth.headers['retry-after'])).toBeGreaterThan(0);
-    expect((await mint({ deviceCredential: made[0]!.body.device_credential })).body.user).toBe(made[0]!.body.user); // a refresh is not a new user
+    // A refresh is not a new user.
+    expect((await mint({ deviceCredential: made[0]!.body.device_credential })).body.user).toBe(made[0]!.body.user);
     expect((await mint({}, '203.0.113.77')).status).toBe(200);
     // The counter keys on an HMAC of the IP, never the IP itself.
     const rows = await documentClient().send(new ScanCommand({ TableName: 'chatkit-lead-intake-chat-local-limits' }));

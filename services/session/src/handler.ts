@@ -40,7 +40,10 @@ export interface SessionHandlerOptions {
   now?: () => Date;
 }
 
-/** The pipeline: origin guard and CORS, body parsing, validation, secrets, then the identity and its token (or, hosted, the shop state and a hosted session). */
+/**
+ * The pipeline: origin guard and CORS, body parsing, validation, secrets, then the identity and its
+ * token (or, hosted, the shop state and a hosted session).
+ */
 export function createSessionHandler(opts: SessionHandlerOptions = {}) {
   return middy<any, any, Error, SessionContext>()
     .use(injectLambdaContext(logger))
