@@ -1,3 +1,4 @@
+import { HttpError } from '@lead-intake/errors';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
@@ -24,10 +25,10 @@ export interface TokenClaims {
 
 export type TokenFailure = 'malformed' | 'bad_signature' | 'expired';
 
-export class TokenError extends Error {
+/** A token or credential that proves nothing: 401 if nothing turns it into a friendlier answer. */
+export class TokenError extends HttpError {
   constructor(readonly reason: TokenFailure) {
-    super(`invalid credential: ${reason}`);
-    this.name = 'TokenError';
+    super(401, `invalid credential: ${reason}`, 'unauthorized');
   }
 }
 

@@ -1,3 +1,4 @@
+import { HttpError } from '@lead-intake/errors';
 import {
   ConflictError,
   InvalidRequestError,
@@ -110,7 +111,7 @@ export class ChatKitServer {
       return { kind: 'json', status: 200, body: await this.json(req, ctx) };
     } catch (e) {
       if (e instanceof TurnRefused) return { kind: 'stream', events: once(refusal(e)) };
-      if (e instanceof ProtocolError) return { kind: 'json', status: e.status, body: { error: e.message, code: e.code } };
+      if (e instanceof ProtocolError) return { kind: 'json', status: e.statusCode, body: { error: e.message, code: e.code } };
       this.deps.onError?.(req?.type ?? 'parse', e);
       return { kind: 'json', status: 500, body: { error: 'Internal error.', code: 'internal_error' } };
     }
@@ -498,10 +499,9 @@ export class ChatKitServer {
 }
 
 /** The gate refused the turn: answered as a stream with one `error` event (the client shows the message). */
-export class TurnRefused extends Error {
+export class TurnRefused extends HttpError {
   constructor(readonly userMessage: string) {
-    super(userMessage);
-    this.name = 'TurnRefused';
+    super(429, userMessage, 'turn_refused', {}, { expose: true });
   }
 }
 

@@ -1,3 +1,4 @@
+import { UpstreamError } from '@lead-intake/errors';
 import type OpenAI from 'openai';
 import type { AssistantMessageItem, ThreadItem, ThreadMetadata, ThreadStreamEvent } from '@lead-intake/chatkit-protocol';
 import { computeShopState, type ShopProfile } from '@lead-intake/shop-hours';
@@ -100,9 +101,8 @@ export class ResponsesResponder implements Responder {
 }
 
 /** The model's stream reported a failure (never its message: it may echo the conversation). */
-export class ModelStreamError extends Error {
+export class ModelStreamError extends UpstreamError {
   constructor(readonly upstreamCode: unknown) {
-    super(`model stream failed: ${typeof upstreamCode === 'string' ? upstreamCode.slice(0, 60) : 'unknown'}`);
-    this.name = 'ModelStreamError';
+    super('openai', `model stream failed: ${typeof upstreamCode === 'string' ? upstreamCode.slice(0, 60) : 'unknown'}`);
   }
 }

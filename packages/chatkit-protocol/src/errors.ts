@@ -1,16 +1,13 @@
+import { HttpError } from '@lead-intake/errors';
+
 /**
  * The protocol's answer errors: each carries the HTTP status the official server's web layer gives
  * for it when it happens before a stream starts (validation 400, not found 404). After a stream
  * has started the same error becomes an SSE `error` event.
  */
-export class ProtocolError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ProtocolError';
+export class ProtocolError extends HttpError {
+  constructor(status: number, code: string, message: string) {
+    super(status, message, code, {}, { expose: true });
   }
 }
 
@@ -18,7 +15,6 @@ export class ProtocolError extends Error {
 export class InvalidRequestError extends ProtocolError {
   constructor(message: string) {
     super(400, 'invalid_request', message);
-    this.name = 'InvalidRequestError';
   }
 }
 
@@ -26,7 +22,6 @@ export class InvalidRequestError extends ProtocolError {
 export class NotFoundError extends ProtocolError {
   constructor(what: string) {
     super(404, 'not_found', `${what} not found`);
-    this.name = 'NotFoundError';
   }
 }
 
@@ -34,7 +29,6 @@ export class NotFoundError extends ProtocolError {
 export class NotSupportedError extends ProtocolError {
   constructor(message: string) {
     super(501, 'not_supported', message);
-    this.name = 'NotSupportedError';
   }
 }
 
@@ -42,6 +36,5 @@ export class NotSupportedError extends ProtocolError {
 export class ConflictError extends ProtocolError {
   constructor(message: string) {
     super(409, 'conflict', message);
-    this.name = 'ConflictError';
   }
 }

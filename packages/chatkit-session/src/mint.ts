@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { HttpError } from '@lead-intake/http';
+import { UpstreamError } from '@lead-intake/errors';
 import type { ShopState } from '@lead-intake/shop-hours';
 
 export interface MintOptions {
@@ -22,15 +22,14 @@ export function stateVariables(locale: string, pageUrl: string, shop: ShopState)
   return { locale, page_url: pageUrl, ...shop };
 }
 
-/** Upstream failure with what may be logged (class and status), never the upstream body. */
-export class UpstreamError extends HttpError {
+/** The hosted mint failed: what may be logged (the operation and OpenAI's status), never OpenAI's body. 502 unhandled. */
+export class SessionMintError extends UpstreamError {
   constructor(
-    readonly upstream: string,
+    upstream: string,
     readonly upstreamStatus: number | undefined,
     cause: unknown,
   ) {
-    super(502, `${upstream} failed`, 'upstream_error', {}, { cause });
-    this.name = 'UpstreamError';
+    super(upstream, `${upstream} failed`, { cause });
   }
 }
 
@@ -45,10 +44,10 @@ export async function mintHostedSession(client: OpenAI, o: MintOptions): Promise
       rate_limits: { max_requests_per_1_minute: o.maxRequestsPerMinute },
     });
   } catch (e) {
-    throw new UpstreamError('chatkit.sessions.create', e instanceof OpenAI.APIError ? e.status : undefined, e);
+    throw new SessionMintError('chatkit.sessions.create', e instanceof OpenAI.APIError ? e.status : undefined, e);
   }
   if (typeof session?.client_secret !== 'string' || !session.client_secret || typeof session.expires_at !== 'number') {
-    throw new UpstreamError('chatkit.sessions.create (unexpected response shape)', undefined, undefined);
+    throw new SessionMintError('chatkit.sessions.create (unexpected response shape)', undefined, undefined);
   }
   return { client_secret: session.client_secret, expires_at: session.expires_at, user: o.user };
 }

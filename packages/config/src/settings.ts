@@ -1,13 +1,6 @@
-/** A configuration problem; the message names the variable, never its value. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from '@lead-intake/errors';
+
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 

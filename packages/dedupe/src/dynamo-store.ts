@@ -195,7 +195,7 @@ export class DynamoLedgerStore implements LedgerStore {
 
 /** A failed condition answers the record as it is (raw, marshalled); anything else is an outage. */
 function lostCondition(e: unknown): WriteResult {
-  if (e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException') {
+  if (e instanceof ConditionalCheckFailedException) {
     const item = (e as ConditionalCheckFailedException).Item;
     return { ok: false, current: item ? (unmarshall(item) as LedgerRecord) : undefined };
   }

@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { UpstreamError } from '@lead-intake/errors';
 
 /**
  * The trigger spool: where a trigger goes when the ledger cannot take it (DynamoDB unavailable),
@@ -18,10 +19,9 @@ export interface SpooledTrigger {
   at: number;
 }
 
-export class SpoolUnavailableError extends Error {
+export class SpoolUnavailableError extends UpstreamError {
   constructor(cause: unknown) {
-    super(`trigger spool unavailable: ${(cause as Error)?.name ?? 'Error'}`, { cause });
-    this.name = 'SpoolUnavailableError';
+    super('sqs', `trigger spool unavailable: ${(cause as Error)?.name ?? 'Error'}`, { cause });
   }
 }
 

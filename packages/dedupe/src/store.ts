@@ -1,3 +1,4 @@
+import { UpstreamError } from '@lead-intake/errors';
 import type { LedgerRecord } from './record';
 import type { Claim, ErrorOutcome, EvalCache, LeaseRef } from './state';
 
@@ -36,9 +37,8 @@ export interface LedgerStore {
 export type WriteResult = { ok: true; old: LedgerRecord | undefined } | { ok: false; current: LedgerRecord | undefined };
 
 /** The store could not be reached (or failed): the ledger fails closed. */
-export class LedgerUnavailableError extends Error {
+export class LedgerUnavailableError extends UpstreamError {
   constructor(cause: unknown) {
-    super(`ledger unavailable: ${(cause as Error)?.name ?? 'Error'}`, { cause });
-    this.name = 'LedgerUnavailableError';
+    super('dynamodb', `ledger unavailable: ${(cause as Error)?.name ?? 'Error'}`, { cause });
   }
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { UpstreamError } from '@lead-intake/errors';
 import { HttpError } from './errors';
 
 type UrlRequest<TEvent = LambdaFunctionURLEvent> = Request<TEvent, LambdaFunctionURLResult, Error, Context>;
@@ -151,7 +152,7 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
       const err = request.error;
       if (typeof request.response === 'object' && request.response !== null && request.response.statusCode) return;
       // Structural as well as instanceof: a lazily loaded module may hold its own copy of the class
-      // (and subclasses such as UpstreamError carry their own name).
+      // (in tests, a module loaded outside an isolated registry).
       if (err instanceof HttpError || isHttpErrorLike(err)) {
         const e = err as HttpError;
         if (e.statusCode >= 500 && !e.expose) opts.onUnexpected?.(e, request);
@@ -163,9 +164,16 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
         return;
       }
       opts.onUnexpected?.(err, request);
-      request.response = jsonResponse(500, { error: 'Internal error.', code: 'internal_error' });
+      // A dependency that failed is not our bug: 502, and the dependency's answer is never shown.
+      if (err instanceof UpstreamError || isUpstreamErrorLike(err))
+        request.response = jsonResponse(502, { error: publicMessage(502), code: 'upstream_error' });
+      else request.response = jsonResponse(500, { error: 'Internal error.', code: 'internal_error' });
     },
   };
+}
+
+function isUpstreamErrorLike(e: unknown): e is UpstreamError {
+  return e instanceof Error && typeof (e as Partial<UpstreamError>).upstream === 'string';
 }
 
 function isHttpErrorLike(e: unknown): e is HttpError {

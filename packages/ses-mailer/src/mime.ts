@@ -1,3 +1,4 @@
+import { ConfigError } from '@lead-intake/errors';
 import { randomBytes } from 'node:crypto';
 import { isSendableAddress } from '@lead-intake/transcript/address';
 
@@ -10,10 +11,10 @@ export interface OutgoingEmail {
   html: string;
 }
 
-export class InvalidAddressError extends Error {
+/** A header address that cannot be sent to (To and From are configuration; a bad Reply-To never reaches here). */
+export class InvalidAddressError extends ConfigError {
   constructor(readonly field: string) {
-    super(`invalid email address in ${field}`);
-    this.name = 'InvalidAddressError';
+    super(field, `invalid email address in ${field}`);
   }
 }
 

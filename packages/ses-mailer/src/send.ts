@@ -1,17 +1,17 @@
+import { UpstreamError } from '@lead-intake/errors';
 import type { SESClient } from '@aws-sdk/client-ses';
 import { buildMime, type OutgoingEmail } from './mime';
 
 // The SES client is loaded when the first email goes out, not at cold start.
 const sdk = () => import('@aws-sdk/client-ses');
 
-export class EmailSendError extends Error {
+export class EmailSendError extends UpstreamError {
   constructor(
     /** SES's error name (e.g. MessageRejected, Throttling), or the network error's. */
     readonly sesError: string,
     options?: { cause?: unknown },
   ) {
-    super(`SES send failed: ${sesError}`, options);
-    this.name = 'EmailSendError';
+    super('ses', `SES send failed: ${sesError}`, options);
   }
 }
 

@@ -1,3 +1,4 @@
+import { ConfigError } from '@lead-intake/errors';
 import { DateTime, IANAZone } from 'luxon';
 import shopConfig from '@lead-intake/shop-config/shop.config.json';
 import { E164 } from '@lead-intake/transcript/address';
@@ -19,13 +20,12 @@ export interface ShopProfile {
   specialHours: Array<{ date: string; hours: Period[] }>;
 }
 
-export class ShopProfileError extends Error {
+export class ShopProfileError extends ConfigError {
   constructor(
     readonly field: string,
     detail: string,
   ) {
-    super(`shop profile: ${field} ${detail}`);
-    this.name = 'ShopProfileError';
+    super(`shop profile: ${field}`, `shop profile: ${field} ${detail}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -124,7 +124,7 @@ export class DynamoThreadStore implements ChatStore {
         }),
       );
     } catch (e) {
-      if ((e as Error).name === 'ConditionalCheckFailedException') throw new NotFoundError(`thread ${id.slice(0, 80)}`);
+      if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(`thread ${id.slice(0, 80)}`);
       throw e;
     }
   }
@@ -267,7 +267,7 @@ export class DynamoThreadStore implements ChatStore {
               }),
             )
             .catch((e) => {
-              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+              if (!(e instanceof ConditionalCheckFailedException)) throw e;
             }),
         ),
       );
@@ -330,7 +330,7 @@ export class DynamoThreadStore implements ChatStore {
               }),
             )
             .catch((e) => {
-              if ((e as Error).name !== 'ConditionalCheckFailedException') throw e; // deleted meanwhile
+              if (!(e instanceof ConditionalCheckFailedException)) throw e; // deleted meanwhile
             }),
         ),
       );

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, DeleteCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isItemId, itemSk, LEGACY_ITEM_PREFIX, META, userSk } from './keys';
 
@@ -37,7 +38,7 @@ export async function migrateThreadKeys(
         await doc
           .send(new PutCommand({ TableName: tableName, Item: { ...row, sk: itemSk(id) }, ConditionExpression: 'attribute_not_exists(pk)' }))
           .catch((e) => {
-            if ((e as Error).name !== 'ConditionalCheckFailedException') throw e; // copied by an earlier run
+            if (!(e instanceof ConditionalCheckFailedException)) throw e; // copied by an earlier run
           });
         await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk } }));
         report.itemsRewritten++;

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { HttpError } from '@lead-intake/errors';
 import { assembleTranscript, type Transcript } from './normalize';
 
 /** Where a thread's conversation is read from: the hosted ChatKit API, or our own store. */
@@ -8,10 +9,10 @@ export interface TranscriptSource {
   fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript>;
 }
 
-export class ThreadNotFoundError extends Error {
+/** No such thread, or not the caller's: answered 404 like an unknown one. */
+export class ThreadNotFoundError extends HttpError {
   constructor(readonly threadId: string) {
-    super('thread not found');
-    this.name = 'ThreadNotFoundError';
+    super(404, 'Thread not found.', 'thread_not_found');
   }
 }
 

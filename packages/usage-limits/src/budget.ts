@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -66,7 +66,7 @@ export class DailyBudget {
       this.reserved = Number(out.Attributes?.n ?? want);
       return want;
     } catch (e) {
-      if ((e as Error)?.name !== 'ConditionalCheckFailedException') throw e;
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
       // Not a whole block left: reserve what is, if anything.
       const n = Number((e as { Item?: Record<string, { N?: string }> }).Item?.n?.N ?? this.opts.ceiling);
       const rest = this.opts.ceiling - n;

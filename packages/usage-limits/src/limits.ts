@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 /** One counter: at most `limit` takes per fixed window of `windowSeconds` (UTC-aligned). */
@@ -55,8 +55,8 @@ export class UsageLimits {
         ),
       ),
     );
-    const full = outcomes.findIndex((o) => o.status === 'rejected' && (o.reason as Error)?.name === 'ConditionalCheckFailedException');
-    const failed = outcomes.find((o) => o.status === 'rejected' && (o.reason as Error)?.name !== 'ConditionalCheckFailedException');
+    const full = outcomes.findIndex((o) => o.status === 'rejected' && o.reason instanceof ConditionalCheckFailedException);
+    const failed = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof ConditionalCheckFailedException));
     if (full >= 0 || failed) {
       // Give back what was taken: nothing is spent by a request that does not go ahead.
       await Promise.all(outcomes.map((o, i) => (o.status === 'fulfilled' ? this.giveBack(windows[i]!.pk) : undefined)));

@@ -5,14 +5,13 @@
  */
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
-import { HttpError } from '@lead-intake/http';
 import { runLead, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
-import { FallbackTranscriptSource, HostedChatKitSource, ThreadNotFoundError, type TranscriptSource } from '@lead-intake/transcript';
+import { FallbackTranscriptSource, HostedChatKitSource, type TranscriptSource } from '@lead-intake/transcript';
 import type * as Runtime from './runtime';
 
 // This module keeps no state: the instance's settings, ledger and clients come in as `rt`.
@@ -58,21 +57,16 @@ export async function ownsThread(rt: Rt, apiKey: string, threadId: string, user:
 
 /**
  * Runs one job for a lease holder (the endpoint, the sweeper, a spooled trigger); an unknown
- * thread (or another user's) becomes a 404. `log` names where it came from (`trigger`).
+ * thread (or another user's) is a ThreadNotFoundError, answered 404. `log` names where it came from.
  */
-export async function runLeadJob(
+export function runLeadJob(
   rt: Rt,
   job: LeadJob,
   apiKey: string,
   remainingMs: number,
   log: { trigger: string; source?: string },
 ): Promise<LeadAnswer> {
-  try {
-    return await runLead(job, leadPorts(rt, apiKey, remainingMs, { threadId: job.threadId, ...log }));
-  } catch (e) {
-    if (e instanceof ThreadNotFoundError) throw new HttpError(404, 'Thread not found.', 'thread_not_found');
-    throw e;
-  }
+  return runLead(job, leadPorts(rt, apiKey, remainingMs, { threadId: job.threadId, ...log }));
 }
 
 /** The steps' ports for one invocation; `remainingMs` is the invocation's time left. */
