@@ -1,5 +1,5 @@
+export { ChatKitServer } from './server';
 export {
-  ChatKitServer,
   TurnRefused,
   threadResponse,
   type ChatAnswer,
@@ -7,8 +7,8 @@ export {
   type RequestContext,
   type TurnGate,
   type GateVerdict,
-} from './server';
-export { ResponsesResponder, ModelStreamError, type Responder, type ResponsesResponderDeps, type TurnInput } from './turn';
+} from './context';
+export { ResponsesResponder, ModelStreamError, type Responder, type ResponsesResponderDeps, type TurnInput } from './responder';
 export { KnownThreads } from './known-threads';
 export { toModelInput, type ModelMessage } from './model-input';
 export { assistantInstructions, ASSISTANT_INSTRUCTIONS_VERSION, type VisitContext } from './instructions';

@@ -1,108 +1,294 @@
-import { UpstreamError } from '@lead-intake/errors';
-import type OpenAI from 'openai';
-import type { AssistantMessageItem, ThreadItem, ThreadMetadata, ThreadStreamEvent } from '@lead-intake/chatkit-protocol';
-import { computeShopState, type ShopProfile } from '@lead-intake/shop-hours';
-import { assistantInstructions } from './instructions';
-import { toModelInput } from './model-input';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  type Attachment,
+  type StreamingRequest,
+  type ThreadItem,
+  type ThreadMetadata,
+  type ThreadStreamEvent,
+  type UserMessageInput,
+  type UserMessageItem,
+} from '@lead-intake/chatkit-protocol';
+import { failureEvent, nowOf, once, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
+import type { KnownThreads } from './known-threads';
+import { persistAnswer } from './persist';
 
-export interface TurnInput {
-  thread: ThreadMetadata;
-  /** What the model sees of the conversation, oldest first (the new user message last). */
-  history: ThreadItem[];
-  /** The customer's locale and page, from the client token (validated by the session service). */
-  locale?: string;
-  pageUrl?: string;
-  /** Aborted when the customer stops the answer (closes the stream). */
-  signal: AbortSignal;
-}
+/**
+ * The streamed requests: a model turn on a new thread, on a new message, or after a retry (and
+ * the streamed requests this server refuses). Everything that can refuse the request runs in
+ * `start`, before the stream starts; then the turn: the user message stored and announced, the
+ * gate, the responder's answer through `persistAnswer` (./persist.ts), the visit saved.
+ */
+export class Turns {
+  constructor(
+    private readonly deps: ChatServerDeps,
+    private readonly known: KnownThreads,
+  ) {}
 
-/** One assistant turn: the events of the answer. The server persists and forwards them. */
-export interface Responder {
-  /** Starts the model call at once (it overlaps the user message's write); events follow. */
-  start(input: TurnInput): AsyncIterable<ThreadStreamEvent>;
-}
-
-export interface ResponsesResponderDeps {
-  openai: OpenAI;
-  model: string;
-  profile: ShopProfile;
-  newItemId: () => string;
-  now?: () => Date;
-}
-
-/** The assistant on the Responses API, its stream mapped to ChatKit events (chatkit/agents.py `stream_agent_response`). */
-export class ResponsesResponder implements Responder {
-  constructor(private readonly deps: ResponsesResponderDeps) {}
-
-  start(input: TurnInput): AsyncIterable<ThreadStreamEvent> {
-    const { openai, model, profile } = this.deps;
-    const now = this.deps.now ?? (() => new Date());
-    const state = computeShopState(now(), profile); // fresh every turn: "are you open?" from facts
-    const request = openai.responses.create(
-      {
-        model,
-        instructions: assistantInstructions(profile, state, { locale: input.locale, pageUrl: input.pageUrl }),
-        input: toModelInput(input.history),
-        stream: true,
-        store: false,
-      },
-      { signal: input.signal },
-    );
-    request.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
-    return this.events(request as Promise<AsyncIterable<any>>, input.thread.id, now);
+  private get historyItems(): number {
+    return this.deps.historyItems ?? 30;
   }
 
-  private async *events(request: Promise<AsyncIterable<any>>, threadId: string, now: () => Date): AsyncGenerator<ThreadStreamEvent> {
-    const id = this.deps.newItemId();
-    let item: AssistantMessageItem | undefined;
-    let text = '';
-    for await (const ev of await request) {
-      if (ev.type === 'response.output_item.added' && ev.item?.type === 'message' && !item) {
-        // One created_at for the item, from `added` to `done` (as the official server).
-        item = { id, thread_id: threadId, created_at: now().toISOString(), type: 'assistant_message', content: [] };
-        yield { type: 'thread.item.added', item: structuredClone(item) };
-      } else if (!item) {
-        if (ev.type === 'response.failed' || ev.type === 'error') throw new ModelStreamError(ev.response?.error?.code ?? ev.code);
-      } else if (ev.type === 'response.content_part.added' && ev.part?.type === 'output_text') {
-        yield {
-          type: 'thread.item.updated',
-          item_id: id,
-          update: {
-            type: 'assistant_message.content_part.added',
-            content_index: 0,
-            content: { annotations: [], text: '', type: 'output_text' },
-          },
+  /** Everything that can refuse the request runs here, before the stream starts. */
+  async start(req: StreamingRequest, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    const { user } = ctx;
+    switch (req.type) {
+      case 'threads.create': {
+        const now = nowOf(this.deps).toISOString();
+        const thread: ThreadMetadata = {
+          id: store.generateThreadId(),
+          created_at: now,
+          status: { type: 'active' },
+          title: null,
+          metadata: this.visit(ctx),
         };
-      } else if (ev.type === 'response.output_text.delta') {
-        text += ev.delta;
-        yield {
-          type: 'thread.item.updated',
-          item_id: id,
-          update: { type: 'assistant_message.content_part.text_delta', content_index: 0, delta: ev.delta },
-        };
-      } else if (ev.type === 'response.output_text.done') {
-        text = typeof ev.text === 'string' ? ev.text : text;
-        yield {
-          type: 'thread.item.updated',
-          item_id: id,
-          update: {
-            type: 'assistant_message.content_part.done',
-            content_index: 0,
-            content: { annotations: [], text, type: 'output_text' },
-          },
-        };
-      } else if (ev.type === 'response.output_item.done' && ev.item?.type === 'message') {
-        yield { type: 'thread.item.done', item: { ...item, content: [{ annotations: [], text, type: 'output_text' }] } };
-      } else if (ev.type === 'response.failed' || ev.type === 'error') {
-        throw new ModelStreamError(ev.response?.error?.code ?? ev.code);
+        const message = this.userMessage(thread.id, req.params.input, await this.attachments(req.params.input.attachments, ctx.user));
+        return this.newThreadTurn(thread, message, ctx);
+      }
+      case 'threads.add_user_message':
+        return this.addMessageTurn(req.params.thread_id, req.params.input, ctx);
+      case 'threads.retry_after_item': {
+        const [thread, item] = await Promise.all([
+          store.loadThread(req.params.thread_id, user),
+          store.loadItem(req.params.thread_id, req.params.item_id),
+        ]);
+        if (item.type !== 'user_message') throw new InvalidRequestError(`Item ${item.id} is not a user message.`);
+        this.assertWritable(thread);
+        // A retry deletes the later items: decided before anything is deleted.
+        await this.admit(user);
+        return this.retryTurn(thread, item, ctx);
+      }
+      case 'threads.custom_action': {
+        const thread = await store.loadThread(req.params.thread_id, user);
+        const sender = req.params.item_id ? await store.loadItem(thread.id, req.params.item_id) : null;
+        // As the official server: a sender that is not a widget is a stream error; without an
+        // action handler, any action is one after the stream options.
+        if (sender && sender.type !== 'widget') return once({ type: 'error', code: 'stream.error', allow_retry: false });
+        return once(
+          { type: 'stream_options', stream_options: { allow_cancel: true } },
+          { type: 'error', code: 'stream.error', allow_retry: true },
+        );
+      }
+      case 'threads.add_client_tool_output': {
+        await store.loadThread(req.params.thread_id, user);
+        throw new InvalidRequestError('The thread has no pending client tool call.');
+      }
+      case 'threads.add_structured_input': {
+        await store.loadThread(req.params.thread_id, user);
+        const item = await store.loadItem(req.params.thread_id, req.params.item_id);
+        throw new InvalidRequestError(`Item ${item.id} is not a pending structured input.`);
       }
     }
   }
-}
 
-/** The model's stream reported a failure (never its message: it may echo the conversation). */
-export class ModelStreamError extends UpstreamError {
-  constructor(readonly upstreamCode: unknown) {
-    super('openai', `model stream failed: ${typeof upstreamCode === 'string' ? upstreamCode.slice(0, 60) : 'unknown'}`);
+  private visit(ctx: RequestContext): ThreadMetadata['metadata'] {
+    return { ...(ctx.pageUrl ? { page_url: ctx.pageUrl } : {}), ...(ctx.locale ? { locale: ctx.locale } : {}) };
+  }
+
+  /** The gate's decision, started now and awaited later: it runs beside the turn's reads and writes. */
+  private admit(user: string): Promise<void> {
+    if (!this.deps.gate) return Promise.resolve();
+    const decided = this.deps.gate.admit(user).then((verdict) => {
+      if (!verdict.ok) {
+        this.deps.onRefused?.(verdict.reason);
+        throw new TurnRefused(verdict.message);
+      }
+    });
+    decided.catch(() => undefined); // observed by the turn
+    return decided;
+  }
+
+  /** A turn that will not happen gives its admission back (best effort; never fails the answer). */
+  private async unadmit(gate: Promise<void>, user: string): Promise<void> {
+    if (!this.deps.gate) return;
+    const admitted = await gate.then(
+      () => true,
+      () => false,
+    );
+    if (admitted) await this.deps.gate.refund(user).catch((e) => this.deps.onError?.('refund', e));
+  }
+
+  private assertWritable(thread: ThreadMetadata): void {
+    if (thread.status.type !== 'active') throw new ConflictError(`The thread is ${thread.status.type}.`);
+  }
+
+  /** The attachments a message names, each the user's own (until attachments are served, none exist). */
+  private async attachments(ids: string[], _user: string): Promise<Attachment[]> {
+    if (ids.length) throw new NotFoundError(`attachment ${ids[0]!.slice(0, 80)}`);
+    return [];
+  }
+
+  private userMessage(threadId: string, input: UserMessageInput, attachments: Attachment[]): UserMessageItem {
+    return {
+      id: this.deps.store.generateItemId('message'),
+      thread_id: threadId,
+      created_at: nowOf(this.deps).toISOString(),
+      type: 'user_message',
+      content: input.content,
+      attachments: attachments.map((a) => ({ ...a, thread_id: threadId })),
+      ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
+      inference_options: input.inference_options,
+    };
+  }
+
+  private async newThreadTurn(
+    thread: ThreadMetadata,
+    message: UserMessageItem,
+    ctx: RequestContext,
+  ): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    const self = this;
+    const gate = this.admit(ctx.user);
+    return (async function* () {
+      // A new thread is this user's by construction: its first message is written alongside it,
+      // while the gate decides.
+      const written = store.addThreadItem(thread.id, message);
+      written.catch(() => undefined);
+      const saved = store.saveThread(thread, ctx.user);
+      saved.catch(() => undefined);
+      const undo = async () => {
+        // Without its thread the message is unreachable, and a refused turn leaves nothing.
+        await written.then(() => store.deleteThreadItem(thread.id, message.id)).catch(() => undefined);
+        await saved.then(() => store.deleteThread(thread.id, ctx.user)).catch(() => undefined);
+      };
+      try {
+        await saved;
+        await gate;
+      } catch (e) {
+        await undo();
+        if (!(e instanceof TurnRefused)) await self.unadmit(gate, ctx.user);
+        yield e instanceof TurnRefused ? refusal(e) : failureEvent(self.deps, 'threads.create', e);
+        return;
+      }
+      self.known.remember(thread.id, ctx.user);
+      yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
+      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, null); // admitted above
+    })();
+  }
+
+  private async addMessageTurn(threadId: string, input: UserMessageInput, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    const message = this.userMessage(threadId, input, await this.attachments(input.attachments, ctx.user));
+    // On a thread this instance knows to be the user's, the message is written while the thread
+    // and its history are read (and the gate asked); otherwise the read proves ownership first.
+    const early = this.known.isOwner(threadId, ctx.user);
+    let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
+    written?.catch(() => undefined);
+    let loaded;
+    try {
+      loaded = await store.loadThreadWithRecentItems(threadId, ctx.user, this.historyItems);
+      this.assertWritable(loaded.thread);
+    } catch (e) {
+      if (early) {
+        this.known.forget(threadId);
+        await written!.then(() => store.deleteThreadItem(threadId, message.id)).catch(() => undefined);
+      }
+      throw e;
+    }
+    this.known.remember(threadId, ctx.user);
+    written ??= store.addThreadItem(threadId, message);
+    written.catch(() => undefined);
+    const { thread } = loaded;
+    const before = JSON.stringify(thread.metadata);
+    // The customer's page and locale follow the latest visit (saved with the thread after the turn).
+    thread.metadata = { ...thread.metadata, ...this.visit(ctx) };
+    const history = [...loaded.items.filter((i) => i.id !== message.id), message];
+    // The gate is asked once the message is stored: on the first event's path it would only
+    // contend with the read and the write (DynamoDB Local serializes writes); a refusal then takes
+    // the message back.
+    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, () =>
+      this.admit(ctx.user),
+    );
+  }
+
+  private async retryTurn(
+    thread: ThreadMetadata,
+    message: UserMessageItem,
+    ctx: RequestContext,
+  ): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const { store } = this.deps;
+    // Everything newer than the message goes (hidden notes too); no removal events, as the official server.
+    for (;;) {
+      const page = await store.loadThreadItems(thread.id, { order: 'asc', after: message.id, limit: 100, includeHidden: true });
+      await Promise.all(page.data.map((i) => store.deleteThreadItem(thread.id, i.id)));
+      if (!page.has_more) break;
+    }
+    const history = (
+      await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })
+    ).data.reverse();
+    return this.turn(thread, history, message, null, ctx, { expiresAt: undefined }, null);
+  }
+
+  /**
+   * One model turn: `thread.item.done` for the user message once it is stored (not for a retry),
+   * then the stream options and the answer. A turn not yet admitted (`admit`) asks the gate once
+   * its message is stored and announced; if the gate refuses, the message is removed again
+   * (`thread.item.removed`) and the refusal follows. The model is asked after the message's event
+   * has gone out: preparing the request (the shop state, the input) takes about a millisecond of
+   * CPU, which must not delay the first event.
+   */
+  private async *turn(
+    thread: ThreadMetadata,
+    history: ThreadItem[],
+    message: UserMessageItem,
+    written: Promise<unknown> | null,
+    ctx: RequestContext,
+    state: { expiresAt?: number; metadataChanged?: string },
+    admit: (() => Promise<void>) | null,
+  ): AsyncGenerator<ThreadStreamEvent> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const start = () =>
+        this.deps.responder.start({
+          thread,
+          history: history.slice(-this.historyItems),
+          locale: ctx.locale,
+          pageUrl: ctx.pageUrl,
+          signal: stop.signal,
+        });
+      if (written) {
+        try {
+          await written; // the user message is stored before anything about it is sent
+        } catch (e) {
+          stop.abort();
+          yield failureEvent(this.deps, 'write user message', e);
+          return;
+        }
+        yield { type: 'thread.item.done', item: message };
+      }
+      const answer = (admit ? admit() : Promise.resolve()).then(start);
+      let events: AsyncIterable<ThreadStreamEvent>;
+      try {
+        events = await answer;
+      } catch (e) {
+        if (!(e instanceof TurnRefused)) throw e;
+        await this.deps.store.deleteThreadItem(thread.id, message.id).catch((err) => this.deps.onError?.('remove refused message', err));
+        yield { type: 'thread.item.removed', item_id: message.id };
+        yield refusal(e);
+        return;
+      }
+      yield* persistAnswer(this.deps, thread, events, ctx, stop.signal, message);
+      await this.afterTurn(thread, ctx.user, state);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** After the last event: save a changed visit, restart the retention at most daily. Never fails the turn. */
+  private async afterTurn(thread: ThreadMetadata, user: string, state: { expiresAt?: number; metadataChanged?: string }): Promise<void> {
+    const { store, retentionDays } = this.deps;
+    try {
+      if (state.metadataChanged !== undefined && state.metadataChanged !== JSON.stringify(thread.metadata))
+        await store.saveThread(thread, user);
+      const nowSec = Math.floor(nowOf(this.deps).getTime() / 1000);
+      if (retentionDays && state.expiresAt !== undefined && state.expiresAt < nowSec + retentionDays * 86400 - 86400)
+        await store.refreshRetention(thread.id);
+    } catch (e) {
+      this.deps.onError?.('after turn', e);
+    }
   }
 }

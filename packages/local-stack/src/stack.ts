@@ -8,7 +8,7 @@ import { bundleFunction } from './build';
 import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WORKFLOW_ID, PORT_VARS, type LocalStackConfig } from './config';
 import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
 import { LocalFunction, serveFunctionUrl } from './function-url';
-import { LOCAL_DIR, REPO_ROOT } from './paths';
+import { LOCAL_DIR } from './paths';
 import { assertPortFree } from './process';
 import { discoverServices, resolveService, type ResolvedService } from './service-config';
 import { createQueues, type LocalQueues } from './sqs';

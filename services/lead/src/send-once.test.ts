@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import { sendEmail } from '@lead-intake/ses-mailer';

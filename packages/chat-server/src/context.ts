@@ -1,0 +1,93 @@
+import { HttpError } from '@lead-intake/errors';
+import {
+  isHidden,
+  ProtocolError,
+  type Page,
+  type ThreadItem,
+  type ThreadMetadata,
+  type ThreadResponse,
+  type ThreadStreamEvent,
+} from '@lead-intake/chatkit-protocol';
+import type { ChatStore } from '@lead-intake/thread-store';
+import type { KnownThreads } from './known-threads';
+import type { Responder } from './responder';
+
+/** What the server's parts share: the request's context, the dependencies, the answers. */
+
+export type ChatAnswer = { kind: 'json'; status: number; body: unknown } | { kind: 'stream'; events: AsyncIterable<ThreadStreamEvent> };
+
+export interface RequestContext {
+  /** From the client token: the only thing that scopes threads. */
+  user: string;
+  /** Aborted when the client goes away (the Stop button closes the stream). */
+  signal: AbortSignal;
+  locale?: string;
+  pageUrl?: string;
+}
+
+/** Admits or refuses a model turn before the model is called (rate limits, the daily model-call ceiling). */
+export interface TurnGate {
+  admit(user: string): Promise<GateVerdict>;
+  /** Gives back an admission whose turn did not happen after all (its thread was not found). */
+  refund(user: string): Promise<void>;
+}
+export type GateVerdict = { ok: true } | { ok: false; reason: string; message: string };
+
+export interface ChatServerDeps {
+  store: ChatStore;
+  responder: Responder;
+  gate?: TurnGate;
+  /** How many recent items the model sees. */
+  historyItems?: number;
+  /** The store's retention (days): a thread that is written to has its retention restarted, at most daily. */
+  retentionDays?: number;
+  /** The instance's cache of thread owners (one per server unless a test shares one). */
+  knownThreads?: KnownThreads;
+  now?: () => Date;
+  /** An unexpected failure (never a refusal): the stage and the error, for logs and metrics. */
+  onError?: (stage: string, error: unknown) => void;
+  /** A turn was refused by the gate. */
+  onRefused?: (reason: string) => void;
+  /** A model turn ended: `outcome` is done, cancelled or failed. */
+  onTurn?: (outcome: 'done' | 'cancelled' | 'failed') => void;
+}
+
+/** What the client sees of a thread: never the private metadata, never hidden items. */
+export function threadResponse(t: ThreadMetadata, items: Page<ThreadItem> = { data: [], has_more: false }): ThreadResponse {
+  return {
+    id: t.id,
+    ...(typeof t.title === 'string' ? { title: t.title } : {}),
+    created_at: t.created_at,
+    status: t.status,
+    ...(t.allowed_image_domains ? { allowed_image_domains: t.allowed_image_domains } : {}),
+    metadata: {},
+    items: { ...items, data: items.data.filter((i) => !isHidden(i)) },
+  };
+}
+
+/** The gate refused the turn: answered as a stream with one `error` event (the client shows the message). */
+export class TurnRefused extends HttpError {
+  constructor(readonly userMessage: string) {
+    super(429, userMessage, 'turn_refused', {}, { expose: true });
+  }
+}
+
+export const refusal = (e: TurnRefused): ThreadStreamEvent => ({
+  type: 'error',
+  code: 'custom',
+  message: e.userMessage,
+  allow_retry: true,
+});
+
+export async function* once(...events: ThreadStreamEvent[]): AsyncGenerator<ThreadStreamEvent> {
+  yield* events;
+}
+
+/** A failure once the stream has started: a protocol error says why; anything else is reported and retryable. */
+export function failureEvent(deps: Pick<ChatServerDeps, 'onError'>, stage: string, e: unknown): ThreadStreamEvent {
+  if (e instanceof ProtocolError) return { type: 'error', code: 'custom', message: e.message, allow_retry: false };
+  deps.onError?.(stage, e);
+  return { type: 'error', code: 'stream.error', allow_retry: true };
+}
+
+export const nowOf = (deps: Pick<ChatServerDeps, 'now'>): Date => (deps.now ?? (() => new Date()))();
