@@ -193,88 +193,102 @@ describe('npm run dev', () => {
       let log = '';
       child.stdout.on('data', (d) => (log += d));
       child.stderr.on('data', (d) => (log += d));
-      const deadline = Date.now() + 60_000;
-      while (!/\bready\b/.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-      expect(log).toMatch(/\bready\b/);
-      expect(JSON.parse(readFileSync(outputs, 'utf8'))).toEqual({
-        custom: {
-          chatkit_session_url: 'http://127.0.0.1:23101/',
-          chatkit_lead_email_url: 'http://127.0.0.1:23102/',
-          chatkit_api_url: 'http://127.0.0.1:23103/',
-        },
-      });
-      for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
-      // The mode, switched by one variable without editing stages.config.json.
-      const res = await postJson('http://127.0.0.1:23101/', {});
-      expect(res.status).toBe(200);
-      if (!mode) {
-        // A conversation with a phone number, then DynamoDB Local dies.
-        const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
-        const dynamo = () =>
-          new DynamoDBClient({
-            endpoint: 'http://127.0.0.1:28000',
-            region: 'us-west-2',
-            credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      try {
+        const deadline = Date.now() + 60_000;
+        while (!/\bready\b/.test(log) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+        expect(log).toMatch(/\bready\b/);
+        expect(JSON.parse(readFileSync(outputs, 'utf8'))).toEqual({
+          custom: {
+            chatkit_session_url: 'http://127.0.0.1:23101/',
+            chatkit_lead_email_url: 'http://127.0.0.1:23102/',
+            chatkit_api_url: 'http://127.0.0.1:23103/',
+          },
+        });
+        for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
+        // The mode, switched by one variable without editing stages.config.json.
+        const res = await postJson('http://127.0.0.1:23101/', {});
+        expect(res.status).toBe(200);
+        if (!mode) {
+          // A conversation with a phone number, then DynamoDB Local dies.
+          const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+          const dynamo = () =>
+            new DynamoDBClient({
+              endpoint: 'http://127.0.0.1:28000',
+              region: 'us-west-2',
+              credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+            });
+          const threadId = await conversations(dynamo).seedThread({
+            user: 'u-outage',
+            items: [
+              { role: 'user', text: 'Car will not start. Call 415-555-0199.' },
+              { role: 'assistant', text: 'We will call.' },
+            ],
           });
-        const threadId = await conversations(dynamo).seedThread({
-          user: 'u-outage',
-          items: [
-            { role: 'user', text: 'Car will not start. Call 415-555-0199.' },
-            { role: 'assistant', text: 'We will call.' },
-          ],
-        });
-        const { execSync: sh } = await import('node:child_process');
-        const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true')
-          .toString()
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map(Number);
-        expect(java).toHaveLength(1);
-        process.kill(java[0]!, 'SIGKILL');
-        // The customer closes the tab now: the beacon is kept in the spool, not refused.
-        const beacon = await postJson(
-          'http://127.0.0.1:23102/',
-          { threadId, reason: 'pagehide' },
-          { authorization: `Bearer ${clientTokenFor('u-outage')}` },
-        );
-        expect([beacon.status, beacon.body]).toEqual([202, { sent: false, reason: 'queued' }]);
-        // The stack starts DynamoDB again on its port, with its tables and (LOCAL_DYNAMODB_DATA_DIR) its data.
-        const until = Date.now() + 45_000;
-        while (!/DynamoDB Local restarted/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-        expect(log).toMatch(/DynamoDB Local exited; starting it again/);
-        expect(log).toMatch(/DynamoDB Local restarted/);
-        const tables = await dynamo().send(new ListTablesCommand({}));
-        expect(tables.TableNames).toEqual(
-          expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']),
-        );
-        expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
-        expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
-        // The scheduled sweeper drains the spool: one email, and the spool is empty.
-        const emailsFor = async () =>
-          ((await (await fetch('http://127.0.0.1:28005/store')).json()) as { emails: Array<{ body: { text?: string } }> }).emails.filter(
-            (m) => m.body.text?.includes(threadId),
+          const { execSync: sh } = await import('node:child_process');
+          const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true')
+            .toString()
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map(Number);
+          expect(java).toHaveLength(1);
+          process.kill(java[0]!, 'SIGKILL');
+          // The customer closes the tab now: the beacon is kept in the spool, not refused.
+          const beacon = await postJson(
+            'http://127.0.0.1:23102/',
+            { threadId, reason: 'pagehide' },
+            { authorization: `Bearer ${clientTokenFor('u-outage')}` },
           );
-        const sent = Date.now() + 30_000;
-        while (!(await emailsFor()).length && Date.now() < sent) await new Promise((r) => setTimeout(r, 250));
-        expect(await emailsFor()).toHaveLength(1);
-        const queues = ((await (await fetch('http://127.0.0.1:28006/')).json()) as { queues: Array<{ name: string; messages: unknown[] }> })
-          .queues;
-        expect(queues.find((q) => q.name.endsWith('-trigger-spool'))!.messages).toEqual([]);
-        await new Promise((r) => setTimeout(r, 2500)); // another sweep: still one email
-        expect(await emailsFor()).toHaveLength(1);
+          expect([beacon.status, beacon.body]).toEqual([202, { sent: false, reason: 'queued' }]);
+          // The stack starts DynamoDB again on its port, with its tables and (LOCAL_DYNAMODB_DATA_DIR) its data.
+          const until = Date.now() + 45_000;
+          while (!/DynamoDB Local restarted/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+          expect(log).toMatch(/DynamoDB Local exited; starting it again/);
+          expect(log).toMatch(/DynamoDB Local restarted/);
+          const tables = await dynamo().send(new ListTablesCommand({}));
+          expect(tables.TableNames).toEqual(
+            expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']),
+          );
+          expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
+          expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
+          // The scheduled sweeper drains the spool: one email, and the spool is empty.
+          const emailsFor = async () =>
+            ((await (await fetch('http://127.0.0.1:28005/store')).json()) as { emails: Array<{ body: { text?: string } }> }).emails.filter(
+              (m) => m.body.text?.includes(threadId),
+            );
+          const sent = Date.now() + 30_000;
+          while (!(await emailsFor()).length && Date.now() < sent) await new Promise((r) => setTimeout(r, 250));
+          expect(await emailsFor()).toHaveLength(1);
+          // The message is deleted just after the send: wait for it (the email above can win the race).
+          const spoolEmpty = async () =>
+            (
+              (await (await fetch('http://127.0.0.1:28006/')).json()) as { queues: Array<{ name: string; messages: unknown[] }> }
+            ).queues.find((q) => q.name.endsWith('-trigger-spool'))!.messages.length === 0;
+          const drained = Date.now() + 10_000;
+          while (!(await spoolEmpty()) && Date.now() < drained) await new Promise((r) => setTimeout(r, 100));
+          expect(await spoolEmpty()).toBe(true);
+          await new Promise((r) => setTimeout(r, 2500)); // another sweep: still one email
+          expect(await emailsFor()).toHaveLength(1);
+        }
+        if (mode === 'hosted') {
+          expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
+          expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator
+        } else {
+          expect(log).toMatch(/ChatKit mode\s+self-hosted \(stages\.config\.json/);
+          expect(res.body).toMatchObject({
+            client_secret: expect.stringMatching(/^ckt1\./),
+            device_credential: expect.stringMatching(/^ckd1\./),
+          });
+        }
+      } catch (e) {
+        // A failed check must not leave this stack running (its ports would fail the next case).
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        throw e;
       }
-      if (mode === 'hosted') {
-        expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
-        expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator
-      } else {
-        expect(log).toMatch(/ChatKit mode\s+self-hosted \(stages\.config\.json/);
-        expect(res.body).toMatchObject({
-          client_secret: expect.stringMatching(/^ckt1\./),
-          device_credential: expect.stringMatching(/^ckd1\./),
-        });
-      }
-
       const { execSync } = await import('node:child_process');
       const descendants = execSync(`pgrep -f "${outputs}|dynamodb_local|lambda-worker" || true`)
         .toString()
