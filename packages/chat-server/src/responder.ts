@@ -1,6 +1,12 @@
 import { UpstreamError } from '@lead-intake/errors';
 import type OpenAI from 'openai';
-import type { AssistantMessageItem, ThreadItem, ThreadMetadata, ThreadStreamEvent } from '@lead-intake/chatkit-protocol';
+import {
+  assistantMessageItem,
+  type AssistantMessageItem,
+  type ThreadItem,
+  type ThreadMetadata,
+  type ThreadStreamEvent,
+} from '@lead-intake/chatkit-protocol';
 import { computeShopState, type ShopProfile } from '@lead-intake/shop-hours';
 import { assistantInstructions } from './instructions';
 import { toModelInput } from './model-input';
@@ -59,7 +65,7 @@ export class ResponsesResponder implements Responder {
     for await (const ev of await request) {
       if (ev.type === 'response.output_item.added' && ev.item?.type === 'message' && !item) {
         // One created_at for the item, from `added` to `done` (as the official server).
-        item = { id, thread_id: threadId, created_at: now().toISOString(), type: 'assistant_message', content: [] };
+        item = assistantMessageItem({ id, threadId, createdAt: now().toISOString() });
         yield { type: 'thread.item.added', item: structuredClone(item) };
       } else if (!item) {
         if (ev.type === 'response.failed' || ev.type === 'error') throw new ModelStreamError(ev.response?.error?.code ?? ev.code);

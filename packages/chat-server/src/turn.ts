@@ -2,6 +2,7 @@ import {
   ConflictError,
   InvalidRequestError,
   NotFoundError,
+  userMessageItem,
   type Attachment,
   type StreamingRequest,
   type ThreadItem,
@@ -121,16 +122,15 @@ export class Turns {
   }
 
   private userMessage(threadId: string, input: UserMessageInput, attachments: Attachment[]): UserMessageItem {
-    return {
+    return userMessageItem({
       id: this.deps.store.generateItemId('message'),
-      thread_id: threadId,
-      created_at: nowOf(this.deps).toISOString(),
-      type: 'user_message',
+      threadId,
+      createdAt: nowOf(this.deps).toISOString(),
       content: input.content,
-      attachments: attachments.map((a) => ({ ...a, thread_id: threadId })),
-      ...(input.quoted_text ? { quoted_text: input.quoted_text } : {}),
-      inference_options: input.inference_options,
-    };
+      attachments,
+      quotedText: input.quoted_text,
+      inferenceOptions: input.inference_options,
+    });
   }
 
   private async newThreadTurn(

@@ -1,5 +1,6 @@
 export * from './types';
 export * from './errors';
+export { outputText, userMessageItem, assistantMessageItem, type UserMessageFields } from './items';
 export {
   parseRequest,
   isStreaming,

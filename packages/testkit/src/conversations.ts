@@ -1,4 +1,4 @@
-import type { Attachment, ThreadItem } from '@lead-intake/chatkit-protocol';
+import { assistantMessageItem, outputText, userMessageItem, type Attachment, type ThreadItem } from '@lead-intake/chatkit-protocol';
 import type { SeedItem, SeedThread } from '@lead-intake/openai-emulator';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { mintClientToken } from '@lead-intake/chat-auth';
@@ -20,29 +20,21 @@ function toItem(s: DynamoThreadStore, threadId: string, seed: SeedItem, at: numb
   const created_at = new Date(at).toISOString();
   const id = s.generateItemId('message');
   if (seed.role === 'assistant')
-    return {
-      id,
-      thread_id: threadId,
-      created_at,
-      type: 'assistant_message',
-      content: [{ type: 'output_text', text: seed.text ?? '', annotations: [] }],
-    };
+    return assistantMessageItem({ id, threadId, createdAt: created_at, content: [outputText(seed.text ?? '')] });
   const attachments: Attachment[] = (seed.attachments ?? []).map((a, n) => {
     const base = { id: `atc_${id.slice(4)}${n}`, name: a.name, mime_type: a.mime_type, thread_id: threadId };
     return a.preview_url && a.mime_type.startsWith('image/')
       ? { ...base, type: 'image', preview_url: a.preview_url }
       : { ...base, type: 'file' };
   });
-  return {
+  return userMessageItem({
     id,
-    thread_id: threadId,
-    created_at,
-    type: 'user_message',
+    threadId,
+    createdAt: created_at,
     content: [{ type: 'input_text', text: seed.text ?? '' }],
     attachments,
-    ...(seed.quoted_text ? { quoted_text: seed.quoted_text } : {}),
-    inference_options: {},
-  };
+    quotedText: seed.quoted_text,
+  });
 }
 
 export function conversations(dynamoClient: () => any) {

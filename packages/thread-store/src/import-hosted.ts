@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Attachment, ThreadItem, ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import {
+  assistantMessageItem,
+  outputText,
+  userMessageItem,
+  type Attachment,
+  type ThreadItem,
+  type ThreadMetadata,
+} from '@lead-intake/chatkit-protocol';
 
 /**
  * Hosted ChatKit threads (`/v1/chatkit/threads`) -> the custom-server protocol's shapes. The two
@@ -62,35 +69,37 @@ export function convertHostedItem(item: Record<string, any>, threadId: string, p
         .filter((c) => c?.type === 'quoted_text')
         .map((c) => c.text)
         .join('\n');
-      return {
-        ...base('msg'),
-        type: 'user_message',
+      const { id, created_at } = base('msg');
+      return userMessageItem({
+        id,
+        threadId,
+        createdAt: created_at,
         content: parts.filter((c) => c?.type === 'input_text').map((c) => ({ type: 'input_text', text: String(c.text ?? '') })),
         attachments: (Array.isArray(item.attachments) ? item.attachments : []).map((a: any): Attachment => {
           const base = {
             id: String(a.id),
             name: String(a.name ?? 'attachment'),
             mime_type: String(a.mime_type ?? 'application/octet-stream'),
-            thread_id: threadId,
           };
           return a.type === 'image' && a.preview_url
             ? { ...base, type: 'image', preview_url: String(a.preview_url) }
             : { ...base, type: 'file' };
         }),
-        ...(quoted ? { quoted_text: quoted } : {}),
-        inference_options: item.inference_options && typeof item.inference_options === 'object' ? item.inference_options : {},
-      };
+        quotedText: quoted,
+        inferenceOptions: item.inference_options && typeof item.inference_options === 'object' ? item.inference_options : {},
+      });
     }
-    case 'assistant_message':
-      return {
-        ...base('msg'),
-        type: 'assistant_message',
-        content: (Array.isArray(item.content) ? item.content : []).map((c: any) => ({
-          annotations: (c.annotations ?? []).map(annotation).filter(Boolean),
-          text: String(c.text ?? ''),
-          type: 'output_text',
-        })),
-      };
+    case 'assistant_message': {
+      const { id, created_at } = base('msg');
+      return assistantMessageItem({
+        id,
+        threadId,
+        createdAt: created_at,
+        content: (Array.isArray(item.content) ? item.content : []).map((c: any) =>
+          outputText(String(c.text ?? ''), (c.annotations ?? []).map(annotation).filter(Boolean)),
+        ),
+      });
+    }
     case 'client_tool_call':
       return {
         ...base('tc'),
