@@ -2,6 +2,7 @@ export {
   normalizeItems,
   assembleTranscript,
   toSeconds,
+  type SourceItem,
   type Transcript,
   type TranscriptLine,
   type TranscriptAttachment,

@@ -3,6 +3,8 @@
  * (`chatkit.user_message`...) and on the self-hosted protocol's (`user_message`...), so a
  * `TranscriptSource` may hand over either.
  */
+import type OpenAI from 'openai';
+import type { ThreadItem } from '@lead-intake/chatkit-protocol';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 
 export interface TranscriptAttachment {
@@ -41,7 +43,14 @@ export interface Transcript {
   skipped: Record<string, number>;
 }
 
-type RawItem = Record<string, any> & { id: string; type: string };
+/**
+ * What a source hands over: the self-hosted protocol's items (@lead-intake/chatkit-protocol) or
+ * the hosted API's (the `openai` SDK's types, `chatkit.*`). Read defensively all the same: stored
+ * or remote data may not match its declared type, and an odd item must not lose a lead.
+ */
+export type SourceItem = ThreadItem | HostedThreadItem;
+type HostedThreadItem = OpenAI.Beta.ChatKit.Threads.ChatKitThreadItemList['data'][number];
+type LooseItem = Record<string, any> & { id: string; type: string };
 
 const bareType = (t: string) => t.replace(/^chatkit\./, '');
 
@@ -74,7 +83,11 @@ function attachmentsOf(list: unknown): TranscriptAttachment[] {
     }));
 }
 
-export function normalizeItems(items: RawItem[], assistantName: string): { lines: TranscriptLine[]; skipped: Record<string, number> } {
+export function normalizeItems(
+  sourceItems: readonly SourceItem[],
+  assistantName: string,
+): { lines: TranscriptLine[]; skipped: Record<string, number> } {
+  const items = sourceItems as readonly LooseItem[];
   const lines: TranscriptLine[] = [];
   const skipped: Record<string, number> = {};
   const skip = (type: string) => (skipped[type] = (skipped[type] ?? 0) + 1);
@@ -144,7 +157,7 @@ export function normalizeItems(items: RawItem[], assistantName: string): { lines
 /** A conversation's items and facts as one Transcript: the one place either source assembles it. */
 export function assembleTranscript(
   thread: { threadId: string; title?: string | null; createdAt?: unknown; user?: string | null; pageUrl?: unknown },
-  items: RawItem[],
+  items: readonly SourceItem[],
   assistantName: string,
 ): Transcript {
   const { lines, skipped } = normalizeItems(items, assistantName);

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { HttpError } from '@lead-intake/errors';
-import { assembleTranscript, type Transcript } from './normalize';
+import { assembleTranscript, type SourceItem, type Transcript } from './normalize';
 
 /** Where a thread's conversation is read from: the hosted ChatKit API, or our own store. */
 export interface TranscriptSource {
@@ -30,7 +30,7 @@ export class HostedChatKitSource implements TranscriptSource {
       const [thread, items] = await Promise.all([
         this.client.beta.chatkit.threads.retrieve(threadId, reqOpts),
         (async () => {
-          const all: any[] = [];
+          const all: SourceItem[] = [];
           for await (const item of this.client.beta.chatkit.threads.listItems(threadId, { order: 'asc', limit: this.pageSize }, reqOpts))
             all.push(item);
           return all;

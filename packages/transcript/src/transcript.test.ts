@@ -8,6 +8,7 @@ import {
   normalizeItems,
   ThreadNotFoundError,
   type TranscriptLine,
+  type SourceItem,
 } from './index';
 
 const customer = (text: string, quote: string | null = null): TranscriptLine => ({
@@ -161,7 +162,7 @@ describe('normalizeItems', () => {
         },
         { id: '8', type: 'hidden_context_item', created_at: 0, content: 'secret' },
         { id: '9', type: 'something.new', created_at: 0 },
-      ],
+      ] as unknown as SourceItem[], // partial and unknown items on purpose: the normalizer reads defensively
       'Roxana',
     );
     expect(lines.map((l) => [l.speaker, l.text])).toEqual([
