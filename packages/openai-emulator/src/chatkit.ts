@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { ApiError } from './errors';
-import { EmulatorState, newId, type Attachment, type Session, type Thread, type ThreadItem } from './state';
+import type OpenAI from 'openai';
+import { EmulatorState, newId, type Session, type Thread, type ThreadItem } from './state';
+
+/** The hosted API's user message, as the openai SDK declares it (what the emulator must answer). */
+type HostedUserMessage = OpenAI.Beta.ChatKit.Threads.ChatKitThreadUserMessageItem;
 
 /** ChatKit endpoints: sessions and threads, with the shapes and pagination of the real API. */
 
@@ -126,12 +130,12 @@ export function appendItems(state: EmulatorState, threadId: string, body: unknow
 }
 
 function seedItem(threadId: string, raw: Record<string, unknown>, createdAt: number, i: number): ThreadItem {
-  const base = { id: newId('cthi'), object: 'chatkit.thread_item', thread_id: threadId, created_at: createdAt };
+  const base = { id: newId('cthi'), object: 'chatkit.thread_item' as const, thread_id: threadId, created_at: createdAt };
   // Any other item type (widget, client tool call, task...) is stored as given, so tests can seed them.
   if (typeof raw.type === 'string') return { ...raw, ...base, type: raw.type } as ThreadItem;
   if (typeof raw.text !== 'string') throw ApiError.invalid(`items[${i}].text must be a string.`, `items[${i}].text`);
   if (raw.role === 'user') {
-    const attachments: Attachment[] = Array.isArray(raw.attachments)
+    const attachments: HostedUserMessage['attachments'] = Array.isArray(raw.attachments)
       ? raw.attachments.map((a: unknown, j: number) => {
           if (!isObject(a) || typeof a.name !== 'string' || typeof a.mime_type !== 'string') {
             throw ApiError.invalid(`items[${i}].attachments[${j}] needs name and mime_type.`, `items[${i}].attachments`);
@@ -145,13 +149,18 @@ function seedItem(threadId: string, raw: Record<string, unknown>, createdAt: num
           };
         })
       : [];
-    const content: Array<{ type: string; text: string }> = [];
+    const content: HostedUserMessage['content'] = [];
     if (typeof raw.quoted_text === 'string') content.push({ type: 'quoted_text', text: raw.quoted_text });
     content.push({ type: 'input_text', text: raw.text });
-    return { ...base, type: 'chatkit.user_message', content, attachments, inference_options: null };
+    // The built-in shapes are the hosted API's as the openai SDK declares them.
+    return { ...base, type: 'chatkit.user_message', content, attachments, inference_options: null } satisfies HostedUserMessage;
   }
   if (raw.role === 'assistant') {
-    return { ...base, type: 'chatkit.assistant_message', content: [{ type: 'output_text', text: raw.text, annotations: [] }] };
+    return {
+      ...base,
+      type: 'chatkit.assistant_message',
+      content: [{ type: 'output_text', text: raw.text, annotations: [] }],
+    } satisfies OpenAI.Beta.ChatKit.Threads.ChatKitThreadAssistantMessageItem;
   }
   throw ApiError.invalid(`items[${i}].role must be 'user' or 'assistant'.`, `items[${i}].role`);
 }
