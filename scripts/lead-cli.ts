@@ -30,6 +30,10 @@ import { configFromEnv } from '@lead-intake/local-stack/config';
 import { LOCAL_DIR, REPO_ROOT } from '@lead-intake/local-stack/paths';
 import { resolveService } from '@lead-intake/local-stack/service-config';
 
+// The Lambdas run Node 22; this tool runs on the machine's Node (20.19+), where the AWS SDK warns
+// about its own future Node requirement on every run. Not actionable here: silenced.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const USAGE =
   'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
 

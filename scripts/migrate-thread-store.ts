@@ -13,6 +13,10 @@ import { configFromEnv } from '@lead-intake/local-stack/config';
 import { resolveStage } from '@lead-intake/stage-config';
 import { migrateThreadKeys } from '@lead-intake/thread-store';
 
+// The Lambdas run Node 22; this tool runs on the machine's Node (20.19+), where the AWS SDK warns
+// about its own future Node requirement on every run. Not actionable here: silenced.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main() {
   const i = process.argv.indexOf('--stage');
   const stage = i >= 0 ? process.argv[i + 1] : undefined;

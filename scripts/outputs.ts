@@ -11,6 +11,10 @@ import { FUNCTION_URLS } from '@lead-intake/local-stack/config';
 import { discoverServices } from '@lead-intake/local-stack/service-config';
 import { resolveStage } from '@lead-intake/stage-config';
 
+// The Lambdas run Node 22; this tool runs on the machine's Node (20.19+), where the AWS SDK warns
+// about its own future Node requirement on every run. Not actionable here: silenced.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;

@@ -4,6 +4,8 @@ const { join } = require('node:path');
 const FILE = join(__dirname, '..', '..', 'stages.config.json');
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const LOCAL_HOST = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0)(:\d+)?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Settings for one stage: defaults, overridden key by key by the stage's own entry. */
 function resolveStage(stage, file = FILE) {
@@ -14,13 +16,32 @@ function resolveStage(stage, file = FILE) {
   }
   const all = JSON.parse(readFileSync(file, 'utf8'));
   const settings = { ...all.defaults, ...((all.stages || {})[stage] || {}) };
-  const origins = settings.allowedOrigins;
-  if (!Array.isArray(origins) || origins.length === 0)
+  // A stage that reads its secrets from the environment runs on a developer's machine (local,
+  // bench). Every other stage is deployed: browsers reach it from the shop's https sites only, and
+  // its alarms must reach someone.
+  const deployed = !settings.secretsFromEnvironment;
+  if (deployed && settings.localOrigins) throw new Error(`stages.config.json: localOrigins are for local stages only, not '${stage}'`);
+  const origins = [...(settings.allowedOrigins || []), ...(settings.localOrigins || [])];
+  if (!Array.isArray(settings.allowedOrigins) || origins.length === 0)
     throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' must be a non-empty list`);
   for (const o of origins) {
     if (typeof o !== 'string' || !ORIGIN.test(o))
       throw new Error(
         `stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`,
+      );
+  }
+  if (deployed) {
+    const local = origins.filter((o) => !o.startsWith('https://') || LOCAL_HOST.test(o));
+    if (local.length)
+      throw new Error(
+        `stages.config.json: allowedOrigins for the deployed stage '${stage}' must be https and not local ` +
+          `(${local.join(', ')}); local origins belong to the local stage`,
+      );
+    const email = settings.alarmEmail;
+    if (email !== 'none' && !(typeof email === 'string' && EMAIL.test(email)))
+      throw new Error(
+        `stages.config.json: alarmEmail for the deployed stage '${stage}' must be the address that receives its alarms ` +
+          `(or "none" to deploy without a subscriber, see docs/runbook.md)`,
       );
   }
   if (settings.chatkitMode !== 'hosted' && settings.chatkitMode !== 'self-hosted') {
@@ -41,7 +62,10 @@ function resolveStage(stage, file = FILE) {
   return {
     ...settings,
     stage,
+    allowedOrigins: origins,
     allowedOriginsCsv: origins.join(','),
+    // Where the alarm topics' email subscription goes ('' for none: local stages, or the opt-out).
+    alarmSubscriptionEmail: settings.alarmEmail && settings.alarmEmail !== 'none' ? settings.alarmEmail : '',
     // Deployed stages read secrets from SSM under this path; `secretsFromEnvironment` stages
     // (local development) read them from environment variables instead.
     secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,

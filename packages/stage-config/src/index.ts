@@ -6,6 +6,8 @@ export interface StageSettings {
   region: string;
   allowedOrigins: string[];
   allowedOriginsCsv: string;
+  /** Where the alarm topics' email subscription goes; '' for none. */
+  alarmSubscriptionEmail: string;
   logRetentionDays: number;
   [key: string]: unknown;
 }

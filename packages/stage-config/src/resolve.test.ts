@@ -1,0 +1,51 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveStage } from './index';
+
+/** The stage rules that make a deploy refuse settings that would not tell the truth. */
+function config(stages: Record<string, unknown>, defaults: Record<string, unknown> = {}) {
+  const file = join(mkdtempSync(join(tmpdir(), 'stages-')), 'stages.config.json');
+  const base = {
+    allowedOrigins: ['https://craigs.autos'],
+    alarmEmail: 'owner@craigs.autos',
+    chatkitMode: 'self-hosted',
+    chatTurnsPerMinute: 10,
+    newUsersPerSourceIpPerHour: 20,
+    chatDailyModelCalls: 2000,
+    chatRetentionDays: 365,
+  };
+  writeFileSync(file, JSON.stringify({ defaults: { ...base, ...defaults }, stages }));
+  return file;
+}
+
+it('the repository’s stages: prod is https only with an alarm subscriber; local adds the local origin', () => {
+  const prod = resolveStage('prod');
+  expect(prod.allowedOrigins.every((o) => o.startsWith('https://'))).toBe(true);
+  expect(prod.alarmSubscriptionEmail).toMatch(/@/);
+  expect(resolveStage('local').allowedOrigins).toEqual([...prod.allowedOrigins, 'http://localhost:4321']);
+});
+
+it('refuses a deployed stage whose origins are plain http or local', () => {
+  for (const o of ['http://craigs.autos', 'http://localhost:4321', 'https://localhost:4321', 'https://127.0.0.1:8443']) {
+    expect(() => resolveStage('prod', config({ prod: { allowedOrigins: ['https://craigs.autos', o] } }))).toThrow(
+      /must be https and not local/,
+    );
+  }
+  expect(() => resolveStage('prod', config({ prod: { localOrigins: ['http://localhost:4321'] } }))).toThrow(/local stages only/);
+  // A local stage (secrets from the environment) may add them.
+  expect(
+    resolveStage('dev', config({ dev: { secretsFromEnvironment: true, localOrigins: ['http://localhost:3000'] } })).allowedOrigins,
+  ).toEqual(['https://craigs.autos', 'http://localhost:3000']);
+});
+
+it('refuses a deployed stage without an address for its alarms, unless it opts out with "none"', () => {
+  for (const alarmEmail of ['', 'not an address']) {
+    expect(() => resolveStage('prod', config({ prod: { alarmEmail } }))).toThrow(/alarmEmail for the deployed stage 'prod'/);
+  }
+  // No alarmEmail at all (JSON leaves the undefined key out).
+  expect(() => resolveStage('prod', config({}, { alarmEmail: undefined }))).toThrow(/alarmEmail for the deployed stage 'prod'/);
+  expect(resolveStage('prod', config({ prod: { alarmEmail: 'none' } })).alarmSubscriptionEmail).toBe('');
+  expect(resolveStage('prod', config({})).alarmSubscriptionEmail).toBe('owner@craigs.autos');
+  expect(resolveStage('dev', config({ dev: { secretsFromEnvironment: true, alarmEmail: '' } })).alarmSubscriptionEmail).toBe('');
+});
