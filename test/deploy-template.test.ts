@@ -113,9 +113,30 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
 describe('the lead stack', () => {
   const t = () => templates.lead!;
 
-  it('runs the sweeper on the stage’s schedule, one at a time', () => {
+  it('runs the sweeper on the stage’s schedule, one at a time, with a retry policy and a dead-letter queue that alarms', () => {
     const rules = ofType(t(), 'AWS::Events::Rule').map(([, r]) => r.Properties);
-    expect(rules).toContainEqual(expect.objectContaining({ ScheduleExpression: settings.sweeperSchedule, State: 'ENABLED' }));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ ScheduleExpression: settings.sweeperSchedule, State: 'ENABLED' });
+    expect(rules[0].Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': ['SweeperLambdaFunction', 'Arn'] },
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 3 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['SweeperScheduleDeadLetterQueue', 'Arn'] } },
+      }),
+    ]);
+    // Only that rule may put into the queue (and only over TLS).
+    const [allow, tls] = t().Resources.SweeperScheduleDeadLetterQueuePolicy!.Properties.PolicyDocument.Statement;
+    expect(allow).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
+    expect(JSON.stringify(allow.Condition)).toContain(`:rule/${rules[0].Name}`);
+    expect(tls).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SweeperScheduleDeadLetterQueue', 'QueueName'] } }],
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      }),
+    );
     expect(t().Resources.SweeperLambdaFunction!.Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       ReservedConcurrentExecutions: 1,

@@ -154,8 +154,13 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
               : undefined,
           }
         : undefined,
+      // `schedule` events, and EventBridge rules on a schedule (no event pattern).
       schedule: (fn.events ?? [])
-        .map((e: any) => (typeof e.schedule === 'string' ? e.schedule : e.schedule?.rate))
+        .map((e: any) =>
+          typeof e.schedule === 'string'
+            ? e.schedule
+            : (e.schedule?.rate ?? (e.eventBridge?.pattern ? undefined : e.eventBridge?.schedule)),
+        )
         .flat()
         .filter((x: unknown): x is string => typeof x === 'string'),
     };
