@@ -90,6 +90,21 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
     }
   });
 
+  it('alarms on throttles of every function (the reserved concurrency is the only limit on the public URLs)', () => {
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    const fns = ofType(t(), 'AWS::Lambda::Function').map(([id]) => id);
+    for (const fn of fns) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Throttles',
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+        }),
+      );
+    }
+  });
+
   it('declares an alarm on function errors, sent to the alarm topic', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
     expect(alarms).toContainEqual(
