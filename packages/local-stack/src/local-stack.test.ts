@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { clientTokenFor, conversations, postJson, stackUrls } from '@lead-intake/testkit';
+import { clientTokenFor, conversations, postJson, stackUrls, killDynamoLocal } from '@lead-intake/testkit';
 import { REPO_ROOT } from './paths';
 import { LocalFunction, serveFunctionUrl, toEvent } from './function-url';
 
@@ -224,15 +224,7 @@ describe('npm run dev', () => {
               { role: 'assistant', text: 'We will call.' },
             ],
           });
-          const { execSync: sh } = await import('node:child_process');
-          const java = sh('pgrep -f "^java .*DynamoDBLocal.jar.*-port 28000" || true')
-            .toString()
-            .trim()
-            .split('\n')
-            .filter(Boolean)
-            .map(Number);
-          expect(java).toHaveLength(1);
-          process.kill(java[0]!, 'SIGKILL');
+          const java = killDynamoLocal(28000);
           // The customer closes the tab now: the beacon is kept in the spool, not refused.
           const beacon = await postJson(
             'http://127.0.0.1:23102/',
@@ -249,7 +241,7 @@ describe('npm run dev', () => {
           expect(tables.TableNames).toEqual(
             expect.arrayContaining(['chatkit-lead-intake-chat-local-threads', 'chatkit-lead-intake-lead-local-dedupe']),
           );
-          expect(pidAlive(java[0]!)).toBe(false); // reaped, not a zombie
+          expect(pidAlive(java)).toBe(false); // reaped, not a zombie
           expect((await postJson('http://127.0.0.1:23101/', {})).status).toBe(200); // a new user's counter: the table works again
           // The scheduled sweeper drains the spool: one email, and the spool is empty.
           const emailsFor = async () =>

@@ -70,6 +70,33 @@ export async function sesEmails(): Promise<SesEmail[]> {
   return ((await res.json()) as { emails: SesEmail[] }).emails;
 }
 
+/** The emails the SES emulator holds for one thread (the thread id is in every lead email). */
+export async function emailsFor(threadId: string): Promise<SesEmail[]> {
+  return (await sesEmails()).filter((m) => m.body.text?.includes(threadId));
+}
+
+/** A thread's ledger record, read consistently from the test stack's ledger table. */
+export async function ledgerRecord(threadId: string): Promise<Record<string, any> | undefined> {
+  const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+  return (
+    await documentClient().send(new GetCommand({ TableName: await dedupeTableName(), Key: { thread_id: threadId }, ConsistentRead: true }))
+  ).Item;
+}
+
+/** Kills the DynamoDB Local listening on `port` outright (SIGKILL, as a crash), answering its pid. */
+export function killDynamoLocal(port: number): number {
+  const { execSync } = require('node:child_process') as typeof import('node:child_process');
+  const pids = execSync(`pgrep -f "^java .*DynamoDBLocal.jar.*-port ${port}" || true`)
+    .toString()
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+  if (pids.length !== 1) throw new Error(`expected one DynamoDB Local on port ${port}, found ${pids.length}`);
+  process.kill(pids[0]!, 'SIGKILL');
+  return pids[0]!;
+}
+
 export async function clearSes(): Promise<void> {
   await fetch(`${sesEndpoint()}/clear-store`, { method: 'POST' });
 }

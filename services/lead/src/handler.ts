@@ -6,7 +6,7 @@ import { sendOnce, type LedgerContext } from '@lead-intake/dedupe';
 import { leadRequest, type LeadRequestContext } from '@lead-intake/lead-pipeline/request';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import * as runtime from './runtime';
-import { getLedger, loadLead, logger, metrics } from './runtime';
+import { getLedger, loadLead, logger, metrics, requesterFor } from './runtime';
 
 type LeadContext = SecretsContext & LeadRequestContext & LedgerContext;
 
@@ -46,10 +46,7 @@ export const handler = middy<any, any, Error, LeadContext>()
       // The owner is checked before the ledger writes anything: a wrong user gets 404 and changes nothing.
       subject: (c) => {
         const { threadId, reason, user } = c.leadRequest;
-        const requester = user
-          ? { user, verify: async () => (await loadLead()).ownsThread(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) }
-          : undefined;
-        return { threadId, reason, requester };
+        return { threadId, reason, requester: requesterFor(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) };
       },
       onBusy: (reason, _record, c) => {
         const m = metrics.singleMetric();

@@ -1,20 +1,18 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import {
   applyEnv,
   clearSes,
   createQueue,
   sqsEndpoint,
-  dedupeTableName,
-  documentClient,
   emulator,
   lambdaContext,
   leadAuth,
   leadEnv,
   queueMessages,
-  sesEmails,
   threads,
   urlEvent,
+  emailsFor,
+  ledgerRecord,
 } from '@lead-intake/testkit';
 
 /**
@@ -28,18 +26,12 @@ const qualified: SeedItem[] = [
   { role: 'user', text: 'Brakes grinding. Call me at 415-555-2671.' },
   { role: 'assistant', text: 'We will call you.' },
 ];
-const emailsFor = async (id: string) => (await sesEmails()).filter((m) => m.body.text?.includes(id));
 
-let table: string;
-beforeAll(async () => {
-  table = await dedupeTableName();
-});
 beforeEach(async () => {
   await admin.reset();
   await clearSes();
 });
-const record = async (id: string) =>
-  (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
+const record = ledgerRecord;
 
 /** The endpoint and the sweeper as one instance with these settings. */
 async function load(over: Record<string, string | undefined>) {

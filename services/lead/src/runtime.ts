@@ -5,7 +5,7 @@
  * @lead-intake/lead-pipeline) is loaded by `loadLead` on the first request that gets past the ledger.
  */
 import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetSetting, stringSetting } from '@lead-intake/config';
-import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool } from '@lead-intake/dedupe';
+import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool, type Requester } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { assertAddresses } from '@lead-intake/ses-mailer';
 
@@ -79,3 +79,11 @@ export const clients: {
 
 /** The lead pipeline and its wiring, loaded on the first request that gets past the ledger. */
 export const loadLead = () => import('./wiring');
+
+/**
+ * Who asks, for the ledger's owner check (none in hosted mode without a user). The proof reads
+ * the conversation, so the wiring is loaded only if the ledger has to ask.
+ */
+export function requesterFor(rt: typeof import('./runtime'), apiKey: string, threadId: string, user: string | null): Requester | undefined {
+  return user ? { user, verify: async () => (await loadLead()).ownsThread(rt, apiKey, threadId, user) } : undefined;
+}

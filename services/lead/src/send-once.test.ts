@@ -13,11 +13,11 @@ import {
   leadAuth,
   leadEnv,
   postJson,
-  sesEmails,
   sesEndpoint,
   stackUrls,
   threads,
   urlEvent,
+  emailsFor,
 } from '@lead-intake/testkit';
 
 const admin = emulator();
@@ -27,7 +27,6 @@ const bot = (text: string): SeedItem => ({ role: 'assistant', text });
 const qualified = [user('My brakes grind. Call 415-555-2671.'), bot('Thanks, we will call you.')];
 const summaryCalls = async () => (await admin.requests()).filter((r) => r.path === '/v1/responses').length;
 const trigger = (threadId: string, reason: string) => postJson(url(), { threadId, reason }, leadAuth(threadId));
-const emailsFor = async (id: string) => (await sesEmails()).filter((m) => m.body.text?.includes(id));
 
 beforeEach(async () => {
   await admin.reset();

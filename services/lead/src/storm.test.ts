@@ -19,6 +19,7 @@ import {
   sesEndpoint,
   threads as conversations,
   urlEvent,
+  killDynamoLocal,
 } from '@lead-intake/testkit';
 
 /**
@@ -297,7 +298,6 @@ it(
 it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying thread emailed exactly once, none lost', async () => {
   const { startDynamo } = await import('@lead-intake/local-stack');
   const { CreateTableCommand, DescribeTableCommand, DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
-  const { execSync } = await import('node:child_process');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -379,14 +379,7 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
     // The outage: DynamoDB Local killed outright after 2 s, started again (same data) 1 s later (Java takes a few more to answer).
     const outage = (async () => {
       await new Promise((r) => setTimeout(r, 2000));
-      const java = execSync(`pgrep -f "^java .*DynamoDBLocal.jar.*-port ${port}" || true`)
-        .toString()
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map(Number);
-      expect(java).toHaveLength(1);
-      process.kill(java[0]!, 'SIGKILL');
+      killDynamoLocal(port);
       await new Promise((r) => setTimeout(r, 1000));
       dynamo = await startDynamo('127.0.0.1', port, { dataDir });
     })();

@@ -1,19 +1,18 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import {
   applyEnv,
   clearSes,
   dedupeTableName,
-  documentClient,
   dynamoClient,
   emulator,
   lambdaContext,
   leadAuth,
   leadEnv,
-  sesEmails,
   threads,
   urlEvent,
+  emailsFor,
+  ledgerRecord,
 } from '@lead-intake/testkit';
 
 /** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
@@ -21,7 +20,6 @@ const admin = emulator();
 const user = (text: string): SeedItem => ({ role: 'user', text });
 const qualified = [user('Clutch slipping. Call me at 415-555-2671.'), { role: 'assistant', text: 'We will call you.' } as SeedItem];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const emailsFor = async (id: string) => (await sesEmails()).filter((m) => m.body.text?.includes(id));
 
 let table: string;
 beforeAll(async () => {
@@ -32,8 +30,7 @@ beforeEach(async () => {
   await clearSes();
 });
 
-const record = async (id: string) =>
-  (await documentClient().send(new GetCommand({ TableName: table, Key: { thread_id: id }, ConsistentRead: true }))).Item;
+const record = ledgerRecord;
 
 /** The lead function and the sweeper in-process, sharing one short-lease configuration. */
 async function load(over: Record<string, string | undefined> = {}) {

@@ -3,9 +3,9 @@ import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { HttpError } from '@lead-intake/http';
 import { LedgerUnavailableError, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
-import { ownsThread, runLeadJob } from './wiring';
+import { runLeadJob } from './wiring';
 import * as runtime from './runtime';
-import { getLedger, logger, metrics } from './runtime';
+import { getLedger, logger, metrics, requesterFor } from './runtime';
 
 // How many due records one run takes (each is one lead pipeline run, inside the 60 s timeout).
 const batch = intSetting(process.env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 });
@@ -24,7 +24,7 @@ const spoolReserveMs = intSetting(
 async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => number): Promise<SpoolOutcome> {
   const log = { threadId: t.threadId, trigger: t.reason, source: 'spool', waitedMs: Date.now() - t.at };
   const { threadId, user, pageUrl } = t;
-  const requester = t.user ? { user: t.user, verify: () => ownsThread(runtime, apiKey, t.threadId, t.user!) } : undefined;
+  const requester = requesterFor(runtime, apiKey, threadId, user);
   let outcome;
   try {
     outcome = await getLedger().runTrigger(t.threadId, t.reason, requester, async (lease) => {
