@@ -186,8 +186,16 @@ describe('the lead stack', () => {
       [['dynamodb:UpdateItem'], false], // the ledger's conditional writes, on the table
       [['dynamodb:Query'], true], // the sweeper's query, on the due index only
     ]);
-    const chat = dynamo.filter((s: any) => !ledger.includes(s));
+    const stream = dynamo.filter((s: any) => s.Action.includes('dynamodb:GetRecords'));
+    const chat = dynamo.filter((s: any) => !ledger.includes(s) && !stream.includes(s));
     expect(chat).toHaveLength(1); // self-hosted transcripts: read-only, the chat table only
+    // The scheduler reads the chat table's stream, and only it (the ARN the chat stack exports).
+    expect(stream).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'],
+        Resource: [{ 'Fn::ImportValue': settings.chatThreadsStreamExport }],
+      }),
+    ]);
     expect(chat[0].Action).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     expect(JSON.stringify(chat[0].Resource)).toContain(`:table/${settings.chatThreadsTable}`);
     const ses = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ses:')));
@@ -231,6 +239,11 @@ describe('the lead stack', () => {
           Action: ['sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
           Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }],
         }),
+        // The scheduler's on-failure destination (Lambda sends there for it).
+        expect.objectContaining({
+          Action: ['sqs:ListQueues', 'sqs:SendMessage'],
+          Resource: [{ 'Fn::GetAtt': ['SchedulerFailureQueue', 'Arn'] }],
+        }),
       ]);
       const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
       expect(alarms).toContainEqual(
@@ -251,6 +264,48 @@ describe('the lead stack', () => {
       );
     },
   );
+
+  it('schedules leads from the chat table’s stream: item inserts only, retried from the failed record, a failure queue that alarms', () => {
+    const chatTable = templates.chat!.Resources.ChatThreadsTable!.Properties;
+    expect(chatTable.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    expect(templates.chat!.Outputs.ChatThreadsStreamArn).toEqual({
+      Value: { 'Fn::GetAtt': ['ChatThreadsTable', 'StreamArn'] },
+      Export: { Name: settings.chatThreadsStreamExport },
+    });
+    const [mapping, ...more] = ofType(t(), 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+    expect(more).toEqual([]);
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::ImportValue': settings.chatThreadsStreamExport },
+      FunctionName: { 'Fn::GetAtt': ['SchedulerLambdaFunction', 'Arn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: -1,
+      MaximumRecordAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SchedulerFailureQueue', 'Arn'] } } },
+    });
+    expect(JSON.parse(mapping.FilterCriteria.Filters[0].Pattern)).toEqual({
+      eventName: ['INSERT'],
+      dynamodb: { Keys: { sk: { S: [{ prefix: 'ITM#' }] } } },
+    });
+    const env = t().Resources.SchedulerLambdaFunction!.Properties.Environment.Variables;
+    expect(env.LEAD_IDLE_SECONDS).toBe(String(settings.leadIdleSeconds));
+    // The sweeper reads the idle index (it runs the armed idle evaluations).
+    const ledgerTable = t().Resources.LeadDedupeTable!.Properties;
+    expect(ledgerTable.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(['due-index', 'idle-index']);
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SchedulerFailureQueue', 'QueueName'] } }],
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({ Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', AlarmActions: [{ Ref: 'AlarmTopic' }] }),
+    );
+  });
 
   it('declares alarms on SES failures and on the ledger being unavailable', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);

@@ -54,6 +54,7 @@ function resolveStage(stage, file = FILE) {
     ['newUsersPerSourceIpPerHour', 1, 100000],
     ['chatDailyModelCalls', 1, 10000000],
     ['chatRetentionDays', 1, 3650],
+    ['leadIdleSeconds', 1, 86400],
   ]) {
     const v = settings[key];
     if (!Number.isInteger(v) || v < min || v > max)
@@ -71,6 +72,8 @@ function resolveStage(stage, file = FILE) {
     secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,
     // The self-hosted chat's thread table: the chat service owns it, the lead service reads it.
     chatThreadsTable: `chatkit-lead-intake-chat-${stage}-threads`,
+    // Its stream, exported by the chat stack for the lead service's scheduler.
+    chatThreadsStreamExport: `chatkit-lead-intake-chat-${stage}-threads-stream-arn`,
     // Usage counters (turns per user, new users per source IP, model calls per day): the chat
     // service owns the table, the session service counts new users in it.
     chatLimitsTable: `chatkit-lead-intake-chat-${stage}-limits`,

@@ -8,7 +8,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DUE_INDEX, DUE_SHARD, type LedgerRecord } from './record';
+import { DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type LedgerRecord } from './record';
 import {
   claimMutation,
   errorMutation,
@@ -17,10 +17,12 @@ import {
   pendingMutation,
   releaseMutation,
   RESENDABLE,
+  scheduleMutation,
   sentMutation,
   type Claim,
   type ClaimMode,
   type Mutation,
+  type Schedule,
 } from './state';
 import { LedgerUnavailableError, type LedgerStore, type WriteResult } from './store';
 
@@ -40,6 +42,10 @@ const TAKEABLE = '(#status = :sending AND lock_expires_at <= :now) OR (#status =
 const CLAIM: Record<ClaimMode, (c: Claim) => Condition> = {
   new: () => ({ expr: 'attribute_not_exists(thread_id)' }),
   sweeper: (c) => ({ expr: TAKEABLE, values: { ':sending': 'sending', ':error': 'error', ':now': c.now } }),
+  idle: (c) => ({
+    expr: `idle_at <= :now AND (#status = :idle OR ${TAKEABLE})`,
+    values: { ':idle': 'idle', ':sending': 'sending', ':error': 'error', ':now': c.now },
+  }),
   owner: (c) => ({
     expr: `owner_hash = :owner AND (#status = :idle OR ${TAKEABLE})`,
     values: { ':owner': c.owner, ':idle': 'idle', ':sending': 'sending', ':error': 'error', ':now': c.now },
@@ -114,18 +120,43 @@ export class DynamoLedgerStore implements LedgerStore {
     });
   }
 
-  async due(now: number, limit: number): Promise<Array<Pick<LedgerRecord, 'thread_id' | 'due_at'>>> {
+  schedule(threadId: string, s: Schedule) {
+    return this.update(threadId, scheduleMutation(s), {
+      expr:
+        'attribute_not_exists(thread_id) OR (NOT #status IN (:sent, :failed) AND ' +
+        '(attribute_not_exists(owner_hash) OR owner_hash = :owner) AND (attribute_not_exists(activity_at) OR activity_at < :act))',
+      values: { ':sent': 'sent', ':failed': 'failed', ':owner': s.owner, ':act': s.activityAt },
+    });
+  }
+
+  due(now: number, limit: number) {
+    return this.queryIndex<'due_at'>(DUE_INDEX, 'due_shard', DUE_SHARD, 'due_at', now, limit);
+  }
+
+  idleDue(now: number, limit: number) {
+    return this.queryIndex<'idle_at'>(IDLE_INDEX, 'idle_shard', IDLE_SHARD, 'idle_at', now, limit);
+  }
+
+  /** The oldest `limit` entries of a sparse index whose time has come. */
+  private async queryIndex<K extends 'due_at' | 'idle_at'>(
+    index: string,
+    shardKey: string,
+    shard: string,
+    timeKey: K,
+    now: number,
+    limit: number,
+  ): Promise<Array<Pick<LedgerRecord, 'thread_id' | K>>> {
     try {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: 'due_shard = :s AND due_at <= :now',
-          ExpressionAttributeValues: { ':s': DUE_SHARD, ':now': now },
+          IndexName: index,
+          KeyConditionExpression: `${shardKey} = :s AND ${timeKey} <= :now`,
+          ExpressionAttributeValues: { ':s': shard, ':now': now },
           Limit: limit,
         }),
       );
-      return (out.Items ?? []) as Array<Pick<LedgerRecord, 'thread_id' | 'due_at'>>;
+      return (out.Items ?? []) as Array<Pick<LedgerRecord, 'thread_id' | K>>;
     } catch (e) {
       throw new LedgerUnavailableError(e);
     }

@@ -10,6 +10,7 @@ import {
   LedgerUnavailableError,
   sendOnce,
   ledgerConfigFromEnv,
+  ownerHash,
   type LedgerRecord,
 } from './index';
 
@@ -279,6 +280,87 @@ describe.each([
     });
   });
 
+  describe('the server’s schedule (self-hosted idle evaluations)', () => {
+    const armedIds = async (store: LedgerStore, now: number) => (await store.idleDue(now, 1000)).map((r) => r.thread_id);
+
+    it('arms an idle evaluation on a new record (idle, the owner’s hash) and re-arms it only for newer activity', async () => {
+      const { l, store, clock } = ledger();
+      const id = tid();
+      const now = clock.now / 1000;
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 })).toEqual({ armed: true });
+      const rec = await read(store, id);
+      expect(rec).toMatchObject({ status: 'idle', idle_shard: 'idle', idle_at: now + 600, activity_at: now, attempts: 0 });
+      expect(rec.owner_hash).toBe(ownerHash('alice'));
+      // A stream record delivered again, or late: it arms nothing.
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 })).toEqual({ armed: false });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now - 30, idleAt: now + 570 })).toEqual({ armed: false });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now + 40, idleAt: now + 640 })).toEqual({ armed: true });
+      expect(await read(store, id)).toMatchObject({ idle_at: now + 640, activity_at: now + 40 });
+      // Another owner's activity cannot arm it.
+      expect(await l.scheduleIdle(id, { owner: 'mallory', activityAt: now + 50, idleAt: now + 650 })).toEqual({ armed: false });
+      // The owner's browser triggers still meet the same record.
+      expect(await l.acquire(id, 'auto', { requester: { user: 'alice', verify: async () => false } })).toMatchObject({ kind: 'acquired' });
+    });
+
+    it('is due only once its time has come, is taken as an `idle` trigger, and is disarmed by the claim', async () => {
+      const { l, store, clock, advance } = ledger();
+      const id = tid();
+      const now = clock.now / 1000;
+      await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 10 });
+      expect(await armedIds(store, now + 9)).not.toContain(id);
+      expect(await l.acquire(id, 'idle', { idle: true })).toMatchObject({ kind: 'busy' }); // not yet: nothing written
+      expect((await read(store, id)).status).toBe('idle');
+      advance(10);
+      expect(await armedIds(store, now + 10)).toContain(id);
+      const got = await l.acquire(id, 'idle', { idle: true });
+      expect(got).toMatchObject({ kind: 'acquired', lease: { effectiveReason: 'idle' } });
+      const rec = await read(store, id);
+      expect(rec).toMatchObject({ status: 'sending', pending_reason: 'idle' });
+      expect(rec.idle_at).toBeUndefined();
+      expect(await armedIds(store, now + 1000)).not.toContain(id);
+    });
+
+    it('never takes a live lease: the idle evaluation stays armed until the holder lets go', async () => {
+      const { l, store, clock, advance } = ledger();
+      const id = tid();
+      const now = clock.now / 1000;
+      await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 5 });
+      const held = await l.acquire(id, 'auto');
+      advance(6);
+      expect(await l.acquire(id, 'idle', { idle: true })).toMatchObject({ kind: 'busy', reason: 'in_progress' });
+      expect(await armedIds(store, now + 6)).toContain(id);
+      if (held.kind !== 'acquired') throw new Error('expected a lease');
+      await l.release(held.lease, { evalState: '2:x' });
+      expect(await l.acquire(id, 'idle', { idle: true })).toMatchObject({ kind: 'acquired' });
+    });
+
+    it('a sent or failed record is never armed again, and sending disarms it', async () => {
+      const { l, store, clock } = ledger();
+      const id = tid();
+      const now = clock.now / 1000;
+      await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 });
+      const got = await l.acquire(id, 'manual');
+      if (got.kind !== 'acquired') throw new Error('expected a lease');
+      await l.markSent(got.lease, 'ses-1');
+      const rec = await read(store, id);
+      expect(rec.status).toBe('sent');
+      expect(rec.idle_at).toBeUndefined();
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now + 60, idleAt: now + 660 })).toEqual({ armed: false });
+      expect((await read(store, id)).idle_at).toBeUndefined();
+    });
+
+    it('keeps the page a trigger named, for a later holder (the sweeper)', async () => {
+      const { l, advance } = ledger();
+      const id = tid();
+      const first = await l.acquire(id, 'pagehide', { pageUrl: 'https://craigs.autos/brakes' });
+      if (first.kind !== 'acquired') throw new Error('expected a lease');
+      expect(first.lease.pageUrl).toBe('https://craigs.autos/brakes');
+      advance(61); // the holder died: its lease expired
+      const taken = await l.acquire(id, 'auto', { sweeper: true });
+      expect(taken).toMatchObject({ kind: 'acquired', lease: { pageUrl: 'https://craigs.autos/brakes', effectiveReason: 'pagehide' } });
+    });
+  });
+
   describe('runTrigger (a spooled trigger, run outside the endpoint)', () => {
     it('acquires as the endpoint does, runs, and records a failed run as an error for the sweeper', async () => {
       const { l, store } = ledger();
@@ -312,6 +394,25 @@ describe.each([
       expect(ok).toEqual({ kind: 'processed' });
       expect(await read(store, id)).toMatchObject({ status: 'sent', message_id: 'ses-1' });
     });
+  });
+});
+
+describe('a sweep (in memory: a sweep on the shared table would take other tests’ records)', () => {
+  it('runs the due records, then the armed idle evaluations whose time has come, each once', async () => {
+    const { l, advance, clock } = ledgerOn(() => new MemoryLedgerStore());
+    const now = clock.now / 1000;
+    const [quiet, later] = [tid(), tid()];
+    await l.scheduleIdle(quiet, { owner: 'a', activityAt: now, idleAt: now + 5 });
+    await l.scheduleIdle(later, { owner: 'b', activityAt: now, idleAt: now + 500 });
+    advance(5);
+    const seen: string[] = [];
+    const result = await l.sweep(async (lease) => {
+      seen.push(`${lease.threadId}:${lease.effectiveReason}`);
+      await l.release(lease, { evalState: '1:x' });
+    });
+    expect(seen).toEqual([`${quiet}:idle`]);
+    expect(result).toMatchObject({ due: 0, idle: 1, processed: 1, skipped: 0, failed: 0 });
+    expect((await l.sweep(async () => undefined)).idle).toBe(0); // served: not armed any more
   });
 });
 

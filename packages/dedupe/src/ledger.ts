@@ -35,6 +35,8 @@ export interface Lease {
   readonly attempts: number;
   /** The last evaluated transcript state and its summary (JSON), if any; the holder updates it. */
   cached: { evalState: string; summary: string } | null;
+  /** The page this trigger named, else the one the record kept from an earlier trigger. */
+  readonly pageUrl: string | null;
   finished: boolean;
 }
 
@@ -61,6 +63,8 @@ export type ReleaseResult = { kind: 'released' } | { kind: 'pending'; reason: st
 
 export interface SweepResult {
   due: number;
+  /** Records whose armed idle evaluation had come (the server's schedule). */
+  idle: number;
   /** Records the sweeper took over and processed. */
   processed: number;
   /** Records a trigger took first, or that stopped being due. */
@@ -96,8 +100,12 @@ export class Ledger {
    * sent or cooling down. A lost race reads the winner's record from the same answer. A strong
    * (non-auto) trigger that finds a live lease or a cooldown is recorded on the item, never dropped.
    */
-  async acquire(threadId: string, reason: string, opts: { sweeper?: boolean; requester?: Requester } = {}): Promise<AcquireResult> {
-    if (opts.requester) return this.acquireAsOwner(threadId, reason, opts.requester);
+  async acquire(
+    threadId: string,
+    reason: string,
+    opts: { sweeper?: boolean; idle?: boolean; requester?: Requester; pageUrl?: string | null } = {},
+  ): Promise<AcquireResult> {
+    if (opts.requester) return this.acquireAsOwner(threadId, reason, opts.requester, opts.pageUrl);
     const got = await this.acquireUnchecked(threadId, reason, opts);
     return got.kind === 'not_owner' ? { kind: 'not_owner' } : got;
   }
@@ -108,10 +116,10 @@ export class Ledger {
    * answer tells the rest apart: another owner is refused untouched; no record, or one without an
    * owner, is verified against the conversation first and only then written.
    */
-  private async acquireAsOwner(threadId: string, reason: string, requester: Requester): Promise<AcquireResult> {
+  private async acquireAsOwner(threadId: string, reason: string, requester: Requester, pageUrl?: string | null): Promise<AcquireResult> {
     const hash = ownerHash(requester.user);
     for (let round = 0; round < 4; round++) {
-      const got = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyExisting: true });
+      const got = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyExisting: true, pageUrl });
       if (got.kind !== 'not_owner') return got;
       const cur = 'record' in got ? got.record : undefined; // what the refused write found (no extra read)
       if (cur?.owner_hash === hash) continue; // it changed meanwhile: go again
@@ -125,7 +133,7 @@ export class Ledger {
       }
       if (!owns) return { kind: 'not_owner' };
       if (!cur) {
-        const created = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyNew: true });
+        const created = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyNew: true, pageUrl });
         if (created.kind === 'acquired') return created;
         continue; // created by someone else meanwhile
       }
@@ -138,15 +146,25 @@ export class Ledger {
   private async acquireUnchecked(
     threadId: string,
     reason: string,
-    opts: { sweeper?: boolean; owner?: string; onlyExisting?: boolean; onlyNew?: boolean },
+    opts: { sweeper?: boolean; idle?: boolean; owner?: string; onlyExisting?: boolean; onlyNew?: boolean; pageUrl?: string | null },
   ): Promise<AcquireResult | { kind: 'not_owner'; record?: LedgerRecord }> {
     const strong = isStrong(reason);
-    const mode: ClaimMode = opts.sweeper ? 'sweeper' : opts.onlyNew ? 'new' : opts.onlyExisting ? 'owner' : 'trigger';
+    const mode: ClaimMode = opts.idle ? 'idle' : opts.sweeper ? 'sweeper' : opts.onlyNew ? 'new' : opts.onlyExisting ? 'owner' : 'trigger';
+    const sweeping = opts.sweeper || opts.idle; // the sweeper never waits for, nor notes on, someone else's record
     for (let round = 0; round < 4; round++) {
       const now = this.now();
       const leaseId = randomUUID();
       const expiresAt = now + this.config.leaseSeconds;
-      const res = await this.store.claim(threadId, { mode, owner: opts.owner, leaseId, expiresAt, reason, now, ttl: this.ttl(now) });
+      const res = await this.store.claim(threadId, {
+        mode,
+        owner: opts.owner,
+        leaseId,
+        expiresAt,
+        reason,
+        now,
+        ttl: this.ttl(now),
+        pageUrl: opts.pageUrl,
+      });
       if (res.ok) {
         const old = res.old;
         return {
@@ -159,6 +177,7 @@ export class Ledger {
             pendingSeqSeen: (old?.pending_seq ?? 0) + (strong ? 1 : 0),
             attempts: old?.attempts ?? 0,
             cached: old?.eval_state && old.summary ? { evalState: old.eval_state, summary: old.summary } : null,
+            pageUrl: opts.pageUrl ?? old?.page_url ?? null,
             finished: false,
           },
         };
@@ -168,14 +187,14 @@ export class Ledger {
       // Owner-checked: no record, or another owner's (or none recorded), is the caller's to settle.
       if (opts.onlyExisting && (!cur || cur.owner_hash !== opts.owner)) return { kind: 'not_owner', record: cur };
       if (!cur) {
-        if (opts.sweeper) return { kind: 'busy', reason: 'already_sent', record: { thread_id: threadId, status: 'sent' } };
+        if (sweeping) return { kind: 'busy', reason: 'already_sent', record: { thread_id: threadId, status: 'sent' } };
         continue; // deleted meanwhile (operator resend): try again
       }
       if (cur.status === 'sent') return { kind: 'busy', reason: 'already_sent', record: cur };
       if (cur.status === 'failed') return { kind: 'busy', reason: 'failed', record: cur };
       const live = cur.status === 'sending' && (cur.lock_expires_at ?? 0) > now;
       const cooling = cur.status === 'error' && (cur.cooldown_until ?? 0) > now;
-      if (opts.sweeper) return { kind: 'busy', reason: live ? 'in_progress' : 'cooldown', record: cur };
+      if (sweeping) return { kind: 'busy', reason: live ? 'in_progress' : 'cooldown', record: cur };
       if (!live && !cooling) continue; // it changed between our write and its read: go again
       if (!strong) return { kind: 'busy', reason: live ? 'in_progress' : 'cooldown', record: cur };
       const recorded = await this.recordPending(threadId, reason, live ? 'sending' : 'error', now);
@@ -251,10 +270,11 @@ export class Ledger {
     reason: string,
     requester: Requester | undefined,
     process: (lease: Lease) => Promise<void>,
+    pageUrl?: string | null,
   ): Promise<
     { kind: 'processed' } | { kind: 'failed'; error: unknown; status?: 'error' | 'failed' } | Exclude<AcquireResult, { kind: 'acquired' }>
   > {
-    const got = await this.acquire(threadId, reason, { requester });
+    const got = await this.acquire(threadId, reason, { requester, pageUrl });
     if (got.kind !== 'acquired') return got;
     try {
       await process(got.lease);
@@ -268,15 +288,49 @@ export class Ledger {
   }
 
   /**
+   * The server saw activity in a conversation (self-hosted): arms its idle evaluation at `idleAt`,
+   * re-arming a later one. `owner` is the thread's own user (read from the thread, not from a
+   * request). `armed: false`: the record is settled (sent, failed), has seen newer activity, or
+   * belongs to someone else; nothing was written.
+   */
+  async scheduleIdle(threadId: string, s: { owner: string; activityAt: number; idleAt: number }): Promise<{ armed: boolean }> {
+    const now = this.now();
+    const res = await this.store.schedule(threadId, {
+      owner: ownerHash(s.owner),
+      activityAt: s.activityAt,
+      idleAt: s.idleAt,
+      now,
+      ttl: this.ttl(now),
+    });
+    return { armed: res.ok };
+  }
+
+  /**
    * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
    * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
-   * ends) and handed to `process`, the same pipeline the endpoint runs.
+   * ends) and handed to `process`, the same pipeline the endpoint runs. Then the armed idle
+   * evaluations whose time has come, each run as an `idle` trigger (a record held or cooling down
+   * stays armed for the next sweep).
    */
   async sweep(process: (lease: Lease) => Promise<void>, opts: { limit?: number } = {}): Promise<SweepResult> {
-    const due = await this.store.due(this.now(), opts.limit ?? 25);
-    const result: SweepResult = { due: due.length, processed: 0, skipped: 0, failed: 0 };
-    for (const { thread_id } of due) {
-      const got = await this.acquire(thread_id, 'auto', { sweeper: true });
+    const limit = opts.limit ?? 25;
+    const due = await this.store.due(this.now(), limit);
+    const result: SweepResult = { due: due.length, idle: 0, processed: 0, skipped: 0, failed: 0 };
+    await this.sweepEach(due, { sweeper: true }, process, result);
+    const idle = await this.store.idleDue(this.now(), limit);
+    result.idle = idle.length;
+    await this.sweepEach(idle, { idle: true }, process, result);
+    return result;
+  }
+
+  private async sweepEach(
+    records: Array<{ thread_id: string }>,
+    mode: { sweeper?: true; idle?: true },
+    process: (lease: Lease) => Promise<void>,
+    result: SweepResult,
+  ): Promise<void> {
+    for (const { thread_id } of records) {
+      const got = await this.acquire(thread_id, mode.idle ? 'idle' : 'auto', mode);
       if (got.kind !== 'acquired') {
         result.skipped++;
         continue;
@@ -289,6 +343,5 @@ export class Ledger {
         if (!got.lease.finished) await this.markError(got.lease, `sweep:${(e as Error)?.name ?? 'Error'}`).catch(() => undefined);
       }
     }
-    return result;
   }
 }

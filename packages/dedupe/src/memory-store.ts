@@ -1,4 +1,4 @@
-import { DUE_SHARD, type LedgerRecord } from './record';
+import { DUE_SHARD, IDLE_SHARD, type LedgerRecord } from './record';
 import {
   applyMutation,
   claimMutation,
@@ -10,11 +10,14 @@ import {
   mayNoteOwner,
   mayNotePending,
   mayRelease,
+  maySchedule,
   ownerMutation,
   pendingMutation,
   releaseMutation,
+  scheduleMutation,
   sentMutation,
   type Mutation,
+  type Schedule,
 } from './state';
 import type { LedgerStore, WriteResult } from './store';
 
@@ -63,6 +66,19 @@ export class MemoryLedgerStore implements LedgerStore {
 
   async releaseIdle(...[lease, seen, served, cache, now, ttl]: Parameters<LedgerStore['releaseIdle']>) {
     return this.write(lease.threadId, (r) => mayRelease(r, lease, seen), releaseMutation(cache, served, now, ttl));
+  }
+
+  async schedule(threadId: string, s: Schedule) {
+    return this.write(threadId, (r) => maySchedule(r, s), scheduleMutation(s));
+  }
+
+  async idleDue(now: number, limit: number) {
+    this.roundTrips++;
+    return [...this.records.values()]
+      .filter((r) => r.idle_shard === IDLE_SHARD && r.idle_at !== undefined && r.idle_at <= now)
+      .sort((a, b) => a.idle_at! - b.idle_at!)
+      .slice(0, limit)
+      .map((r) => ({ thread_id: r.thread_id, idle_at: r.idle_at }));
   }
 
   async due(now: number, limit: number) {

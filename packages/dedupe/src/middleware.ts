@@ -12,7 +12,7 @@ export interface LedgerContext extends Context {
 export interface SendOnceOptions<C extends Context> {
   ledger: () => Ledger;
   /** The thread and trigger of this request (from the validated body), and who asks (checked before anything is written). */
-  subject: (context: C) => { threadId: string; reason: string; requester?: Requester };
+  subject: (context: C) => { threadId: string; reason: string; requester?: Requester; pageUrl?: string | null };
   /** Told about every request the ledger answers itself (metrics, logs). */
   onBusy?: (reason: string, record: LedgerRecord, context: C) => void;
   /**
@@ -33,10 +33,10 @@ export interface SendOnceOptions<C extends Context> {
 export function sendOnce<C extends Context & Partial<LedgerContext>>(opts: SendOnceOptions<C>): MiddlewareObj<unknown, unknown, Error, C> {
   return {
     before: async function sendOnceBefore(request) {
-      const { threadId, reason, requester } = opts.subject(request.context);
+      const { threadId, reason, requester, pageUrl } = opts.subject(request.context);
       let result;
       try {
-        result = await opts.ledger().acquire(threadId, reason, { requester });
+        result = await opts.ledger().acquire(threadId, reason, { requester, pageUrl });
       } catch (e) {
         if (e instanceof LedgerUnavailableError) {
           // Fail closed: without the ledger we cannot promise one email, so nothing is run now; the

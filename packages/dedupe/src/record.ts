@@ -35,6 +35,16 @@ export interface LedgerRecord {
   due_at?: number;
   /** A hash of the thread owner's user id (never the id): requests from anyone else are refused untouched. */
   owner_hash?: string;
+  /**
+   * The server's schedule (self-hosted conversations): an `idle` evaluation is due at idle_at, the
+   * last activity plus the idle window (sparse index: present only while armed).
+   */
+  idle_shard?: string;
+  idle_at?: number;
+  /** The latest activity the schedule has seen: an older one (a stream record delivered again) changes nothing. */
+  activity_at?: number;
+  /** The page the last trigger named, so a lead sent later (by the sweeper) links it too. */
+  page_url?: string;
   created_at?: number;
   updated_at?: number;
   ttl?: number;
@@ -48,3 +58,6 @@ export const isStrong = (reason: string | undefined | null): boolean => !!reason
 /** The one value in the sparse index's partition key (the record is due; see due_at). */
 export const DUE_SHARD = 'due';
 export const DUE_INDEX = 'due-index';
+/** The one value in the idle index's partition key (an idle evaluation is armed; see idle_at). */
+export const IDLE_SHARD = 'idle';
+export const IDLE_INDEX = 'idle-index';

@@ -1,4 +1,4 @@
-import { DUE_SHARD, isStrong, type LedgerRecord, type LedgerStatus } from './record';
+import { DUE_SHARD, IDLE_SHARD, isStrong, type LedgerRecord, type LedgerStatus } from './record';
 
 /**
  * The ledger's state machine (docs/idempotency.md): which record each transition may change, and
@@ -12,6 +12,8 @@ import { DUE_SHARD, isStrong, type LedgerRecord, type LedgerStatus } from './rec
  *                     sending --releaseIdle--> idle --claim--> sending
  *   sending (lease expired) --claim--> sending (a takeover)
  *   sending (live) / error (cooling) --notePending--> same status, a strong trigger recorded
+ *   (none) / any unsettled --schedule--> same status (a new record: idle), an idle evaluation armed
+ *   idle / expired lease / error past cooldown, idle time come --claim (idle)--> sending, for `idle`
  */
 
 /** Which records a claim may take. */
@@ -23,7 +25,9 @@ export type ClaimMode =
   /** Only when there is no record yet (its owner was verified from the conversation first). */
   | 'new'
   /** The sweeper: an expired lease or an error past its cooldown; never a new, idle or live record. */
-  | 'sweeper';
+  | 'sweeper'
+  /** The sweeper's idle pass: a record whose armed idle time has come, idle or takeable (never a live lease). */
+  | 'idle';
 
 export interface Claim {
   mode: ClaimMode;
@@ -34,6 +38,8 @@ export interface Claim {
   reason: string;
   now: number;
   ttl: number;
+  /** The page the trigger named: kept on the record for a later holder. */
+  pageUrl?: string | null;
 }
 
 /** A holder's lease as the stores fence on it. */
@@ -60,6 +66,8 @@ export function mayClaim(r: LedgerRecord | undefined, c: Pick<Claim, 'mode' | 'o
       return !r;
     case 'sweeper':
       return !!r && takeable(r, c.now);
+    case 'idle':
+      return !!r && r.idle_at !== undefined && r.idle_at <= c.now && (r.status === 'idle' || takeable(r, c.now));
     case 'owner':
       return !!r && r.owner_hash === c.owner && (r.status === 'idle' || takeable(r, c.now));
     case 'trigger':
@@ -70,6 +78,30 @@ export function mayClaim(r: LedgerRecord | undefined, c: Pick<Claim, 'mode' | 'o
 /** The rule of `notePending`: the holder is still live (or the record still cooling down). */
 export const mayNotePending = (r: LedgerRecord | undefined, holder: 'sending' | 'error', now: number) =>
   !!r && (holder === 'sending' ? liveLease(r, now) : coolingDown(r, now));
+
+/** What the server's schedule writes after activity in a conversation (self-hosted). */
+export interface Schedule {
+  /** ownerHash of the thread's owner (read from the thread itself). */
+  owner: string;
+  /** The activity (epoch seconds) this schedule is for, and the idle evaluation it arms. */
+  activityAt: number;
+  idleAt: number;
+  now: number;
+  ttl: number;
+}
+
+/** Settled records: nothing more is sent for them, so nothing is armed on them. */
+const SETTLED: readonly LedgerStatus[] = ['sent', 'failed'];
+
+/**
+ * The rule of `schedule`: not settled, the same owner, and newer activity than the record has
+ * seen (stream records can be delivered twice or late: an older one arms nothing).
+ */
+export const maySchedule = (r: LedgerRecord | undefined, s: Pick<Schedule, 'owner' | 'activityAt'>) =>
+  !r ||
+  (!SETTLED.includes(r.status) &&
+    (r.owner_hash === undefined || r.owner_hash === s.owner) &&
+    (r.activity_at === undefined || r.activity_at < s.activityAt));
 
 /** The rule of `noteOwner`: a record from before owners were kept. */
 export const mayNoteOwner = (r: LedgerRecord | undefined) => !!r && r.owner_hash === undefined;
@@ -107,11 +139,19 @@ export function claimMutation(c: Claim): Mutation {
       due_shard: DUE_SHARD,
       due_at: c.expiresAt,
       ...(strong ? { pending_reason: c.reason } : {}),
+      ...(c.pageUrl ? { page_url: c.pageUrl } : {}),
     },
     setIfMissing: { created_at: c.now, attempts: 0, ...(c.mode === 'new' && c.owner ? { owner_hash: c.owner } : {}) },
     add: strong ? { pending_seq: 1 } : undefined,
+    // The idle evaluation taken is served through pending_reason from here on (a retry keeps it).
+    remove: c.mode === 'idle' ? ['idle_shard', 'idle_at'] : undefined,
   };
 }
+
+export const scheduleMutation = (s: Schedule): Mutation => ({
+  set: { idle_shard: IDLE_SHARD, idle_at: s.idleAt, activity_at: s.activityAt, updated_at: s.now, ttl: s.ttl },
+  setIfMissing: { status: 'idle', created_at: s.now, attempts: 0, owner_hash: s.owner },
+});
 
 export const pendingMutation = (reason: string, now: number): Mutation => ({
   set: { pending_reason: reason, updated_at: now },
@@ -132,6 +172,8 @@ export const sentMutation = (messageId: string, now: number, ttl: number): Mutat
     'cooldown_until',
     'summary',
     'eval_state',
+    'idle_shard',
+    'idle_at',
   ],
 });
 
@@ -161,7 +203,7 @@ export const errorMutation = (e: ErrorOutcome): Mutation => ({
   remove: [
     'lease_id',
     'lock_expires_at',
-    ...(e.failed ? ['due_shard', 'due_at', 'cooldown_until'] : []),
+    ...(e.failed ? ['due_shard', 'due_at', 'cooldown_until', 'idle_shard', 'idle_at'] : []),
     ...(e.cache && e.cache.summary === undefined ? ['summary'] : []),
   ],
 });

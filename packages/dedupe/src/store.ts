@@ -1,6 +1,6 @@
 import { UpstreamError } from '@lead-intake/errors';
 import type { LedgerRecord } from './record';
-import type { Claim, ErrorOutcome, EvalCache, LeaseRef } from './state';
+import type { Claim, ErrorOutcome, EvalCache, LeaseRef, Schedule } from './state';
 
 /**
  * Where the ledger keeps its records: one method per transition of the state machine
@@ -26,8 +26,12 @@ export interface LedgerStore {
   finishError(lease: LeaseRef, e: ErrorOutcome): Promise<boolean>;
   /** `idle`, remembering the evaluated state (rule: `mayRelease`). */
   releaseIdle(lease: LeaseRef, pendingSeqSeen: number, served: boolean, cache: EvalCache, now: number, ttl: number): Promise<WriteResult>;
+  /** Arms (or re-arms) the idle evaluation after activity in the conversation (rule: `maySchedule`). */
+  schedule(threadId: string, s: Schedule): Promise<WriteResult>;
   /** Records due for the sweeper, oldest first (a sparse index: no scan). */
   due(now: number, limit: number): Promise<Array<Pick<LedgerRecord, 'thread_id' | 'due_at'>>>;
+  /** Records whose armed idle evaluation is due, oldest first (the idle index: no scan). */
+  idleDue(now: number, limit: number): Promise<Array<Pick<LedgerRecord, 'thread_id' | 'idle_at'>>>;
   /** Operations: deletes a settled record so the next trigger sends again (rule: `mayClearForResend`). */
   clearForResend(threadId: string): Promise<WriteResult>;
   /** Operations: drops the kept summary (customer details), keeping the status. False: no record. */

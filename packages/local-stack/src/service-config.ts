@@ -18,6 +18,24 @@ export interface ResolvedFunction {
   environment: Record<string, string>;
   url?: { invokeMode: 'BUFFERED' | 'RESPONSE_STREAM'; cors?: UrlCors };
   schedule?: string[];
+  /** DynamoDB stream event source mappings (`stream` events of type dynamodb). */
+  streams?: StreamSource[];
+}
+
+/** A `stream` event as the local stack runs it (./streams.ts), with the deploy's own settings. */
+export interface StreamSource {
+  /** The stream: an Fn::ImportValue name (another service's export) or a table of this service (Fn::GetAtt [<id>, StreamArn]). */
+  arn: { importValue: string } | { tableLogicalId: string };
+  batchSize: number;
+  batchWindowSeconds: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  filterPatterns: unknown[];
+  reportBatchItemFailures: boolean;
+  /** -1: until the record is too old. */
+  maximumRetryAttempts: number;
+  maximumRecordAgeSeconds: number;
+  /** The on-failure destination, a queue of the same service (logical id). */
+  onFailureQueue?: string;
 }
 
 export interface UrlCors {
@@ -41,6 +59,8 @@ export interface ResolvedService {
   functions: ResolvedFunction[];
   tables: TableDefinition[];
   queues: QueueDefinition[];
+  /** Stream ARNs this service exports (Outputs with an Export of Fn::GetAtt [<table>, StreamArn]): export name -> table logical id. */
+  streamExports: Record<string, string>;
 }
 
 export interface QueueDefinition {
@@ -163,6 +183,7 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
         )
         .flat()
         .filter((x: unknown): x is string => typeof x === 'string'),
+      streams: (fn.events ?? []).filter((e: any) => e.stream).map((e: any) => streamSource(e.stream, `${printed.service}.${name}`)),
     };
   });
   const ofType = (type: string) =>
@@ -176,5 +197,36 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
     functions,
     tables: ofType('AWS::DynamoDB::Table'),
     queues: ofType('AWS::SQS::Queue'),
+    streamExports: Object.fromEntries(
+      Object.values<any>(printed.resources?.Outputs ?? {})
+        .map((o) => [o.Export?.Name, o.Value?.['Fn::GetAtt']] as const)
+        .filter(([name, att]) => typeof name === 'string' && Array.isArray(att) && att[1] === 'StreamArn')
+        .map(([name, att]) => [name as string, att[0] as string]),
+    ),
+  };
+}
+
+/** A `stream` event's settings, with Lambda's defaults; what cannot run locally is said, not guessed. */
+function streamSource(e: any, where: string): StreamSource {
+  if (typeof e !== 'object' || e.type !== 'dynamodb') throw new Error(`${where}: only \`stream\` events of type dynamodb run locally`);
+  const arn = e.arn?.['Fn::ImportValue'];
+  const att = e.arn?.['Fn::GetAtt'];
+  const source: StreamSource['arn'] | undefined =
+    typeof arn === 'string' ? { importValue: arn } : Array.isArray(att) && att[1] === 'StreamArn' ? { tableLogicalId: att[0] } : undefined;
+  if (!source) throw new Error(`${where}: a stream's arn must be Fn::ImportValue or Fn::GetAtt [<table>, StreamArn] to run locally`);
+  const dest = e.destinations?.onFailure;
+  const destArn = typeof dest === 'object' ? (dest.arn ?? dest) : dest;
+  const queue = Array.isArray(destArn?.['Fn::GetAtt']) ? destArn['Fn::GetAtt'][0] : undefined;
+  if (dest && !queue) throw new Error(`${where}: a stream's onFailure destination must be a queue of the same service to run locally`);
+  return {
+    arn: source,
+    batchSize: e.batchSize ?? 10,
+    batchWindowSeconds: e.batchWindow ?? 0,
+    startingPosition: e.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+    filterPatterns: e.filterPatterns ?? [],
+    reportBatchItemFailures: e.functionResponseType === 'ReportBatchItemFailures',
+    maximumRetryAttempts: e.maximumRetryAttempts ?? -1,
+    maximumRecordAgeSeconds: e.maximumRecordAgeInSeconds ?? 86400,
+    onFailureQueue: queue,
   };
 }

@@ -12,6 +12,9 @@ import { LOCAL_DIR } from './paths';
 import { assertPortFree } from './process';
 import { discoverServices, resolveService, type ResolvedService } from './service-config';
 import { createQueues, type LocalQueues } from './sqs';
+import { StreamPoller } from './streams';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { dynamoClient } from './dynamodb';
 
 export interface RunningStack {
   urls: Record<string, string>;
@@ -118,6 +121,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       log(`${name.padEnd(16)} ${served.url}${url.invokeMode === 'RESPONSE_STREAM' ? '  (response streaming)' : ''}`);
     }
     startSchedules(functions, stoppers, log);
+    startStreams(functions, services, dynamo.endpoint, sqs, queues, stoppers, log);
 
     if (cfg.outputsFile) {
       const custom: Record<string, string> = {};
@@ -221,6 +225,56 @@ function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<(
     }, seconds * 1000);
     stoppers.push(async () => clearInterval(timer));
     log(`${name.padEnd(16)} every ${seconds}s (schedule; LOCAL_SCHEDULE_SECONDS)`);
+  }
+}
+
+/**
+ * Runs DynamoDB stream event source mappings (`stream` events) against DynamoDB Local's streams
+ * (./streams.ts). LOCAL_STREAMS=0 turns them off (the shared test stack does, so that its tests'
+ * conversations are not also evaluated by the scheduler; the scheduler's own tests start a stack with them on).
+ */
+function startStreams(
+  functions: Map<string, LocalFunction>,
+  services: ResolvedService[],
+  endpoint: string,
+  sqs: RunningSqsEmulator,
+  queues: Map<string, LocalQueues>,
+  stoppers: Array<() => Promise<void>>,
+  log: (l: string) => void,
+) {
+  if (process.env.LOCAL_STREAMS === '0') return;
+  const exports = Object.assign(
+    {},
+    ...services.map((s) => Object.fromEntries(Object.entries(s.streamExports).map(([n, id]) => [n, { svc: s, id }]))),
+  );
+  const region = process.env.AWS_REGION ?? 'us-west-2';
+  const clients = {
+    client: dynamoClient(endpoint),
+    streams: new DynamoDBStreamsClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  };
+  stoppers.push(async () => (clients.client.destroy(), clients.streams.destroy()));
+  for (const [name, fn] of functions) {
+    const svc = services.find((s) => s.service === fn.fn.service)!;
+    for (const source of fn.fn.streams ?? []) {
+      const owner = 'importValue' in source.arn ? exports[source.arn.importValue] : { svc, id: source.arn.tableLogicalId };
+      if (!owner) throw new Error(`${name}: no service exports the stream '${(source.arn as { importValue: string }).importValue}'`);
+      const table = owner.svc.tables.find((t: { logicalId: string }) => t.logicalId === owner.id)?.properties.TableName;
+      if (typeof table !== 'string') throw new Error(`${name}: the stream's table ${owner.id} is not a table of ${owner.svc.service}`);
+      const failureQueue = source.onFailureQueue ? queues.get(svc.service)?.get(source.onFailureQueue) : undefined;
+      const poller = new StreamPoller({
+        name,
+        tableName: table,
+        source,
+        region,
+        dynamo: () => clients,
+        invoke: (event) => fn.invoke(event),
+        onFailure: failureQueue ? (body) => sqs.queue(failureQueue.name)!.send(body) : undefined,
+        log: (l) => console.error(l),
+      });
+      poller.start();
+      stoppers.push(() => poller.stop());
+      log(`${name.padEnd(16)} the ${table} stream (event source mapping; LOCAL_STREAMS=0 turns it off)`);
+    }
   }
 }
 

@@ -45,8 +45,8 @@ export const handler = middy<any, any, Error, LeadContext>()
       ledger: getLedger,
       // The owner is checked before the ledger writes anything: a wrong user gets 404 and changes nothing.
       subject: (c) => {
-        const { threadId, reason, user } = c.leadRequest;
-        return { threadId, reason, requester: requesterFor(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) };
+        const { threadId, reason, user, pageUrl } = c.leadRequest;
+        return { threadId, reason, pageUrl, requester: requesterFor(runtime, c.secrets.OPENAI_API_KEY!, threadId, user) };
       },
       onBusy: (reason, _record, c) => {
         const m = metrics.singleMetric();

@@ -2,14 +2,27 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
-import { clearSes, dynamoEndpoint, emulator, emulatorBaseURL, sesEmails, sesEndpoint, sqsEndpoint, threads } from '@lead-intake/testkit';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  clearSes,
+  dedupeTableName,
+  documentClient,
+  dynamoEndpoint,
+  ledgerRecord,
+  emulator,
+  emulatorBaseURL,
+  sesEmails,
+  sesEndpoint,
+  sqsEndpoint,
+  threads,
+} from '@lead-intake/testkit';
 
 /** `sls invoke local` with the service's sample events, against the local stack's services. */
 const admin = emulator();
-const invoke = async (event: string, fn = 'lead') => {
+const invoke = async (event: string, fn = 'lead', extra: string[] = []) => {
   const { stdout } = await promisify(execFile)(
     'npx',
-    ['sls', 'invoke', 'local', '-f', fn, '--path', `events/${event}`, '--stage', 'local'],
+    ['sls', 'invoke', 'local', '-f', fn, '--path', `events/${event}`, '--stage', 'local', ...extra],
     {
       cwd: join(__dirname, '..'),
       env: {
@@ -52,9 +65,24 @@ it('invokes the sweeper with the sample scheduled event: one sweep, its counts a
   const result = await invoke('sweeper-schedule.json', 'sweeper');
   expect(result).toEqual({
     due: expect.any(Number),
+    idle: expect.any(Number),
     processed: expect.any(Number),
     skipped: expect.any(Number),
     failed: 0,
     spool: { received: expect.any(Number), done: expect.any(Number), kept: 0, invalid: 0 },
   });
+}, 180_000);
+
+it('invokes the scheduler with the sample stream record: the conversation’s idle evaluation is armed on the ledger', async () => {
+  await threads.seedThread({ id: 'cthr_sample_scheduled', user: 'u_demoCustomer0000000002', items: [] });
+  // The sample item is from 2026-11-27: older than the scheduler takes by default (imports), so the age limit is lifted.
+  const result = await invoke('scheduler-stream.json', 'scheduler', ['--env', 'LEAD_SCHEDULE_MAX_AGE_SECONDS=315360000']);
+  expect(result).toEqual({ batchItemFailures: [] });
+  expect(await ledgerRecord('cthr_sample_scheduled')).toMatchObject({
+    status: 'idle',
+    activity_at: Date.parse('2026-11-27T12:00:00Z') / 1000,
+    idle_at: Date.parse('2026-11-27T12:00:00Z') / 1000 + 5,
+  });
+  // Armed and already due: removed so that other files' sweeps in this shared stack do not run it.
+  await documentClient().send(new DeleteCommand({ TableName: await dedupeTableName(), Key: { thread_id: 'cthr_sample_scheduled' } }));
 }, 180_000);

@@ -27,13 +27,19 @@ async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => 
   const requester = requesterFor(runtime, apiKey, threadId, user);
   let outcome;
   try {
-    outcome = await getLedger().runTrigger(t.threadId, t.reason, requester, async (lease) => {
-      const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, apiKey, remainingMs(), {
-        trigger: t.reason,
-        source: 'spool',
-      });
-      logger.info('sweeper ran a spooled trigger', { ...log, answer: answer.reason });
-    });
+    outcome = await getLedger().runTrigger(
+      t.threadId,
+      t.reason,
+      requester,
+      async (lease) => {
+        const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, apiKey, remainingMs(), {
+          trigger: t.reason,
+          source: 'spool',
+        });
+        logger.info('sweeper ran a spooled trigger', { ...log, answer: answer.reason });
+      },
+      pageUrl,
+    );
   } catch (e) {
     if (e instanceof LedgerUnavailableError) return 'retry';
     throw e;
@@ -76,14 +82,15 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     const key = context.secrets.OPENAI_API_KEY!;
     const result = await getLedger().sweep(
       async (lease) => {
-        const log = { threadId: lease.threadId, trigger: 'sweeper' };
+        const log = { threadId: lease.threadId, trigger: lease.effectiveReason, source: 'sweeper' };
         try {
           const answer = await runLeadJob(
             runtime,
-            { threadId: lease.threadId, user: null, pageUrl: null, lease },
+            // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
+            { threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease },
             key,
             context.getRemainingTimeInMillis(),
-            { trigger: 'sweeper' },
+            { trigger: lease.effectiveReason, source: 'sweeper' },
           );
           logger.info('sweeper finished a record', { ...log, answer: answer.reason });
         } catch (e) {

@@ -27,6 +27,9 @@ function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
   return new FallbackTranscriptSource(new StoreTranscriptSource(threadStore(rt)), hosted);
 }
 
+/** The owner of a self-hosted thread (read from the thread itself), or null: no such thread. */
+export const threadOwner = (rt: Rt, threadId: string): Promise<string | null> => threadStore(rt).threadOwner(threadId);
+
 /**
  * Whether `user` owns the thread, read from the conversation itself (before any ledger write):
  * the self-hosted store; a thread not there is a hosted one only for a user that is not

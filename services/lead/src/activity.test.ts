@@ -1,0 +1,63 @@
+import type { DynamoDBRecord } from 'aws-lambda';
+import { activityByThread, earliestFailure } from './activity';
+
+/** Stream records as the thread table's stream delivers them (NEW_IMAGE). */
+const rec = (seq: string, pk: string, sk: string, item: Record<string, unknown> | null, eventName = 'INSERT'): DynamoDBRecord =>
+  ({
+    eventName,
+    dynamodb: {
+      SequenceNumber: seq,
+      ApproximateCreationDateTime: 1_900_000_000,
+      Keys: { pk: { S: pk }, sk: { S: sk } },
+      NewImage: item ? { pk: { S: pk }, sk: { S: sk }, data: { S: JSON.stringify(item) } } : undefined,
+    },
+  }) as DynamoDBRecord;
+const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+describe('activityByThread', () => {
+  it('takes each thread’s newest item time and whether an assistant turn completed, in batch order', () => {
+    const { threads, ignored } = activityByThread(
+      [
+        rec('100', 'THREAD#cthr_a', 'ITM#1#msg', { type: 'user_message', created_at: '2030-03-17T17:46:40.000Z' }),
+        rec('101', 'THREAD#cthr_b', 'ITM#1#msg', { type: 'user_message', created_at: '2030-03-17T17:46:41.000Z' }),
+        rec('102', 'THREAD#cthr_a', 'ITM#2#msg', { type: 'assistant_message', created_at: '2030-03-17T17:46:45.500Z' }),
+      ],
+      { notBefore: 0 },
+    );
+    expect(ignored).toBe(0);
+    expect(threads).toEqual([
+      { threadId: 'cthr_a', activityAt: t('2030-03-17T17:46:45Z'), turnDone: true, firstSequence: '100' },
+      { threadId: 'cthr_b', activityAt: t('2030-03-17T17:46:41Z'), turnDone: false, firstSequence: '101' },
+    ]);
+  });
+
+  it('ignores what is not a new item (thread rows, updates, removals) and items older than the limit (imports)', () => {
+    const { threads, ignored } = activityByThread(
+      [
+        rec('1', 'THREAD#cthr_a', 'META', { id: 'cthr_a' }),
+        rec('2', 'THREAD#cthr_a', 'ITM#1#msg', { type: 'assistant_message', created_at: '2030-01-01T00:00:00Z' }, 'MODIFY'),
+        rec('3', 'THREAD#cthr_a', 'ITM#1#msg', null, 'REMOVE'),
+        rec('4', 'USER#u', 'ITM#1#msg', { type: 'user_message', created_at: '2030-01-01T00:00:00Z' }),
+        rec('5', 'THREAD#cthr_old', 'ITM#1#msg', { type: 'user_message', created_at: '2020-01-01T00:00:00Z' }),
+      ],
+      { notBefore: t('2029-01-01T00:00:00Z') },
+    );
+    expect(threads).toEqual([]);
+    expect(ignored).toBe(5);
+  });
+
+  it('falls back to the stream time when the item cannot be read', () => {
+    const r = rec('7', 'THREAD#cthr_a', 'ITM#1#msg', null);
+    r.dynamodb!.NewImage = { data: { S: 'not json' } };
+    expect(activityByThread([r], { notBefore: 0 }).threads[0]).toMatchObject({ activityAt: 1_900_000_000, turnDone: false });
+  });
+});
+
+describe('earliestFailure', () => {
+  it('names the smallest sequence number (numerically: they are longer than any JS number)', () => {
+    const a = { threadId: 'a', activityAt: 0, turnDone: false, firstSequence: '900000000000000000000000001' };
+    const b = { threadId: 'b', activityAt: 0, turnDone: false, firstSequence: '99' };
+    expect(earliestFailure([a, b])).toBe('99');
+    expect(earliestFailure([])).toBeNull();
+  });
+});

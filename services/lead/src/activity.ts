@@ -1,0 +1,73 @@
+import type { DynamoDBRecord } from 'aws-lambda';
+
+/**
+ * What a batch of the thread table's stream says about each conversation: its latest activity
+ * and whether an assistant turn completed (services/chat stores an assistant message once its
+ * answer is done). Only item inserts count (the event source mapping's filter already keeps only
+ * those; checked again here so that a wider filter changes nothing). Never reads the text.
+ */
+export interface ThreadActivity {
+  threadId: string;
+  /** Epoch seconds of the newest item in the batch (its own `created_at`). */
+  activityAt: number;
+  /** An assistant message was stored: a turn completed. */
+  turnDone: boolean;
+  /** The first stream record of this thread in the batch: where a retry must start from. */
+  firstSequence: string;
+}
+
+export interface ActivityOptions {
+  /** Items older than this (epoch seconds) are not activity: an import of old threads, or a late replay. */
+  notBefore: number;
+}
+
+const THREAD_PK = /^THREAD#(.+)$/;
+
+export function activityByThread(records: DynamoDBRecord[], opts: ActivityOptions): { threads: ThreadActivity[]; ignored: number } {
+  const threads = new Map<string, ThreadActivity>();
+  let ignored = 0;
+  for (const r of records) {
+    const pk = r.dynamodb?.Keys?.pk?.S;
+    const sk = r.dynamodb?.Keys?.sk?.S;
+    const seq = r.dynamodb?.SequenceNumber;
+    const threadId = pk ? THREAD_PK.exec(pk)?.[1] : undefined;
+    if (r.eventName !== 'INSERT' || !threadId || !sk?.startsWith('ITM#') || !seq) {
+      ignored++;
+      continue;
+    }
+    const item = parseItem(r.dynamodb?.NewImage?.data?.S);
+    const at = item?.createdAt ?? r.dynamodb?.ApproximateCreationDateTime;
+    if (typeof at !== 'number' || !Number.isFinite(at) || at < opts.notBefore) {
+      ignored++;
+      continue;
+    }
+    const cur = threads.get(threadId);
+    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone: item?.type === 'assistant_message', firstSequence: seq });
+    else {
+      cur.activityAt = Math.max(cur.activityAt, at);
+      cur.turnDone ||= item?.type === 'assistant_message';
+    }
+  }
+  return { threads: [...threads.values()], ignored };
+}
+
+/** The item's type and creation time only (the stored JSON; the text is not looked at). */
+function parseItem(data: string | undefined): { type?: string; createdAt?: number } | null {
+  if (!data) return null;
+  try {
+    const item = JSON.parse(data) as { type?: unknown; created_at?: unknown };
+    const ms = typeof item.created_at === 'string' ? Date.parse(item.created_at) : NaN;
+    return {
+      type: typeof item.type === 'string' ? item.type : undefined,
+      createdAt: Number.isNaN(ms) ? undefined : Math.floor(ms / 1000),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** The batch item failure to report: the earliest failed thread's first record (Lambda retries from there). */
+export function earliestFailure(failed: ThreadActivity[]): string | null {
+  if (!failed.length) return null;
+  return failed.map((t) => t.firstSequence).reduce((a, b) => (BigInt(a) <= BigInt(b) ? a : b));
+}

@@ -1,0 +1,251 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EmulatorAdmin } from '@lead-intake/openai-emulator';
+import { clientTokenFor, parseSse } from '@lead-intake/testkit';
+import { resolveStage } from '@lead-intake/stage-config';
+import { createTables } from '../packages/local-stack/src/dynamodb';
+import { resolveService } from '../packages/local-stack/src/service-config';
+import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
+
+/**
+ * Server-scheduled leads (issue 16), over a local stack of their own with the event source
+ * mapping on (the shared test stack runs with LOCAL_STREAMS=0): conversations run through the chat
+ * endpoint over HTTP, and no browser trigger is ever sent. The scheduler reads the thread table's
+ * stream from DynamoDB Local, the sweeper runs every second, the idle window is the `local`
+ * stage's leadIdleSeconds.
+ */
+const IDLE = Number(resolveStage('local').leadIdleSeconds);
+const PORTS = {
+  LOCAL_DYNAMODB_PORT: 38000,
+  LOCAL_SES_PORT: 38005,
+  LOCAL_SQS_PORT: 38006,
+  LOCAL_OPENAI_PORT: 33110,
+  LOCAL_SESSION_PORT: 33101,
+  LOCAL_LEAD_PORT: 33102,
+  LOCAL_CHAT_PORT: 33103,
+};
+const at = (port: number) => `http://127.0.0.1:${port}`;
+const CHAT = at(PORTS.LOCAL_CHAT_PORT);
+const admin = new EmulatorAdmin(at(PORTS.LOCAL_OPENAI_PORT));
+const dynamo = () =>
+  new DynamoDBClient({
+    endpoint: at(PORTS.LOCAL_DYNAMODB_PORT),
+    region: 'us-west-2',
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
+const LEDGER = 'chatkit-lead-intake-lead-local-dedupe';
+const PAGE = 'https://craigs.autos/brakes';
+
+let stack: ChildProcess;
+let log = '';
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sched-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOCAL_OUTPUTS_FILE: join(dir, 'outputs.json'),
+    LOCAL_SCHEDULE_SECONDS: '1',
+    LOCAL_STREAMS: '1',
+  };
+  for (const [k, v] of Object.entries(PORTS)) env[k] = String(v);
+  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LOCAL_CHATKIT_MODE', 'LOCAL_STAGE', 'LOCAL_DYNAMODB_DATA_DIR']) delete env[k];
+  stack = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/local-stack/src/cli.ts')], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stack.stdout!.on('data', (d) => (log += d));
+  stack.stderr!.on('data', (d) => (log += d));
+  const deadline = Date.now() + 90_000;
+  while (!/^ready in /m.test(log) && Date.now() < deadline && stack.exitCode === null) await sleep(100);
+  if (!/^ready in /m.test(log)) throw new Error(`the stack did not start:\n${log}`);
+  expect(log).toMatch(/scheduler\s+the chatkit-lead-intake-chat-local-threads stream/);
+}, 120_000);
+
+afterAll(async () => {
+  if (stack && stack.exitCode === null) {
+    stack.kill('SIGINT');
+    await new Promise((r) => stack.once('exit', r));
+  }
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const text = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
+
+/** One customer in the browser: a chat token that names their page, and their turns. Never a lead trigger. */
+function customer(user: string) {
+  const token = clientTokenFor(user, 3600, { pageUrl: PAGE });
+  let threadId: string | null = null;
+  const post = async (body: unknown) => {
+    const res = await fetch(CHAT, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, origin: 'http://localhost:4321' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+    return parseSse(await res.text());
+  };
+  return {
+    get threadId() {
+      return threadId!;
+    },
+    /** Sends a message and reads the whole answer; answers when the turn is over (the time of the last event). */
+    async say(message: string): Promise<number> {
+      const events = threadId
+        ? await post({ type: 'threads.add_user_message', params: { thread_id: threadId, input: text(message) } })
+        : await post({ type: 'threads.create', params: { input: text(message) } });
+      threadId ??= events.find((e) => e.type === 'thread.created').thread.id;
+      expect(events.some((e) => e.type === 'thread.item.done' && e.item.type === 'assistant_message')).toBe(true);
+      return Date.now();
+    },
+  };
+}
+
+interface Email {
+  at: number;
+  subject: string;
+  text: string;
+}
+async function emailsFor(threadId: string): Promise<Email[]> {
+  const store = (await (await fetch(`${at(PORTS.LOCAL_SES_PORT)}/store`)).json()) as {
+    emails: Array<{ at: number; subject: string; body: { text?: string } }>;
+  };
+  return store.emails
+    .filter((m) => m.body.text?.includes(threadId))
+    .map((m) => ({ at: m.at * (m.at < 1e12 ? 1000 : 1), subject: m.subject, text: m.body.text! }));
+}
+
+/** Waits until `threadId` has an email, or `ms` pass; answers the emails. */
+async function waitForEmail(threadId: string, ms: number): Promise<Email[]> {
+  const until = Date.now() + ms;
+  let got = await emailsFor(threadId);
+  while (!got.length && Date.now() < until) {
+    await sleep(200);
+    got = await emailsFor(threadId);
+  }
+  return got;
+}
+
+/** Summary requests the emulator answered whose transcript holds `marker`. */
+async function summariesWith(marker: string): Promise<number> {
+  const reqs = await admin.requests();
+  return reqs.filter((r) => {
+    const body = r.body as { text?: { format?: { name?: string } } } | undefined;
+    return r.path.endsWith('/responses') && body?.text?.format?.name === 'lead' && JSON.stringify(body).includes(marker);
+  }).length;
+}
+
+const ledger = async (threadId: string) =>
+  (
+    await DynamoDBDocumentClient.from(dynamo()).send(
+      new GetCommand({ TableName: LEDGER, Key: { thread_id: threadId }, ConsistentRead: true }),
+    )
+  ).Item;
+
+// A contact arrives, then the customer goes on talking: the email comes one idle window after the
+// LAST turn (re-armed), with the page and the transcript, and only once.
+it('emails an abandoned conversation with a contact once, an idle window after its last turn, with no browser trigger', async () => {
+  const c = customer('u_schedAbandonedCustomer01');
+  await c.say('My brakes squeal (marker-abandon). Call me at 415-555-0142.');
+  await sleep(3000);
+  const last = await c.say('It is a 2012 Civic.');
+  const emails = await waitForEmail(c.threadId, (IDLE + 15) * 1000);
+  expect(emails).toHaveLength(1);
+  // Not before the window counted from the last turn (activity and SES times are whole seconds: 2 s
+  // of slack; the first turn's window would have ended about 1.5 s after the last turn).
+  expect(emails[0]!.at - last).toBeGreaterThanOrEqual((IDLE - 2) * 1000);
+  expect(emails[0]!.text).toContain(PAGE);
+  expect(emails[0]!.text).toContain('2012 Civic');
+  expect(await ledger(c.threadId)).toMatchObject({ status: 'sent', trigger_reason: 'idle' });
+  // The ledger holds nothing armed any more, and further sweeps send nothing.
+  expect((await ledger(c.threadId))!.idle_at).toBeUndefined();
+  await sleep(3000);
+  expect(await emailsFor(c.threadId)).toHaveLength(1);
+  // One summary per transcript state at most: two turns with a contact, each evaluated once by the
+  // scheduler's `auto`, and the idle evaluation reused the last one.
+  expect(await summariesWith('marker-abandon')).toBeLessThanOrEqual(2);
+}, 60_000);
+
+it('sends at once, from the turn itself, when the summary says the lead is handoff-ready (`auto`, before any idle window)', async () => {
+  const c = customer('u_schedHandoffReadyCust001');
+  // The turn's answer, then the scheduler's summary of that turn (the emulator answers in order).
+  await admin.queue({ text: 'Thanks Dana, Craig will call you today.' });
+  await admin.queueOutput({
+    handoff_ready: true,
+    handoff_reason: 'Phone and project are explicit.',
+    customer_name: 'Dana Whitfield',
+    customer_language: 'English',
+    vehicle: { year: 2016, make: 'Toyota', model: 'Tacoma' },
+    project_summary: 'Check engine light on',
+    summary: 'Dana reports the check engine light on her 2016 Tacoma.',
+    key_details: ['Check engine light on since Monday'],
+    missing_info: ['Mileage'],
+    next_steps: ['Call Dana to book a diagnostic'],
+    call_script_prompts: ['Ask when the light came on.', 'Ask if it blinks.', 'Offer a diagnostic slot.'],
+    outreach_message: 'Hi Dana, this is Craig’s Autos about your Tacoma.',
+    sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
+    email_subject: 'Your Tacoma check engine light',
+    email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
+  });
+  await c.say('Dana here (marker-ready), 2016 Tacoma, check engine light. Call 415-555-0190 to book.');
+  const emails = await waitForEmail(c.threadId, (IDLE + 15) * 1000);
+  expect(emails).toHaveLength(1);
+  expect(await ledger(c.threadId)).toMatchObject({ status: 'sent', trigger_reason: 'auto' });
+  expect(emails[0]!.text).toContain('Dana Whitfield');
+  await sleep((IDLE + 3) * 1000); // the idle evaluation that was armed sends nothing more
+  expect(await emailsFor(c.threadId)).toHaveLength(1);
+}, 60_000);
+
+it('sends nothing and pays for no summary when the conversation has no contact', async () => {
+  const c = customer('u_schedNoContactCustomer01');
+  await c.say('How late are you open (marker-nocontact)?');
+  await c.say('Thanks, bye.');
+  await sleep((IDLE + 4) * 1000);
+  expect(await emailsFor(c.threadId)).toEqual([]);
+  expect(await summariesWith('marker-nocontact')).toBe(0);
+  // The idle evaluation ran and let go: idle, nothing armed.
+  const rec = await ledger(c.threadId);
+  expect(rec).toMatchObject({ status: 'idle' });
+  expect(rec!.idle_at).toBeUndefined();
+}, 60_000);
+
+it('a conversation that resumes after its idle email gets no second email', async () => {
+  const c = customer('u_schedResumingCustomer001');
+  await c.say('Oil change please (marker-resume), my email is resume.customer@example.net');
+  expect(await waitForEmail(c.threadId, (IDLE + 15) * 1000)).toHaveLength(1);
+  await c.say('Also, can you check the tires?');
+  await sleep((IDLE + 4) * 1000);
+  expect(await emailsFor(c.threadId)).toHaveLength(1);
+  expect(await ledger(c.threadId)).toMatchObject({ status: 'sent' });
+}, 60_000);
+
+it('a scheduler that cannot reach the ledger is retried from that record: the lead still goes out once', async () => {
+  // The ledger table disappears (DynamoDB refuses every ledger call) while a customer chats.
+  const lead = await resolveService(join(REPO_ROOT, 'services', 'lead'), 'local', join(LOCAL_DIR, 'cache'));
+  const table = lead.tables.find((t) => t.properties.TableName === LEDGER)!;
+  await dynamo().send(new DeleteTableCommand({ TableName: LEDGER }));
+  try {
+    const c = customer('u_schedLedgerOutage000001');
+    const turnEnd = await c.say('Check engine light (marker-outage). Phone 415-555-0177.');
+    // The chat never waited for lead work: the turn completed while the ledger was gone.
+    expect(turnEnd).toBeGreaterThan(0);
+    await sleep((IDLE + 2) * 1000);
+    expect(log).toMatch(/scheduler: could not schedule; the batch is retried from this thread/);
+    expect(await emailsFor(c.threadId)).toEqual([]);
+    // The ledger comes back: the stream batch is delivered again, the idle time is already past.
+    await createTables(at(PORTS.LOCAL_DYNAMODB_PORT), [table]);
+    const emails = await waitForEmail(c.threadId, 30_000);
+    expect(emails).toHaveLength(1);
+    await sleep(3000);
+    expect(await emailsFor(c.threadId)).toHaveLength(1);
+  } finally {
+    await createTables(at(PORTS.LOCAL_DYNAMODB_PORT), [table]); // no-op when it exists
+  }
+  // Nothing was given up: the failure destination is empty.
+  const queues = (await (await fetch(`${at(PORTS.LOCAL_SQS_PORT)}/`)).json()) as { queues: Array<{ name: string; messages: unknown[] }> };
+  expect(queues.queues.find((q) => q.name.endsWith('-scheduler-failures'))!.messages).toEqual([]);
+}, 90_000);
