@@ -94,19 +94,25 @@ function quantile(xs: number[], q: number): number {
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-async function startStack(): Promise<ChildProcess> {
+/**
+ * The bench's stack. The main one runs no schedules and no stream mappings (the browser-trigger
+ * figures are measured alone); the server-scheduled phase starts a second one with both on.
+ */
+async function startStack(ports: Record<string, number> = PORTS, over: NodeJS.ProcessEnv = {}, name = 'bench'): Promise<ChildProcess> {
   mkdirSync(join(ROOT, '.local'), { recursive: true });
-  const logFile = join(ROOT, '.local', 'bench-stack.log');
+  const logFile = join(ROOT, '.local', `${name}-stack.log`);
   const out = openSync(logFile, 'w');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOCAL_HOST: HOST,
     LOCAL_STAGE: STAGE,
     LOCAL_SCHEDULE_SECONDS: '0',
-    LOCAL_OUTPUTS_FILE: join(ROOT, '.local', 'bench-outputs.json'),
+    LOCAL_STREAMS: '0',
+    LOCAL_OUTPUTS_FILE: join(ROOT, '.local', `${name}-outputs.json`),
     POWERTOOLS_LOG_LEVEL: 'ERROR',
+    ...over,
   };
-  for (const [k, v] of Object.entries(PORTS)) env[k] = String(v);
+  for (const [k, v] of Object.entries(ports)) env[k] = String(v);
   delete env.OPENAI_API_KEY;
   delete env.OPENAI_BASE_URL;
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'packages/local-stack/src/cli.ts')], {
@@ -601,11 +607,209 @@ async function main() {
     stack.kill('SIGTERM');
     await new Promise((r) => stack.once('exit', r));
   }
+  results.serverScheduled = await serverScheduled((results.chat as any).addedToFirstStreamedByteMs);
   mkdirSync(join(ROOT, 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(ROOT, 'docs', 'performance.md'), performanceDoc(results as any));
   log('wrote bench/results.json and docs/performance.md');
   process.exit(0);
+}
+
+const SCHEDULED_PORTS = {
+  LOCAL_DYNAMODB_PORT: 19200,
+  LOCAL_SES_PORT: 19205,
+  LOCAL_SQS_PORT: 19206,
+  LOCAL_OPENAI_PORT: 19210,
+  LOCAL_SESSION_PORT: 19201,
+  LOCAL_LEAD_PORT: 19202,
+  LOCAL_CHAT_PORT: 19203,
+};
+const SCHEDULED_CONVERSATIONS = 200;
+const SWEEP_SECONDS = 1;
+
+/** A small deterministic generator (mulberry32): the same conversations on every run. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Issue 16's scenario: 200 self-hosted conversations through the chat endpoint, none sending a
+ * browser trigger, each abandoned after a random number of turns (1-4), 70% with a contact at a
+ * random turn. The stack runs the scheduler (stream mapping) and the sweeper every second. Counts
+ * emails per conversation (lost, duplicates), summaries, and the delay from the end of the last
+ * turn to the email (SES emulator polled every 100 ms). Then the chat's added first byte with the
+ * scheduler reading every turn, measured as the main phase measures it.
+ */
+async function serverScheduled(addedWithoutScheduler: number) {
+  log('server-scheduled leads...');
+  const stack = await startStack(SCHEDULED_PORTS, { LOCAL_STREAMS: '1', LOCAL_SCHEDULE_SECONDS: String(SWEEP_SECONDS) }, 'bench-scheduled');
+  const at = (port: number) => `http://${HOST}:${port}`;
+  const chat = `${at(SCHEDULED_PORTS.LOCAL_CHAT_PORT)}/`;
+  const emulator = new EmulatorAdmin(at(SCHEDULED_PORTS.LOCAL_OPENAI_PORT));
+  const idleSeconds = Number(stage.leadIdleSeconds);
+  const input = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
+  try {
+    const random = rng(16);
+    const plans = Array.from({ length: SCHEDULED_CONVERSATIONS }, (_, i) => {
+      const turns = 1 + Math.floor(random() * 4);
+      const contactAt = random() < 0.7 ? Math.floor(random() * turns) : -1;
+      const pauses = Array.from({ length: turns }, () => Math.floor(random() * 1500));
+      return { i, turns, contactAt, pauses, threadId: '', lastAt: 0 };
+    });
+    const turn = async (token: string, threadId: string, text: string) => {
+      const body = threadId
+        ? { type: 'threads.add_user_message', params: { thread_id: threadId, input: input(text) } }
+        : { type: 'threads.create', params: { input: input(text) } };
+      const t0 = performance.now();
+      const res = await fetch(chat, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+      const reader = res.body!.getReader();
+      let seen = '';
+      let firstByte = -1;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (firstByte < 0 && value.length) firstByte = performance.now() - t0;
+        seen += new TextDecoder().decode(value);
+      }
+      const id = threadId || /"thread":\{"id":"(cthr_[^"]+)"/.exec(seen)?.[1];
+      if (!id || !seen.includes('"assistant_message"')) throw new Error(`turn failed: ${seen.slice(0, 300)}`);
+      return { threadId: id, firstByte };
+    };
+    const firstSeen = new Map<string, number[]>();
+    const pollSes = async () => {
+      const store = (await (await fetch(`${at(SCHEDULED_PORTS.LOCAL_SES_PORT)}/store`)).json()) as {
+        emails: Array<{ messageId: string; body: { text?: string } }>;
+      };
+      const now = Date.now();
+      const byThread = new Map<string, Set<string>>();
+      for (const m of store.emails) {
+        const id = /cthr_[0-9a-z]+/.exec(m.body.text ?? '')?.[0];
+        if (id) byThread.set(id, (byThread.get(id) ?? new Set()).add(m.messageId));
+      }
+      for (const [id, msgs] of byThread) {
+        const seen = firstSeen.get(id) ?? [];
+        while (seen.length < msgs.size) seen.push(now);
+        firstSeen.set(id, seen);
+      }
+    };
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        await pollSes();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const started = Date.now();
+    const queue = [...plans];
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let p = queue.shift(); p; p = queue.shift()) {
+          const token = mintClientToken(LOCAL_TOKEN_SECRET, `u_benchSched${String(p.i).padStart(13, '0')}`, 3600, {
+            pageUrl: 'https://craigs.autos/service',
+          }).token;
+          for (let t = 0; t < p.turns; t++) {
+            const text =
+              t === p.contactAt
+                ? `[conv-${p.i}] my number is 415-555-${String(1000 + p.i).slice(-4)}`
+                : `[conv-${p.i}] question ${t} about my car`;
+            p.threadId = (await turn(token, p.threadId, text)).threadId;
+            p.lastAt = Date.now();
+            if (t < p.turns - 1) await new Promise((r) => setTimeout(r, p.pauses[t]));
+          }
+        }
+      }),
+    );
+    const chatSeconds = (Date.now() - started) / 1000;
+    // Every conversation's window plus a sweep, then 15 s more in which a duplicate would show.
+    const lastActivity = Math.max(...plans.map((p) => p.lastAt));
+    while (Date.now() < lastActivity + (idleSeconds + SWEEP_SECONDS) * 1000 + 15_000) await new Promise((r) => setTimeout(r, 250));
+    polling = false;
+    await poller;
+    await pollSes();
+    const withContact = plans.filter((p) => p.contactAt >= 0);
+    const emails = (p: (typeof plans)[number]) => firstSeen.get(p.threadId) ?? [];
+    const lost = withContact.filter((p) => emails(p).length === 0).length;
+    const duplicates = plans.filter((p) => emails(p).length > 1).length;
+    const unexpected = plans.filter((p) => p.contactAt < 0 && emails(p).length > 0).length;
+    const delays = withContact.filter((p) => emails(p).length).map((p) => emails(p)[0]! - p.lastAt);
+    const requests = await emulator.requests();
+    const summaryOf = (r: (typeof requests)[number]) =>
+      r.path === '/v1/responses' && (r.body as { text?: { format?: { name?: string } } })?.text?.format?.name === 'lead';
+    const summaries = requests.filter(summaryOf);
+    const noContactSummaries = summaries.filter((r) =>
+      plans.some((p) => p.contactAt < 0 && JSON.stringify(r.body).includes(`[conv-${p.i}]`)),
+    ).length;
+    // States a summary may be paid for: each turn from the contact's on (one per transcript state).
+    const statesWithContact = withContact.reduce((n, p) => n + (p.turns - p.contactAt), 0);
+    const limit = (idleSeconds + SWEEP_SECONDS) * 1000;
+
+    // The chat's added first byte with the scheduler reading every turn (the main phase's method, fewer turns).
+    const token = mintClientToken(LOCAL_TOKEN_SECRET, 'u_benchSchedFirstByte0001', 3600).token;
+    let threadId = (await turn(token, '', 'Hello')).threadId;
+    for (let i = 0; i < 300; i++) await turn(token, threadId, 'Warming up');
+    const direct: number[] = [];
+    const viaChat: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${at(SCHEDULED_PORTS.LOCAL_OPENAI_PORT)}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+        body: JSON.stringify({ model: 'm', input: [{ role: 'user', content: 'Are you open?' }], stream: true }),
+      });
+      const reader = res.body!.getReader();
+      let first = -1;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (first < 0 && value.length) first = performance.now() - t0;
+      }
+      direct.push(first);
+      const c = await turn(token, threadId, 'Are you open?');
+      threadId = c.threadId;
+      viaChat.push(c.firstByte);
+    }
+    const added = round(median(viaChat) - median(direct));
+    return {
+      conversations: SCHEDULED_CONVERSATIONS,
+      withContact: withContact.length,
+      turns: plans.reduce((n, p) => n + p.turns, 0),
+      chatSeconds: round(chatSeconds, 1),
+      browserTriggers: 0,
+      emailsSent: plans.reduce((n, p) => n + emails(p).length, 0),
+      lost,
+      duplicates,
+      emailsWithoutContact: unexpected,
+      summaries: summaries.length,
+      summariesPerConversation: round(summaries.length / SCHEDULED_CONVERSATIONS, 2),
+      summariesPerContactConversation: round(summaries.length / withContact.length, 2),
+      summariesForConversationsWithoutContact: noContactSummaries,
+      transcriptStatesWithContact: statesWithContact,
+      delayFromLastMessageMs: {
+        p50: Math.round(median(delays)),
+        p99: Math.round(quantile(delays, 0.99)),
+        max: Math.round(Math.max(...delays)),
+      },
+      idleWindowSeconds: idleSeconds,
+      sweepIntervalSeconds: SWEEP_SECONDS,
+      target: `0 lost, 0 duplicates, every delay <= idle window + one sweep interval (${limit} ms)`,
+      met: lost === 0 && duplicates === 0 && unexpected === 0 && Math.max(...delays) <= limit,
+      chatAddedFirstByteWithSchedulerMs: added,
+      chatAddedFirstByteWithoutSchedulerMs: addedWithoutScheduler,
+      economyMet: noContactSummaries === 0 && summaries.length <= statesWithContact,
+    };
+  } finally {
+    stack.kill('SIGTERM');
+    await new Promise((r) => stack.once('exit', r));
+  }
 }
 
 function performanceDoc(r: any): string {
@@ -718,6 +922,7 @@ ${[
     `50`,
     `${yes(r.chat.concurrentStreams.met)}`,
   ),
+  ...(r.serverScheduled ? scheduledRows(r.serverScheduled, yes) : []),
 ].join('\n')}
 
 Self-hosted mode (the default) unless a row says otherwise. Warm latency through the local
@@ -774,6 +979,17 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   the store (a request refused by validation) answers in ${r.chat.firstByteWithoutStoreMedianMs} ms. The usage gate (the user's turn
   counter; the day's model calls, reserved in blocks) is asked once the message is stored, so it
   is on the path to the first text, not the first byte.
+- **Server-scheduled leads** (issue 16): a second stack with the scheduler's stream mapping on
+  and the sweeper every ${r.serverScheduled?.sweepIntervalSeconds ?? 1} s;
+  ${r.serverScheduled?.conversations ?? 200} conversations through the chat endpoint, 10 at a time,
+  none sending a browser trigger, each abandoned after 1 to 4 turns (random pauses up to 1.5 s),
+  70% giving a phone number at a random turn (a fixed seed: the same conversations every run). The
+  emulator's summaries are never handoff-ready, so every email is an idle one. Emails are counted
+  per conversation from the SES emulator, polled every 100 ms until the last conversation's window
+  and a sweep have passed, plus 15 s in which a duplicate would show; the delay runs from the end
+  of the conversation's last turn to the poll that first saw its email. The chat's added first
+  byte is then measured on that stack as above (300 warm-up turns, 100 measured), every turn
+  going through the stream to the scheduler.
 - **Memory**: a fresh process runs the lead bundle on a 200-message thread through the whole send
   path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`.
 
@@ -807,7 +1023,46 @@ against 6.34 ms on the quieter 2026-11-25 machine.
 `;
 }
 
-if (process.argv.includes('--doc-only')) {
+function scheduledRows(s: any, yes: (b: boolean) => string): string[] {
+  return [
+    row(
+      `server-scheduled leads: ${s.conversations} abandoned conversations (${s.withContact} with a contact), no browser trigger`,
+      `${s.emailsSent} emails; lost ${s.lost}, duplicates ${s.duplicates}, emails without a contact ${s.emailsWithoutContact}`,
+      `0 lost, 0 duplicates`,
+      `${yes(s.lost === 0 && s.duplicates === 0 && s.emailsWithoutContact === 0)}`,
+    ),
+    row(
+      `server-scheduled leads: delay from the last message to the email`,
+      `p50 ${s.delayFromLastMessageMs.p50} ms, p99 ${s.delayFromLastMessageMs.p99} ms, max ${s.delayFromLastMessageMs.max} ms ` +
+        `(idle window ${s.idleWindowSeconds} s, sweep every ${s.sweepIntervalSeconds} s)`,
+      `every one <= ${(s.idleWindowSeconds + s.sweepIntervalSeconds) * 1000} ms`,
+      `${yes(s.met)}`,
+    ),
+    row(
+      `server-scheduled leads: summaries`,
+      `${s.summaries} for ${s.conversations} conversations (${s.summariesPerContactConversation} per conversation with a contact; ` +
+        `${s.summariesForConversationsWithoutContact} for those without; ` +
+        `${s.transcriptStatesWithContact} transcript states with a contact)`,
+      `none without a contact, <= 1 per state`,
+      `${yes(s.economyMet)}`,
+    ),
+    row(
+      `self-hosted chat with the scheduler reading every turn: time added to the first streamed byte`,
+      `${s.chatAddedFirstByteWithSchedulerMs} ms (the main run, scheduler off: ${s.chatAddedFirstByteWithoutSchedulerMs} ms)`,
+      `no change: the turn never waits for lead work`,
+      `|`,
+    ),
+  ];
+}
+
+if (process.argv.includes('--scheduled-only')) {
+  // Only the server-scheduled scenario, printed (nothing written): for working on it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  serverScheduled(NaN).then(
+    (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
+    (e) => (console.error(e), process.exit(1)),
+  );
+} else if (process.argv.includes('--doc-only')) {
   // Rewrites docs/performance.md from bench/results.json (after editing the text), without measuring.
   writeFileSync(
     join(ROOT, 'docs', 'performance.md'),

@@ -9,6 +9,9 @@
  *   forget  <threadId> [--yes]                             after confirmation, delete every self-hosted
  *                                                          conversation of that thread's customer, and the
  *                                                          summaries the ledger kept for them (a deletion request)
+ *   rearm   --since <ISO time> [--until <ISO time>] [--yes] after confirmation, arm the idle evaluation of every
+ *                                                          self-hosted conversation with activity in that window
+ *                                                          (the scheduler's work, redone: SchedulerFailedAlarm)
  *
  * `--stage local` (the default) works against `npm run dev`; any other stage against AWS with your
  * credentials (the OpenAI key then comes from SSM unless OPENAI_API_KEY is set).
@@ -16,11 +19,11 @@
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { chatkitModeSetting } from '@lead-intake/config/settings';
-import { DynamoLedgerStore, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
+import { DynamoLedgerStore, Ledger, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { resolveStage } from '@lead-intake/stage-config';
@@ -35,7 +38,8 @@ import { resolveService } from '@lead-intake/local-stack/service-config';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE =
-  'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]';
+  'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]\n' +
+  '       npm run lead -- rearm --since <ISO time> [--until <ISO time>] [--stage <stage>] [--yes]';
 
 class UsageError extends Error {}
 
@@ -50,16 +54,17 @@ function parse(argv: string[]) {
       else flags[a.slice(2)] = true;
     } else positional.push(a);
   }
-  const [command, threadId] = positional;
-  if (!command || !['preview', 'status', 'resend', 'forget'].includes(command)) throw new UsageError(USAGE);
-  if (!threadId || !THREAD_ID.test(threadId)) throw new UsageError(`a thread id like cthr_... is required\n${USAGE}`);
+  const [command, threadId = ''] = positional;
+  if (!command || !['preview', 'status', 'resend', 'forget', 'rearm'].includes(command)) throw new UsageError(USAGE);
+  if (command !== 'rearm' && (!threadId || !THREAD_ID.test(threadId)))
+    throw new UsageError(`a thread id like cthr_... is required\n${USAGE}`);
   return { command, threadId, stage: typeof flags.stage === 'string' ? flags.stage : 'local', flags };
 }
 
 /** Where this stage's ledger and OpenAI are: the same resolved serverless config the deploy uses. */
 async function target(stage: string) {
   const svc = await resolveService(join(REPO_ROOT, 'services', 'lead'), stage, join(LOCAL_DIR, 'cache'));
-  // The lead function's own environment, as the deploy sets it: tables, mode, model.
+  // The lead function's own environment, as the deploy sets it: tables, mode, model, idle window.
   const env = svc.functions.find((f) => f.name === 'lead')?.environment ?? {};
   const table = env.LEAD_DEDUPE_TABLE_NAME;
   if (!table) throw new Error('services/lead/serverless.yml sets no LEAD_DEDUPE_TABLE_NAME');
@@ -98,7 +103,17 @@ async function target(stage: string) {
 function printable(r: LedgerRecord) {
   const out: Record<string, unknown> = { ...r };
   if (r.summary) out.summary = `<${r.summary.length} bytes, not shown>`;
-  for (const k of ['lock_expires_at', 'sent_at', 'cooldown_until', 'due_at', 'created_at', 'updated_at', 'ttl'] as const) {
+  for (const k of [
+    'lock_expires_at',
+    'sent_at',
+    'cooldown_until',
+    'due_at',
+    'idle_at',
+    'activity_at',
+    'created_at',
+    'updated_at',
+    'ttl',
+  ] as const) {
     if (typeof r[k] === 'number') out[k] = `${r[k]} (${new Date(r[k]! * 1000).toISOString()})`;
   }
   return out;
@@ -149,6 +164,11 @@ async function main() {
     const res = await store.clearForResend(threadId);
     if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing cleared.`);
     console.log(`Cleared ${threadId} (was '${rec.status}'). The next trigger for this thread sends the lead email.`);
+    return;
+  }
+
+  if (command === 'rearm') {
+    await rearm(t, store, flags);
     return;
   }
 
@@ -214,6 +234,71 @@ async function main() {
       ? ''
       : ` (AI summary unavailable: ${result.summary.failure})`;
   console.log(`Decision for a '${reason}' trigger: ${result.decision}${summaryNote}`);
+}
+
+/**
+ * The scheduler's work for a time window, redone (its stream batches were set aside:
+ * SchedulerFailedAlarm). Finds the self-hosted conversations with items created in the window (a
+ * Scan of the thread table filtered on the item keys, which begin with their creation time: an
+ * operator's tool, not a request path) and arms each one's idle evaluation from its latest item
+ * there. The ledger decides as always: a sent or failed conversation, or one with newer activity,
+ * is left as it is; the sweeper runs what is armed and due.
+ */
+async function rearm(t: Awaited<ReturnType<typeof target>>, store: DynamoLedgerStore, flags: Record<string, string | true>) {
+  const since = typeof flags.since === 'string' ? Date.parse(flags.since) : NaN;
+  const until = typeof flags.until === 'string' ? Date.parse(flags.until) : Date.now();
+  if (Number.isNaN(since) || Number.isNaN(until) || until < since)
+    throw new UsageError(`rearm needs --since <ISO time> (and --until after it, if given)\n${USAGE}`);
+  const tableName = t.env.CHAT_THREADS_TABLE_NAME;
+  if (!tableName) throw new Error('services/lead/serverless.yml sets no CHAT_THREADS_TABLE_NAME (rearm is for self-hosted stages)');
+  const idleSeconds = Number(t.env.LEAD_IDLE_SECONDS);
+  if (!(idleSeconds > 0)) throw new Error('services/lead/serverless.yml sets no LEAD_IDLE_SECONDS');
+  const key = (ms: number) => `ITM#${ms.toString(36).padStart(9, '0')}`;
+  const latest = new Map<string, number>();
+  let start: Record<string, any> | undefined;
+  do {
+    const page = await t.dynamo.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':from': { S: key(since) }, ':to': { S: `${key(until)}~` } },
+        ProjectionExpression: 'pk, sk',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const threadId = item.pk?.S?.replace(/^THREAD#/, '');
+      const ms = parseInt(item.sk?.S?.slice(4, 13) ?? '', 36);
+      if (threadId && Number.isFinite(ms)) latest.set(threadId, Math.max(latest.get(threadId) ?? 0, ms));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  if (!latest.size) {
+    console.log(`No self-hosted conversation has activity between ${new Date(since).toISOString()} and ${new Date(until).toISOString()}.`);
+    return;
+  }
+  if (
+    flags.yes !== true &&
+    !(await confirm(
+      `Arm the idle evaluation of ${latest.size} conversation(s) with activity in that window (a lead goes out for those with a contact)?`,
+    ))
+  ) {
+    console.log('Nothing changed.');
+    return;
+  }
+  const threads = new DynamoThreadStore({ tableName, client: t.dynamo });
+  const ledger = new Ledger(store);
+  let armed = 0;
+  for (const [threadId, ms] of latest) {
+    const owner = await threads.threadOwner(threadId);
+    if (!owner) continue;
+    const activityAt = Math.floor(ms / 1000);
+    if ((await ledger.scheduleIdle(threadId, { owner, activityAt, idleAt: activityAt + idleSeconds })).armed) armed++;
+  }
+  console.log(
+    `Armed ${armed} of ${latest.size} conversation(s); the others are sent, failed, or have newer activity. ` +
+      'The sweeper runs them once their idle time has come.',
+  );
 }
 
 main().catch((e) => {

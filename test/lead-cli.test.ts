@@ -3,11 +3,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { resolveStage } from '@lead-intake/stage-config';
 import {
   chatRequest,
   clearSes,
   clientTokenFor,
+  dedupeTableName,
+  documentClient,
   emulator,
+  ledgerRecord,
   leadAuth,
   ownerOf,
   postJson,
@@ -113,3 +118,30 @@ it('forget deletes every conversation of the thread’s customer (asking first),
     reason: 'already_sent',
   });
 }, 90_000);
+
+it('rearm arms the idle evaluation of every conversation with activity in a window (the scheduler’s work, redone)', async () => {
+  const since = new Date().toISOString();
+  const id = await threads.seedThread({
+    user: 'u-rearm',
+    items: [
+      { role: 'user', text: 'Tires, call 415-555-0123' },
+      { role: 'assistant', text: 'Sure.' },
+    ],
+  });
+  const until = new Date().toISOString();
+  expect(await ledgerRecord(id)).toBeUndefined();
+  const out = await cli(['rearm', '--since', since, '--until', until, '--yes']);
+  expect(out.stdout).toMatch(/^Armed 1 of 1 conversation/);
+  const rec = (await ledgerRecord(id))!;
+  expect(rec).toMatchObject({ status: 'idle', idle_shard: 'idle' });
+  expect(rec.idle_at - rec.activity_at).toBe(Number(resolveStage('local').leadIdleSeconds));
+  expect(rec.activity_at).toBeGreaterThanOrEqual(Math.floor(Date.parse(since) / 1000));
+  // Again: newer activity is already armed, nothing changes.
+  expect((await cli(['rearm', '--since', since, '--until', until, '--yes'])).stdout).toMatch(/^Armed 0 of 1 conversation/);
+  // Armed and due: removed so that other files' sweeps in this shared stack do not run it.
+  await documentClient().send(new DeleteCommand({ TableName: await dedupeTableName(), Key: { thread_id: id } }));
+  await expect(cli(['rearm', '--since', 'yesterday'])).rejects.toMatchObject({
+    code: 2,
+    stderr: expect.stringMatching(/--since <ISO time>/),
+  });
+});

@@ -312,14 +312,25 @@ export class Ledger {
    * evaluations whose time has come, each run as an `idle` trigger (a record held or cooling down
    * stays armed for the next sweep).
    */
-  async sweep(process: (lease: Lease) => Promise<void>, opts: { limit?: number } = {}): Promise<SweepResult> {
+  async sweep(
+    process: (lease: Lease) => Promise<void>,
+    opts: { limit?: number; parallel?: number; more?: () => boolean } = {},
+  ): Promise<SweepResult> {
     const limit = opts.limit ?? 25;
+    const parallel = opts.parallel ?? 1;
     const due = await this.store.due(this.now(), limit);
     const result: SweepResult = { due: due.length, idle: 0, processed: 0, skipped: 0, failed: 0 };
-    await this.sweepEach(due, { sweeper: true }, process, result);
-    const idle = await this.store.idleDue(this.now(), limit);
-    result.idle = idle.length;
-    await this.sweepEach(idle, { idle: true }, process, result);
+    await this.sweepEach(due, { sweeper: true }, process, result, parallel);
+    // Idle evaluations come in bursts (conversations go quiet together): pages while time is left,
+    // stopping when a page only finds records someone else holds (they stay armed for the next run).
+    for (let page = 0; page < 100 && (page === 0 || (opts.more?.() ?? false)); page++) {
+      const idle = await this.store.idleDue(this.now(), limit);
+      if (!idle.length) break;
+      result.idle += idle.length;
+      const before = result.processed + result.failed;
+      await this.sweepEach(idle, { idle: true }, process, result, parallel);
+      if (result.processed + result.failed === before) break;
+    }
     return result;
   }
 
@@ -328,8 +339,20 @@ export class Ledger {
     mode: { sweeper?: true; idle?: true },
     process: (lease: Lease) => Promise<void>,
     result: SweepResult,
+    parallel: number,
   ): Promise<void> {
-    for (const { thread_id } of records) {
+    const queue = [...records];
+    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, () => this.sweepNext(queue, mode, process, result)));
+  }
+
+  private async sweepNext(
+    queue: Array<{ thread_id: string }>,
+    mode: { sweeper?: true; idle?: true },
+    process: (lease: Lease) => Promise<void>,
+    result: SweepResult,
+  ): Promise<void> {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { thread_id } = next;
       const got = await this.acquire(thread_id, mode.idle ? 'idle' : 'auto', mode);
       if (got.kind !== 'acquired') {
         result.skipped++;

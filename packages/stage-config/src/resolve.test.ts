@@ -14,6 +14,7 @@ function config(stages: Record<string, unknown>, defaults: Record<string, unknow
     newUsersPerSourceIpPerHour: 20,
     chatDailyModelCalls: 2000,
     chatRetentionDays: 365,
+    leadIdleSeconds: 600,
   };
   writeFileSync(file, JSON.stringify({ defaults: { ...base, ...defaults }, stages }));
   return file;
@@ -48,4 +49,13 @@ it('refuses a deployed stage without an address for its alarms, unless it opts o
   expect(resolveStage('prod', config({ prod: { alarmEmail: 'none' } })).alarmSubscriptionEmail).toBe('');
   expect(resolveStage('prod', config({})).alarmSubscriptionEmail).toBe('owner@craigs.autos');
   expect(resolveStage('dev', config({ dev: { secretsFromEnvironment: true, alarmEmail: '' } })).alarmSubscriptionEmail).toBe('');
+});
+
+it('takes the idle window of server-scheduled leads as whole seconds, at most a day', () => {
+  expect(resolveStage('prod').leadIdleSeconds).toBe(600);
+  expect(resolveStage('local').leadIdleSeconds).toBeLessThanOrEqual(10); // tests and the bench wait for it
+  for (const bad of [0, 1.5, '600', 86401])
+    expect(() => resolveStage('prod', config({ prod: { leadIdleSeconds: bad } }))).toThrow(
+      /leadIdleSeconds for stage 'prod' must be an integer/,
+    );
 });

@@ -9,7 +9,9 @@ import { getLedger, logger, metrics, requesterFor } from './runtime';
 
 // How many due records one run takes (each is one lead pipeline run, inside the 60 s timeout).
 const batch = intSetting(process.env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 });
-// A spooled trigger is started only with this much of the run left (one lead run fits in it).
+// Lead runs at once within a sweep (idle evaluations arrive in bursts; each is mostly waiting on I/O).
+const parallel = intSetting(process.env, 'LEAD_SWEEP_PARALLEL', 5, { min: 1, max: 25 });
+// A spooled trigger (or another page of idle evaluations) is started only with this much of the run left (one lead run fits in it).
 const spoolReserveMs = intSetting(
   process.env,
   'LEAD_SPOOL_RESERVE_MS',
@@ -101,7 +103,7 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
           throw e;
         }
       },
-      { limit: batch },
+      { limit: batch, parallel, more: () => context.getRemainingTimeInMillis() > spoolReserveMs },
     );
     if (result.due) metrics.addMetric('SweeperProcessed', MetricUnit.Count, result.processed);
     let spool;
