@@ -1,3 +1,3 @@
 export { LeadSummarySchema, type LeadSummary } from './schema';
 export { leadSummaryInstructions, LEAD_SUMMARY_PROMPT_VERSION } from './instructions';
-export { summarizeLead, summaryInput, type SummarizeInput, type SummaryOutcome, type SummaryFailure } from './summarize';
+export { summarizeLead, summaryInput, SUMMARY_FORMAT, type SummarizeInput, type SummaryOutcome, type SummaryFailure } from './summarize';

@@ -3,6 +3,9 @@ import { zodTextFormat } from 'openai/helpers/zod';
 import { LeadSummarySchema, type LeadSummary } from './schema';
 import { leadSummaryInstructions } from './instructions';
 
+/** The structured output's name: how the request log (and the bench) tells a summary from a chat turn. */
+export const SUMMARY_FORMAT = 'lead_summary';
+
 export type SummaryFailure = 'timeout' | 'api_error' | 'refusal' | 'incomplete' | 'invalid_output';
 
 export type SummaryOutcome =
@@ -41,7 +44,7 @@ export async function summarizeLead(client: OpenAI, i: SummarizeInput): Promise<
         model: i.model,
         instructions: leadSummaryInstructions(i.shopName),
         input: [{ role: 'user', content: summaryInput(i) }],
-        text: { format: zodTextFormat(LeadSummarySchema, 'lead_summary') },
+        text: { format: zodTextFormat(LeadSummarySchema, SUMMARY_FORMAT) },
         store: false, // the transcript is PII: do not keep it at OpenAI beyond the call
       },
       i.signal ? { signal: i.signal } : undefined,
