@@ -30,7 +30,8 @@ function serviceName(dir: string): string {
 /** Function names with a URL, per service: the functions the frontend calls. */
 function urlFunctions(dir: string): string[] {
   const yml = readFileSync(join(dir, 'serverless.yml'), 'utf8');
-  return Object.keys(FUNCTION_URLS).filter((fn) => new RegExp(`^  ${fn}:\\n(?:    .*\\n)*?    url:`, 'm').test(yml));
+  const hasUrl = (fn: string) => new RegExp(`^  ${fn}:\\n(?:    .*\\n)*?    url:`, 'm').test(yml);
+  return Object.keys(FUNCTION_URLS).filter((fn) => FUNCTION_URLS[fn]!.output && hasUrl(fn));
 }
 
 async function main() {
@@ -58,7 +59,7 @@ async function main() {
       const key = `${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunctionUrl`;
       const url = outputs.find((o) => o.OutputKey === key)?.OutputValue;
       if (!url) throw new Error(`Stack ${stack} has no output ${key}.`);
-      custom[FUNCTION_URLS[fn]!.output] = url;
+      custom[FUNCTION_URLS[fn]!.output!] = url;
     }
   }
   const json = `${JSON.stringify({ custom }, null, 2)}\n`;

@@ -60,9 +60,30 @@ function resolveStage(stage, file = FILE) {
     if (!Number.isInteger(v) || v < min || v > max)
       throw new Error(`stages.config.json: ${key} for stage '${stage}' must be an integer from ${min} to ${max}`);
   }
+  const att = settings.attachments || {};
+  const MIME = /^[a-z]+\/[a-z0-9.+-]+$/;
+  if (
+    !Number.isInteger(att.maxBytes) ||
+    att.maxBytes < 1 ||
+    att.maxBytes > 5 * 1024 ** 3 ||
+    !Number.isInteger(att.maxPerMessage) ||
+    att.maxPerMessage < 1 ||
+    att.maxPerMessage > 10 ||
+    !Array.isArray(att.types) ||
+    !att.types.length ||
+    !att.types.every((t) => typeof t === 'string' && MIME.test(t)) ||
+    !Number.isInteger(att.linkDays) ||
+    att.linkDays < 1 ||
+    att.linkDays > 3650
+  )
+    throw new Error(
+      `stages.config.json: attachments for stage '${stage}' needs maxBytes (1 to 5 GiB), maxPerMessage (1 to 10), ` +
+        'types (lower-case MIME types) and linkDays (1 to 3650)',
+    );
   return {
     ...settings,
     stage,
+    attachmentTypesCsv: att.types.join(','),
     allowedOrigins: origins,
     allowedOriginsCsv: origins.join(','),
     // Where the alarm topics' email subscription goes ('' for none: local stages, or the opt-out).

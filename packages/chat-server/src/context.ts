@@ -9,6 +9,7 @@ import {
   type ThreadStreamEvent,
 } from '@lead-intake/chatkit-protocol';
 import type { ChatStore } from '@lead-intake/thread-store';
+import type { AttachmentDeps } from './attachments';
 import type { KnownThreads } from './known-threads';
 import type { Responder } from './responder';
 
@@ -36,6 +37,8 @@ export type GateVerdict = { ok: true } | { ok: false; reason: string; message: s
 export interface ChatServerDeps {
   store: ChatStore;
   responder: Responder;
+  /** Photos and files (S3 and the stage's limits); without it `attachments.create` is not supported. */
+  attachments?: AttachmentDeps;
   gate?: TurnGate;
   /** How many recent items the model sees. */
   historyItems?: number;

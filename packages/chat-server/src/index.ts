@@ -10,5 +10,6 @@ export {
 } from './context';
 export { ResponsesResponder, ModelStreamError, type Responder, type ResponsesResponderDeps, type TurnInput } from './responder';
 export { KnownThreads } from './known-threads';
-export { toModelInput, type ModelMessage } from './model-input';
+export { toModelInput, type ModelMessage, type ModelPart } from './model-input';
+export { Attachments, type AttachmentDeps } from './attachments';
 export { assistantInstructions, ASSISTANT_INSTRUCTIONS_VERSION, type VisitContext } from './instructions';

@@ -15,6 +15,8 @@ export interface TurnInput {
   thread: ThreadMetadata;
   /** What the model sees of the conversation, oldest first (the new user message last). */
   history: ThreadItem[];
+  /** Short-lived URLs of the current message's attachments (id -> URL), given to the model as inputs. */
+  fileUrls?: Map<string, string>;
   /** The customer's locale and page, from the client token (validated by the session service). */
   locale?: string;
   pageUrl?: string;
@@ -48,7 +50,7 @@ export class ResponsesResponder implements Responder {
       {
         model,
         instructions: assistantInstructions(profile, state, { locale: input.locale, pageUrl: input.pageUrl }),
-        input: toModelInput(input.history),
+        input: toModelInput(input.history, input.fileUrls) as OpenAI.Responses.ResponseInput,
         stream: true,
         store: false,
       },

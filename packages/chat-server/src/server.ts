@@ -8,6 +8,7 @@ import {
   type JsonRequest,
 } from '@lead-intake/chatkit-protocol';
 import { once, refusal, threadResponse, TurnRefused, type ChatAnswer, type ChatServerDeps, type RequestContext } from './context';
+import { Attachments } from './attachments';
 import { KnownThreads } from './known-threads';
 import { Turns } from './turn';
 
@@ -21,10 +22,12 @@ import { Turns } from './turn';
 export class ChatKitServer {
   private readonly known: KnownThreads;
   private readonly turns: Turns;
+  private readonly files: Attachments;
 
   constructor(private readonly deps: ChatServerDeps) {
     this.known = deps.knownThreads ?? new KnownThreads();
-    this.turns = new Turns(deps, this.known);
+    this.files = new Attachments(deps.store, deps.attachments);
+    this.turns = new Turns(deps, this.known, this.files);
   }
 
   /** Handles one request body. Never throws: every failure is an answer. */
@@ -51,7 +54,7 @@ export class ChatKitServer {
           store.loadThread(req.params.thread_id, user),
           store.loadThreadItems(req.params.thread_id, { order: 'asc', limit: DEFAULT_PAGE_SIZE }),
         ]);
-        return threadResponse(thread, items);
+        return threadResponse(thread, { ...items, data: await Promise.all(items.data.map((i) => this.files.present(i))) });
       }
       case 'threads.list': {
         const page = await store.loadThreads(user, req.params);
@@ -71,7 +74,7 @@ export class ChatKitServer {
         // The owner check and the page are read together; the page is only answered for the owner.
         const { thread_id, ...page } = req.params;
         const [, items] = await Promise.all([store.loadThread(thread_id, user), store.loadThreadItems(thread_id, page)]);
-        return items;
+        return { ...items, data: await Promise.all(items.data.map((i) => this.files.present(i))) };
       }
       case 'items.feedback':
         await store.loadThread(req.params.thread_id, user);
@@ -81,8 +84,10 @@ export class ChatKitServer {
         await store.loadThread(req.params.thread_id, user);
         throw new NotSupportedError('This server has no widget actions.');
       case 'attachments.create':
+        return this.files.create(req.params, user);
       case 'attachments.delete':
-        throw new NotSupportedError('Attachments are not supported by this server yet.');
+        await this.files.delete(req.params.attachment_id, user);
+        return {};
       case 'input.transcribe':
         throw new NotSupportedError('Dictation is not supported by this server.');
     }

@@ -1,7 +1,6 @@
 import {
   ConflictError,
   InvalidRequestError,
-  NotFoundError,
   userMessageItem,
   type Attachment,
   type StreamingRequest,
@@ -12,6 +11,7 @@ import {
   type UserMessageItem,
 } from '@lead-intake/chatkit-protocol';
 import { failureEvent, nowOf, once, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
+import type { Attachments } from './attachments';
 import type { KnownThreads } from './known-threads';
 import { persistAnswer } from './persist';
 
@@ -25,6 +25,7 @@ export class Turns {
   constructor(
     private readonly deps: ChatServerDeps,
     private readonly known: KnownThreads,
+    private readonly files: Attachments,
   ) {}
 
   private get historyItems(): number {
@@ -45,7 +46,9 @@ export class Turns {
           title: null,
           metadata: this.visit(ctx),
         };
-        const message = this.userMessage(thread.id, req.params.input, await this.attachments(req.params.input.attachments, ctx.user));
+        // A new thread is the user's by construction: its attachments are checked and attached before anything is written.
+        const files = await this.files.resolve(req.params.input.attachments, ctx.user, thread.id);
+        const message = this.userMessage(thread.id, req.params.input, await this.files.attach(files, ctx.user, thread.id));
         return this.newThreadTurn(thread, message, ctx);
       }
       case 'threads.add_user_message':
@@ -115,12 +118,6 @@ export class Turns {
     if (thread.status.type !== 'active') throw new ConflictError(`The thread is ${thread.status.type}.`);
   }
 
-  /** The attachments a message names, each the user's own (until attachments are served, none exist). */
-  private async attachments(ids: string[], _user: string): Promise<Attachment[]> {
-    if (ids.length) throw new NotFoundError(`attachment ${ids[0]!.slice(0, 80)}`);
-    return [];
-  }
-
   private userMessage(threadId: string, input: UserMessageInput, attachments: Attachment[]): UserMessageItem {
     return userMessageItem({
       id: this.deps.store.generateItemId('message'),
@@ -170,10 +167,12 @@ export class Turns {
 
   private async addMessageTurn(threadId: string, input: UserMessageInput, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
     const { store } = this.deps;
-    const message = this.userMessage(threadId, input, await this.attachments(input.attachments, ctx.user));
+    // Attachments are checked before anything is written, and attached once the thread is proven the user's.
+    const files = await this.files.resolve(input.attachments, ctx.user, threadId);
+    const message = this.userMessage(threadId, input, []);
     // On a thread this instance knows to be the user's, the message is written while the thread
     // and its history are read (and the gate asked); otherwise the read proves ownership first.
-    const early = this.known.isOwner(threadId, ctx.user);
+    const early = this.known.isOwner(threadId, ctx.user) && !files.length;
     let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
     written?.catch(() => undefined);
     let loaded;
@@ -188,6 +187,7 @@ export class Turns {
       throw e;
     }
     this.known.remember(threadId, ctx.user);
+    if (files.length) message.attachments = await this.files.attach(files, ctx.user, threadId);
     written ??= store.addThreadItem(threadId, message);
     written.catch(() => undefined);
     const { thread } = loaded;
@@ -242,13 +242,17 @@ export class Turns {
     const onAbort = () => stop.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const start = () =>
+      // The message's photos and files reach the model as short-lived URLs (signed locally: no round trip).
+      const fileUrls = this.files.modelUrls(message.attachments);
+      fileUrls.catch(() => undefined); // observed below
+      const start = async () =>
         this.deps.responder.start({
           thread,
           history: history.slice(-this.historyItems),
           locale: ctx.locale,
           pageUrl: ctx.pageUrl,
           signal: stop.signal,
+          fileUrls: await fileUrls,
         });
       if (written) {
         try {
@@ -258,7 +262,7 @@ export class Turns {
           yield failureEvent(this.deps, 'write user message', e);
           return;
         }
-        yield { type: 'thread.item.done', item: message };
+        yield { type: 'thread.item.done', item: await this.files.present(message) };
       }
       const answer = (admit ? admit() : Promise.resolve()).then(start);
       let events: AsyncIterable<ThreadStreamEvent>;

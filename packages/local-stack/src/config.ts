@@ -9,6 +9,8 @@ export interface LocalStackConfig {
   sesPort: number;
   /** The SQS emulator (the lead service's trigger spool). */
   sqsPort: number;
+  /** The S3 stand-in (customers' photos and files). */
+  s3Port: number;
   openaiPort: number;
   functionPorts: Record<string, number>;
   /** Write `.local/outputs.json` (tests that run a second stack turn this off). */
@@ -28,14 +30,17 @@ export const PORT_VARS = {
   dynamoPort: 'LOCAL_DYNAMODB_PORT',
   sesPort: 'LOCAL_SES_PORT',
   sqsPort: 'LOCAL_SQS_PORT',
+  s3Port: 'LOCAL_S3_PORT',
   openaiPort: 'LOCAL_OPENAI_PORT',
 } as const;
 
-/** Function name -> [port variable, default port, key in outputs.json]. */
-export const FUNCTION_URLS: Record<string, { portVar: string; port: number; output: string }> = {
+/** Function name -> [port variable, default port, key in outputs.json (none: the frontend does not call it)]. */
+export const FUNCTION_URLS: Record<string, { portVar: string; port: number; output?: string }> = {
   session: { portVar: 'LOCAL_SESSION_PORT', port: 3101, output: 'chatkit_session_url' },
   lead: { portVar: 'LOCAL_LEAD_PORT', port: 3102, output: 'chatkit_lead_email_url' },
   chat: { portVar: 'LOCAL_CHAT_PORT', port: 3103, output: 'chatkit_api_url' },
+  // The lead email's links to customers' photos (a GET from the owner's mail client).
+  files: { portVar: 'LOCAL_FILES_PORT', port: 3104 },
 };
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
@@ -55,6 +60,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, outputsFile: string): Loca
     dynamoPort: port(env, PORT_VARS.dynamoPort, 8000),
     sesPort: port(env, PORT_VARS.sesPort, 8005),
     sqsPort: port(env, PORT_VARS.sqsPort, 8006),
+    s3Port: port(env, PORT_VARS.s3Port, 8007),
     openaiPort: port(env, PORT_VARS.openaiPort, 3110),
     functionPorts,
     outputsFile: env.LOCAL_OUTPUTS_FILE === '' ? null : env.LOCAL_OUTPUTS_FILE || outputsFile,

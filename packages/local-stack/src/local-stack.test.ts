@@ -177,10 +177,12 @@ describe('npm run dev', () => {
         LOCAL_DYNAMODB_PORT: 28000,
         LOCAL_SES_PORT: 28005,
         LOCAL_SQS_PORT: 28006,
+        LOCAL_S3_PORT: 28007,
         LOCAL_OPENAI_PORT: 23110,
         LOCAL_SESSION_PORT: 23101,
         LOCAL_LEAD_PORT: 23102,
         LOCAL_CHAT_PORT: 23103,
+        LOCAL_FILES_PORT: 23104,
       };
       const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
       for (const [k, v] of Object.entries(ports)) env[k] = String(v);

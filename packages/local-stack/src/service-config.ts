@@ -16,6 +16,8 @@ export interface ResolvedFunction {
   timeoutSeconds: number;
   memoryMb: number;
   environment: Record<string, string>;
+  /** Values that are CloudFormation intrinsics, resolved when the stack starts (./intrinsics.ts). */
+  environmentIntrinsics?: Record<string, unknown>;
   url?: { invokeMode: 'BUFFERED' | 'RESPONSE_STREAM'; cors?: UrlCors };
   schedule?: string[];
   /** DynamoDB stream event source mappings (`stream` events of type dynamodb). */
@@ -59,6 +61,7 @@ export interface ResolvedService {
   functions: ResolvedFunction[];
   tables: TableDefinition[];
   queues: QueueDefinition[];
+  buckets: QueueDefinition[];
   /** Stream ARNs this service exports (Outputs with an Export of Fn::GetAtt [<table>, StreamArn]): export name -> table logical id. */
   streamExports: Record<string, string>;
 }
@@ -136,15 +139,14 @@ export async function resolveService(serviceDir: string, stage: string, cacheDir
   return fromPrinted(printed, serviceDir);
 }
 
-const stringEnv = (env: Record<string, unknown> | undefined, where: string): Record<string, string> => {
+const stringEnv = (env: Record<string, unknown> | undefined): Record<string, string> => {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env ?? {})) {
+  for (const [k, v] of Object.entries(env ?? {}))
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-    // A CloudFormation intrinsic cannot be resolved without AWS; say so instead of guessing.
-    else console.warn(`[local-stack] ${where}: environment ${k} is not a literal and is not set locally`);
-  }
   return out;
 };
+const intrinsicEnv = (env: Record<string, unknown> | undefined): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(env ?? {}).filter(([, v]) => v !== null && typeof v === 'object'));
 
 export function fromPrinted(printed: any, dir: string): ResolvedService {
   const provider = printed.provider ?? {};
@@ -158,7 +160,8 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
       handler: fn.handler,
       timeoutSeconds: fn.timeout ?? provider.timeout ?? 6,
       memoryMb: fn.memorySize ?? provider.memorySize ?? 1024,
-      environment: { ...stringEnv(provider.environment, printed.service), ...stringEnv(fn.environment, `${printed.service}.${name}`) },
+      environment: { ...stringEnv(provider.environment), ...stringEnv(fn.environment) },
+      environmentIntrinsics: { ...intrinsicEnv(provider.environment), ...intrinsicEnv(fn.environment) },
       url: url
         ? {
             invokeMode: url.invokeMode === 'RESPONSE_STREAM' ? 'RESPONSE_STREAM' : 'BUFFERED',
@@ -197,6 +200,7 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
     functions,
     tables: ofType('AWS::DynamoDB::Table'),
     queues: ofType('AWS::SQS::Queue'),
+    buckets: ofType('AWS::S3::Bucket'),
     streamExports: Object.fromEntries(
       Object.values<any>(printed.resources?.Outputs ?? {})
         .map((o) => [o.Export?.Name, o.Value?.['Fn::GetAtt']] as const)

@@ -13,6 +13,8 @@ import { assertPortFree } from './process';
 import { discoverServices, resolveService, type ResolvedService } from './service-config';
 import { createQueues, type LocalQueues } from './sqs';
 import { StreamPoller } from './streams';
+import { LOCAL_ACCOUNT_ID, resolveLocal, type LocalAccount } from './intrinsics';
+import { startS3, type RunningS3 } from './s3';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { dynamoClient } from './dynamodb';
 
@@ -21,6 +23,7 @@ export interface RunningStack {
   dynamoEndpoint: string;
   sesEndpoint: string;
   sqsEndpoint: string;
+  s3Endpoint: string;
   /** Each service's queues (logical id -> local URL), as created from its resources. */
   queues: Map<string, LocalQueues>;
   /** Base URL (with /v1) of the emulator, or null when a real OPENAI_API_KEY is used. */
@@ -48,6 +51,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       assertPortFree(cfg.host, cfg.dynamoPort, PORT_VARS.dynamoPort),
       assertPortFree(cfg.host, cfg.sesPort, PORT_VARS.sesPort),
       assertPortFree(cfg.host, cfg.sqsPort, PORT_VARS.sqsPort),
+      assertPortFree(cfg.host, cfg.s3Port, PORT_VARS.s3Port),
       useEmulator ? assertPortFree(cfg.host, cfg.openaiPort, PORT_VARS.openaiPort) : Promise.resolve(),
     ]);
 
@@ -64,9 +68,22 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
         : Promise.resolve(null),
     ]);
     void ses;
+    const account: LocalAccount = {
+      accountId: LOCAL_ACCOUNT_ID,
+      region: process.env.AWS_REGION ?? 'us-west-2',
+      functionUrls: Object.fromEntries(Object.keys(FUNCTION_URLS).map((n) => [n, `http://${cfg.host}:${cfg.functionPorts[n]}/`])),
+    };
+    const s3 = await startS3(
+      cfg.host,
+      cfg.s3Port,
+      services.flatMap((s) => s.buckets),
+      account,
+    );
+    stoppers.push(s3.close);
     log(`DynamoDB Local   ${dynamo.endpoint}${cfg.dynamoDataDir ? `  (data in ${cfg.dynamoDataDir})` : '  (in memory)'}`);
     log(`SES emulator     http://${cfg.host}:${cfg.sesPort}/  (web UI lists every email sent)`);
     log(`SQS emulator     ${sqs.endpoint}/  (GET lists the queues and their messages)`);
+    log(`S3 stand-in      ${s3.endpoint}  (buckets: ${s3.buckets.join(', ') || 'none'})`);
     log(emulator ? `OpenAI emulator  ${emulator.baseURL}` : 'OpenAI           the real API (OPENAI_API_KEY is set)');
 
     const tables = await createTables(
@@ -106,7 +123,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
         `${mode}${cfg.chatkitMode ? ' (LOCAL_CHATKIT_MODE)' : ' (stages.config.json; LOCAL_CHATKIT_MODE=hosted for the legacy mode)'}`,
     );
 
-    const functions = await startFunctions(cfg, services, dynamo, sqs, emulator, stoppers);
+    const functions = await startFunctions(cfg, services, dynamo, sqs, s3, account, emulator, stoppers);
     const urls: Record<string, string> = {};
     for (const [name, fn] of functions) {
       const url = fn.fn.url;
@@ -125,7 +142,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
 
     if (cfg.outputsFile) {
       const custom: Record<string, string> = {};
-      for (const [name, url] of Object.entries(urls)) custom[FUNCTION_URLS[name]!.output] = url;
+      for (const [name, url] of Object.entries(urls)) if (FUNCTION_URLS[name]!.output) custom[FUNCTION_URLS[name]!.output!] = url;
       mkdirSync(dirname(cfg.outputsFile), { recursive: true });
       writeFileSync(cfg.outputsFile, `${JSON.stringify({ custom }, null, 2)}\n`);
     }
@@ -135,6 +152,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       dynamoEndpoint: dynamo.endpoint,
       sesEndpoint: `http://${cfg.host}:${cfg.sesPort}`,
       sqsEndpoint: sqs.endpoint,
+      s3Endpoint: s3.endpoint,
       queues,
       openaiBaseURL: emulator?.baseURL ?? null,
       functions,
@@ -152,6 +170,8 @@ async function startFunctions(
   services: ResolvedService[],
   dynamo: RunningDynamo,
   sqs: RunningSqsEmulator,
+  s3: RunningS3,
+  account: LocalAccount,
   emulator: RunningEmulator | null,
   stoppers: Array<() => Promise<void>>,
 ): Promise<Map<string, LocalFunction>> {
@@ -162,9 +182,17 @@ async function startFunctions(
   const functions = new Map<string, LocalFunction>();
   all.forEach(({ fn }, i) => {
     if (functions.has(fn.name)) throw new Error(`Two services define a function named '${fn.name}'`);
+    const resolved: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fn.environmentIntrinsics ?? {})) {
+      const value = resolveLocal(v, account);
+      if (value === undefined)
+        console.warn(`[local-stack] ${fn.service}.${fn.name}: environment ${k} is not set locally (${JSON.stringify(v)})`);
+      else resolved[k] = value;
+    }
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...fn.environment,
+      ...resolved,
       AWS_REGION: process.env.AWS_REGION ?? 'us-west-2',
       AWS_DEFAULT_REGION: process.env.AWS_REGION ?? 'us-west-2',
       // Local stand-ins only: fake credentials, and the SDK's standard endpoint variables.
@@ -176,6 +204,7 @@ async function startFunctions(
       AWS_ENDPOINT_URL_SES: sesEndpoint,
       AWS_ENDPOINT_URL_SESV2: sesEndpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_LAMBDA_FUNCTION_NAME: `${fn.service}-${cfg.stage}-${fn.name}`,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       CHATKIT_TOKEN_SECRET: process.env.CHATKIT_TOKEN_SECRET ?? LOCAL_TOKEN_SECRET,

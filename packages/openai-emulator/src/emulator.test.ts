@@ -259,6 +259,36 @@ describe('Responses with Structured Outputs', () => {
   });
 });
 
+describe('Responses with image and file inputs', () => {
+  it('accepts images and files as the API does, records them, and refuses malformed parts with the API’s error', async () => {
+    const input = [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'input_text' as const, text: 'What is this dent?' },
+          { type: 'input_image' as const, image_url: 'https://files.example/dent.jpg?X-Amz-Signature=abc', detail: 'auto' as const },
+          { type: 'input_file' as const, file_url: 'https://files.example/invoice.pdf' },
+          { type: 'input_file' as const, file_data: 'data:application/pdf;base64,JVBERi0=', filename: 'quote.pdf' },
+        ],
+      },
+    ];
+    const ok = await client.responses.create({ model: 'm', input });
+    expect(ok.output_text).toContain('What is this dent?');
+    const [req] = await admin.requests();
+    expect((req!.body as any).input[0].content.map((c: any) => c.type)).toEqual(['input_text', 'input_image', 'input_file', 'input_file']);
+    const bad = async (part: unknown) => {
+      const err = await client.responses.create({ model: 'm', input: [{ role: 'user', content: [part as any] }] }).catch((e) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      return err.message as string;
+    };
+    expect(await bad({ type: 'input_image', image_url: 'ftp://x/y.jpg' })).toMatch(/image_url/);
+    expect(await bad({ type: 'input_image' })).toMatch(/image_url' or 'file_id/);
+    expect(await bad({ type: 'input_image', image_url: 'https://x/y.jpg', detail: 'max' })).toMatch(/'low', 'high' and 'auto'/);
+    expect(await bad({ type: 'input_file', file_data: 'abc' })).toMatch(/filename/);
+    expect(await bad({ type: 'input_video', url: 'https://x' })).toMatch(/Supported values are: 'input_text', 'input_image', 'input_file'/);
+  });
+});
+
 describe('fault injection', () => {
   it('fails the next n matching requests, and the SDK retries are visible in the log', async () => {
     await admin.fault({ path: '/v1/chatkit/sessions', status: 500, times: 2 });

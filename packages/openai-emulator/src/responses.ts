@@ -19,6 +19,7 @@ export function validateRequest(body: unknown): Record<string, any> {
   if (body.input === undefined) throw ApiError.invalid("Missing required parameter: 'input'.", 'input');
   if (typeof body.input !== 'string' && !Array.isArray(body.input))
     throw ApiError.invalid("Invalid 'input': expected a string or an array.", 'input');
+  if (Array.isArray(body.input)) body.input.forEach((m, i) => checkInputMessage(m, i));
   const format = body.text?.format;
   if (format !== undefined) {
     if (!isObject(format) || typeof format.type !== 'string') throw ApiError.invalid("Invalid 'text.format'.", 'text.format');
@@ -33,6 +34,48 @@ export function validateRequest(body: unknown): Record<string, any> {
     }
   }
   return body;
+}
+
+const INPUT_PARTS = ['input_text', 'input_image', 'input_file'];
+const OUTPUT_PARTS = ['output_text', 'refusal'];
+const HTTP_URL = /^https?:\/\/\S+$/;
+
+/**
+ * A message's content parts as the API checks them: text, images (`image_url`: an http(s) or
+ * `data:image/...` URL, or a `file_id`; `detail` low, high or auto) and files (`file_url`, or
+ * `file_data` with a `filename`, or a `file_id`). Anything else is refused with the API's error.
+ */
+function checkInputMessage(m: unknown, i: number): void {
+  if (!isObject(m) || !Array.isArray(m.content)) return;
+  const allowed = m.role === 'assistant' ? OUTPUT_PARTS : INPUT_PARTS;
+  m.content.forEach((c, j) => {
+    const at = `input[${i}].content[${j}]`;
+    if (!isObject(c) || typeof c.type !== 'string' || !allowed.includes(c.type))
+      throw ApiError.invalid(
+        `Invalid value: '${isObject(c) ? String(c.type) : typeof c}'. Supported values are: ${allowed.map((a) => `'${a}'`).join(', ')}.`,
+        `${at}.type`,
+      );
+    if (c.type === 'input_image') {
+      const url = c.image_url;
+      if (url === undefined && typeof c.file_id !== 'string')
+        throw ApiError.invalid("Missing required parameter: one of 'image_url' or 'file_id'.", `${at}.image_url`);
+      if (url !== undefined && (typeof url !== 'string' || !(HTTP_URL.test(url) || url.startsWith('data:image/'))))
+        throw ApiError.invalid("Invalid 'image_url': expected an http(s) URL or a base64-encoded data URL of an image.", `${at}.image_url`);
+      if (c.detail !== undefined && !['low', 'high', 'auto'].includes(c.detail as string))
+        throw ApiError.invalid(`Invalid value: '${String(c.detail)}'. Supported values are: 'low', 'high' and 'auto'.`, `${at}.detail`);
+    }
+    if (c.type === 'input_file') {
+      const ok =
+        (typeof c.file_url === 'string' && HTTP_URL.test(c.file_url)) ||
+        typeof c.file_id === 'string' ||
+        (typeof c.file_data === 'string' && typeof c.filename === 'string');
+      if (!ok)
+        throw ApiError.invalid(
+          "Invalid 'input_file': expected an http(s) 'file_url', a 'file_id', or 'file_data' with a 'filename'.",
+          `${at}`,
+        );
+    }
+  });
 }
 
 /** Strict mode: every object lists all its properties as required and forbids extra ones. */

@@ -15,6 +15,7 @@ function config(stages: Record<string, unknown>, defaults: Record<string, unknow
     chatDailyModelCalls: 2000,
     chatRetentionDays: 365,
     leadIdleSeconds: 600,
+    attachments: { maxBytes: 10485760, maxPerMessage: 4, types: ['image/jpeg'], linkDays: 90 },
   };
   writeFileSync(file, JSON.stringify({ defaults: { ...base, ...defaults }, stages }));
   return file;
@@ -58,4 +59,14 @@ it('takes the idle window of server-scheduled leads as whole seconds, at most a 
     expect(() => resolveStage('prod', config({ prod: { leadIdleSeconds: bad } }))).toThrow(
       /leadIdleSeconds for stage 'prod' must be an integer/,
     );
+});
+
+it('takes attachment limits the server and the signature can enforce', () => {
+  expect(resolveStage('prod').attachments).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPerMessage: 4 });
+  expect(resolveStage('prod').attachmentTypesCsv).toBe('image/jpeg,image/png,image/webp,image/heic,image/gif,application/pdf');
+  const bad = (attachments: unknown) => () => resolveStage('prod', config({ prod: { attachments } }));
+  const ok = { maxBytes: 1000, maxPerMessage: 4, types: ['image/jpeg'], linkDays: 90 };
+  expect(bad(ok)).not.toThrow();
+  for (const over of [{ maxBytes: 0 }, { maxPerMessage: 11 }, { types: [] }, { types: ['Image/JPEG'] }, { linkDays: 0 }])
+    expect(bad({ ...ok, ...over })).toThrow(/attachments for stage 'prod' needs/);
 });

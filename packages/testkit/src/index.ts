@@ -27,6 +27,19 @@ export const emulator = () => new EmulatorAdmin(emulatorOrigin());
 export const dynamoEndpoint = () => `http://${host()}:${env('TEST_LOCAL_DYNAMODB_PORT')}`;
 export const sesEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SES_PORT')}`;
 export const sqsEndpoint = () => `http://${host()}:${env('TEST_LOCAL_SQS_PORT')}`;
+export const s3Endpoint = () => `http://${host()}:${env('TEST_LOCAL_S3_PORT')}`;
+/** The local bucket of customers' photos and files (the deploy's name, in the local account). */
+export const ATTACHMENTS_BUCKET = 'chatkit-lead-intake-000000000000-local-files';
+/** An S3 client for the stack's S3 stand-in (as the functions reach it: AWS_ENDPOINT_URL_S3, path-style). */
+export async function s3Client() {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return new S3Client({
+    endpoint: s3Endpoint(),
+    region: 'us-west-2',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
 
 /** A fresh queue in the test stack's SQS emulator (a test's own trigger spool); answers its name. */
 export async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {

@@ -189,6 +189,23 @@ describe.each(stores)('%s store', (_name, make) => {
     await expect(s.loadThreadWithRecentItems(orphan, 'anyone', 30)).rejects.toBeInstanceOf(NotFoundError);
     expect(await s.threadOwner(orphan)).toBeNull();
   });
+  it('keeps attachments per user: another user’s is not found, whether read, overwritten or deleted', async () => {
+    const s = make();
+    const id = s.generateItemId('attachment');
+    expect(id).toMatch(/^atc_/);
+    const attachment = { id, type: 'image' as const, name: 'dent.jpg', mime_type: 'image/jpeg', preview_url: '' };
+    await s.saveAttachment({ attachment, size: 1234, threadId: null }, 'alice');
+    expect(await s.loadAttachment(id, 'alice')).toEqual({ attachment, size: 1234, threadId: null });
+    await expect(s.loadAttachment(id, 'mallory')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.saveAttachment({ attachment, size: 1, threadId: 'cthr_x' }, 'mallory')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.deleteAttachment(id, 'mallory')).rejects.toBeInstanceOf(NotFoundError);
+    // Sent in a message: the thread is recorded.
+    await s.saveAttachment({ attachment: { ...attachment, thread_id: 'cthr_abc' }, size: 1234, threadId: 'cthr_abc' }, 'alice');
+    expect((await s.loadAttachment(id, 'alice')).threadId).toBe('cthr_abc');
+    await s.deleteAttachment(id, 'alice');
+    await expect(s.loadAttachment(id, 'alice')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.loadAttachment('atc_nothing', 'alice')).rejects.toBeInstanceOf(NotFoundError);
+  });
 });
 
 describe('DynamoDB rows', () => {

@@ -1,4 +1,4 @@
-import type { Order, Page, ThreadItem, ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import type { Attachment, Order, Page, ThreadItem, ThreadMetadata } from '@lead-intake/chatkit-protocol';
 
 export interface ItemPageOptions {
   limit?: number;
@@ -22,6 +22,17 @@ export interface LoadedThread {
   items: ThreadItem[];
   /** Unix seconds at which the thread expires (its retention), if it has one. */
   expiresAt?: number;
+}
+
+/**
+ * An attachment as this server keeps it (the official Store's `save_attachment`): the object the
+ * client sees, without its URLs (they are issued fresh when read), its declared size, and the
+ * thread of the message that sent it (null until then).
+ */
+export interface StoredAttachment {
+  attachment: Attachment;
+  size: number;
+  threadId: string | null;
 }
 
 /**
@@ -61,6 +72,12 @@ export interface ChatStore {
   deleteThread(threadId: string, user: string): Promise<void>;
   /** Restarts the thread's retention (every row of it) from now. */
   refreshRetention(threadId: string): Promise<void>;
+  /** Upserts an attachment of `user` (an id that is another user's: NotFoundError). */
+  saveAttachment(a: StoredAttachment, user: string): Promise<void>;
+  /** The user's attachment; anyone else's, or none: NotFoundError. */
+  loadAttachment(attachmentId: string, user: string): Promise<StoredAttachment>;
+  /** Deletes the user's attachment record (anyone else's, or none: NotFoundError). */
+  deleteAttachment(attachmentId: string, user: string): Promise<void>;
 }
 
 /** The official pagination over rows already in order: `limit` rows, `after` only when there are more. */

@@ -10,9 +10,30 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
-import { DEFAULT_PAGE, toPage, type ChatStore, type ItemPageOptions, type LoadedThread, type ThreadPageOptions } from './contract';
+import {
+  DEFAULT_PAGE,
+  toPage,
+  type ChatStore,
+  type ItemPageOptions,
+  type LoadedThread,
+  type StoredAttachment,
+  type ThreadPageOptions,
+} from './contract';
 import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
-import { BY_USER_INDEX, canonicalTime, ITEM_MAX, ITEM_PREFIX, itemKey, itemSk, META, threadKey, threadPk, userPk, userSk } from './keys';
+import {
+  attachmentKey,
+  BY_USER_INDEX,
+  canonicalTime,
+  ITEM_MAX,
+  ITEM_PREFIX,
+  itemKey,
+  itemSk,
+  META,
+  threadKey,
+  threadPk,
+  userPk,
+  userSk,
+} from './keys';
 
 export interface DynamoThreadStoreOptions {
   tableName: string;
@@ -334,6 +355,55 @@ export class DynamoThreadStore implements ChatStore {
             }),
         ),
       );
+    }
+  }
+
+  async saveAttachment(a: StoredAttachment, user: string): Promise<void> {
+    const { id } = a.attachment;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...attachmentKey(id),
+            user,
+            data: JSON.stringify(a.attachment),
+            size: a.size,
+            thread_id: a.threadId ?? undefined,
+            // Never sent in a message: gone with its object (the bucket deletes those after a day).
+            ...(a.threadId ? this.ttl() : { ttl: Math.floor(this.now() / 1000) + 2 * 86400 }),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #u = :u',
+          ExpressionAttributeNames: { '#u': 'user' },
+          ExpressionAttributeValues: { ':u': user },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(`attachment ${id.slice(0, 80)}`);
+      throw e;
+    }
+  }
+
+  async loadAttachment(attachmentId: string, user: string): Promise<StoredAttachment> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: attachmentKey(attachmentId), ConsistentRead: true }));
+    if (!out.Item || out.Item.user !== user) throw new NotFoundError(`attachment ${attachmentId.slice(0, 80)}`);
+    return { attachment: JSON.parse(out.Item.data), size: out.Item.size as number, threadId: (out.Item.thread_id as string) ?? null };
+  }
+
+  async deleteAttachment(attachmentId: string, user: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: attachmentKey(attachmentId),
+          ConditionExpression: '#u = :u',
+          ExpressionAttributeNames: { '#u': 'user' },
+          ExpressionAttributeValues: { ':u': user },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(`attachment ${attachmentId.slice(0, 80)}`);
+      throw e;
     }
   }
 }

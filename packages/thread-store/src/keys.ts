@@ -4,6 +4,7 @@ import { NotFoundError } from '@lead-intake/chatkit-protocol';
  * The thread table's keys (one DynamoDB table; docs/backend.md, "Thread store"):
  *   thread:  pk = THREAD#<threadId>, sk = META,                   gsi1pk = USER#<user>, gsi1sk = <created_at>#<threadId>
  *   item:    pk = THREAD#<threadId>, sk = ITM#<order key>#<prefix>
+ *   attachment: pk = ATTACH#<attachmentId>, sk = META           (user, data, size, thread_id)
  * An item id is `<prefix>_<order key>` (ids.ts): the order key starts with the creation time, so
  * a thread's items sort by creation whatever their type, and an id (a page cursor) maps to its
  * sort key without a lookup. `META` sorts after every item key, so the newest-first Query a turn
@@ -21,6 +22,8 @@ const ITEM_ID = /^([a-z]{1,8})_([0-9a-z]{13}[0-9a-f]{8})$/;
 
 export const threadPk = (threadId: string) => `THREAD#${threadId}`;
 export const threadKey = (threadId: string) => ({ pk: threadPk(threadId), sk: META });
+/** An attachment's record: its own partition (it exists before any thread holds it). */
+export const attachmentKey = (attachmentId: string) => ({ pk: `ATTACH#${attachmentId}`, sk: META });
 export const userPk = (user: string) => `USER#${user}`;
 export const userSk = (thread: { id: string; created_at: string }) => `${canonicalTime(thread.created_at)}#${thread.id}`;
 

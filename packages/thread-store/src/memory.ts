@@ -1,5 +1,13 @@
 import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
-import { DEFAULT_PAGE, toPage, type ChatStore, type ItemPageOptions, type LoadedThread, type ThreadPageOptions } from './contract';
+import {
+  DEFAULT_PAGE,
+  toPage,
+  type ChatStore,
+  type ItemPageOptions,
+  type LoadedThread,
+  type StoredAttachment,
+  type ThreadPageOptions,
+} from './contract';
 import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
 import { canonicalTime, itemSk, userSk } from './keys';
 
@@ -19,6 +27,7 @@ const clone = <T>(v: T): T => structuredClone(v);
  */
 export class MemoryThreadStore implements ChatStore {
   private readonly threads = new Map<string, ThreadRow>();
+  private readonly attachments = new Map<string, { user: string; stored: StoredAttachment }>();
 
   constructor(private readonly opts: { retentionDays?: number; now?: () => number } = {}) {}
 
@@ -182,5 +191,22 @@ export class MemoryThreadStore implements ChatStore {
   async refreshRetention(threadId: string): Promise<void> {
     const t = this.threads.get(threadId);
     if (t && t.owner) t.expiresAt = this.expiry();
+  }
+
+  async saveAttachment(a: StoredAttachment, user: string): Promise<void> {
+    const cur = this.attachments.get(a.attachment.id);
+    if (cur && cur.user !== user) throw new NotFoundError(`attachment ${a.attachment.id.slice(0, 80)}`);
+    this.attachments.set(a.attachment.id, { user, stored: clone(a) });
+  }
+
+  async loadAttachment(attachmentId: string, user: string): Promise<StoredAttachment> {
+    const cur = this.attachments.get(attachmentId);
+    if (!cur || cur.user !== user) throw new NotFoundError(`attachment ${attachmentId.slice(0, 80)}`);
+    return clone(cur.stored);
+  }
+
+  async deleteAttachment(attachmentId: string, user: string): Promise<void> {
+    await this.loadAttachment(attachmentId, user);
+    this.attachments.delete(attachmentId);
   }
 }

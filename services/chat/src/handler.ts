@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import { limitsFromEnv, S3FileStore } from '@lead-intake/attachments';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
 import { ChatKitServer, KnownThreads, ResponsesResponder } from '@lead-intake/chat-server';
 import { intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
@@ -45,6 +46,10 @@ const getBudget = () =>
     block: budgetBlock(settings.dailyModelCalls),
     client: getDynamo(),
   }));
+// Customers' photos and files: the stage's bucket and limits (without a bucket, attachments are refused as not supported).
+const attachments = process.env.CHAT_ATTACHMENTS_BUCKET
+  ? { files: new S3FileStore(process.env.CHAT_ATTACHMENTS_BUCKET), limits: limitsFromEnv(process.env) }
+  : undefined;
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
 
@@ -78,6 +83,7 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
     const profile = loadShopProfile();
     const server = new ChatKitServer({
       store,
+      attachments,
       responder: new ResponsesResponder({
         openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai),
         model: settings.model,

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// @20minutes/s3rver: the maintained fork of s3rver (Node >= 20). It checks SigV4 signatures,
+// presigned query ones included (the signed content-type and content-length of an upload, the
+// expiry), and answers CORS preflights from the bucket's CORS rules: what the browser upload
+// depends on. Why this one: docs/local-development.md.
+import S3rver from '@20minutes/s3rver';
+import AWSAccount from '@20minutes/s3rver/lib/models/account';
+import { resolveLocal, type LocalAccount } from './intrinsics';
+import type { QueueDefinition } from './service-config';
+
+export interface RunningS3 {
+  endpoint: string;
+  buckets: string[];
+  close(): Promise<void>;
+}
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A bucket's CorsConfiguration (CloudFormation) as the S3 XML s3rver reads. */
+export function corsXml(cors: { CorsRules?: Array<Record<string, any>> } | undefined): string | null {
+  if (!cors?.CorsRules?.length) return null;
+  const rules = cors.CorsRules.map((r) => {
+    const many = (tag: string, xs: unknown[] | undefined) => (xs ?? []).map((x) => `<${tag}>${xmlEscape(String(x))}</${tag}>`).join('');
+    return (
+      '<CORSRule>' +
+      many('AllowedOrigin', r.AllowedOrigins) +
+      many('AllowedMethod', r.AllowedMethods) +
+      many('AllowedHeader', r.AllowedHeaders) +
+      many('ExposeHeader', r.ExposedHeaders) +
+      (r.MaxAge !== undefined ? `<MaxAgeSeconds>${Number(r.MaxAge)}</MaxAgeSeconds>` : '') +
+      '</CORSRule>'
+    );
+  }).join('');
+  return `<CORSConfiguration>${rules}</CORSConfiguration>`;
+}
+
+/**
+ * The S3 stand-in with the services' buckets (their names and CORS rules as the deploy declares
+ * them), data in a fresh temporary folder. It accepts the local stack's credentials (`local`).
+ */
+export async function startS3(host: string, port: number, buckets: QueueDefinition[], account: LocalAccount): Promise<RunningS3> {
+  if (!AWSAccount.registry.has('local')) new AWSAccount(Number(account.accountId) || 1, 'local').createKeyPair('local', 'local');
+  const configured = buckets.map(({ logicalId, properties: p }) => {
+    const name = resolveLocal(p.BucketName, account);
+    if (!name)
+      throw new Error(`Bucket ${logicalId} needs a BucketName the local stack can resolve (a literal or Fn::Sub over AWS::AccountId).`);
+    const cors = corsXml(p.CorsConfiguration);
+    return { name, configs: cors ? [Buffer.from(cors)] : [] };
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'local-s3-'));
+  const server = new S3rver({ port, address: host, silent: true, directory: dir, configureBuckets: configured, resetOnClose: true });
+  await server.run();
+  return {
+    endpoint: `http://${host}:${port}`,
+    buckets: configured.map((b) => b.name),
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
