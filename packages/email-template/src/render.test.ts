@@ -17,8 +17,8 @@ function hostile(): LeadEmailInput {
   lead.lines[0]!.text = `${evil} <a href="javascript:alert(3)">click</a>`;
   lead.lines[0]!.quote = evil;
   lead.lines[4]!.attachments = [
-    { name: `x${evil}.jpg`, mimeType: 'image/jpeg', previewUrl: 'javascript:alert(4)' },
-    { name: 'ok.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/ok.jpg?a=1&b=<2>' },
+    { id: null, name: `x${evil}.jpg`, mimeType: 'image/jpeg', previewUrl: 'javascript:alert(4)' },
+    { id: null, name: 'ok.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/ok.jpg?a=1&b=<2>' },
   ];
   lead.pageUrl = 'javascript:alert(5)';
   return lead;
@@ -77,7 +77,10 @@ describe('renderLeadEmail', () => {
   it('neutralizes script, onerror and javascript: links anywhere customer or model text goes', () => {
     const { html, text } = renderLeadEmail(hostile());
     expect(html).not.toMatch(/<script/i);
-    expect(html).not.toMatch(/<img/i);
+    // The only image is our thumbnail of the http(s) attachment; the hostile one is text.
+    const imgs = [...html.matchAll(/<img[^>]*>/gi)].map((m) => m[0]);
+    expect(imgs).toHaveLength(1);
+    expect(imgs[0]).toMatch(/^<img src="https:\/\/files\.example\.com\/ok\.jpg\?a=1&amp;b=%3C2%3E" alt="ok\.jpg" /);
     expect(html).not.toMatch(/<a href="javascript:/i);
     expect(html).not.toMatch(/href="javascript:/i);
     expect(html).not.toMatch(/<[a-z][^>]*\son[a-z]+=/i); // no real tag carries an event handler

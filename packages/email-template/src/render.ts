@@ -271,9 +271,13 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
     const atts = l.attachments.map((a) => {
       const url = httpUrlOrNull(a.previewUrl);
       const label = `${a.name} (${a.mimeType})`;
-      return url
-        ? `<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>`
-        : `<div>Attachment: ${esc(label)}</div>`;
+      if (!url) return `<div>Attachment: ${esc(label)}</div>`;
+      // Photos show as a thumbnail that opens the full image; other files as a link.
+      const thumb = a.mimeType.toLowerCase().startsWith('image/')
+        ? `<div style="margin:6px 0;"><a href="${esc(url)}"><img src="${esc(url)}" alt="${esc(a.name)}" width="160" ` +
+          `style="display:block;width:160px;max-width:100%;height:auto;border:1px solid #e3e6ea;border-radius:4px;"></a></div>`
+        : '';
+      return `${thumb}<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>`;
     });
     rows.push(
       `<tr><td class="lp-rule" style="padding:8px 0;border-top:1px solid #e3e6ea;vertical-align:top;">` +

@@ -25,7 +25,9 @@ export function sampleLead(messages = 8): LeadEmailInput {
       text,
       quote: null,
       attachments:
-        n % script.length === 4 ? [{ name: 'wheel.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/wheel.jpg' }] : [],
+        n % script.length === 4
+          ? [{ id: 'atc_sample', name: 'wheel.jpg', mimeType: 'image/jpeg', previewUrl: 'https://files.example.com/wheel.jpg' }]
+          : [],
     };
   });
   return {

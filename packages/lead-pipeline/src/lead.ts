@@ -89,6 +89,8 @@ export interface LeadPorts {
   signal?: AbortSignal;
   /** When the invocation must be done (epoch ms): how long recording a sent email may be retried. */
   deadline?: number;
+  /** A link that keeps working for the owner to one of the thread's self-hosted files, or null (@lead-intake/attachments). */
+  fileLink?: (threadId: string, attachmentId: string) => string | null;
   hooks?: LeadHooks;
 }
 
@@ -124,7 +126,7 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
     if (decision === 'send')
       return sendAndRecord(
         job,
-        render(job, trigger, ports.profile, transcript, contacts, summary),
+        render(job, trigger, ports.profile, withFileLinks(job.threadId, transcript, ports.fileLink), contacts, summary),
         contacts.emails[0] ?? null,
         cache,
         ports,
@@ -190,6 +192,18 @@ export function decide(trigger: LeadReason, contacts: Contacts, summary: Summary
   if (!hasContact(contacts)) return 'no_contact';
   if (trigger !== 'auto') return 'send';
   return summary?.ok && summary.summary.handoff_ready === true ? 'send' : 'not_ready';
+}
+
+/** Self-hosted attachments keep no URL: each gets a signed link to our own endpoint (hosted ones keep theirs). */
+export function withFileLinks(threadId: string, t: Transcript, link: LeadPorts['fileLink']): Transcript {
+  if (!link || !t.lines.some((l) => l.attachments.some((a) => !a.previewUrl && a.id))) return t;
+  return {
+    ...t,
+    lines: t.lines.map((l) => ({
+      ...l,
+      attachments: l.attachments.map((a) => (!a.previewUrl && a.id ? { ...a, previewUrl: link(threadId, a.id) } : a)),
+    })),
+  };
 }
 
 /** 7. The email. */

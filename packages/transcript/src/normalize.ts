@@ -8,6 +8,8 @@ import type { ThreadItem } from '@lead-intake/chatkit-protocol';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 
 export interface TranscriptAttachment {
+  /** The attachment's id (links to self-hosted files are made from it), or null. */
+  id: string | null;
   name: string;
   mimeType: string;
   /** Only ever an http(s) URL, or null. */
@@ -77,6 +79,7 @@ function attachmentsOf(list: unknown): TranscriptAttachment[] {
   return list
     .filter((a) => a && typeof a === 'object')
     .map((a) => ({
+      id: typeof a.id === 'string' && a.id ? a.id : null,
       name: typeof a.name === 'string' && a.name ? a.name : 'attachment',
       mimeType: typeof a.mime_type === 'string' ? a.mime_type : 'application/octet-stream',
       previewUrl: httpUrlOrNull(a.preview_url),

@@ -175,8 +175,8 @@ describe('normalizeItems', () => {
     ]);
     expect(lines[0]!.quote).toBe('We open at 8');
     expect(lines[0]!.attachments).toEqual([
-      { name: 'dent.jpg', mimeType: 'image/jpeg', previewUrl: 'https://cdn.example/dent.jpg' },
-      { name: 'x.pdf', mimeType: 'application/pdf', previewUrl: null },
+      { id: 'a', name: 'dent.jpg', mimeType: 'image/jpeg', previewUrl: 'https://cdn.example/dent.jpg' },
+      { id: 'b', name: 'x.pdf', mimeType: 'application/pdf', previewUrl: null },
     ]);
     expect(lines[5]).toMatchObject({ quote: 'q', createdAt: Date.UTC(2026, 10, 25, 19, 21, 15) / 1000 });
     expect(skipped).toEqual({ widget: 1, hidden_context_item: 1, 'something.new': 1 });

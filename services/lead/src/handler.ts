@@ -92,8 +92,5 @@ export const handler = middy<any, any, Error, LeadContext>()
     const { threadId, reason, user, pageUrl } = context.leadRequest;
     const { runLeadJob } = await loadLead();
     const job = { threadId, user, pageUrl, lease: context.lease };
-    return jsonResponse(
-      200,
-      await runLeadJob(runtime, job, context.secrets.OPENAI_API_KEY!, context.getRemainingTimeInMillis(), { trigger: reason }),
-    );
+    return jsonResponse(200, await runLeadJob(runtime, job, context.secrets, context.getRemainingTimeInMillis(), { trigger: reason }));
   });

@@ -39,6 +39,12 @@ export const settings = (() => {
     // SES must answer well inside the send reserve: a hung SES is a failed (retried) send, not a
     // function timeout past the lease.
     sesTimeoutMs: intSetting(process.env, 'LEAD_SES_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
+    // Customers' files in the email: links through the `files` function (signed, linkDays long).
+    attachments: {
+      filesUrl: process.env.LEAD_FILES_URL || null,
+      bucket: process.env.LEAD_ATTACHMENTS_BUCKET || null,
+      linkDays: intSetting(process.env, 'LEAD_FILE_LINK_DAYS', 90, { min: 1, max: 3650 }),
+    },
   };
 })();
 

@@ -5,6 +5,7 @@ import { LedgerUnavailableError, nowSeconds } from '@lead-intake/dedupe';
 import { HttpError } from '@lead-intake/http';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { activityByThread, earliestFailure, type ThreadActivity } from './activity';
+import type { LeadSecrets } from './wiring';
 import * as runtime from './runtime';
 import { getLedger, loadLead, logger, metrics } from './runtime';
 
@@ -22,7 +23,7 @@ const parallel = intSetting(process.env, 'LEAD_SCHEDULE_PARALLEL', 8, { min: 1, 
  * kept for this transcript state: not paid again). Throws only when the ledger or the thread store
  * cannot be reached: the batch is retried from this thread's first record.
  */
-async function scheduleThread(t: ThreadActivity, apiKey: string, remainingMs: () => number): Promise<void> {
+async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remainingMs: () => number): Promise<void> {
   const log = { threadId: t.threadId, source: 'scheduler' };
   const wiring = await loadLead();
   const owner = await wiring.threadOwner(runtime, t.threadId);
@@ -36,7 +37,7 @@ async function scheduleThread(t: ThreadActivity, apiKey: string, remainingMs: ()
   if (!t.turnDone) return;
   // The owner comes from the thread itself (this is the server, not a request): nothing to prove.
   const outcome = await ledger.runTrigger(t.threadId, 'auto', { user: owner, verify: async () => true }, async (lease) => {
-    const answer = await wiring.runLeadJob(runtime, { threadId: t.threadId, user: owner, pageUrl: null, lease }, apiKey, remainingMs(), {
+    const answer = await wiring.runLeadJob(runtime, { threadId: t.threadId, user: owner, pageUrl: null, lease }, secrets, remainingMs(), {
       trigger: 'auto',
       source: 'scheduler',
     });
@@ -69,7 +70,8 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, 
   .use(publishMetrics(metrics))
   .use(
     secrets({
-      names: ['OPENAI_API_KEY'],
+      // The token secret signs the email's links to customers' files.
+      names: runtime.chatkitMode === 'self-hosted' ? ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'] : ['OPENAI_API_KEY'],
       ssmPath: process.env.SECRETS_SSM_PATH,
       onMissing: (e) => logger.error(`configuration error: ${e.message}`),
     }),
@@ -81,14 +83,14 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, 
       return { batchItemFailures: [] };
     }
     const { threads, ignored } = activityByThread(event.Records, { notBefore: nowSeconds() - maxActivityAgeSeconds });
-    const apiKey = context.secrets.OPENAI_API_KEY!;
+    const secrets = context.secrets;
     const failed: ThreadActivity[] = [];
     const queue = [...threads];
     await Promise.all(
       Array.from({ length: Math.min(parallel, queue.length) }, async () => {
         for (let t = queue.shift(); t; t = queue.shift()) {
           try {
-            await scheduleThread(t, apiKey, () => context.getRemainingTimeInMillis());
+            await scheduleThread(t, secrets, () => context.getRemainingTimeInMillis());
           } catch (e) {
             failed.push(t);
             logger.error('scheduler: could not schedule; the batch is retried from this thread', {

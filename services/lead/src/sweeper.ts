@@ -3,7 +3,7 @@ import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { HttpError } from '@lead-intake/http';
 import { LedgerUnavailableError, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
-import { runLeadJob } from './wiring';
+import { runLeadJob, type LeadSecrets } from './wiring';
 import * as runtime from './runtime';
 import { getLedger, logger, metrics, requesterFor } from './runtime';
 
@@ -23,10 +23,10 @@ const spoolReserveMs = intSetting(
  * One spooled trigger, as the endpoint would have run it: the owner proven before anything is
  * written, the ledger's answer, then the pipeline. `retry` when the ledger is down again.
  */
-async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => number): Promise<SpoolOutcome> {
+async function runSpooled(t: SpooledTrigger, secrets: LeadSecrets, remainingMs: () => number): Promise<SpoolOutcome> {
   const log = { threadId: t.threadId, trigger: t.reason, source: 'spool', waitedMs: Date.now() - t.at };
   const { threadId, user, pageUrl } = t;
-  const requester = requesterFor(runtime, apiKey, threadId, user);
+  const requester = requesterFor(runtime, secrets.OPENAI_API_KEY!, threadId, user);
   let outcome;
   try {
     outcome = await getLedger().runTrigger(
@@ -34,7 +34,7 @@ async function runSpooled(t: SpooledTrigger, apiKey: string, remainingMs: () => 
       t.reason,
       requester,
       async (lease) => {
-        const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, apiKey, remainingMs(), {
+        const answer = await runLeadJob(runtime, { threadId, user, pageUrl, lease }, secrets, remainingMs(), {
           trigger: t.reason,
           source: 'spool',
         });
@@ -75,13 +75,14 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
   .use(publishMetrics(metrics))
   .use(
     secrets({
-      names: ['OPENAI_API_KEY'],
+      // Self-hosted: the token secret signs the email's links to customers' files.
+      names: runtime.chatkitMode === 'self-hosted' ? ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'] : ['OPENAI_API_KEY'],
       ssmPath: process.env.SECRETS_SSM_PATH,
       onMissing: (e) => logger.error(`configuration error: ${e.message}`),
     }),
   )
   .handler(async (_event, context) => {
-    const key = context.secrets.OPENAI_API_KEY!;
+    const secrets = context.secrets;
     const result = await getLedger().sweep(
       async (lease) => {
         const log = { threadId: lease.threadId, trigger: lease.effectiveReason, source: 'sweeper' };
@@ -90,7 +91,7 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
             runtime,
             // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
             { threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease },
-            key,
+            secrets,
             context.getRemainingTimeInMillis(),
             { trigger: lease.effectiveReason, source: 'sweeper' },
           );
@@ -108,7 +109,7 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     if (result.due) metrics.addMetric('SweeperProcessed', MetricUnit.Count, result.processed);
     let spool;
     if (runtime.spool) {
-      spool = await runtime.spool.drain((t) => runSpooled(t, key, () => context.getRemainingTimeInMillis()), {
+      spool = await runtime.spool.drain((t) => runSpooled(t, secrets, () => context.getRemainingTimeInMillis()), {
         more: () => context.getRemainingTimeInMillis() > spoolReserveMs,
         onInvalid: (messageId) => logger.error('spool: a message that is not a trigger was dropped', { messageId }),
       });

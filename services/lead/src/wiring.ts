@@ -8,6 +8,7 @@ import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
 import { runLead, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
+import { signedLink } from '@lead-intake/attachments';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
@@ -65,17 +66,31 @@ export async function ownsThread(rt: Rt, apiKey: string, threadId: string, user:
 export function runLeadJob(
   rt: Rt,
   job: LeadJob,
-  apiKey: string,
+  secrets: LeadSecrets,
   remainingMs: number,
   log: { trigger: string; source?: string },
 ): Promise<LeadAnswer> {
-  return runLead(job, leadPorts(rt, apiKey, remainingMs, { threadId: job.threadId, ...log }));
+  return runLead(job, leadPorts(rt, secrets, remainingMs, { threadId: job.threadId, ...log }));
+}
+
+/** The invocation's secrets: the OpenAI key, and (self-hosted) the token secret that also signs the email's file links. */
+export interface LeadSecrets {
+  OPENAI_API_KEY?: string;
+  CHATKIT_TOKEN_SECRET?: string;
 }
 
 /** The steps' ports for one invocation; `remainingMs` is the invocation's time left. */
-function leadPorts(rt: Rt, apiKey: string, remainingMs: number, log: Record<string, unknown>): LeadPorts {
+function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): LeadPorts {
   const { settings, logger, metrics } = rt;
+  const apiKey = secrets.OPENAI_API_KEY!;
+  const { filesUrl, linkDays } = settings.attachments;
+  const linkSecret = secrets.CHATKIT_TOKEN_SECRET;
   return {
+    fileLink:
+      filesUrl && linkSecret
+        ? (threadId, attachmentId) =>
+            signedLink(filesUrl, linkSecret, { threadId, attachmentId, expires: Math.floor(Date.now() / 1000) + linkDays * 86400 })
+        : undefined,
     ledger: rt.getLedger(),
     source: transcriptSource(rt, apiKey),
     openai: openai(rt, apiKey, settings.summary),

@@ -1,0 +1,58 @@
+import middy from '@middy/core';
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import { checkLink, objectKey, S3FileStore } from '@lead-intake/attachments';
+import { secrets, type SecretsContext } from '@lead-intake/config';
+import { HttpError, httpErrors, methodGuard } from '@lead-intake/http';
+import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
+import { logger, metrics, settings } from './runtime';
+
+// A redirect lives this long: the mail client fetches the image at once; a click opens it at once.
+const REDIRECT_SECONDS = 300;
+let files: S3FileStore | undefined;
+
+/**
+ * The lead email's links to customers' photos and files (docs/backend.md, "Attachments"): a GET
+ * with the link's signed query (thread, attachment, expiry) answers a redirect to a presigned S3
+ * URL of five minutes. A link names one file of one thread and is signed with the stage's token
+ * secret, so it cannot be turned into another; a bad or altered one is 404, an expired one 410.
+ * Never logs the link's signature.
+ */
+export const handler = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, SecretsContext>()
+  .use(injectLambdaContext(logger))
+  .use(publishMetrics(metrics))
+  .use(httpErrors({ onUnexpected: (e) => logger.error('file link failed', { errorName: (e as Error)?.name }) }))
+  .use(methodGuard(['GET', 'HEAD']))
+  .use(
+    secrets({
+      names: ['CHATKIT_TOKEN_SECRET'],
+      ssmPath: process.env.SECRETS_SSM_PATH,
+      onMissing: (e) => logger.error(`configuration error: ${e.message}`),
+    }),
+  )
+  .handler(async (event, context) => {
+    const bucket = settings.attachments.bucket;
+    if (!bucket) throw new HttpError(404, 'Not found.', 'not_found');
+    const query = (event.queryStringParameters ?? {}) as Record<string, string | undefined>;
+    const checked = checkLink(query, context.secrets.CHATKIT_TOKEN_SECRET!, Math.floor(Date.now() / 1000));
+    if (!checked.ok) {
+      metrics.addMetric('FileLinksRefused', MetricUnit.Count, 1);
+      logger.warn('file link refused', { reason: checked.reason, threadId: query.t?.slice(0, 80) });
+      if (checked.reason === 'expired')
+        throw new HttpError(
+          410,
+          'This link has expired. The conversation is kept in the shop’s records; ask for the file again.',
+          'expired',
+          {},
+          { expose: true },
+        );
+      throw new HttpError(404, 'Not found.', 'not_found');
+    }
+    const { threadId, attachmentId } = checked.link;
+    const url = await (files ??= new S3FileStore(bucket)).readUrl(objectKey(attachmentId), REDIRECT_SECONDS);
+    logger.info('file link followed', { threadId, attachmentId });
+    return {
+      statusCode: 302,
+      headers: { location: url, 'cache-control': `private, max-age=${REDIRECT_SECONDS - 60}`, 'referrer-policy': 'no-referrer' },
+      body: '',
+    };
+  });
