@@ -56,6 +56,39 @@ function page(sessionUrl: string, chatUrl: string, leadUrl: string): string {
       out('lead', { status: res.status, body: await res.json() });
     } catch (e) { out('lead', { error: String(e) }); }
   };
+  // The ChatKit client's two-phase upload (composer.attachments.uploadStrategy: { type: 'two_phase' }):
+  // attachments.create, a PUT of the bytes to the upload URL, then the message that names it.
+  window.sendPhoto = async (text) => {
+    const step = (s) => out('photoStep', s);
+    try {
+      const bytes = new Uint8Array(2048).map((_, i) => (i * 7) % 256);
+      bytes.set([0xff, 0xd8, 0xff, 0xe0], 0);
+      const post = (body) => fetch(${JSON.stringify(chatUrl)}, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer ' + window.token },
+        body: JSON.stringify(body),
+      });
+      step('create');
+      const params = { name: 'dent.jpg', size: bytes.length, mime_type: 'image/jpeg' };
+      const att = await (await post({ type: 'attachments.create', params })).json();
+      step('upload');
+      const d = att.upload_descriptor;
+      const put = await fetch(d.url, { method: d.method, headers: d.headers, body: new Blob([bytes], { type: 'image/jpeg' }) });
+      step('send');
+      const input = { content: [{ type: 'input_text', text }], attachments: [att.id], inference_options: {} };
+      const res = await post({ type: 'threads.create', params: { input } });
+      const events = (await res.text()).split('\\n\\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)));
+      const mine = events.find((e) => e.type === 'thread.item.done' && e.item.type === 'user_message');
+      const preview = mine && (await fetch(mine.item.attachments[0].preview_url));
+      out('photo', {
+        put: put.status,
+        status: res.status,
+        types: events.map((e) => e.type),
+        attachment: mine && mine.item.attachments[0].name,
+        previewBytes: preview ? (await preview.arrayBuffer()).byteLength : null,
+      });
+    } catch (e) { out('photo', { error: String(e) }); }
+  };
   window.armBeacon = (threadId) => {
     addEventListener('pagehide', () => {
       navigator.sendBeacon(${JSON.stringify(leadUrl)}, JSON.stringify({ threadId, reason: 'pagehide', token: window.token }));
@@ -162,6 +195,56 @@ it(
   },
   60_000,
 );
+
+it('uploads a photo from an allowed origin through the two-phase flow to S3, and the message with it streams back', async () => {
+  const p = await browser.newPage();
+  await p.goto('http://localhost:4321/chat');
+  await p.evaluate(() => (window as any).mint());
+  await admin.queue({ text: 'That dent can be pulled.' });
+  await p.evaluate(() => (window as any).sendPhoto('Here is the dent'));
+  const r = await results(p);
+  expect(r.photo).toEqual({
+    put: 200,
+    status: 200,
+    types: expect.arrayContaining(['thread.created', 'thread.item.done', 'stream_options', 'thread.item.added']),
+    attachment: 'dent.jpg',
+    previewBytes: 2048,
+  });
+  // The model saw the photo.
+  const turn = (await admin.requests()).find((x) => x.path === '/v1/responses' && (x.body as any).stream === true)!;
+  expect((turn.body as any).input.at(-1).content.map((c: any) => c.type)).toEqual(['input_text', 'input_image']);
+  await p.close();
+}, 60_000);
+
+it('from a disallowed origin the upload itself is refused by the bucket’s CORS rules', async () => {
+  // The page at 127.0.0.1:4322 cannot reach the chat at all; give it an upload URL the way a leaked
+  // one would be used, and it is still refused by S3's CORS.
+  const { chatRequest, chatToken } = await import('@lead-intake/testkit');
+  const token = await chatToken('u_browserCorsUploader001');
+  const att = (await chatRequest({ type: 'attachments.create', params: { name: 'x.jpg', size: 4, mime_type: 'image/jpeg' } }, { token }))
+    .json;
+  const p = await browser.newPage();
+  await p.goto('http://127.0.0.1:4322/chat');
+  const outcome = await p.evaluate(async (d) => {
+    try {
+      const r = await fetch(d.url, { method: d.method, headers: d.headers, body: new Blob([new Uint8Array([1, 2, 3, 4])]) });
+      return `status ${r.status}`;
+    } catch (e) {
+      return String(e);
+    }
+  }, att.upload_descriptor);
+  expect(outcome).toMatch(/TypeError|Failed to fetch/);
+  // And from the allowed origin the same URL works.
+  const ok = await browser.newPage();
+  await ok.goto('http://localhost:4321/chat');
+  const put = await ok.evaluate(
+    async (d) => (await fetch(d.url, { method: d.method, headers: d.headers, body: new Blob([new Uint8Array([1, 2, 3, 4])]) })).status,
+    att.upload_descriptor,
+  );
+  expect(put).toBe(200);
+  await p.close();
+  await ok.close();
+}, 60_000);
 
 it('renders the received lead email in Chromium: nothing executes, nothing is fetched, the layout holds', async () => {
   const evil = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">';

@@ -386,3 +386,71 @@ describe('the session stack', () => {
     });
   });
 });
+
+describe('customers’ photos and files', () => {
+  it('one private bucket per stage: public access blocked, encrypted, TLS only, CORS from the stage’s origins, lifecycle by tag', () => {
+    const bucket = templates.chat!.Resources.ChatAttachmentsBucket!;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    const p = bucket.Properties;
+    expect(p.BucketName).toEqual({ 'Fn::Sub': `chatkit-lead-intake-\${AWS::AccountId}-${STAGE}-files` });
+    expect(p.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(p.CorsConfiguration.CorsRules).toEqual([
+      { AllowedOrigins: settings.allowedOrigins, AllowedMethods: ['PUT', 'GET'], AllowedHeaders: ['content-type'], MaxAge: 300 },
+    ]);
+    const rules = Object.fromEntries(p.LifecycleConfiguration.Rules.map((r: any) => [r.Id, r]));
+    expect(rules.unattached).toMatchObject({ Status: 'Enabled', TagFilters: [{ Key: 'attached', Value: 'no' }], ExpirationInDays: 1 });
+    expect(rules.attached).toMatchObject({
+      Status: 'Enabled',
+      TagFilters: [{ Key: 'attached', Value: 'yes' }],
+      ExpirationInDays: settings.chatRetentionDays,
+    });
+    const policy = templates.chat!.Resources.ChatAttachmentsBucketPolicy!.Properties.PolicyDocument.Statement;
+    expect(policy).toEqual([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]);
+    const env = templates.chat!.Resources.ChatLambdaFunction!.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      CHAT_ATTACHMENTS_BUCKET: p.BucketName,
+      CHAT_ATTACHMENT_MAX_BYTES: String((settings.attachments as any).maxBytes),
+      CHAT_ATTACHMENT_MAX_PER_MESSAGE: String((settings.attachments as any).maxPerMessage),
+      CHAT_ATTACHMENT_TYPES: settings.attachmentTypesCsv,
+    });
+  });
+
+  it('the chat may put, tag, read and delete under attachments/ only (and list that prefix for 404s); the lead may only read', () => {
+    const s3 = (t: Template) => statements(t).filter((s: any) => s.Action.some((a: string) => a.startsWith('s3:')));
+    const under = { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ChatAttachmentsBucket', 'Arn'] }, '/attachments/*']] };
+    expect(s3(templates.chat!)).toEqual([
+      expect.objectContaining({ Action: ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObject', 's3:DeleteObject'], Resource: [under] }),
+      expect.objectContaining({
+        Action: ['s3:ListBucket'],
+        Resource: [{ 'Fn::GetAtt': ['ChatAttachmentsBucket', 'Arn'] }],
+        Condition: { StringLike: { 's3:prefix': ['attachments/*'] } },
+      }),
+    ]);
+    expect(s3(templates.lead!)).toEqual([
+      expect.objectContaining({
+        Action: ['s3:GetObject'],
+        Resource: [{ 'Fn::Sub': `arn:aws:s3:::chatkit-lead-intake-\${AWS::AccountId}-${STAGE}-files/attachments/*` }],
+      }),
+    ]);
+  });
+
+  it('the email’s links go through the files function’s own URL (GET, no CORS), which every sending function knows', () => {
+    const t = templates.lead!;
+    expect(t.Resources.FilesLambdaFunctionUrl!.Properties).toMatchObject({ AuthType: 'NONE' });
+    expect(t.Resources.FilesLambdaFunctionUrl!.Properties.Cors).toBeUndefined();
+    for (const fn of ['LeadLambdaFunction', 'SweeperLambdaFunction', 'SchedulerLambdaFunction'])
+      expect(t.Resources[fn]!.Properties.Environment.Variables).toMatchObject({
+        LEAD_FILES_URL: { 'Fn::GetAtt': ['FilesLambdaFunctionUrl', 'FunctionUrl'] },
+        LEAD_FILE_LINK_DAYS: String((settings.attachments as any).linkDays),
+      });
+    // Not its own: a function's environment naming its own URL would be a dependency cycle.
+    expect(t.Resources.FilesLambdaFunction!.Properties.Environment.Variables.LEAD_FILES_URL).toBeUndefined();
+  });
+});
