@@ -5,12 +5,21 @@
  * self-hosted store of the stage, converted to the custom-server shapes. Idempotent (the same
  * hosted item always becomes the same stored item) and resumable (a thread is marked imported
  * only after all its items are written; a re-run skips marked threads unless --force).
+ * Hosted attachments: the photos' bytes are copied into the stage's bucket (hosted preview URLs
+ * stop working with the hosted service) and the attachment objects rewritten to point there; a
+ * file already copied is not copied again, and a thread whose file could not be fetched is not
+ * marked imported, so a re-run tries again. Files without a preview URL (hosted PDFs) keep their
+ * name only: the hosted API offers no download.
  * Run it before 2026-11-30, when Agent Builder shuts down. `--stage local` uses `npm run dev`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { objectKey, S3FileStore } from '@lead-intake/attachments';
+import type { ThreadItem } from '@lead-intake/chatkit-protocol';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
-import { resolveStage } from '@lead-intake/stage-config';
+import { attachmentsBucketFor, resolveStage } from '@lead-intake/stage-config';
 import { convertHostedItem, convertHostedThread, DynamoThreadStore } from '@lead-intake/thread-store';
 import { configFromEnv } from '@lead-intake/local-stack/config';
 
@@ -34,6 +43,7 @@ async function main() {
 
   let openai: OpenAI;
   let dynamo: DynamoDBClient;
+  let files: S3FileStore;
   if (stage === 'local') {
     const cfg = configFromEnv(process.env, '');
     openai = process.env.OPENAI_API_KEY
@@ -44,6 +54,17 @@ async function main() {
       region: 'us-west-2',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
+    files = new S3FileStore(
+      attachmentsBucketFor(settings, '000000000000'),
+      () =>
+        new S3Client({
+          endpoint: `http://${cfg.host}:${cfg.s3Port}`,
+          region: 'us-west-2',
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }),
+    );
   } else {
     const region = process.env.AWS_REGION ?? settings.region;
     let apiKey = process.env.OPENAI_API_KEY;
@@ -54,10 +75,45 @@ async function main() {
     }
     openai = new OpenAI({ apiKey, maxRetries: 5 });
     dynamo = new DynamoDBClient({ region });
+    const account = (await new STSClient({ region }).send(new GetCallerIdentityCommand({}))).Account!;
+    files = new S3FileStore(
+      attachmentsBucketFor(settings, account),
+      () => new S3Client({ region, requestChecksumCalculation: 'WHEN_REQUIRED' }),
+    );
   }
   const store = new DynamoThreadStore({ tableName: String(settings.chatThreadsTable), client: dynamo });
 
-  const counts = { seen: 0, imported: 0, skipped: 0, items: 0, unconvertible: 0 };
+  const counts = { seen: 0, imported: 0, skipped: 0, items: 0, unconvertible: 0, filesCopied: 0, filesKept: 0, filesFailed: 0 };
+
+  /** A user message's hosted photos, copied into the bucket; the attachments then point there (no stored URL). */
+  async function copyFiles(item: ThreadItem, user: string): Promise<{ item: ThreadItem; failed: number }> {
+    if (item.type !== 'user_message' || !item.attachments.length) return { item, failed: 0 };
+    let failed = 0;
+    const attachments = await Promise.all(
+      item.attachments.map(async (a) => {
+        if (a.type !== 'image' || !/^https?:\/\//.test(a.preview_url)) return a; // nothing to copy (hosted files have no download)
+        const key = objectKey(a.id);
+        let size = await files.size(key);
+        if (size !== null) counts.filesKept++;
+        else {
+          const res = await fetch(a.preview_url).catch(() => null);
+          if (!res?.ok) {
+            failed++;
+            counts.filesFailed++;
+            return a; // kept as it is; the thread is not marked imported, so a re-run tries again
+          }
+          const bytes = new Uint8Array(await res.arrayBuffer());
+          await files.putAttached(key, bytes, a.mime_type);
+          size = bytes.length;
+          counts.filesCopied++;
+        }
+        const copied = { ...a, preview_url: '' };
+        await store.saveAttachment({ attachment: copied, size, threadId: item.thread_id }, user);
+        return copied;
+      }),
+    );
+    return { item: { ...item, attachments }, failed };
+  }
   for await (const hosted of openai.beta.chatkit.threads.list({ order: 'asc', limit: 100 })) {
     counts.seen++;
     if ((hosted.created_at ?? 0) < since) continue;
@@ -68,14 +124,21 @@ async function main() {
     const { thread, user } = convertHostedThread(hosted as unknown as Record<string, unknown>);
     await store.saveThread(thread, user); // first, without the marker: an interrupted run redoes this thread
     let position = 0;
+    let failedFiles = 0;
     for await (const item of openai.beta.chatkit.threads.listItems(hosted.id, { order: 'asc', limit: 100 })) {
       const converted = convertHostedItem(item as unknown as Record<string, unknown>, thread.id, position++);
       if (!converted) {
         counts.unconvertible++;
         continue;
       }
-      await store.saveItem(thread.id, converted);
+      const copied = await copyFiles(converted, user);
+      failedFiles += copied.failed;
+      await store.saveItem(thread.id, copied.item);
       counts.items++;
+    }
+    if (failedFiles) {
+      process.stderr.write(`${thread.id}: ${failedFiles} file(s) could not be fetched; not marked imported, run again\n`);
+      continue;
     }
     await store.saveThread(thread, user, { imported_at: new Date().toISOString() });
     counts.imported++;

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chatRequest, chatToken, emulator } from '@lead-intake/testkit';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { ATTACHMENTS_BUCKET, chatRequest, chatToken, emulator, s3Client } from '@lead-intake/testkit';
 import { TEST_STACK_ENV } from './stack-env';
 
 /** `npm run export-hosted-threads` from the emulator's hosted threads into the local store. */
@@ -23,6 +24,8 @@ const run = async (args: string[]) =>
       .pop()!,
   );
 
+const WHEEL = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('a hosted wheel photo '.repeat(30))]);
+
 it('copies hosted threads into the self-hosted store, converted, idempotent and resumable', async () => {
   await admin.reset();
   const old = await admin.seedThread({
@@ -39,7 +42,8 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
         role: 'user',
         text: 'My brakes squeal',
         quoted_text: 'We open at 8',
-        attachments: [{ name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg' }],
+        // The emulator serves these bytes at the hosted preview URL, as the hosted CDN did.
+        attachments: [{ name: 'wheel.jpg', mime_type: 'image/jpeg', content_base64: WHEEL.toString('base64') }],
       },
       { role: 'assistant', text: 'Sorry to hear that! Your number?' },
       { type: 'chatkit.widget', widget: '{"type":"Card","children":[]}' },
@@ -47,7 +51,7 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
     ],
   });
   const first = await run(['--since', '2026-06-01']);
-  expect(first).toMatchObject({ imported: 1, skipped: 0, items: 4 });
+  expect(first).toMatchObject({ imported: 1, skipped: 0, items: 4, filesCopied: 1, filesFailed: 0 });
   const token = await chatToken('hosted-user');
   const thread = (await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token })).json;
   expect(thread).toMatchObject({ id, title: 'Brakes', status: { type: 'active' }, metadata: {} });
@@ -58,11 +62,17 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
     thread_id: id,
     content: [{ type: 'input_text', text: 'My brakes squeal' }],
     quoted_text: 'We open at 8',
-    attachments: [
-      { type: 'image', name: 'wheel.jpg', mime_type: 'image/jpeg', preview_url: 'https://files.example.com/w.jpg', thread_id: id },
-    ],
+    attachments: [{ type: 'image', name: 'wheel.jpg', mime_type: 'image/jpeg', thread_id: id, preview_url: expect.any(String) }],
     inference_options: {},
   });
+  // The photo now lives in the stage's bucket (kept with the conversation); the preview is a fresh presigned URL.
+  const photo = items[0].attachments[0];
+  expect(photo.preview_url).toMatch(
+    /^http:\/\/127\.0\.0\.1:\d+\/chatkit-lead-intake-000000000000-local-files\/attachments\/.*X-Amz-Signature=/,
+  );
+  expect(Buffer.from(await (await fetch(photo.preview_url)).arrayBuffer())).toEqual(WHEEL);
+  const tags = await (await s3Client()).send(new GetObjectTaggingCommand({ Bucket: ATTACHMENTS_BUCKET, Key: `attachments/${photo.id}` }));
+  expect(tags.TagSet).toEqual([{ Key: 'attached', Value: 'yes' }]);
   expect(items[1].content).toEqual([{ annotations: [], text: 'Sorry to hear that! Your number?', type: 'output_text' }]);
   expect(items[2].widget).toEqual({ type: 'Card', children: [] });
   // Another user cannot see it; the old thread was filtered out by --since.
@@ -75,7 +85,7 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
 
   // Again: nothing is copied twice; with --force the same items are rewritten, not duplicated.
   expect(await run(['--since', '2026-06-01'])).toMatchObject({ imported: 0, skipped: 1 });
-  expect(await run(['--since', '2026-06-01', '--force'])).toMatchObject({ imported: 1, items: 4 });
+  expect(await run(['--since', '2026-06-01', '--force'])).toMatchObject({ imported: 1, items: 4, filesCopied: 0, filesKept: 1 });
   const again = (await chatRequest({ type: 'items.list', params: { thread_id: id, limit: 100 } }, { token })).json.data;
   expect(again).toHaveLength(4);
   // The conversation goes on, self-hosted, in the same thread.
@@ -152,4 +162,24 @@ it('npm run migrate-thread-store rewrites rows written with the old keys, once',
   const items = (await chatRequest({ type: 'items.list', params: { thread_id: threadId } }, { token })).json.data;
   expect(items.map((i: any) => i.id)).toEqual([itemId]);
   expect(await migrate()).toMatchObject({ itemsRewritten: 0, threadsReindexed: 0 });
+}, 120_000);
+
+it('a hosted photo that cannot be fetched leaves its thread unmarked, so a re-run tries again', async () => {
+  await admin.reset();
+  const id = await admin.seedThread({
+    user: 'hosted-user-2',
+    items: [
+      {
+        role: 'user',
+        text: 'see photo',
+        attachments: [{ name: 'gone.jpg', mime_type: 'image/jpeg', preview_url: 'http://127.0.0.1:9/gone.jpg' }],
+      },
+    ],
+  });
+  const first = await run(['--since', '2026-06-01']);
+  expect(first).toMatchObject({ imported: 0, filesFailed: 1 });
+  expect(await run(['--since', '2026-06-01'])).toMatchObject({ imported: 0, skipped: 0, filesFailed: 1 }); // tried again, not skipped
+  // The conversation itself is there (its items were written); only the marker waits for the file.
+  const token = await chatToken('hosted-user-2');
+  expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: id } }, { token })).status).toBe(200);
 }, 120_000);

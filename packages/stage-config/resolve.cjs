@@ -93,6 +93,9 @@ function resolveStage(stage, file = FILE) {
     secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,
     // The self-hosted chat's thread table: the chat service owns it, the lead service reads it.
     chatThreadsTable: `chatkit-lead-intake-chat-${stage}-threads`,
+    // Customers' files: bucket names are global, so the account id is part of it (a CloudFormation
+    // Fn::Sub string; attachmentsBucketFor(settings, accountId) in @lead-intake/stage-config).
+    attachmentsBucketSub: 'chatkit-lead-intake-${AWS::AccountId}-' + stage + '-files',
     // Its stream, exported by the chat stack for the lead service's scheduler.
     chatThreadsStreamExport: `chatkit-lead-intake-chat-${stage}-threads-stream-arn`,
     // Usage counters (turns per user, new users per source IP, model calls per day): the chat

@@ -88,6 +88,13 @@ export class S3FileStore implements FileStore {
     );
   }
 
+  /** Writes a file that is already part of a conversation (npm run export-hosted-threads copies hosted files). */
+  async putAttached(key: string, body: Uint8Array, mimeType: string) {
+    const { s3, mod } = await this.load();
+    await s3.send(new mod.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: mimeType }));
+    await this.markAttached(key);
+  }
+
   async remove(key: string) {
     const { s3, mod } = await this.load();
     await s3.send(new mod.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));

@@ -4,7 +4,8 @@ export interface SeedItem {
   role?: 'user' | 'assistant';
   text?: string;
   quoted_text?: string;
-  attachments?: Array<{ name: string; mime_type: string; preview_url?: string }>;
+  /** `content_base64`: the emulator serves these bytes at the attachment's preview_url (as the hosted CDN did). */
+  attachments?: Array<{ name: string; mime_type: string; preview_url?: string; content_base64?: string }>;
   /** Any other ChatKit item type, stored as given (`{type: 'chatkit.widget', widget: '...'}`). */
   type?: string;
   [extra: string]: unknown;

@@ -109,7 +109,7 @@ export function seedThread(state: EmulatorState, body: unknown): Thread {
   };
   body.items.forEach((raw: unknown, i: number) => {
     if (!isObject(raw)) throw ApiError.invalid(`items[${i}] must be an object.`, `items[${i}]`);
-    thread.items.push(seedItem(id, raw, created + i, i));
+    thread.items.push(seedItem(id, raw, created + i, i, state));
   });
   state.threads.set(id, thread);
   return thread;
@@ -124,12 +124,12 @@ export function appendItems(state: EmulatorState, threadId: string, body: unknow
   const start = Math.max(last + 1, nowSeconds());
   body.items.forEach((raw: unknown, i: number) => {
     if (!isObject(raw)) throw ApiError.invalid(`items[${i}] must be an object.`, `items[${i}]`);
-    thread.items.push(seedItem(threadId, raw, start + i, i));
+    thread.items.push(seedItem(threadId, raw, start + i, i, state));
   });
   return thread;
 }
 
-function seedItem(threadId: string, raw: Record<string, unknown>, createdAt: number, i: number): ThreadItem {
+function seedItem(threadId: string, raw: Record<string, unknown>, createdAt: number, i: number, state: EmulatorState): ThreadItem {
   const base = { id: newId('cthi'), object: 'chatkit.thread_item' as const, thread_id: threadId, created_at: createdAt };
   // Any other item type (widget, client tool call, task...) is stored as given, so tests can seed them.
   if (typeof raw.type === 'string') return { ...raw, ...base, type: raw.type } as ThreadItem;
@@ -140,11 +140,20 @@ function seedItem(threadId: string, raw: Record<string, unknown>, createdAt: num
           if (!isObject(a) || typeof a.name !== 'string' || typeof a.mime_type !== 'string') {
             throw ApiError.invalid(`items[${i}].attachments[${j}] needs name and mime_type.`, `items[${i}].attachments`);
           }
+          const id = newId('cfile');
+          // Bytes given: the emulator serves them, as the hosted CDN served previews.
+          if (typeof a.content_base64 === 'string')
+            state.files.set(id, { bytes: Buffer.from(a.content_base64, 'base64'), mimeType: a.mime_type });
           return {
-            id: newId('cfile'),
+            id,
             name: a.name,
             mime_type: a.mime_type,
-            preview_url: typeof a.preview_url === 'string' ? a.preview_url : null,
+            preview_url:
+              typeof a.content_base64 === 'string'
+                ? `${state.origin}/files/${id}`
+                : typeof a.preview_url === 'string'
+                  ? a.preview_url
+                  : null,
             type: a.mime_type.startsWith('image/') ? 'image' : 'file',
           };
         })

@@ -49,6 +49,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   await listen(server, opts.port ?? 3110, opts.host ?? '127.0.0.1');
   const addr = server.address() as AddressInfo;
   const origin = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  state.origin = origin;
   return {
     baseURL: `${origin}/v1`,
     origin,
@@ -134,6 +135,13 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
   }
 
   if (path.startsWith('/__emulator/')) return admin(state, method, path, body, badJson, res);
+  const file = /^\/files\/([A-Za-z0-9_-]+)$/.exec(path);
+  if (method === 'GET' && file) {
+    const f = state.files.get(file[1]!);
+    if (!f) return send(res, 404, { error: 'No such file.' });
+    res.writeHead(200, { 'content-type': f.mimeType, 'content-length': f.bytes.length });
+    return void res.end(f.bytes);
+  }
 
   const query: Record<string, string | string[]> = {};
   for (const key of new Set(url.searchParams.keys())) {

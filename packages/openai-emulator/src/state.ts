@@ -70,8 +70,13 @@ export class EmulatorState {
   requests: RecordedRequest[] = [];
   faults: Fault[] = [];
   responses: QueuedResponse[] = [];
+  /** Bytes of seeded hosted attachments, served at `<origin>/files/<id>` as the hosted CDN served previews. */
+  files = new Map<string, { bytes: Buffer; mimeType: string }>();
+  /** The emulator's own origin (the files' URLs). */
+  origin = '';
 
   reset(): void {
+    this.files.clear();
     this.threads.clear();
     this.sessions.clear();
     this.requests = [];

@@ -18,3 +18,8 @@ const { resolveStage: resolve } = require_('../resolve.cjs') as { resolveStage: 
 export function resolveStage(stage: string, file?: string): StageSettings {
   return resolve(stage, file);
 }
+
+/** The stage's bucket of customers' files in an account (the deploy builds the same name with Fn::Sub). */
+export function attachmentsBucketFor(settings: StageSettings, accountId: string): string {
+  return String(settings.attachmentsBucketSub).replace('${AWS::AccountId}', accountId);
+}
