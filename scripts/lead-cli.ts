@@ -20,13 +20,16 @@ import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { objectKey, S3FileStore } from '@lead-intake/attachments';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { chatkitModeSetting } from '@lead-intake/config/settings';
 import { DynamoLedgerStore, Ledger, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
-import { resolveStage } from '@lead-intake/stage-config';
+import { attachmentsBucketFor, resolveStage } from '@lead-intake/stage-config';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
 import { FallbackTranscriptSource, HostedChatKitSource } from '@lead-intake/transcript';
 import { configFromEnv } from '@lead-intake/local-stack/config';
@@ -73,6 +76,17 @@ async function target(stage: string) {
     return {
       table,
       env,
+      files: async () =>
+        new S3FileStore(
+          attachmentsBucketFor(resolveStage(stage), '000000000000'),
+          () =>
+            new S3Client({
+              endpoint: `http://${cfg.host}:${cfg.s3Port}`,
+              region: 'us-west-2',
+              forcePathStyle: true,
+              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+            }),
+        ),
       dynamo: new DynamoDBClient({
         endpoint: `http://${cfg.host}:${cfg.dynamoPort}`,
         region: 'us-west-2',
@@ -88,6 +102,10 @@ async function target(stage: string) {
   return {
     table,
     env,
+    files: async () => {
+      const account = (await new STSClient({ region }).send(new GetCallerIdentityCommand({}))).Account!;
+      return new S3FileStore(attachmentsBucketFor(resolveStage(stage), account), () => new S3Client({ region }));
+    },
     dynamo: new DynamoDBClient({ region }),
     openai: async () => {
       if (process.env.OPENAI_API_KEY) return new OpenAI();
@@ -198,12 +216,23 @@ async function main() {
       console.log('Nothing changed.');
       return;
     }
+    const files = await t.files();
+    let removed = 0;
     for (const id of ids) {
+      // The customer's photos and files first: a run cut short leaves the thread to delete again.
+      for (const item of await threads.allItems(id)) {
+        if (item.type !== 'user_message') continue;
+        for (const a of item.attachments) {
+          await files.remove(objectKey(a.id));
+          await threads.deleteAttachment(a.id, owner).catch(() => undefined); // imported or already gone: no record
+          removed++;
+        }
+      }
       await threads.deleteThread(id, owner);
       await store.forgetSummary(id);
     }
     console.log(
-      `Deleted ${ids.length} conversation(s) of the customer of ${threadId}; the ledger keeps ` +
+      `Deleted ${ids.length} conversation(s) of the customer of ${threadId} and ${removed} file(s) they shared; the ledger keeps ` +
         `only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`,
     );
     return;

@@ -101,8 +101,22 @@ it('forget deletes every conversation of the thread’s customer (asking first),
   const id = await sentThread(`forgotten-${Date.now()}`);
   const other = await threads.seedThread({ user: ownerOf(id), items: [{ role: 'user', text: 'A second chat, 415-555-2671' }] });
   const stranger = await threads.seedThread({ user: 'someone-else', items: [{ role: 'user', text: 'not theirs' }] });
+  // The customer also shared a photo in the second chat.
+  const owner = clientTokenFor(ownerOf(id));
+  const photo = (
+    await chatRequest({ type: 'attachments.create', params: { name: 'plate.jpg', size: 4, mime_type: 'image/jpeg' } }, { token: owner })
+  ).json;
+  expect((await fetch(photo.upload_descriptor.url, { method: 'PUT', headers: photo.upload_descriptor.headers, body: 'abcd' })).status).toBe(
+    200,
+  );
+  const input = { content: [{ type: 'input_text', text: 'my plate' }], attachments: [photo.id], inference_options: {} };
+  expect((await chatRequest({ type: 'threads.add_user_message', params: { thread_id: other, input } }, { token: owner })).status).toBe(200);
   const res = await cli(['forget', id, '--yes']);
-  expect(res.stdout).toContain('Deleted 2 conversation(s)');
+  expect(res.stdout).toContain('Deleted 2 conversation(s) of the customer of');
+  expect(res.stdout).toContain('and 1 file(s) they shared');
+  // The photo's bytes and its record are gone too.
+  expect((await fetch(photo.preview_url)).status).toBe(404);
+  expect((await chatRequest({ type: 'attachments.delete', params: { attachment_id: photo.id } }, { token: owner })).status).toBe(404);
   const token = clientTokenFor(ownerOf(id));
   for (const t of [id, other])
     expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: t } }, { token })).status).toBe(404);
