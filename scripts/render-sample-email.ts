@@ -17,8 +17,20 @@ async function main() {
   try {
     for (const scheme of ['light', 'dark'] as const) {
       const page = await browser.newPage({ viewport: { width: 720, height: 900 }, colorScheme: scheme });
-      // Offline: the email must render with nothing fetched from the network.
-      await page.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort()));
+      // Offline: the email must render with nothing fetched from the network, except the sample
+      // photo's thumbnail, which is drawn here (a placeholder where the customer's photo goes).
+      await page.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('data:')) return route.continue();
+        if (url === 'https://files.example.com/wheel.jpg')
+          return route.fulfill({
+            contentType: 'image/svg+xml',
+            body:
+              '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><rect width="320" height="200" fill="#9aa3ad"/>' +
+              '<circle cx="160" cy="100" r="70" fill="#3b4149"/><circle cx="160" cy="100" r="30" fill="#c9ced4"/></svg>',
+          });
+        return route.abort();
+      });
       await page.setContent(email.html, { waitUntil: 'load' });
       await page.screenshot({
         path: join(docs, scheme === 'light' ? 'sample-lead-email.png' : 'sample-lead-email-dark.png'),
