@@ -6,6 +6,8 @@ const STAGE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 const LOCAL_HOST = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0)(:\d+)?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** The account id of everything local (the local stack, its S3 and SQS stand-ins). */
+const LOCAL_ACCOUNT_ID = '000000000000';
 
 /** Settings for one stage: defaults, overridden key by key by the stage's own entry. */
 function resolveStage(stage, file = FILE) {
@@ -96,6 +98,16 @@ function resolveStage(stage, file = FILE) {
     // Customers' files: bucket names are global, so the account id is part of it (a CloudFormation
     // Fn::Sub string; attachmentsBucketFor(settings, accountId) in @lead-intake/stage-config).
     attachmentsBucketSub: 'chatkit-lead-intake-${AWS::AccountId}-' + stage + '-files',
+    // The bucket's name where a template needs a value: Fn::Sub when deployed; a literal in the
+    // local account on local stages, where \`sls invoke local\` cannot resolve intrinsics.
+    attachmentsBucketRef: deployed
+      ? { 'Fn::Sub': 'chatkit-lead-intake-${AWS::AccountId}-' + stage + '-files' }
+      : 'chatkit-lead-intake-' + LOCAL_ACCOUNT_ID + '-' + stage + '-files',
+    // The lead functions' link base for customers' files: the files function's URL when deployed;
+    // on local stages a marker the local stack replaces with its local URL (invoke local: no links).
+    filesUrlEnv: deployed
+      ? { LEAD_FILES_URL: { 'Fn::GetAtt': ['FilesLambdaFunctionUrl', 'FunctionUrl'] } }
+      : { LEAD_FILES_URL: 'local-function-url:files' },
     // Its stream, exported by the chat stack for the lead service's scheduler.
     chatThreadsStreamExport: `chatkit-lead-intake-chat-${stage}-threads-stream-arn`,
     // Usage counters (turns per user, new users per source IP, model calls per day): the chat
@@ -104,4 +116,4 @@ function resolveStage(stage, file = FILE) {
   };
 }
 
-module.exports = { resolveStage };
+module.exports = { resolveStage, LOCAL_ACCOUNT_ID };

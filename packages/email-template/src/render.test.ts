@@ -80,7 +80,7 @@ describe('renderLeadEmail', () => {
     // The only image is our thumbnail of the http(s) attachment; the hostile one is text.
     const imgs = [...html.matchAll(/<img[^>]*>/gi)].map((m) => m[0]);
     expect(imgs).toHaveLength(1);
-    expect(imgs[0]).toMatch(/^<img src="https:\/\/files\.example\.com\/ok\.jpg\?a=1&amp;b=%3C2%3E" alt="ok\.jpg" /);
+    expect(imgs[0]).toMatch(/^<img src="https:\/\/files\.example\.com\/ok\.jpg\?a=1&amp;b=%3C2%3E" alt="Photo from the customer" /);
     expect(html).not.toMatch(/<a href="javascript:/i);
     expect(html).not.toMatch(/href="javascript:/i);
     expect(html).not.toMatch(/<[a-z][^>]*\son[a-z]+=/i); // no real tag carries an event handler

@@ -274,7 +274,8 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
       if (!url) return `<div>Attachment: ${esc(label)}</div>`;
       // Photos show as a thumbnail that opens the full image; other files as a link.
       const thumb = a.mimeType.toLowerCase().startsWith('image/')
-        ? `<div style="margin:6px 0;"><a href="${esc(url)}"><img src="${esc(url)}" alt="${esc(a.name)}" width="160" ` +
+        ? // A fixed alt text: the customer's file name is shown (escaped) in the link below, never inside a tag.
+          `<div style="margin:6px 0;"><a href="${esc(url)}"><img src="${esc(url)}" alt="Photo from the customer" width="160" ` +
           `style="display:block;width:160px;max-width:100%;height:auto;border:1px solid #e3e6ea;border-radius:4px;"></a></div>`
         : '';
       return `${thumb}<div>Attachment: <a class="lp-link" style="${C.link}" href="${esc(url)}">${esc(label)}</a></div>`;

@@ -1,7 +1,8 @@
 /**
  * The few CloudFormation intrinsics the deploy uses in values the local stack needs (function
  * environments, bucket names), resolved as they would be in the local account: `Fn::Sub` over the
- * pseudo parameters, and a function's own URL (`Fn::GetAtt [<Fn>LambdaFunctionUrl, FunctionUrl]`).
+ * pseudo parameters, and a function's own URL (`Fn::GetAtt [<Fn>LambdaFunctionUrl, FunctionUrl]`,
+ * or a local stage's `local-function-url:<fn>`).
  * Anything else is not resolved (the caller says so rather than guessing).
  */
 export interface LocalAccount {
@@ -11,10 +12,17 @@ export interface LocalAccount {
   functionUrls: Record<string, string>;
 }
 
-export const LOCAL_ACCOUNT_ID = '000000000000';
+export { LOCAL_ACCOUNT_ID } from '@lead-intake/stage-config';
+
+/** A local stage's stand-in for a function's URL (stages.config.json cannot know the local port). */
+const LOCAL_FUNCTION_URL = /^local-function-url:([a-z][a-z0-9-]*)$/;
 
 export function resolveLocal(value: unknown, account: LocalAccount): string | undefined {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') {
+    const fn = LOCAL_FUNCTION_URL.exec(value)?.[1];
+    return fn ? account.functionUrls[fn] : value;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (!value || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
   if (typeof v['Fn::Sub'] === 'string') {

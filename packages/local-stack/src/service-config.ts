@@ -139,14 +139,17 @@ export async function resolveService(serviceDir: string, stage: string, cacheDir
   return fromPrinted(printed, serviceDir);
 }
 
+// Values the local stack resolves when it starts: intrinsics, and a local stage's function-URL markers.
+const resolvedLater = (v: unknown) =>
+  (v !== null && typeof v === 'object') || (typeof v === 'string' && v.startsWith('local-function-url:'));
 const stringEnv = (env: Record<string, unknown> | undefined): Record<string, string> => {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env ?? {}))
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    if (!resolvedLater(v) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) out[k] = String(v);
   return out;
 };
 const intrinsicEnv = (env: Record<string, unknown> | undefined): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(env ?? {}).filter(([, v]) => v !== null && typeof v === 'object'));
+  Object.fromEntries(Object.entries(env ?? {}).filter(([, v]) => resolvedLater(v)));
 
 export function fromPrinted(printed: any, dir: string): ResolvedService {
   const provider = printed.provider ?? {};

@@ -13,7 +13,13 @@ export interface StageSettings {
 }
 
 const require_ = createRequire(__filename);
-const { resolveStage: resolve } = require_('../resolve.cjs') as { resolveStage: (stage: string, file?: string) => StageSettings };
+const { resolveStage: resolve, LOCAL_ACCOUNT_ID: localAccount } = require_('../resolve.cjs') as {
+  resolveStage: (stage: string, file?: string) => StageSettings;
+  LOCAL_ACCOUNT_ID: string;
+};
+
+/** The account id of everything local (the local stack, its S3 and SQS stand-ins). */
+export const LOCAL_ACCOUNT_ID = localAccount;
 
 export function resolveStage(stage: string, file?: string): StageSettings {
   return resolve(stage, file);

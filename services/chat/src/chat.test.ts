@@ -312,10 +312,7 @@ describe('everything else gets a clear protocol error, never a crash', () => {
     expect(
       (await chatRequest({ type: 'threads.custom_action', params: { thread_id: 'cthr_x', action: { type: 'a' } } }, { token })).status,
     ).toBe(404);
-    const json = await chatRequest(
-      { type: 'attachments.create', params: { name: 'a.pdf', size: 1, mime_type: 'application/pdf' } },
-      { token },
-    );
+    const json = await chatRequest({ type: 'input.transcribe', params: { audio_base64: 'AAAA', mime_type: 'audio/webm' } }, { token });
     expect(json.status).toBe(501);
     expect(json.json.error).toMatch(/not supported/);
     expect((await chatRequest({ type: 'threads.nope', params: {} }, { token })).status).toBe(400);

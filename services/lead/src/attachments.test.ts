@@ -75,7 +75,8 @@ it('the email shows the photo as a thumbnail and links every file through signed
   const html = email!.body.html!;
   const imgs = [...html.matchAll(/<img src="([^"]+)" alt="([^"]*)"/g)].map((m) => [m[1]!.replace(/&amp;/g, '&'), m[2]]);
   expect(imgs).toHaveLength(1);
-  expect(imgs[0]![1]).toBe('hose.jpg');
+  expect(imgs[0]![1]).toBe('Photo from the customer');
+  expect(html).toContain('hose.jpg (image/jpeg)</a>');
   const photoLink = imgs[0]![0]!;
   expect(photoLink.startsWith(filesUrl)).toBe(true);
   expect(links(html)).toEqual(expect.arrayContaining([photoLink]));

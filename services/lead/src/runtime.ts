@@ -7,6 +7,7 @@
 import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetSetting, stringSetting } from '@lead-intake/config';
 import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool, type Requester } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
+import { httpUrlOrNull } from '@lead-intake/http/fields';
 import { assertAddresses } from '@lead-intake/ses-mailer';
 
 export const logger = createLogger('lead');
@@ -41,7 +42,8 @@ export const settings = (() => {
     sesTimeoutMs: intSetting(process.env, 'LEAD_SES_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
     // Customers' files in the email: links through the `files` function (signed, linkDays long).
     attachments: {
-      filesUrl: process.env.LEAD_FILES_URL || null,
+      // Not an http(s) URL (a local stage under \`sls invoke local\`): emails list files without links.
+      filesUrl: httpUrlOrNull(process.env.LEAD_FILES_URL),
       bucket: process.env.LEAD_ATTACHMENTS_BUCKET || null,
       linkDays: intSetting(process.env, 'LEAD_FILE_LINK_DAYS', 90, { min: 1, max: 3650 }),
     },
