@@ -187,7 +187,15 @@ describe('the lead stack', () => {
       [['dynamodb:Query'], true], // the sweeper's query, on the due index only
     ]);
     const stream = dynamo.filter((s: any) => s.Action.includes('dynamodb:GetRecords'));
-    const chat = dynamo.filter((s: any) => !ledger.includes(s) && !stream.includes(s));
+    const contacts = dynamo.filter((s: any) => JSON.stringify(s.Resource).includes('LeadContactsTable'));
+    // The follow-up index: one batch read and one batch write per lead, on that table only.
+    expect(contacts).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+        Resource: [{ 'Fn::GetAtt': ['LeadContactsTable', 'Arn'] }],
+      }),
+    ]);
+    const chat = dynamo.filter((s: any) => !ledger.includes(s) && !stream.includes(s) && !contacts.includes(s));
     expect(chat).toHaveLength(1); // self-hosted transcripts: read-only, the chat table only
     // The scheduler reads the chat table's stream, and only it (the ARN the chat stack exports).
     expect(stream).toEqual([

@@ -193,6 +193,8 @@ it('sends at once, from the turn itself, when the summary says the lead is hando
     sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
     email_subject: 'Your Tacoma check engine light',
     email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
+    urgency: 'normal',
+    lead_kind: 'customer',
   });
   await c.say('Dana here (marker-ready), 2016 Tacoma, check engine light. Call 415-555-0190 to book.');
   const emails = await waitForEmail(c.threadId, (IDLE + 15) * 1000);

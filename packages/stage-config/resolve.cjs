@@ -57,6 +57,7 @@ function resolveStage(stage, file = FILE) {
     ['chatDailyModelCalls', 1, 10000000],
     ['chatRetentionDays', 1, 3650],
     ['leadIdleSeconds', 1, 86400],
+    ['followUpHours', 1, 24 * 90],
   ]) {
     const v = settings[key];
     if (!Number.isInteger(v) || v < min || v > max)

@@ -113,8 +113,8 @@ export class DynamoLedgerStore implements LedgerStore {
     return (await this.update(lease.threadId, errorMutation(e), HOLDS(lease.leaseId))).ok;
   }
 
-  releaseIdle(...[lease, seen, served, cache, now, ttl]: Parameters<LedgerStore['releaseIdle']>) {
-    return this.update(lease.threadId, releaseMutation(cache, served, now, ttl), {
+  releaseIdle(...[lease, seen, served, cache, now, ttl, leadKind]: Parameters<LedgerStore['releaseIdle']>) {
+    return this.update(lease.threadId, releaseMutation(cache, served, now, ttl, leadKind), {
       expr: 'lease_id = :lease AND (attribute_not_exists(pending_seq) OR pending_seq = :seen)',
       values: { ':lease': lease.leaseId, ':seen': seen },
     });

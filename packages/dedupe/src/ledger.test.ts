@@ -349,6 +349,19 @@ describe.each([
       expect((await read(store, id)).idle_at).toBeUndefined();
     });
 
+    it('a release records what a non-customer was (spam, test...), and a later customer evaluation clears it', async () => {
+      const { l, store } = ledger();
+      const id = tid();
+      const first = await l.acquire(id, 'pagehide');
+      if (first.kind !== 'acquired') throw new Error('expected a lease');
+      await l.release(first.lease, { evalState: '2:a' }, { leadKind: 'spam' });
+      expect(await read(store, id)).toMatchObject({ status: 'idle', lead_kind: 'spam' });
+      const again = await l.acquire(id, 'auto');
+      if (again.kind !== 'acquired') throw new Error('expected a lease');
+      await l.release(again.lease, { evalState: '4:b' });
+      expect((await read(store, id)).lead_kind).toBeUndefined();
+    });
+
     it('keeps the page a trigger named, for a later holder (the sweeper)', async () => {
       const { l, advance } = ledger();
       const id = tid();

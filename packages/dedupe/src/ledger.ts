@@ -242,9 +242,17 @@ export class Ledger {
    * Refused while a strong trigger arrived that this holder has not accounted for: the caller must
    * re-evaluate with it first (`pending`). `lost`: the lease expired and someone else holds it.
    */
-  async release(lease: Lease, cache: EvalCache): Promise<ReleaseResult> {
+  async release(lease: Lease, cache: EvalCache, opts: { leadKind?: string } = {}): Promise<ReleaseResult> {
     const now = this.now();
-    const res = await this.store.releaseIdle(lease, lease.pendingSeqSeen, isStrong(lease.effectiveReason), cache, now, this.ttl(now));
+    const res = await this.store.releaseIdle(
+      lease,
+      lease.pendingSeqSeen,
+      isStrong(lease.effectiveReason),
+      cache,
+      now,
+      this.ttl(now),
+      opts.leadKind,
+    );
     if (res.ok) {
       lease.finished = true;
       return { kind: 'released' };

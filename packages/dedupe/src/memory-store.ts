@@ -64,8 +64,8 @@ export class MemoryLedgerStore implements LedgerStore {
     return this.write(lease.threadId, (r) => holds(r, lease), errorMutation(e)).ok;
   }
 
-  async releaseIdle(...[lease, seen, served, cache, now, ttl]: Parameters<LedgerStore['releaseIdle']>) {
-    return this.write(lease.threadId, (r) => mayRelease(r, lease, seen), releaseMutation(cache, served, now, ttl));
+  async releaseIdle(...[lease, seen, served, cache, now, ttl, leadKind]: Parameters<LedgerStore['releaseIdle']>) {
+    return this.write(lease.threadId, (r) => mayRelease(r, lease, seen), releaseMutation(cache, served, now, ttl, leadKind));
   }
 
   async schedule(threadId: string, s: Schedule) {

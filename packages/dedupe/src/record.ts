@@ -45,6 +45,8 @@ export interface LedgerRecord {
   activity_at?: number;
   /** The page the last trigger named, so a lead sent later (by the sweeper) links it too. */
   page_url?: string;
+  /** Triage of the last evaluation when it was not a customer (spam, test, vendor, job_seeker): no alert went out. */
+  lead_kind?: string;
   created_at?: number;
   updated_at?: number;
   ttl?: number;

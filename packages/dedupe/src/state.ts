@@ -208,8 +208,8 @@ export const errorMutation = (e: ErrorOutcome): Mutation => ({
   ],
 });
 
-export const releaseMutation = (cache: EvalCache, served: boolean, now: number, ttl: number): Mutation => ({
-  set: { status: 'idle', updated_at: now, ttl, eval_state: cache.evalState, summary: cache.summary },
+export const releaseMutation = (cache: EvalCache, served: boolean, now: number, ttl: number, leadKind?: string): Mutation => ({
+  set: { status: 'idle', updated_at: now, ttl, eval_state: cache.evalState, summary: cache.summary, lead_kind: leadKind },
   remove: [
     'lease_id',
     'lock_expires_at',
@@ -218,6 +218,7 @@ export const releaseMutation = (cache: EvalCache, served: boolean, now: number, 
     'cooldown_until',
     ...(served ? ['pending_reason'] : []),
     ...(cache.summary === undefined ? ['summary'] : []),
+    ...(leadKind === undefined ? ['lead_kind'] : []),
   ],
 });
 

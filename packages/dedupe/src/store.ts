@@ -25,7 +25,15 @@ export interface LedgerStore {
   /** `error` or `failed` (rule: `holds`). */
   finishError(lease: LeaseRef, e: ErrorOutcome): Promise<boolean>;
   /** `idle`, remembering the evaluated state (rule: `mayRelease`). */
-  releaseIdle(lease: LeaseRef, pendingSeqSeen: number, served: boolean, cache: EvalCache, now: number, ttl: number): Promise<WriteResult>;
+  releaseIdle(
+    lease: LeaseRef,
+    pendingSeqSeen: number,
+    served: boolean,
+    cache: EvalCache,
+    now: number,
+    ttl: number,
+    leadKind?: string,
+  ): Promise<WriteResult>;
   /** Arms (or re-arms) the idle evaluation after activity in the conversation (rule: `maySchedule`). */
   schedule(threadId: string, s: Schedule): Promise<WriteResult>;
   /** Records due for the sweeper, oldest first (a sparse index: no scan). */

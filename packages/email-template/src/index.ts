@@ -1,2 +1,12 @@
-export { renderLeadEmail, buildSubject, esc, oneLine, SUBJECT_MAX, type LeadEmailInput, type RenderedEmail } from './render';
+export {
+  renderLeadEmail,
+  buildSubject,
+  subjectPrefix,
+  esc,
+  oneLine,
+  SUBJECT_MAX,
+  type LeadEmailInput,
+  type LeadFlags,
+  type RenderedEmail,
+} from './render';
 export { sampleLead } from './sample';

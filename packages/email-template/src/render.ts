@@ -15,6 +15,15 @@ export interface LeadEmailInput {
   /** null when the AI summary was unavailable. */
   summary: LeadSummary | null;
   lines: TranscriptLine[];
+  /** Triage: an urgent lead (and whether the shop was closed when it went out), a follow-up of an earlier one. */
+  flags?: LeadFlags;
+}
+
+export interface LeadFlags {
+  urgent?: boolean;
+  shopClosed?: boolean;
+  /** The same phone or email produced this earlier lead within the follow-up window. */
+  followUp?: { threadId: string; sentAt: number } | null;
 }
 
 export interface RenderedEmail {
@@ -39,10 +48,16 @@ export function oneLine(s: string): string {
     .trim();
 }
 
-export function buildSubject(i: Pick<LeadEmailInput, 'summary' | 'contacts'>): string {
+/** `URGENT (shop closed): `, `Follow-up: `, both, or nothing: what the owner must see first. */
+export function subjectPrefix(f: LeadFlags | undefined): string {
+  const urgent = f?.urgent ? `URGENT${f.shopClosed ? ' (shop closed)' : ''}: ` : '';
+  return `${urgent}${f?.followUp ? 'Follow-up: ' : ''}`;
+}
+
+export function buildSubject(i: Pick<LeadEmailInput, 'summary' | 'contacts' | 'flags'>): string {
   const who = oneLine(i.summary?.customer_name ?? '') || i.contacts.phones[0] || i.contacts.emails[0] || 'website visitor';
   const what = oneLine(i.summary?.project_summary ?? '') || 'AI summary unavailable';
-  const subject = oneLine(`New lead: ${who} - ${what}`);
+  const subject = oneLine(`${subjectPrefix(i.flags)}${i.flags?.followUp ? 'Lead' : 'New lead'}: ${who} - ${what}`);
   return subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 1).trimEnd()}…`;
 }
 
@@ -149,6 +164,26 @@ export function renderLeadEmail(i: LeadEmailInput): RenderedEmail {
       `<table role="presentation" class="lp-card lp-text" width="640" cellpadding="0" ` +
       `cellspacing="0" border="0" style="width:100%;max-width:640px;${C.card}${C.text}">`,
   );
+
+  // Triage first: urgent (and the shop closed), a follow-up of an earlier lead.
+  const f = i.flags;
+  const notes = [
+    ...(f?.urgent
+      ? [
+          `Urgent: the customer says the car is unsafe or will not drive, or they are stranded or need a tow.` +
+            (f.shopClosed ? ' The shop is closed now.' : ''),
+        ]
+      : []),
+    ...(f?.followUp ? [`Follow-up: the same customer's earlier lead ${f.followUp.threadId} went out ${when(f.followUp.sentAt)}.`] : []),
+  ];
+  if (notes.length) {
+    h.push(
+      `<tr><td style="padding:16px 24px 0 24px;">` +
+        notes.map((n) => `<div class="lp-banner" style="${C.banner}margin-bottom:6px;">${esc(n)}</div>`).join('') +
+        `</td></tr>`,
+    );
+    t.push(...notes.map((n) => `!! ${n}`), '');
+  }
 
   // Header
   h.push(

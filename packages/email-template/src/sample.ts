@@ -60,6 +60,8 @@ export function sampleLead(messages = 8): LeadEmailInput {
       email_subject: 'Su consulta sobre los frenos de su Honda Civic',
       email_body:
         "Hola Ana,\n\nGracias por escribirnos. Nos gustaría revisar los frenos de su Civic. ¿Qué día le conviene?\n\nCraig's Autos",
+      urgency: 'normal',
+      lead_kind: 'customer',
     },
     lines,
   };

@@ -1,7 +1,8 @@
 import type OpenAI from 'openai';
 import { Ledger, MemoryLedgerStore, type EvalCache, type Lease } from '@lead-intake/dedupe';
-import { renderLeadEmail, type RenderedEmail } from '@lead-intake/email-template';
+import { renderLeadEmail, type LeadFlags, type RenderedEmail } from '@lead-intake/email-template';
 import { LeadSummarySchema, summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
+import { computeShopState } from '@lead-intake/shop-hours';
 import { EmailSendError } from '@lead-intake/ses-mailer';
 import type { ShopProfile } from '@lead-intake/shop-hours';
 import {
@@ -47,7 +48,17 @@ export interface LeadJob {
 const triggerOf = (job: LeadJob) => job.lease.effectiveReason as LeadReason;
 
 /** Every `reason` the lead endpoint can answer with (docs/backend.md lists them with their meaning). */
-export const ANSWER_REASONS = ['sent', 'already_sent', 'in_progress', 'cooldown', 'not_ready', 'no_contact', 'error', 'failed'] as const;
+export const ANSWER_REASONS = [
+  'sent',
+  'already_sent',
+  'in_progress',
+  'cooldown',
+  'not_ready',
+  'no_contact',
+  'not_customer',
+  'error',
+  'failed',
+] as const;
 export type AnswerReason = (typeof ANSWER_REASONS)[number];
 export interface LeadAnswer {
   sent: boolean;
@@ -57,7 +68,7 @@ export interface LeadAnswer {
 /** The summary result for one transcript state: a summary, or why there is none. */
 export type SummaryResult = { ok: true; summary: LeadSummary } | { ok: false; failure: SummaryFailure };
 
-export type Decision = 'no_contact' | 'not_ready' | 'send';
+export type Decision = 'no_contact' | 'not_customer' | 'not_ready' | 'send';
 
 /** What steps 3 to 6 found, for logs and metrics (counts only reach the logs, never the text). */
 export interface Evaluation {
@@ -72,6 +83,8 @@ export interface LeadHooks {
   evaluated?(e: Evaluation, trigger: string): void;
   sent?(messageId: string, recorded: boolean): void;
   sendFailed?(error: EmailSendError, status: 'error' | 'failed'): void;
+  /** The follow-up lookup or record failed (the lead still goes out, as a new one). */
+  followUpFailed?(error: unknown, step: 'find' | 'remember'): void;
   transcriptFailed?(error: unknown): void;
   leaseLost?(stage: 'release'): void;
 }
@@ -89,6 +102,13 @@ export interface LeadPorts {
   signal?: AbortSignal;
   /** When the invocation must be done (epoch ms): how long recording a sent email may be retried. */
   deadline?: number;
+  /** One alert per customer: the earlier lead of the same phone or email within the window (@lead-intake/dedupe ContactIndex). */
+  followUps?: {
+    find(contacts: string[], threadId: string): Promise<{ threadId: string; sentAt: number } | null>;
+    remember(contacts: string[], threadId: string): Promise<void>;
+  };
+  /** The clock (tests freeze it): whether the shop is open when an urgent lead goes out. */
+  now?: () => Date;
   /** A link that keeps working for the owner to one of the thread's self-hosted files, or null (@lead-intake/attachments). */
   fileLink?: (threadId: string, attachmentId: string) => string | null;
   hooks?: LeadHooks;
@@ -123,16 +143,24 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
     // A re-evaluation in this invocation (a strong trigger arrived) reuses what was just paid for.
     if (cache.summary) lease.cached = { evalState: cache.evalState, summary: cache.summary };
 
-    if (decision === 'send')
-      return sendAndRecord(
-        job,
-        render(job, trigger, ports.profile, withFileLinks(job.threadId, transcript, ports.fileLink), contacts, summary),
-        contacts.emails[0] ?? null,
-        cache,
-        ports,
-      );
+    if (decision === 'send') {
+      const all = [...contacts.phones, ...contacts.emails];
+      const followUp = await ports.followUps?.find(all, job.threadId).catch((e) => (ports.hooks?.followUpFailed?.(e, 'find'), null));
+      const urgent = summary?.ok === true && summary.summary.urgency === 'urgent';
+      const flags = {
+        urgent,
+        shopClosed: urgent && !computeShopState((ports.now ?? (() => new Date()))(), ports.profile).shop_is_open_now,
+        followUp: followUp ?? null,
+      };
+      const email = render(job, trigger, ports.profile, withFileLinks(job.threadId, transcript, ports.fileLink), contacts, summary, flags);
+      const answer = await sendAndRecord(job, email, contacts.emails[0] ?? null, cache, ports);
+      if (answer.sent) await ports.followUps?.remember(all, job.threadId).catch((e) => ports.hooks?.followUpFailed?.(e, 'remember'));
+      return answer;
+    }
 
-    const released = await ports.ledger.release(lease, cache);
+    // Not a customer (spam, test, vendor, job seeker): no alert; the ledger records what it was.
+    const leadKind = decision === 'not_customer' && summary?.ok ? summary.summary.lead_kind : undefined;
+    const released = await ports.ledger.release(lease, cache, { leadKind });
     if (released.kind === 'released') return { sent: false, reason: decision };
     if (released.kind === 'lost') {
       ports.hooks?.leaseLost?.('release');
@@ -187,10 +215,16 @@ async function summarize(
   return { summary: outcome.ok ? { ok: true, summary: outcome.summary } : { ok: false, failure: outcome.failure }, fromCache: false };
 }
 
-/** 6. The rule: `auto` sends only a handoff-ready summary; every other trigger sends once a contact exists. */
+/**
+ * 6. The rule: no contact, no alert; not a customer (spam, test, vendor, job seeker, from the
+ * summary), no alert; `auto` sends a handoff-ready or an urgent lead; every other trigger sends
+ * once a contact exists (with the summary unavailable too).
+ */
 export function decide(trigger: LeadReason, contacts: Contacts, summary: SummaryResult | null): Decision {
   if (!hasContact(contacts)) return 'no_contact';
+  if (summary?.ok && summary.summary.lead_kind !== 'customer') return 'not_customer';
   if (trigger !== 'auto') return 'send';
+  if (summary?.ok && summary.summary.urgency === 'urgent') return 'send';
   return summary?.ok && summary.summary.handoff_ready === true ? 'send' : 'not_ready';
 }
 
@@ -214,8 +248,10 @@ export function render(
   t: Transcript,
   contacts: Contacts,
   summary: SummaryResult | null,
+  flags?: LeadFlags,
 ): RenderedEmail {
   return renderLeadEmail({
+    flags,
     shop: { name: profile.name, phone: profile.phone, assistantName: profile.assistantName, timezone: profile.timezone },
     threadId: job.threadId,
     reason: trigger,

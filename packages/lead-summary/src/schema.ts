@@ -24,6 +24,12 @@ export const LeadSummarySchema = z.object({
   sms_draft: z.string().describe("An SMS to the customer (at most 320 characters), in the customer's language."),
   email_subject: z.string().describe("An email subject to the customer, in the customer's language."),
   email_body: z.string().describe("An email body to the customer, in the customer's language."),
+  urgency: z
+    .enum(['normal', 'urgent'])
+    .describe('urgent only when the customer said the car is unsafe or will not start or drive, they are stranded, or they need a tow.'),
+  lead_kind: z
+    .enum(['customer', 'spam', 'test', 'vendor', 'job_seeker'])
+    .describe('From explicit facts only: spam, a test of the chat, a vendor selling to the shop, a job seeker; else customer.'),
 });
 
 export type LeadSummary = z.infer<typeof LeadSummarySchema>;

@@ -234,8 +234,17 @@ function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<(
   for (const [name, fn] of functions) {
     if (!fn.fn.schedule?.length) continue;
     let running = false;
-    const timer = setInterval(async () => {
-      if (running) return; // never overlap two runs of one schedule
+    let missed = false;
+    let stopped = false;
+    const run = async (): Promise<void> => {
+      if (stopped) return;
+      // Never two runs of one schedule at once (the sweeper's reserved concurrency is 1). A tick that
+      // comes during a run is not dropped: as EventBridge retries an invocation Lambda throttled, it
+      // runs as soon as the current run ends.
+      if (running) {
+        missed = true;
+        return;
+      }
       running = true;
       try {
         const outcome = await fn.invoke({
@@ -251,8 +260,16 @@ function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<(
       } finally {
         running = false;
       }
-    }, seconds * 1000);
-    stoppers.push(async () => clearInterval(timer));
+      if (missed) {
+        missed = false;
+        await run();
+      }
+    };
+    const timer = setInterval(() => void run(), seconds * 1000);
+    stoppers.push(async () => {
+      stopped = true;
+      clearInterval(timer);
+    });
     log(`${name.padEnd(16)} every ${seconds}s (schedule; LOCAL_SCHEDULE_SECONDS)`);
   }
 }

@@ -15,6 +15,7 @@ function config(stages: Record<string, unknown>, defaults: Record<string, unknow
     chatDailyModelCalls: 2000,
     chatRetentionDays: 365,
     leadIdleSeconds: 600,
+    followUpHours: 24,
     attachments: { maxBytes: 10485760, maxPerMessage: 4, types: ['image/jpeg'], linkDays: 90 },
   };
   writeFileSync(file, JSON.stringify({ defaults: { ...base, ...defaults }, stages }));

@@ -47,6 +47,8 @@ function summary(over: Record<string, unknown> = {}) {
     sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
     email_subject: 'Your Tacoma check engine light',
     email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
+    urgency: 'normal',
+    lead_kind: 'customer',
     ...over,
   };
 }

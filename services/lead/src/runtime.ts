@@ -40,6 +40,11 @@ export const settings = (() => {
     // SES must answer well inside the send reserve: a hung SES is a failed (retried) send, not a
     // function timeout past the lease.
     sesTimeoutMs: intSetting(process.env, 'LEAD_SES_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
+    // One alert per customer: an earlier lead of the same contact within this window makes a "follow-up".
+    contacts: {
+      table: process.env.LEAD_CONTACTS_TABLE_NAME || null,
+      windowSeconds: intSetting(process.env, 'LEAD_FOLLOW_UP_HOURS', 24, { min: 1, max: 24 * 90 }) * 3600,
+    },
     // Customers' files in the email: links through the `files` function (signed, linkDays long).
     attachments: {
       // Not an http(s) URL (a local stage under \`sls invoke local\`): emails list files without links.
@@ -81,6 +86,7 @@ export const clients: {
   openai?: (apiKey: string, budget: import('@lead-intake/openai-client').ClientBudget) => import('openai').default;
   threadStore?: import('@lead-intake/thread-store').DynamoThreadStore;
   ses?: ReturnType<typeof import('@lead-intake/ses-mailer').createSesClient>;
+  contactIndex?: import('@lead-intake/dedupe').ContactIndex;
   /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
   hostedOwners?: Map<string, { owner: string | null; until: number }>;
 } = {};

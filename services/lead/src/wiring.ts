@@ -5,6 +5,7 @@
  */
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
+import { ContactIndex } from '@lead-intake/dedupe';
 import { runLead, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
@@ -85,7 +86,15 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
   const apiKey = secrets.OPENAI_API_KEY!;
   const { filesUrl, linkDays } = settings.attachments;
   const linkSecret = secrets.CHATKIT_TOKEN_SECRET;
+  const { table: contactsTable, windowSeconds } = settings.contacts;
+  // Keyed with a stage secret: the token secret (self-hosted), else the OpenAI key (hosted).
+  const contactKey = secrets.CHATKIT_TOKEN_SECRET ?? secrets.OPENAI_API_KEY;
+  const followUps =
+    contactsTable && contactKey
+      ? (rt.clients.contactIndex ??= new ContactIndex({ tableName: contactsTable, key: contactKey, windowSeconds }))
+      : undefined;
   return {
+    followUps,
     fileLink:
       filesUrl && linkSecret
         ? (threadId, attachmentId) =>
@@ -120,6 +129,8 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
           ...log,
           effectiveTrigger: effective,
           decision: ev.decision,
+          urgency: ev.summary?.ok ? ev.summary.summary.urgency : undefined,
+          leadKind: ev.summary?.ok ? ev.summary.summary.lead_kind : undefined,
           lines: ev.transcript.lines.length,
           phones: ev.contacts.phones.length,
           emails: ev.contacts.emails.length,
@@ -148,6 +159,10 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
           status: (e as { status?: number })?.status,
         }),
       leaseLost: () => logger.warn('lease lost before release', log),
+      followUpFailed: (e, step) => {
+        metrics.addMetric('FollowUpLookupFailures', MetricUnit.Count, 1);
+        logger.warn('follow-up index unavailable; the lead is treated as new', { ...log, step, errorName: (e as Error)?.name });
+      },
     },
   };
 }
