@@ -6,7 +6,7 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
-import { clientTokenFor, parseSse } from '@lead-intake/testkit';
+import { clientTokenFor, leadSummary, parseSse } from '@lead-intake/testkit';
 import { resolveStage } from '@lead-intake/stage-config';
 import { createTables } from '../packages/local-stack/src/dynamodb';
 import { resolveService } from '../packages/local-stack/src/service-config';
@@ -177,25 +177,7 @@ it('sends at once, from the turn itself, when the summary says the lead is hando
   const c = customer('u_schedHandoffReadyCust001');
   // The turn's answer, then the scheduler's summary of that turn (the emulator answers in order).
   await admin.queue({ text: 'Thanks Dana, Craig will call you today.' });
-  await admin.queueOutput({
-    handoff_ready: true,
-    handoff_reason: 'Phone and project are explicit.',
-    customer_name: 'Dana Whitfield',
-    customer_language: 'English',
-    vehicle: { year: 2016, make: 'Toyota', model: 'Tacoma' },
-    project_summary: 'Check engine light on',
-    summary: 'Dana reports the check engine light on her 2016 Tacoma.',
-    key_details: ['Check engine light on since Monday'],
-    missing_info: ['Mileage'],
-    next_steps: ['Call Dana to book a diagnostic'],
-    call_script_prompts: ['Ask when the light came on.', 'Ask if it blinks.', 'Offer a diagnostic slot.'],
-    outreach_message: 'Hi Dana, this is Craig’s Autos about your Tacoma.',
-    sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
-    email_subject: 'Your Tacoma check engine light',
-    email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
-    urgency: 'normal',
-    lead_kind: 'customer',
-  });
+  await admin.queueOutput(leadSummary());
   await c.say('Dana here (marker-ready), 2016 Tacoma, check engine light. Call 415-555-0190 to book.');
   const emails = await waitForEmail(c.threadId, (IDLE + 15) * 1000);
   expect(emails).toHaveLength(1);

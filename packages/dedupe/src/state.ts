@@ -174,6 +174,7 @@ export const sentMutation = (messageId: string, now: number, ttl: number): Mutat
     'eval_state',
     'idle_shard',
     'idle_at',
+    'lead_kind',
   ],
 });
 

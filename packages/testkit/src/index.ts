@@ -110,6 +110,50 @@ export function killDynamoLocal(port: number): number {
   return pids[0]!;
 }
 
+/**
+ * A complete lead summary as the model returns it (every key of the strict schema), for queueing
+ * on the emulator; `over` changes what a test is about.
+ */
+export function leadSummary(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    handoff_ready: true,
+    handoff_reason: 'Phone and project are explicit.',
+    customer_name: 'Dana Whitfield',
+    customer_language: 'English',
+    vehicle: { year: 2016, make: 'Toyota', model: 'Tacoma' },
+    project_summary: 'Check engine light on',
+    summary: 'Dana reports the check engine light on her 2016 Tacoma.',
+    key_details: ['Check engine light on since Monday'],
+    missing_info: ['Mileage'],
+    next_steps: ['Call Dana to book a diagnostic'],
+    call_script_prompts: ['Ask when the light came on.', 'Ask if it blinks.', 'Offer a diagnostic slot.'],
+    outreach_message: 'Hi Dana, this is Craig’s Autos about your Tacoma.',
+    sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
+    email_subject: 'Your Tacoma check engine light',
+    email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
+    urgency: 'normal',
+    lead_kind: 'customer',
+    ...over,
+  };
+}
+
+/**
+ * Forgets which leads the test stack's phone numbers produced (the follow-up index): tests that
+ * reuse a number are different customers, not follow-ups.
+ */
+export async function clearFollowUps(): Promise<void> {
+  const { ScanCommand, BatchWriteCommand } = await import('@aws-sdk/lib-dynamodb');
+  const doc = documentClient();
+  const TableName = 'chatkit-lead-intake-lead-local-contacts';
+  const keys = ((await doc.send(new ScanCommand({ TableName, ProjectionExpression: 'contact_hash' }))).Items ?? []) as Array<{
+    contact_hash: string;
+  }>;
+  for (let i = 0; i < keys.length; i += 25)
+    await doc.send(
+      new BatchWriteCommand({ RequestItems: { [TableName]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) } }),
+    );
+}
+
 export async function clearSes(): Promise<void> {
   await fetch(`${sesEndpoint()}/clear-store`, { method: 'POST' });
 }

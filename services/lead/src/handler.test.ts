@@ -3,6 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import {
   applyEnv,
+  clearFollowUps,
   clearSes,
   clientTokenFor,
   dedupeTableName,
@@ -11,6 +12,7 @@ import {
   lambdaContext,
   leadAuth,
   leadEnv,
+  leadSummary,
   postJson,
   sesEmails,
   stackUrls,
@@ -25,33 +27,13 @@ const url = () => stackUrls().lead;
 beforeEach(async () => {
   await admin.reset();
   await clearSes();
+  await clearFollowUps(); // the same phone number in every test is a new customer each time
 });
 
 const user = (text: string, extra: Partial<SeedItem> = {}): SeedItem => ({ role: 'user', text, ...extra });
 const bot = (text: string): SeedItem => ({ role: 'assistant', text });
 
-function summary(over: Record<string, unknown> = {}) {
-  return {
-    handoff_ready: true,
-    handoff_reason: 'Phone and project are explicit.',
-    customer_name: 'Dana Whitfield',
-    customer_language: 'English',
-    vehicle: { year: 2016, make: 'Toyota', model: 'Tacoma' },
-    project_summary: 'Check engine light on',
-    summary: 'Dana reports the check engine light on her 2016 Tacoma.',
-    key_details: ['Check engine light on since Monday'],
-    missing_info: ['Mileage'],
-    next_steps: ['Call Dana to book a diagnostic'],
-    call_script_prompts: ['Ask when the light came on.', 'Ask if it blinks.', 'Offer a diagnostic slot.'],
-    outreach_message: 'Hi Dana, this is Craig’s Autos about your Tacoma.',
-    sms_draft: 'Hi Dana, Craig’s Autos here about your Tacoma. Can we call you today?',
-    email_subject: 'Your Tacoma check engine light',
-    email_body: 'Hi Dana,\nThanks for reaching out.\nCraig’s Autos',
-    urgency: 'normal',
-    lead_kind: 'customer',
-    ...over,
-  };
-}
+const summary = leadSummary;
 
 /** A lead trigger as the browser sends it: the thread's owner's client token in `Authorization`. */
 const trigger = (

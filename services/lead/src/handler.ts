@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { assertTokenSecret } from '@lead-intake/chat-auth';
-import { secrets, type SecretsContext } from '@lead-intake/config';
+import type { SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { sendOnce, type LedgerContext } from '@lead-intake/dedupe';
 import { leadRequest, type LeadRequestContext } from '@lead-intake/lead-pipeline/request';
@@ -11,7 +11,6 @@ import { getLedger, loadLead, logger, metrics, requesterFor } from './runtime';
 type LeadContext = SecretsContext & LeadRequestContext & LedgerContext;
 
 const selfHosted = runtime.chatkitMode === 'self-hosted';
-const onMissingSecret = (e: Error) => logger.error(`configuration error: ${e.message}`);
 
 /**
  * The lead endpoint, in the order of the steps (packages/lead-pipeline/src/lead.ts lists them):
@@ -32,13 +31,7 @@ export const handler = middy<any, any, Error, LeadContext>()
   .use(jsonBody({ maxBytes: 16 * 1024, acceptTextPlain: true }))
   // Before the ledger, so that a refused request touches nothing: the token's secret (self-hosted),
   // and the OpenAI key that proves a hosted thread's owner (one GetParameters call for both).
-  .use(
-    secrets({
-      names: selfHosted ? ['CHATKIT_TOKEN_SECRET', 'OPENAI_API_KEY'] : ['OPENAI_API_KEY'],
-      ssmPath: process.env.SECRETS_SSM_PATH,
-      onMissing: onMissingSecret,
-    }),
-  )
+  .use(runtime.leadSecrets())
   .use(leadRequest<LeadContext>(selfHosted ? { tokenSecret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) } : {}))
   .use(
     sendOnce<LeadContext>({

@@ -4,7 +4,7 @@
  * what the duplicate fast path needs is here; the pipeline itself (./wiring over
  * @lead-intake/lead-pipeline) is loaded by `loadLead` on the first request that gets past the ledger.
  */
-import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetSetting, stringSetting } from '@lead-intake/config';
+import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetSetting, secrets, stringSetting } from '@lead-intake/config';
 import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool, type Requester } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
@@ -90,6 +90,17 @@ export const clients: {
   /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
   hostedOwners?: Map<string, { owner: string | null; until: number }>;
 } = {};
+
+/**
+ * The secrets every lead function reads (one GetParameters call): the OpenAI key, and self-hosted
+ * the token secret (client tokens; it also keys the email's file links and the follow-up index).
+ */
+export const leadSecrets = () =>
+  secrets({
+    names: chatkitMode === 'self-hosted' ? ['CHATKIT_TOKEN_SECRET', 'OPENAI_API_KEY'] : ['OPENAI_API_KEY'],
+    ssmPath: process.env.SECRETS_SSM_PATH,
+    onMissing: (e) => logger.error(`configuration error: ${e.message}`),
+  });
 
 /** The lead pipeline and its wiring, loaded on the first request that gets past the ledger. */
 export const loadLead = () => import('./wiring');

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
+import { intSetting, type SecretsContext } from '@lead-intake/config';
 import { LedgerUnavailableError, nowSeconds } from '@lead-intake/dedupe';
 import { HttpError } from '@lead-intake/http';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
@@ -68,14 +68,7 @@ async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remaining
 export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, SecretsContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
-  .use(
-    secrets({
-      // The token secret signs the email's links to customers' files.
-      names: runtime.chatkitMode === 'self-hosted' ? ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'] : ['OPENAI_API_KEY'],
-      ssmPath: process.env.SECRETS_SSM_PATH,
-      onMissing: (e) => logger.error(`configuration error: ${e.message}`),
-    }),
-  )
+  .use(runtime.leadSecrets())
   .handler(async (event, context) => {
     if (runtime.chatkitMode !== 'self-hosted') {
       // Hosted conversations are not in the table: their leads come from the browser's triggers.

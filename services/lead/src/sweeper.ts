@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { intSetting, secrets, type SecretsContext } from '@lead-intake/config';
+import { intSetting, type SecretsContext } from '@lead-intake/config';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { HttpError } from '@lead-intake/http';
 import { LedgerUnavailableError, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
@@ -73,14 +73,7 @@ async function runSpooled(t: SpooledTrigger, secrets: LeadSecrets, remainingMs: 
 export const handler = middy<unknown, unknown, Error, SecretsContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
-  .use(
-    secrets({
-      // Self-hosted: the token secret signs the email's links to customers' files.
-      names: runtime.chatkitMode === 'self-hosted' ? ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'] : ['OPENAI_API_KEY'],
-      ssmPath: process.env.SECRETS_SSM_PATH,
-      onMissing: (e) => logger.error(`configuration error: ${e.message}`),
-    }),
-  )
+  .use(runtime.leadSecrets())
   .handler(async (_event, context) => {
     const secrets = context.secrets;
     const result = await getLedger().sweep(

@@ -1,30 +1,24 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
-import { clearSes, documentClient, emailsFor, emulator, leadAuth, ledgerRecord, postJson, stackUrls, threads } from '@lead-intake/testkit';
+import {
+  clearFollowUps,
+  clearSes,
+  documentClient,
+  emailsFor,
+  emulator,
+  leadAuth,
+  leadSummary,
+  ledgerRecord,
+  postJson,
+  stackUrls,
+  threads,
+} from '@lead-intake/testkit';
 
 /** Triage over the local stack: who gets no alert, what is urgent, and one alert per customer. */
 const admin = emulator();
 const CONTACTS = 'chatkit-lead-intake-lead-local-contacts';
-const summary = (over: Record<string, unknown> = {}) => ({
-  handoff_ready: true,
-  handoff_reason: 'Phone and project are explicit.',
-  customer_name: 'Sam Ortiz',
-  customer_language: 'English',
-  vehicle: null,
-  project_summary: 'Car will not start',
-  summary: 'Sam reports the car will not start.',
-  key_details: [],
-  missing_info: [],
-  next_steps: ['Call Sam'],
-  call_script_prompts: ['a', 'b', 'c'],
-  outreach_message: 'Hi Sam',
-  sms_draft: 'Hi Sam',
-  email_subject: 'Your car',
-  email_body: 'Hi Sam',
-  urgency: 'normal',
-  lead_kind: 'customer',
-  ...over,
-});
+const summary = (over: Record<string, unknown> = {}) =>
+  leadSummary({ customer_name: 'Sam Ortiz', project_summary: 'Car will not start', ...over });
 const trigger = async (id: string, reason: string) => (await postJson(stackUrls().lead, { threadId: id, reason }, leadAuth(id))).body;
 const conversation = (user: string, text: string) =>
   threads.seedThread({
@@ -38,6 +32,7 @@ const conversation = (user: string, text: string) =>
 beforeEach(async () => {
   await admin.reset();
   await clearSes();
+  await clearFollowUps();
 });
 
 it('spam, tests, vendors and job seekers send no alert whatever the trigger; the ledger records what they were', async () => {
