@@ -217,9 +217,8 @@ it('a scheduler that cannot reach the ledger is retried from that record: the le
   await dynamo().send(new DeleteTableCommand({ TableName: LEDGER }));
   try {
     const c = customer('u_schedLedgerOutage000001');
-    const turnEnd = await c.say('Check engine light (marker-outage). Phone 415-555-0177.');
-    // The chat never waited for lead work: the turn completed while the ledger was gone.
-    expect(turnEnd).toBeGreaterThan(0);
+    // The chat never waits for lead work: the turn completes (say() checks the answer) while the ledger is gone.
+    await c.say('Check engine light (marker-outage). Phone 415-555-0177.');
     await sleep((IDLE + 2) * 1000);
     expect(log).toMatch(/scheduler: could not schedule; the batch is retried from this thread/);
     expect(await emailsFor(c.threadId)).toEqual([]);
