@@ -1,8 +1,9 @@
 /**
  * Operations on leads: `npm run lead -- <command> <threadId> [--stage <stage>] [options]`
  *
- *   preview <threadId> [--out <file>] [--reason <reason>]   render the email into a local HTML file;
- *                                                          sends nothing, never touches the ledger
+ *   preview <threadId> [--out <file>] [--reason <reason>]   render the email into a local HTML file (default
+ *                                                          .local/previews/, ignored by git: it holds the
+ *                                                          customer's details); sends nothing, never touches the ledger
  *   status  <threadId>                                     show the ledger record
  *   resend  <threadId> [--yes]                             after confirmation, clear a sent, error or
  *                                                          failed record so the next trigger sends again
@@ -16,9 +17,9 @@
  * `--stage local` (the default) works against `npm run dev`; any other stage against AWS with your
  * credentials (the OpenAI key then comes from SSM unless OPENAI_API_KEY is set).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -253,7 +254,9 @@ async function main() {
   const model = t.env.LEAD_SUMMARY_MODEL;
   if (!model) throw new Error('services/lead/serverless.yml sets no LEAD_SUMMARY_MODEL');
   const result = await previewLead({ threadId, reason, user: null, pageUrl: null }, { source, openai, profile: loadShopProfile(), model });
-  const out = typeof flags.out === 'string' ? flags.out : `lead-preview-${threadId}.html`;
+  // It holds the customer's details: by default under .local/ (ignored by git), never the repository root.
+  const out = typeof flags.out === 'string' ? flags.out : join(LOCAL_DIR, 'previews', `lead-preview-${threadId}.html`);
+  mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, result.email.html);
   console.log(`Wrote ${out}`);
   console.log(`Subject: ${result.email.subject}`);

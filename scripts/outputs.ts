@@ -4,7 +4,7 @@
  *   {"custom": {"chatkit_session_url": "...", "chatkit_lead_email_url": "..."}}
  * from the deployed stacks' outputs (CloudFormation DescribeStacks, with your AWS credentials).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { FUNCTION_URLS } from '@lead-intake/local-stack/config';
@@ -62,12 +62,23 @@ async function main() {
       custom[FUNCTION_URLS[fn]!.output!] = url;
     }
   }
-  const json = `${JSON.stringify({ custom }, null, 2)}\n`;
   const out = arg('out');
-  if (out) {
-    writeFileSync(out, json);
-    console.error(`wrote ${out}`);
-  } else process.stdout.write(json);
+  if (!out) {
+    process.stdout.write(`${JSON.stringify({ custom }, null, 2)}\n`);
+    return;
+  }
+  // The frontend's amplify_outputs.json holds other keys too (auth, storage...): only ours change.
+  let existing: Record<string, any> = {};
+  if (existsSync(out)) {
+    try {
+      existing = JSON.parse(readFileSync(out, 'utf8'));
+    } catch {
+      throw new Error(`${out} is not JSON; fix or remove it (nothing was written)`);
+    }
+  }
+  const merged = { ...existing, custom: { ...(existing.custom ?? {}), ...custom } };
+  writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
+  console.error(`wrote ${out} (${Object.keys(custom).length} URLs; other keys kept)`);
 }
 
 main().catch((e) => {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,6 +87,15 @@ it('preview renders the email to a file without sending or touching the ledger',
   expect(html).toContain('href="tel:+14155552671"');
   expect(await sesEmails()).toEqual([]);
   expect((await cli(['status', id])).stdout).toContain('No ledger record');
+}, 90_000);
+
+it('preview without --out writes under .local/previews (ignored by git), never the repository root', async () => {
+  const id = await threads.seedThread({ user: 'u', items: [{ role: 'user', text: 'Tires, 415-555-2671' }] });
+  const res = await cli(['preview', id]);
+  const file = join(ROOT, '.local', 'previews', `lead-preview-${id}.html`);
+  expect(res.stdout).toContain(`Wrote ${file}`);
+  expect(readFileSync(file, 'utf8')).toContain('href="tel:+14155552671"');
+  expect(existsSync(join(ROOT, `lead-preview-${id}.html`))).toBe(false);
 }, 90_000);
 
 it('rejects bad usage with a clear message', async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,6 +70,24 @@ it('writes the frontend outputs from the deployed stacks', async () => {
   );
   const { stdout } = await run(['--stage', 'prod']);
   expect(JSON.parse(stdout).custom.chatkit_session_url).toMatch(/^https:\/\//);
+}, 60_000);
+
+it('merges into an existing amplify_outputs.json: its other keys stay, our URLs are replaced', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'outputs-')), 'amplify_outputs.json');
+  writeFileSync(
+    out,
+    JSON.stringify({ auth: { user_pool_id: 'us-west-2_abc' }, custom: { chatkit_session_url: 'https://old.example/', analytics: 'keep' } }),
+  );
+  await run(['--stage', 'prod', '--out', out]);
+  const merged = JSON.parse(readFileSync(out, 'utf8'));
+  expect(merged.auth).toEqual({ user_pool_id: 'us-west-2_abc' });
+  expect(merged.custom.analytics).toBe('keep');
+  expect(merged.custom.chatkit_session_url).toBe('https://4kq7x2m3abcdexyzrstuvwxyz0123.lambda-url.us-west-2.on.aws/');
+  // A file that is not JSON is left alone, with the reason.
+  writeFileSync(out, 'not json');
+  const err = await run(['--stage', 'prod', '--out', out]).catch((e) => e);
+  expect(err.stderr).toContain('is not JSON; fix or remove it (nothing was written)');
+  expect(readFileSync(out, 'utf8')).toBe('not json');
 }, 60_000);
 
 it('says which stack is missing and what to do', async () => {
