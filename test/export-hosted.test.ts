@@ -10,19 +10,17 @@ const ROOT = join(__dirname, '..');
 const admin = emulator();
 const env: NodeJS.ProcessEnv = { ...process.env, ...TEST_STACK_ENV };
 delete env.OPENAI_API_KEY;
-const run = async (args: string[]) =>
+/** Runs one of the repository's scripts against the test stack; answers the JSON of its last line. */
+const runScript = async (script: string, args: string[]) =>
   JSON.parse(
     (
-      await promisify(execFile)('npx', ['tsx', 'scripts/export-hosted-threads.ts', '--stage', 'local', ...args], {
-        cwd: ROOT,
-        env,
-        timeout: 90_000,
-      })
+      await promisify(execFile)('npx', ['tsx', `scripts/${script}`, '--stage', 'local', ...args], { cwd: ROOT, env, timeout: 90_000 })
     ).stdout
       .trim()
       .split('\n')
       .pop()!,
   );
+const run = (args: string[]) => runScript('export-hosted-threads.ts', args);
 
 const WHEEL = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('a hosted wheel photo '.repeat(30))]);
 
@@ -140,19 +138,7 @@ it('npm run migrate-thread-store rewrites rows written with the old keys, once',
       },
     }),
   );
-  const migrate = async () =>
-    JSON.parse(
-      (
-        await promisify(execFile)('npx', ['tsx', 'scripts/migrate-thread-store.ts', '--stage', 'local'], {
-          cwd: ROOT,
-          env,
-          timeout: 90_000,
-        })
-      ).stdout
-        .trim()
-        .split('\n')
-        .pop()!,
-    );
+  const migrate = () => runScript('migrate-thread-store.ts', []);
   const first = await migrate();
   expect(first.itemsRewritten).toBeGreaterThanOrEqual(1);
   expect(
