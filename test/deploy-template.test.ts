@@ -395,6 +395,17 @@ describe('the session stack', () => {
   });
 });
 
+describe('the runbook', () => {
+  it('has an entry for every alarm of the templates, and names no alarm they do not have', () => {
+    const alarms = Object.values(templates).flatMap((t) => ofType(t, 'AWS::CloudWatch::Alarm').map(([id]) => id));
+    const runbook = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8');
+    const named = new Set([...runbook.matchAll(/`([A-Za-z]+Alarm)`/g)].map((m) => m[1]!));
+    expect(alarms.filter((a) => !named.has(a))).toEqual([]);
+    expect([...named].filter((n) => !alarms.includes(n))).toEqual([]);
+    expect(alarms.length).toBeGreaterThan(15);
+  });
+});
+
 describe('customers’ photos and files', () => {
   it('one private bucket per stage: public access blocked, encrypted, TLS only, CORS from the stage’s origins, lifecycle by tag', () => {
     const bucket = templates.chat!.Resources.ChatAttachmentsBucket!;
