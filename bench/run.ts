@@ -98,6 +98,28 @@ const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /**
+ * From sending the request: ms to the first byte of the streamed body, and to the first byte
+ * matching `marker`; the stream is read to its end.
+ */
+async function firstMarker(url: string, init: RequestInit, marker: string) {
+  const t0 = performance.now();
+  const res = await fetch(url, init);
+  const reader = res.body!.getReader();
+  let seen = '';
+  let firstByte = -1;
+  let at = -1;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (firstByte < 0 && value.length) firstByte = performance.now() - t0;
+    seen += new TextDecoder().decode(value);
+    if (at < 0 && seen.includes(marker)) at = performance.now() - t0;
+  }
+  if (at < 0) throw new Error(`no ${marker} in stream: ${seen.slice(0, 300)}`);
+  return { firstByte, at, text: seen };
+}
+
+/**
  * The bench's stack. The main one runs no schedules and no stream mappings (the browser-trigger
  * figures are measured alone); the server-scheduled phase starts a second one with both on.
  */
@@ -486,27 +508,6 @@ async function main() {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${chatToken}` },
       body: JSON.stringify({ type, params }),
     });
-    /**
-     * From sending the request: ms to the first byte of the streamed body, and to the first byte
-     * matching `marker`; the stream is read to its end.
-     */
-    const firstMarker = async (url: string, init: RequestInit, marker: string) => {
-      const t0 = performance.now();
-      const res = await fetch(url, init);
-      const reader = res.body!.getReader();
-      let seen = '';
-      let firstByte = -1;
-      let at = -1;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (firstByte < 0 && value.length) firstByte = performance.now() - t0;
-        seen += new TextDecoder().decode(value);
-        if (at < 0 && seen.includes(marker)) at = performance.now() - t0;
-      }
-      if (at < 0) throw new Error(`no ${marker} in stream: ${seen.slice(0, 300)}`);
-      return { firstByte, at, text: seen };
-    };
     const created = await firstMarker(chatUrl, chatBody('threads.create', { input: input('Hello') }), 'thread.item.done');
     const threadId = /"thread":\{"id":"(cthr_[^"]+)"/.exec(created.text)![1]!;
     // Warm-up, discarded: DynamoDB Local is a JVM whose first few hundred requests on a code path
@@ -672,21 +673,11 @@ async function serverScheduled(addedWithoutScheduler: number) {
       const body = threadId
         ? { type: 'threads.add_user_message', params: { thread_id: threadId, input: input(text) } }
         : { type: 'threads.create', params: { input: input(text) } };
-      const t0 = performance.now();
-      const res = await fetch(chat, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(body),
-      });
-      const reader = res.body!.getReader();
-      let seen = '';
-      let firstByte = -1;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (firstByte < 0 && value.length) firstByte = performance.now() - t0;
-        seen += new TextDecoder().decode(value);
-      }
+      const { firstByte, text: seen } = await firstMarker(
+        chat,
+        { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) },
+        '"thread.item.done"',
+      );
       const id = threadId || /"thread":\{"id":"(cthr_[^"]+)"/.exec(seen)?.[1];
       if (!id || !seen.includes('"assistant_message"')) throw new Error(`turn failed: ${seen.slice(0, 300)}`);
       return { threadId: id, firstByte };
@@ -766,20 +757,16 @@ async function serverScheduled(addedWithoutScheduler: number) {
     const direct: number[] = [];
     const viaChat: number[] = [];
     for (let i = 0; i < 100; i++) {
-      const t0 = performance.now();
-      const res = await fetch(`${at(SCHEDULED_PORTS.LOCAL_OPENAI_PORT)}/v1/responses`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
-        body: JSON.stringify({ model: 'm', input: [{ role: 'user', content: 'Are you open?' }], stream: true }),
-      });
-      const reader = res.body!.getReader();
-      let first = -1;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (first < 0 && value.length) first = performance.now() - t0;
-      }
-      direct.push(first);
+      const d = await firstMarker(
+        `${at(SCHEDULED_PORTS.LOCAL_OPENAI_PORT)}/v1/responses`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+          body: JSON.stringify({ model: 'm', input: [{ role: 'user', content: 'Are you open?' }], stream: true }),
+        },
+        'response.output_text.delta',
+      );
+      direct.push(d.firstByte);
       const c = await turn(token, threadId, 'Are you open?');
       threadId = c.threadId;
       viaChat.push(c.firstByte);

@@ -164,6 +164,21 @@ describe('behaving like the service (the local stack is supervised)', () => {
   }, 30_000);
 });
 
+describe('which stages run locally', () => {
+  it('refuses a deployed stage with the reason, before starting anything', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_STAGE: 'prod', LOCAL_OUTPUTS_FILE: '' };
+    const err = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/local-stack/src/cli.ts')], {
+      cwd: REPO_ROOT,
+      env,
+      timeout: 60_000,
+    }).catch((e) => e);
+    expect(err.code).not.toBe(0);
+    expect(`${err.stdout}${err.stderr}`).toContain('LOCAL_STAGE=prod is a deployed stage; the local stack runs local stages');
+  }, 60_000);
+});
+
 describe('npm run dev', () => {
   it.each([
     ['Ctrl-C (SIGINT to the foreground process group); self-hosted, the default', true, 'SIGINT', undefined],

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 // depends on. Why this one: docs/local-development.md.
 import S3rver from '@20minutes/s3rver';
 import AWSAccount from '@20minutes/s3rver/lib/models/account';
-import { resolveLocal, type LocalAccount } from './intrinsics';
+import { LOCAL_ACCOUNT_ID } from './intrinsics';
 import type { QueueDefinition } from './service-config';
 
 export interface RunningS3 {
@@ -40,12 +40,12 @@ export function corsXml(cors: { CorsRules?: Array<Record<string, any>> } | undef
  * The S3 stand-in with the services' buckets (their names and CORS rules as the deploy declares
  * them), data in a fresh temporary folder. It accepts the local stack's credentials (`local`).
  */
-export async function startS3(host: string, port: number, buckets: QueueDefinition[], account: LocalAccount): Promise<RunningS3> {
-  if (!AWSAccount.registry.has('local')) new AWSAccount(Number(account.accountId) || 1, 'local').createKeyPair('local', 'local');
+export async function startS3(host: string, port: number, buckets: QueueDefinition[]): Promise<RunningS3> {
+  if (!AWSAccount.registry.has('local')) new AWSAccount(Number(LOCAL_ACCOUNT_ID), 'local').createKeyPair('local', 'local');
   const configured = buckets.map(({ logicalId, properties: p }) => {
-    const name = resolveLocal(p.BucketName, account);
-    if (!name)
-      throw new Error(`Bucket ${logicalId} needs a BucketName the local stack can resolve (a literal or Fn::Sub over AWS::AccountId).`);
+    const name = p.BucketName;
+    if (typeof name !== 'string')
+      throw new Error(`Bucket ${logicalId} needs a literal BucketName on a local stage (stages.config.json attachmentsBucketRef).`);
     const cors = corsXml(p.CorsConfiguration);
     return { name, configs: cors ? [Buffer.from(cors)] : [] };
   });

@@ -16,7 +16,7 @@ export interface ResolvedFunction {
   timeoutSeconds: number;
   memoryMb: number;
   environment: Record<string, string>;
-  /** Values that are CloudFormation intrinsics, resolved when the stack starts (./intrinsics.ts). */
+  /** Values only the running stack knows (a function's local URL, ./intrinsics.ts), and intrinsics it reports as unset. */
   environmentIntrinsics?: Record<string, unknown>;
   url?: { invokeMode: 'BUFFERED' | 'RESPONSE_STREAM'; cors?: UrlCors };
   schedule?: string[];

@@ -13,7 +13,8 @@ import { assertPortFree } from './process';
 import { discoverServices, resolveService, type ResolvedService } from './service-config';
 import { createQueues, type LocalQueues } from './sqs';
 import { StreamPoller } from './streams';
-import { LOCAL_ACCOUNT_ID, resolveLocal, type LocalAccount } from './intrinsics';
+import { resolveStage } from '@lead-intake/stage-config';
+import { resolveLocal, type LocalAccount } from './intrinsics';
 import { startS3, type RunningS3 } from './s3';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { dynamoClient } from './dynamodb';
@@ -47,6 +48,12 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
   };
 
   try {
+    // Local stages read their secrets from the environment and name local values; a deployed
+    // stage's templates (SSM secrets, intrinsics only AWS resolves) cannot run here.
+    if (!resolveStage(cfg.stage).secretsFromEnvironment)
+      throw new Error(
+        `LOCAL_STAGE=${cfg.stage} is a deployed stage; the local stack runs local stages (local, bench: secretsFromEnvironment)`,
+      );
     await Promise.all([
       assertPortFree(cfg.host, cfg.dynamoPort, PORT_VARS.dynamoPort),
       assertPortFree(cfg.host, cfg.sesPort, PORT_VARS.sesPort),
@@ -69,15 +76,12 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     ]);
     void ses;
     const account: LocalAccount = {
-      accountId: LOCAL_ACCOUNT_ID,
-      region: process.env.AWS_REGION ?? 'us-west-2',
       functionUrls: Object.fromEntries(Object.keys(FUNCTION_URLS).map((n) => [n, `http://${cfg.host}:${cfg.functionPorts[n]}/`])),
     };
     const s3 = await startS3(
       cfg.host,
       cfg.s3Port,
       services.flatMap((s) => s.buckets),
-      account,
     );
     stoppers.push(s3.close);
     log(`DynamoDB Local   ${dynamo.endpoint}${cfg.dynamoDataDir ? `  (data in ${cfg.dynamoDataDir})` : '  (in memory)'}`);
