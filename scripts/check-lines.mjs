@@ -11,6 +11,7 @@ const DATA = [
   /^test\/conformance\/official-.*\.json$/,
   /^bench\/results\.json$/,
   /^services\/[^/]+\/events\/.*\.json$/,
+  /^docs\/sample-lead-webhook\.json$/,
   /(^|\/)package-lock\.json$/,
 ];
 

@@ -5,8 +5,10 @@
  *                                                          .local/previews/, ignored by git: it holds the
  *                                                          customer's details); sends nothing, never touches the ledger
  *   status  <threadId>                                     show the ledger record
- *   resend  <threadId> [--yes]                             after confirmation, clear a sent, error or
- *                                                          failed record so the next trigger sends again
+ *   resend  <threadId> [--channel email|sms|webhook] [--yes] after confirmation, clear a sent, error or
+ *                                                          failed record so the next trigger sends again; with
+ *                                                          --channel, send that channel again (the sweeper, within
+ *                                                          its next run) and nothing else
  *   forget  <threadId> [--yes]                             after confirmation, delete every self-hosted
  *                                                          conversation of that thread's customer, and the
  *                                                          summaries the ledger kept for them (a deletion request)
@@ -27,7 +29,7 @@ import { objectKey, S3FileStore } from '@lead-intake/attachments';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { chatkitModeSetting } from '@lead-intake/config/settings';
-import { DynamoLedgerStore, Ledger, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
+import { deliveriesOf, DynamoLedgerStore, Ledger, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/dedupe';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { attachmentsBucketFor, resolveStage } from '@lead-intake/stage-config';
@@ -43,6 +45,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE =
   'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]\n' +
+  '       npm run lead -- resend <threadId> --channel <email|sms|webhook> [--stage <stage>] [--yes]\n' +
   '       npm run lead -- rearm --since <ISO time> [--until <ISO time>] [--stage <stage>] [--yes]';
 
 class UsageError extends Error {}
@@ -122,6 +125,16 @@ async function target(stage: string) {
 function printable(r: LedgerRecord) {
   const out: Record<string, unknown> = { ...r };
   if (r.summary) out.summary = `<${r.summary.length} bytes, not shown>`;
+  // Each channel's state: what went out (and when), and what is still to go (status error/failed).
+  const delivered = deliveriesOf(r);
+  for (const k of Object.keys(delivered)) delete out[`delivered_${k}`];
+  const failing = r.last_error?.split(':')[0];
+  out.channels = {
+    ...Object.fromEntries(Object.entries(delivered).map(([k, d]) => [k, `delivered ${new Date(d.at * 1000).toISOString()} (${d.id})`])),
+    ...(r.status === 'error' || r.status === 'failed'
+      ? { [failing === 'ses' ? 'email' : (failing ?? 'unknown')]: `${r.status === 'failed' ? 'gave up' : 'to retry'}: ${r.last_error}` }
+      : {}),
+  };
   for (const k of [
     'lock_expires_at',
     'sent_at',
@@ -136,6 +149,37 @@ function printable(r: LedgerRecord) {
     if (typeof r[k] === 'number') out[k] = `${r[k]} (${new Date(r[k]! * 1000).toISOString()})`;
   }
   return out;
+}
+
+const CHANNEL_NAMES = ['email', 'sms', 'webhook'] as const;
+
+/** One channel again: its deliveries forgotten on a settled record, which the sweeper then finishes (the others stay delivered). */
+async function resendChannel(store: DynamoLedgerStore, table: string, threadId: string, flags: Record<string, string | true>) {
+  const channel = flags.channel;
+  if (typeof channel !== 'string' || !(CHANNEL_NAMES as readonly string[]).includes(channel))
+    throw new UsageError(`--channel must be one of ${CHANNEL_NAMES.join(', ')}\n${USAGE}`);
+  const rec = await store.get(threadId);
+  if (!rec) throw new Error(`No ledger record for ${threadId}: nothing went out yet (the next trigger sends every channel).`);
+  if (!mayClearForResend(rec))
+    throw new Error(
+      `The record is '${rec.status}' (a lease is held or nothing was decided yet): only ${RESENDABLE.join(', ')} records are reopened.`,
+    );
+  const keys = Object.keys(deliveriesOf(rec)).filter((k) => (channel === 'sms' ? k.startsWith('sms_') : k === channel));
+  if (
+    flags.yes !== true &&
+    !(await confirm(
+      `Send the ${channel} alert of ${threadId} again (${keys.length} delivery record(s) in ${table} forgotten), and nothing else?`,
+    ))
+  ) {
+    console.log('Nothing changed.');
+    return;
+  }
+  const res = await new Ledger(store).reopen(threadId, keys);
+  if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing changed.`);
+  console.log(
+    `Reopened ${threadId} for ${channel}: the sweeper sends it within its next run (the channel's stage settings apply; ` +
+      `a webhook gets a new webhook-id so the receiver takes it). Other channels are not sent again.`,
+  );
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -159,6 +203,11 @@ async function main() {
       return;
     }
     console.log(JSON.stringify(printable(rec), null, 2));
+    return;
+  }
+
+  if (command === 'resend' && flags.channel !== undefined) {
+    await resendChannel(store, t.table, threadId, flags);
     return;
   }
 

@@ -315,9 +315,28 @@ describe('the lead stack', () => {
     );
   });
 
-  it('declares alarms on SES failures and on the ledger being unavailable', () => {
+  it('texts the owner from the stage’s origination identity only, through a policy that exists only when the stage has one', () => {
+    const policy = t().Resources.LeadSmsPolicy!;
+    expect(policy).toMatchObject({ Type: 'AWS::IAM::Policy', Condition: 'HasSms' });
+    expect(policy.Properties.Roles).toEqual([{ Ref: 'IamRoleLambdaExecution' }]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: ['sms-voice:SendTextMessage'], Resource: [{ Ref: 'SmsOriginationIdentity' }] },
+    ]);
+    expect((t() as any).Parameters.SmsOriginationIdentity.Default).toBe(settings.alertSmsOrigin);
+    expect((t() as any).Conditions.HasSms).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'SmsOriginationIdentity' }, ''] }] });
+    // No SMS permission anywhere else, and the channels' settings reach every lead function.
+    expect(JSON.stringify(statements(t()))).not.toContain('sms-voice');
+    for (const [, fn] of ofType(t(), 'AWS::Lambda::Function'))
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        LEAD_SMS_TO: settings.alertSmsToCsv,
+        LEAD_SMS_ORIGINATION_IDENTITY: settings.alertSmsOrigin,
+        LEAD_WEBHOOK_URL: settings.alertWebhookUrl,
+      });
+  });
+
+  it('declares alarms on SES failures, alert failures and on the ledger being unavailable', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    for (const metric of ['SesFailures', 'LedgerUnavailable', 'LeadsFailed']) {
+    for (const metric of ['SesFailures', 'AlertFailures', 'LedgerUnavailable', 'LeadsFailed']) {
       expect(alarms).toContainEqual(
         expect.objectContaining({
           Namespace: 'ChatkitLeadIntake',

@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { resolveStage } from '@lead-intake/stage-config';
 import {
+  alertsFor,
   chatRequest,
+  clearAlerts,
   clearSes,
   clientTokenFor,
   dedupeTableName,
@@ -168,3 +170,29 @@ it('rearm arms the idle evaluation of every conversation with activity in a wind
     stderr: expect.stringMatching(/--since <ISO time>/),
   });
 });
+
+it('status shows each channel; resend --channel webhook sends the webhook again (a new webhook-id) and nothing else', async () => {
+  await clearAlerts();
+  const id = await sentThread('u-cli-channels');
+  const shown = JSON.parse((await cli(['status', id])).stdout);
+  expect(Object.keys(shown.channels)).toHaveLength(3);
+  expect(shown.channels.email).toMatch(/^delivered 2\d{3}-.* \(.+\)$/);
+  expect(shown.channels.webhook).toMatch(/^delivered .* \(msg_.+\)$/);
+  expect(Object.keys(shown.channels).filter((k) => k.startsWith('sms_'))).toHaveLength(1);
+  expect(JSON.stringify(shown)).not.toContain('5555550100'); // no owner phone in the record
+
+  await expect(cli(['resend', id, '--channel', 'fax', '--yes'])).rejects.toMatchObject({
+    stderr: expect.stringContaining('--channel must be one of'),
+  });
+  const out = await cli(['resend', id, '--channel', 'webhook', '--yes']);
+  expect(out.stdout).toContain(`Reopened ${id} for webhook`);
+  expect(await ledgerRecord(id)).toMatchObject({ status: 'error', due_shard: 'due', resend_seq: 1 });
+  // The next run (here a trigger; deployed, the sweeper within a minute) sends only the webhook.
+  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
+  const { sms, webhooks } = await alertsFor(id, '(415) 555-2671');
+  expect(sms).toHaveLength(1);
+  expect(webhooks).toHaveLength(2);
+  expect(new Set(webhooks.map((w) => w.headers['webhook-id'])).size).toBe(2);
+  expect((await sesEmails()).filter((m) => m.body.text?.includes(id))).toHaveLength(1);
+  expect((await ledgerRecord(id))!.status).toBe('sent');
+}, 120_000);

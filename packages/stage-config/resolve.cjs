@@ -83,8 +83,10 @@ function resolveStage(stage, file = FILE) {
       `stages.config.json: attachments for stage '${stage}' needs maxBytes (1 to 5 GiB), maxPerMessage (1 to 10), ` +
         'types (lower-case MIME types) and linkDays (1 to 3650)',
     );
+  const alerts = resolveAlerts(settings.alerts, stage, deployed);
   return {
     ...settings,
+    ...alerts,
     stage,
     attachmentTypesCsv: att.types.join(','),
     allowedOrigins: origins,
@@ -115,6 +117,56 @@ function resolveStage(stage, file = FILE) {
     // service owns the table, the session service counts new users in it.
     chatLimitsTable: `chatkit-lead-intake-chat-${stage}-limits`,
   };
+}
+
+const E164 = /^\+[1-9]\d{4,14}$/;
+const SMS_IDENTITY = /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)\/[A-Za-z0-9_:/-]+$/;
+/** The local stack's alerts stand-in (local stages only): `local-alerts-url:<path>`. */
+const LOCAL_ALERTS_URL = /^local-alerts-url:[a-z0-9/_-]+$/;
+
+/**
+ * The owner's channels beside email, checked and flattened for the templates' environment ('' when
+ * a channel is off). A deployed stage's webhook must be https and not on this machine.
+ */
+function resolveAlerts(alerts, stage, deployed) {
+  const where = `stages.config.json: alerts for stage '${stage}'`;
+  if (alerts === undefined) alerts = {};
+  if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts)) throw new Error(`${where} must be an object`);
+  const unknown = Object.keys(alerts).filter((k) => !['sms', 'webhook', '$comment'].includes(k));
+  if (unknown.length) throw new Error(`${where} has unknown channels (${unknown.join(', ')}): sms, webhook`);
+  const leads = (c, name) => {
+    const l = c.leads === undefined ? 'all' : c.leads;
+    if (l !== 'all' && l !== 'urgent') throw new Error(`${where}: ${name}.leads must be 'all' or 'urgent'`);
+    return l;
+  };
+  const out = { alertSmsToCsv: '', alertSmsOrigin: '', alertSmsLeads: 'all', alertWebhookUrl: '', alertWebhookLeads: 'all' };
+  if (alerts.sms) {
+    const { to, originationIdentity } = alerts.sms;
+    if (!Array.isArray(to) || !to.length || to.length > 5 || !to.every((n) => typeof n === 'string' && E164.test(n)))
+      throw new Error(`${where}: sms.to must list 1 to 5 owner phones in E.164 (+15551234567)`);
+    if (typeof originationIdentity !== 'string' || !SMS_IDENTITY.test(originationIdentity))
+      throw new Error(
+        `${where}: sms.originationIdentity must be the ARN of an End User Messaging SMS phone number, pool or sender id ` +
+          '(arn:aws:sms-voice:<region>:<account>:phone-number/<id>): the IAM policy allows sending from it only',
+      );
+    Object.assign(out, { alertSmsToCsv: to.join(','), alertSmsOrigin: originationIdentity, alertSmsLeads: leads(alerts.sms, 'sms') });
+  }
+  if (alerts.webhook) {
+    const { url } = alerts.webhook;
+    let ok = false;
+    if (typeof url === 'string' && !deployed && LOCAL_ALERTS_URL.test(url)) ok = true;
+    else if (typeof url === 'string') {
+      try {
+        const u = new URL(url);
+        ok = u.protocol === 'https:' && !u.username && !u.password && !LOCAL_HOST.test(`https://${u.host}`);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) throw new Error(`${where}: webhook.url must be an https URL (not local, no credentials in it)`);
+    Object.assign(out, { alertWebhookUrl: url, alertWebhookLeads: leads(alerts.webhook, 'webhook') });
+  }
+  return out;
 }
 
 module.exports = { resolveStage, LOCAL_ACCOUNT_ID };

@@ -8,19 +8,22 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type LedgerRecord } from './record';
+import { DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type Delivered, type LedgerRecord } from './record';
 import {
   claimMutation,
+  deliveredMutation,
   errorMutation,
   forgetMutation,
   ownerMutation,
   pendingMutation,
   releaseMutation,
+  reopenMutation,
   RESENDABLE,
   scheduleMutation,
   sentMutation,
   type Claim,
   type ClaimMode,
+  type LeaseRef,
   type Mutation,
   type Schedule,
 } from './state';
@@ -105,8 +108,17 @@ export class DynamoLedgerStore implements LedgerStore {
       .ok;
   }
 
-  async finishSent(lease: { threadId: string; leaseId: string }, messageId: string, now: number, ttl: number) {
-    return (await this.update(lease.threadId, sentMutation(messageId, now, ttl), HOLDS(lease.leaseId))).ok;
+  async finishSent(lease: LeaseRef, messageId: string, now: number, ttl: number, delivered?: Record<string, Delivered>) {
+    return (await this.update(lease.threadId, sentMutation(messageId, now, ttl, delivered), HOLDS(lease.leaseId))).ok;
+  }
+
+  async markDelivered(lease: LeaseRef, key: string, d: Delivered, now: number) {
+    return (await this.update(lease.threadId, deliveredMutation(key, d, now), HOLDS(lease.leaseId))).ok;
+  }
+
+  reopen(threadId: string, keys: string[], now: number, ttl: number) {
+    const values = Object.fromEntries(RESENDABLE.map((s) => [`:${s}`, s]));
+    return this.update(threadId, reopenMutation(keys, now, ttl), { expr: `#status IN (${Object.keys(values).join(', ')})`, values });
   }
 
   async finishError(lease: { threadId: string; leaseId: string }, e: Parameters<LedgerStore['finishError']>[1]) {

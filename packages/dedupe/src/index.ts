@@ -24,7 +24,19 @@ export {
   type Schedule,
 } from './state';
 export { sendOnce, type LedgerContext, type SendOnceOptions } from './middleware';
-export { isStrong, nowSeconds, DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type LedgerRecord, type LedgerStatus } from './record';
+export {
+  deliveriesOf,
+  DELIVERY_KEY,
+  isStrong,
+  nowSeconds,
+  type Delivered,
+  DUE_INDEX,
+  DUE_SHARD,
+  IDLE_INDEX,
+  IDLE_SHARD,
+  type LedgerRecord,
+  type LedgerStatus,
+} from './record';
 export { ledgerConfigFromEnv } from './config';
 export { ContactIndex, type FollowUp, type ContactIndexOptions } from './contacts';
 export { TriggerSpool, SpoolUnavailableError, parseSpooled, type SpooledTrigger, type SpoolOutcome, type DrainResult } from './spool';

@@ -374,6 +374,62 @@ describe.each([
     });
   });
 
+  describe('deliveries (email, texts, webhook), each recorded on its own', () => {
+    it('a retry holds what went out and sends only the rest; sent keeps the record of every delivery', async () => {
+      const { l, store, advance } = ledger();
+      const id = tid();
+      const first = await l.acquire(id, 'pagehide');
+      if (first.kind !== 'acquired') throw new Error('not acquired');
+      expect(first.lease.delivered).toEqual({});
+      expect(await l.markDelivered(first.lease, 'email', 'ses-1')).toBe(true);
+      expect(await l.markDelivered(first.lease, 'webhook', 'msg_1')).toBe(true);
+      await l.markError(first.lease, 'sms:ThrottlingException');
+      advance(31);
+      const retry = await l.acquire(id, 'auto', { sweeper: true });
+      if (retry.kind !== 'acquired') throw new Error('not acquired');
+      expect(Object.keys(retry.lease.delivered).sort()).toEqual(['email', 'webhook']);
+      expect(retry.lease.delivered.email).toEqual({ id: 'ses-1', at: expect.any(Number) });
+      expect(retry.lease.createdAt).toBe(first.lease.createdAt); // the webhook id stays the same
+      expect(await l.markSent(retry.lease, 'ses-1', { sms_abc: 'sms-1' })).toBe(true);
+      const rec = await read(store, id);
+      expect(rec).toMatchObject({ status: 'sent', message_id: 'ses-1' });
+      expect(
+        Object.keys(rec)
+          .filter((k) => k.startsWith('delivered_'))
+          .sort(),
+      ).toEqual(['delivered_email', 'delivered_sms_abc', 'delivered_webhook']);
+    });
+
+    it('a delivery is fenced on the lease: a holder that lost it records nothing', async () => {
+      const { l, store, advance } = ledger();
+      const id = tid();
+      const stale = await l.acquire(id, 'pagehide');
+      advance(61);
+      const taken = await l.acquire(id, 'auto', { sweeper: true });
+      if (stale.kind !== 'acquired' || taken.kind !== 'acquired') throw new Error('not acquired');
+      expect(await l.markDelivered(stale.lease, 'email', 'ses-stale')).toBe(false);
+      expect((await read(store, id)).delivered_email).toBeUndefined();
+      await expect(l.markDelivered(taken.lease, 'Bad Key', 'x')).rejects.toThrow(/delivery key/);
+    });
+
+    it('reopen (an operator resends one channel): a settled record forgets those deliveries, due now; a held one is refused', async () => {
+      const { l, store } = ledger();
+      const id = tid();
+      const got = await l.acquire(id, 'close');
+      if (got.kind !== 'acquired') throw new Error('not acquired');
+      expect((await l.reopen(id, ['webhook'])).ok).toBe(false); // a lease is held
+      await l.markDelivered(got.lease, 'webhook', 'msg_1');
+      await l.markSent(got.lease, 'ses-1', { email: 'ses-1' });
+      expect((await l.reopen(id, ['webhook'])).ok).toBe(true);
+      const rec = await read(store, id);
+      expect(rec).toMatchObject({ status: 'error', due_shard: 'due', pending_reason: 'manual', resend_seq: 1, attempts: 0 });
+      expect(rec.delivered_webhook).toBeUndefined();
+      expect(rec.delivered_email).toBeDefined();
+      const again = await l.acquire(id, 'auto', { sweeper: true });
+      expect(again).toMatchObject({ kind: 'acquired', lease: { resendSeq: 1, delivered: { email: expect.any(Object) } } });
+    });
+  });
+
   describe('runTrigger (a spooled trigger, run outside the endpoint)', () => {
     it('acquires as the endpoint does, runs, and records a failed run as an error for the sweeper', async () => {
       const { l, store } = ledger();

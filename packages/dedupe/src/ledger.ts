@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { isStrong, nowSeconds, type LedgerRecord } from './record';
+import { DELIVERY_KEY, deliveriesOf, isStrong, nowSeconds, type Delivered, type LedgerRecord } from './record';
 import type { ClaimMode, EvalCache } from './state';
 import { LedgerUnavailableError, type LedgerStore } from './store';
 
@@ -37,6 +37,11 @@ export interface Lease {
   cached: { evalState: string; summary: string } | null;
   /** The page this trigger named, else the one the record kept from an earlier trigger. */
   readonly pageUrl: string | null;
+  /** Deliveries already made (an earlier attempt's, and this holder's as it records them): not sent again. */
+  readonly delivered: Record<string, Delivered>;
+  /** When the record was created (epoch seconds) and the operator resends so far: name the lead for webhook ids. */
+  readonly createdAt: number;
+  readonly resendSeq: number;
   finished: boolean;
 }
 
@@ -178,6 +183,9 @@ export class Ledger {
             attempts: old?.attempts ?? 0,
             cached: old?.eval_state && old.summary ? { evalState: old.eval_state, summary: old.summary } : null,
             pageUrl: opts.pageUrl ?? old?.page_url ?? null,
+            delivered: deliveriesOf(old),
+            createdAt: old?.created_at ?? now,
+            resendSeq: old?.resend_seq ?? 0,
             finished: false,
           },
         };
@@ -209,12 +217,42 @@ export class Ledger {
     return this.store.notePending(threadId, status, reason, now);
   }
 
-  /** The email went out: `sent`, fenced on the caller's lease. False means the lease was lost. */
-  async markSent(lease: Lease, messageId: string): Promise<boolean> {
+  /**
+   * Every delivery went out: `sent`, fenced on the caller's lease, recording `delivered` (the ones
+   * this holder made and has not recorded yet) in the same write. False means the lease was lost.
+   */
+  async markSent(lease: Lease, messageId: string, delivered: Record<string, string> = {}): Promise<boolean> {
     const now = this.now();
-    const ok = await this.store.finishSent(lease, messageId, now, this.ttl(now));
+    const ok = await this.store.finishSent(lease, messageId, now, this.ttl(now), this.stamp(delivered, now));
     lease.finished = true;
     return ok;
+  }
+
+  /**
+   * One delivery went out while others are still under way: recorded at once, fenced on the lease,
+   * so that a crash before the others finish never sends this one again. False: the lease was lost.
+   */
+  async markDelivered(lease: Lease, key: string, id: string): Promise<boolean> {
+    const now = this.now();
+    const d = this.stamp({ [key]: id }, now)[key]!;
+    const ok = await this.store.markDelivered(lease, key, d, now);
+    if (ok) (lease.delivered as Record<string, Delivered>)[key] = d;
+    return ok;
+  }
+
+  private stamp(ids: Record<string, string>, now: number): Record<string, Delivered> {
+    for (const k of Object.keys(ids)) if (!DELIVERY_KEY.test(k)) throw new Error(`ledger: '${k}' is not a delivery key`);
+    return Object.fromEntries(Object.entries(ids).map(([k, id]) => [k, { id, at: now }]));
+  }
+
+  /**
+   * Operations: forgets the named deliveries of a settled (sent, error, failed) record and makes it
+   * due now: the sweeper sends exactly those again. Never touches a held lease.
+   */
+  async reopen(threadId: string, keys: string[]) {
+    for (const k of keys) if (!DELIVERY_KEY.test(k)) throw new Error(`ledger: '${k}' is not a delivery key`);
+    const now = this.now();
+    return this.store.reopen(threadId, keys, now, this.ttl(now));
   }
 
   /**
@@ -232,7 +270,15 @@ export class Ledger {
     const cooldownUntil = now + this.cooldownAfter(failures);
     // A failed send was decided by this holder: keep its reason so a retry sends too.
     const keepReason = isStrong(lease.effectiveReason) ? lease.effectiveReason : undefined;
-    const ok = await this.store.finishError(lease, { failed, code, cooldownUntil, cache, keepReason, now, ttl: this.ttl(now) });
+    const ok = await this.store.finishError(lease, {
+      failed,
+      code,
+      cooldownUntil,
+      cache,
+      keepReason,
+      now,
+      ttl: this.ttl(now),
+    });
     lease.finished = true;
     return { ok, status: failed ? 'failed' : 'error', cooldownUntil: failed ? undefined : cooldownUntil };
   }

@@ -2,6 +2,7 @@ import { DUE_SHARD, IDLE_SHARD, type LedgerRecord } from './record';
 import {
   applyMutation,
   claimMutation,
+  deliveredMutation,
   errorMutation,
   forgetMutation,
   holds,
@@ -14,6 +15,7 @@ import {
   ownerMutation,
   pendingMutation,
   releaseMutation,
+  reopenMutation,
   scheduleMutation,
   sentMutation,
   type Mutation,
@@ -56,8 +58,16 @@ export class MemoryLedgerStore implements LedgerStore {
     return this.write(threadId, mayNoteOwner, ownerMutation(owner)).ok;
   }
 
-  async finishSent(lease: Parameters<LedgerStore['finishSent']>[0], messageId: string, now: number, ttl: number) {
-    return this.write(lease.threadId, (r) => holds(r, lease), sentMutation(messageId, now, ttl)).ok;
+  async finishSent(...[lease, messageId, now, ttl, delivered]: Parameters<LedgerStore['finishSent']>) {
+    return this.write(lease.threadId, (r) => holds(r, lease), sentMutation(messageId, now, ttl, delivered)).ok;
+  }
+
+  async markDelivered(...[lease, key, d, now]: Parameters<LedgerStore['markDelivered']>) {
+    return this.write(lease.threadId, (r) => holds(r, lease), deliveredMutation(key, d, now)).ok;
+  }
+
+  async reopen(threadId: string, keys: string[], now: number, ttl: number) {
+    return this.write(threadId, mayClearForResend, reopenMutation(keys, now, ttl));
   }
 
   async finishError(lease: Parameters<LedgerStore['finishError']>[0], e: Parameters<LedgerStore['finishError']>[1]) {

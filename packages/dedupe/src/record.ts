@@ -45,11 +45,35 @@ export interface LedgerRecord {
   activity_at?: number;
   /** The page the last trigger named, so a lead sent later (by the sweeper) links it too. */
   page_url?: string;
+  /**
+   * Each delivery of the alert, recorded on its own as it went out (`delivered_email`,
+   * `delivered_sms_<hash>`, `delivered_webhook`): a retry sends only what is missing. Read with
+   * `deliveriesOf`.
+   */
+  [delivered: `delivered_${string}`]: Delivered | undefined;
+  /** Operator resends of one channel so far: part of the webhook id, so a receiver takes the resend. */
+  resend_seq?: number;
   /** Triage of the last evaluation when it was not a customer (spam, test, vendor, job_seeker): no alert went out. */
   lead_kind?: string;
   created_at?: number;
   updated_at?: number;
   ttl?: number;
+}
+
+/** One delivery: the channel's message id and when (epoch seconds). */
+export interface Delivered {
+  id: string;
+  at: number;
+}
+
+/** A delivery key: `email`, `webhook`, `sms_<hash of the recipient>` (lower-case letters, digits, `_`). */
+export const DELIVERY_KEY = /^[a-z][a-z0-9_]{0,39}$/;
+
+/** The deliveries a record holds, by key. */
+export function deliveriesOf(r: LedgerRecord | undefined): Record<string, Delivered> {
+  const out: Record<string, Delivered> = {};
+  for (const [k, v] of Object.entries(r ?? {})) if (k.startsWith('delivered_') && v) out[k.slice('delivered_'.length)] = v as Delivered;
+  return out;
 }
 
 export const nowSeconds = (clock: () => number = Date.now) => Math.floor(clock() / 1000);

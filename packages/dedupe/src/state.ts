@@ -1,4 +1,4 @@
-import { DUE_SHARD, IDLE_SHARD, isStrong, type LedgerRecord, type LedgerStatus } from './record';
+import { DUE_SHARD, IDLE_SHARD, isStrong, type Delivered, type LedgerRecord, type LedgerStatus } from './record';
 
 /**
  * The ledger's state machine (docs/idempotency.md): which record each transition may change, and
@@ -11,6 +11,8 @@ import { DUE_SHARD, IDLE_SHARD, isStrong, type LedgerRecord, type LedgerStatus }
  *                                              error --(last attempt)--> failed
  *                     sending --releaseIdle--> idle --claim--> sending
  *   sending (lease expired) --claim--> sending (a takeover)
+ *   sending --markDelivered--> sending (one delivery recorded; a retry skips it)
+ *   sent / error / failed --reopen (operator)--> error, due now, the named deliveries forgotten
  *   sending (live) / error (cooling) --notePending--> same status, a strong trigger recorded
  *   (none) / any unsettled --schedule--> same status (a new record: idle), an idle evaluation armed
  *   idle / expired lease / error past cooldown, idle time come --claim (idle)--> sending, for `idle`
@@ -160,8 +162,17 @@ export const pendingMutation = (reason: string, now: number): Mutation => ({
 
 export const ownerMutation = (owner: string): Mutation => ({ set: { owner_hash: owner } });
 
-export const sentMutation = (messageId: string, now: number, ttl: number): Mutation => ({
-  set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl },
+const deliveredSet = (d: Record<string, Delivered> | undefined) =>
+  Object.fromEntries(Object.entries(d ?? {}).map(([k, v]) => [`delivered_${k}`, v]));
+
+/** One delivery went out (rule: `holds`); the record stays `sending` until every delivery is done. */
+export const deliveredMutation = (key: string, d: Delivered, now: number): Mutation => ({
+  set: { [`delivered_${key}`]: d, updated_at: now },
+});
+
+/** Every delivery is done: `sent`, with the last ones recorded in the same write. */
+export const sentMutation = (messageId: string, now: number, ttl: number, delivered?: Record<string, Delivered>): Mutation => ({
+  set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl, ...deliveredSet(delivered) },
   remove: [
     'lease_id',
     'lock_expires_at',
@@ -221,6 +232,26 @@ export const releaseMutation = (cache: EvalCache, served: boolean, now: number, 
     ...(cache.summary === undefined ? ['summary'] : []),
     ...(leadKind === undefined ? ['lead_kind'] : []),
   ],
+});
+
+/**
+ * Operations (`npm run lead -- resend --channel`): forgets the named deliveries of a settled record
+ * and makes it due now, so the sweeper sends those again and nothing else (rule: `mayClearForResend`).
+ */
+export const reopenMutation = (keys: string[], now: number, ttl: number): Mutation => ({
+  set: {
+    status: 'error',
+    cooldown_until: now,
+    due_shard: DUE_SHARD,
+    due_at: now,
+    pending_reason: 'manual',
+    attempts: 0,
+    last_error: 'resend:operator',
+    updated_at: now,
+    ttl,
+  },
+  add: { resend_seq: 1 },
+  remove: keys.map((k) => `delivered_${k}`),
 });
 
 export const forgetMutation: Mutation = { set: {}, remove: ['summary', 'eval_state'] };

@@ -1,5 +1,5 @@
 import { UpstreamError } from '@lead-intake/errors';
-import type { LedgerRecord } from './record';
+import type { Delivered, LedgerRecord } from './record';
 import type { Claim, ErrorOutcome, EvalCache, LeaseRef, Schedule } from './state';
 
 /**
@@ -20,8 +20,12 @@ export interface LedgerStore {
   notePending(threadId: string, holder: 'sending' | 'error', reason: string, now: number): Promise<boolean>;
   /** Notes the verified owner of a record from before owners were kept (rule: `mayNoteOwner`). */
   noteOwner(threadId: string, owner: string): Promise<boolean>;
-  /** `sent` (rule: `holds`). */
-  finishSent(lease: LeaseRef, messageId: string, now: number, ttl: number): Promise<boolean>;
+  /** `sent`, recording the deliveries not yet recorded (rule: `holds`). */
+  finishSent(lease: LeaseRef, messageId: string, now: number, ttl: number, delivered?: Record<string, Delivered>): Promise<boolean>;
+  /** One delivery went out (rule: `holds`). */
+  markDelivered(lease: LeaseRef, key: string, d: Delivered, now: number): Promise<boolean>;
+  /** Operations: forgets these deliveries of a settled record and makes it due (rule: `mayClearForResend`). */
+  reopen(threadId: string, keys: string[], now: number, ttl: number): Promise<WriteResult>;
   /** `error` or `failed` (rule: `holds`). */
   finishError(lease: LeaseRef, e: ErrorOutcome): Promise<boolean>;
   /** `idle`, remembering the evaluated state (rule: `mayRelease`). */

@@ -17,6 +17,7 @@ export {
   transcriptState,
   ANSWER_REASONS,
   type AnswerReason,
+  type Delivery,
   type Decision,
   type Evaluation,
   type LeadAnswer,

@@ -4,6 +4,7 @@ import { renderLeadEmail, type LeadFlags, type RenderedEmail } from '@lead-intak
 import { LeadSummarySchema, summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
 import { computeShopState } from '@lead-intake/shop-hours';
 import { EmailSendError } from '@lead-intake/ses-mailer';
+import { ChannelError, type Channel, type LeadAlert } from '@lead-intake/alerts';
 import type { ShopProfile } from '@lead-intake/shop-hours';
 import {
   extractContacts,
@@ -83,6 +84,9 @@ export interface LeadHooks {
   evaluated?(e: Evaluation, trigger: string): void;
   sent?(messageId: string, recorded: boolean): void;
   sendFailed?(error: EmailSendError, status: 'error' | 'failed'): void;
+  /** An alert beside the email (SMS, webhook) went out; `recorded`: the ledger has it. */
+  delivered?(channel: Channel, id: string, recorded: boolean): void;
+  deliveryFailed?(channel: Channel, code: string, status: 'error' | 'failed'): void;
   /** The follow-up lookup or record failed (the lead still goes out, as a new one). */
   followUpFailed?(error: unknown, step: 'find' | 'remember'): void;
   transcriptFailed?(error: unknown): void;
@@ -98,6 +102,8 @@ export interface LeadPorts {
   ledger: Ledger;
   /** Sends the email; returns SES's MessageId or throws EmailSendError. */
   send(email: RenderedEmail, replyTo: string | null): Promise<string>;
+  /** The stage's other channels for this lead (SMS to each owner phone, the webhook), by its urgency. */
+  alerts?: (alert: LeadAlert, lease: Lease) => Delivery[];
   /** Cuts the OpenAI calls so that the send and the ledger write keep their reserve. */
   signal?: AbortSignal;
   /** When the invocation must be done (epoch ms): how long recording a sent email may be retried. */
@@ -136,7 +142,9 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
     const { summary, fromCache } = hasContact(contacts)
       ? await summarize(job, transcript, contacts, ports)
       : { summary: null, fromCache: false };
-    const decision = decide(trigger, contacts, summary);
+    // Once any delivery went out the lead is committed: a retry completes the others, whatever a new look at the thread says.
+    const committed = Object.keys(lease.delivered).length > 0;
+    const decision = committed ? 'send' : decide(trigger, contacts, summary);
     ports.hooks?.evaluated?.({ decision, transcript, contacts, summary, summaryFromCache: fromCache }, trigger);
 
     const cache: EvalCache = { evalState: transcriptState(transcript), summary: summary?.ok ? JSON.stringify(summary.summary) : undefined };
@@ -152,10 +160,26 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
         shopClosed: urgent && !computeShopState((ports.now ?? (() => new Date()))(), ports.profile).shop_is_open_now,
         followUp: followUp ?? null,
       };
-      const email = render(job, trigger, ports.profile, withFileLinks(job.threadId, transcript, ports.fileLink), contacts, summary, flags);
-      const answer = await sendAndRecord(job, email, contacts.emails[0] ?? null, cache, ports);
-      if (answer.sent) await ports.followUps?.remember(all, job.threadId).catch((e) => ports.hooks?.followUpFailed?.(e, 'remember'));
-      return answer;
+      const linked = withFileLinks(job.threadId, transcript, ports.fileLink);
+      const email = render(job, trigger, ports.profile, linked, contacts, summary, flags);
+      const alert: LeadAlert = {
+        threadId: job.threadId,
+        trigger,
+        pageUrl: job.pageUrl ?? linked.pageUrl ?? null,
+        shop: { name: ports.profile.name, phone: ports.profile.phone, timezone: ports.profile.timezone },
+        contacts,
+        summary: summary?.ok ? summary.summary : null,
+        ...flags,
+        lines: linked.lines,
+        createdAt: lease.createdAt,
+      };
+      const deliveries: Delivery[] = [
+        { key: 'email', channel: 'email', send: () => ports.send(email, contacts.emails[0] ?? null) },
+        ...(ports.alerts?.(alert, lease) ?? []),
+      ];
+      const answer = await deliverAll(job, deliveries, cache, ports);
+      if (answer.emailNow) await ports.followUps?.remember(all, job.threadId).catch((e) => ports.hooks?.followUpFailed?.(e, 'remember'));
+      return { sent: answer.sent, reason: answer.reason };
     }
 
     // Not a customer (spam, test, vendor, job seeker): no alert; the ledger records what it was.
@@ -262,45 +286,100 @@ export function render(
   });
 }
 
-/** 8 and 9. Send, then record it; a failed send is recorded as an error (retried after its cooldown). */
-async function sendAndRecord(
+/**
+ * One way the lead goes out: the email, a text to one owner phone, the webhook. Each is recorded
+ * on the ledger under its own `key` once it went out, and never sent again for this lead.
+ */
+export interface Delivery {
+  key: string;
+  channel: Channel;
+  /** Sends; answers the channel's message id, or throws (EmailSendError, ChannelError). */
+  send(): Promise<string>;
+}
+
+const failureCode = (e: unknown) =>
+  e instanceof EmailSendError
+    ? `ses:${e.sesError}`
+    : e instanceof ChannelError
+      ? `${e.channel}:${e.code}`
+      : `crash:${(e as Error)?.name ?? 'Error'}`;
+
+/**
+ * 8 and 9. Sends every delivery not made yet (at once), records each, and settles the record:
+ * `sent` when all went out, else `error` with the first failure's code (the sweeper retries only
+ * the missing ones after the cooldown). With one delivery to make, its record is the `sent` write
+ * itself (one ledger write, as with email alone); with several, each is recorded as it goes out,
+ * so a crash while another is still under way never sends it twice.
+ */
+async function deliverAll(
   job: LeadJob,
-  email: RenderedEmail,
-  replyTo: string | null,
+  deliveries: Delivery[],
   cache: EvalCache,
   ports: LeadPorts,
-): Promise<LeadAnswer> {
+): Promise<LeadAnswer & { emailNow: boolean }> {
   const { lease } = job;
+  const pending = deliveries.filter((d) => !lease.delivered[d.key]);
   // Never start a send on a lease that is about to expire: past it, another holder may send too.
   // (A live invocation cannot outrun its lease: the lease outlives the function timeout.)
-  if (lease.expiresAt * 1000 - Date.now() < 1000) {
+  if (pending.length && lease.expiresAt * 1000 - Date.now() < 1000) {
     await ports.ledger.markError(lease, 'lease:expiring', cache);
-    return { sent: false, reason: 'error' };
+    return { sent: false, reason: 'error', emailNow: false };
   }
-  let messageId: string;
-  try {
-    messageId = await ports.send(email, replyTo);
-  } catch (e) {
-    if (!(e instanceof EmailSendError)) throw e;
-    const marked = await ports.ledger.markError(lease, `ses:${e.sesError}`, cache);
-    ports.hooks?.sendFailed?.(e, marked.status);
-    return { sent: false, reason: 'error' };
+  const many = pending.length > 1;
+  const results = await Promise.all(
+    pending.map(async (d) => {
+      let id: string;
+      try {
+        id = await d.send();
+      } catch (error) {
+        return { d, ok: false as const, error };
+      }
+      // If it cannot be recorded before the lease ends, the record stays `sending` until the lease
+      // expires: the documented at-least-once window (a later attempt may send it once more).
+      const recorded = many ? await recordWithRetry(() => ports.ledger.markDelivered(lease, d.key, id), lease, ports.deadline) : true;
+      return { d, ok: true as const, id, recorded };
+    }),
+  );
+  const done = results.filter((r) => r.ok);
+  const failed = results.filter((r) => !r.ok);
+  const emailNow = done.some((r) => r.d.channel === 'email');
+  const emailOut = emailNow || !!lease.delivered.email;
+  const answer = { sent: emailOut, reason: emailOut ? ('sent' as const) : ('error' as const), emailNow };
+  const lost = done.some((r) => !r.recorded);
+
+  let settled: { ok: boolean; status?: 'error' | 'failed' } = { ok: !lost };
+  if (!lost && failed.length === 0) {
+    const emailId = done.find((r) => r.d.channel === 'email')?.id ?? lease.delivered.email?.id ?? '';
+    const one = !many && done[0] ? { [done[0].d.key]: done[0].id } : {};
+    settled = { ok: await recordWithRetry(() => ports.ledger.markSent(lease, emailId, one), lease, ports.deadline) };
+  } else if (!lost) {
+    const marked = await ports.ledger.markError(lease, failureCode(failed[0]!.error), cache);
+    settled = marked;
   }
-  // If it cannot be recorded before the lease ends, the record stays `sending` until the lease
-  // expires: the documented at-least-once window (a later attempt may send one duplicate).
-  ports.hooks?.sent?.(messageId, await recordSent(ports.ledger, lease, messageId, ports.deadline));
-  return { sent: true, reason: 'sent' };
+  for (const r of done) {
+    if (r.d.channel === 'email') ports.hooks?.sent?.(r.id, r.recorded && settled.ok);
+    else ports.hooks?.delivered?.(r.d.channel, r.id, r.recorded && settled.ok);
+  }
+  for (const r of failed) {
+    const status = settled.status ?? 'error';
+    if (r.error instanceof EmailSendError) ports.hooks?.sendFailed?.(r.error, status);
+    else ports.hooks?.deliveryFailed?.(r.d.channel, failureCode(r.error), status);
+  }
+  // A failure that is not a channel's own (a bug) is the caller's to see, after the ledger has it.
+  const crash = failed.find((r) => !(r.error instanceof EmailSendError) && !(r.error instanceof ChannelError));
+  if (crash) throw crash.error;
+  return answer;
 }
 
 /**
- * The email is out: recording it is worth waiting for through a short DynamoDB outage, because
- * once the lease expires another holder would send it again. Retried with backoff until the
- * lease (or the invocation) is about to end; `false` if it never got through or the lease was lost.
+ * A delivery is out: recording it is worth waiting for through a short DynamoDB outage, because
+ * once the lease expires another holder would send it again. Retried with backoff until the lease
+ * (or the invocation) is about to end; `false` if it never got through or the lease was lost.
  */
-async function recordSent(ledger: Ledger, lease: Lease, messageId: string, deadline = Infinity): Promise<boolean> {
+async function recordWithRetry(write: () => Promise<boolean>, lease: Lease, deadline = Infinity): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ledger.markSent(lease, messageId);
+      return await write();
     } catch {
       const wait = Math.min(200 * 2 ** attempt, 2000);
       if (Date.now() + wait >= Math.min(deadline, lease.expiresAt * 1000 - 1000)) return false;

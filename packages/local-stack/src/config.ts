@@ -11,6 +11,8 @@ export interface LocalStackConfig {
   sqsPort: number;
   /** The S3 stand-in (customers' photos and files). */
   s3Port: number;
+  /** The alerts stand-in (the owner's texts and the webhook receiver). */
+  alertsPort: number;
   openaiPort: number;
   functionPorts: Record<string, number>;
   /** Write `.local/outputs.json` (tests that run a second stack turn this off). */
@@ -26,11 +28,15 @@ export const LOCAL_WORKFLOW_ID = 'wf_local_emulator';
 /** The self-hosted chat's token secret locally, unless CHATKIT_TOKEN_SECRET is set (never a deployed value). */
 export const LOCAL_TOKEN_SECRET = 'local-development-token-secret-0123456789';
 
+/** The webhook signing secret locally (Standard Webhooks format), unless LEAD_WEBHOOK_SECRET is set (never a deployed value). */
+export const LOCAL_WEBHOOK_SECRET = 'whsec_bG9jYWwtZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQtMDE=';
+
 export const PORT_VARS = {
   dynamoPort: 'LOCAL_DYNAMODB_PORT',
   sesPort: 'LOCAL_SES_PORT',
   sqsPort: 'LOCAL_SQS_PORT',
   s3Port: 'LOCAL_S3_PORT',
+  alertsPort: 'LOCAL_ALERTS_PORT',
   openaiPort: 'LOCAL_OPENAI_PORT',
 } as const;
 
@@ -61,6 +67,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, outputsFile: string): Loca
     sesPort: port(env, PORT_VARS.sesPort, 8005),
     sqsPort: port(env, PORT_VARS.sqsPort, 8006),
     s3Port: port(env, PORT_VARS.s3Port, 8007),
+    alertsPort: port(env, PORT_VARS.alertsPort, 8008),
     openaiPort: port(env, PORT_VARS.openaiPort, 3110),
     functionPorts,
     outputsFile: env.LOCAL_OUTPUTS_FILE === '' ? null : env.LOCAL_OUTPUTS_FILE || outputsFile,

@@ -193,6 +193,7 @@ describe('npm run dev', () => {
         LOCAL_SES_PORT: 28005,
         LOCAL_SQS_PORT: 28006,
         LOCAL_S3_PORT: 28007,
+        LOCAL_ALERTS_PORT: 28008,
         LOCAL_OPENAI_PORT: 23110,
         LOCAL_SESSION_PORT: 23101,
         LOCAL_LEAD_PORT: 23102,

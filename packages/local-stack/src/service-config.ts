@@ -141,7 +141,7 @@ export async function resolveService(serviceDir: string, stage: string, cacheDir
 
 // Values the local stack resolves when it starts: intrinsics, and a local stage's function-URL markers.
 const resolvedLater = (v: unknown) =>
-  (v !== null && typeof v === 'object') || (typeof v === 'string' && v.startsWith('local-function-url:'));
+  (v !== null && typeof v === 'object') || (typeof v === 'string' && /^local-(function|alerts)-url:/.test(v));
 const stringEnv = (env: Record<string, unknown> | undefined): Record<string, string> => {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env ?? {}))

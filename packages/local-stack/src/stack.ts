@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import sesServer from 'aws-ses-v2-local';
 import { startEmulator, type RunningEmulator } from '@lead-intake/openai-emulator';
 import { startSqsEmulator, type RunningSqsEmulator } from '@lead-intake/sqs-emulator';
+import { startAlertsEmulator } from '@lead-intake/alerts-emulator';
 import { bundleFunction } from './build';
-import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WORKFLOW_ID, PORT_VARS, type LocalStackConfig } from './config';
+import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WEBHOOK_SECRET, LOCAL_WORKFLOW_ID, PORT_VARS, type LocalStackConfig } from './config';
 import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
 import { LocalFunction, serveFunctionUrl } from './function-url';
 import { LOCAL_DIR } from './paths';
@@ -25,6 +26,8 @@ export interface RunningStack {
   sesEndpoint: string;
   sqsEndpoint: string;
   s3Endpoint: string;
+  /** The alerts stand-in: texts and webhook deliveries (GET /store). */
+  alertsEndpoint: string;
   /** Each service's queues (logical id -> local URL), as created from its resources. */
   queues: Map<string, LocalQueues>;
   /** Base URL (with /v1) of the emulator, or null when a real OPENAI_API_KEY is used. */
@@ -59,17 +62,19 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       assertPortFree(cfg.host, cfg.sesPort, PORT_VARS.sesPort),
       assertPortFree(cfg.host, cfg.sqsPort, PORT_VARS.sqsPort),
       assertPortFree(cfg.host, cfg.s3Port, PORT_VARS.s3Port),
+      assertPortFree(cfg.host, cfg.alertsPort, PORT_VARS.alertsPort),
       useEmulator ? assertPortFree(cfg.host, cfg.openaiPort, PORT_VARS.openaiPort) : Promise.resolve(),
     ]);
 
     const cacheDir = join(LOCAL_DIR, 'cache');
-    const [services, dynamo, ses, sqs, emulator] = await Promise.all([
+    const [services, dynamo, ses, sqs, alerts, emulator] = await Promise.all([
       Promise.all(discoverServices().map((d) => resolveService(d, cfg.stage, cacheDir))),
       startDynamo(cfg.host, cfg.dynamoPort, { dataDir: cfg.dynamoDataDir }).then((d) => (stoppers.push(() => current.stop()), d)),
       sesServer({ host: cfg.host, port: cfg.sesPort }).then((s) => (stoppers.push(() => closeServer(s)), s)),
       startSqsEmulator({ host: cfg.host, port: cfg.sqsPort, region: process.env.AWS_REGION ?? 'us-west-2' }).then(
         (q) => (stoppers.push(q.close), q),
       ),
+      startAlertsEmulator({ host: cfg.host, port: cfg.alertsPort }).then((a) => (stoppers.push(a.close), a)),
       useEmulator
         ? startEmulator({ host: cfg.host, port: cfg.openaiPort }).then((e) => (stoppers.push(e.close), e))
         : Promise.resolve(null),
@@ -77,6 +82,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     void ses;
     const account: LocalAccount = {
       functionUrls: Object.fromEntries(Object.keys(FUNCTION_URLS).map((n) => [n, `http://${cfg.host}:${cfg.functionPorts[n]}/`])),
+      alertsUrl: alerts.endpoint,
     };
     const s3 = await startS3(
       cfg.host,
@@ -88,6 +94,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
     log(`SES emulator     http://${cfg.host}:${cfg.sesPort}/  (web UI lists every email sent)`);
     log(`SQS emulator     ${sqs.endpoint}/  (GET lists the queues and their messages)`);
     log(`S3 stand-in      ${s3.endpoint}  (buckets: ${s3.buckets.join(', ') || 'none'})`);
+    log(`Alerts stand-in  ${alerts.endpoint}/  (web page lists every text and webhook delivery)`);
     log(emulator ? `OpenAI emulator  ${emulator.baseURL}` : 'OpenAI           the real API (OPENAI_API_KEY is set)');
 
     const tables = await createTables(
@@ -157,6 +164,7 @@ export async function startLocalStack(cfg: LocalStackConfig, log: (line: string)
       sesEndpoint: `http://${cfg.host}:${cfg.sesPort}`,
       sqsEndpoint: sqs.endpoint,
       s3Endpoint: s3.endpoint,
+      alertsEndpoint: alerts.endpoint,
       queues,
       openaiBaseURL: emulator?.baseURL ?? null,
       functions,
@@ -209,9 +217,11 @@ async function startFunctions(
       AWS_ENDPOINT_URL_SESV2: sesEndpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: `http://${cfg.host}:${cfg.alertsPort}`,
       AWS_LAMBDA_FUNCTION_NAME: `${fn.service}-${cfg.stage}-${fn.name}`,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       CHATKIT_TOKEN_SECRET: process.env.CHATKIT_TOKEN_SECRET ?? LOCAL_TOKEN_SECRET,
+      LEAD_WEBHOOK_SECRET: process.env.LEAD_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
       ...(emulator
         ? {
             OPENAI_BASE_URL: emulator.baseURL,

@@ -71,3 +71,41 @@ it('takes attachment limits the server and the signature can enforce', () => {
   for (const over of [{ maxBytes: 0 }, { maxPerMessage: 11 }, { types: [] }, { types: ['Image/JPEG'] }, { linkDays: 0 }])
     expect(bad({ ...ok, ...over })).toThrow(/attachments for stage 'prod' needs/);
 });
+
+describe('alerts (the owner’s channels beside email)', () => {
+  const sms = { to: ['+14085550100'], originationIdentity: 'arn:aws:sms-voice:us-west-2:123456789012:phone-number/phone-abc' };
+  it('flattens a configured stage for the templates; none configured: every channel off', () => {
+    const s = resolveStage(
+      'prod',
+      config({ prod: { alerts: { sms: { ...sms, leads: 'urgent' }, webhook: { url: 'https://hooks.zapier.com/x' } } } }),
+    );
+    expect(s).toMatchObject({
+      alertSmsToCsv: '+14085550100',
+      alertSmsOrigin: sms.originationIdentity,
+      alertSmsLeads: 'urgent',
+      alertWebhookUrl: 'https://hooks.zapier.com/x',
+      alertWebhookLeads: 'all',
+    });
+    expect(resolveStage('prod', config({ prod: {} }))).toMatchObject({ alertSmsToCsv: '', alertSmsOrigin: '', alertWebhookUrl: '' });
+  });
+  it.each([
+    [{ sms: { ...sms, to: ['4085550100'] } }, /E\.164/],
+    [{ sms: { ...sms, to: [] } }, /1 to 5 owner phones/],
+    [{ sms: { ...sms, originationIdentity: '+14085550199' } }, /ARN/],
+    [{ sms: { ...sms, leads: 'some' } }, /'all' or 'urgent'/],
+    [{ webhook: { url: 'http://hooks.example.com/x' } }, /https/],
+    [{ webhook: { url: 'https://localhost:8443/x' } }, /not local/],
+    [{ webhook: { url: 'https://user:pw@hooks.example.com/x' } }, /no credentials/],
+    [{ webhook: { url: 'local-alerts-url:webhooks/lead' } }, /https/], // the local stand-in is for local stages only
+    [{ pager: {} }, /unknown channels/],
+  ])('refuses %j on a deployed stage', (alerts, why) => {
+    expect(() => resolveStage('prod', config({ prod: { alerts } }))).toThrow(why);
+  });
+  it('lets a local stage post to the local stand-in', () => {
+    const local = resolveStage(
+      'local',
+      config({ local: { secretsFromEnvironment: true, alerts: { webhook: { url: 'local-alerts-url:webhooks/lead' } } } }),
+    );
+    expect(local.alertWebhookUrl).toBe('local-alerts-url:webhooks/lead');
+  });
+});

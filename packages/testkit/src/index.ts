@@ -286,10 +286,59 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: undefined,
     LEAD_DEDUPE_MAX_ATTEMPTS: undefined,
     LEAD_FUNCTION_TIMEOUT_SECONDS: undefined,
+    // The owner's other channels are off unless a test turns them on (alertsEnv).
+    LEAD_SMS_TO: undefined,
+    LEAD_SMS_ORIGINATION_IDENTITY: undefined,
+    LEAD_WEBHOOK_URL: undefined,
+    LEAD_WEBHOOK_SECRET: undefined,
+    SECRETS_SSM_PATH: undefined,
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...over,
   };
+}
+
+/** The test stack's alerts stand-in (texts and the webhook receiver). */
+export const alertsEndpoint = () => `http://${host()}:${env('TEST_LOCAL_ALERTS_PORT')}`;
+/** The webhook secret the tests sign with (Standard Webhooks format). */
+export const TEST_WEBHOOK_SECRET = 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY2hhbm5lbC10ZXN0cw==';
+/** The lead functions' settings that turn SMS (two owner phones) and the webhook on, against the alerts stand-in. */
+export function alertsEnv(over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: alertsEndpoint(),
+    LEAD_SMS_TO: '+15555550100,+15555550111',
+    LEAD_SMS_ORIGINATION_IDENTITY: 'arn:aws:sms-voice:us-west-2:000000000000:phone-number/phone-test',
+    LEAD_SMS_LEADS: 'all',
+    LEAD_WEBHOOK_URL: `${alertsEndpoint()}/webhooks/test`,
+    LEAD_WEBHOOK_LEADS: 'all',
+    LEAD_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    ...over,
+  };
+}
+export interface AlertsStore {
+  sms: Array<{ messageId: string; originationIdentity: string; to: string; body: string; encoding: string; segments: number; at: number }>;
+  webhooks: Array<{ name: string; headers: Record<string, string>; body: string; status: number; at: number }>;
+  refused: { sms: number; webhook: number };
+}
+export async function alertsStore(): Promise<AlertsStore> {
+  return (await fetch(`${alertsEndpoint()}/store`)).json() as Promise<AlertsStore>;
+}
+/** The texts and webhook deliveries of one thread (its id is in the webhook body; texts by the customer's callback number). */
+export async function alertsFor(threadId: string, phone?: string) {
+  const s = await alertsStore();
+  return {
+    sms: s.sms.filter((m) => !!phone && m.body.includes(phone)),
+    webhooks: s.webhooks.filter((w) => w.body.includes(`"thread_id":"${threadId}"`)),
+  };
+}
+export async function clearAlerts(): Promise<void> {
+  await fetch(`${alertsEndpoint()}/clear-store`, { method: 'POST' });
+  await fetch(`${alertsEndpoint()}/admin/reset`, { method: 'POST' });
+}
+/** The next `times` requests of a channel answer `status` and/or are held `delay_ms`. */
+export async function alertsFault(f: { channel: 'sms' | 'webhook'; status?: number; delay_ms?: number; times?: number }): Promise<void> {
+  const res = await fetch(`${alertsEndpoint()}/admin/fault`, { method: 'POST', body: JSON.stringify(f) });
+  if (!res.ok) throw new Error(`alerts stand-in refused the fault: ${await res.text()}`);
 }
 export { startSsmStandIn, type SsmStandIn } from './ssm-standin';
 

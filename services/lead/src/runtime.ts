@@ -9,6 +9,7 @@ import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool, type Requ
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 import { assertAddresses } from '@lead-intake/ses-mailer';
+import { assertWebhookUrl, type ChannelLeads } from '@lead-intake/alerts';
 
 export const logger = createLogger('lead');
 export const metrics = createMetrics('lead');
@@ -52,8 +53,57 @@ export const settings = (() => {
       bucket: process.env.LEAD_ATTACHMENTS_BUCKET || null,
       linkDays: intSetting(process.env, 'LEAD_FILE_LINK_DAYS', 90, { min: 1, max: 3650 }),
     },
+    alerts: alertSettings(process.env),
   };
 })();
+
+function leadsSetting(env: NodeJS.ProcessEnv, name: string): ChannelLeads {
+  const v = env[name] || 'all';
+  if (v !== 'all' && v !== 'urgent') throw new ConfigError(name, `${name} must be 'all' or 'urgent'`);
+  return v;
+}
+
+/**
+ * The owner's channels beside email (stages.config.json `alerts`). Each is off when its variable is
+ * empty. Both answer within the send reserve (they run beside SES, not after it).
+ */
+function alertSettings(env: NodeJS.ProcessEnv) {
+  const to = (env.LEAD_SMS_TO ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (!to.every((n) => /^\+[1-9]\d{4,14}$/.test(n)))
+    throw new ConfigError('LEAD_SMS_TO', 'LEAD_SMS_TO must be comma-separated E.164 phone numbers');
+  const origin = env.LEAD_SMS_ORIGINATION_IDENTITY ?? '';
+  if (to.length && !origin.startsWith('arn:'))
+    throw new ConfigError('LEAD_SMS_ORIGINATION_IDENTITY', 'LEAD_SMS_ORIGINATION_IDENTITY must be the ARN texts are sent from');
+  // Not a URL (a local stage's marker under `sls invoke local`): no webhook there.
+  const url = httpUrlOrNull(env.LEAD_WEBHOOK_URL);
+  if (url) {
+    try {
+      assertWebhookUrl(url);
+    } catch (e) {
+      throw new ConfigError('LEAD_WEBHOOK_URL', `LEAD_WEBHOOK_URL: ${(e as Error).message}`);
+    }
+  }
+  return {
+    sms: to.length
+      ? {
+          to,
+          originationIdentity: origin,
+          leads: leadsSetting(env, 'LEAD_SMS_LEADS'),
+          timeoutMs: intSetting(env, 'LEAD_SMS_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
+        }
+      : null,
+    webhook: url
+      ? {
+          url,
+          leads: leadsSetting(env, 'LEAD_WEBHOOK_LEADS'),
+          timeoutMs: intSetting(env, 'LEAD_WEBHOOK_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
+        }
+      : null,
+  };
+}
 
 /** Where conversations live: our own store (services/chat; the default), or OpenAI's hosted threads (legacy). */
 export const chatkitMode = chatkitModeSetting(process.env);
@@ -87,6 +137,9 @@ export const clients: {
   threadStore?: import('@lead-intake/thread-store').DynamoThreadStore;
   ses?: ReturnType<typeof import('@lead-intake/ses-mailer').createSesClient>;
   contactIndex?: import('@lead-intake/dedupe').ContactIndex;
+  sms?: Promise<import('@aws-sdk/client-pinpoint-sms-voice-v2').PinpointSMSVoiceV2Client>;
+  /** The webhook's signing secret (SSM, read on first use and kept 15 minutes). */
+  webhookSecret?: { value: string; until: number };
   /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
   hostedOwners?: Map<string, { owner: string | null; until: number }>;
 } = {};

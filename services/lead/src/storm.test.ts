@@ -4,7 +4,11 @@ import type { SeedItem } from '@lead-intake/openai-emulator';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import {
+  alertsEnv,
+  alertsFault,
+  alertsStore,
   applyEnv,
+  clearAlerts,
   clearSes,
   conversations as conversationsIn,
   createQueue,
@@ -104,11 +108,14 @@ async function storm(mode: Mode) {
   const sweeperMode = mode !== 'client retries';
   await admin.reset();
   await clearSes();
+  await clearAlerts();
   const rand = rng(20261125);
   const ses = await faultySes(sesEndpoint(), rand);
   try {
     applyEnv(
       await leadEnv({
+        // The owner's other channels too: texts to two phones and the webhook (faults injected below).
+        ...alertsEnv(),
         AWS_ENDPOINT_URL_SES: ses.url,
         LEAD_DEDUPE_LEASE_SECONDS: String(LEASE_SECONDS),
         LEAD_FUNCTION_TIMEOUT_SECONDS: '1',
@@ -172,6 +179,9 @@ async function storm(mode: Mode) {
         if (r < 0.4) await admin.fault({ path: '/v1/responses', status: 500, times: 3 });
         else if (r < 0.6) await admin.fault({ path: '/v1/responses', delay_ms: 1200, times: 2 });
         else if (r < 0.8) await admin.fault({ path: '/v1/chatkit/threads', status: 500, times: 2 });
+        // A channel down for a moment: the email and the other channel go; that one is retried alone.
+        else if (r < 0.9) await alertsFault({ channel: 'sms', status: 500, times: 2 });
+        else await alertsFault({ channel: 'webhook', status: 503, times: 2 });
         await new Promise((res) => setTimeout(res, 150));
       }
     })();
@@ -202,8 +212,8 @@ async function storm(mode: Mode) {
     let open = threads.filter((t) => !(answers.get(t.id) ?? []).some(settled));
     const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
     const doc = documentClient();
-    if (sweeperMode) {
-      // Nobody calls again: only the scheduled sweeper (run here as often as it has work due).
+    // The scheduled sweeper (run here as often as it has work due), until nothing is due.
+    const drain = async () => {
       for (let round = 0; round < 40; round++) {
         let next = 0;
         let pending = 0;
@@ -218,6 +228,10 @@ async function storm(mode: Mode) {
         await new Promise((r) => setTimeout(r, Math.max(0, next * 1000 - Date.now() + 1100)));
         await sweeper({ 'detail-type': 'Scheduled Event' }, lambdaContext(60_000));
       }
+    };
+    if (sweeperMode) {
+      // Nobody calls again: only the scheduled sweeper.
+      await drain();
       open = [];
     }
     // Clients retry (after a cooldown or an in-progress answer) until the ledger says it is done.
@@ -244,6 +258,8 @@ async function storm(mode: Mode) {
         (await doc.send(new GetCommand({ TableName: process.env.LEAD_DEDUPE_TABLE_NAME!, Key: { thread_id: t.id } }))).Item,
       );
     expect(open.map((t) => t.id)).toEqual([]);
+    // A client that was answered `sent` stops; a channel that failed beside its email is the sweeper's (it always runs).
+    await drain();
 
     const emails = await sesEmails();
     const count = new Map<string, number>();
@@ -260,9 +276,27 @@ async function storm(mode: Mode) {
       const held = ses.heldSends.get(t.id) ?? 0;
       if (t.qualified && n > 1 + held) unexpected.push(`${t.id}: ${n} emails with ${held} sends held past the lease`);
     }
+    // Every other channel exactly once per qualifying thread (texts to each owner phone, the
+    // webhook with one id), none for the others, whatever failed on the way.
+    const alerts = await alertsStore();
+    for (const [n, t] of threads.entries()) {
+      const contact = n % 2 ? `Call (415) 555-${String(1000 + n).padStart(4, '0')}` : `Email customer${n}@example.com`;
+      const texts = alerts.sms.filter((m) => m.body.endsWith(contact));
+      const hooks = alerts.webhooks.filter((w) => w.body.includes(`"thread_id":"${t.id}"`));
+      const want = t.qualified ? 1 : 0;
+      for (const phone of ['+15555550100', '+15555550111']) {
+        const got = texts.filter((m) => m.to === phone).length;
+        if (got !== want) unexpected.push(`${t.id}: ${got} texts to ${phone}`);
+      }
+      const delivered = hooks.filter((w) => w.status < 300).length;
+      if (delivered !== want) unexpected.push(`${t.id}: ${delivered} webhooks delivered`);
+      if (new Set(hooks.map((w) => w.headers['webhook-id'])).size > want) unexpected.push(`${t.id}: webhook ids differ between attempts`);
+    }
     expect(unexpected).toEqual([]);
     // The faults really happened.
     expect(ses.rejected()).toBeGreaterThan(10);
+    expect(alerts.refused.sms).toBeGreaterThan(3);
+    expect(alerts.refused.webhook).toBeGreaterThan(3);
     expect((await admin.requests()).filter((r) => r.path === '/v1/responses').length).toBeGreaterThan(0);
     if (sweeperMode) expect(killed).toBeGreaterThan(5);
     const held = [...ses.heldSends.values()];
@@ -270,6 +304,8 @@ async function storm(mode: Mode) {
     console.log(
       `storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ` +
         `${emails.length} emails for ${threads.filter((t) => t.qualified).length} qualifying threads, ${ses.rejected()} SES rejections, ` +
+        `${alerts.sms.length} texts and ${alerts.webhooks.filter((w) => w.status < 300).length} webhooks ` +
+        `(${alerts.refused.sms} text and ${alerts.refused.webhook} webhook requests refused), ` +
         `${held.reduce((a, b) => a + b, 0)} sends held past the lease (${held.filter((n) => n > 1).length} threads more than once); ` +
         `threads with more than one email (emails/held): ${extra.join(', ') || 'none'}`,
     );

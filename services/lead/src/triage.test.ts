@@ -1,6 +1,8 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
 import {
+  alertsFor,
+  clearAlerts,
   clearFollowUps,
   clearSes,
   documentClient,
@@ -33,6 +35,7 @@ beforeEach(async () => {
   await admin.reset();
   await clearSes();
   await clearFollowUps();
+  await clearAlerts();
 });
 
 it('spam, tests, vendors and job seekers send no alert whatever the trigger; the ledger records what they were', async () => {
@@ -42,6 +45,7 @@ it('spam, tests, vendors and job seekers send no alert whatever the trigger; the
     await admin.queueOutput(summary({ lead_kind: kind }));
     expect(await trigger(id, 'pagehide')).toEqual({ sent: false, reason: 'not_customer' });
     expect(await emailsFor(id)).toEqual([]);
+    expect(await alertsFor(id, `(415) 555-02${10 + n}`)).toEqual({ sms: [], webhooks: [] }); // no text, no webhook either
     expect(await ledgerRecord(id)).toMatchObject({ status: 'idle', lead_kind: kind });
   }
   // A conversation that turns into a real request is evaluated again (a new transcript state) and goes out.
@@ -67,6 +71,9 @@ it('an urgent lead goes out on `auto` though not handoff-ready, and its subject 
   expect(mail!.subject).toBe(`URGENT${closed ? ' (shop closed)' : ''}: New lead: Sam Ortiz - Car will not start`);
   expect(mail!.body.text).toContain(`!! Urgent: the customer says the car is unsafe or will not drive`);
   expect(mail!.body.text!.includes('The shop is closed now.')).toBe(closed);
+  // The text says it too (the local stage texts every lead).
+  const [text] = (await alertsFor(id, '(415) 555-0302')).sms;
+  expect(text!.body.split('\n')[0]).toBe(`URGENT${closed ? ' (shop closed)' : ''} lead: Sam Ortiz`);
 });
 
 it('one alert per customer: the same phone within the window is a follow-up naming the earlier lead; keys hold no contact', async () => {
@@ -76,12 +83,16 @@ it('one alert per customer: the same phone within the window is a follow-up nami
   expect((await emailsFor(first))[0]!.subject).toMatch(/^New lead: /);
 
   // The same customer comes back in a new conversation, writing the number another way.
+  await clearAlerts(); // the first lead's text has the same callback number
   const again = await conversation('u-triage-repeat-2', 'Me again about the brakes, (415) 555 0377');
   await admin.queueOutput(summary());
   expect(await trigger(again, 'close')).toEqual({ sent: true, reason: 'sent' });
   const [mail] = await emailsFor(again);
   expect(mail!.subject).toBe('Follow-up: Lead: Sam Ortiz - Car will not start');
   expect(mail!.body.text).toContain(`Follow-up: the same customer's earlier lead ${first} went out`);
+  expect((await alertsFor(again, '(415) 555-0377')).sms.map((m) => m.body.split('\n')[0])).toEqual(['Follow-up lead: Sam Ortiz']);
+  const hook = JSON.parse((await alertsFor(again)).webhooks[0]!.body);
+  expect(hook.data.follow_up).toEqual({ thread_id: first, sent_at: expect.stringMatching(/^2\d{3}-/) });
 
   const other = await conversation('u-triage-repeat-3', 'Different person, 415-555-0388');
   await admin.queueOutput(summary());

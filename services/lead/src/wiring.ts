@@ -10,6 +10,20 @@ import { runLead, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-in
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { signedLink } from '@lead-intake/attachments';
+import {
+  ChannelError,
+  createSmsClient,
+  deliverWebhook,
+  leadDocument,
+  leadSmsText,
+  sendSms,
+  smsDeliveryKey,
+  webhookId,
+  webhookKey,
+  type LeadAlert,
+} from '@lead-intake/alerts';
+import type { Delivery } from '@lead-intake/lead-pipeline';
+import type { Lease } from '@lead-intake/dedupe';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
@@ -95,6 +109,7 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
       : undefined;
   return {
     followUps,
+    alerts: (alert, lease) => alertDeliveries(rt, alert, lease),
     fileLink:
       filesUrl && linkSecret
         ? (threadId, attachmentId) =>
@@ -159,10 +174,95 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
           status: (e as { status?: number })?.status,
         }),
       leaseLost: () => logger.warn('lease lost before release', log),
+      delivered: (channel, id, recorded) => {
+        metrics.addMetric('AlertsSent', MetricUnit.Count, 1);
+        if (recorded) logger.info('alert delivered', { ...log, channel, id });
+        else logger.warn('alert delivered but the ledger could not record it: one duplicate is possible', { ...log, channel, id });
+      },
+      deliveryFailed: (channel, code, status) => {
+        metrics.addMetric('AlertFailures', MetricUnit.Count, 1);
+        if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
+        logger.error('alert failed; retried without resending the others', { ...log, channel, code, ledgerStatus: status });
+      },
       followUpFailed: (e, step) => {
         metrics.addMetric('FollowUpLookupFailures', MetricUnit.Count, 1);
         logger.warn('follow-up index unavailable; the lead is treated as new', { ...log, step, errorName: (e as Error)?.name });
       },
     },
   };
+}
+
+/**
+ * The stage's channels beside the email for one lead: a text to each owner phone (each its own
+ * delivery) and the webhook, each only for the leads it takes (all, or urgent ones).
+ */
+function alertDeliveries(rt: Rt, alert: LeadAlert, lease: Lease): Delivery[] {
+  const { sms, webhook } = rt.settings.alerts;
+  const wants = (leads: 'all' | 'urgent') => leads === 'all' || alert.urgent;
+  const out: Delivery[] = [];
+  if (sms && wants(sms.leads)) {
+    const text = leadSmsText(alert);
+    for (const to of sms.to)
+      out.push({
+        key: smsDeliveryKey(to),
+        channel: 'sms',
+        send: async () =>
+          sendSms(await (rt.clients.sms ??= createSmsClient()), {
+            originationIdentity: sms.originationIdentity,
+            to,
+            text,
+            timeoutMs: sms.timeoutMs,
+          }),
+      });
+  }
+  if (webhook && wants(webhook.leads)) {
+    // The same id for every retry of this lead: a receiver that saw it drops the repeat.
+    const id = webhookId(alert.threadId, lease.createdAt, lease.resendSeq);
+    out.push({
+      key: 'webhook',
+      channel: 'webhook',
+      send: async () => {
+        const secret = await webhookSecret(rt);
+        await deliverWebhook(
+          { url: webhook.url, secret, timeoutMs: webhook.timeoutMs },
+          id,
+          JSON.stringify(leadDocument(alert, new Date())),
+        );
+        return id;
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * The webhook's signing secret: SSM `<SECRETS_SSM_PATH>LEAD_WEBHOOK_SECRET` when deployed (read
+ * when a webhook is first sent, not with the other secrets: a missing one fails the webhook alone,
+ * never the email), the environment locally.
+ */
+async function webhookSecret(rt: Rt): Promise<string> {
+  const kept = rt.clients.webhookSecret;
+  if (kept && kept.until > Date.now()) return kept.value;
+  const path = process.env.SECRETS_SSM_PATH;
+  let value: string | undefined;
+  if (!path) value = process.env.LEAD_WEBHOOK_SECRET;
+  else {
+    const { SSMClient, GetParametersCommand } = await import('@aws-sdk/client-ssm');
+    try {
+      const out = await new SSMClient({ maxAttempts: 2 }).send(
+        new GetParametersCommand({ Names: [`${path.endsWith('/') ? path : `${path}/`}LEAD_WEBHOOK_SECRET`], WithDecryption: true }),
+      );
+      value = out.Parameters?.[0]?.Value;
+    } catch (e) {
+      throw new ChannelError('webhook', 'secret_unavailable', { cause: e });
+    }
+  }
+  if (!value) throw new ChannelError('webhook', 'secret_missing');
+  try {
+    webhookKey(value);
+  } catch {
+    throw new ChannelError('webhook', 'secret_invalid');
+  }
+  rt.clients.webhookSecret = { value, until: Date.now() + 15 * 60_000 };
+  return value;
 }

@@ -1,0 +1,1 @@
+export { startAlertsEmulator, type RunningAlertsEmulator, type SmsRecord, type WebhookRecord } from './server';

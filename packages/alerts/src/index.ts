@@ -1,0 +1,17 @@
+export { CHANNELS, type Channel, type ChannelLeads, type LeadAlert } from './types';
+export { ChannelError } from './errors';
+export { smsLength, fitSegments, flat, MAX_SMS_SEGMENTS, type SmsLength, type SmsEncoding } from './sms';
+export { leadSmsText, formatPhone } from './lead-sms';
+export {
+  leadDocument,
+  signWebhook,
+  webhookId,
+  webhookKey,
+  newWebhookSecret,
+  deliverWebhook,
+  assertWebhookUrl,
+  SECRET_PREFIX,
+  type LeadDocument,
+  type WebhookTarget,
+} from './webhook';
+export { createSmsClient, sendSms, smsDeliveryKey } from './send-sms';

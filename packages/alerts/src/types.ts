@@ -1,0 +1,29 @@
+import type { LeadSummary } from '@lead-intake/lead-summary';
+import type { TranscriptLine } from '@lead-intake/transcript';
+
+/** The delivery channels of a lead. Email is always one; the others are configured per stage. */
+export const CHANNELS = ['email', 'sms', 'webhook'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** Which leads a channel gets: every lead, or urgent ones only. */
+export type ChannelLeads = 'all' | 'urgent';
+
+/** One lead, as every channel renders it (the email has its own renderer over the same facts). */
+export interface LeadAlert {
+  threadId: string;
+  /** The trigger the lead went out on (auto, idle, pagehide, close, manual). */
+  trigger: string;
+  pageUrl: string | null;
+  shop: { name: string; phone: string; timezone: string };
+  contacts: { phones: string[]; emails: string[] };
+  /** null: the AI summary was unavailable (the lead still goes out). */
+  summary: LeadSummary | null;
+  urgent: boolean;
+  /** Only meaningful when urgent: the shop was closed when the lead went out. */
+  shopClosed: boolean;
+  /** The same phone or email produced this earlier lead within the follow-up window. */
+  followUp: { threadId: string; sentAt: number } | null;
+  lines: TranscriptLine[];
+  /** When the lead's ledger record was created (epoch seconds): with the thread, names the lead for the webhook id. */
+  createdAt: number;
+}
