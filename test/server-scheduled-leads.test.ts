@@ -20,17 +20,18 @@ import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
  * stage's leadIdleSeconds.
  */
 const IDLE = Number(resolveStage('local').leadIdleSeconds);
+// Below the ephemeral range (32768-60999 here): a port up there can be taken by another test's outgoing connection.
 const PORTS = {
-  LOCAL_DYNAMODB_PORT: 38000,
-  LOCAL_SES_PORT: 38005,
-  LOCAL_SQS_PORT: 38006,
-  LOCAL_S3_PORT: 38007,
-  LOCAL_ALERTS_PORT: 38008,
-  LOCAL_OPENAI_PORT: 33110,
-  LOCAL_SESSION_PORT: 33101,
-  LOCAL_LEAD_PORT: 33102,
-  LOCAL_CHAT_PORT: 33103,
-  LOCAL_FILES_PORT: 33104,
+  LOCAL_DYNAMODB_PORT: 26000,
+  LOCAL_SES_PORT: 26005,
+  LOCAL_SQS_PORT: 26006,
+  LOCAL_S3_PORT: 26007,
+  LOCAL_ALERTS_PORT: 26008,
+  LOCAL_OPENAI_PORT: 24110,
+  LOCAL_SESSION_PORT: 24101,
+  LOCAL_LEAD_PORT: 24102,
+  LOCAL_CHAT_PORT: 24103,
+  LOCAL_FILES_PORT: 24104,
 };
 const at = (port: number) => `http://127.0.0.1:${port}`;
 const CHAT = at(PORTS.LOCAL_CHAT_PORT);

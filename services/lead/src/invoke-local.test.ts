@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  alertsEndpoint,
   clearSes,
   dedupeTableName,
   documentClient,
@@ -32,6 +33,8 @@ const invoke = async (event: string, fn = 'lead', extra: string[] = []) => {
         AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
         AWS_ENDPOINT_URL_SES: sesEndpoint(),
         AWS_ENDPOINT_URL_SQS: sqsEndpoint(),
+        // The local stage texts the owner: through the alerts stand-in (its webhook marker is no URL here: off).
+        AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: alertsEndpoint(),
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         // The sample events carry client tokens signed with the local development secret.
