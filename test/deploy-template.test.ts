@@ -29,13 +29,23 @@ beforeAll(async () => {
 }, 200_000);
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
-/** Every IAM statement except the log-writing ones serverless adds for the function's own log group. */
-function statements(t: Template) {
-  const role = t.Resources.IamRoleLambdaExecution!.Properties;
-  return role.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
-    (s: any) => !s.Action.every((a: string) => a.startsWith('logs:')),
+/** A role's statements except writing its own logs and traces (every function's). */
+function roleStatements(role: { Properties: any }) {
+  return role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter(
+    (s: any) => !s.Action.every((a: string) => a.startsWith('logs:') || a.startsWith('xray:')),
   );
 }
+/** Every IAM statement of a template's roles (one per function in the lead stack, serverless's one elsewhere). */
+function statements(t: Template) {
+  return ofType(t, 'AWS::IAM::Role').flatMap(([, r]) => roleStatements(r));
+}
+/** The statements of the role a function runs as. */
+function statementsOf(t: Template, fn: string) {
+  const role = t.Resources[`${fn}LambdaFunction`]!.Properties.Role;
+  const id = role['Fn::GetAtt']?.[0] ?? 'IamRoleLambdaExecution';
+  return roleStatements(t.Resources[id]!);
+}
+const actions = (ss: any[]) => ss.flatMap((x) => x.Action).sort();
 
 describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
   const Fn = svc[0]!.toUpperCase() + svc.slice(1);
@@ -80,10 +90,13 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
   });
 
   it('reads only this stage’s parameters, with no kms grant (aws/ssm key) and no wildcard resource', () => {
+    // One statement per role (the lead stack has one role per function), all the same.
     const ssm = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ssm:')));
-    expect(ssm).toHaveLength(1);
-    expect(ssm[0].Action).toEqual(['ssm:GetParameters']);
-    expect(JSON.stringify(ssm[0].Resource)).toContain(`:parameter/chatkit-lead-intake/${STAGE}/*`);
+    expect(ssm).toHaveLength(ofType(t(), 'AWS::IAM::Role').length);
+    for (const x of ssm) {
+      expect(x.Action).toEqual(['ssm:GetParameters']);
+      expect(JSON.stringify(x.Resource)).toContain(`:parameter/chatkit-lead-intake/${STAGE}/*`);
+    }
     for (const s of statements(t())) {
       expect(s.Resource).not.toContain('*');
       for (const a of s.Action) expect(a).not.toMatch(/^kms:|\*/);
@@ -103,6 +116,32 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
         }),
       );
     }
+  });
+
+  it('traces every function with X-Ray (active) and may write its traces', () => {
+    for (const [id, fn] of ofType(t(), 'AWS::Lambda::Function')) {
+      expect([id, fn.Properties.TracingConfig]).toEqual([id, { Mode: 'Active' }]);
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      const all = t().Resources[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
+      expect(all.flatMap((x: any) => x.Action)).toEqual(expect.arrayContaining(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']));
+    }
+  });
+
+  it('alarms on 500s and on upstream failures (502/503/504) it answered, which Lambda’s Errors never counts', () => {
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    for (const [metric, threshold] of [
+      ['ServerErrors', 1],
+      ['UpstreamFailures', 5],
+    ] as const)
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'ChatkitLeadIntake',
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: svc }],
+          Threshold: threshold,
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+        }),
+      );
   });
 
   it('declares an alarm on function errors, sent to the alarm topic', () => {
@@ -179,41 +218,60 @@ describe('the lead stack', () => {
     expect(t().Resources.LeadLambdaFunction!.Properties.Environment.Variables.LEAD_DEDUPE_TABLE_NAME).toBe(p.TableName);
   });
 
-  it('grants exactly the DynamoDB calls the code makes, on that table only, and SES only as the sender identity', () => {
-    const dynamo = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
-    const ledger = dynamo.filter((s: any) => JSON.stringify(s.Resource).includes('LeadDedupeTable'));
-    expect(ledger.map((s: any) => [s.Action, JSON.stringify(s.Resource).includes('due-index')])).toEqual([
-      [['dynamodb:UpdateItem'], false], // the ledger's conditional writes, on the table
-      [['dynamodb:Query'], true], // the sweeper's query, on the due index only
-    ]);
-    const stream = dynamo.filter((s: any) => s.Action.includes('dynamodb:GetRecords'));
-    const contacts = dynamo.filter((s: any) => JSON.stringify(s.Resource).includes('LeadContactsTable'));
-    // The follow-up index: one batch read and one batch write per lead, on that table only.
-    expect(contacts).toEqual([
-      expect.objectContaining({
-        Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
-        Resource: [{ 'Fn::GetAtt': ['LeadContactsTable', 'Arn'] }],
-      }),
-    ]);
-    const chat = dynamo.filter((s: any) => !ledger.includes(s) && !stream.includes(s) && !contacts.includes(s));
-    expect(chat).toHaveLength(1); // self-hosted transcripts: read-only, the chat table only
-    // The scheduler reads the chat table's stream, and only it (the ARN the chat stack exports).
-    expect(stream).toEqual([
-      expect.objectContaining({
-        Action: ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'],
-        Resource: [{ 'Fn::ImportValue': settings.chatThreadsStreamExport }],
-      }),
-    ]);
-    expect(chat[0].Action).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(JSON.stringify(chat[0].Resource)).toContain(`:table/${settings.chatThreadsTable}`);
-    const ses = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ses:')));
-    expect(ses).toHaveLength(1);
-    expect(ses[0].Action).toEqual(['ses:SendRawEmail']); // the only call the mailer makes
-    const from = String(settings.leadFromEmail);
-    expect(ses[0].Resource.map((r: any) => JSON.stringify(r))).toEqual([
-      expect.stringContaining(`:identity/${from}`),
-      expect.stringContaining(`:identity/${from.split('@')[1]}`),
-    ]);
+  it('runs each function as its own role, allowed only the calls its code makes', () => {
+    const roles = ofType(t(), 'AWS::IAM::Role').map(([id]) => id);
+    expect(roles.sort()).toEqual(['FilesFunctionRole', 'LeadFunctionRole', 'SchedulerFunctionRole', 'SweeperFunctionRole']);
+    const ledgerWrite = 'dynamodb:UpdateItem';
+    // Running a lead (endpoint, sweeper, scheduler): the ledger's writes, the follow-up index, the
+    // chat table read-only, SES as the sender, the stage's secrets.
+    const runsLeads = [ledgerWrite, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+    const common = [...runsLeads, 'ses:SendRawEmail', 'ssm:GetParameters'];
+    expect(actions(statementsOf(t(), 'Lead'))).toEqual([...common, 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
+    expect(actions(statementsOf(t(), 'Sweeper'))).toEqual(
+      [...common, 'dynamodb:Query', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'].sort(),
+    );
+    expect(actions(statementsOf(t(), 'Scheduler'))).toEqual(
+      [
+        ...common,
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:DescribeStream',
+        'dynamodb:ListStreams',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(actions(statementsOf(t(), 'Files'))).toEqual(['s3:GetObject', 'ssm:GetParameters']);
+    // Where: the ledger table, only the sweeper on its sparse indexes; the contacts table; the chat table read-only.
+    for (const fn of ['Lead', 'Sweeper', 'Scheduler']) {
+      const dynamo = statementsOf(t(), fn).filter((x: any) => x.Action.some((a: string) => a.startsWith('dynamodb:')));
+      expect(dynamo).toContainEqual(
+        expect.objectContaining({ Action: [ledgerWrite], Resource: [{ 'Fn::GetAtt': ['LeadDedupeTable', 'Arn'] }] }),
+      );
+      expect(dynamo).toContainEqual(
+        expect.objectContaining({
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
+          Resource: [{ 'Fn::GetAtt': ['LeadContactsTable', 'Arn'] }],
+        }),
+      );
+      const chat = dynamo.find((x: any) => JSON.stringify(x.Action) === JSON.stringify(['dynamodb:GetItem', 'dynamodb:Query']));
+      expect(JSON.stringify(chat.Resource)).toContain(`:table/${settings.chatThreadsTable}`);
+      const ses = statementsOf(t(), fn).filter((x: any) => x.Action.some((a: string) => a.startsWith('ses:')));
+      const from = String(settings.leadFromEmail);
+      expect(ses.flatMap((x: any) => x.Resource.map((r: any) => JSON.stringify(r)))).toEqual([
+        expect.stringContaining(`:identity/${from}`),
+        expect.stringContaining(`:identity/${from.split('@')[1]}`),
+      ]);
+    }
+    const sweeperQuery = statementsOf(t(), 'Sweeper').find((x: any) => JSON.stringify(x.Action) === '["dynamodb:Query"]');
+    expect(JSON.stringify(sweeperQuery.Resource)).toMatch(/due-index.*idle-index/);
+    const stream = statementsOf(t(), 'Scheduler').find((x: any) => x.Action.includes('dynamodb:GetRecords'));
+    expect(stream.Resource).toEqual([{ 'Fn::ImportValue': settings.chatThreadsStreamExport }]);
+    // Each role writes its own function's log group only.
+    for (const fn of ['lead', 'sweeper', 'scheduler', 'files']) {
+      const role = t().Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}FunctionRole`]!;
+      const logs = role.Properties.Policies[0].PolicyDocument.Statement.find((x: any) => x.Action.includes('logs:PutLogEvents'));
+      expect(JSON.stringify(logs.Resource)).toContain(`:log-group:/aws/lambda/chatkit-lead-intake-lead-${STAGE}-${fn}:*`);
+    }
   });
 
   it(
@@ -241,17 +299,22 @@ describe('the lead stack', () => {
       ]);
       for (const fn of ['LeadLambdaFunction', 'SweeperLambdaFunction'])
         expect(t().Resources[fn]!.Properties.Environment.Variables.LEAD_SPOOL_QUEUE_NAME).toBe(spool.Properties.QueueName);
-      const sqs = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('sqs:')));
-      expect(sqs).toEqual([
+      const sqs = (fn: string) => statementsOf(t(), fn).filter((s: any) => s.Action.some((a: string) => a.startsWith('sqs:')));
+      expect(sqs('Lead')).toEqual([
         expect.objectContaining({
-          Action: ['sqs:GetQueueUrl', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          Action: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
           Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }],
         }),
-        // The scheduler's on-failure destination (Lambda sends there for it).
+      ]);
+      expect(sqs('Sweeper')).toEqual([
         expect.objectContaining({
-          Action: ['sqs:ListQueues', 'sqs:SendMessage'],
-          Resource: [{ 'Fn::GetAtt': ['SchedulerFailureQueue', 'Arn'] }],
+          Action: ['sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          Resource: [{ 'Fn::GetAtt': ['LeadSpoolQueue', 'Arn'] }],
         }),
+      ]);
+      // The scheduler's on-failure destination (Lambda sends there for it).
+      expect(sqs('Scheduler')).toEqual([
+        expect.objectContaining({ Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['SchedulerFailureQueue', 'Arn'] }] }),
       ]);
       const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
       expect(alarms).toContainEqual(
@@ -318,7 +381,11 @@ describe('the lead stack', () => {
   it('texts the owner from the stage’s origination identity only, through a policy that exists only when the stage has one', () => {
     const policy = t().Resources.LeadSmsPolicy!;
     expect(policy).toMatchObject({ Type: 'AWS::IAM::Policy', Condition: 'HasSms' });
-    expect(policy.Properties.Roles).toEqual([{ Ref: 'IamRoleLambdaExecution' }]);
+    expect(policy.Properties.Roles).toEqual([
+      { Ref: 'LeadFunctionRole' },
+      { Ref: 'SweeperFunctionRole' },
+      { Ref: 'SchedulerFunctionRole' },
+    ]);
     expect(policy.Properties.PolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Action: ['sms-voice:SendTextMessage'], Resource: [{ Ref: 'SmsOriginationIdentity' }] },
     ]);
@@ -332,6 +399,17 @@ describe('the lead stack', () => {
         LEAD_SMS_ORIGINATION_IDENTITY: settings.alertSmsOrigin,
         LEAD_WEBHOOK_URL: settings.alertWebhookUrl,
       });
+  });
+
+  it('alarms when over a fifth of the summaries fail in 15 minutes (with at least 5 made)', () => {
+    const rate = t().Resources.SummaryFailureRateAlarm!.Properties;
+    expect(rate).toMatchObject({ Threshold: 0.2, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    const ids = rate.Metrics.map((m: any) => [m.Id, m.MetricStat?.Metric.MetricName ?? m.Expression, m.ReturnData]);
+    expect(ids).toEqual([
+      ['failures', 'SummaryFailures', false],
+      ['made', 'Summaries', false],
+      ['rate', 'IF(made >= 5, failures / made, 0)', true],
+    ]);
   });
 
   it('declares alarms on SES failures, alert failures and on the ledger being unavailable', () => {
@@ -387,6 +465,16 @@ describe('the chat stack', () => {
     ]);
   });
 
+  it('alarms when chat turns fail after their answer began (3 in 5 minutes)', () => {
+    expect(t().Resources.ChatTurnErrorsAlarm!.Properties).toMatchObject({
+      Namespace: 'ChatkitLeadIntake',
+      MetricName: 'ChatErrors',
+      Dimensions: [{ Name: 'service', Value: 'chat' }],
+      Threshold: 3,
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+  });
+
   it('alarms when 80% of the day’s model calls are used', () => {
     const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
     expect(alarms).toContainEqual(
@@ -422,6 +510,24 @@ describe('the runbook', () => {
     expect(alarms.filter((a) => !named.has(a))).toEqual([]);
     expect([...named].filter((n) => !alarms.includes(n))).toEqual([]);
     expect(alarms.length).toBeGreaterThan(15);
+  });
+
+  it('gives the reserved concurrency the templates reserve', () => {
+    const runbook = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8').replace(/\s+/g, ' ');
+    const m = /session (\d+), lead (\d+), chat (\d+), scheduler (\d+), files (\d+), and the sweeper (\d+)[^:]*: (\d+) in all/.exec(runbook);
+    expect(m).not.toBeNull();
+    const reserved = (svc: string, fn: string) =>
+      templates[svc]!.Resources[`${fn}LambdaFunction`]!.Properties.ReservedConcurrentExecutions as number;
+    const inTemplates = [
+      reserved('session', 'Session'),
+      reserved('lead', 'Lead'),
+      reserved('chat', 'Chat'),
+      reserved('lead', 'Scheduler'),
+      reserved('lead', 'Files'),
+      reserved('lead', 'Sweeper'),
+    ];
+    expect(m!.slice(1, 7).map(Number)).toEqual(inTemplates);
+    expect(Number(m![7])).toBe(inTemplates.reduce((a, b) => a + b, 0));
   });
 });
 

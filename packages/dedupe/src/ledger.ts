@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { userHash } from '@lead-intake/observability';
 import { DELIVERY_KEY, deliveriesOf, isStrong, nowSeconds, type Delivered, type LedgerRecord } from './record';
 import type { ClaimMode, EvalCache } from './state';
 import { LedgerUnavailableError, type LedgerStore } from './store';
@@ -62,7 +63,8 @@ export interface Requester {
   verify: () => Promise<boolean>;
 }
 
-export const ownerHash = (user: string) => createHash('sha256').update(`owner:${user}`).digest('base64url').slice(0, 22);
+/** The record's owner as a hash: the same value the logs carry as `userHash` (@lead-intake/observability). */
+export const ownerHash = userHash;
 
 export type ReleaseResult = { kind: 'released' } | { kind: 'pending'; reason: string } | { kind: 'lost' };
 

@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 
 export { Logger, Metrics, MetricUnit };
-export { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { injectLambdaContext as inject } from '@aws-lambda-powertools/logger/middleware';
+
+/**
+ * The logger's Lambda context on every line, and the request's correlation keys (`correlate`)
+ * cleared before the next request on the same instance.
+ */
+export const injectLambdaContext = (logger: Logger) => inject(logger, { resetKeys: true });
 
 /** The project's metric namespace in CloudWatch. */
 export const METRIC_NAMESPACE = 'ChatkitLeadIntake';
@@ -35,6 +42,56 @@ export function publishMetrics(metrics: Metrics): MiddlewareObj {
     },
     onError: function publishMetricsOnError() {
       flush();
+    },
+  };
+}
+
+/**
+ * A user id as logs and the ledger show it (never the id itself): the same value in the session,
+ * chat and lead services' logs and in the ledger's `owner_hash`, so a person can follow one
+ * customer across them.
+ */
+export const userHash = (user: string): string => createHash('sha256').update(`owner:${user}`).digest('base64url').slice(0, 22);
+
+/**
+ * The request's correlation keys on every log line that follows in this request: `threadId` (the
+ * conversation, from chat to lead) and `userHash` (the customer, from session to chat to lead).
+ */
+export function correlate(logger: Logger, ids: { threadId?: string | null; user?: string | null }): void {
+  const keys: Record<string, string> = {};
+  if (ids.threadId) keys.threadId = ids.threadId;
+  if (ids.user) keys.userHash = userHash(ids.user);
+  if (Object.keys(keys).length) logger.appendKeys(keys);
+}
+
+/** Answers that are the upstream's failure (a dependency down or failing), not ours. */
+const UPSTREAM_STATUSES = new Set([502, 503, 504]);
+
+/**
+ * Counts one answer by its class: `ClientErrors` (4xx: the caller's to fix), `UpstreamFailures`
+ * (502/503/504: OpenAI, DynamoDB, SES...), `ServerErrors` (any other 5xx: a bug or missing
+ * configuration). Lambda's own `Errors` never sees these: the function answered.
+ */
+export function recordAnswer(metrics: Metrics, status: number): void {
+  if (status >= 500) metrics.addMetric(UPSTREAM_STATUSES.has(status) ? 'UpstreamFailures' : 'ServerErrors', MetricUnit.Count, 1);
+  else if (status >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+}
+
+/**
+ * `recordAnswer` for every answer of a middy chain: `.use` it after `publishMetrics` and before
+ * `httpErrors`, so that it sees the error's answer and its count is published with the request.
+ */
+export function answerClasses(metrics: Metrics): MiddlewareObj {
+  const count = (response: unknown) => {
+    const status = (response as { statusCode?: unknown } | undefined)?.statusCode;
+    recordAnswer(metrics, typeof status === 'number' ? status : 500);
+  };
+  return {
+    after: function answerClassesAfter(request) {
+      count(request.response);
+    },
+    onError: function answerClassesOnError(request) {
+      count(request.response);
     },
   };
 }

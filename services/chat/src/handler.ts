@@ -7,7 +7,15 @@ import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-inta
 import { ChatKitServer, KnownThreads, ResponsesResponder } from '@lead-intake/chat-server';
 import { intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
-import { createLogger, createMetrics, injectLambdaContext, MetricUnit } from '@lead-intake/observability';
+import {
+  answerClasses,
+  correlate,
+  createLogger,
+  createMetrics,
+  injectLambdaContext,
+  MetricUnit,
+  publishMetrics,
+} from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
@@ -64,6 +72,9 @@ type ChatContext = SecretsContext & ChatUserContext;
  */
 export const handler = middy<any, any, Error, ChatContext>({ executionMode: executionModeStreamifyResponse })
   .use(injectLambdaContext(logger))
+  // JSON answers (and refusals) are counted and published by these; a stream publishes its own when it ends.
+  .use(publishMetrics(metrics))
+  .use(answerClasses(metrics))
   .use(
     originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }),
   )
@@ -79,6 +90,9 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
   )
   .use(clientToken<ChatContext>({ secret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) }))
   .handler(async (event, context) => {
+    const started = Date.now();
+    const params = (event.parsedBody as { params?: { thread_id?: unknown } } | undefined)?.params;
+    correlate(logger, { user: context.chatClaims.sub, threadId: typeof params?.thread_id === 'string' ? params.thread_id : null });
     const store = getStore();
     const profile = loadShopProfile();
     const server = new ChatKitServer({
@@ -100,7 +114,10 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
       }),
       retentionDays: settings.retentionDays,
       knownThreads,
-      onError: (stage, e) => logger.error('chat request failed', { stage, errorName: (e as Error)?.name }),
+      onError: (stage, e) => {
+        metrics.addMetric('ChatErrors', MetricUnit.Count, 1);
+        logger.error('chat request failed', { stage, errorName: (e as Error)?.name });
+      },
       onRefused: (reason) => {
         const m = metrics.singleMetric();
         m.addDimension('reason', reason);
@@ -117,17 +134,31 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
       locale: claims.loc,
       pageUrl: claims.url,
     });
-    if (answer.kind === 'json') {
-      flushMetrics();
-      return jsonResponse(answer.status, answer.body);
-    }
+    // One line per request, with its correlation keys: which protocol request and how it was answered (never content).
+    const type = (event.parsedBody as { type?: unknown } | undefined)?.type;
+    logger.info('chat request', {
+      type: typeof type === 'string' ? type.slice(0, 60) : null,
+      answer: answer.kind === 'json' ? answer.status : 'stream',
+    });
+    if (answer.kind === 'json') return jsonResponse(answer.status, answer.body);
+    // A streamed answer: a turn. Its metrics (turn, first byte, a failure) are published when it ends.
+    metrics.addMetric('ChatTurns', MetricUnit.Count, 1);
     const out = new PassThrough();
     out.on('close', () => !out.writableEnded && gone.abort());
     void (async () => {
+      let first = true;
       try {
         // Drained to the end even after the client left, so the turn can record its cancellation.
-        for await (const e of answer.events) if (!out.destroyed) out.write(`data: ${JSON.stringify(e)}\n\n`);
+        for await (const e of answer.events) {
+          if (first) {
+            first = false;
+            // From the request to the first event the customer sees (what the web client waits on).
+            metrics.addMetric('FirstByteMs', MetricUnit.Milliseconds, Date.now() - started);
+          }
+          if (!out.destroyed) out.write(`data: ${JSON.stringify(e)}\n\n`);
+        }
       } catch (e) {
+        metrics.addMetric('ChatErrors', MetricUnit.Count, 1);
         logger.error('chat stream failed', { errorName: (e as Error)?.name });
       } finally {
         flushMetrics();

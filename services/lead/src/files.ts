@@ -3,7 +3,7 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import { checkLink, objectKey, S3FileStore } from '@lead-intake/attachments';
 import { secrets, type SecretsContext } from '@lead-intake/config';
 import { HttpError, httpErrors, methodGuard } from '@lead-intake/http';
-import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
+import { answerClasses, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { logger, metrics, settings } from './runtime';
 
 // A redirect lives this long: the mail client fetches the image at once; a click opens it at once.
@@ -20,6 +20,7 @@ let files: S3FileStore | undefined;
 export const handler = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, SecretsContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
+  .use(answerClasses(metrics))
   .use(httpErrors({ onUnexpected: (e) => logger.error('file link failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['GET', 'HEAD']))
   .use(

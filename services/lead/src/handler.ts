@@ -4,7 +4,7 @@ import type { SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import { sendOnce, type LedgerContext } from '@lead-intake/dedupe';
 import { leadRequest, type LeadRequestContext } from '@lead-intake/lead-pipeline/request';
-import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
+import { answerClasses, correlate, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import * as runtime from './runtime';
 import { getLedger, loadLead, logger, metrics, requesterFor } from './runtime';
 
@@ -23,6 +23,7 @@ const selfHosted = runtime.chatkitMode === 'self-hosted';
 export const handler = middy<any, any, Error, LeadContext>()
   .use(injectLambdaContext(logger))
   .use(publishMetrics(metrics))
+  .use(answerClasses(metrics))
   .use(
     originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS), allowedHeaders: ['content-type', 'authorization'] }),
   )
@@ -33,6 +34,8 @@ export const handler = middy<any, any, Error, LeadContext>()
   // and the OpenAI key that proves a hosted thread's owner (one GetParameters call for both).
   .use(runtime.leadSecrets())
   .use(leadRequest<LeadContext>(selfHosted ? { tokenSecret: (c) => assertTokenSecret(c.secrets.CHATKIT_TOKEN_SECRET) } : {}))
+  // From here every log line names the conversation and (hashed) the customer.
+  .use({ before: (r) => correlate(logger, { threadId: r.context.leadRequest.threadId, user: r.context.leadRequest.user }) })
   .use(
     sendOnce<LeadContext>({
       ledger: getLedger,

@@ -139,6 +139,8 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
     hooks: {
       evaluated: (ev, effective) => {
         const summaryFailure = ev.summary && !ev.summary.ok ? ev.summary.failure : undefined;
+        // Summaries made (failed ones too): the denominator of SummaryFailureRateAlarm.
+        if (ev.summary && !ev.summaryFromCache) metrics.addMetric('Summaries', MetricUnit.Count, 1);
         if (summaryFailure) metrics.addMetric('SummaryFailures', MetricUnit.Count, 1);
         logger.info('lead evaluated', {
           ...log,

@@ -3,7 +3,15 @@ import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
 import { resolveIdentity, sessionRequest, type SessionRequestContext } from '@lead-intake/chatkit-session';
 import { chatkitModeSetting, intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
-import { createLogger, createMetrics, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
+import {
+  answerClasses,
+  correlate,
+  createLogger,
+  createMetrics,
+  injectLambdaContext,
+  MetricUnit,
+  publishMetrics,
+} from '@lead-intake/observability';
 import type { UsageLimits } from '@lead-intake/usage-limits';
 import { randomUUID } from 'node:crypto';
 
@@ -48,15 +56,19 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
   return middy<any, any, Error, SessionContext>()
     .use(injectLambdaContext(logger))
     .use(publishMetrics(metrics))
+    .use(answerClasses(metrics))
     .use(originPolicy({ allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS) }))
     .use(
       httpErrors({
-        onUnexpected: (e) =>
+        onUnexpected: (e) => {
+          // The shop's chat cannot open: a token or a hosted session could not be minted.
+          metrics.addMetric('MintFailures', MetricUnit.Count, 1);
           logger.error('request failed', {
             errorName: (e as Error)?.name,
             upstream: (e as any)?.upstream,
             upstreamStatus: (e as any)?.upstreamStatus,
-          }),
+          });
+        },
       }),
     )
     .use(methodGuard(['POST']))
@@ -79,6 +91,7 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
           limits: getLimits,
           newUsersPerHour: settings.newUsersPerHour,
         });
+        correlate(logger, { user: identity.user });
         // The chat computes the shop state on every turn; the token carries the user and the visit.
         const { token, expiresAt } = mintClientToken(secret, identity.user, settings.ttlSeconds, { locale, pageUrl: pageUrl || undefined });
         metrics.addMetric('SessionsMinted', MetricUnit.Count, 1);
@@ -99,8 +112,10 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
         import('@lead-intake/shop-hours'),
       ]);
       const shop = computeShopState((opts.now ?? (() => new Date()))(), loadShopProfile());
+      const user = context.sessionRequest.user ?? randomUUID();
+      correlate(logger, { user });
       const minted = await mintHostedSession(openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai), {
-        user: context.sessionRequest.user ?? randomUUID(),
+        user,
         workflowId: context.secrets.CHATKIT_WORKFLOW_ID!,
         stateVariables: stateVariables(locale, pageUrl, shop),
         ttlSeconds: settings.ttlSeconds,
