@@ -7,7 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderLeadEmail, sampleLead } from '@lead-intake/email-template';
-import { leadDocument, leadSmsText, smsLength, type LeadAlert } from '@lead-intake/alerts';
+import { smsLength } from '@lead-intake/alerts';
+import { sampleAlerts } from '@lead-intake/alerts/sample';
 import { launchChromium } from '@lead-intake/testkit';
 
 async function main() {
@@ -15,27 +16,10 @@ async function main() {
   const email = renderLeadEmail(sampleLead(6));
   writeFileSync(join(docs, 'sample-lead-email.html'), email.html);
   writeFileSync(join(docs, 'sample-lead-email.txt'), `Subject: ${email.subject}\n\n${email.text}\n`);
-  const lead = sampleLead(6);
-  const alert: LeadAlert = {
-    threadId: lead.threadId,
-    trigger: lead.reason,
-    pageUrl: lead.pageUrl,
-    shop: { name: lead.shop.name, phone: lead.shop.phone, timezone: lead.shop.timezone },
-    contacts: lead.contacts,
-    summary: lead.summary,
-    urgent: false,
-    shopClosed: false,
-    followUp: null,
-    lines: lead.lines,
-    createdAt: lead.lines[0]!.createdAt,
-  };
-  const sms = leadSmsText(alert);
-  const length = smsLength(sms);
-  writeFileSync(join(docs, 'sample-lead-sms.txt'), `${sms}\n`);
-  writeFileSync(
-    join(docs, 'sample-lead-webhook.json'),
-    `${JSON.stringify(leadDocument(alert, new Date((lead.lines.at(-1)!.createdAt + 60) * 1000)), null, 2)}\n`,
-  );
+  const alerts = sampleAlerts();
+  const length = smsLength(alerts.sms.trimEnd());
+  writeFileSync(join(docs, 'sample-lead-sms.txt'), alerts.sms);
+  writeFileSync(join(docs, 'sample-lead-webhook.json'), alerts.webhook);
   console.log(`wrote docs/sample-lead-sms.txt (${length.segments} segment(s), ${length.encoding}) and docs/sample-lead-webhook.json`);
   const browser = await launchChromium();
   try {

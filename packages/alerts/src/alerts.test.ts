@@ -3,14 +3,13 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { sampleLead } from '@lead-intake/email-template';
+import { sampleAlerts } from './sample';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import {
   assertWebhookUrl,
   ChannelError,
   deliverWebhook,
-  leadDocument,
   leadSmsText,
   newWebhookSecret,
   signWebhook,
@@ -155,25 +154,12 @@ describe('webhooks (Standard Webhooks)', () => {
 
 describe('the committed samples (docs/)', () => {
   const docs = join(__dirname, '..', '..', '..', 'docs');
-  const lead = sampleLead(6);
-  const alert: LeadAlert = {
-    threadId: lead.threadId,
-    trigger: lead.reason,
-    pageUrl: lead.pageUrl,
-    shop: { name: lead.shop.name, phone: lead.shop.phone, timezone: lead.shop.timezone },
-    contacts: lead.contacts,
-    summary: lead.summary,
-    urgent: false,
-    shopClosed: false,
-    followUp: null,
-    lines: lead.lines,
-    createdAt: lead.lines[0]!.createdAt,
-  };
 
   it('are what the code makes from the sample lead (npm run email:sample), and the webhook body satisfies its JSON Schema', () => {
-    expect(readFileSync(join(docs, 'sample-lead-sms.txt'), 'utf8')).toBe(`${leadSmsText(alert)}\n`);
-    const committed = JSON.parse(readFileSync(join(docs, 'sample-lead-webhook.json'), 'utf8'));
-    expect(committed).toEqual(JSON.parse(JSON.stringify(leadDocument(alert, new Date((lead.lines.at(-1)!.createdAt + 60) * 1000)))));
+    const sample = sampleAlerts();
+    expect(readFileSync(join(docs, 'sample-lead-sms.txt'), 'utf8')).toBe(sample.sms);
+    expect(readFileSync(join(docs, 'sample-lead-webhook.json'), 'utf8')).toBe(sample.webhook);
+    const committed = JSON.parse(sample.webhook);
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
     const validate = ajv.compile(JSON.parse(readFileSync(join(docs, 'lead-webhook.schema.json'), 'utf8')));

@@ -72,7 +72,7 @@ const UPSTREAM_STATUSES = new Set([502, 503, 504]);
  * (502/503/504: OpenAI, DynamoDB, SES...), `ServerErrors` (any other 5xx: a bug or missing
  * configuration). Lambda's own `Errors` never sees these: the function answered.
  */
-export function recordAnswer(metrics: Metrics, status: number): void {
+function recordAnswer(metrics: Metrics, status: number): void {
   if (status >= 500) metrics.addMetric(UPSTREAM_STATUSES.has(status) ? 'UpstreamFailures' : 'ServerErrors', MetricUnit.Count, 1);
   else if (status >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
 }
