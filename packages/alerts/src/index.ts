@@ -1,7 +1,7 @@
 export { CHANNELS, type Channel, type ChannelLeads, type LeadAlert } from './types';
 export { ChannelError } from './errors';
-export { smsLength, fitSegments, flat, MAX_SMS_SEGMENTS, type SmsLength, type SmsEncoding } from './sms';
-export { leadSmsText, formatPhone } from './lead-sms';
+export { smsLength, fitSegments, MAX_SMS_SEGMENTS, type SmsLength, type SmsEncoding } from './sms';
+export { leadSmsText } from './lead-sms';
 export {
   leadDocument,
   signWebhook,

@@ -1,11 +1,6 @@
-import { fitSegments, flat } from './sms';
+import { formatPhone, oneLine } from '@lead-intake/email-template';
+import { fitSegments } from './sms';
 import type { LeadAlert } from './types';
-
-/** (408) 555-0142 for North American numbers, else E.164 as it is. */
-export function formatPhone(e164: string): string {
-  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
-  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
-}
 
 /**
  * The owner's text: who, the need in a few words, the vehicle, the number to call back, and the
@@ -23,10 +18,10 @@ export function leadSmsText(a: LeadAlert): string {
   const phone = a.contacts.phones[0];
   const email = a.contacts.emails[0];
   const callback = phone ? `Call ${formatPhone(phone)}` : email ? `Email ${email}` : '';
-  const name = flat(a.summary?.customer_name) || (phone ? formatPhone(phone) : (email ?? 'website visitor'));
+  const name = oneLine(a.summary?.customer_name ?? '') || (phone ? formatPhone(phone) : (email ?? 'website visitor'));
   const v = a.summary?.vehicle;
-  const vehicle = v ? flat([v.year, v.make, v.model].filter((x) => x !== null && x !== '').join(' ')) : '';
-  const need = flat(a.summary?.project_summary) || 'AI summary unavailable, see the email';
+  const vehicle = v ? oneLine([v.year, v.make, v.model].filter((x) => x !== null && x !== '').join(' ')) : '';
+  const need = oneLine(a.summary?.project_summary ?? '') || 'AI summary unavailable, see the email';
   return fitSegments([need, vehicle, name, callback], ([n, veh, who, cb]) =>
     [`${head}: ${who}`, `${n}${veh ? ` (${veh})` : ''}`, cb].filter(Boolean).join('\n'),
   );

@@ -46,13 +46,6 @@ export function smsLength(text: string): SmsLength {
 /** The most segments an owner alert may take (a longer text costs more and reads worse). */
 export const MAX_SMS_SEGMENTS = 2;
 
-/** Text with no line breaks or control characters, runs of space collapsed. */
-export const flat = (s: string | null | undefined) =>
-  (s ?? '')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-
 /**
  * Shortens `parts[i]` (the free-text parts, in the order they may be cut) until `build` gives a
  * text of at most `max` segments. Cuts at code points, marks a cut with "...".

@@ -4,6 +4,7 @@ export {
   subjectPrefix,
   esc,
   oneLine,
+  formatPhone,
   SUBJECT_MAX,
   type LeadEmailInput,
   type LeadFlags,

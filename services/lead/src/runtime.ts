@@ -9,7 +9,9 @@ import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool, type Requ
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 import { assertAddresses } from '@lead-intake/ses-mailer';
-import { assertWebhookUrl, type ChannelLeads } from '@lead-intake/alerts';
+// The URL check only (the fast path loads neither the SMS text nor the email renderer it uses).
+import { assertWebhookUrl } from '@lead-intake/alerts/webhook';
+import type { ChannelLeads } from '@lead-intake/alerts';
 
 export const logger = createLogger('lead');
 export const metrics = createMetrics('lead');
