@@ -9,8 +9,9 @@ import { smsLength } from '@lead-intake/alerts';
  *   POST /                      the End User Messaging SMS API (AWS JSON 1.0, X-Amz-Target
  *                               PinpointSMSVoiceV2.SendTextMessage), as the SDK calls it
  *   POST /webhooks/<name>       a webhook receiver (any name), answering 204
- *   GET  /store                 {"sms": [...], "webhooks": [...], "refused": {"sms", "webhook"}}: every text
- *                               accepted, every webhook received, how many requests a fault refused
+ *   GET  /store                 {"sms": [...], "webhooks": [...], "refused": {"sms", "webhook"}, "pending": {...}}:
+ *                               every text accepted, every webhook received, how many requests a fault
+ *                               refused, and how many fault uses are not yet consumed
  *   POST /clear-store           forgets them
  *   GET  /                      the same as a web page
  *   POST /admin/fault           {"channel": "sms"|"webhook", "status"?, "delay_ms"?, "times"?}: the next
@@ -88,7 +89,12 @@ export async function startAlertsEmulator(opts: { host: string; port: number }):
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'POST' && path === '/' && req.headers['x-amz-target']) return sendText(req, res, body);
     if (req.method === 'POST' && path.startsWith('/webhooks/')) return receiveWebhook(req, res, path.slice('/webhooks/'.length), body);
-    if (req.method === 'GET' && path === '/store') return json(res, 200, { sms, webhooks, refused });
+    if (req.method === 'GET' && path === '/store') {
+      // Fault uses not yet consumed, per channel: a test accounts for every fault it set (refused = set - pending).
+      const pending = { sms: 0, webhook: 0 };
+      for (const f of faults) pending[f.channel] += f.times;
+      return json(res, 200, { sms, webhooks, refused, pending });
+    }
     if (req.method === 'POST' && path === '/clear-store') {
       sms.length = 0;
       webhooks.length = 0;

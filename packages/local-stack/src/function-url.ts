@@ -8,20 +8,17 @@ import { stopChild } from './process';
 
 /**
  * Serves one function the way its Lambda Function URL does: payload format 2.0 events, the URL's
- * CORS configuration applied outside the handler, buffered or streamed responses, the function's
- * timeout enforced (the instance is recycled, as Lambda does after a timeout).
+ * CORS configuration applied outside the handler, buffered or streamed responses, and invocations
+ * run as Lambda runs them: one at a time per instance (more instances start under concurrency), and
+ * an invocation that outlives the function's timeout is stopped there (its instance is killed), so
+ * nothing it started can go on past it.
  */
 
 const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 const TEXT_TYPE = /^(text\/|application\/(json|javascript|xml|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
-type Pending = {
-  resolve(v: InvokeOutcome): void;
-  onStreamStart?(meta: { statusCode?: number; headers?: Record<string, string>; cookies?: string[] }): void;
-  onChunk?(data: Buffer): void;
-  /** The instance serving it. */
-  child?: ChildProcess;
-};
+type StreamMeta = { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
+type Hooks = { onStreamStart?(meta: StreamMeta): void; onChunk?(data: Buffer): void };
 export type InvokeOutcome =
   | { kind: 'result'; result: any }
   | { kind: 'error'; error: { name: string; message: string; stack?: string } }
@@ -29,114 +26,153 @@ export type InvokeOutcome =
   | { kind: 'crash' }
   | { kind: 'streamed' };
 
+/** What a caller may learn of an invocation besides its outcome (tests attribute effects to stopped invocations). */
+export interface InvokeInfo {
+  startedAt: number;
+  endedAt: number;
+}
+
+/** One instance: a child process serving one invocation at a time. */
+interface Instance {
+  child: ChildProcess;
+  ready: Promise<void>;
+  /** The invocation it is running, if any. */
+  current?: { id: string; hooks: Hooks; respond(o: InvokeOutcome): void; end(): void };
+}
+
+export interface LocalFunctionOptions {
+  /** Overrides the function's configured timeout (tests scale a deploy's timings down). */
+  timeoutSeconds?: number;
+}
+
 export class LocalFunction {
-  private child: ChildProcess | undefined;
-  private ready: Promise<void> | undefined;
-  private pending = new Map<string, Pending>();
+  private readonly idle: Instance[] = [];
+  private readonly all = new Set<Instance>();
   private stopping = false;
+  readonly timeoutSeconds: number;
+  /** Invocations stopped at the timeout, since the start (the instance was killed with them). */
+  timeouts = 0;
 
   constructor(
     readonly fn: ResolvedFunction,
     private readonly bundle: string,
     private readonly env: NodeJS.ProcessEnv,
-  ) {}
+    opts: LocalFunctionOptions = {},
+  ) {
+    this.timeoutSeconds = opts.timeoutSeconds ?? fn.timeoutSeconds;
+  }
 
-  private spawn(): Promise<void> {
+  /** How many instances are running now (busy or idle). */
+  get instances(): number {
+    return this.all.size;
+  }
+
+  private spawn(): Instance {
     const exportName = this.fn.handler.split('.').pop()!;
     const child = fork(
-      join(__dirname, 'lambda-worker.ts'),
+      join(__dirname, 'lambda-worker.cjs'),
       [this.bundle, exportName, `${this.fn.service}-${this.fn.name}`, String(this.fn.memoryMb)],
-      {
-        env: this.env,
-        execArgv: ['--import', 'tsx'],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
+      { env: this.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     );
-    this.child = child;
-    const ready = new Promise<void>((resolve, reject) => {
+    const inst: Instance = { child, ready: Promise.resolve() };
+    this.all.add(inst);
+    inst.ready = new Promise<void>((resolve, reject) => {
       child.on('message', (m: any) => {
         if (m.type === 'ready') return resolve();
         if (m.type === 'init-error') return reject(new Error(`${this.fn.name} failed to initialise: ${m.error.message}`));
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        if (m.type === 'result') this.settle(m.id, { kind: 'result', result: m.result });
-        else if (m.type === 'error') this.settle(m.id, { kind: 'error', error: m.error });
-        else if (m.type === 'stream-start') p.onStreamStart?.(m.meta);
-        else if (m.type === 'chunk') p.onChunk?.(Buffer.from(m.data, 'base64'));
-        else if (m.type === 'stream-end') this.settle(m.id, { kind: 'streamed' });
+        const cur = inst.current;
+        if (!cur || cur.id !== m.id) return;
+        if (m.type === 'stream-start') cur.hooks.onStreamStart?.(m.meta);
+        else if (m.type === 'chunk') cur.hooks.onChunk?.(Buffer.from(m.data, 'base64'));
+        // The response is complete; the instance stays busy until the handler itself returns.
+        else if (m.type === 'stream-end') cur.respond({ kind: 'streamed' });
+        else if (m.type === 'result') this.finish(inst, { kind: 'result', result: m.result });
+        else if (m.type === 'error') this.finish(inst, { kind: 'error', error: m.error });
+        else if (m.type === 'done') this.finish(inst, { kind: 'streamed' });
       });
       child.once('exit', (code) => {
         reject(new Error(`${this.fn.name} exited during init (code ${code})`));
-        if (this.child === child) {
-          this.child = undefined;
-          this.ready = undefined;
-        }
-        // Only this instance's invocations fail with it.
-        for (const [id, p] of [...this.pending]) if (p.child === child) this.settle(id, { kind: 'crash' });
+        this.all.delete(inst);
+        const i = this.idle.indexOf(inst);
+        if (i >= 0) this.idle.splice(i, 1);
+        inst.current?.respond({ kind: 'crash' });
+        inst.current?.end();
+        inst.current = undefined;
       });
     });
-    ready.catch(() => undefined);
-    return ready;
+    inst.ready.catch(() => undefined);
+    return inst;
   }
 
-  private settle(id: string, outcome: InvokeOutcome) {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    p.resolve(outcome);
-    if (p.child && this.retiring.has(p.child)) this.killIfIdle(p.child);
+  /** The invocation ended (the handler returned or threw): its instance serves the next one. */
+  private finish(inst: Instance, outcome: InvokeOutcome) {
+    const cur = inst.current;
+    if (!cur) return;
+    inst.current = undefined;
+    cur.respond(outcome);
+    cur.end();
+    if (this.stopping || !this.all.has(inst)) return;
+    this.idle.push(inst);
   }
 
-  /** Instances that timed out: they serve no new invocation and end once their others are done. */
-  private readonly retiring = new Set<ChildProcess>();
-
-  private killIfIdle(child: ChildProcess) {
-    if ([...this.pending.values()].some((p) => p.child === child)) return;
-    this.retiring.delete(child);
-    child.kill('SIGKILL');
+  /**
+   * Starts instances until `count` are running (the local stack warms one of every function before
+   * it says `ready`; a test may start as many as it will run at once, as provisioned concurrency does).
+   */
+  async warm(count = 1): Promise<void> {
+    const started = Array.from({ length: Math.max(0, count - this.all.size) }, () => this.spawn());
+    await Promise.all([...this.all].map((i) => i.ready));
+    this.idle.push(...started.filter((i) => this.all.has(i)));
   }
 
-  /** Starts the instance now (the local stack warms every function before it says `ready`). */
-  warm(): Promise<void> {
-    this.ready ??= this.spawn();
-    return this.ready;
-  }
-
-  async invoke(event: unknown, hooks: Omit<Pending, 'resolve'> = {}, signal?: AbortSignal): Promise<InvokeOutcome> {
+  async invoke(event: unknown, hooks: Hooks = {}, signal?: AbortSignal, info?: InvokeInfo): Promise<InvokeOutcome> {
     if (this.stopping) return { kind: 'crash' };
-    await this.warm();
-    const child = this.child!;
+    const inst = this.idle.pop() ?? this.spawn();
+    try {
+      // Init is not part of the invocation's timeout (Lambda gives it its own).
+      await inst.ready;
+    } catch {
+      return { kind: 'crash' };
+    }
+    if (this.stopping || !this.all.has(inst)) return { kind: 'crash' };
     const id = randomUUID();
-    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    const timeoutMs = this.timeoutSeconds * 1000;
+    const startedAt = Date.now();
     return new Promise<InvokeOutcome>((resolve) => {
+      let settled = false;
       const timer = setTimeout(() => {
-        console.error(`[local-stack] ${this.fn.name}: Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`);
-        // Lambda discards an instance that timed out; so do we. On Lambda that instance served
-        // only this invocation: here it may be serving others, which finish (each with its own
-        // deadline) before it is killed. New invocations go to a fresh instance.
-        if (this.child === child) {
-          this.child = undefined;
-          this.ready = undefined;
-        }
-        this.retiring.add(child);
-        this.settle(id, { kind: 'timeout' });
+        console.error(`[local-stack] ${this.fn.name}: Task timed out after ${this.timeoutSeconds.toFixed(2)} seconds`);
+        // As Lambda does: the invocation stops here, with everything it was doing; the instance is gone.
+        this.timeouts++;
+        const cur = inst.current;
+        inst.current = undefined;
+        this.all.delete(inst);
+        inst.child.kill('SIGKILL');
+        cur?.respond({ kind: 'timeout' });
       }, timeoutMs);
-      this.pending.set(id, {
-        ...hooks,
-        child,
-        resolve: (o) => {
-          clearTimeout(timer);
+      inst.current = {
+        id,
+        hooks,
+        // The response (for a stream, its end); the instance stays busy until `end` (the handler returned).
+        respond: (o) => {
+          if (settled) return;
+          settled = true;
+          if (info) {
+            info.startedAt = startedAt;
+            info.endedAt = Date.now();
+          }
           resolve(o);
         },
-      });
-      signal?.addEventListener('abort', () => child.connected && child.send({ type: 'abort', id }), { once: true });
-      child.send({ type: 'invoke', id, event, deadline: Date.now() + timeoutMs });
+        end: () => clearTimeout(timer),
+      };
+      signal?.addEventListener('abort', () => inst.child.connected && inst.child.send({ type: 'abort', id }), { once: true });
+      inst.child.send({ type: 'invoke', id, event, deadline: startedAt + timeoutMs });
     });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.child) await stopChild(this.child, 2000);
+    await Promise.all([...this.all].map((i) => stopChild(i.child, 2000)));
   }
 }
 

@@ -4,3 +4,5 @@ export { discoverServices, resolveService, type ResolvedService } from './servic
 export { configFromEnv, FUNCTION_URLS, PORT_VARS, LOCAL_TOKEN_SECRET, LOCAL_WORKFLOW_ID, type LocalStackConfig } from './config';
 export { LOCAL_DIR, REPO_ROOT } from './paths';
 export { startDynamo, type RunningDynamo } from './dynamodb';
+export { localFunction } from './invoke';
+export { LocalFunction, type InvokeOutcome, type InvokeInfo } from './function-url';

@@ -103,14 +103,14 @@ describe('payload format 2.0', () => {
 });
 
 describe('behaving like the service (the local stack is supervised)', () => {
-  /** A function of our own, run by the same worker as every bundle: it waits as long as the event says. */
+  /** A function of our own, run by the same worker as every bundle: it waits as long as the event says, then writes `e.file`. */
   function slowFunction(timeoutSeconds: number) {
     const dir = mkdtempSync(join(tmpdir(), 'fn-'));
     const file = join(dir, 'slow.cjs');
     require('node:fs').writeFileSync(
       file,
-      'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, ' +
-        'e.waitMs || 0)); return { statusCode: 200, body: String(e.waitMs) }; };',
+      'exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.waitMs || 0)); ' +
+        "if (e.file) require('node:fs').writeFileSync(e.file, 'done'); return { statusCode: 200, body: String(e.waitMs) }; };",
     );
     return new LocalFunction(
       { service: 'test', name: 'slow', handler: 'slow.handler', timeoutSeconds, memoryMb: 128, environment: {} },
@@ -119,16 +119,25 @@ describe('behaving like the service (the local stack is supervised)', () => {
     );
   }
 
-  it('a timeout fails only the invocation that timed out; the others on that instance finish', async () => {
+  it('an invocation is stopped at its timeout (nothing it would do later happens); concurrent ones run on their own instances', async () => {
     const fn = slowFunction(2);
+    const { existsSync } = await import('node:fs');
+    const marker = join(mkdtempSync(join(tmpdir(), 'fn-')), 'late');
     try {
       await fn.warm();
-      const slow = fn.invoke({ waitMs: 10_000 });
-      await new Promise((r) => setTimeout(r, 1000));
-      const other = fn.invoke({ waitMs: 1500 }); // in flight when the slow one times out
+      const slow = fn.invoke({ waitMs: 3000, file: marker });
+      const other = fn.invoke({ waitMs: 500 }); // concurrent: a second instance
+      expect(await other).toEqual({ kind: 'result', result: { statusCode: 200, body: '500' } });
+      expect(fn.instances).toBe(2);
       expect(await slow).toEqual({ kind: 'timeout' });
-      expect(await other).toEqual({ kind: 'result', result: { statusCode: 200, body: '1500' } });
-      expect(await fn.invoke({ waitMs: 0 })).toEqual({ kind: 'result', result: { statusCode: 200, body: '0' } }); // a fresh instance
+      expect(fn.timeouts).toBe(1);
+      // Past the moment the handler would have written: it was stopped with its instance.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(existsSync(marker)).toBe(false);
+      expect(fn.instances).toBe(1);
+      // The idle instance serves the next invocation; nothing new is started.
+      expect(await fn.invoke({ waitMs: 0 })).toEqual({ kind: 'result', result: { statusCode: 200, body: '0' } });
+      expect(fn.instances).toBe(1);
     } finally {
       await fn.stop();
     }

@@ -67,6 +67,11 @@ export class EmulatorAdmin {
     return this.call('POST', 'responses', { ...entry, times });
   }
 
+  /** Fault uses not yet consumed, and requests a fault was applied to since the last reset. */
+  faults(): Promise<{ pending: number; served: number }> {
+    return this.call('GET', 'faults');
+  }
+
   fault(fault: { path: string; method?: string; status?: number; delay_ms?: number; times: number }): Promise<unknown> {
     return this.call('POST', 'faults', fault);
   }

@@ -238,6 +238,8 @@ function admin(state: EmulatorState, method: string, path: string, body: unknown
     return send(res, 200, { ok: true });
   }
   if (method === 'GET' && path === '/__emulator/requests') return send(res, 200, state.requests);
+  if (method === 'GET' && path === '/__emulator/faults')
+    return send(res, 200, { pending: state.faults.reduce((n, f) => n + f.times, 0), served: state.faultsServed });
   if (method === 'POST' && path === '/__emulator/threads') {
     try {
       return send(res, 200, { id: seedThread(state, body).id });

@@ -69,6 +69,8 @@ export class EmulatorState {
   sessions = new Map<string, Session>();
   requests: RecordedRequest[] = [];
   faults: Fault[] = [];
+  /** Requests a fault was applied to since the last reset (tests account for every fault they set). */
+  faultsServed = 0;
   responses: QueuedResponse[] = [];
   /** Bytes of seeded hosted attachments, served at `<origin>/files/<id>` as the hosted CDN served previews. */
   files = new Map<string, { bytes: Buffer; mimeType: string }>();
@@ -81,6 +83,7 @@ export class EmulatorState {
     this.sessions.clear();
     this.requests = [];
     this.faults = [];
+    this.faultsServed = 0;
     this.responses = [];
   }
 
@@ -89,6 +92,7 @@ export class EmulatorState {
     const fault = this.faults.find((f) => path.startsWith(f.path) && (!f.method || f.method.toUpperCase() === method));
     if (!fault) return undefined;
     fault.times -= 1;
+    this.faultsServed += 1;
     if (fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
     return fault;
   }

@@ -319,6 +319,7 @@ export interface AlertsStore {
   sms: Array<{ messageId: string; originationIdentity: string; to: string; body: string; encoding: string; segments: number; at: number }>;
   webhooks: Array<{ name: string; headers: Record<string, string>; body: string; status: number; at: number }>;
   refused: { sms: number; webhook: number };
+  pending: { sms: number; webhook: number };
 }
 export async function alertsStore(): Promise<AlertsStore> {
   return (await fetch(`${alertsEndpoint()}/store`)).json() as Promise<AlertsStore>;

@@ -1,28 +1,29 @@
 /**
  * One local "Lambda instance": a child process that loads a function's bundle (as built for the
- * deploy) and runs invocations sent by the parent over IPC. A separate process per function keeps
- * each function's environment and module state apart, as on AWS.
+ * deploy) and runs the invocations the parent sends over IPC, one at a time, as a Lambda instance
+ * does. The parent kills the process when an invocation outlives the function's timeout, so no
+ * holder of a lease can outlive it (as on AWS). Plain CommonJS: an instance starts without a
+ * TypeScript loader, so starting more of them under load costs only the bundle's own import.
  */
-import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-
-type Meta = { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
-type Msg = { type: 'invoke'; id: string; event: unknown; deadline: number } | { type: 'abort'; id: string };
+'use strict';
+const { randomUUID } = require('node:crypto');
+const { Writable } = require('node:stream');
 
 const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
-const send = (m: Record<string, unknown>) => process.send!(m);
+const send = (m) => process.send(m);
 
 /** The response stream the Node.js runtime hands to `awslambda.streamifyResponse` handlers. */
 class ResponseStream extends Writable {
-  meta: Meta | undefined;
-  private started = false;
-  constructor(private readonly id: string) {
+  constructor(id) {
     super();
+    this.id = id;
+    this.meta = undefined;
+    this.started = false;
   }
-  setContentType(type: string) {
+  setContentType(type) {
     this.meta = { ...(this.meta ?? {}), headers: { ...(this.meta?.headers ?? {}), 'content-type': type } };
   }
-  private start() {
+  start() {
     if (this.started) return;
     this.started = true;
     send({
@@ -31,33 +32,37 @@ class ResponseStream extends Writable {
       meta: this.meta ?? { statusCode: 200, headers: { 'content-type': 'application/octet-stream' } },
     });
   }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void) {
+  _write(chunk, _enc, cb) {
     this.start();
     send({ type: 'chunk', id: this.id, data: Buffer.from(chunk).toString('base64') });
     cb();
   }
-  override _final(cb: (e?: Error | null) => void) {
+  _final(cb) {
     this.start();
     send({ type: 'stream-end', id: this.id });
     cb();
   }
 }
 
-(globalThis as any).awslambda = {
-  streamifyResponse(fn: (...a: unknown[]) => unknown) {
-    (fn as any)[STREAMING] = true;
+globalThis.awslambda = {
+  streamifyResponse(fn) {
+    fn[STREAMING] = true;
     return fn;
   },
   HttpResponseStream: {
-    from(stream: ResponseStream, meta: Meta) {
+    from(stream, meta) {
       stream.meta = meta;
       return stream;
     },
   },
 };
 
-const [bundle, exportName, functionName, memory] = process.argv.slice(2) as [string, string, string, string];
-let handler: any;
+function serialize(e) {
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(e), stack: e?.stack };
+}
+
+const [bundle, exportName, functionName, memory] = process.argv.slice(2);
+let handler;
 try {
   handler = require(bundle)[exportName];
   if (typeof handler !== 'function') throw new Error(`${bundle} does not export a function named ${exportName}`);
@@ -66,14 +71,9 @@ try {
   process.exit(1);
 }
 
-const streams = new Map<string, ResponseStream>();
+const streams = new Map();
 
-function serialize(e: unknown) {
-  const err = e as Error;
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), stack: err?.stack };
-}
-
-process.on('message', async (msg: Msg) => {
+process.on('message', async (msg) => {
   if (msg.type === 'abort') {
     streams.get(msg.id)?.destroy();
     return;
@@ -100,6 +100,8 @@ process.on('message', async (msg: Msg) => {
       stream.on('close', () => streams.delete(id));
       await handler(event, stream, context);
       if (!stream.writableFinished && !stream.destroyed) stream.end();
+      // Told even when the client went away (the stream was destroyed): the instance is free again.
+      send({ type: 'done', id });
       return;
     }
     const result = await handler(event, context);
