@@ -119,7 +119,8 @@ function resolveStage(stage, file = FILE) {
   };
 }
 
-const E164 = /^\+[1-9]\d{4,14}$/;
+// The project's one phone rule (packages/transcript/src/phone-rule.json), as the code checks it.
+const E164 = new RegExp(require('../transcript/src/phone-rule.json').e164);
 const SMS_IDENTITY = /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)\/[A-Za-z0-9_:/-]+$/;
 /** The local stack's alerts stand-in (local stages only): `local-alerts-url:<path>`. */
 const LOCAL_ALERTS_URL = /^local-alerts-url:[a-z0-9/_-]+$/;

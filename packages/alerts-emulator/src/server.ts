@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import phoneRule from '@lead-intake/transcript/phone-rule.json';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { smsLength } from '@lead-intake/alerts';
@@ -63,7 +64,8 @@ const SMS_ERRORS: Record<number, string> = {
   429: 'ThrottlingException',
 };
 
-const E164 = /^\+[1-9]\d{4,14}$/;
+// The project's one phone rule (as the lead runtime and stages.config.json check the owner phones).
+const E164 = new RegExp(phoneRule.e164);
 
 export async function startAlertsEmulator(opts: { host: string; port: number }): Promise<RunningAlertsEmulator> {
   const sms: SmsRecord[] = [];

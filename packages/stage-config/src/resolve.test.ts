@@ -90,6 +90,8 @@ describe('alerts (the owner’s channels beside email)', () => {
   });
   it.each([
     [{ sms: { ...sms, to: ['4085550100'] } }, /E\.164/],
+    // The project's one phone rule (7 to 15 digits), the same the contacts and the runtime use: 6 digits are refused.
+    [{ sms: { ...sms, to: ['+123456'] } }, /E\.164/],
     [{ sms: { ...sms, to: [] } }, /1 to 5 owner phones/],
     [{ sms: { ...sms, originationIdentity: '+14085550199' } }, /ARN/],
     [{ sms: { ...sms, leads: 'some' } }, /'all' or 'urgent'/],

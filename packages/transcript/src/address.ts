@@ -1,3 +1,4 @@
+import phoneRule from './phone-rule.json';
 /**
  * What counts as an email address (and a phone number) here, in one place: the contact extractor keeps only addresses
  * that can be sent to, and the mailer checks every header address with the same rule. Dot-atom
@@ -13,8 +14,8 @@ export function isSendableAddress(a: string): boolean {
   return a.length <= 254 && at > 0 && at <= 64 && ADDRESS.test(a);
 }
 
-/** A phone number in E.164 form (`+` and 7 to 15 digits), as contacts and the shop profile keep them. */
-export const E164 = /^\+[1-9]\d{6,14}$/;
+/** A phone number in E.164 form (`+` and 7 to 15 digits), as contacts and the shop profile keep them (./phone-rule.json: the one rule). */
+export const E164 = new RegExp(phoneRule.e164);
 export const isE164 = (p: string) => E164.test(p);
 
 /** Candidates in free text (checked with isSendableAddress before they count). */

@@ -8,6 +8,7 @@ import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetS
 import { DynamoLedgerStore, Ledger, ledgerConfigFromEnv, TriggerSpool, type Requester } from '@lead-intake/dedupe';
 import { createLogger, createMetrics } from '@lead-intake/observability';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
+import { isE164 } from '@lead-intake/transcript/address';
 import { assertAddresses } from '@lead-intake/ses-mailer';
 // The URL check only (the fast path loads neither the SMS text nor the email renderer it uses).
 import { assertWebhookUrl } from '@lead-intake/alerts/webhook';
@@ -74,7 +75,7 @@ function alertSettings(env: NodeJS.ProcessEnv) {
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-  if (!to.every((n) => /^\+[1-9]\d{4,14}$/.test(n)))
+  if (!to.every(isE164))
     throw new ConfigError('LEAD_SMS_TO', 'LEAD_SMS_TO must be comma-separated E.164 phone numbers');
   const origin = env.LEAD_SMS_ORIGINATION_IDENTITY ?? '';
   if (to.length && !origin.startsWith('arn:'))
