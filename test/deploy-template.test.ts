@@ -10,7 +10,7 @@ import { resolveStage } from '@lead-intake/stage-config';
  * ledger table, logs, alarms and least-privilege IAM.
  */
 const ROOT = join(__dirname, '..');
-const STAGE = 'citest';
+const STAGE = 'staging';
 const settings = resolveStage(STAGE);
 type Template = {
   Resources: Record<string, { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string; Condition?: string }>;

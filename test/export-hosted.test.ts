@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { ATTACHMENTS_BUCKET, chatRequest, chatToken, emulator, s3Client } from '@lead-intake/testkit';
-import { TEST_STACK_ENV } from './stack-env';
+import { TEST_STACK_ENV } from './jest/stack-env';
 
 /** `npm run export-hosted-threads` from the emulator's hosted threads into the local store. */
 const ROOT = join(__dirname, '..');

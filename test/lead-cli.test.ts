@@ -22,7 +22,7 @@ import {
   stackUrls,
   threads,
 } from '@lead-intake/testkit';
-import { TEST_STACK_ENV } from './stack-env';
+import { TEST_STACK_ENV } from './jest/stack-env';
 
 /** `npm run lead -- preview|status|resend` against the local stack the tests run. */
 const ROOT = join(__dirname, '..');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -76,6 +76,9 @@ afterAll(async () => {
     stack.kill('SIGINT');
     await new Promise((r) => stack.once('exit', r));
   }
+  // Scanned with the run's other logs for customer data (test/jest/pii-scan.ts).
+  mkdirSync(join(REPO_ROOT, '.local', 'test-logs'), { recursive: true });
+  writeFileSync(join(REPO_ROOT, '.local', 'test-logs', 'server-scheduled-leads.stack.log'), log);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -17,6 +17,13 @@ function resolveStage(stage, file = FILE) {
     );
   }
   const all = JSON.parse(readFileSync(file, 'utf8'));
+  // An unlisted stage would silently get the defaults, that is prod's settings (its origins, its
+  // recipients, its alarms): every stage is named in the file, or refused.
+  const known = Object.keys(all.stages || {});
+  if (!known.includes(stage))
+    throw new Error(
+      `stage '${stage}' is not in stages.config.json (known stages: ${known.join(', ')}); add it under "stages" to deploy or run it`,
+    );
   const settings = { ...all.defaults, ...((all.stages || {})[stage] || {}) };
   // A stage that reads its secrets from the environment runs on a developer's machine (local,
   // bench). Every other stage is deployed: browsers reach it from the shop's https sites only, and

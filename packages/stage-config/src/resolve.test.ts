@@ -18,7 +18,7 @@ function config(stages: Record<string, unknown>, defaults: Record<string, unknow
     followUpHours: 24,
     attachments: { maxBytes: 10485760, maxPerMessage: 4, types: ['image/jpeg'], linkDays: 90 },
   };
-  writeFileSync(file, JSON.stringify({ defaults: { ...base, ...defaults }, stages }));
+  writeFileSync(file, JSON.stringify({ defaults: { ...base, ...defaults }, stages: { prod: {}, ...stages } }));
   return file;
 }
 
@@ -27,6 +27,12 @@ it('the repository’s stages: prod is https only with an alarm subscriber; loca
   expect(prod.allowedOrigins.every((o) => o.startsWith('https://'))).toBe(true);
   expect(prod.alarmSubscriptionEmail).toMatch(/@/);
   expect(resolveStage('local').allowedOrigins).toEqual([...prod.allowedOrigins, 'http://localhost:4321']);
+});
+
+it('refuses a stage the file does not list, naming the ones it does (it would get prod’s settings)', () => {
+  expect(() => resolveStage('dev')).toThrow(/stage 'dev' is not in stages.config.json \(known stages: prod, staging, local, bench\)/);
+  expect(() => resolveStage('prdo', config({}))).toThrow(/known stages: prod\)/);
+  expect(resolveStage('staging').stage).toBe('staging');
 });
 
 it('refuses a deployed stage whose origins are plain http or local', () => {

@@ -7,7 +7,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { CHAT_THREADS_TABLE, clientTokenFor, conversations } from './conversations';
 
-/** Helpers for tests that run against the stack started by test/global-setup.ts. */
+/** Helpers for tests that run against the stack started by test/jest/global-setup.ts. */
 
 const env = (name: string): string => {
   const v = process.env[name];

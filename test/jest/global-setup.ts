@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEST_STACK_ENV } from './stack-env';
 
@@ -8,8 +8,11 @@ import { TEST_STACK_ENV } from './stack-env';
  * run. Its output goes to .local/test-stack.log; tests reach it over HTTP only.
  */
 export default async function globalSetup() {
-  const root = join(__dirname, '..');
+  const root = join(__dirname, '..', '..');
   mkdirSync(join(root, '.local'), { recursive: true });
+  // What the test files write (test/jest/environment.cjs): this run's only, for the end-of-run scan.
+  rmSync(join(root, '.local', 'test-logs'), { recursive: true, force: true });
+  mkdirSync(join(root, '.local', 'test-logs'), { recursive: true });
   const logFile = join(root, '.local', 'test-stack.log');
   const out = openSync(logFile, 'w');
   const outputs = join(root, '.local', 'test-outputs.json');
