@@ -1,4 +1,5 @@
 /**
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as in the CLIs: the Lambdas run Node 22
  * Jest 30 + @swc/jest. middy 7 is ESM-only and exports only an `import` condition: jest-resolver.cjs
  * asks for it, and @middy is transformed to CommonJS with everything else.
  *

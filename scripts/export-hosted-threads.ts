@@ -12,6 +12,7 @@
  * name only: the hosted API offers no download.
  * Run it before 2026-11-30, when Agent Builder shuts down. `--stage local` uses `npm run dev`.
  */
+import { failure, helpIfAsked } from './cli';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
@@ -147,7 +148,5 @@ async function main() {
   console.log(JSON.stringify({ stage, table: settings.chatThreadsTable, ...counts }));
 }
 
-main().catch((e) => {
-  console.error(`export-hosted-threads: ${e instanceof Error ? e.message : e}`);
-  process.exit(1);
-});
+helpIfAsked(__filename);
+main().catch((e) => failure('export-hosted-threads', e));

@@ -5,10 +5,10 @@
  *                                                          .local/previews/, ignored by git: it holds the
  *                                                          customer's details); sends nothing, never touches the ledger
  *   status  <threadId>                                     show the ledger record
- *   resend  <threadId> [--channel email|sms|webhook] [--yes] after confirmation, clear a sent, error or
- *                                                          failed record so the next trigger sends again; with
- *                                                          --channel, send that channel again (the sweeper, within
- *                                                          its next run) and nothing else
+ *   resend  <threadId> [--channel email|sms|webhook] [--yes] after confirmation, reopen a sent, error or
+ *                                                          failed record due now: the sweeper sends the lead
+ *                                                          again on every channel within its next run; with
+ *                                                          --channel, that channel only and nothing else
  *   forget  <threadId> [--yes]                             after confirmation, delete every self-hosted
  *                                                          conversation of that thread's customer, and the
  *                                                          summaries the ledger kept for them (a deletion request)
@@ -19,6 +19,7 @@
  * `--stage local` (the default) works against `npm run dev`; any other stage against AWS with your
  * credentials (the OpenAI key then comes from SSM unless OPENAI_API_KEY is set).
  */
+import { failure, helpIfAsked } from './cli';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { dirname, join } from 'node:path';
@@ -220,18 +221,25 @@ async function main() {
           `only ${RESENDABLE.join(', ')} records are cleared.`,
       );
     }
+    // Reopened due now, every delivery forgotten: the sweeper sends the whole lead again within its
+    // next run. (Clearing the record and waiting for "the next trigger" never resent a self-hosted
+    // lead: nothing triggers again once the customer has gone.)
+    const keys = Object.keys(deliveriesOf(rec));
     if (
       flags.yes !== true &&
       !(await confirm(
-        `Clear the '${rec.status}' ledger record of ${threadId} in ${t.table}, so that the next trigger sends the lead email again?`,
+        `Send the lead of ${threadId} again on every channel (its '${rec.status}' record in ${t.table} reopened; the sweeper sends it within its next run)?`,
       ))
     ) {
       console.log('Nothing changed.');
       return;
     }
-    const res = await store.clearForResend(threadId);
-    if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing cleared.`);
-    console.log(`Cleared ${threadId} (was '${rec.status}'). The next trigger for this thread sends the lead email.`);
+    const res = await new Ledger(store).reopen(threadId, keys);
+    if (!res.ok) throw new Error(`The record changed meanwhile (now '${res.current?.status ?? 'gone'}'); nothing changed.`);
+    console.log(
+      `Reopened ${threadId} (was '${rec.status}'): the sweeper sends the lead again on every channel within its next run ` +
+        '(a webhook gets a new webhook-id so the receiver takes it).',
+    );
     return;
   }
 
@@ -382,7 +390,12 @@ async function rearm(t: Awaited<ReturnType<typeof target>>, store: DynamoLedgerS
   );
 }
 
+helpIfAsked(__filename);
 main().catch((e) => {
-  console.error(e instanceof UsageError ? e.message : `lead: ${e instanceof Error ? e.message : e}`);
-  process.exit(e instanceof UsageError ? 2 : 1);
+  if (e instanceof UsageError) {
+    console.error(e.message);
+    process.exit(2);
+  }
+  const i = process.argv.indexOf('--stage');
+  failure('lead', e, i >= 0 ? process.argv[i + 1] : 'local');
 });

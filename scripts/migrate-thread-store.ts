@@ -7,6 +7,7 @@
  * it was interrupted; a second run rewrites nothing (docs/runbook.md, "Thread store migration").
  * `--stage local` uses `npm run dev`'s DynamoDB Local.
  */
+import { failure, helpIfAsked } from './cli';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configFromEnv } from '@lead-intake/local-stack/config';
@@ -48,7 +49,5 @@ async function main() {
   );
 }
 
-main().catch((e) => {
-  console.error(`migrate-thread-store: ${e instanceof Error ? e.message : e}`);
-  process.exit(1);
-});
+helpIfAsked(__filename);
+main().catch((e) => failure('migrate-thread-store', e));

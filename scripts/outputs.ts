@@ -5,6 +5,7 @@
  * (the session, lead and chat URLs: FUNCTION_URLS in packages/local-stack/src/config.ts, as `npm run dev` writes them)
  * from the deployed stacks' outputs (CloudFormation DescribeStacks, with your AWS credentials).
  */
+import { failure, helpIfAsked } from './cli';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -82,7 +83,5 @@ async function main() {
   console.error(`wrote ${out} (${Object.keys(custom).length} URLs; other keys kept)`);
 }
 
-main().catch((e) => {
-  console.error(`outputs: ${e instanceof Error ? e.message : e}`);
-  process.exit(1);
-});
+helpIfAsked(__filename);
+main().catch((e) => failure('outputs', e));

@@ -4,6 +4,7 @@
  * same lead's owner text and webhook body (fixed times: the same bytes on every run).
  * Run: npm run email:sample
  */
+import { failure, helpIfAsked } from './cli';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderLeadEmail, sampleLead } from '@lead-intake/email-template';
@@ -52,7 +53,5 @@ async function main() {
   console.log(`wrote docs/sample-lead-email.{html,txt,png} and docs/sample-lead-email-dark.png (${email.subject})`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+helpIfAsked(__filename);
+main().catch((e) => failure('email:sample', e));

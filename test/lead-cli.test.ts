@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { resolveStage } from '@lead-intake/stage-config';
+import { localFunction } from '@lead-intake/local-stack';
 import {
+  alertsEndpoint,
+  alertsEnv,
+  leadEnv,
   alertsFor,
   chatRequest,
   clearAlerts,
@@ -48,18 +52,42 @@ async function sentThread(user = 'u') {
   return id;
 }
 
-it('status shows the ledger record (without the summary text); resend --yes clears it and the next trigger sends again', async () => {
-  const id = await sentThread();
+it('status shows the ledger record (without the summary text); resend --yes reopens it and the sweeper sends the lead again, with no trigger', async () => {
+  await clearAlerts();
+  const id = await sentThread('u-cli-resend');
   const status = await cli(['status', id]);
   const shown = JSON.parse(status.stdout);
   expect(shown).toMatchObject({ thread_id: id, status: 'sent', message_id: expect.any(String) });
   expect(String(shown.sent_at)).toMatch(/^\d+ \(2\d{3}-/);
   const resend = await cli(['resend', id, '--yes']);
-  expect(resend.stdout).toContain(`Cleared ${id} (was 'sent')`);
-  expect((await cli(['status', id])).stdout).toContain('No ledger record');
-  expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
+  expect(resend.stdout).toContain(`Reopened ${id} (was 'sent'): the sweeper sends the lead again on every channel`);
+  expect(await ledgerRecord(id)).toMatchObject({ status: 'error', due_shard: 'due', pending_reason: 'manual', resend_seq: 1 });
+  // Self-hosted, nothing triggers again once the customer has gone: the scheduled sweeper (the
+  // deploy's bundle, with the stage's channels) is what sends it, run until the record is settled.
+  const sweeper = await localFunction('lead', 'sweeper', {
+    env: await leadEnv({
+      ...alertsEnv({ LEAD_SMS_TO: '+15555550100', LEAD_WEBHOOK_URL: `${alertsEndpoint()}/webhooks/lead` }),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    }),
+  });
+  try {
+    for (let run = 0; run < 10 && (await ledgerRecord(id))!.status !== 'sent'; run++)
+      expect((await sweeper.invoke({ 'detail-type': 'Scheduled Event' })).kind).toBe('result');
+  } finally {
+    await sweeper.stop();
+  }
+  expect((await ledgerRecord(id))!.status).toBe('sent');
   expect((await sesEmails()).filter((m) => m.body.text?.includes(id))).toHaveLength(2);
-}, 90_000);
+  const { sms, webhooks } = await alertsFor(id, '(415) 555-2671');
+  expect(sms).toHaveLength(2);
+  expect(webhooks).toHaveLength(2);
+  expect(new Set(webhooks.map((w) => w.headers['webhook-id'])).size).toBe(2); // the receiver takes the resend
+}, 120_000);
+
+it('--help prints the usage and exits 0', async () => {
+  const out = await cli(['--help']);
+  expect(out.stdout).toContain('resend  <threadId>');
+});
 
 it('resend asks first, and answering no changes nothing', async () => {
   const id = await sentThread();
@@ -73,7 +101,7 @@ it('resend asks first, and answering no changes nothing', async () => {
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise((r) => child.on('exit', r));
   expect(code).toBe(0);
-  expect(err).toContain('so that the next trigger sends the lead email again?');
+  expect(err).toContain('again on every channel');
   expect(out).toContain('Nothing changed.');
   expect(JSON.parse((await cli(['status', id])).stdout).status).toBe('sent');
 }, 90_000);

@@ -1,12 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type Delivered, type LedgerRecord } from './record';
 import {
@@ -171,26 +164,6 @@ export class DynamoLedgerStore implements LedgerStore {
       return (out.Items ?? []) as Array<Pick<LedgerRecord, 'thread_id' | K>>;
     } catch (e) {
       throw new LedgerUnavailableError(e);
-    }
-  }
-
-  async clearForResend(threadId: string): Promise<WriteResult> {
-    const values = Object.fromEntries(RESENDABLE.map((s) => [`:${s}`, s]));
-    try {
-      const out = await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { thread_id: threadId },
-          ConditionExpression: `#status IN (${Object.keys(values).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_OLD',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { ok: true, old: out.Attributes as LedgerRecord | undefined };
-    } catch (e) {
-      return lostCondition(e);
     }
   }
 

@@ -100,14 +100,6 @@ export class MemoryLedgerStore implements LedgerStore {
       .map((r) => ({ thread_id: r.thread_id, due_at: r.due_at }));
   }
 
-  async clearForResend(threadId: string): Promise<WriteResult> {
-    this.roundTrips++;
-    const cur = this.records.get(threadId);
-    if (!mayClearForResend(cur)) return { ok: false, current: cur && structuredClone(cur) };
-    this.records.delete(threadId);
-    return { ok: true, old: cur };
-  }
-
   async forgetSummary(threadId: string) {
     return this.write(threadId, (r) => !!r, forgetMutation).ok;
   }

@@ -44,8 +44,6 @@ export interface LedgerStore {
   due(now: number, limit: number): Promise<Array<Pick<LedgerRecord, 'thread_id' | 'due_at'>>>;
   /** Records whose armed idle evaluation is due, oldest first (the idle index: no scan). */
   idleDue(now: number, limit: number): Promise<Array<Pick<LedgerRecord, 'thread_id' | 'idle_at'>>>;
-  /** Operations: deletes a settled record so the next trigger sends again (rule: `mayClearForResend`). */
-  clearForResend(threadId: string): Promise<WriteResult>;
   /** Operations: drops the kept summary (customer details), keeping the status. False: no record. */
   forgetSummary(threadId: string): Promise<boolean>;
 }
