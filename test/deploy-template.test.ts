@@ -200,7 +200,7 @@ describe('the lead stack', () => {
 
   it('keeps the ledger table: Retain on delete and replace, TTL on ttl, on-demand, PITR, the sparse due index', () => {
     const [[, table]] = ofType(t(), 'AWS::DynamoDB::Table') as [[string, any]];
-    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(table.UpdateReplacePolicy).toBe('Retain');
     const p = table.Properties;
     expect(p.TableName).toBe(`chatkit-lead-intake-lead-${STAGE}-dedupe`);
@@ -433,7 +433,7 @@ describe('the chat stack', () => {
 
   it('keeps the thread table (Retain), with the per-user index and the retention TTL', () => {
     const threads = table('ChatThreadsTable');
-    expect(threads.DeletionPolicy).toBe('Retain');
+    expect(threads.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(threads.UpdateReplacePolicy).toBe('Retain');
     expect(threads.Properties.TableName).toBe(settings.chatThreadsTable);
     expect(threads.Properties.GlobalSecondaryIndexes[0].IndexName).toBe('by-user');
@@ -535,7 +535,7 @@ describe('customers’ photos and files', () => {
   it('one private bucket per stage: public access blocked, encrypted, TLS only, CORS from the stage’s origins, lifecycle by tag', () => {
     const bucket = templates.chat!.Resources.ChatAttachmentsBucket!;
     expect(bucket.Type).toBe('AWS::S3::Bucket');
-    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.DeletionPolicy).toBe('RetainExceptOnCreate');
     const p = bucket.Properties;
     expect(p.BucketName).toEqual({ 'Fn::Sub': `chatkit-lead-intake-\${AWS::AccountId}-${STAGE}-files` });
     expect(p.PublicAccessBlockConfiguration).toEqual({
