@@ -598,3 +598,15 @@ describe('customers’ photos and files', () => {
     expect(t.Resources.FilesLambdaFunction!.Properties.Environment.Variables.LEAD_FILES_URL).toBeUndefined();
   });
 });
+
+describe('cfn-lint (on the machine image) on the packaged templates', () => {
+  it.each(['session', 'lead', 'chat'])('%s: no error, warning or informational finding', async (s) => {
+    const file = join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json');
+    const run = promisify(execFile)('cfn-lint', ['--format', 'parseable', '--', file], { timeout: 120_000 });
+    const res = await run.catch((e: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
+      if (e.code === 'ENOENT') throw new Error('cfn-lint is not installed (it is on the machine image; `pip install cfn-lint` elsewhere)');
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    });
+    expect(res.stdout.trim()).toBe('');
+  }, 130_000);
+});
