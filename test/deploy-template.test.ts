@@ -137,7 +137,7 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
         expect.objectContaining({
           Namespace: 'ChatkitLeadIntake',
           MetricName: metric,
-          Dimensions: [{ Name: 'service', Value: svc }],
+          Dimensions: [{ Name: 'service', Value: svc }, { Name: 'stage', Value: STAGE }],
           Threshold: threshold,
           AlarmActions: [{ Ref: 'AlarmTopic' }],
         }),
@@ -419,7 +419,7 @@ describe('the lead stack', () => {
         expect.objectContaining({
           Namespace: 'ChatkitLeadIntake',
           MetricName: metric,
-          Dimensions: [{ Name: 'service', Value: 'lead' }],
+          Dimensions: [{ Name: 'service', Value: 'lead' }, { Name: 'stage', Value: STAGE }],
           AlarmActions: [{ Ref: 'AlarmTopic' }],
         }),
       );
@@ -469,7 +469,7 @@ describe('the chat stack', () => {
     expect(t().Resources.ChatTurnErrorsAlarm!.Properties).toMatchObject({
       Namespace: 'ChatkitLeadIntake',
       MetricName: 'ChatErrors',
-      Dimensions: [{ Name: 'service', Value: 'chat' }],
+      Dimensions: [{ Name: 'service', Value: 'chat' }, { Name: 'stage', Value: STAGE }],
       Threshold: 3,
       AlarmActions: [{ Ref: 'AlarmTopic' }],
     });
@@ -596,6 +596,20 @@ describe('customers’ photos and files', () => {
       });
     // Not its own: a function's environment naming its own URL would be a dependency cycle.
     expect(t.Resources.FilesLambdaFunction!.Properties.Environment.Variables.LEAD_FILES_URL).toBeUndefined();
+  });
+});
+
+describe('alarms that belong to their stage', () => {
+  it.each(['session', 'lead', 'chat'])('%s: every alarm on the project’s own metrics reads this stage’s only', (s) => {
+    const dims: unknown[] = [];
+    const walk = (x: any): void => {
+      if (!x || typeof x !== 'object') return;
+      if (x.Namespace === 'ChatkitLeadIntake') dims.push(x.Dimensions);
+      Object.values(x).forEach(walk);
+    };
+    for (const [, a] of ofType(templates[s]!, 'AWS::CloudWatch::Alarm')) walk(a.Properties);
+    expect(dims.length).toBeGreaterThan(0);
+    for (const d of dims) expect(d).toContainEqual({ Name: 'stage', Value: STAGE });
   });
 });
 

@@ -24,8 +24,13 @@ export function createLogger(serviceName: string): Logger {
   return new Logger({ serviceName, logLevel: level });
 }
 
+/**
+ * The service's metrics, dimensioned by `service` and `stage` (the STAGE every template sets): the
+ * alarms read their own stage's only, so another stack in the same account (a test stage) never
+ * feeds prod's alarms. Outside a deploy (tests, invoke local without STAGE) the stage is `unset`.
+ */
 export function createMetrics(serviceName: string): Metrics {
-  return new Metrics({ namespace: METRIC_NAMESPACE, serviceName });
+  return new Metrics({ namespace: METRIC_NAMESPACE, serviceName, defaultDimensions: { stage: process.env.STAGE || 'unset' } });
 }
 
 /**

@@ -30,6 +30,28 @@ afterAll(() => {
   process.env = saved;
 });
 
+it('every metric carries the stage as a dimension beside the service (alarms read their own stage only)', async () => {
+  process.env.STAGE = 'staging';
+  try {
+    const metrics = createMetrics('obs-test');
+    const out = await captured(async () => {
+      metrics.addMetric('Probe', 'Count', 1);
+      metrics.publishStoredMetrics();
+      const single = metrics.singleMetric();
+      single.addDimension('reason', 'x');
+      single.addMetric('Single', 'Count', 1);
+    });
+    const emf = out.filter((l) => l._aws);
+    expect(emf).toHaveLength(2);
+    for (const m of emf) {
+      expect(m.stage).toBe('staging');
+      expect(m._aws.CloudWatchMetrics[0].Dimensions[0]).toEqual(expect.arrayContaining(['service', 'stage']));
+    }
+  } finally {
+    delete process.env.STAGE;
+  }
+});
+
 it('counts each answer by class (4xx, 5xx, upstream), published with the request, which Lambda’s Errors never sees', async () => {
   const metrics = createMetrics('obs-test');
   const outcomes: Array<() => unknown> = [
