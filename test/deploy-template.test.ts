@@ -137,7 +137,10 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
         expect.objectContaining({
           Namespace: 'ChatkitLeadIntake',
           MetricName: metric,
-          Dimensions: [{ Name: 'service', Value: svc }, { Name: 'stage', Value: STAGE }],
+          Dimensions: [
+            { Name: 'service', Value: svc },
+            { Name: 'stage', Value: STAGE },
+          ],
           Threshold: threshold,
           AlarmActions: [{ Ref: 'AlarmTopic' }],
         }),
@@ -419,7 +422,10 @@ describe('the lead stack', () => {
         expect.objectContaining({
           Namespace: 'ChatkitLeadIntake',
           MetricName: metric,
-          Dimensions: [{ Name: 'service', Value: 'lead' }, { Name: 'stage', Value: STAGE }],
+          Dimensions: [
+            { Name: 'service', Value: 'lead' },
+            { Name: 'stage', Value: STAGE },
+          ],
           AlarmActions: [{ Ref: 'AlarmTopic' }],
         }),
       );
@@ -469,7 +475,10 @@ describe('the chat stack', () => {
     expect(t().Resources.ChatTurnErrorsAlarm!.Properties).toMatchObject({
       Namespace: 'ChatkitLeadIntake',
       MetricName: 'ChatErrors',
-      Dimensions: [{ Name: 'service', Value: 'chat' }, { Name: 'stage', Value: STAGE }],
+      Dimensions: [
+        { Name: 'service', Value: 'chat' },
+        { Name: 'stage', Value: STAGE },
+      ],
       Threshold: 3,
       AlarmActions: [{ Ref: 'AlarmTopic' }],
     });
@@ -614,13 +623,18 @@ describe('alarms that belong to their stage', () => {
 });
 
 describe('cfn-lint (on the machine image) on the packaged templates', () => {
-  it.each(['session', 'lead', 'chat'])('%s: no error, warning or informational finding', async (s) => {
-    const file = join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json');
-    const run = promisify(execFile)('cfn-lint', ['--format', 'parseable', '--', file], { timeout: 120_000 });
-    const res = await run.catch((e: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
-      if (e.code === 'ENOENT') throw new Error('cfn-lint is not installed (it is on the machine image; `pip install cfn-lint` elsewhere)');
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    });
-    expect(res.stdout.trim()).toBe('');
-  }, 130_000);
+  it.each(['session', 'lead', 'chat'])(
+    '%s: no error, warning or informational finding',
+    async (s) => {
+      const file = join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json');
+      const run = promisify(execFile)('cfn-lint', ['--format', 'parseable', '--', file], { timeout: 120_000 });
+      const res = await run.catch((e: NodeJS.ErrnoException & { stdout?: string; stderr?: string }) => {
+        if (e.code === 'ENOENT')
+          throw new Error('cfn-lint is not installed (it is on the machine image; `pip install cfn-lint` elsewhere)');
+        return { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+      });
+      expect(res.stdout.trim()).toBe('');
+    },
+    130_000,
+  );
 });

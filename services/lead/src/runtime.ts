@@ -75,8 +75,7 @@ function alertSettings(env: NodeJS.ProcessEnv) {
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-  if (!to.every(isE164))
-    throw new ConfigError('LEAD_SMS_TO', 'LEAD_SMS_TO must be comma-separated E.164 phone numbers');
+  if (!to.every(isE164)) throw new ConfigError('LEAD_SMS_TO', 'LEAD_SMS_TO must be comma-separated E.164 phone numbers');
   const origin = env.LEAD_SMS_ORIGINATION_IDENTITY ?? '';
   if (to.length && !origin.startsWith('arn:'))
     throw new ConfigError('LEAD_SMS_ORIGINATION_IDENTITY', 'LEAD_SMS_ORIGINATION_IDENTITY must be the ARN texts are sent from');
