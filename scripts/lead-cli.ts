@@ -228,7 +228,8 @@ async function main() {
     if (
       flags.yes !== true &&
       !(await confirm(
-        `Send the lead of ${threadId} again on every channel (its '${rec.status}' record in ${t.table} reopened; the sweeper sends it within its next run)?`,
+        `Send the lead of ${threadId} again on every channel (its '${rec.status}' record in ${t.table} reopened; ` +
+          'the sweeper sends it within its next run)?',
       ))
     ) {
       console.log('Nothing changed.');

@@ -52,7 +52,7 @@ async function sentThread(user = 'u') {
   return id;
 }
 
-it('status shows the ledger record (without the summary text); resend --yes reopens it and the sweeper sends the lead again, with no trigger', async () => {
+it('status shows the record (no summary text); resend --yes reopens it and the sweeper sends the lead again, with no trigger', async () => {
   await clearAlerts();
   const id = await sentThread('u-cli-resend');
   const status = await cli(['status', id]);

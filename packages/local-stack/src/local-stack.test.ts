@@ -119,7 +119,7 @@ describe('behaving like the service (the local stack is supervised)', () => {
     );
   }
 
-  it('an invocation is stopped at its timeout (nothing it would do later happens); concurrent ones run on their own instances', async () => {
+  it('stops an invocation at its timeout (nothing it would do later happens); concurrent ones run on their own instances', async () => {
     const fn = slowFunction(2);
     const { existsSync } = await import('node:fs');
     const marker = join(mkdtempSync(join(tmpdir(), 'fn-')), 'late');

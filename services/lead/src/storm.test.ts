@@ -409,8 +409,9 @@ async function storm(mode: Mode) {
     expect(alerts.refused.webhook + alerts.pending.webhook).toBe(injected.webhook);
     expect(killed).toBe(killedFirst.size);
     console.log(
-      `storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ${stopped.length} invocations stopped at their timeout, ` +
-        `${emails.length} emails for ${qualifying.length} qualifying threads, ${ses.rejected()} SES rejections, ${ses.held()} sends accepted late, ` +
+      `storm (${mode}): ${killed} killed invocations, ${triggers.length} triggers, ` +
+        `${stopped.length} invocations stopped at their timeout, ${emails.length} emails for ${qualifying.length} qualifying threads, ` +
+        `${ses.rejected()} SES rejections, ${ses.held()} sends accepted late, ` +
         `${alerts.sms.length} texts and ${alerts.webhooks.filter((w) => w.status < 300).length} webhooks ` +
         `(${alerts.refused.sms} of ${injected.sms} text and ${alerts.refused.webhook} of ${injected.webhook} webhook faults served), ` +
         `${openai.served} of ${injected.openai} OpenAI faults served; extra emails and their causes: ${extras.join(', ') || 'none'}`,
