@@ -85,17 +85,31 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
   it('keeps secrets out of the template: only the SSM path is in the environment', () => {
     const env = t().Resources[`${Fn}LambdaFunction`]!.Properties.Environment.Variables;
     expect(env.SECRETS_SSM_PATH).toBe(`/chatkit-lead-intake/${STAGE}/`);
-    const json = JSON.stringify(t());
+    // Secret values never; their names appear only in the IAM resources that let a function read them.
+    const json = JSON.stringify({ ...t(), Resources: Object.fromEntries(ofType(t(), 'AWS::Lambda::Function')) });
     expect(json).not.toMatch(/OPENAI_API_KEY|CHATKIT_WORKFLOW_ID|sk-[A-Za-z0-9]/);
+    expect(JSON.stringify(t())).not.toMatch(/sk-[A-Za-z0-9]/);
   });
 
-  it('reads only this stage’s parameters, with no kms grant (aws/ssm key) and no wildcard resource', () => {
-    // One statement per role (the lead stack has one role per function), all the same.
-    const ssm = statements(t()).filter((s: any) => s.Action.some((a: string) => a.startsWith('ssm:')));
-    expect(ssm).toHaveLength(ofType(t(), 'AWS::IAM::Role').length);
-    for (const x of ssm) {
-      expect(x.Action).toEqual(['ssm:GetParameters']);
-      expect(JSON.stringify(x.Resource)).toContain(`:parameter/chatkit-lead-intake/${STAGE}/*`);
+  it('reads only the secrets each function uses, of this stage, with no kms grant (aws/ssm key) and no wildcard resource', () => {
+    // One statement per role (the lead stack has one role per function).
+    const roles = ofType(t(), 'AWS::IAM::Role');
+    for (const [id, role] of roles) {
+      const ssm = roleStatements(role).filter((s: any) => s.Action.some((a: string) => a.startsWith('ssm:')));
+      expect(ssm).toHaveLength(1);
+      expect(ssm[0].Action).toEqual(['ssm:GetParameters']);
+      const names = ssm[0].Resource.map((r: any) => /:parameter\/chatkit-lead-intake\/([^/]+)\/(\w+)$/.exec(r['Fn::Join'][1].at(-1)));
+      expect(names.every((m: RegExpExecArray | null) => m?.[1] === STAGE)).toBe(true);
+      const want: Record<string, string[]> = {
+        IamRoleLambdaExecution:
+          { session: ['CHATKIT_TOKEN_SECRET'], chat: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'] }[svc as 'chat'] ?? [],
+        LeadFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+        SweeperFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+        SchedulerFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+        // The files function signs and checks links only.
+        FilesFunctionRole: ['CHATKIT_TOKEN_SECRET'],
+      };
+      expect(names.map((m: RegExpExecArray) => m[2])).toEqual(want[id]);
     }
     for (const s of statements(t())) {
       expect(s.Resource).not.toContain('*');

@@ -94,6 +94,7 @@ function resolveStage(stage, file = FILE) {
   return {
     ...settings,
     ...alerts,
+    secretArns: secretArns(stage, settings.chatkitMode),
     stage,
     attachmentTypesCsv: att.types.join(','),
     allowedOrigins: origins,
@@ -131,6 +132,28 @@ const E164 = new RegExp(require('../transcript/src/phone-rule.json').e164);
 const SMS_IDENTITY = /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)\/[A-Za-z0-9_:/-]+$/;
 /** The local stack's alerts stand-in (local stages only): `local-alerts-url:<path>`. */
 const LOCAL_ALERTS_URL = /^local-alerts-url:[a-z0-9/_-]+$/;
+
+/**
+ * The SSM parameters each function may read (its IAM resources): only the secrets it uses, so a
+ * function that needs the token secret alone (session, files) cannot read the OpenAI key.
+ */
+const SECRETS_READ = {
+  session: (mode) => (mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET']),
+  chat: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'],
+  // The lead, sweeper and scheduler functions: the OpenAI key, the token secret (client tokens, the
+  // file links' and follow-up index's keys), the webhook's signing secret.
+  lead: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+  files: () => ['CHATKIT_TOKEN_SECRET'],
+};
+function secretArns(stage, mode) {
+  const arn = (name) => ({
+    'Fn::Join': [
+      '',
+      ['arn:aws:ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter/chatkit-lead-intake/${stage}/${name}`],
+    ],
+  });
+  return Object.fromEntries(Object.entries(SECRETS_READ).map(([fn, names]) => [fn, names(mode).map(arn)]));
+}
 
 /**
  * The owner's channels beside email, checked and flattened for the templates' environment ('' when
