@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { dedupeTableName, dynamoClient, lambdaContext } from '@lead-intake/testkit';
+import { useOwnLedgerTable } from '@lead-intake/testkit';
 import {
   Ledger,
   DynamoLedgerStore,
@@ -14,6 +15,8 @@ import {
   type LedgerRecord,
 } from './index';
 
+// Its own ledger table: it sweeps (or sets its own clock), so no other file's records meet its own.
+useOwnLedgerTable('ledger');
 let table: string;
 beforeAll(async () => {
   table = await dedupeTableName();

@@ -171,8 +171,50 @@ export function documentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(dynamoClient());
 }
 
-/** The ledger table the local stack created from services/lead/serverless.yml. */
+/** This test file's own ledger table, while it has one (useOwnLedgerTable). */
+let ownLedgerTable: string | undefined;
+
+/**
+ * Gives the calling test file a ledger table of its own (the stack's definition, a fresh name),
+ * created before its tests and deleted after them: every helper (leadEnv, ledgerRecord,
+ * dedupeTableName) then uses it. For files that sweep (the sweeper takes the oldest due records
+ * of its table) or write records with a clock of their own: nothing another file left can be
+ * taken first, and nothing they leave is found by another file.
+ */
+export function useOwnLedgerTable(label: string): void {
+  beforeAll(async () => {
+    const source = await dedupeTableName();
+    ownLedgerTable = await createTableLike(source, `${source}-${label}-${Date.now().toString(36)}`);
+  });
+  afterAll(async () => {
+    const name = ownLedgerTable;
+    ownLedgerTable = undefined;
+    if (name) {
+      const { DeleteTableCommand } = await import('@aws-sdk/client-dynamodb');
+      await dynamoClient().send(new DeleteTableCommand({ TableName: name }));
+    }
+  });
+}
+
+/** A new table in the stack's DynamoDB Local with another table's keys and indexes (read back from it). */
+export async function createTableLike(source: string, name: string, client: DynamoDBClient = dynamoClient()): Promise<string> {
+  const { CreateTableCommand, DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
+  const t = (await dynamoClient().send(new DescribeTableCommand({ TableName: source }))).Table!;
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions: t.AttributeDefinitions,
+      KeySchema: t.KeySchema,
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })),
+    }),
+  );
+  return name;
+}
+
+/** The ledger table the local stack created from services/lead/serverless.yml (or the file's own: useOwnLedgerTable). */
 export async function dedupeTableName(): Promise<string> {
+  if (ownLedgerTable) return ownLedgerTable;
   const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
   const doc = documentClient();
   const names = (await doc.send(new ListTablesCommand({}))).TableNames ?? [];
@@ -293,7 +335,9 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     LEAD_WEBHOOK_SECRET: undefined,
     SECRETS_SSM_PATH: undefined,
     POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // Logged as deployed: test/jest/environment.cjs keeps it out of the output (unless the test fails)
+    // and the end-of-run scan reads it for customer data.
+    POWERTOOLS_LOG_LEVEL: 'INFO',
     ...over,
   };
 }

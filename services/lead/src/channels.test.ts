@@ -22,6 +22,7 @@ import {
   TEST_WEBHOOK_SECRET,
   threads,
   urlEvent,
+  useOwnLedgerTable,
 } from '@lead-intake/testkit';
 
 /**
@@ -29,6 +30,8 @@ import {
  * stand-in (the real SDK client), the webhook to its receiver. Each delivery is recorded on the
  * ledger on its own: a failed channel is retried by the sweeper without sending the others again.
  */
+// Its own ledger table: it sweeps, so no other file's due records meet its own.
+useOwnLedgerTable('channels');
 const admin = emulator();
 const PHONE = '+14155550410';
 const BRAKES = (n: string) => `My brakes are grinding on my 2016 Tacoma. Call me at (415) 555-${n}.`;
@@ -80,10 +83,7 @@ async function load(over: Record<string, string | undefined> = {}) {
   };
 }
 
-/**
- * Each test's customer has a number of its own: texts are found by it, and another test's lead
- * the sweeper finishes here (it sweeps the whole table) is not counted.
- */
+/** Each test's customer has a number of its own: texts are found by it. */
 const conversation = (user: string, text: string) =>
   threads.seedThread({
     user,

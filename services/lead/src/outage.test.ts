@@ -13,6 +13,7 @@ import {
   urlEvent,
   emailsFor,
   ledgerRecord,
+  useOwnLedgerTable,
 } from '@lead-intake/testkit';
 
 /**
@@ -20,6 +21,8 @@ import {
  * the sweeper runs it once the ledger answers again, through the same owner check and ledger.
  * The ledger is made unreachable by pointing this instance's DynamoDB endpoint at a closed port.
  */
+// Its own ledger table: it sweeps, so no other file's due records meet its own.
+useOwnLedgerTable('outage');
 const admin = emulator();
 const DOWN = 'http://127.0.0.1:9'; // nothing listens there: connection refused, as when DynamoDB Local is killed
 const qualified: SeedItem[] = [

@@ -13,6 +13,7 @@ import {
   urlEvent,
   emailsFor,
   ledgerRecord,
+  useOwnLedgerTable,
 } from '@lead-intake/testkit';
 
 /** The sweeper finishes what nobody will call again for; driven one sweep at a time. */
@@ -21,6 +22,8 @@ const user = (text: string): SeedItem => ({ role: 'user', text });
 const qualified = [user('Clutch slipping. Call me at 415-555-2671.'), { role: 'assistant', text: 'We will call you.' } as SeedItem];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// Its own ledger table: it sweeps (or sets its own clock), so no other file's records meet its own.
+useOwnLedgerTable('sweeper');
 let table: string;
 beforeAll(async () => {
   table = await dedupeTableName();
