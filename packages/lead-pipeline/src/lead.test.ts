@@ -78,10 +78,9 @@ it('a `sent` write that fails while DynamoDB blips is retried within the lease: 
 it('an outage that outlasts the lease gives up before the lease ends: the record stays `sending` (the documented window)', async () => {
   const store = new FlakySentStore(1000);
   const { threadId, lease, ports, sent, recorded } = await setup(store, 3);
-  const started = Date.now();
   expect(await runLead({ threadId, user: 'u1', pageUrl: null, lease }, ports)).toEqual({ sent: true, reason: 'sent' });
   expect(Date.now()).toBeLessThan(lease.expiresAt * 1000); // stopped retrying before the lease ended
-  expect(Date.now() - started).toBeGreaterThan(500); // but did retry
+  expect(store.calls).toBeGreaterThan(1); // but did retry
   expect(sent).toHaveLength(1);
   expect(recorded).toEqual([false]);
   expect(await store.get(threadId)).toMatchObject({ status: 'sending' });

@@ -27,6 +27,27 @@ async function newThread(token: string, message = 'Hi') {
   return { id: r.events[0].thread.id as string, events: r.events };
 }
 
+describe('the endpoint’s own origin guard (not only the browser’s CORS check)', () => {
+  it('refuses a request from a disallowed origin with 403 before it reads the token or runs a turn; allowed and absent origins pass', async () => {
+    const token = await chatToken('origin-guard');
+    const before = (await admin.requests()).length;
+    const evil = await chatRequest({ type: 'threads.list', params: {} }, { token, headers: { origin: 'https://evil.example' } });
+    expect(evil.status).toBe(403);
+    expect(evil.json).toEqual({ error: 'Origin "https://evil.example" is not allowed.', code: 'origin_not_allowed' });
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+    // Not even without a token: the origin is checked first.
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    const create = await chatRequest(
+      { type: 'threads.create', params: { input: text('Hi') } },
+      { token, headers: { origin: 'https://evil.example' } },
+    );
+    expect(create.status).toBe(403);
+    expect((await admin.requests()).length).toBe(before); // no model call
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token, headers: { origin: 'https://craigs.autos' } })).status).toBe(200);
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token })).status).toBe(200);
+  });
+});
+
 describe('one turn', () => {
   it('streams the reference’s event sequence, field by field', async () => {
     await admin.queue({ text: 'Hello!' });
@@ -253,7 +274,14 @@ describe('cancellation', () => {
     let seen = '';
     while (!seen.includes('"delta":"word4 "')) seen += new TextDecoder().decode((await reader.read()).value);
     ac.abort();
-    await new Promise((r) => setTimeout(r, 1500)); // let the server notice and save
+    // Once the server has noticed and saved (the note to the model is written last), within 10 s.
+    const hiddenNotes = async () =>
+      (
+        await documentClient().send(
+          new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `THREAD#${id}` } }),
+        )
+      ).Items!.filter((i) => JSON.parse(i.data ?? '{}').type === 'sdk_hidden_context').length;
+    for (let n = 0; n < 200 && (await hiddenNotes()) === 0; n++) await new Promise((r) => setTimeout(r, 50));
     const items = (await chatRequest({ type: 'items.list', params: { thread_id: id, order: 'asc', limit: 100 } }, { token })).json.data;
     const partial = items.at(-1);
     expect(partial.type).toBe('assistant_message');

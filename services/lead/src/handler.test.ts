@@ -1,4 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+
+/** Where the shared stack's log ends now: a test reads only what came after. */
+const stackLogOffset = () => statSync(process.env.TEST_STACK_LOG!).size;
+/** The stack's log from `offset`, once `ready` holds for it (the stack writes asynchronously), within 10 s. */
+async function stackLogSince(offset: number, ready: (log: string) => boolean): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const log = readFileSync(process.env.TEST_STACK_LOG!).subarray(offset).toString('utf8');
+    if (ready(log) || Date.now() > deadline) return log;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import {
@@ -474,6 +486,7 @@ describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, t
 
 describe('logs', () => {
   it('never contain transcript text, customer emails or phone numbers', async () => {
+    const from = stackLogOffset();
     const secretText = 'my-unique-secret-problem-description';
     const id = await threads.seedThread({
       user: 'u',
@@ -484,20 +497,21 @@ describe('logs', () => {
     const id2 = await threads.seedThread({ user: 'u', items: [user(`${secretText} call 415-555-7777 or write pii.person@example.net`)] });
     await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
     expect((await trigger(id2, 'manual')).body).toEqual({ sent: true, reason: 'sent' });
-    await new Promise((r) => setTimeout(r, 200)); // let the stack flush its log
-    const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
-    expect(log).toContain(id); // the lead's log lines are there (ids are fine)
-    for (const pii of [secretText, '415-555-7777', '4155557777', '+14155557777', 'pii.person@example.net', 'Zebulon'])
+    // This test's part of the stack's log, once both leads' lines are in it (ids are fine).
+    const log = await stackLogSince(from, (l) => l.includes(id) && l.includes(id2));
+    for (const pii of [secretText, '415-555-7777', '(415) 555-7777', '4155557777', '+14155557777', 'pii.person@example.net', 'Zebulon'])
       expect(log).not.toContain(pii);
+    // (The end-of-run scan, test/jest/pii-scan.ts, checks every log of the run, every service, the same way.)
   });
 
   it('carry the metrics as Embedded Metric Format: leads sent, duplicates suppressed by reason, summary failures', async () => {
+    const from = stackLogOffset();
     const id = await threads.seedThread({ user: 'u', items: [user('emf check, call 415-555-2671')] });
     await admin.fault({ path: '/v1/responses', status: 500, times: 5 });
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'sent' });
     expect((await trigger(id, 'close')).body).toEqual({ sent: true, reason: 'already_sent' });
-    await new Promise((r) => setTimeout(r, 200));
-    const emf = readFileSync(process.env.TEST_STACK_LOG!, 'utf8')
+    // Only what this test's requests wrote (the log holds the whole run), once the duplicate's metric is in it.
+    const emf = (await stackLogSince(from, (l) => /"DuplicatesSuppressed":1/.test(l) && /"LeadsSent"/.test(l)))
       .split('\n')
       .filter((l) => l.startsWith('{"_aws"'))
       .map((l) => JSON.parse(l));

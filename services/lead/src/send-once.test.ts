@@ -18,6 +18,7 @@ import {
   threads,
   urlEvent,
   emailsFor,
+  ledgerRecord,
 } from '@lead-intake/testkit';
 
 const admin = emulator();
@@ -78,7 +79,9 @@ describe('send once, through the local stack', () => {
     const id = await threads.seedThread({ user: 'u', items: qualified });
     await admin.fault({ path: '/v1/responses', delay_ms: 800, times: 1 }); // the auto evaluation is slow
     const auto = trigger(id, 'auto');
-    await new Promise((r) => setTimeout(r, 300));
+    // Once the auto trigger holds the lease (it is then waiting on the slow summary):
+    for (let n = 0; n < 200 && (await ledgerRecord(id))?.status !== 'sending'; n++) await new Promise((r) => setTimeout(r, 10));
+    expect((await ledgerRecord(id))?.status).toBe('sending');
     const hide = await trigger(id, 'pagehide'); // the tab closes meanwhile
     expect(hide.body).toEqual({ sent: false, reason: 'in_progress' });
     expect((await auto).body).toEqual({ sent: true, reason: 'sent' }); // the holder re-evaluated with pagehide
