@@ -61,12 +61,15 @@ export class ResponsesResponder implements Responder {
   }
 
   private async *events(request: Promise<AsyncIterable<any>>, threadId: string, now: () => Date): AsyncGenerator<ThreadStreamEvent> {
-    const id = this.deps.newItemId();
     let item: AssistantMessageItem | undefined;
+    let id = '';
     let text = '';
     for await (const ev of await request) {
       if (ev.type === 'response.output_item.added' && ev.item?.type === 'message' && !item) {
-        // One created_at for the item, from `added` to `done` (as the official server).
+        // One created_at for the item, from `added` to `done` (as the official server), and its id
+        // minted at that same moment: ids order a thread's items (the store's sort key), so an
+        // answer that started late sorts after a turn that overlapped it, as created_at does.
+        id = this.deps.newItemId();
         item = assistantMessageItem({ id, threadId, createdAt: now().toISOString() });
         yield { type: 'thread.item.added', item: structuredClone(item) };
       } else if (!item) {

@@ -27,6 +27,27 @@ async function newThread(token: string, message = 'Hi') {
   return { id: r.events[0].thread.id as string, events: r.events };
 }
 
+describe('order', () => {
+  it('two overlapping turns on one thread: a page lists the items in the order they were created', async () => {
+    const token = await chatToken('overlap');
+    const { id } = await newThread(token, 'first');
+    const list = async () =>
+      (await chatRequest({ type: 'items.list', params: { thread_id: id, order: 'asc', limit: 100 } }, { token })).json.data as any[];
+    // The first turn's model answers late; a second turn overlaps it and is answered at once.
+    await admin.fault({ path: '/v1/responses', delay_ms: 2000, times: 1 });
+    const slow = chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('slow one') } }, { token });
+    for (let n = 0; n < 200 && !(await list()).some((i) => i.content?.[0]?.text === 'slow one'); n++)
+      await new Promise((r) => setTimeout(r, 20));
+    const fast = await chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text('fast one') } }, { token });
+    expect(fast.status).toBe(200);
+    expect((await slow).status).toBe(200);
+    const items = await list();
+    expect(items.filter((i) => i.type === 'assistant_message')).toHaveLength(3);
+    const times = items.map((i) => Date.parse(i.created_at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+});
+
 describe('the endpoint’s own origin guard (not only the browser’s CORS check)', () => {
   it('refuses a request from a disallowed origin with 403 before it reads the token or runs a turn; allowed and absent origins pass', async () => {
     const token = await chatToken('origin-guard');
