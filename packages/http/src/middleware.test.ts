@@ -53,7 +53,10 @@ describe('originPolicy: the server enforces the allow-list (http-cors alone neve
     const { fn } = chain();
     const pre = await fn(event({ method: 'OPTIONS', headers: { origin: ALLOWED } }), ctx);
     expect(pre.statusCode).toBe(204);
-    expect(pre.headers).toMatchObject({ 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type, authorization' });
+    expect(pre.headers).toMatchObject({
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'content-type, authorization',
+    });
     expect(parse(await fn(event({ body: '{}' }), ctx)).status).toBe(200);
   });
   it('parses ALLOWED_ORIGINS as serverless sets it', () => {

@@ -206,7 +206,11 @@ export async function createTableLike(source: string, name: string, client: Dyna
       AttributeDefinitions: t.AttributeDefinitions,
       KeySchema: t.KeySchema,
       BillingMode: 'PAY_PER_REQUEST',
-      GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection })),
+      GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({
+        IndexName: g.IndexName,
+        KeySchema: g.KeySchema,
+        Projection: g.Projection,
+      })),
     }),
   );
   return name;

@@ -64,7 +64,9 @@ describe('the endpoint’s own origin guard (not only the browser’s CORS check
     );
     expect(create.status).toBe(403);
     expect((await admin.requests()).length).toBe(before); // no model call
-    expect((await chatRequest({ type: 'threads.list', params: {} }, { token, headers: { origin: 'https://craigs.autos' } })).status).toBe(200);
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token, headers: { origin: 'https://craigs.autos' } })).status).toBe(
+      200,
+    );
     expect((await chatRequest({ type: 'threads.list', params: {} }, { token })).status).toBe(200);
   });
 });
