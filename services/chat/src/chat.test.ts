@@ -49,7 +49,7 @@ describe('order', () => {
 });
 
 describe('the endpoint’s own origin guard (not only the browser’s CORS check)', () => {
-  it('refuses a request from a disallowed origin with 403 before it reads the token or runs a turn; allowed and absent origins pass', async () => {
+  it('refuses a disallowed origin with 403 before it reads the token or runs a turn; allowed and absent origins pass', async () => {
     const token = await chatToken('origin-guard');
     const before = (await admin.requests()).length;
     const evil = await chatRequest({ type: 'threads.list', params: {} }, { token, headers: { origin: 'https://evil.example' } });
