@@ -9,12 +9,19 @@ import { chatRequest, emulator, leadSummary, postJson, stackUrls } from '@lead-i
  */
 const admin = emulator();
 const ORIGIN = { origin: 'https://craigs.autos' };
-const stackLog = async () => {
-  await new Promise((r) => setTimeout(r, 300)); // let the stack flush
-  return readFileSync(process.env.TEST_STACK_LOG!, 'utf8')
+const parse = (text: string) =>
+  text
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
+/** The stack's log lines so far, or (with `until`) once `until` holds for them, within 10 s (the functions write asynchronously). */
+const stackLog = async (until?: (lines: any[]) => boolean) => {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = parse(readFileSync(process.env.TEST_STACK_LOG!, 'utf8'));
+    if (!until || until(lines) || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 };
 
 it('every log line of a request names the customer (a hash) and the conversation, from session to chat to lead', async () => {
@@ -43,7 +50,9 @@ it('every log line of a request names the customer (a hash) and the conversation
   const lead = await postJson(stackUrls().lead, { threadId, reason: 'close' }, { ...ORIGIN, authorization: `Bearer ${token}` });
   expect(lead.body).toEqual({ sent: true, reason: 'sent' });
 
-  const lines = (await stackLog()).slice(before).filter((l) => !l._aws && l.level);
+  const mine = (all: any[]) => all.slice(before).filter((l) => !l._aws && l.level);
+  // Once the lead's lines of this thread are written (the last request's).
+  const lines = mine(await stackLog((all) => mine(all).filter((l) => l.service === 'lead' && l.threadId === threadId).length > 1));
   const of = (service: string) => lines.filter((l) => l.service === service);
   expect(of('session').find((l) => l.message === 'client token minted')).toMatchObject({ userHash: hash });
   const chat = of('chat').filter((l) => l.userHash === hash);
@@ -72,7 +81,15 @@ it('the services emit metrics by answer class, and the chat its turns and first-
   expect((await postJson(stackUrls().lead, { threadId: 'not-a-thread', reason: 'close' }, ORIGIN)).status).toBe(400);
   expect((await chatRequest({ type: 'threads.get_by_id', params: { thread_id: 'cthr_nope' } }, { headers: ORIGIN })).status).toBe(401);
 
-  const emf = (await stackLog()).slice(before).filter((l) => l._aws);
+  const wanted = (all: any[]) => all.slice(before).filter((l) => l._aws);
+  // Once the three services' metrics of these requests are written.
+  const emf = wanted(
+    await stackLog(
+      (all) =>
+        ['ChatTurns', 'FirstByteMs', 'SessionsMinted'].every((n) => wanted(all).some((m) => m[n] !== undefined)) &&
+        wanted(all).filter((m) => m.ClientErrors !== undefined).length >= 2,
+    ),
+  );
   const metric = (service: string, name: string) => emf.filter((m) => m.service === service && m[name] !== undefined).map((m) => m[name]);
   expect(metric('chat', 'ChatTurns')).toEqual([1]);
   const [firstByte] = metric('chat', 'FirstByteMs');

@@ -43,13 +43,21 @@ interface Instance {
 export interface LocalFunctionOptions {
   /** Overrides the function's configured timeout (tests scale a deploy's timings down). */
   timeoutSeconds?: number;
+  /** Overrides how many instances may run at once (default: the reserved concurrency, or 10). */
+  maxInstances?: number;
 }
+
+/** Instances of a function without reserved concurrency, at most (a bound on this machine's processes). */
+const DEFAULT_MAX_INSTANCES = 10;
 
 export class LocalFunction {
   private readonly idle: Instance[] = [];
   private readonly all = new Set<Instance>();
   private stopping = false;
   readonly timeoutSeconds: number;
+  readonly maxInstances: number;
+  /** Invocations waiting for an instance (all are busy and no more may start). */
+  private readonly waiting: Array<() => void> = [];
   /** Invocations stopped at the timeout, since the start (the instance was killed with them). */
   timeouts = 0;
 
@@ -60,6 +68,28 @@ export class LocalFunction {
     opts: LocalFunctionOptions = {},
   ) {
     this.timeoutSeconds = opts.timeoutSeconds ?? fn.timeoutSeconds;
+    this.maxInstances = opts.maxInstances ?? fn.reservedConcurrency ?? DEFAULT_MAX_INSTANCES;
+  }
+
+  /**
+   * An idle instance, a new one while fewer than `maxInstances` run, or the first one to come free.
+   * (Past its reserved concurrency Lambda answers a Function URL 429 and an event source retries
+   * later; here the invocation waits for an instance instead, so a test's burst is not refused. The
+   * wait is not part of the invocation's timeout, as a retry after a throttle would not be.)
+   */
+  private async instance(): Promise<Instance> {
+    for (;;) {
+      const idle = this.idle.pop();
+      if (idle) return idle;
+      if (this.all.size < this.maxInstances) return this.spawn();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.stopping) throw new Error('stopping');
+    }
+  }
+
+  /** An instance came free or went away: the next waiting invocation may take one. */
+  private wake() {
+    this.waiting.shift()?.();
   }
 
   /** How many instances are running now (busy or idle). */
@@ -72,7 +102,8 @@ export class LocalFunction {
     const child = fork(
       join(__dirname, 'lambda-worker.cjs'),
       [this.bundle, exportName, `${this.fn.service}-${this.fn.name}`, String(this.fn.memoryMb)],
-      { env: this.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      // No loader of the parent's (tsx): the worker is plain CommonJS and the bundle is built JavaScript.
+      { env: this.env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     );
     const inst: Instance = { child, ready: Promise.resolve() };
     this.all.add(inst);
@@ -98,6 +129,7 @@ export class LocalFunction {
         inst.current?.respond({ kind: 'crash' });
         inst.current?.end();
         inst.current = undefined;
+        this.wake();
       });
     });
     inst.ready.catch(() => undefined);
@@ -111,8 +143,8 @@ export class LocalFunction {
     inst.current = undefined;
     cur.respond(outcome);
     cur.end();
-    if (this.stopping || !this.all.has(inst)) return;
-    this.idle.push(inst);
+    if (!this.stopping && this.all.has(inst)) this.idle.push(inst);
+    this.wake();
   }
 
   /**
@@ -127,8 +159,9 @@ export class LocalFunction {
 
   async invoke(event: unknown, hooks: Hooks = {}, signal?: AbortSignal, info?: InvokeInfo): Promise<InvokeOutcome> {
     if (this.stopping) return { kind: 'crash' };
-    const inst = this.idle.pop() ?? this.spawn();
+    let inst: Instance;
     try {
+      inst = await this.instance();
       // Init is not part of the invocation's timeout (Lambda gives it its own).
       await inst.ready;
     } catch {
@@ -149,6 +182,7 @@ export class LocalFunction {
         this.all.delete(inst);
         inst.child.kill('SIGKILL');
         cur?.respond({ kind: 'timeout' });
+        this.wake();
       }, timeoutMs);
       inst.current = {
         id,
@@ -172,6 +206,7 @@ export class LocalFunction {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    while (this.waiting.length) this.wake();
     await Promise.all([...this.all].map((i) => stopChild(i.child, 2000)));
   }
 }

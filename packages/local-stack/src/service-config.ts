@@ -15,6 +15,8 @@ export interface ResolvedFunction {
   handler: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** The function's reserved concurrency: at most this many instances run at once. */
+  reservedConcurrency?: number;
   environment: Record<string, string>;
   /** Values only the running stack knows (a function's local URL, ./intrinsics.ts), and intrinsics it reports as unset. */
   environmentIntrinsics?: Record<string, unknown>;
@@ -163,6 +165,7 @@ export function fromPrinted(printed: any, dir: string): ResolvedService {
       handler: fn.handler,
       timeoutSeconds: fn.timeout ?? provider.timeout ?? 6,
       memoryMb: fn.memorySize ?? provider.memorySize ?? 1024,
+      reservedConcurrency: typeof fn.reservedConcurrency === 'number' ? fn.reservedConcurrency : undefined,
       environment: { ...stringEnv(provider.environment), ...stringEnv(fn.environment) },
       environmentIntrinsics: { ...intrinsicEnv(provider.environment), ...intrinsicEnv(fn.environment) },
       url: url
