@@ -149,3 +149,20 @@ it('a sweep racing a live trigger on the same thread: still exactly one email', 
   await Promise.all([sweep(), ...ids.flatMap((id) => [trigger(id, 'pagehide'), trigger(id, 'close')]), sweep()]);
   for (const id of ids) expect(await emailsFor(id)).toHaveLength(1);
 });
+
+it('an idle evaluation armed from an earlier turn, its re-arm late: no email yet, armed again from the newest turn', async () => {
+  const { sweep } = await load({ LEAD_IDLE_SECONDS: '30' });
+  const id = await threads.seedThread({ user: 'u-idle-late', items: qualified });
+  // The schedule armed it from a turn 40 s ago (its window has passed); the thread's newest turn is from now.
+  const now = Math.floor(Date.now() / 1000);
+  expect((await ledger().scheduleIdle(id, { owner: 'u-idle-late', activityAt: now - 40, idleAt: now - 10 })).armed).toBe(true);
+  await sweep();
+  expect(await emailsFor(id)).toEqual([]);
+  const rec = (await record(id))!;
+  expect(rec.status).toBe('idle');
+  expect(rec.idle_at).toBeGreaterThanOrEqual(now + 25); // the newest turn + the 30 s window
+  expect(rec.lease_id).toBeUndefined();
+  // A strong trigger is not held back by it: the customer's pagehide sends at once.
+  const { trigger } = await load({ LEAD_IDLE_SECONDS: '30' });
+  expect(await trigger(id, 'pagehide')).toEqual({ sent: true, reason: 'sent' });
+});

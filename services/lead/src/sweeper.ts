@@ -2,11 +2,13 @@ import middy from '@middy/core';
 import { intSetting, type SecretsContext } from '@lead-intake/config';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { HttpError } from '@lead-intake/http';
-import { LedgerUnavailableError, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
+import { LedgerUnavailableError, nowSeconds, type Lease, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
 import { runLeadJob, type LeadSecrets } from './wiring';
 import * as runtime from './runtime';
-import { getLedger, logger, metrics, requesterFor } from './runtime';
+import { getLedger, loadLead, logger, metrics, requesterFor } from './runtime';
 
+// The idle window (stages.config.json leadIdleSeconds), as the scheduler arms it.
+const idleSeconds = intSetting(process.env, 'LEAD_IDLE_SECONDS', 600, { min: 1, max: 7 * 86400 });
 // How many due records one run takes (each is one lead pipeline run, inside the 60 s timeout).
 const batch = intSetting(process.env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 });
 // Lead runs at once within a sweep (idle evaluations arrive in bursts; each is mostly waiting on I/O).
@@ -18,6 +20,32 @@ const spoolReserveMs = intSetting(
   (Number(process.env.LEAD_FUNCTION_TIMEOUT_SECONDS) || 30) * 1000 + 2000,
   { min: 0, max: 900_000 },
 );
+
+/**
+ * An idle evaluation whose conversation is not idle after all: the schedule armed it from an
+ * earlier turn, and the newer turn's re-arm is still on its way (the scheduler behind, under load).
+ * Evaluating now would send the lead while the customer is still talking: let go and arm it again
+ * from the newest activity. Answers whether it did (false: evaluate, e.g. a strong trigger arrived).
+ */
+async function stillActive(lease: Lease): Promise<boolean> {
+  if (lease.effectiveReason !== 'idle') return false;
+  const wiring = await loadLead();
+  const last = await wiring.lastActivityAt(runtime, lease.threadId);
+  if (last === null || last + idleSeconds <= nowSeconds()) return false;
+  const ledger = getLedger();
+  const released = await ledger.release(lease, lease.cached ?? { evalState: '' });
+  if (released.kind === 'pending') return false; // a strong trigger came meanwhile: it is served now
+  if (released.kind === 'released') {
+    const owner = await wiring.threadOwner(runtime, lease.threadId);
+    if (owner) await ledger.scheduleIdle(lease.threadId, { owner, activityAt: last, idleAt: last + idleSeconds });
+  }
+  logger.info('sweeper: the conversation is still active; its idle evaluation is armed again', {
+    threadId: lease.threadId,
+    source: 'sweeper',
+    idleInSeconds: last + idleSeconds - nowSeconds(),
+  });
+  return true;
+}
 
 /**
  * One spooled trigger, as the endpoint would have run it: the owner proven before anything is
@@ -79,6 +107,7 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     const result = await getLedger().sweep(
       async (lease) => {
         const log = { threadId: lease.threadId, trigger: lease.effectiveReason, source: 'sweeper' };
+        if (await stillActive(lease)) return;
         try {
           const answer = await runLeadJob(
             runtime,

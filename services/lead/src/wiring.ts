@@ -46,6 +46,18 @@ function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
 /** The owner of a self-hosted thread (read from the thread itself), or null: no such thread. */
 export const threadOwner = (rt: Rt, threadId: string): Promise<string | null> => threadStore(rt).threadOwner(threadId);
 
+/** When the conversation last had activity (its newest item, epoch seconds); null without a thread or items. */
+export async function lastActivityAt(rt: Rt, threadId: string): Promise<number | null> {
+  const page = await threadStore(rt)
+    .loadThreadItems(threadId, { order: 'desc', limit: 1 })
+    .catch((e) => {
+      if ((e as Error)?.name === 'NotFoundError') return null;
+      throw e;
+    });
+  const at = page?.data[0]?.created_at;
+  return at ? Math.floor(Date.parse(at) / 1000) : null;
+}
+
 /**
  * Whether `user` owns the thread, read from the conversation itself (before any ledger write):
  * the self-hosted store; a thread not there is a hosted one only for a user that is not
