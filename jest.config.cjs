@@ -7,7 +7,6 @@
  * A test file needs the stack when it uses @lead-intake/testkit or the stack's test ports; it is
  * sorted here by reading it, so there is no list to keep.
  */
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as in the CLIs: the Lambdas run Node 22
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
