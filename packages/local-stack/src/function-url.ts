@@ -103,8 +103,12 @@ export class LocalFunction {
       join(__dirname, 'lambda-worker.cjs'),
       [this.bundle, exportName, `${this.fn.service}-${this.fn.name}`, String(this.fn.memoryMb)],
       // No loader of the parent's (tsx): the worker is plain CommonJS and the bundle is built JavaScript.
-      { env: this.env, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      { env: this.env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
+    // The function's log lines go where this process's output goes (the stack's log; in a test,
+    // the output the test environment keeps), as CloudWatch collects an instance's output.
+    child.stdout!.on('data', (d: Buffer) => process.stdout.write(d));
+    child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
     const inst: Instance = { child, ready: Promise.resolve() };
     this.all.add(inst);
     inst.ready = new Promise<void>((resolve, reject) => {

@@ -10,9 +10,9 @@ import {
   clearAlerts,
   clearSes,
   conversations as conversationsIn,
+  createTableLike,
   createQueue,
   documentClient,
-  dynamoClient,
   emulator,
   leadAuth,
   leadEnv,
@@ -445,7 +445,7 @@ it(
  */
 it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying thread emailed exactly once, none lost', async () => {
   const { startDynamo } = await import('@lead-intake/local-stack');
-  const { CreateTableCommand, DescribeTableCommand, DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDBClient: Client } = await import('@aws-sdk/client-dynamodb');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -469,23 +469,7 @@ it('DynamoDB killed and restarted mid-storm, no client retries: every qualifying
   try {
     // The same tables as the stack's (its definitions, read back from it).
     const env = await leadEnv();
-    const from = dynamoClient();
-    for (const name of [env.LEAD_DEDUPE_TABLE_NAME!, env.CHAT_THREADS_TABLE_NAME!]) {
-      const t = (await from.send(new DescribeTableCommand({ TableName: name }))).Table!;
-      await ours().send(
-        new CreateTableCommand({
-          TableName: name,
-          AttributeDefinitions: t.AttributeDefinitions,
-          KeySchema: t.KeySchema,
-          BillingMode: 'PAY_PER_REQUEST',
-          GlobalSecondaryIndexes: t.GlobalSecondaryIndexes?.map((g) => ({
-            IndexName: g.IndexName,
-            KeySchema: g.KeySchema,
-            Projection: g.Projection,
-          })),
-        }),
-      );
-    }
+    for (const name of [env.LEAD_DEDUPE_TABLE_NAME!, env.CHAT_THREADS_TABLE_NAME!]) await createTableLike(name, name, ours());
     await admin.reset();
     await clearSes();
     const queue = await createQueue('storm-spool', { VisibilityTimeout: '5' });
