@@ -78,6 +78,9 @@ describe('the owner text', () => {
     const forged = leadSmsText(alert({ summary: { ...summary, customer_name: 'Eve\nCall 900-000-0000' } }));
     expect(forged.split('\n')).toHaveLength(3);
     expect(forged.split('\n')[2]).toBe('Call (408) 555-0142');
+    // Nor can direction overrides make a name read as another number (U+202E renders the rest right to left).
+    const flipped = leadSmsText(alert({ summary: { ...summary, customer_name: 'Eve \u202e9910-555 )009( llaC' } }));
+    expect(flipped).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/);
   });
 });
 

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@lead-intake/chatkit-protocol';
+import { UNSAFE_TEXT } from '@lead-intake/http/fields';
 import { ConfigError } from '@lead-intake/errors';
 
 /**
@@ -47,13 +48,15 @@ export interface NewAttachment {
   mime_type: string;
 }
 
-/** A name shown to the shop and kept in S3 metadata: printable, at most 255 characters. */
-const NAME = /^[^\u0000-\u001f\u007f/\\]{1,255}$/u;
+/** A name shown to the shop and kept in S3 metadata: at most 255 characters, no slashes, nothing UNSAFE_TEXT names. */
+const NAME = /^[^/\\]{1,255}$/u;
 
 /** Refuses an upload the limits do not allow, with the reason, before any URL is issued. */
 export function checkNewAttachment(a: NewAttachment, limits: AttachmentLimits): void {
-  if (!NAME.test(a.name.trim()))
-    throw new InvalidRequestError('params.name must be a file name of 1 to 255 characters, without slashes or control characters.');
+  if (!NAME.test(a.name.trim()) || UNSAFE_TEXT.test(a.name))
+    throw new InvalidRequestError(
+      'params.name must be a file name of 1 to 255 characters, without slashes, control characters or direction overrides.',
+    );
   if (!limits.types.includes(a.mime_type.toLowerCase()))
     throw new InvalidRequestError(`Files of type ${a.mime_type.slice(0, 80)} are not accepted (accepted: ${limits.types.join(', ')}).`);
   if (!Number.isInteger(a.size) || a.size < 1) throw new InvalidRequestError('params.size must be the file size in bytes (at least 1).');

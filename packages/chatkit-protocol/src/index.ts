@@ -6,6 +6,7 @@ export {
   isStreaming,
   STREAMING_TYPES,
   JSON_TYPES,
+  ID,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
   MAX_MESSAGE_TEXT,

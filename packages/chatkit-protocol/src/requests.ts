@@ -84,6 +84,13 @@ export const MAX_TITLE = 200;
 export const MAX_FEEDBACK_ITEMS = 50;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 16;
 
+/** Ids (threads, items, attachments, page cursors): the shape every id this server mints has, with room for others'. */
+export const ID = /^[A-Za-z0-9_-]{1,128}$/;
+function checkId(v: string, path: string): string {
+  if (!ID.test(v)) throw new InvalidRequestError(`${path} is not an id (1 to 128 of A-Z, a-z, 0-9, _ and -).`);
+  return v;
+}
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -128,6 +135,17 @@ class Fields {
   fields(k: string): Fields {
     return new Fields(this.obj(k), this.path(k));
   }
+  /** An id the store keys on: bounded and of the ids' alphabet, checked before any store call (a 400, never the store's 500). */
+  id(k: string): string {
+    return checkId(this.str(k), this.path(k));
+  }
+  optId(k: string): string | undefined {
+    const v = this.optStr(k);
+    return v === undefined ? undefined : checkId(v, this.path(k));
+  }
+  idList(k: string): string[] {
+    return this.strList(k).map((v, i) => checkId(v, `${this.path(k)}[${i}]`));
+  }
   strList(k: string): string[] {
     const v = this.o[k];
     if (v === undefined) this.missing(k);
@@ -162,7 +180,7 @@ function pageParams(f: Fields): PageParams {
   const raw = f.optInt('limit');
   if (raw !== undefined && raw < 0) throw new InvalidRequestError('params.limit must not be negative.');
   const limit = !raw ? DEFAULT_PAGE_SIZE : Math.min(raw, MAX_PAGE_SIZE);
-  const after = f.optStr('after');
+  const after = f.optId('after');
   return { limit, order: f.oneOf('order', ['asc', 'desc'], 'desc'), ...(after !== undefined ? { after } : {}) };
 }
 
@@ -194,7 +212,7 @@ export function parseUserMessageInput(f: Fields): UserMessageInput {
   if (list === undefined) throw new InvalidRequestError('params.input.content is required.');
   if (!Array.isArray(list)) throw new InvalidRequestError('params.input.content must be a list.');
   const parts = list.map((c, i) => content(c, `params.input.content[${i}]`));
-  const attachments = input.strList('attachments');
+  const attachments = input.idList('attachments');
   if (attachments.length > MAX_ATTACHMENTS_PER_MESSAGE)
     throw new InvalidRequestError(`params.input.attachments holds more than ${MAX_ATTACHMENTS_PER_MESSAGE} ids.`);
   const opts = input.fields('inference_options');
@@ -220,8 +238,8 @@ function customAction(p: Fields): CustomActionParams {
   const action = p.fields('action');
   const payload = action.any('payload');
   return {
-    thread_id: p.str('thread_id'),
-    item_id: p.optStr('item_id') ?? null,
+    thread_id: p.id('thread_id'),
+    item_id: p.optId('item_id') ?? null,
     action: { type: action.str('type'), ...(payload !== undefined ? { payload } : {}) },
   };
 }
@@ -243,37 +261,37 @@ export function parseRequest(body: unknown): ChatKitRequest {
     case 'threads.create':
       return req('threads.create', { input: parseUserMessageInput(p) });
     case 'threads.add_user_message':
-      return req('threads.add_user_message', { input: parseUserMessageInput(p), thread_id: p.str('thread_id') });
+      return req('threads.add_user_message', { input: parseUserMessageInput(p), thread_id: p.id('thread_id') });
     case 'threads.add_client_tool_output':
-      return req('threads.add_client_tool_output', { thread_id: p.str('thread_id'), result: p.any('result') });
+      return req('threads.add_client_tool_output', { thread_id: p.id('thread_id'), result: p.any('result') });
     case 'threads.add_structured_input':
-      return req('threads.add_structured_input', { thread_id: p.str('thread_id'), item_id: p.str('item_id'), input: p.obj('input') });
+      return req('threads.add_structured_input', { thread_id: p.id('thread_id'), item_id: p.id('item_id'), input: p.obj('input') });
     case 'threads.retry_after_item':
-      return req('threads.retry_after_item', { thread_id: p.str('thread_id'), item_id: p.str('item_id') });
+      return req('threads.retry_after_item', { thread_id: p.id('thread_id'), item_id: p.id('item_id') });
     case 'threads.custom_action':
       return req('threads.custom_action', customAction(p));
     case 'threads.sync_custom_action':
       return req('threads.sync_custom_action', customAction(p));
     case 'threads.get_by_id':
-      return req('threads.get_by_id', { thread_id: p.str('thread_id') });
+      return req('threads.get_by_id', { thread_id: p.id('thread_id') });
     case 'threads.list':
       return req('threads.list', pageParams(p));
     case 'items.list':
-      return req('items.list', { thread_id: p.str('thread_id'), ...pageParams(p) });
+      return req('items.list', { thread_id: p.id('thread_id'), ...pageParams(p) });
     case 'items.feedback': {
-      const itemIds = p.strList('item_ids');
+      const itemIds = p.idList('item_ids');
       if (itemIds.length > MAX_FEEDBACK_ITEMS) throw new InvalidRequestError(`params.item_ids holds more than ${MAX_FEEDBACK_ITEMS} ids.`);
-      return req('items.feedback', { thread_id: p.str('thread_id'), item_ids: itemIds, kind: p.oneOf('kind', ['positive', 'negative']) });
+      return req('items.feedback', { thread_id: p.id('thread_id'), item_ids: itemIds, kind: p.oneOf('kind', ['positive', 'negative']) });
     }
     case 'attachments.create':
       return req('attachments.create', { name: p.str('name'), size: p.int('size'), mime_type: p.str('mime_type') });
     case 'attachments.delete':
-      return req('attachments.delete', { attachment_id: p.str('attachment_id') });
+      return req('attachments.delete', { attachment_id: p.id('attachment_id') });
     case 'threads.update':
       // Any string is a title (the official server keeps even an empty one); a long one is cut.
-      return req('threads.update', { thread_id: p.str('thread_id'), title: p.str('title').trim().slice(0, MAX_TITLE) });
+      return req('threads.update', { thread_id: p.id('thread_id'), title: p.str('title').trim().slice(0, MAX_TITLE) });
     case 'threads.delete':
-      return req('threads.delete', { thread_id: p.str('thread_id') });
+      return req('threads.delete', { thread_id: p.id('thread_id') });
     case 'input.transcribe':
       return req('input.transcribe', { audio_base64: p.str('audio_base64'), mime_type: p.str('mime_type') });
   }

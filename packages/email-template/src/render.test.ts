@@ -105,6 +105,10 @@ describe('renderLeadEmail', () => {
     const sep = sampleLead();
     sep.summary!.customer_name = 'A\u2028B\u0085C\u0000D';
     expect(renderLeadEmail(sep).subject).toBe('New lead: A B C D - Grinding noise when braking');
+    // Direction overrides and lone surrogates too: the subject cannot read as another number.
+    const bidi = sampleLead();
+    bidi.summary!.customer_name = 'Eve\u202e9910-555 )009( llaC\ud800';
+    expect(renderLeadEmail(bidi).subject).toBe('New lead: Eve 9910-555 )009( llaC - Grinding noise when braking');
   });
 
   it('falls back to the phone, then the email, then "website visitor" in the subject', () => {

@@ -1,6 +1,6 @@
 import type { LeadSummary } from '@lead-intake/lead-summary';
 import type { Contacts, TranscriptLine } from '@lead-intake/transcript';
-import { httpUrlOrNull } from '@lead-intake/http/fields';
+import { httpUrlOrNull, UNSAFE_TEXT_ALL } from '@lead-intake/http/fields';
 import { isE164, isSendableAddress } from '@lead-intake/transcript/address';
 
 /** Everything the lead email shows. Customer- and model-written strings are untrusted. */
@@ -42,10 +42,7 @@ const escLines = (s: string) => esc(s).replace(/\r\n|\r|\n/g, '<br>');
 
 /** One line: no control characters (CR/LF/TAB, C0/C1, line separators), collapsed spaces. */
 export function oneLine(s: string): string {
-  return s
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return s.replace(UNSAFE_TEXT_ALL, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /** `URGENT (shop closed): `, `Follow-up: `, both, or nothing: what the owner must see first. */

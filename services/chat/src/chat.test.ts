@@ -48,6 +48,38 @@ describe('order', () => {
   });
 });
 
+describe('no client input answers 500', () => {
+  it('an id longer than the store’s keys, or not of an id’s alphabet, is a 400 with the reason on every request that names one, and never logged', async () => {
+    const token = await chatToken('long-ids');
+    const { readFileSync, statSync } = await import('node:fs');
+    const from = statSync(process.env.TEST_STACK_LOG!).size;
+    const long = 'cthr_' + 'A'.repeat(3000);
+    const input = text('Hi');
+    const requests: Array<[string, Record<string, unknown>]> = [
+      ['threads.get_by_id', { thread_id: long }],
+      ['threads.add_user_message', { thread_id: long, input }],
+      ['threads.retry_after_item', { thread_id: long, item_id: 'msg_x' }],
+      ['threads.retry_after_item', { thread_id: 'cthr_x', item_id: 'msg_' + 'B'.repeat(3000) }],
+      ['items.list', { thread_id: long }],
+      ['items.list', { thread_id: 'cthr_x', after: 'msg_' + 'C'.repeat(3000) }],
+      ['items.feedback', { thread_id: long, item_ids: ['msg_x'], kind: 'positive' }],
+      ['threads.update', { thread_id: long, title: 'x' }],
+      ['threads.delete', { thread_id: long }],
+      ['attachments.delete', { attachment_id: 'atc_' + 'D'.repeat(3000) }],
+      ['threads.add_structured_input', { thread_id: long, item_id: 'x', input: {} }],
+      ['threads.create', { input: { ...input, attachments: ['atc_' + 'E'.repeat(3000)] } }],
+      ['threads.get_by_id', { thread_id: 'cthr_a b\n' }],
+    ];
+    for (const [type, params] of requests) {
+      const r = await chatRequest({ type, params }, { token });
+      expect({ type, status: r.status }).toEqual({ type, status: 400 });
+      expect(r.json.error ?? r.json.message ?? JSON.stringify(r.json)).toMatch(/is not an id/);
+    }
+    const log = readFileSync(process.env.TEST_STACK_LOG!).subarray(from).toString('utf8');
+    expect(log).not.toMatch(/A{200}|B{200}|C{200}|D{200}|E{200}/);
+  });
+});
+
 describe('the endpoint’s own origin guard (not only the browser’s CORS check)', () => {
   it('refuses a disallowed origin with 403 before it reads the token or runs a turn; allowed and absent origins pass', async () => {
     const token = await chatToken('origin-guard');

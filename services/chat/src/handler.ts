@@ -19,8 +19,11 @@ import {
 import { openaiClient } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
+import { ID, JSON_TYPES, STREAMING_TYPES } from '@lead-intake/chatkit-protocol';
 import { DailyBudget, UsageLimits } from '@lead-intake/usage-limits';
 import { budgetBlock, usageGate } from './gate';
+
+const KNOWN_TYPES = new Set<string>([...STREAMING_TYPES, ...JSON_TYPES]);
 
 const logger = createLogger('chat');
 const metrics = createMetrics('chat');
@@ -92,7 +95,9 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
   .handler(async (event, context) => {
     const started = Date.now();
     const params = (event.parsedBody as { params?: { thread_id?: unknown } } | undefined)?.params;
-    correlate(logger, { user: context.chatClaims.sub, threadId: typeof params?.thread_id === 'string' ? params.thread_id : null });
+    // Logged only when it has an id's shape (bounded): a client-chosen string is never written as sent.
+    const threadId = typeof params?.thread_id === 'string' && ID.test(params.thread_id) ? params.thread_id : null;
+    correlate(logger, { user: context.chatClaims.sub, threadId });
     const store = getStore();
     const profile = loadShopProfile();
     const server = new ChatKitServer({
@@ -137,7 +142,8 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
     // One line per request, with its correlation keys: which protocol request and how it was answered (never content).
     const type = (event.parsedBody as { type?: unknown } | undefined)?.type;
     logger.info('chat request', {
-      type: typeof type === 'string' ? type.slice(0, 60) : null,
+      // A request type the protocol has, or 'unknown' (a client-chosen string is never logged as sent).
+      type: typeof type === 'string' && KNOWN_TYPES.has(type) ? type : 'unknown',
       answer: answer.kind === 'json' ? answer.status : 'stream',
     });
     if (answer.kind === 'json') return jsonResponse(answer.status, answer.body);

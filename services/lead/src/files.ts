@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { checkLink, objectKey, S3FileStore } from '@lead-intake/attachments';
 import { secrets, type SecretsContext } from '@lead-intake/config';
+import { ID } from '@lead-intake/chatkit-protocol';
 import { HttpError, httpErrors, methodGuard } from '@lead-intake/http';
 import { answerClasses, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { logger, metrics, settings } from './runtime';
@@ -37,7 +38,8 @@ export const handler = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Er
     const checked = checkLink(query, context.secrets.CHATKIT_TOKEN_SECRET!, Math.floor(Date.now() / 1000));
     if (!checked.ok) {
       metrics.addMetric('FileLinksRefused', MetricUnit.Count, 1);
-      logger.warn('file link refused', { reason: checked.reason, threadId: query.t?.slice(0, 80) });
+      // The link's thread id only when it has an id's shape (a client-chosen string is never logged as sent).
+      logger.warn('file link refused', { reason: checked.reason, threadId: query.t && ID.test(query.t) ? query.t : null });
       if (checked.reason === 'expired')
         throw new HttpError(
           410,
