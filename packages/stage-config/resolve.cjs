@@ -62,6 +62,8 @@ function resolveStage(stage, file = FILE) {
     ['chatTurnsPerMinute', 1, 100000],
     ['newUsersPerSourceIpPerHour', 1, 100000],
     ['chatDailyModelCalls', 1, 10000000],
+    ['chatNetworkDailySharePercent', 1, 100],
+    ['chatNetworkHourlySharePercent', 1, 100],
     ['chatRetentionDays', 1, 3650],
     ['leadIdleSeconds', 1, 86400],
     ['followUpHours', 1, 24 * 90],

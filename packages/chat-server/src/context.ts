@@ -24,15 +24,22 @@ export interface RequestContext {
   signal: AbortSignal;
   locale?: string;
   pageUrl?: string;
+  /** The network the request came from (its address, truncated: IPv4 /24, IPv6 /64), for the gate's per-network share. */
+  network?: string;
 }
 
-/** Admits or refuses a model turn before the model is called (rate limits, the daily model-call ceiling). */
+/** Admits or refuses a model turn before the model is called (rate limits, the model-call ceilings). */
 export interface TurnGate {
-  admit(user: string): Promise<GateVerdict>;
+  admit(user: string, network?: string): Promise<GateVerdict>;
   /** Gives back an admission whose turn did not happen after all (its thread was not found). */
-  refund(user: string): Promise<void>;
+  refund(user: string, network?: string): Promise<void>;
 }
-export type GateVerdict = { ok: true } | { ok: false; reason: string; message: string };
+/**
+ * A refusal either turns the customer away (`keep` false: their own pace, nothing is written) or,
+ * when it is about the model (the day's ceiling, a network's share), keeps what they wrote: the
+ * message is stored (the lead pipeline sees it as any other) and `message` is the assistant's answer.
+ */
+export type GateVerdict = { ok: true } | { ok: false; reason: string; message: string; keep?: boolean };
 
 export interface ChatServerDeps {
   store: ChatStore;
@@ -70,7 +77,11 @@ export function threadResponse(t: ThreadMetadata, items: Page<ThreadItem> = { da
 
 /** The gate refused the turn: answered as a stream with one `error` event (the client shows the message). */
 export class TurnRefused extends HttpError {
-  constructor(readonly userMessage: string) {
+  constructor(
+    readonly userMessage: string,
+    /** The message is kept and answered with `userMessage` (a refusal about the model, not the customer). */
+    readonly keep = false,
+  ) {
     super(429, userMessage, 'turn_refused', {}, { expose: true });
   }
 }

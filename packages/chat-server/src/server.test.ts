@@ -331,6 +331,36 @@ describe('the turn gate', () => {
     expect(await responses()).toHaveLength(0);
   });
 
+  it('a turn refused for the model’s sake keeps what the customer wrote and answers it with the fixed text; the model is not asked', async () => {
+    const store = new MemoryThreadStore();
+    const fixed = 'Thanks, we got your message. The shop will get back to you.';
+    let open = true;
+    const s = server(store, {
+      gate: () => (open ? { ok: true } : { ok: false, reason: 'daily_ceiling', message: fixed, keep: true }),
+    });
+    const id = await created(s, 'kept');
+    await admin.reset();
+    open = false;
+    // On an existing thread: the message stays and the fixed answer follows (stored as any answer).
+    const added = await run(s, 'kept', {
+      type: 'threads.add_user_message',
+      params: { thread_id: id, input: text('My car will not start, stranded, call me at 415-555-0152') },
+    });
+    expect(added.events.map((e) => e.type)).toEqual(['thread.item.done', 'thread.item.added', 'thread.item.done']);
+    expect((added.events[2] as any).item).toMatchObject({ type: 'assistant_message', content: [{ type: 'output_text', text: fixed }] });
+    const items = await store.allItems(id);
+    expect(items.slice(-2).map((i: any) => [i.type, i.content[0].text])).toEqual([
+      ['user_message', 'My car will not start, stranded, call me at 415-555-0152'],
+      ['assistant_message', fixed],
+    ]);
+    // A new thread: created, its message kept, the same answer.
+    const fresh = await run(s, 'kept', { type: 'threads.create', params: { input: text('Brakes, call 415-555-0153') } });
+    expect(fresh.events.map((e) => e.type)).toEqual(['thread.created', 'thread.item.done', 'thread.item.added', 'thread.item.done']);
+    const freshId = (fresh.events[0] as any).thread.id;
+    expect((await store.allItems(freshId)).map((i: any) => i.type)).toEqual(['user_message', 'assistant_message']);
+    expect(await responses()).toHaveLength(0);
+  });
+
   it('a turn on a thread that is not found never reaches the gate; a new thread whose write fails gives its admission back', async () => {
     const calls: string[] = [];
     const gate = {

@@ -1,6 +1,8 @@
 import {
+  assistantMessageItem,
   ConflictError,
   InvalidRequestError,
+  outputText,
   userMessageItem,
   type Attachment,
   type StreamingRequest,
@@ -46,10 +48,11 @@ export class Turns {
           title: null,
           metadata: this.visit(ctx),
         };
-        // A new thread is the user's by construction: its attachments are checked and attached before anything is written.
+        // A new thread is the user's by construction: its attachments are checked before anything is
+        // written, and attached only once the turn is admitted (a refused turn never burns them).
         const files = await this.files.resolve(req.params.input.attachments, ctx.user, thread.id);
-        const message = this.userMessage(thread.id, req.params.input, await this.files.attach(files, ctx.user, thread.id));
-        return this.newThreadTurn(thread, message, ctx);
+        const message = this.userMessage(thread.id, req.params.input, []);
+        return this.newThreadTurn(thread, message, files, ctx);
       }
       case 'threads.add_user_message':
         return this.addMessageTurn(req.params.thread_id, req.params.input, ctx);
@@ -60,8 +63,11 @@ export class Turns {
         ]);
         if (item.type !== 'user_message') throw new InvalidRequestError(`Item ${item.id} is not a user message.`);
         this.assertWritable(thread);
-        // A retry deletes the later items: decided before anything is deleted.
-        await this.admit(user);
+        // A retry deletes the later items: decided before anything is deleted. (Refused, the
+        // message is already stored: nothing is kept or answered anew.)
+        await this.admit(ctx).catch((e) => {
+          throw e instanceof TurnRefused ? new TurnRefused(e.userMessage) : e;
+        });
         return this.retryTurn(thread, item, ctx);
       }
       case 'threads.custom_action': {
@@ -92,12 +98,12 @@ export class Turns {
   }
 
   /** The gate's decision, started now and awaited later: it runs beside the turn's reads and writes. */
-  private admit(user: string): Promise<void> {
+  private admit(ctx: RequestContext): Promise<void> {
     if (!this.deps.gate) return Promise.resolve();
-    const decided = this.deps.gate.admit(user).then((verdict) => {
+    const decided = this.deps.gate.admit(ctx.user, ctx.network).then((verdict) => {
       if (!verdict.ok) {
         this.deps.onRefused?.(verdict.reason);
-        throw new TurnRefused(verdict.message);
+        throw new TurnRefused(verdict.message, verdict.keep === true);
       }
     });
     decided.catch(() => undefined); // observed by the turn
@@ -105,13 +111,30 @@ export class Turns {
   }
 
   /** A turn that will not happen gives its admission back (best effort; never fails the answer). */
-  private async unadmit(gate: Promise<void>, user: string): Promise<void> {
+  private async unadmit(gate: Promise<void>, ctx: RequestContext): Promise<void> {
     if (!this.deps.gate) return;
     const admitted = await gate.then(
       () => true,
       () => false,
     );
-    if (admitted) await this.deps.gate.refund(user).catch((e) => this.deps.onError?.('refund', e));
+    if (admitted) await this.deps.gate.refund(ctx.user, ctx.network).catch((e) => this.deps.onError?.('refund', e));
+  }
+
+  /**
+   * The assistant's fixed answer to a turn refused for the model's sake (the day's ceiling, the
+   * network's share): stored and streamed as any answer, so the customer is told the truth and the
+   * conversation (with its contact) reaches the lead pipeline as any other.
+   */
+  private async *keptAnswer(threadId: string, text: string): AsyncGenerator<ThreadStreamEvent> {
+    const item = assistantMessageItem({
+      id: this.deps.store.generateItemId('message'),
+      threadId,
+      createdAt: nowOf(this.deps).toISOString(),
+      content: [outputText(text)],
+    });
+    yield { type: 'thread.item.added', item: { ...item, content: [] } };
+    await this.deps.store.addThreadItem(threadId, item);
+    yield { type: 'thread.item.done', item };
   }
 
   private assertWritable(thread: ThreadMetadata): void {
@@ -133,14 +156,26 @@ export class Turns {
   private async newThreadTurn(
     thread: ThreadMetadata,
     message: UserMessageItem,
+    files: Awaited<ReturnType<Attachments['resolve']>>,
     ctx: RequestContext,
   ): Promise<AsyncIterable<ThreadStreamEvent>> {
     const { store } = this.deps;
     const self = this;
-    const gate = this.admit(ctx.user);
+    const gate = this.admit(ctx);
     return (async function* () {
       // A new thread is this user's by construction: its first message is written alongside it,
-      // while the gate decides.
+      // while the gate decides; with photos, once the gate has let the turn through (or kept it).
+      if (files.length) {
+        const refused = await gate.then(
+          () => null,
+          (e) => e,
+        );
+        if (refused && !(refused instanceof TurnRefused && refused.keep)) {
+          yield refused instanceof TurnRefused ? refusal(refused) : failureEvent(self.deps, 'threads.create', refused);
+          return;
+        }
+        message.attachments = await self.files.attach(files, ctx.user, thread.id);
+      }
       const written = store.addThreadItem(thread.id, message);
       written.catch(() => undefined);
       const saved = store.saveThread(thread, ctx.user);
@@ -150,18 +185,23 @@ export class Turns {
         await written.then(() => store.deleteThreadItem(thread.id, message.id)).catch(() => undefined);
         await saved.then(() => store.deleteThread(thread.id, ctx.user)).catch(() => undefined);
       };
+      let kept: TurnRefused | null = null;
       try {
         await saved;
         await gate;
       } catch (e) {
-        await undo();
-        if (!(e instanceof TurnRefused)) await self.unadmit(gate, ctx.user);
-        yield e instanceof TurnRefused ? refusal(e) : failureEvent(self.deps, 'threads.create', e);
-        return;
+        if (e instanceof TurnRefused && e.keep) kept = e;
+        else {
+          await undo();
+          if (!(e instanceof TurnRefused)) await self.unadmit(gate, ctx);
+          yield e instanceof TurnRefused ? refusal(e) : failureEvent(self.deps, 'threads.create', e);
+          return;
+        }
       }
       self.known.remember(thread.id, ctx.user);
       yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
-      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, null); // admitted above
+      // Admitted above (or kept: the turn then answers with the refusal's fixed text).
+      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, kept ? () => Promise.reject(kept) : null);
     })();
   }
 
@@ -175,6 +215,8 @@ export class Turns {
     const early = this.known.isOwner(threadId, ctx.user) && !files.length;
     let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
     written?.catch(() => undefined);
+    // With photos the gate decides first: a turn turned away never burns them (they stay the user's to send or delete).
+    const gate = files.length ? this.admit(ctx) : undefined;
     let loaded;
     try {
       loaded = await store.loadThreadWithRecentItems(threadId, ctx.user, this.historyItems);
@@ -184,9 +226,17 @@ export class Turns {
         this.known.forget(threadId);
         await written!.then(() => store.deleteThreadItem(threadId, message.id)).catch(() => undefined);
       }
+      if (gate) await this.unadmit(gate, ctx);
       throw e;
     }
     this.known.remember(threadId, ctx.user);
+    if (gate) {
+      const refused = await gate.then(
+        () => null,
+        (e) => e,
+      );
+      if (refused && !(refused instanceof TurnRefused && refused.keep)) throw refused;
+    }
     if (files.length) message.attachments = await this.files.attach(files, ctx.user, threadId);
     written ??= store.addThreadItem(threadId, message);
     written.catch(() => undefined);
@@ -198,8 +248,14 @@ export class Turns {
     // The gate is asked once the message is stored: on the first event's path it would only
     // contend with the read and the write (DynamoDB Local serializes writes); a refusal then takes
     // the message back.
-    return this.turn(thread, history, message, written, ctx, { expiresAt: loaded.expiresAt, metadataChanged: before }, () =>
-      this.admit(ctx.user),
+    return this.turn(
+      thread,
+      history,
+      message,
+      written,
+      ctx,
+      { expiresAt: loaded.expiresAt, metadataChanged: before },
+      () => gate ?? this.admit(ctx),
     );
   }
 
@@ -270,6 +326,12 @@ export class Turns {
         events = await answer;
       } catch (e) {
         if (!(e instanceof TurnRefused)) throw e;
+        if (e.keep) {
+          // Refused for the model's sake: what the customer wrote stays, and they are told so.
+          yield* this.keptAnswer(thread.id, e.userMessage);
+          await this.afterTurn(thread, ctx.user, state);
+          return;
+        }
         await this.deps.store.deleteThreadItem(thread.id, message.id).catch((err) => this.deps.onError?.('remove refused message', err));
         yield { type: 'thread.item.removed', item_id: message.id };
         yield refusal(e);

@@ -8,50 +8,66 @@ export interface UsageGateOptions {
   budget: DailyBudget;
   turnsPerMinute: number;
   dailyModelCalls: number;
+  /** The share of the day's model calls one source network may use, per day and per hour (percent). */
+  networkDailySharePercent: number;
+  networkHourlySharePercent: number;
   shopPhone: string;
   metrics?: Metrics;
 }
 
+/** A network's turns per window: its share of the day's ceiling, at least one. */
+export const networkLimits = (o: Pick<UsageGateOptions, 'dailyModelCalls' | 'networkDailySharePercent' | 'networkHourlySharePercent'>) => ({
+  day: Math.max(1, Math.floor((o.dailyModelCalls * o.networkDailySharePercent) / 100)),
+  hour: Math.max(1, Math.floor((o.dailyModelCalls * o.networkHourlySharePercent) / 100)),
+});
+
 /**
- * Every model turn passes two bounds, checked beside the thread read: the user's turns this
- * minute (a DynamoDB counter shared by every instance, one conditional write per turn), and the
+ * Every model turn passes three bounds, checked beside the thread read: the user's turns this
+ * minute, the source network's share of the day's model calls (per day and per hour: DynamoDB
+ * counters shared by every instance, one conditional write each, in one round trip), and the
  * stage's model calls today (UTC; reserved from a shared counter in blocks, so most turns do not
- * write it). A user over their rate is asked to wait; past the daily ceiling the chat "rests"
- * until midnight UTC, so a bot minting users in a loop cannot run up the OpenAI bill. A refused
- * turn spends neither bound. Each admitted turn reports how much of the day's budget is reserved
- * (`ModelBudgetUsedPercent`; the deploy alarms at 80).
+ * write it). A user over their own rate is asked to wait and nothing is written. A turn refused for
+ * the model's sake (its network's share spent, or the day's ceiling) keeps what the customer wrote
+ * and answers it with a fixed, honest message: one network flooding the chat can spend its share
+ * only, and never loses another customer's message or contact. A refused turn spends no bound.
+ * Each admitted turn reports how much of the day's budget is reserved (`ModelBudgetUsedPercent`).
  */
 export function usageGate(o: UsageGateOptions): TurnGate {
   const perUser = (user: string) => ({ key: `turn#${user}`, limit: o.turnsPerMinute, windowSeconds: 60 });
+  const share = networkLimits(o);
+  const perNetwork = (network: string) => [
+    { key: `net-day#${network}`, limit: share.day, windowSeconds: 86400 },
+    { key: `net-hour#${network}`, limit: share.hour, windowSeconds: 3600 },
+  ];
+  const counters = (user: string, network?: string) => [perUser(user), ...(network ? perNetwork(network) : [])];
+  const kept =
+    `Thanks, we got your message. Our assistant can't answer right now; the shop will get back to you ` +
+    `if you left a phone number or email. You can also call the shop at ${o.shopPhone}.`;
   return {
-    async admit(user: string): Promise<GateVerdict> {
-      const [rate, day] = await Promise.allSettled([o.limits.take([perUser(user)]), o.budget.take()]);
+    async admit(user: string, network?: string): Promise<GateVerdict> {
+      const [rate, day] = await Promise.allSettled([o.limits.take(counters(user, network)), o.budget.take()]);
       const rateOk = rate.status === 'fulfilled' && rate.value.ok;
       const dayOk = day.status === 'fulfilled' && day.value.ok;
       // All or nothing: what one bound took is given back when the other refuses (or failed).
       if (!rateOk && dayOk) o.budget.giveBack();
-      if (rateOk && !dayOk) await o.limits.refund(perUser(user));
+      if (rateOk && !dayOk) await Promise.all(counters(user, network).map((c) => o.limits.refund(c)));
       if (rate.status === 'rejected') throw rate.reason;
       if (day.status === 'rejected') throw day.reason;
       if (!rate.value.ok) {
+        if (rate.value.refused > 0) return { ok: false, reason: 'network_share', message: kept, keep: true };
         return {
           ok: false,
           reason: 'user_rate',
           message: `You are sending messages faster than we can answer. Please wait ${rate.value.retryAfterSeconds} seconds and try again.`,
         };
       }
-      if (!day.value.ok)
-        return {
-          ok: false,
-          reason: 'daily_ceiling',
-          message: `The chat is resting for today. Please call the shop at ${o.shopPhone}, or come back tomorrow.`,
-        };
+      if (!day.value.ok) return { ok: false, reason: 'daily_ceiling', message: kept, keep: true };
       o.metrics?.addMetric('ModelBudgetUsedPercent', MetricUnit.Percent, Math.round((day.value.used / o.dailyModelCalls) * 1000) / 10);
       return { ok: true };
     },
-    async refund(user: string): Promise<void> {
+    async refund(user: string, network?: string): Promise<void> {
       o.budget.giveBack();
-      await o.limits.refund(perUser(user));
+      await Promise.all(counters(user, network).map((c) => o.limits.refund(c)));
     },
   };
 }

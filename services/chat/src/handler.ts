@@ -20,7 +20,7 @@ import { openaiClient } from '@lead-intake/openai-client';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { ID, JSON_TYPES, STREAMING_TYPES } from '@lead-intake/chatkit-protocol';
-import { DailyBudget, UsageLimits } from '@lead-intake/usage-limits';
+import { DailyBudget, networkOf, UsageLimits } from '@lead-intake/usage-limits';
 import { budgetBlock, usageGate } from './gate';
 
 const KNOWN_TYPES = new Set<string>([...STREAMING_TYPES, ...JSON_TYPES]);
@@ -35,6 +35,9 @@ const settings = {
   retentionDays: intSetting(process.env, 'CHAT_RETENTION_DAYS', 365, { min: 1, max: 3650 }),
   turnsPerMinute: intSetting(process.env, 'CHAT_TURNS_PER_MINUTE', 10, { min: 1, max: 100_000 }),
   dailyModelCalls: intSetting(process.env, 'CHAT_DAILY_MODEL_CALLS', 2000, { min: 1, max: 10_000_000 }),
+  // One source network's share of those calls, per day and per hour (stages.config.json; docs/backend.md, "Limits").
+  networkDailySharePercent: intSetting(process.env, 'CHAT_NETWORK_DAILY_SHARE_PERCENT', 10, { min: 1, max: 100 }),
+  networkHourlySharePercent: intSetting(process.env, 'CHAT_NETWORK_HOURLY_SHARE_PERCENT', 3, { min: 1, max: 100 }),
   // A model turn (streamed) takes longer than a session mint or a transcript read.
   openai: openaiBudgetSetting(process.env, 20000),
 };
@@ -114,6 +117,8 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
         budget: getBudget(),
         turnsPerMinute: settings.turnsPerMinute,
         dailyModelCalls: settings.dailyModelCalls,
+        networkDailySharePercent: settings.networkDailySharePercent,
+        networkHourlySharePercent: settings.networkHourlySharePercent,
         shopPhone: profile.phone,
         metrics,
       }),
@@ -138,6 +143,7 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
       signal: gone.signal,
       locale: claims.loc,
       pageUrl: claims.url,
+      network: networkOf(event.requestContext?.http?.sourceIp),
     });
     // One line per request, with its correlation keys: which protocol request and how it was answered (never content).
     const type = (event.parsedBody as { type?: unknown } | undefined)?.type;
