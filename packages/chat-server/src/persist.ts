@@ -94,7 +94,8 @@ function applyUpdate(
     item.content[update.content_index] = structuredClone(update.content);
 }
 
-function titleFrom(message: UserMessageItem): string {
+/** A new thread's title: its first message's text, or its files' names. */
+export function titleFrom(message: UserMessageItem): string {
   const text = message.content
     .map((c) => c.text)
     .join(' ')

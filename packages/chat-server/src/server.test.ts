@@ -331,7 +331,7 @@ describe('the turn gate', () => {
     expect(await responses()).toHaveLength(0);
   });
 
-  it('a turn refused for the model’s sake keeps what the customer wrote and answers it with the fixed text; the model is not asked', async () => {
+  it('a turn refused for the model’s sake keeps the customer’s message and answers with the fixed text; no model call', async () => {
     const store = new MemoryThreadStore();
     const fixed = 'Thanks, we got your message. The shop will get back to you.';
     let open = true;
@@ -355,7 +355,13 @@ describe('the turn gate', () => {
     ]);
     // A new thread: created, its message kept, the same answer.
     const fresh = await run(s, 'kept', { type: 'threads.create', params: { input: text('Brakes, call 415-555-0153') } });
-    expect(fresh.events.map((e) => e.type)).toEqual(['thread.created', 'thread.item.done', 'thread.item.added', 'thread.item.done']);
+    expect(fresh.events.map((e) => e.type)).toEqual([
+      'thread.created',
+      'thread.item.done',
+      'thread.item.added',
+      'thread.item.done',
+      'thread.updated',
+    ]);
     const freshId = (fresh.events[0] as any).thread.id;
     expect((await store.allItems(freshId)).map((i: any) => i.type)).toEqual(['user_message', 'assistant_message']);
     expect(await responses()).toHaveLength(0);

@@ -15,7 +15,7 @@ import {
 import { failureEvent, nowOf, once, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
 import type { Attachments } from './attachments';
 import type { KnownThreads } from './known-threads';
-import { persistAnswer } from './persist';
+import { persistAnswer, titleFrom } from './persist';
 
 /**
  * The streamed requests: a model turn on a new thread, on a new message, or after a retry (and
@@ -329,6 +329,11 @@ export class Turns {
         if (e.keep) {
           // Refused for the model's sake: what the customer wrote stays, and they are told so.
           yield* this.keptAnswer(thread.id, e.userMessage);
+          if (thread.title === null || thread.title === undefined) {
+            thread.title = titleFrom(message);
+            await this.deps.store.saveThread(thread, ctx.user);
+            yield { type: 'thread.updated', thread: threadResponse(thread) };
+          }
           await this.afterTurn(thread, ctx.user, state);
           return;
         }

@@ -33,8 +33,9 @@ export function optionalUserId(v: unknown): string | null {
  * bidirectional marks and overrides (a name that renders as another phone number), and lone
  * surrogates. One rule: names refuse them, one-line texts replace them (`UNSAFE_TEXT_ALL`).
  */
-export const UNSAFE_TEXT =
-  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const CONTROLS_SEPARATORS_BIDI = '[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]';
+const LONE_SURROGATE = '[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
+export const UNSAFE_TEXT = new RegExp(`${CONTROLS_SEPARATORS_BIDI}|${LONE_SURROGATE}`);
 export const UNSAFE_TEXT_ALL = new RegExp(UNSAFE_TEXT.source, 'g');
 
 /**

@@ -7,7 +7,9 @@ import {
   clearSes,
   clientTokenFor,
   documentClient,
+  emailsFor,
   emulator,
+  leadSummary,
   parseSse,
   postJson,
   sesEmails,
@@ -49,7 +51,7 @@ describe('order', () => {
 });
 
 describe('no client input answers 500', () => {
-  it('an id longer than the store’s keys, or not of an id’s alphabet, is a 400 with the reason on every request that names one, and never logged', async () => {
+  it('an id longer than the store’s keys, or not of an id’s alphabet, is a 400 with the reason, and never logged', async () => {
     const token = await chatToken('long-ids');
     const { readFileSync, statSync } = await import('node:fs');
     const from = statSync(process.env.TEST_STACK_LOG!).size;
@@ -450,7 +452,7 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
     expect((await newThread(await chatToken(`calm-${Date.now()}`), 'hello')).events.at(-1).type).toBe('thread.updated');
   }, 30_000);
 
-  it('past the daily ceiling the chat rests (an error event, no model call, nothing left behind); turns report the budget', async () => {
+  it('past the daily ceiling a message is kept and answered with the fixed text (no model call) and still becomes a lead', async () => {
     await freshWindow(86400);
     const day = Math.floor(Date.now() / 1000 / 86400) * 86400;
     const key = { pk: `model#day#${day}` };
@@ -466,24 +468,34 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
       for (let n = 0; n < 25 && !resting; n++) {
         const token = await chatToken(`ceiling-${Date.now()}-${n}`); // a new user each time: the per-user rate is not what stops them
         await admin.reset();
-        const turn = await chatRequest({ type: 'threads.create', params: { input: text('are you open?') } }, { token });
-        if (turn.events.at(-1).type === 'error') {
+        const words = 'My car will not start, I am stranded, call me at 415-555-0152';
+        const turn = await chatRequest({ type: 'threads.create', params: { input: text(words) } }, { token });
+        const answer = turn.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'assistant_message');
+        if (answer?.item.content[0].text.startsWith('Thanks, we got your message')) {
           resting = { turn, token, modelCalls: (await admin.requests()).length };
         } else outcomes.push(turn.events.at(-1).type);
       }
       expect(resting).toBeDefined();
       expect(outcomes.length).toBeGreaterThan(0); // the last call of the day went through
-      expect(resting.turn.events).toEqual([
-        {
-          type: 'error',
-          code: 'custom',
-          message: expect.stringMatching(/^The chat is resting for today\. Please call the shop at \+1/),
-          allow_retry: true,
-        },
+      expect(resting.turn.events.map((e: any) => e.type)).toEqual([
+        'thread.created',
+        'thread.item.done',
+        'thread.item.added',
+        'thread.item.done',
+        'thread.updated',
       ]);
+      expect(resting.turn.events[3].item.content[0].text).toMatch(/the shop will get back to you .* call the shop at \+1/);
       expect(resting.modelCalls).toBe(0);
-      // No thread left behind; every call reserved, none over.
-      expect((await chatRequest({ type: 'threads.list', params: {} }, { token: resting.token })).json.data).toEqual([]);
+      // The conversation is kept (the customer's words and the fixed answer) and becomes a lead on every channel.
+      const threadId = resting.turn.events[0].thread.id;
+      const kept = (await chatRequest({ type: 'items.list', params: { thread_id: threadId, order: 'asc' } }, { token: resting.token }))
+        .json;
+      expect(kept.data.map((i: any) => i.type)).toEqual(['user_message', 'assistant_message']);
+      await admin.queueOutput(leadSummary({ customer_name: 'Stranded Customer' }));
+      const lead = await postJson(stackUrls().lead, { threadId, reason: 'close' }, { authorization: `Bearer ${resting.token}` });
+      expect(lead.body).toEqual({ sent: true, reason: 'sent' });
+      expect((await emailsFor(threadId))[0]!.body.text).toContain('(415) 555-0152');
+      // Every call reserved, none over.
       expect((await doc.send(new GetCommand({ TableName: limitsTable, Key: key }))).Item!.n).toBe(ceiling);
       const log = readFileSync(process.env.TEST_STACK_LOG!, 'utf8');
       expect(log).toMatch(/"ModelBudgetUsedPercent":100\b/);
