@@ -1,6 +1,5 @@
 import { checkNewAttachment, isImage, objectKey, type AttachmentLimits, type FileStore } from '@lead-intake/attachments';
 import {
-  ConflictError,
   InvalidRequestError,
   NotSupportedError,
   type Attachment,
@@ -53,13 +52,15 @@ export class Attachments {
     return { ...attachment, ...(preview ? { preview_url: preview } : {}), upload_descriptor: upload };
   }
 
-  /** Removes an attachment that was never sent (its object first: a failure leaves the record to delete again). */
+  /**
+   * Removes an attachment that was never sent: its record first, in one conditional write (a
+   * message sending it meanwhile either claimed it first, 409 here, or finds it gone, 404 there),
+   * then its object (one a failure leaves behind is deleted by the bucket's rule for unsent files).
+   */
   async delete(attachmentId: string, user: string): Promise<void> {
     const { files } = this.on;
-    const a = await this.store.loadAttachment(attachmentId, user);
-    if (a.threadId) throw new ConflictError(`Attachment ${attachmentId} was sent in a message and stays with the conversation.`);
+    await this.store.deleteAttachment(attachmentId, user, { unsentOnly: true });
     await files.remove(objectKey(attachmentId));
-    await this.store.deleteAttachment(attachmentId, user);
   }
 
   /**
@@ -91,8 +92,9 @@ export class Attachments {
     return Promise.all(
       list.map(async (a) => {
         const attachment = { ...a.attachment, thread_id: threadId };
+        // Claimed first (one message wins a race for it, a deleted one is gone), then kept in S3.
+        await this.store.claimAttachment({ attachment, size: a.size, threadId }, user);
         await files.markAttached(objectKey(a.attachment.id));
-        await this.store.saveAttachment({ attachment, size: a.size, threadId }, user);
         return attachment;
       }),
     );

@@ -174,7 +174,14 @@ export class Turns {
           yield refused instanceof TurnRefused ? refusal(refused) : failureEvent(self.deps, 'threads.create', refused);
           return;
         }
-        message.attachments = await self.files.attach(files, ctx.user, thread.id);
+        try {
+          message.attachments = await self.files.attach(files, ctx.user, thread.id);
+        } catch (e) {
+          // Sent by another message meanwhile (409) or deleted (404): said in the stream, nothing written.
+          if (!(refused instanceof TurnRefused)) await self.unadmit(gate, ctx);
+          yield failureEvent(self.deps, 'attach', e);
+          return;
+        }
       }
       const written = store.addThreadItem(thread.id, message);
       written.catch(() => undefined);

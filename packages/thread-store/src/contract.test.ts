@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { ConflictError, NotFoundError, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
 import { documentClient, dynamoClient } from '@lead-intake/testkit';
 import { DynamoThreadStore, importedItemId, MemoryThreadStore, migrateThreadKeys, timeSortableId, type ChatStore } from './index';
 
@@ -205,6 +205,28 @@ describe.each(stores)('%s store', (_name, make) => {
     await s.deleteAttachment(id, 'alice');
     await expect(s.loadAttachment(id, 'alice')).rejects.toBeInstanceOf(NotFoundError);
     await expect(s.loadAttachment('atc_nothing', 'alice')).rejects.toBeInstanceOf(NotFoundError);
+  });
+  it('an attachment is claimed by one message: two racing, one wins; a sent one cannot be deleted as unsent; a deleted one cannot be claimed', async () => {
+    const s = make();
+    const id = s.generateItemId('attachment');
+    const attachment = { id, type: 'image' as const, name: 'dent.jpg', mime_type: 'image/jpeg', preview_url: '' };
+    await s.saveAttachment({ attachment, size: 1234, threadId: null }, 'alice');
+    const claim = (threadId: string, who = 'alice') =>
+      s.claimAttachment({ attachment: { ...attachment, thread_id: threadId }, size: 1234, threadId }, who);
+    const race = await Promise.allSettled([claim('cthr_one'), claim('cthr_two')]);
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((race.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    const winner = (await s.loadAttachment(id, 'alice')).threadId!;
+    await claim(winner); // the same message again (a retry): fine
+    await expect(claim('cthr_x', 'mallory')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.deleteAttachment(id, 'alice', { unsentOnly: true })).rejects.toBeInstanceOf(ConflictError);
+    expect((await s.loadAttachment(id, 'alice')).threadId).toBe(winner);
+    // An unsent one deleted first: the message that names it finds it gone.
+    const other = s.generateItemId('attachment');
+    const a2 = { ...attachment, id: other };
+    await s.saveAttachment({ attachment: a2, size: 1, threadId: null }, 'alice');
+    await s.deleteAttachment(other, 'alice', { unsentOnly: true });
+    await expect(s.claimAttachment({ attachment: a2, size: 1, threadId: 'cthr_late' }, 'alice')).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 

@@ -76,8 +76,17 @@ export interface ChatStore {
   saveAttachment(a: StoredAttachment, user: string): Promise<void>;
   /** The user's attachment; anyone else's, or none: NotFoundError. */
   loadAttachment(attachmentId: string, user: string): Promise<StoredAttachment>;
-  /** Deletes the user's attachment record (anyone else's, or none: NotFoundError). */
-  deleteAttachment(attachmentId: string, user: string): Promise<void>;
+  /**
+   * Claims the user's attachment for the thread of the message that sends it (one conditional
+   * write: two messages racing for it, one wins): gone or another's, NotFoundError; already sent
+   * in another thread, ConflictError. Claiming it again for the same thread is fine (a retry).
+   */
+  claimAttachment(a: StoredAttachment & { threadId: string }, user: string): Promise<void>;
+  /**
+   * Deletes the user's attachment record (anyone else's, or none: NotFoundError). With
+   * `unsentOnly`, one already claimed by a message is refused (ConflictError), in the same write.
+   */
+  deleteAttachment(attachmentId: string, user: string, opts?: { unsentOnly?: boolean }): Promise<void>;
 }
 
 /** The official pagination over rows already in order: `limit` rows, `after` only when there are more. */

@@ -9,7 +9,7 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { ConflictError, isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
 import {
   DEFAULT_PAGE,
   toPage,
@@ -390,20 +390,55 @@ export class DynamoThreadStore implements ChatStore {
     return { attachment: JSON.parse(out.Item.data), size: out.Item.size as number, threadId: (out.Item.thread_id as string) ?? null };
   }
 
-  async deleteAttachment(attachmentId: string, user: string): Promise<void> {
+  async claimAttachment(a: StoredAttachment & { threadId: string }, user: string): Promise<void> {
+    const { id } = a.attachment;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: attachmentKey(id),
+          UpdateExpression: 'SET #d = :d, #s = :s, thread_id = :t, #ttl = :ttl',
+          ConditionExpression: '#u = :u AND (attribute_not_exists(thread_id) OR thread_id = :t)',
+          ExpressionAttributeNames: { '#u': 'user', '#d': 'data', '#s': 'size', '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':u': user,
+            ':t': a.threadId,
+            ':d': JSON.stringify(a.attachment),
+            ':s': a.size,
+            // Kept as long as the conversation is (or, without a retention, for good).
+            ':ttl': this.ttl().ttl ?? null,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw attachmentRefusal(id, user, e);
+      throw e;
+    }
+  }
+
+  async deleteAttachment(attachmentId: string, user: string, opts: { unsentOnly?: boolean } = {}): Promise<void> {
     try {
       await this.doc.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: attachmentKey(attachmentId),
-          ConditionExpression: '#u = :u',
+          ConditionExpression: opts.unsentOnly ? '#u = :u AND attribute_not_exists(thread_id)' : '#u = :u',
           ExpressionAttributeNames: { '#u': 'user' },
           ExpressionAttributeValues: { ':u': user },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(`attachment ${attachmentId.slice(0, 80)}`);
+      if (e instanceof ConditionalCheckFailedException) throw attachmentRefusal(attachmentId, user, e);
       throw e;
     }
   }
+}
+
+/** Why a conditional attachment write was refused, from the record it found: none or another's (404), sent (409). */
+function attachmentRefusal(id: string, user: string, e: ConditionalCheckFailedException): Error {
+  const item = (e as { Item?: Record<string, { S?: string }> }).Item;
+  if (!item || item.user?.S !== user) return new NotFoundError(`attachment ${id.slice(0, 80)}`);
+  return new ConflictError(`Attachment ${id.slice(0, 80)} was sent in a message and stays with the conversation.`);
 }

@@ -1,4 +1,4 @@
-import { isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { ConflictError, isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
 import {
   DEFAULT_PAGE,
   toPage,
@@ -205,8 +205,17 @@ export class MemoryThreadStore implements ChatStore {
     return clone(cur.stored);
   }
 
-  async deleteAttachment(attachmentId: string, user: string): Promise<void> {
-    await this.loadAttachment(attachmentId, user);
+  async claimAttachment(a: StoredAttachment & { threadId: string }, user: string): Promise<void> {
+    const cur = await this.loadAttachment(a.attachment.id, user);
+    if (cur.threadId && cur.threadId !== a.threadId)
+      throw new ConflictError(`Attachment ${a.attachment.id.slice(0, 80)} was sent in a message and stays with the conversation.`);
+    this.attachments.set(a.attachment.id, { user, stored: clone(a) });
+  }
+
+  async deleteAttachment(attachmentId: string, user: string, opts: { unsentOnly?: boolean } = {}): Promise<void> {
+    const cur = await this.loadAttachment(attachmentId, user);
+    if (opts.unsentOnly && cur.threadId)
+      throw new ConflictError(`Attachment ${attachmentId.slice(0, 80)} was sent in a message and stays with the conversation.`);
     this.attachments.delete(attachmentId);
   }
 }
