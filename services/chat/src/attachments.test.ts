@@ -131,6 +131,32 @@ describe('two-phase upload', () => {
     const again = await chatRequest({ type: 'attachments.delete', params: { attachment_id: att.id } }, { token });
     expect(again.status).toBe(404);
   });
+
+  it('races never answer 500: sent while being deleted, one of them wins; two new threads sending one photo, one wins', async () => {
+    const token = await chatToken('u_attachRacer0000000001');
+    const outcome = (r: Awaited<ReturnType<typeof chatRequest>>) =>
+      r.status !== 200 ? `json ${r.status}` : r.events.some((e: any) => e.type === 'error') ? 'stream error' : 'sent';
+    for (let round = 0; round < 3; round++) {
+      const att = await upload(token, `race${round}.jpg`, JPEG, 'image/jpeg');
+      const [send, del] = await Promise.all([
+        chatRequest({ type: 'threads.create', params: { input: input('', [att.id]) } }, { token }),
+        chatRequest({ type: 'attachments.delete', params: { attachment_id: att.id } }, { token }),
+      ]);
+      expect(send.status).not.toBe(500);
+      expect(del.status).not.toBe(500);
+      // Exactly one of them took effect: sent (the delete refused, 409) or deleted (the send refused).
+      const sent = outcome(send) === 'sent';
+      expect(sent ? del.status : 200).toBe(sent ? 409 : 200);
+      if (!sent) expect(['json 404', 'json 400', 'stream error']).toContain(outcome(send));
+    }
+    const att = await upload(token, 'twice.jpg', JPEG, 'image/jpeg');
+    const both = await Promise.all(
+      [1, 2].map(() => chatRequest({ type: 'threads.create', params: { input: input('', [att.id]) } }, { token })),
+    );
+    expect(both.map(outcome).sort()).toEqual(['sent', 'stream error']);
+    const lost = both.find((r) => outcome(r) !== 'sent')!;
+    expect(lost.events.find((e: any) => e.type === 'error').message).toMatch(/was sent in a message/);
+  });
 });
 
 describe('limits, each refused with a reason before anything is issued or written', () => {
