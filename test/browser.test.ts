@@ -151,7 +151,7 @@ it('an allowed origin: first mint, refresh with the kept credential, a chat turn
   expect(r.lead).toEqual({ status: 200, body: { sent: true, reason: 'sent' } });
   // The page the chat ran on reached the assistant's instructions, and the lead email's link.
   const [turn] = (await admin.requests()).filter((x) => x.path === '/v1/responses' && (x.body as any).stream === true);
-  expect((turn!.body as any).instructions).toContain('Page: http://localhost:4321/chat');
+  expect((turn!.body as any).instructions).toContain('Page: "http://localhost:4321/chat"');
   const mail = (await sesEmails()).find((m) => m.body.text?.includes(threadId))!;
   expect(mail.body.text).toContain('http://localhost:4321/chat');
   await p.close();

@@ -173,8 +173,8 @@ describe('a new thread', () => {
     const id = await created(s, 'visitor', 'Hola', { locale: 'es-MX', pageUrl: 'https://craigs.autos/frenos' });
     expect((await store.loadThread(id, 'visitor')).metadata).toEqual({ page_url: 'https://craigs.autos/frenos', locale: 'es-MX' });
     const [first] = await responses();
-    expect((first!.body as any).instructions).toContain('Browser language: es-MX');
-    expect((first!.body as any).instructions).toContain('Page: https://craigs.autos/frenos');
+    expect((first!.body as any).instructions).toContain('Browser language: "es-MX"');
+    expect((first!.body as any).instructions).toContain('Page: "https://craigs.autos/frenos"');
     await run(
       s,
       'visitor',
