@@ -186,6 +186,30 @@ describe('a new thread', () => {
 });
 
 describe('a conversation with Stops', () => {
+  it('a Stop before the turn began (the first moments of a request) stops it: no answer is streamed, stored or paid for', async () => {
+    const store = new MemoryThreadStore();
+    const s = server(store);
+    const user = 'stopper-early';
+    await admin.queue({ text: 'Hello there.' });
+    const id = await created(s, user, 'one');
+    await admin.reset();
+    await admin.queue({ text: Array.from({ length: 40 }, (_, n) => `w${n}`).join(' '), chunk_delay_ms: 15 });
+    const stop = new AbortController();
+    stop.abort(); // the client closed the stream before the server began the turn
+    const answer = await s.process(
+      { type: 'threads.add_user_message', params: { thread_id: id, input: text('two') } },
+      { user, signal: stop.signal },
+    );
+    if (answer.kind !== 'stream') throw new Error('expected a stream');
+    const events: ThreadStreamEvent[] = [];
+    for await (const e of answer.events) events.push(e);
+    expect(events.some((e) => e.type === 'thread.item.updated')).toBe(false);
+    const items = await store.allItems(id);
+    // The customer's message is kept (it was sent), with the note that the answer was stopped; no answer text.
+    expect(items.filter((i: any) => i.type === 'assistant_message').map((i: any) => i.content[0].text)).toEqual(['Hello there.']);
+    expect(items.at(-1)!.type).toBe('sdk_hidden_context');
+  });
+
   it('keeps every item in the order it happened: the model, pages both ways and retry agree', async () => {
     const store = dynamoStore();
     const s = server(store);

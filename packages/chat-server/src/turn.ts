@@ -304,6 +304,9 @@ export class Turns {
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // A Stop that came before the turn began (the first moments of a request) counts too: an
+    // already aborted signal fires no event.
+    if (ctx.signal.aborted) stop.abort();
     try {
       // The message's photos and files reach the model as short-lived URLs (signed locally: no round trip).
       const fileUrls = this.files.modelUrls(message.attachments);
