@@ -136,6 +136,26 @@ it('rejects bad usage with a clear message', async () => {
   expect(err2.stderr).toContain('usage: npm run lead --');
 }, 60_000);
 
+it('without AWS credentials, a deployed stage fails in one line that says so (not "ledger unavailable")', async () => {
+  const bare: NodeJS.ProcessEnv = {
+    ...env,
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_CONFIG_FILE: '/nonexistent',
+    // No instance metadata lookup: nothing leaves this machine.
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete bare[k];
+  const err = await promisify(execFile)('npx', ['tsx', 'scripts/lead-cli.ts', 'status', 'cthr_x', '--stage', 'prod'], {
+    cwd: ROOT,
+    env: bare,
+    timeout: 90_000,
+  }).catch((e) => e);
+  expect(err.code).toBe(1);
+  const lines = String(err.stderr).trim().split('\n');
+  expect(lines.at(-1)).toMatch(/^lead: no usable AWS credentials for stage 'prod': set AWS_PROFILE/);
+  expect(err.stderr).not.toMatch(/ledger unavailable/i);
+}, 120_000);
+
 it('forget deletes every conversation of the thread’s customer (asking first), and the ledger keeps no summary', async () => {
   const id = await sentThread(`forgotten-${Date.now()}`);
   const other = await threads.seedThread({ user: ownerOf(id), items: [{ role: 'user', text: 'A second chat, 415-555-2671' }] });
