@@ -206,15 +206,18 @@ export class MemoryThreadStore implements ChatStore {
   }
 
   async claimAttachment(a: StoredAttachment & { threadId: string }, user: string): Promise<void> {
-    const cur = await this.loadAttachment(a.attachment.id, user);
-    if (cur.threadId && cur.threadId !== a.threadId)
+    // Read and written in one step (no await between them), as DynamoDB's conditional write is one.
+    const cur = this.attachments.get(a.attachment.id);
+    if (!cur || cur.user !== user) throw new NotFoundError(`attachment ${a.attachment.id.slice(0, 80)}`);
+    if (cur.stored.threadId && cur.stored.threadId !== a.threadId)
       throw new ConflictError(`Attachment ${a.attachment.id.slice(0, 80)} was sent in a message and stays with the conversation.`);
     this.attachments.set(a.attachment.id, { user, stored: clone(a) });
   }
 
   async deleteAttachment(attachmentId: string, user: string, opts: { unsentOnly?: boolean } = {}): Promise<void> {
-    const cur = await this.loadAttachment(attachmentId, user);
-    if (opts.unsentOnly && cur.threadId)
+    const cur = this.attachments.get(attachmentId);
+    if (!cur || cur.user !== user) throw new NotFoundError(`attachment ${attachmentId.slice(0, 80)}`);
+    if (opts.unsentOnly && cur.stored.threadId)
       throw new ConflictError(`Attachment ${attachmentId.slice(0, 80)} was sent in a message and stays with the conversation.`);
     this.attachments.delete(attachmentId);
   }

@@ -39,7 +39,8 @@ export class DailyBudget {
     }
     const got = await this.reserve(day, Math.min(this.opts.block, this.opts.ceiling));
     if (got === 0) return { ok: false };
-    this.left = got - 1;
+    // Added, not set: calls given back (or reserved by another take) while this one waited are kept.
+    this.left += got - 1;
     return { ok: true, used: this.reserved };
   }
 

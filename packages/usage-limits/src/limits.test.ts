@@ -74,3 +74,14 @@ describe('DailyBudget', () => {
     expect(await budget.take()).toEqual({ ok: true, used: 1 });
   });
 });
+
+it('DailyBudget under concurrency: calls given back while other takes wait for their reservation are not lost', async () => {
+  const budget = new DailyBudget({ tableName: TABLE, key: unique('model#day'), ceiling: 10, block: 1, client: dynamoClient() });
+  // Ten turns at once, all refused by another bound and given back as each is decided.
+  await Promise.all(Array.from({ length: 10 }, async () => ((await budget.take()).ok ? budget.giveBack() : undefined)));
+  // The whole day is still there, one at a time.
+  const later = [];
+  for (let n = 0; n < 10; n++) later.push((await budget.take()).ok);
+  expect(later).toEqual(Array(10).fill(true));
+  expect((await budget.take()).ok).toBe(false);
+});

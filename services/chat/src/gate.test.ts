@@ -29,9 +29,16 @@ it('a flood from one network spends its share only: the chat keeps answering eve
   const g = gate(30); // 10% of 30: three turns a day per network
   const flood = net();
   // Three users of that network, ten turns each at once (as in the attack run).
+  const share = networkLimits({ dailyModelCalls: 30, networkDailySharePercent: 10, networkHourlySharePercent: 10 }).day;
   const verdicts = await Promise.all(Array.from({ length: 30 }, (_, n) => g.admit(unique(`flood${n % 3}`), flood)));
-  const admitted = verdicts.filter((v) => v.ok).length;
-  expect(admitted).toBe(networkLimits({ dailyModelCalls: 30, networkDailySharePercent: 10, networkHourlySharePercent: 10 }).day);
+  // Never more than the share; in a burst, a take that held one counter while another refused may
+  // turn a third away before it gives its slot back, so a burst may get a little less.
+  let admitted = verdicts.filter((v) => v.ok).length;
+  expect(admitted).toBeGreaterThanOrEqual(1);
+  expect(admitted).toBeLessThanOrEqual(share);
+  // What the burst left is still the network's, and no more: one at a time until refused.
+  for (let v = await g.admit(unique('flood-late'), flood); v.ok; v = await g.admit(unique('flood-late'), flood)) admitted++;
+  expect(admitted).toBe(share);
   const refused = verdicts.filter((v) => !v.ok) as Array<{ reason: string; keep?: boolean; message: string }>;
   expect(new Set(refused.map((v) => v.reason))).toEqual(new Set(['network_share']));
   // Refused for the model's sake: the message is kept and answered honestly, with the shop's phone.
