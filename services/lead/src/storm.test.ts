@@ -22,6 +22,7 @@ import {
   threads as conversations,
   urlEvent,
   killDynamoLocal,
+  useOwnLedgerTable,
 } from '@lead-intake/testkit';
 import { localFunction } from '@lead-intake/local-stack';
 
@@ -40,6 +41,8 @@ import { localFunction } from '@lead-intake/local-stack';
  */
 
 const admin = emulator();
+// Its own ledger table: its sweeper would otherwise also finish other files' due records (with its own channels).
+useOwnLedgerTable('storm');
 const THREADS = 200;
 const LEAD_TIMEOUT_SECONDS = 6;
 const SWEEPER_TIMEOUT_SECONDS = 12;
@@ -401,6 +404,15 @@ async function storm(mode: Mode) {
       // Every attempt of one lead's webhook carries the same id (a receiver drops the repeats).
       if (new Set(hooks.map((w) => w.headers['webhook-id'])).size > want) unexpected.push(`${t.id}: webhook ids differ between attempts`);
     }
+    // Every text and delivered webhook is some thread's (none the per-thread checks above could miss).
+    const owned = new Set(
+      threads.flatMap((t) => {
+        const contact = t.n % 2 ? `Call (415) 555-${String(1000 + t.n).padStart(4, '0')}` : `Email customer${t.n}@example.com`;
+        return alerts.sms.filter((m) => m.body.endsWith(contact)).map((m) => m.messageId);
+      }),
+    );
+    expect(alerts.sms.filter((m) => !owned.has(m.messageId)).map((m) => m.body.split('\n')[0])).toEqual([]);
+    expect(alerts.webhooks.filter((w) => !threads.some((t) => w.body.includes(`"thread_id":"${t.id}"`)))).toEqual([]);
     expect(unexpected).toEqual([]);
     // Every fault set is accounted for: each planned SES fault happened once, and every fault use
     // set on OpenAI and the channels was either served or is still pending (and is cleared below).
