@@ -40,11 +40,11 @@ beforeEach(async () => {
   await clearSes();
 });
 
-async function sentThread(user = 'u') {
+async function sentThread(user = 'u', phone = '415-555-2671') {
   const id = await threads.seedThread({
     user,
     items: [
-      { role: 'user', text: 'Brakes squeal, call 415-555-2671' },
+      { role: 'user', text: `Brakes squeal, call ${phone}` },
       { role: 'assistant', text: 'Will do!' },
     ],
   });
@@ -54,7 +54,9 @@ async function sentThread(user = 'u') {
 
 it('status shows the record (no summary text); resend --yes reopens it and the sweeper sends the lead again, with no trigger', async () => {
   await clearAlerts();
-  const id = await sentThread('u-cli-resend');
+  // A number no other file uses: the sweeper below also finishes any due record other files left in
+  // the shared ledger (with this test's channels), and texts are told apart by the customer's number.
+  const id = await sentThread('u-cli-resend', '415-555-0611');
   const status = await cli(['status', id]);
   const shown = JSON.parse(status.stdout);
   expect(shown).toMatchObject({ thread_id: id, status: 'sent', message_id: expect.any(String) });
@@ -78,7 +80,7 @@ it('status shows the record (no summary text); resend --yes reopens it and the s
   }
   expect((await ledgerRecord(id))!.status).toBe('sent');
   expect((await sesEmails()).filter((m) => m.body.text?.includes(id))).toHaveLength(2);
-  const { sms, webhooks } = await alertsFor(id, '(415) 555-2671');
+  const { sms, webhooks } = await alertsFor(id, '(415) 555-0611');
   expect(sms).toHaveLength(2);
   expect(webhooks).toHaveLength(2);
   expect(new Set(webhooks.map((w) => w.headers['webhook-id'])).size).toBe(2); // the receiver takes the resend
@@ -221,7 +223,7 @@ it('rearm arms the idle evaluation of every conversation with activity in a wind
 
 it('status shows each channel; resend --channel webhook sends the webhook again (a new webhook-id) and nothing else', async () => {
   await clearAlerts();
-  const id = await sentThread('u-cli-channels');
+  const id = await sentThread('u-cli-channels', '415-555-0612');
   const shown = JSON.parse((await cli(['status', id])).stdout);
   expect(Object.keys(shown.channels)).toHaveLength(3);
   expect(shown.channels.email).toMatch(/^delivered 2\d{3}-.* \(.+\)$/);
@@ -237,7 +239,7 @@ it('status shows each channel; resend --channel webhook sends the webhook again 
   expect(await ledgerRecord(id)).toMatchObject({ status: 'error', due_shard: 'due', resend_seq: 1 });
   // The next run (here a trigger; deployed, the sweeper within a minute) sends only the webhook.
   expect((await postJson(stackUrls().lead, { threadId: id, reason: 'close' }, leadAuth(id))).body).toEqual({ sent: true, reason: 'sent' });
-  const { sms, webhooks } = await alertsFor(id, '(415) 555-2671');
+  const { sms, webhooks } = await alertsFor(id, '(415) 555-0612');
   expect(sms).toHaveLength(1);
   expect(webhooks).toHaveLength(2);
   expect(new Set(webhooks.map((w) => w.headers['webhook-id'])).size).toBe(2);
