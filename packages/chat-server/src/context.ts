@@ -47,6 +47,12 @@ export interface ChatServerDeps {
   /** Photos and files (S3 and the stage's limits); without it `attachments.create` is not supported. */
   attachments?: AttachmentDeps;
   gate?: TurnGate;
+  /**
+   * The assistant's fixed answer to a turn the model could not answer (an upstream failure before
+   * any answer): the message is kept and answered with it. Without it such a turn ends with a
+   * retryable error event.
+   */
+  unavailableAnswer?: string;
   /** How many recent items the model sees. */
   historyItems?: number;
   /** The store's retention (days): a thread that is written to has its retention restarted, at most daily. */

@@ -1,5 +1,9 @@
 import {
+  assistantMessageItem,
   isHidden,
+  NotFoundError,
+  outputText,
+  ProtocolError,
   type AssistantMessageItem,
   type ThreadMetadata,
   type ThreadStreamEvent,
@@ -32,6 +36,7 @@ export async function* persistAnswer(
   const { store } = deps;
   yield { type: 'stream_options', stream_options: { allow_cancel: true } };
   const pending = new Map<string, AssistantMessageItem>();
+  let answered = false;
   try {
     for await (const ev of events) {
       if (signal.aborted) break;
@@ -41,33 +46,82 @@ export async function* persistAnswer(
         await store.addThreadItem(thread.id, ev.item);
         pending.delete(ev.item.id);
         if (isHidden(ev.item)) continue;
+        answered ||= ev.item.type === 'assistant_message';
       } else if (ev.type === 'thread.item.replaced') await store.saveItem(thread.id, ev.item);
       else if (ev.type === 'thread.item.removed') await store.deleteThreadItem(thread.id, ev.item_id);
       yield ev;
     }
   } catch (e) {
     if (!signal.aborted) {
+      // The thread was deleted while the turn ran (deletion wins: nothing more is written), or
+      // another answer the client gets as a protocol error: the customer's doing, not a failure.
+      if (e instanceof ProtocolError) {
+        deps.onTurn?.('cancelled');
+        yield failureEvent(deps, 'respond', e);
+        return;
+      }
       deps.onTurn?.('failed');
-      yield failureEvent(deps, 'respond', e);
+      if (answered || !deps.unavailableAnswer) {
+        yield failureEvent(deps, 'respond', e);
+        return;
+      }
+      // The model failed before it answered: what the customer wrote is kept (stored before the
+      // model was asked) and answered with the fixed text, so the conversation reaches the lead
+      // pipeline as any other. The failure is still reported (the error alarms count it).
+      deps.onError?.('respond', e);
+      for (const id of pending.keys()) yield { type: 'thread.item.removed', item_id: id };
+      try {
+        yield* fixedAnswer(deps, thread.id, deps.unavailableAnswer);
+      } catch (err) {
+        yield failureEvent(deps, 'fixed answer', err);
+        return;
+      }
+      yield* titled(deps, thread, message, ctx);
       return;
     }
   }
   if (signal.aborted) {
-    await keepCancelled(deps, thread, [...pending.values()]).catch((e) => deps.onError?.('cancel', e));
+    await keepCancelled(deps, thread, [...pending.values()]).catch((e) => e instanceof NotFoundError || deps.onError?.('cancel', e));
     deps.onTurn?.('cancelled');
     return;
   }
   deps.onTurn?.('done');
-  if (thread.title === null || thread.title === undefined) {
-    thread.title = titleFrom(message);
-    try {
-      await store.saveThread(thread, ctx.user);
-    } catch (e) {
-      yield failureEvent(deps, 'title', e);
-      return;
-    }
-    yield { type: 'thread.updated', thread: threadResponse(thread) };
+  yield* titled(deps, thread, message, ctx);
+}
+
+/** A new thread gets its title (its first message) once its first turn has an answer. */
+export async function* titled(
+  deps: ChatServerDeps,
+  thread: ThreadMetadata,
+  message: UserMessageItem,
+  ctx: RequestContext,
+): AsyncGenerator<ThreadStreamEvent> {
+  if (thread.title !== null && thread.title !== undefined) return;
+  thread.title = titleFrom(message);
+  try {
+    await deps.store.saveThread(thread, ctx.user);
+  } catch (e) {
+    yield failureEvent(deps, 'title', e);
+    return;
   }
+  yield { type: 'thread.updated', thread: threadResponse(thread) };
+}
+
+/**
+ * The assistant's fixed answer when the model cannot give one (the day's ceiling, a network's
+ * share, an upstream failure): stored and streamed as any answer, so the customer is told the
+ * truth and the conversation (with its contact) reaches the lead pipeline as any other.
+ */
+export async function* fixedAnswer(deps: ChatServerDeps, threadId: string, text: string): AsyncGenerator<ThreadStreamEvent> {
+  const item = assistantMessageItem({
+    id: deps.store.generateItemId('message'),
+    threadId,
+    createdAt: nowOf(deps).toISOString(),
+    content: [outputText(text)],
+  });
+  yield { type: 'thread.item.added', item: { ...item, content: [] } };
+  await deps.store.addThreadItem(threadId, item);
+  yield { type: 'thread.item.done', item };
 }
 
 /** The Stop button: keep what was said, and tell the model it was cut off (as the official server). */

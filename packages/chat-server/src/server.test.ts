@@ -28,7 +28,15 @@ afterAll(() => {
 });
 beforeEach(() => admin.reset());
 
-function server(store: ChatStore, opts: { knownThreads?: KnownThreads; gate?: (user: string) => GateVerdict } = {}) {
+function server(
+  store: ChatStore,
+  opts: {
+    knownThreads?: KnownThreads;
+    gate?: (user: string) => GateVerdict;
+    unavailableAnswer?: string;
+    onError?: (stage: string, e: unknown) => void;
+  } = {},
+) {
   const openai = openaiClientCache()('sk-test', { timeoutMs: 5000, maxRetries: 0 });
   return new ChatKitServer({
     store,
@@ -39,6 +47,8 @@ function server(store: ChatStore, opts: { knownThreads?: KnownThreads; gate?: (u
       newItemId: () => store.generateItemId('message'),
     }),
     knownThreads: opts.knownThreads ?? new KnownThreads(),
+    unavailableAnswer: opts.unavailableAnswer,
+    onError: opts.onError,
     ...(opts.gate ? { gate: { admit: async (u: string) => opts.gate!(u), refund: async () => undefined } } : {}),
   });
 }
@@ -108,7 +118,7 @@ describe('a turn on a thread this instance knows', () => {
     await store.deleteThread(id, 'known-2'); // as another instance would
     const out = await run(s, 'known-2', { type: 'threads.add_user_message', params: { thread_id: id, input: text('still there?') } });
     expect(out).toMatchObject({ status: 404, body: { code: 'not_found' }, events: [] });
-    expect(await partition(id)).toEqual([]);
+    expect(await partition(id)).toEqual([{ sk: 'META' }]); // the tombstone: the early write was refused or undone
     expect(await responses()).toHaveLength(1); // the first turn only
   });
 
@@ -155,7 +165,7 @@ describe('a new thread', () => {
   it('whose thread write fails leaves no message behind, and the model is never asked', async () => {
     class FailingThreadWrite extends DynamoThreadStore {
       lastThreadId?: string;
-      override async saveThread(thread: ThreadMetadata): Promise<void> {
+      override async createThread(thread: ThreadMetadata): Promise<void> {
         this.lastThreadId = thread.id;
         throw Object.assign(new Error('injected: DynamoDB unavailable'), { name: 'ServiceUnavailable' });
       }
@@ -403,7 +413,7 @@ describe('the turn gate', () => {
     );
     expect(calls).toEqual([]);
     class Failing extends MemoryThreadStore {
-      override async saveThread(): Promise<void> {
+      override async createThread(): Promise<void> {
         throw Object.assign(new Error('injected'), { name: 'ServiceUnavailable' });
       }
     }
@@ -412,6 +422,66 @@ describe('the turn gate', () => {
       { type: 'error', code: 'stream.error', allow_retry: true },
     ]);
     expect(calls).toEqual(['admit unlucky', 'refund unlucky']);
+  });
+});
+
+describe('deletion wins', () => {
+  it('a thread deleted while its answer streams stays deleted: the answer, the title and the visit are not written', async () => {
+    const store = dynamoStore();
+    const errors: unknown[] = [];
+    const s = server(store, { onError: (stage) => errors.push(stage) });
+    await admin.queue({ text: Array.from({ length: 30 }, (_, n) => `word${n}`).join(' '), chunk_delay_ms: 20 });
+    const answer = await s.process(
+      { type: 'threads.create', params: { input: text('My car will not start, call 415-555-0152') } },
+      { user: 'deleter', signal: new AbortController().signal, pageUrl: 'https://craigs.autos/' },
+    );
+    if (answer.kind !== 'stream') throw new Error('expected a stream');
+    const events: ThreadStreamEvent[] = [];
+    let id = '';
+    for await (const e of answer.events) {
+      events.push(e);
+      if (e.type === 'thread.created') id = e.thread.id;
+      // Deleted by the customer (another tab) once the answer has begun.
+      if (e.type === 'thread.item.updated' && events.filter((x) => x.type === 'thread.item.updated').length === 3)
+        expect(
+          await s.process({ type: 'threads.delete', params: { thread_id: id } }, { user: 'deleter', signal: new AbortController().signal }),
+        ).toMatchObject({ kind: 'json', status: 200 });
+    }
+    expect(events.at(-1)).toMatchObject({ type: 'error', code: 'custom', allow_retry: false });
+    expect(events.some((e) => e.type === 'thread.updated')).toBe(false);
+    expect(await partition(id)).toEqual([{ sk: 'META' }]); // the tombstone alone
+    expect((await run(s, 'deleter', { type: 'threads.list', params: {} })).body.data).toEqual([]);
+    expect((await run(s, 'deleter', { type: 'threads.get_by_id', params: { thread_id: id } })).status).toBe(404);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('the model fails before it answers', () => {
+  it('the message is kept and answered with the fixed text; the failure is still reported', async () => {
+    const store = dynamoStore();
+    let reported = 0;
+    const s = server(store, { unavailableAnswer: 'We got your message; the shop will call you back.', onError: () => reported++ });
+    await admin.fault({ path: '/v1/responses', status: 500, times: 1 });
+    const out = await run(s, 'unlucky-model', { type: 'threads.create', params: { input: text('Stranded, call 415-555-0152') } });
+    expect(out.events.map((e) => e.type)).toEqual([
+      'thread.created',
+      'thread.item.done',
+      'stream_options',
+      'thread.item.added',
+      'thread.item.done',
+      'thread.updated',
+    ]);
+    const id = (out.events[0] as { thread: ThreadMetadata }).thread.id;
+    expect((await partition(id)).map((i) => [i.sk === 'META' ? 'META' : i.type, i.content?.[0]?.text ?? i.title])).toEqual([
+      ['user_message', 'Stranded, call 415-555-0152'],
+      ['assistant_message', 'We got your message; the shop will call you back.'],
+      ['META', 'Stranded, call 415-555-0152'],
+    ]);
+    expect(reported).toBe(1);
+    // Without a fixed answer configured, the turn ends with a retryable error (the message still kept).
+    await admin.fault({ path: '/v1/responses', status: 500, times: 1 });
+    const plain = await run(server(store), 'unlucky-model', { type: 'threads.create', params: { input: text('Again') } });
+    expect(plain.events.at(-1)).toEqual({ type: 'error', code: 'stream.error', allow_retry: true });
   });
 });
 

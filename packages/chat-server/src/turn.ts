@@ -1,8 +1,7 @@
 import {
-  assistantMessageItem,
   ConflictError,
   InvalidRequestError,
-  outputText,
+  NotFoundError,
   userMessageItem,
   type Attachment,
   type StreamingRequest,
@@ -15,7 +14,7 @@ import {
 import { failureEvent, nowOf, once, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
 import type { Attachments } from './attachments';
 import type { KnownThreads } from './known-threads';
-import { persistAnswer, titleFrom } from './persist';
+import { fixedAnswer, persistAnswer, titled } from './persist';
 
 /**
  * The streamed requests: a model turn on a new thread, on a new message, or after a retry (and
@@ -120,23 +119,6 @@ export class Turns {
     if (admitted) await this.deps.gate.refund(ctx.user, ctx.network).catch((e) => this.deps.onError?.('refund', e));
   }
 
-  /**
-   * The assistant's fixed answer to a turn refused for the model's sake (the day's ceiling, the
-   * network's share): stored and streamed as any answer, so the customer is told the truth and the
-   * conversation (with its contact) reaches the lead pipeline as any other.
-   */
-  private async *keptAnswer(threadId: string, text: string): AsyncGenerator<ThreadStreamEvent> {
-    const item = assistantMessageItem({
-      id: this.deps.store.generateItemId('message'),
-      threadId,
-      createdAt: nowOf(this.deps).toISOString(),
-      content: [outputText(text)],
-    });
-    yield { type: 'thread.item.added', item: { ...item, content: [] } };
-    await this.deps.store.addThreadItem(threadId, item);
-    yield { type: 'thread.item.done', item };
-  }
-
   private assertWritable(thread: ThreadMetadata): void {
     if (thread.status.type !== 'active') throw new ConflictError(`The thread is ${thread.status.type}.`);
   }
@@ -163,8 +145,8 @@ export class Turns {
     const self = this;
     const gate = this.admit(ctx);
     return (async function* () {
-      // A new thread is this user's by construction: its first message is written alongside it,
-      // while the gate decides; with photos, once the gate has let the turn through (or kept it).
+      // A new thread is this user's by construction: it is written with its first message while
+      // the gate decides; with photos, once the gate has let the turn through (or kept it).
       if (files.length) {
         const refused = await gate.then(
           () => null,
@@ -183,15 +165,12 @@ export class Turns {
           return;
         }
       }
-      const written = store.addThreadItem(thread.id, message);
+      // The thread and its first message in one write (both or neither).
+      const written = store.createThread(thread, ctx.user, message);
       written.catch(() => undefined);
-      const saved = store.saveThread(thread, ctx.user);
-      saved.catch(() => undefined);
-      const undo = async () => {
-        // Without its thread the message is unreachable, and a refused turn leaves nothing.
-        await written.then(() => store.deleteThreadItem(thread.id, message.id)).catch(() => undefined);
-        await saved.then(() => store.deleteThread(thread.id, ctx.user)).catch(() => undefined);
-      };
+      const saved = written;
+      // A refused turn leaves nothing (the delete takes the message with the thread).
+      const undo = () => saved.then(() => store.deleteThread(thread.id, ctx.user)).catch(() => undefined);
       let kept: TurnRefused | null = null;
       try {
         await saved;
@@ -338,12 +317,13 @@ export class Turns {
         if (!(e instanceof TurnRefused)) throw e;
         if (e.keep) {
           // Refused for the model's sake: what the customer wrote stays, and they are told so.
-          yield* this.keptAnswer(thread.id, e.userMessage);
-          if (thread.title === null || thread.title === undefined) {
-            thread.title = titleFrom(message);
-            await this.deps.store.saveThread(thread, ctx.user);
-            yield { type: 'thread.updated', thread: threadResponse(thread) };
+          try {
+            yield* fixedAnswer(this.deps, thread.id, e.userMessage);
+          } catch (err) {
+            yield failureEvent(this.deps, 'fixed answer', err);
+            return;
           }
+          yield* titled(this.deps, thread, message, ctx);
           await this.afterTurn(thread, ctx.user, state);
           return;
         }
@@ -369,7 +349,7 @@ export class Turns {
       if (retentionDays && state.expiresAt !== undefined && state.expiresAt < nowSec + retentionDays * 86400 - 86400)
         await store.refreshRetention(thread.id);
     } catch (e) {
-      this.deps.onError?.('after turn', e);
+      if (!(e instanceof NotFoundError)) this.deps.onError?.('after turn', e); // deleted meanwhile: nothing to keep
     }
   }
 }

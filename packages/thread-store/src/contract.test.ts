@@ -161,7 +161,7 @@ describe.each(stores)('%s store', (_name, make) => {
     const [a, b] = [user(s, t.id, 'one'), user(s, t.id, 'two')];
     await s.addThreadItem(t.id, a);
     await s.addThreadItem(t.id, b);
-    await expect(s.addThreadItem(t.id, a)).rejects.toThrow(); // an insert, never an overwrite
+    await expect(s.addThreadItem(t.id, a)).rejects.toBeInstanceOf(ConflictError); // an insert, never an overwrite
     await s.saveThread({ ...t, title: 'Renamed', items: { data: [1, 2, 3] } } as any, owner);
     const loaded = await s.loadThread(t.id, owner);
     expect(loaded).toEqual({ ...t, title: 'Renamed', allowed_image_domains: null });
@@ -182,13 +182,44 @@ describe.each(stores)('%s store', (_name, make) => {
     await expect(s.deleteThread(t.id, owner)).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('items without their thread (a create cut short) are not a thread', async () => {
+  it('writes no item without its thread; a new thread and its first item are written together', async () => {
     const s = make();
     const orphan = s.generateThreadId();
-    await s.addThreadItem(orphan, user(s, orphan, 'lost'));
+    await expect(s.addThreadItem(orphan, user(s, orphan, 'lost'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.saveItem(orphan, user(s, orphan, 'lost'))).rejects.toBeInstanceOf(NotFoundError);
     await expect(s.loadThreadWithRecentItems(orphan, 'anyone', 30)).rejects.toBeInstanceOf(NotFoundError);
     expect(await s.threadOwner(orphan)).toBeNull();
+    const owner = uniq('creator');
+    const t = thread(s);
+    const first = user(s, t.id, 'first');
+    await s.createThread(t, owner, first);
+    expect(texts((await s.loadThreadWithRecentItems(t.id, owner, 5)).items)).toEqual(['first']);
+    await expect(s.createThread(t, uniq('other'), user(s, t.id, 'x'))).rejects.toBeInstanceOf(ConflictError);
+    expect(texts(await s.allItems(t.id))).toEqual(['first']); // neither half of the refused create
   });
+
+  it('deletion wins: a deleted thread is never written again, nor listed, nor brought back by a late save', async () => {
+    const s = make();
+    const owner = uniq('deleter');
+    const t = thread(s);
+    const first = user(s, t.id, 'will not start, call 415-555-0152');
+    await s.createThread(t, owner, first);
+    await s.deleteThread(t.id, owner);
+    // A turn that was streaming when the thread was deleted: its answer, an upsert, the title.
+    await expect(s.addThreadItem(t.id, assistant(s, t.id, 'late answer'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.saveItem(t.id, { ...first, content: [{ type: 'input_text', text: 'edited' }] } as ThreadItem)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(s.saveThread({ ...t, title: 'will not start' }, owner)).rejects.toBeInstanceOf(NotFoundError);
+    await s.refreshRetention(t.id);
+    expect((await s.loadThreads(owner)).data).toEqual([]);
+    await expect(s.loadThread(t.id, owner)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(s.loadItem(t.id, first.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await s.allItems(t.id)).toEqual([]);
+    expect(await s.threadWithOwner(t.id)).toBeNull();
+    await expect(s.createThread(t, owner, first)).rejects.toBeInstanceOf(ConflictError); // the id is not reused
+  });
+
   it('keeps attachments per user: another user’s is not found, whether read, overwritten or deleted', async () => {
     const s = make();
     const id = s.generateItemId('attachment');
@@ -255,6 +286,20 @@ describe('DynamoDB rows', () => {
     now += 40 * 86400_000;
     await s.refreshRetention(t.id);
     expect(new Set((await rows(t.id)).map((r) => r.ttl))).toEqual(new Set([first + 40 * 86400]));
+  });
+
+  it('a deleted thread leaves one tombstone row: no customer data, not on the user index, gone after a day', async () => {
+    const now = Date.parse('2026-11-01T00:00:00Z');
+    const s = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient(), retentionDays: 365, now: () => now });
+    const owner = uniq('tomb');
+    const { t } = await conversation(s, owner);
+    await s.deleteThread(t.id, owner);
+    const left = await rows(t.id);
+    expect(left).toEqual([{ pk: `THREAD#${t.id}`, sk: 'META', user: owner, deleted_at: now, ttl: Math.floor(now / 1000) + 86400 }]);
+    // A delete cut short after the tombstone (an item left) is finished by the next one.
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: `THREAD#${t.id}`, sk: 'ITM#left', data: '{}' } }));
+    await expect(s.deleteThread(t.id, owner)).rejects.toBeInstanceOf(NotFoundError);
+    expect((await rows(t.id)).map((r) => r.sk)).toEqual(['META']);
   });
 
   it('migrates rows written with the old keys: idempotent, and the thread reads in order afterwards', async () => {

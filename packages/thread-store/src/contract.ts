@@ -54,21 +54,32 @@ export interface ChatStore {
   loadThread(threadId: string, user: string): Promise<ThreadMetadata>;
   /** The thread and its `limit` most recent items in one read (the chat turn's read). */
   loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<LoadedThread>;
-  /** Upserts the metadata only; a thread id belongs to one user for ever (another user: NotFoundError). */
+  /**
+   * Upserts the metadata only; a thread id belongs to one user for ever (another user: NotFoundError),
+   * and a deleted thread stays deleted (NotFoundError).
+   */
   saveThread(thread: ThreadMetadata, user: string): Promise<void>;
+  /** A new thread with its first item, both or neither (an id that exists, or existed: ConflictError). */
+  createThread(thread: ThreadMetadata, user: string, first: ThreadItem): Promise<void>;
   loadThreads(user: string, opts?: ThreadPageOptions): Promise<Page<ThreadMetadata>>;
   loadThreadItems(threadId: string, opts?: ItemPageOptions): Promise<Page<ThreadItem>>;
   /** Every item, oldest first, hidden ones included (transcripts, exports). */
   allItems(threadId: string): Promise<ThreadItem[]>;
-  /** Inserts; an item id that exists already is an error. */
+  /**
+   * Inserts; an item id that exists already is a ConflictError. Items are written only while their
+   * thread lives: none (never created, or deleted, even while a turn streams) is a NotFoundError.
+   */
   addThreadItem(threadId: string, item: ThreadItem): Promise<void>;
-  /** Upserts by id. */
+  /** Upserts by id, under the same rule. */
   saveItem(threadId: string, item: ThreadItem): Promise<void>;
   loadItem(threadId: string, itemId: string): Promise<ThreadItem>;
   deleteThreadItem(threadId: string, itemId: string): Promise<void>;
   /** Feedback on items of the thread; ids that are not items of it are ignored. */
   setFeedback(threadId: string, itemIds: string[], kind: 'positive' | 'negative'): Promise<void>;
-  /** Deletes the thread and every item of it. */
+  /**
+   * Deletes the thread and every item of it. Deletion wins: from the first write of it the thread
+   * is gone for every read and write (a turn still streaming writes nothing more).
+   */
   deleteThread(threadId: string, user: string): Promise<void>;
   /** Restarts the thread's retention (every row of it) from now. */
   refreshRetention(threadId: string): Promise<void>;

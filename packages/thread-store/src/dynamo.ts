@@ -1,4 +1,4 @@
-import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -23,13 +24,13 @@ import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
 import {
   attachmentKey,
   BY_USER_INDEX,
-  canonicalTime,
   ITEM_MAX,
   ITEM_PREFIX,
   itemKey,
   itemSk,
   META,
   threadKey,
+  threadData,
   threadPk,
   userPk,
   userSk,
@@ -44,6 +45,16 @@ export interface DynamoThreadStoreOptions {
 }
 
 type Row = Record<string, any>;
+
+/**
+ * A deleted thread leaves its META row as a tombstone (no data, not listed) for this long: every
+ * write of a turn requires a live thread, so a turn still streaming when the thread is deleted
+ * writes nothing, and nothing brings the thread back. Longer than any turn by far.
+ */
+const TOMBSTONE_SECONDS = 86_400;
+const LIVE = 'attribute_exists(pk) AND attribute_not_exists(deleted_at)';
+/** A live thread's row (a tombstone is no thread). */
+const live = (row: Row | undefined): Row | undefined => (row && row.deleted_at === undefined ? row : undefined);
 
 /** The ChatKit store on one DynamoDB table (keys.ts has the layout). */
 export class DynamoThreadStore implements ChatStore {
@@ -78,23 +89,25 @@ export class DynamoThreadStore implements ChatStore {
       new GetCommand({
         TableName: this.tableName,
         Key: threadKey(threadId),
-        ProjectionExpression: '#u',
+        ProjectionExpression: '#u, deleted_at',
         ExpressionAttributeNames: { '#u': 'user' },
         ConsistentRead: true,
       }),
     );
-    return (out.Item?.user as string | undefined) ?? null;
+    return (live(out.Item)?.user as string | undefined) ?? null;
   }
 
   async threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
-    return out.Item ? { thread: JSON.parse(out.Item.data) as ThreadMetadata, user: out.Item.user as string } : null;
+    const row = live(out.Item);
+    return row ? { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string } : null;
   }
 
   private async metaRow(threadId: string, user: string): Promise<Row> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
-    if (!out.Item || out.Item.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
-    return out.Item;
+    const row = live(out.Item);
+    if (!row || row.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    return row;
   }
 
   async loadThread(threadId: string, user: string): Promise<ThreadMetadata> {
@@ -114,7 +127,8 @@ export class DynamoThreadStore implements ChatStore {
       }),
     );
     const [meta, ...rest] = out.Items ?? [];
-    if (!meta || meta.sk !== META || meta.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    if (!meta || meta.sk !== META || meta.user !== user || meta.deleted_at !== undefined)
+      throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
     const items = rest.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
     return {
       thread: JSON.parse(meta.data) as ThreadMetadata,
@@ -124,28 +138,52 @@ export class DynamoThreadStore implements ChatStore {
   }
 
   async saveThread(thread: ThreadMetadata, user: string, extra: Record<string, unknown> = {}): Promise<void> {
-    const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
-    const data: ThreadMetadata = {
-      id,
-      title: title ?? null,
-      created_at: canonicalTime(created_at),
-      status,
-      allowed_image_domains: allowed_image_domains ?? null,
-      metadata: metadata ?? {},
-    };
+    const data = threadData(thread);
+    const { id } = data;
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...threadKey(id), gsi1pk: userPk(user), gsi1sk: userSk(data), user, data: JSON.stringify(data), ...this.ttl(), ...extra },
-          // A thread id belongs to one user for ever.
-          ConditionExpression: 'attribute_not_exists(pk) OR #u = :u',
+          // A thread id belongs to one user for ever, and a deleted thread stays deleted.
+          ConditionExpression: 'attribute_not_exists(pk) OR (#u = :u AND attribute_not_exists(deleted_at))',
           ExpressionAttributeNames: { '#u': 'user' },
           ExpressionAttributeValues: { ':u': user },
         }),
       );
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(`thread ${id.slice(0, 80)}`);
+      throw e;
+    }
+  }
+
+  async createThread(thread: ThreadMetadata, user: string, first: ThreadItem): Promise<void> {
+    const data = threadData(thread);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...threadKey(data.id),
+                  gsi1pk: userPk(user),
+                  gsi1sk: userSk(data),
+                  user,
+                  data: JSON.stringify(data),
+                  ...this.ttl(),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            { Put: { TableName: this.tableName, Item: this.itemRow(data.id, first), ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+    } catch (e) {
+      if (e instanceof TransactionCanceledException && e.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed'))
+        throw new ConflictError(`Thread ${data.id.slice(0, 80)} exists already.`);
       throw e;
     }
   }
@@ -238,20 +276,49 @@ export class DynamoThreadStore implements ChatStore {
     return all;
   }
 
+  private itemRow(threadId: string, item: ThreadItem): Row {
+    return { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() };
+  }
+
   async addThreadItem(threadId: string, item: ThreadItem): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await this.writeItem(threadId, item, true);
   }
 
   async saveItem(threadId: string, item: ThreadItem): Promise<void> {
-    await this.doc.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() } }),
-    );
+    await this.writeItem(threadId, item, false);
+  }
+
+  /**
+   * An item is written only while its thread lives (one transaction: the thread's row checked, the
+   * item put), so a turn that outlives a `threads.delete` writes nothing. Two writes of the same
+   * thread at once may conflict on the checked row: retried briefly.
+   */
+  private async writeItem(threadId: string, item: ThreadItem, insert: boolean): Promise<void> {
+    const put = {
+      TableName: this.tableName,
+      Item: this.itemRow(threadId, item),
+      ...(insert ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { ConditionCheck: { TableName: this.tableName, Key: threadKey(threadId), ConditionExpression: LIVE } },
+              { Put: put },
+            ],
+          }),
+        );
+        return;
+      } catch (e) {
+        if (!(e instanceof TransactionCanceledException)) throw e;
+        const [thread, row] = e.CancellationReasons ?? [];
+        if (thread?.Code === 'ConditionalCheckFailed') throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+        if (row?.Code === 'ConditionalCheckFailed') throw new ConflictError(`Item ${item.id.slice(0, 80)} exists already.`);
+        if (attempt >= 4 || ![thread?.Code, row?.Code].includes('TransactionConflict')) throw e;
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 20));
+      }
+    }
   }
 
   async loadItem(threadId: string, itemId: string): Promise<ThreadItem> {
@@ -317,10 +384,29 @@ export class DynamoThreadStore implements ChatStore {
   }
 
   async deleteThread(threadId: string, user: string): Promise<void> {
-    await this.metaRow(threadId, user);
-    const keys = await this.partitionKeys(threadId);
-    // Items first and META last: a delete cut short leaves a thread that can be deleted again.
-    keys.sort((a, b) => (a.sk === META ? 1 : b.sk === META ? -1 : 0));
+    // The tombstone first: from this write on the thread is neither read, listed nor written (a
+    // turn still streaming writes nothing); then its items go. A delete cut short is finished by
+    // the next one (which still answers not found: the thread is gone for its user).
+    let again = false;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: threadKey(threadId),
+          UpdateExpression: 'SET deleted_at = :now, #ttl = :ttl REMOVE gsi1pk, gsi1sk, #d',
+          ConditionExpression: '#u = :u AND attribute_not_exists(deleted_at)',
+          ExpressionAttributeNames: { '#u': 'user', '#d': 'data', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':u': user, ':now': this.now(), ':ttl': Math.floor(this.now() / 1000) + TOMBSTONE_SECONDS },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const old = (e as { Item?: Record<string, { S?: string }> }).Item;
+      if (!old || old.user?.S !== user || !old.deleted_at) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+      again = true;
+    }
+    const keys = (await this.partitionKeys(threadId)).filter((k) => k.sk !== META);
     for (let i = 0; i < keys.length; i += 25) {
       let pending: any[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
       for (let attempt = 0; pending.length && attempt < 6; attempt++) {
@@ -330,6 +416,7 @@ export class DynamoThreadStore implements ChatStore {
       }
       if (pending.length) throw new Error('could not delete every row of the thread (DynamoDB kept some unprocessed); delete it again');
     }
+    if (again) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
   }
 
   async refreshRetention(threadId: string): Promise<void> {
@@ -345,7 +432,8 @@ export class DynamoThreadStore implements ChatStore {
                 TableName: this.tableName,
                 Key,
                 UpdateExpression: 'SET #t = :t',
-                ConditionExpression: 'attribute_exists(pk)',
+                // Deleted meanwhile: a tombstone keeps its own expiry.
+                ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deleted_at)',
                 ExpressionAttributeNames: { '#t': 'ttl' },
                 ExpressionAttributeValues: { ':t': ttl },
               }),

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@lead-intake/chatkit-protocol';
+import { NotFoundError, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
 
 /**
  * The thread table's keys (one DynamoDB table; docs/backend.md, "Thread store"):
@@ -43,4 +43,17 @@ export const itemKey = (threadId: string, itemId: string) => ({ pk: threadPk(thr
 export function canonicalTime(iso: string): string {
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
   return Number.isNaN(ms) ? iso : new Date(ms).toISOString();
+}
+
+/** A thread's metadata as stored: the fields the protocol has, times in one spelling. */
+export function threadData(thread: ThreadMetadata): ThreadMetadata {
+  const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
+  return {
+    id,
+    title: title ?? null,
+    created_at: canonicalTime(created_at),
+    status,
+    allowed_image_domains: allowed_image_domains ?? null,
+    metadata: metadata ?? {},
+  };
 }

@@ -9,11 +9,13 @@ import {
   type ThreadPageOptions,
 } from './contract';
 import { ITEM_PREFIX as KIND_PREFIX, timeSortableId } from './ids';
-import { canonicalTime, itemSk, userSk } from './keys';
+import { itemSk, threadData, userSk } from './keys';
 
 interface ThreadRow {
   owner: string;
   meta: ThreadMetadata;
+  /** A tombstone: deleted, and never written again (as the DynamoDB store's). */
+  deleted?: boolean;
   expiresAt?: number;
   /** sort key -> item (and its feedback). */
   items: Map<string, { item: ThreadItem; feedback?: string }>;
@@ -36,15 +38,21 @@ export class MemoryThreadStore implements ChatStore {
     return days > 0 ? Math.floor((this.opts.now ?? Date.now)() / 1000) + Math.round(days * 86400) : undefined;
   }
 
-  private row(threadId: string, user: string): ThreadRow {
+  /** A live thread (a tombstone is none). */
+  private live(threadId: string): ThreadRow | undefined {
     const t = this.threads.get(threadId);
+    return t && !t.deleted ? t : undefined;
+  }
+
+  private row(threadId: string, user: string): ThreadRow {
+    const t = this.live(threadId);
     if (!t || t.owner !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
     return t;
   }
 
-  /** A thread's item rows in key order; a thread without its META (half deleted) has none. */
+  /** A thread's item rows in key order; a deleted thread has none. */
   private sorted(threadId: string): ThreadItem[] {
-    const t = this.threads.get(threadId);
+    const t = this.live(threadId);
     if (!t) return [];
     return [...t.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v.item);
   }
@@ -58,11 +66,11 @@ export class MemoryThreadStore implements ChatStore {
   }
 
   async threadOwner(threadId: string): Promise<string | null> {
-    return this.threads.get(threadId)?.owner || null;
+    return this.live(threadId)?.owner || null;
   }
 
   async threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null> {
-    const t = this.threads.get(threadId);
+    const t = this.live(threadId);
     return t?.owner ? { thread: clone(t.meta), user: t.owner } : null;
   }
 
@@ -81,26 +89,28 @@ export class MemoryThreadStore implements ChatStore {
 
   async saveThread(thread: ThreadMetadata, user: string): Promise<void> {
     const existing = this.threads.get(thread.id);
-    if (existing?.owner && existing.owner !== user) throw new NotFoundError(`thread ${thread.id.slice(0, 80)}`);
-    const { id, title, created_at, status, allowed_image_domains, metadata } = thread;
-    const meta: ThreadMetadata = clone({
-      id,
-      title: title ?? null,
-      created_at: canonicalTime(created_at),
-      status,
-      allowed_image_domains: allowed_image_domains ?? null,
-      metadata: metadata ?? {},
-    });
+    if (existing && (existing.deleted || existing.owner !== user)) throw new NotFoundError(`thread ${thread.id.slice(0, 80)}`);
+    const meta = clone(threadData(thread));
     if (existing) {
-      existing.owner = user;
       existing.meta = meta;
       existing.expiresAt = this.expiry();
-    } else this.threads.set(id, { owner: user, meta, expiresAt: this.expiry(), items: new Map() });
+    } else this.threads.set(meta.id, { owner: user, meta, expiresAt: this.expiry(), items: new Map() });
+  }
+
+  async createThread(thread: ThreadMetadata, user: string, first: ThreadItem): Promise<void> {
+    if (this.threads.has(thread.id)) throw new ConflictError(`Thread ${thread.id.slice(0, 80)} exists already.`);
+    const meta = clone(threadData(thread));
+    this.threads.set(meta.id, {
+      owner: user,
+      meta,
+      expiresAt: this.expiry(),
+      items: new Map([[itemSk(first.id), { item: clone(first) }]]),
+    });
   }
 
   async loadThreads(user: string, opts: ThreadPageOptions = {}): Promise<Page<ThreadMetadata>> {
     const limit = opts.limit ?? DEFAULT_PAGE;
-    const mine = [...this.threads.values()].filter((t) => t.owner === user).map((t) => t.meta);
+    const mine = [...this.threads.values()].filter((t) => t.owner === user && !t.deleted).map((t) => t.meta);
     mine.sort((a, b) => (userSk(a) < userSk(b) ? -1 : 1));
     if ((opts.order ?? 'desc') === 'desc') mine.reverse();
     let start = 0;
@@ -130,21 +140,17 @@ export class MemoryThreadStore implements ChatStore {
     return clone(this.sorted(threadId));
   }
 
+  /** A live thread's items: items are written only while their thread lives. */
   private items(threadId: string): Map<string, { item: ThreadItem; feedback?: string }> {
-    let t = this.threads.get(threadId);
-    // Items may be written before their thread (the chat writes a new thread's first message
-    // alongside it), as DynamoDB allows; they are unreachable until the thread exists.
-    if (!t) {
-      t = { owner: '', meta: undefined as unknown as ThreadMetadata, items: new Map() };
-      this.threads.set(threadId, t);
-    }
+    const t = this.live(threadId);
+    if (!t) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
     return t.items;
   }
 
   async addThreadItem(threadId: string, item: ThreadItem): Promise<void> {
     const sk = itemSk(item.id);
     const items = this.items(threadId);
-    if (items.has(sk)) throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+    if (items.has(sk)) throw new ConflictError(`Item ${item.id.slice(0, 80)} exists already.`);
     items.set(sk, { item: clone(item) });
   }
 
@@ -155,7 +161,7 @@ export class MemoryThreadStore implements ChatStore {
   }
 
   async loadItem(threadId: string, itemId: string): Promise<ThreadItem> {
-    const found = this.threads.get(threadId)?.items.get(itemSk(itemId));
+    const found = this.live(threadId)?.items.get(itemSk(itemId));
     if (!found) throw new NotFoundError(`item ${itemId.slice(0, 80)}`);
     return clone(found.item);
   }
@@ -184,12 +190,15 @@ export class MemoryThreadStore implements ChatStore {
   }
 
   async deleteThread(threadId: string, user: string): Promise<void> {
-    this.row(threadId, user);
-    this.threads.delete(threadId);
+    const t = this.row(threadId, user);
+    // A tombstone stays (the DynamoDB store's expires after a day): nothing writes the thread again.
+    t.deleted = true;
+    t.items.clear();
+    t.meta = undefined as unknown as ThreadMetadata;
   }
 
   async refreshRetention(threadId: string): Promise<void> {
-    const t = this.threads.get(threadId);
+    const t = this.live(threadId);
     if (t && t.owner) t.expiresAt = this.expiry();
   }
 

@@ -15,6 +15,14 @@ export interface UsageGateOptions {
   metrics?: Metrics;
 }
 
+/**
+ * The assistant's fixed answer when the model cannot answer (a refusal for the model's sake, an
+ * upstream failure): honest, and the customer's message is kept for the shop.
+ */
+export const keptAnswer = (shopPhone: string) =>
+  `Thanks, we got your message. Our assistant can't answer right now; the shop will get back to you ` +
+  `if you left a phone number or email. You can also call the shop at ${shopPhone}.`;
+
 /** A network's turns per window: its share of the day's ceiling, at least one. */
 export const networkLimits = (o: Pick<UsageGateOptions, 'dailyModelCalls' | 'networkDailySharePercent' | 'networkHourlySharePercent'>) => ({
   day: Math.max(1, Math.floor((o.dailyModelCalls * o.networkDailySharePercent) / 100)),
@@ -40,9 +48,7 @@ export function usageGate(o: UsageGateOptions): TurnGate {
     { key: `net-hour#${network}`, limit: share.hour, windowSeconds: 3600 },
   ];
   const counters = (user: string, network?: string) => [perUser(user), ...(network ? perNetwork(network) : [])];
-  const kept =
-    `Thanks, we got your message. Our assistant can't answer right now; the shop will get back to you ` +
-    `if you left a phone number or email. You can also call the shop at ${o.shopPhone}.`;
+  const kept = keptAnswer(o.shopPhone);
   return {
     async admit(user: string, network?: string): Promise<GateVerdict> {
       const [rate, day] = await Promise.allSettled([o.limits.take(counters(user, network)), o.budget.take()]);

@@ -21,7 +21,7 @@ import { loadShopProfile } from '@lead-intake/shop-hours';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { ID, JSON_TYPES, STREAMING_TYPES } from '@lead-intake/chatkit-protocol';
 import { DailyBudget, networkOf, UsageLimits } from '@lead-intake/usage-limits';
-import { budgetBlock, usageGate } from './gate';
+import { budgetBlock, keptAnswer, usageGate } from './gate';
 
 const KNOWN_TYPES = new Set<string>([...STREAMING_TYPES, ...JSON_TYPES]);
 
@@ -122,6 +122,7 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
         shopPhone: profile.phone,
         metrics,
       }),
+      unavailableAnswer: keptAnswer(profile.phone),
       retentionDays: settings.retentionDays,
       knownThreads,
       onError: (stage, e) => {
