@@ -29,6 +29,7 @@ import {
 import { TEST_STACK_ENV } from './jest/stack-env';
 
 /** `npm run lead -- preview|status|resend` against the local stack the tests run. */
+const JPEG_START = new Uint8Array([0xff, 0xd8, 0xff, 0xe0]); // a JPEG's first bytes (the chat checks them)
 const ROOT = join(__dirname, '..');
 const admin = emulator();
 const env = { ...process.env, ...TEST_STACK_ENV, OPENAI_API_KEY: '' };
@@ -167,9 +168,9 @@ it('forget deletes every conversation of the thread’s customer (asking first),
   const photo = (
     await chatRequest({ type: 'attachments.create', params: { name: 'plate.jpg', size: 4, mime_type: 'image/jpeg' } }, { token: owner })
   ).json;
-  expect((await fetch(photo.upload_descriptor.url, { method: 'PUT', headers: photo.upload_descriptor.headers, body: 'abcd' })).status).toBe(
-    200,
-  );
+  expect(
+    (await fetch(photo.upload_descriptor.url, { method: 'PUT', headers: photo.upload_descriptor.headers, body: JPEG_START })).status,
+  ).toBe(200);
   const input = { content: [{ type: 'input_text', text: 'my plate' }], attachments: [photo.id], inference_options: {} };
   expect((await chatRequest({ type: 'threads.add_user_message', params: { thread_id: other, input } }, { token: owner })).status).toBe(200);
   const res = await cli(['forget', id, '--yes']);

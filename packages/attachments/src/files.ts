@@ -8,12 +8,18 @@ import type { S3Client } from '@aws-sdk/client-s3';
  * the second with the conversations' retention.
  */
 export interface FileStore {
-  /** The presigned PUT for a new object: the declared size and type are signed in, so nothing else can be uploaded. */
+  /**
+   * The presigned PUT for a new object: the declared size and type are signed in, so nothing else
+   * can be uploaded, and so is `If-None-Match: *`, so the object cannot be replaced once uploaded
+   * (a sent photo is what the lead links to).
+   */
   uploadDescriptor(key: string, mimeType: string, size: number): Promise<{ url: string; method: 'PUT'; headers: Record<string, string> }>;
   /** A short-lived presigned GET (previews, the model's image input, the lead email's redirect). */
   readUrl(key: string, seconds?: number): Promise<string>;
   /** The object's size, or null when nothing was uploaded. */
   size(key: string): Promise<number | null>;
+  /** The object's size and first bytes (one ranged read), or null when nothing was uploaded. */
+  probe(key: string, bytes: number): Promise<{ size: number; head: Uint8Array } | null>;
   /** The object is part of a conversation now: kept with the conversation's retention. */
   markAttached(key: string): Promise<void>;
   remove(key: string): Promise<void>;
@@ -60,10 +66,17 @@ export class S3FileStore implements FileStore {
     const { s3, mod, sign } = await this.load();
     const url = await sign(
       s3,
-      new mod.PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: mimeType, ContentLength: size, Tagging: 'attached=no' }),
-      { expiresIn: UPLOAD_URL_SECONDS, signableHeaders: new Set(['content-type', 'content-length']) },
+      new mod.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentType: mimeType,
+        ContentLength: size,
+        Tagging: 'attached=no',
+        IfNoneMatch: '*',
+      }),
+      { expiresIn: UPLOAD_URL_SECONDS, signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']) },
     );
-    return { url, method: 'PUT' as const, headers: { 'content-type': mimeType } };
+    return { url, method: 'PUT' as const, headers: { 'content-type': mimeType, 'if-none-match': '*' } };
   }
 
   async readUrl(key: string, seconds = READ_URL_SECONDS) {
@@ -77,6 +90,22 @@ export class S3FileStore implements FileStore {
       return (await s3.send(new mod.HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
     } catch (e) {
       if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      throw e;
+    }
+  }
+
+  async probe(key: string, bytes: number) {
+    const { s3, mod } = await this.load();
+    try {
+      const out = await s3.send(new mod.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+      const head = await out.Body!.transformToByteArray();
+      // "bytes 0-15/12345": the whole object's size after the slash.
+      const total = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? out.ContentLength ?? head.length);
+      return { size: total, head };
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return null;
+      if (status === 416) return { size: 0, head: new Uint8Array() }; // an empty object has no first byte
       throw e;
     }
   }

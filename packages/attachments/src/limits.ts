@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '@lead-intake/chatkit-protocol';
 import { UNSAFE_TEXT } from '@lead-intake/http/fields';
 import { ConfigError } from '@lead-intake/errors';
+import { CHECKED_TYPES } from './signature';
 
 /**
  * What a customer may upload (stages.config.json `attachments`, given to the functions as
@@ -16,7 +17,7 @@ export interface AttachmentLimits {
 export const DEFAULT_LIMITS: AttachmentLimits = {
   maxBytes: 10 * 1024 * 1024,
   maxPerMessage: 4,
-  types: ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/gif', 'application/pdf'],
+  types: ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'application/pdf'],
 };
 
 const MIME = /^[a-z]+\/[a-z0-9.+-]+$/;
@@ -34,6 +35,13 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Attachme
     : [...DEFAULT_LIMITS.types];
   if (!types.length || types.some((t) => !MIME.test(t)))
     throw new ConfigError('CHAT_ATTACHMENT_TYPES', 'CHAT_ATTACHMENT_TYPES must be a comma-separated list of MIME types');
+  // Only types whose content can be checked (signature.ts): a file must be what it claims to be.
+  const unchecked = types.filter((t) => !CHECKED_TYPES.includes(t));
+  if (unchecked.length)
+    throw new ConfigError(
+      'CHAT_ATTACHMENT_TYPES',
+      `CHAT_ATTACHMENT_TYPES may list only ${CHECKED_TYPES.join(', ')} (not ${unchecked.join(', ')})`,
+    );
   return {
     // 5 GB is what one S3 PUT takes.
     maxBytes: int('CHAT_ATTACHMENT_MAX_BYTES', DEFAULT_LIMITS.maxBytes, 5 * 1024 ** 3),
@@ -56,6 +64,10 @@ export function checkNewAttachment(a: NewAttachment, limits: AttachmentLimits): 
   if (!NAME.test(a.name.trim()) || UNSAFE_TEXT.test(a.name))
     throw new InvalidRequestError(
       'params.name must be a file name of 1 to 255 characters, without slashes, control characters or direction overrides.',
+    );
+  if (/^image\/hei[cf]/i.test(a.mime_type))
+    throw new InvalidRequestError(
+      'HEIC photos cannot be read here: please send the photo as JPEG or PNG (on an iPhone: Settings > Camera > Formats > Most Compatible).',
     );
   if (!limits.types.includes(a.mime_type.toLowerCase()))
     throw new InvalidRequestError(`Files of type ${a.mime_type.slice(0, 80)} are not accepted (accepted: ${limits.types.join(', ')}).`);

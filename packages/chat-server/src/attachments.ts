@@ -1,4 +1,13 @@
-import { checkNewAttachment, isImage, objectKey, type AttachmentLimits, type FileStore } from '@lead-intake/attachments';
+import {
+  checkNewAttachment,
+  isImage,
+  matchesType,
+  objectKey,
+  SIGNATURE_BYTES,
+  typeLabel,
+  type AttachmentLimits,
+  type FileStore,
+} from '@lead-intake/attachments';
 import {
   InvalidRequestError,
   NotSupportedError,
@@ -65,7 +74,8 @@ export class Attachments {
 
   /**
    * The attachments a message names, checked before anything is written: the user's own, within
-   * the count, uploaded (an object in S3), and not sent in another conversation.
+   * the count, uploaded (an object in S3), its content what its type says (the first bytes, read
+   * with its size in one ranged GET), and not sent in another conversation.
    */
   async resolve(ids: string[], user: string, threadId: string): Promise<StoredAttachment[]> {
     if (!ids.length) return [];
@@ -78,8 +88,11 @@ export class Attachments {
         const a = await this.store.loadAttachment(id, user);
         if (a.threadId && a.threadId !== threadId)
           throw new InvalidRequestError(`Attachment ${id} was already sent in another conversation.`);
-        const size = await files.size(objectKey(id));
-        if (size === null) throw new InvalidRequestError(`Attachment ${id} was never uploaded; upload it before sending the message.`);
+        const probe = await files.probe(objectKey(id), SIGNATURE_BYTES);
+        if (probe === null) throw new InvalidRequestError(`Attachment ${id} was never uploaded; upload it before sending the message.`);
+        const mime = a.attachment.mime_type ?? '';
+        if (!matchesType(mime, probe.head))
+          throw new InvalidRequestError(`Attachment ${id} is not ${typeLabel(mime)}: its content does not match its type.`);
         return a;
       }),
     );

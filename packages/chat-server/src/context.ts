@@ -62,6 +62,8 @@ export interface ChatServerDeps {
   now?: () => Date;
   /** An unexpected failure (never a refusal): the stage and the error, for logs and metrics. */
   onError?: (stage: string, error: unknown) => void;
+  /** A streamed request ended with a protocol error (the client's doing: a 4xx in the stream): counted as a client error. */
+  onClientError?: (code: string) => void;
   /** A turn was refused by the gate. */
   onRefused?: (reason: string) => void;
   /** A model turn ended: `outcome` is done, cancelled or failed. */
@@ -104,8 +106,11 @@ export async function* once(...events: ThreadStreamEvent[]): AsyncGenerator<Thre
 }
 
 /** A failure once the stream has started: a protocol error says why; anything else is reported and retryable. */
-export function failureEvent(deps: Pick<ChatServerDeps, 'onError'>, stage: string, e: unknown): ThreadStreamEvent {
-  if (e instanceof ProtocolError) return { type: 'error', code: 'custom', message: e.message, allow_retry: false };
+export function failureEvent(deps: Pick<ChatServerDeps, 'onError' | 'onClientError'>, stage: string, e: unknown): ThreadStreamEvent {
+  if (e instanceof ProtocolError) {
+    deps.onClientError?.(e.code);
+    return { type: 'error', code: 'custom', message: e.message, allow_retry: false };
+  }
   deps.onError?.(stage, e);
   return { type: 'error', code: 'stream.error', allow_retry: true };
 }

@@ -49,6 +49,7 @@ function server(
     knownThreads: opts.knownThreads ?? new KnownThreads(),
     unavailableAnswer: opts.unavailableAnswer,
     onError: opts.onError,
+    onClientError: opts.onClientError,
     ...(opts.gate ? { gate: { admit: async (u: string) => opts.gate!(u), refund: async () => undefined } } : {}),
   });
 }
@@ -429,7 +430,8 @@ describe('deletion wins', () => {
   it('a thread deleted while its answer streams stays deleted: the answer, the title and the visit are not written', async () => {
     const store = dynamoStore();
     const errors: unknown[] = [];
-    const s = server(store, { onError: (stage) => errors.push(stage) });
+    const clientErrors: string[] = [];
+    const s = server(store, { onError: (stage) => errors.push(stage), onClientError: (code) => clientErrors.push(code) });
     await admin.queue({ text: Array.from({ length: 30 }, (_, n) => `word${n}`).join(' '), chunk_delay_ms: 20 });
     const answer = await s.process(
       { type: 'threads.create', params: { input: text('My car will not start, call 415-555-0152') } },
@@ -452,7 +454,9 @@ describe('deletion wins', () => {
     expect(await partition(id)).toEqual([{ sk: 'META' }]); // the tombstone alone
     expect((await run(s, 'deleter', { type: 'threads.list', params: {} })).body.data).toEqual([]);
     expect((await run(s, 'deleter', { type: 'threads.get_by_id', params: { thread_id: id } })).status).toBe(404);
+    // The customer's doing: a client error, never one the server-error alarms count.
     expect(errors).toEqual([]);
+    expect(clientErrors).toEqual(['not_found']);
   });
 });
 

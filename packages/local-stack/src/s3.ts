@@ -7,6 +7,7 @@ import { join } from 'node:path';
 // depends on. Why this one: docs/local-development.md.
 import S3rver from '@20minutes/s3rver';
 import AWSAccount from '@20minutes/s3rver/lib/models/account';
+import S3Error from '@20minutes/s3rver/lib/models/error';
 import { LOCAL_ACCOUNT_ID } from './intrinsics';
 import type { QueueDefinition } from './service-config';
 
@@ -37,6 +38,30 @@ export function corsXml(cors: { CorsRules?: Array<Record<string, any>> } | undef
 }
 
 /**
+ * S3's conditional write (`If-None-Match: *`: the upload is refused with 412 when the object
+ * exists), which s3rver lacks: the store its object controller writes through is wrapped for such
+ * a request, so the signature is checked first, as S3 does. (Not atomic: two uploads at the same
+ * instant may both pass; S3 lets one win.)
+ */
+async function conditionalPut(ctx: any, next: () => Promise<unknown>) {
+  if (ctx.method === 'PUT' && ctx.get('if-none-match') === '*' && !ctx.get('x-amz-copy-source')) {
+    const store = ctx.store;
+    ctx.store = Object.create(store, {
+      putObject: {
+        value: async (object: { bucket: string; key: string }) => {
+          if (await store.existsObject(object.bucket, object.key))
+            throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+              Condition: 'If-None-Match',
+            });
+          return store.putObject(object);
+        },
+      },
+    });
+  }
+  return next();
+}
+
+/**
  * The S3 stand-in with the services' buckets (their names and CORS rules as the deploy declares
  * them), data in a fresh temporary folder. It accepts the local stack's credentials (`local`).
  */
@@ -51,6 +76,7 @@ export async function startS3(host: string, port: number, buckets: QueueDefiniti
   });
   const dir = mkdtempSync(join(tmpdir(), 'local-s3-'));
   const server = new S3rver({ port, address: host, silent: true, directory: dir, configureBuckets: configured, resetOnClose: true });
+  server.middleware.unshift(conditionalPut);
   await server.run();
   return {
     endpoint: `http://${host}:${port}`,

@@ -72,7 +72,7 @@ it('takes the idle window of server-scheduled leads as whole seconds, at most a 
 
 it('takes attachment limits the server and the signature can enforce', () => {
   expect(resolveStage('prod').attachments).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPerMessage: 4 });
-  expect(resolveStage('prod').attachmentTypesCsv).toBe('image/jpeg,image/png,image/webp,image/heic,image/gif,application/pdf');
+  expect(resolveStage('prod').attachmentTypesCsv).toBe('image/jpeg,image/png,image/webp,image/gif,application/pdf');
   const bad = (attachments: unknown) => () => resolveStage('prod', config({ prod: { attachments } }));
   const ok = { maxBytes: 1000, maxPerMessage: 4, types: ['image/jpeg'], linkDays: 90 };
   expect(bad(ok)).not.toThrow();

@@ -45,8 +45,8 @@ describe('two-phase upload', () => {
       preview_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/.*X-Amz-Signature=/),
       upload_descriptor: {
         method: 'PUT',
-        headers: { 'content-type': 'image/jpeg' },
-        url: expect.stringContaining('X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost'),
+        headers: { 'content-type': 'image/jpeg', 'if-none-match': '*' },
+        url: expect.stringContaining('X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match'),
       },
     });
     // Before the upload there is nothing to show; after it, the preview is the photo.
@@ -96,6 +96,20 @@ describe('two-phase upload', () => {
     // Sent: it stays with the conversation.
     const del = await chatRequest({ type: 'attachments.delete', params: { attachment_id: att.id } }, { token });
     expect([del.status, del.json.code]).toEqual([409, 'conflict']);
+    // And it cannot be replaced through its upload URL (still valid for minutes): S3 refuses, the object and its tag are unchanged.
+    const other = Buffer.concat([
+      Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+      Buffer.from('another photo '.repeat(78)).subarray(0, JPEG.length - 4),
+    ]);
+    expect(other.length).toBe(JPEG.length);
+    const replace = await fetch(att.upload_descriptor.url, { method: 'PUT', headers: att.upload_descriptor.headers, body: other });
+    expect(replace.status).toBe(412);
+    // Without the signed header the signature does not hold.
+    const unconditional = await fetch(att.upload_descriptor.url, { method: 'PUT', headers: { 'content-type': 'image/jpeg' }, body: other });
+    expect(unconditional.status).toBe(403);
+    expect(Buffer.from(await (await fetch(again)).arrayBuffer())).toEqual(JPEG);
+    const after = await s3.send(new GetObjectTaggingCommand({ Bucket: ATTACHMENTS_BUCKET, Key: `attachments/${att.id}` }));
+    expect(after.TagSet).toEqual([{ Key: 'attached', Value: 'yes' }]);
   });
 
   it('a PDF goes to the model as a file input; the history keeps saying what was shared', async () => {
@@ -173,6 +187,25 @@ describe('limits, each refused with a reason before anything is issued or writte
     await refuse({ name: 'run.exe', size: 100, mime_type: 'application/octet-stream' }, /not accepted/);
     await refuse({ name: '../../etc/passwd', size: 100, mime_type: 'image/jpeg' }, /file name/);
     await refuse({ name: 'empty.jpg', size: 0, mime_type: 'image/jpeg' }, /at least 1/);
+    // The model cannot read HEIC: the customer is told how to send the photo instead.
+    await refuse({ name: 'IMG_0042.HEIC', size: 100, mime_type: 'image/heic' }, /HEIC photos .* JPEG or PNG .*Most Compatible/);
+  });
+
+  it('a file must be what its type says: HTML uploaded as a PNG is refused before the model or anyone sees it', async () => {
+    const token = await chatToken('u_attachLimits0000000005');
+    const html = Buffer.from('<html><script>alert(1)</script>call 415-555-0199</html>');
+    const fake = await upload(token, 'photo.png', html, 'image/png');
+    const refused = await chatRequest({ type: 'threads.create', params: { input: input('see photo', [fake.id]) } }, { token });
+    expect([refused.status, refused.json.code]).toEqual([400, 'invalid_request']);
+    expect(refused.json.error).toBe(`Attachment ${fake.id} is not a PNG image: its content does not match its type.`);
+    expect(await admin.requests()).toEqual([]);
+    expect((await chatRequest({ type: 'threads.list', params: {} }, { token })).json.data).toEqual([]);
+    // A PDF that is a PDF, and a JPEG declared as one, pass (the photo is still the customer's to send).
+    const pdf = await upload(token, 'quote.pdf', PDF, 'application/pdf');
+    const jpeg = await upload(token, 'dent.jpg', JPEG, 'image/jpeg');
+    await admin.queue({ text: 'Thanks for the quote and photo.' });
+    const ok = await chatRequest({ type: 'threads.create', params: { input: input('here', [pdf.id, jpeg.id]) } }, { token });
+    expect(ok.events.some((e) => e.type === 'error')).toBe(false);
   });
 
   it('the signature holds the declared size and type: the browser cannot upload something else', async () => {

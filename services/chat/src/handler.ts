@@ -129,6 +129,8 @@ export const handler = middy<any, any, Error, ChatContext>({ executionMode: exec
         metrics.addMetric('ChatErrors', MetricUnit.Count, 1);
         logger.error('chat request failed', { stage, errorName: (e as Error)?.name });
       },
+      // A 404/409 met once streaming (a thread deleted, an attachment taken meanwhile): the caller's, never a server error.
+      onClientError: () => metrics.addMetric('ClientErrors', MetricUnit.Count, 1),
       onRefused: (reason) => {
         const m = metrics.singleMetric();
         m.addDimension('reason', reason);
