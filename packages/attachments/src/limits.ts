@@ -67,7 +67,8 @@ export function checkNewAttachment(a: NewAttachment, limits: AttachmentLimits): 
     );
   if (/^image\/hei[cf]/i.test(a.mime_type))
     throw new InvalidRequestError(
-      'HEIC photos cannot be read here: please send the photo as JPEG or PNG (on an iPhone: Settings > Camera > Formats > Most Compatible).',
+      'HEIC photos cannot be read here: please send the photo as JPEG or PNG ' +
+        '(on an iPhone: Settings > Camera > Formats > Most Compatible).',
     );
   if (!limits.types.includes(a.mime_type.toLowerCase()))
     throw new InvalidRequestError(`Files of type ${a.mime_type.slice(0, 80)} are not accepted (accepted: ${limits.types.join(', ')}).`);
