@@ -239,9 +239,9 @@ describe('the lead stack', () => {
     const roles = ofType(t(), 'AWS::IAM::Role').map(([id]) => id);
     expect(roles.sort()).toEqual(['FilesFunctionRole', 'LeadFunctionRole', 'SchedulerFunctionRole', 'SweeperFunctionRole']);
     const ledgerWrite = 'dynamodb:UpdateItem';
-    // Running a lead (endpoint, sweeper, scheduler): the ledger's writes, the follow-up index, the
-    // chat table read-only, SES as the sender, the stage's secrets.
-    const runsLeads = [ledgerWrite, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+    // Running a lead (endpoint, sweeper, scheduler): the ledger's writes, the day's summary counter,
+    // the follow-up index, the chat table read-only, SES as the sender, the stage's secrets.
+    const runsLeads = [ledgerWrite, ledgerWrite, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query'];
     const common = [...runsLeads, 'ses:SendRawEmail', 'ssm:GetParameters'];
     expect(actions(statementsOf(t(), 'Lead'))).toEqual([...common, 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
     expect(actions(statementsOf(t(), 'Sweeper'))).toEqual(
@@ -263,6 +263,9 @@ describe('the lead stack', () => {
       const dynamo = statementsOf(t(), fn).filter((x: any) => x.Action.some((a: string) => a.startsWith('dynamodb:')));
       expect(dynamo).toContainEqual(
         expect.objectContaining({ Action: [ledgerWrite], Resource: [{ 'Fn::GetAtt': ['LeadDedupeTable', 'Arn'] }] }),
+      );
+      expect(dynamo).toContainEqual(
+        expect.objectContaining({ Action: [ledgerWrite], Resource: [{ 'Fn::GetAtt': ['LeadLimitsTable', 'Arn'] }] }),
       );
       expect(dynamo).toContainEqual(
         expect.objectContaining({
@@ -569,7 +572,12 @@ describe('customers’ photos and files', () => {
     });
     expect(p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
     expect(p.CorsConfiguration.CorsRules).toEqual([
-      { AllowedOrigins: settings.allowedOrigins, AllowedMethods: ['PUT', 'GET'], AllowedHeaders: ['content-type'], MaxAge: 300 },
+      {
+        AllowedOrigins: settings.allowedOrigins,
+        AllowedMethods: ['PUT', 'GET'],
+        AllowedHeaders: ['content-type', 'if-none-match'],
+        MaxAge: 300,
+      },
     ]);
     const rules = Object.fromEntries(p.LifecycleConfiguration.Rules.map((r: any) => [r.Id, r]));
     expect(rules.unattached).toMatchObject({ Status: 'Enabled', TagFilters: [{ Key: 'attached', Value: 'no' }], ExpirationInDays: 1 });

@@ -62,6 +62,7 @@ function resolveStage(stage, file = FILE) {
     ['chatTurnsPerMinute', 1, 100000],
     ['newUsersPerSourceIpPerHour', 1, 100000],
     ['chatDailyModelCalls', 1, 10000000],
+    ['leadDailySummaries', 1, 10000000],
     ['chatNetworkDailySharePercent', 1, 100],
     ['chatNetworkHourlySharePercent', 1, 100],
     ['chatRetentionDays', 1, 3650],

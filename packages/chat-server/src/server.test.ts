@@ -35,6 +35,7 @@ function server(
     gate?: (user: string) => GateVerdict;
     unavailableAnswer?: string;
     onError?: (stage: string, e: unknown) => void;
+    onClientError?: (code: string) => void;
   } = {},
 ) {
   const openai = openaiClientCache()('sk-test', { timeoutMs: 5000, maxRetries: 0 });

@@ -67,7 +67,7 @@ export interface LeadAnswer {
 }
 
 /** The summary result for one transcript state: a summary, or why there is none. */
-export type SummaryResult = { ok: true; summary: LeadSummary } | { ok: false; failure: SummaryFailure };
+export type SummaryResult = { ok: true; summary: LeadSummary } | { ok: false; failure: SummaryFailure | 'over_budget' };
 
 export type Decision = 'no_contact' | 'not_customer' | 'not_ready' | 'send';
 
@@ -117,6 +117,12 @@ export interface LeadPorts {
   now?: () => Date;
   /** A link that keeps working for the owner to one of the thread's self-hosted files, or null (@lead-intake/attachments). */
   fileLink?: (threadId: string, attachmentId: string) => string | null;
+  /**
+   * The stage's summaries per day (stages.config.json `leadDailySummaries`): `take` answers false
+   * when today's are spent, and the lead goes out without an AI summary. A flood of conversations
+   * with contacts cannot spend the model without limit.
+   */
+  summaryBudget?: { take(): Promise<boolean> };
   hooks?: LeadHooks;
 }
 
@@ -213,7 +219,7 @@ export function transcriptState(t: Transcript): string {
   return `${t.itemCount}:${t.lastItemId ?? ''}`;
 }
 
-/** 5. The summary kept on the lease for this exact transcript state, else a new one from OpenAI. */
+/** 5. The summary kept on the lease for this exact transcript state, else a new one from OpenAI (within the day's budget). */
 async function summarize(
   job: LeadJob,
   t: Transcript,
@@ -229,6 +235,8 @@ async function summarize(
       // An unreadable kept summary is paid for again.
     }
   }
+  if (ports.summaryBudget && !(await ports.summaryBudget.take()))
+    return { summary: { ok: false, failure: 'over_budget' }, fromCache: false };
   const outcome = await summarizeLead(ports.openai, {
     model: ports.model,
     shopName: ports.profile.name,

@@ -13,6 +13,7 @@ function config(stages: Record<string, unknown>, defaults: Record<string, unknow
     chatTurnsPerMinute: 10,
     newUsersPerSourceIpPerHour: 20,
     chatDailyModelCalls: 2000,
+    leadDailySummaries: 500,
     chatNetworkDailySharePercent: 10,
     chatNetworkHourlySharePercent: 3,
     chatRetentionDays: 365,

@@ -56,6 +56,12 @@ export const settings = (() => {
       bucket: process.env.LEAD_ATTACHMENTS_BUCKET || null,
       linkDays: intSetting(process.env, 'LEAD_FILE_LINK_DAYS', 90, { min: 1, max: 3650 }),
     },
+    // A bound of their own on what summaries spend: at most this many per UTC day (stages.config.json
+    // leadDailySummaries), counted in the lead's limits table; past it a lead goes out without one.
+    summaryBudget: {
+      table: process.env.LEAD_LIMITS_TABLE_NAME || null,
+      perDay: intSetting(process.env, 'LEAD_DAILY_SUMMARIES', 500, { min: 1, max: 10000000 }),
+    },
     alerts: alertSettings(process.env),
   };
 })();
@@ -139,6 +145,7 @@ export const clients: {
   threadStore?: import('@lead-intake/thread-store').DynamoThreadStore;
   ses?: ReturnType<typeof import('@lead-intake/ses-mailer').createSesClient>;
   contactIndex?: import('@lead-intake/dedupe').ContactIndex;
+  summaryBudget?: import('@lead-intake/usage-limits').DailyBudget;
   sms?: Promise<import('@aws-sdk/client-pinpoint-sms-voice-v2').PinpointSMSVoiceV2Client>;
   /** The webhook's signing secret (SSM, read on first use and kept 15 minutes). */
   webhookSecret?: { value: string; until: number };

@@ -27,6 +27,7 @@ import type { Lease } from '@lead-intake/dedupe';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
+import { DailyBudget } from '@lead-intake/usage-limits';
 import { FallbackTranscriptSource, HostedChatKitSource, type TranscriptSource } from '@lead-intake/transcript';
 import type * as Runtime from './runtime';
 
@@ -41,6 +42,29 @@ function transcriptSource(rt: Rt, apiKey: string): TranscriptSource {
   if (rt.chatkitMode !== 'self-hosted') return hosted;
   // Self-hosted threads first; one never imported is read from the hosted API (migration period).
   return new FallbackTranscriptSource(new StoreTranscriptSource(threadStore(rt)), hosted);
+}
+
+/**
+ * The day's summaries (one conditional write per summary: a summary is a model call of seconds).
+ * Past the ceiling a lead goes out without one (counted: SummaryBudgetAlarm); the counter
+ * unreachable does not hold a lead back (logged).
+ */
+function summaryBudget(rt: Rt): LeadPorts['summaryBudget'] {
+  const { table, perDay } = rt.settings.summaryBudget;
+  if (!table) return undefined;
+  const budget = (rt.clients.summaryBudget ??= new DailyBudget({ tableName: table, key: 'summaries#day', ceiling: perDay, block: 1 }));
+  return {
+    take: async () => {
+      try {
+        const got = await budget.take();
+        if (!got.ok) rt.metrics.addMetric('SummariesOverBudget', MetricUnit.Count, 1);
+        return got.ok;
+      } catch (e) {
+        rt.logger.warn('summary budget unavailable; summarized anyway', { errorName: (e as Error)?.name });
+        return true;
+      }
+    },
+  };
 }
 
 /** The owner of a self-hosted thread (read from the thread itself), or null: no such thread. */
@@ -130,6 +154,7 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
     ledger: rt.getLedger(),
     source: transcriptSource(rt, apiKey),
     openai: openai(rt, apiKey, settings.summary),
+    summaryBudget: summaryBudget(rt),
     profile: loadShopProfile(),
     model: settings.model,
     // Whatever OpenAI does, LEAD_SEND_RESERVE_MS stays for the email and the ledger write.
@@ -151,9 +176,12 @@ function leadPorts(rt: Rt, secrets: LeadSecrets, remainingMs: number, log: Recor
     hooks: {
       evaluated: (ev, effective) => {
         const summaryFailure = ev.summary && !ev.summary.ok ? ev.summary.failure : undefined;
-        // Summaries made (failed ones too): the denominator of SummaryFailureRateAlarm.
-        if (ev.summary && !ev.summaryFromCache) metrics.addMetric('Summaries', MetricUnit.Count, 1);
-        if (summaryFailure) metrics.addMetric('SummaryFailures', MetricUnit.Count, 1);
+        // Summaries asked of the model (failed ones too): the denominator of SummaryFailureRateAlarm.
+        // One not asked for the day's budget is neither (SummariesOverBudget counts it).
+        if (ev.summary && !ev.summaryFromCache && summaryFailure !== 'over_budget') {
+          metrics.addMetric('Summaries', MetricUnit.Count, 1);
+          if (summaryFailure) metrics.addMetric('SummaryFailures', MetricUnit.Count, 1);
+        }
         logger.info('lead evaluated', {
           ...log,
           effectiveTrigger: effective,
