@@ -43,6 +43,12 @@ export interface Lease {
   /** When the record was created (epoch seconds) and the operator resends so far: name the lead for webhook ids. */
   readonly createdAt: number;
   readonly resendSeq: number;
+  /**
+   * Taken through the server's idle arm (the sweeper's idle claim: the conversation's window ran
+   * out), not for a trigger someone sent (a browser's `idle` is one): only such an evaluation is
+   * put off when the conversation turns out to be active.
+   */
+  readonly armed?: boolean;
   finished: boolean;
 }
 
@@ -188,6 +194,7 @@ export class Ledger {
             delivered: deliveriesOf(old),
             createdAt: old?.created_at ?? now,
             resendSeq: old?.resend_seq ?? 0,
+            armed: mode === 'idle',
             finished: false,
           },
         };

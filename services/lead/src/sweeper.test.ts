@@ -166,3 +166,15 @@ it('an idle evaluation armed from an earlier turn, its re-arm late: no email yet
   const { trigger } = await load({ LEAD_IDLE_SECONDS: '30' });
   expect(await trigger(id, 'pagehide')).toEqual({ sent: true, reason: 'sent' });
 });
+
+it('a browser’s idle trigger recorded on a due record is what someone asked for: sent now, though the conversation is recent', async () => {
+  // The idle window is long (600 s): only the server's own arm waits for it, never a trigger.
+  const { trigger, sweep } = await load({ LEAD_IDLE_SECONDS: '600' });
+  const id = await threads.seedThread({ user: 'u-idle-browser', items: qualified });
+  expect((await ledger().acquire(id, 'auto')).kind).toBe('acquired'); // then killed
+  expect(await trigger(id, 'idle')).toEqual({ sent: false, reason: 'in_progress' }); // recorded as the pending trigger
+  await sleep(2100); // the killed holder's lease expires
+  await sweep();
+  expect(await emailsFor(id)).toHaveLength(1);
+  expect((await record(id))!.status).toBe('sent');
+});

@@ -28,7 +28,9 @@ const spoolReserveMs = intSetting(
  * from the newest activity. Answers whether it did (false: evaluate, e.g. a strong trigger arrived).
  */
 async function stillActive(lease: Lease): Promise<boolean> {
-  if (lease.effectiveReason !== 'idle') return false;
+  // Only the server's own arm: a browser's `idle` (or any trigger recorded on a due record) is
+  // what someone asked for, and is evaluated now.
+  if (!lease.armed || lease.effectiveReason !== 'idle') return false;
   const wiring = await loadLead();
   const last = await wiring.lastActivityAt(runtime, lease.threadId);
   if (last === null || last + idleSeconds <= nowSeconds()) return false;
