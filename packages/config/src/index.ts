@@ -12,4 +12,4 @@ export {
   type ChatkitMode,
   type OpenAIBudgetSetting,
 } from './settings';
-export { secrets, readSecrets, type SecretsContext, type SecretsOptions } from './secrets';
+export { secrets, readSecrets, lazySecret, type SecretsContext, type SecretsOptions } from './secrets';

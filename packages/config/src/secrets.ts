@@ -112,3 +112,36 @@ export function secrets(opts: SecretsOptions): MiddlewareObj<unknown, unknown, E
     },
   };
 }
+
+/**
+ * One secret read when it is first needed, not with a function's others (a channel's signing
+ * secret: a missing one fails that channel alone, never the request): SSM `<ssmPath><name>`
+ * (decrypted, kept `cacheSeconds`) when deployed, the environment locally. A missing or
+ * unreadable one is a ConfigError naming it (its cause kept).
+ */
+export function lazySecret(
+  name: string,
+  opts: { ssmPath?: string; env?: Record<string, string | undefined>; cacheSeconds?: number },
+): () => Promise<string> {
+  let kept: { value: string; until: number } | undefined;
+  return async () => {
+    if (kept && kept.until > Date.now()) return kept.value;
+    let value: string | undefined;
+    if (!opts.ssmPath) value = (opts.env ?? process.env)[name]?.trim();
+    else {
+      const path = opts.ssmPath.endsWith('/') ? opts.ssmPath : `${opts.ssmPath}/`;
+      const { SSMClient, GetParametersCommand } = await import('@aws-sdk/client-ssm');
+      try {
+        const out = await new SSMClient({ maxAttempts: 2 }).send(
+          new GetParametersCommand({ Names: [`${path}${name}`], WithDecryption: true }),
+        );
+        value = out.Parameters?.[0]?.Value;
+      } catch (e) {
+        throw Object.assign(new ConfigError(name, `secret ${name} could not be read (SSM path ${path})`), { cause: e });
+      }
+    }
+    if (!value) throw missingError([name], opts.ssmPath ? ` (SSM path ${opts.ssmPath})` : '');
+    kept = { value, until: Date.now() + (opts.cacheSeconds ?? 900) * 1000 };
+    return value;
+  };
+}

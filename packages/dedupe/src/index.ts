@@ -6,6 +6,8 @@ export {
   type LedgerConfig,
   type Lease,
   type AcquireResult,
+  type AcquireOptions,
+  type HeldOutcome,
   type ReleaseResult,
   type SweepResult,
 } from './ledger';
@@ -23,7 +25,7 @@ export {
   type LeaseRef,
   type Schedule,
 } from './state';
-export { sendOnce, type LedgerContext, type SendOnceOptions } from './middleware';
+export { sendOnce, type SendOnceOptions } from './middleware';
 export {
   deliveriesOf,
   DELIVERY_KEY,

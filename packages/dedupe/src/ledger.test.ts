@@ -433,18 +433,18 @@ describe.each([
     });
   });
 
-  describe('runTrigger (a spooled trigger, run outside the endpoint)', () => {
+  describe('runHeld (the one way a lead runs under the ledger)', () => {
     it('acquires as the endpoint does, runs, and records a failed run as an error for the sweeper', async () => {
       const { l, store } = ledger();
       const id = tid();
-      const failed = await l.runTrigger(id, 'pagehide', undefined, async () => {
+      const failed = await l.runHeld(id, 'pagehide', {}, async () => {
         throw new TypeError('boom');
       });
       expect(failed).toMatchObject({ kind: 'failed', status: 'error' });
       expect(await read(store, id)).toMatchObject({ status: 'error', last_error: 'crash:TypeError', attempts: 1, due_shard: 'due' });
       // Cooling down: the ledger answers, nothing runs.
       let ran = false;
-      expect(await l.runTrigger(id, 'pagehide', undefined, async () => void (ran = true))).toMatchObject({
+      expect(await l.runHeld(id, 'pagehide', {}, async () => void (ran = true))).toMatchObject({
         kind: 'busy',
         reason: 'cooldown',
       });
@@ -455,15 +455,18 @@ describe.each([
       const { l, store } = ledger();
       const id = tid();
       let ran = false;
-      expect(await l.runTrigger(id, 'manual', { user: 'intruder', verify: async () => false }, async () => void (ran = true))).toEqual({
+      expect(
+        await l.runHeld(id, 'manual', { requester: { user: 'intruder', verify: async () => false } }, async () => void (ran = true)),
+      ).toEqual({
         kind: 'not_owner',
       });
       expect(ran).toBe(false);
       expect(await store.get(id)).toBeUndefined();
-      const ok = await l.runTrigger(id, 'manual', { user: 'owner', verify: async () => true }, async (lease) => {
+      const ok = await l.runHeld(id, 'manual', { requester: { user: 'owner', verify: async () => true } }, async (lease) => {
         await l.markSent(lease, 'ses-1');
+        return 'sent';
       });
-      expect(ok).toEqual({ kind: 'processed' });
+      expect(ok).toEqual({ kind: 'processed', value: 'sent' });
       expect(await read(store, id)).toMatchObject({ status: 'sent', message_id: 'ses-1' });
     });
   });
@@ -505,14 +508,14 @@ describe('DynamoDB unavailable', () => {
     let unavailable = 0;
     const handler = middy()
       .use({ onError: async (r: any) => void (r.response = { statusCode: r.error.statusCode, body: r.error.code }) })
-      .use(
-        sendOnce<any>({
+      .handler(
+        sendOnce<any, unknown>({
           ledger: () => down,
           subject: () => ({ threadId: tid(), reason: 'pagehide' }),
+          run: async () => 'ran',
           onUnavailable: () => void unavailable++,
         }),
-      )
-      .handler(async () => ({ statusCode: 200, body: 'ran' }));
+      );
     const res: any = await handler({}, lambdaContext());
     expect(res).toEqual({ statusCode: 503, body: 'ledger_unavailable' });
     expect(unavailable).toBe(1);
@@ -524,14 +527,21 @@ describe('the middy step', () => {
     const { l, store } = ledger();
     const id = tid();
     let ran = 0;
-    const handler = middy()
-      .use(sendOnce<any>({ ledger: () => l, subject: () => ({ threadId: id, reason: 'close' }) }))
-      .handler(async () => {
-        ran++;
-        throw new TypeError('boom');
-      });
+    const crashes: Array<string | undefined> = [];
+    const handler = middy().handler(
+      sendOnce<any, unknown>({
+        ledger: () => l,
+        subject: () => ({ threadId: id, reason: 'close' }),
+        run: async () => {
+          ran++;
+          throw new TypeError('boom');
+        },
+        onOutcome: (o) => void (o.kind === 'failed' && crashes.push(o.status)),
+      }),
+    );
     await expect(handler({}, lambdaContext())).rejects.toThrow('boom');
     expect(await read(store, id)).toMatchObject({ status: 'error', last_error: 'crash:TypeError', attempts: 1 });
+    expect(crashes).toEqual(['error']);
     const again: any = await handler({}, lambdaContext());
     expect(JSON.parse(again.body)).toEqual({ sent: false, reason: 'cooldown' });
     expect(ran).toBe(1);

@@ -72,6 +72,20 @@ export interface Requester {
 /** The record's owner as a hash: the same value the logs carry as `userHash` (@lead-intake/observability). */
 export const ownerHash = userHash;
 
+/** How a lease is asked for: by a trigger (with its requester and page), or by the sweeper (a due record, an armed idle evaluation). */
+export interface AcquireOptions {
+  sweeper?: boolean;
+  idle?: boolean;
+  requester?: Requester;
+  pageUrl?: string | null;
+}
+
+/** What a held run came to: processed (its value), failed (recorded for retry: `status`), or the ledger's own answer. */
+export type HeldOutcome<T> =
+  | { kind: 'processed'; value: T }
+  | { kind: 'failed'; error: unknown; status?: 'error' | 'failed' }
+  | Exclude<AcquireResult, { kind: 'acquired' }>;
+
 export type ReleaseResult = { kind: 'released' } | { kind: 'pending'; reason: string } | { kind: 'lost' };
 
 export interface SweepResult {
@@ -113,11 +127,7 @@ export class Ledger {
    * sent or cooling down. A lost race reads the winner's record from the same answer. A strong
    * (non-auto) trigger that finds a live lease or a cooldown is recorded on the item, never dropped.
    */
-  async acquire(
-    threadId: string,
-    reason: string,
-    opts: { sweeper?: boolean; idle?: boolean; requester?: Requester; pageUrl?: string | null } = {},
-  ): Promise<AcquireResult> {
+  async acquire(threadId: string, reason: string, opts: AcquireOptions = {}): Promise<AcquireResult> {
     if (opts.requester) return this.acquireAsOwner(threadId, reason, opts.requester, opts.pageUrl);
     const got = await this.acquireUnchecked(threadId, reason, opts);
     return got.kind === 'not_owner' ? { kind: 'not_owner' } : got;
@@ -323,29 +333,21 @@ export class Ledger {
   }
 
   /**
-   * A trigger run outside the endpoint (a spooled one): acquired exactly as the endpoint acquires
-   * (the owner checked before anything is written), processed, and a failed attempt recorded as
-   * an error for the sweeper, as the endpoint's send-once step does. Throws LedgerUnavailableError
-   * when the ledger cannot take it.
+   * The one way a lead runs under the ledger (the endpoint, the sweeper's due and idle records, a
+   * spooled trigger, the scheduler): acquire (an owner checked before anything is written), run
+   * `process` on the lease, and record a failed attempt as an error for the sweeper's retry.
+   * Throws LedgerUnavailableError when the ledger cannot take the trigger.
    */
-  async runTrigger(
-    threadId: string,
-    reason: string,
-    requester: Requester | undefined,
-    process: (lease: Lease) => Promise<void>,
-    pageUrl?: string | null,
-  ): Promise<
-    { kind: 'processed' } | { kind: 'failed'; error: unknown; status?: 'error' | 'failed' } | Exclude<AcquireResult, { kind: 'acquired' }>
-  > {
-    const got = await this.acquire(threadId, reason, { requester, pageUrl });
+  async runHeld<T>(threadId: string, reason: string, opts: AcquireOptions, process: (lease: Lease) => Promise<T>): Promise<HeldOutcome<T>> {
+    const got = await this.acquire(threadId, reason, opts);
     if (got.kind !== 'acquired') return got;
     try {
-      await process(got.lease);
-      return { kind: 'processed' };
+      return { kind: 'processed', value: await process(got.lease) };
     } catch (error) {
       let status: 'error' | 'failed' | undefined;
+      const origin = opts.sweeper || opts.idle ? 'sweep' : 'crash';
       if (!got.lease.finished)
-        status = (await this.markError(got.lease, `crash:${(error as Error)?.name ?? 'Error'}`).catch(() => undefined))?.status;
+        status = (await this.markError(got.lease, `${origin}:${(error as Error)?.name ?? 'Error'}`).catch(() => undefined))?.status;
       return { kind: 'failed', error, status };
     }
   }
@@ -376,14 +378,20 @@ export class Ledger {
    * stays armed for the next sweep).
    */
   async sweep(
-    process: (lease: Lease) => Promise<void>,
-    opts: { limit?: number; parallel?: number; more?: () => boolean } = {},
+    process: (lease: Lease) => Promise<unknown>,
+    opts: {
+      limit?: number;
+      parallel?: number;
+      more?: () => boolean;
+      /** Each record's outcome (the same reporter as every other held run). */
+      onOutcome?: (threadId: string, outcome: HeldOutcome<unknown>) => void;
+    } = {},
   ): Promise<SweepResult> {
     const limit = opts.limit ?? 25;
     const parallel = opts.parallel ?? 1;
     const due = await this.store.due(this.now(), limit);
     const result: SweepResult = { due: due.length, idle: 0, processed: 0, skipped: 0, failed: 0 };
-    await this.sweepEach(due, { sweeper: true }, process, result, parallel);
+    await this.sweepEach(due, { sweeper: true }, process, result, parallel, opts.onOutcome);
     // Idle evaluations come in bursts (conversations go quiet together): pages while time is left,
     // stopping when a page only finds records someone else holds (they stay armed for the next run).
     for (let page = 0; page < 100 && (page === 0 || (opts.more?.() ?? false)); page++) {
@@ -391,7 +399,7 @@ export class Ledger {
       if (!idle.length) break;
       result.idle += idle.length;
       const before = result.processed + result.failed;
-      await this.sweepEach(idle, { idle: true }, process, result, parallel);
+      await this.sweepEach(idle, { idle: true }, process, result, parallel, opts.onOutcome);
       if (result.processed + result.failed === before) break;
     }
     return result;
@@ -400,34 +408,30 @@ export class Ledger {
   private async sweepEach(
     records: Array<{ thread_id: string }>,
     mode: { sweeper?: true; idle?: true },
-    process: (lease: Lease) => Promise<void>,
+    process: (lease: Lease) => Promise<unknown>,
     result: SweepResult,
     parallel: number,
+    onOutcome?: (threadId: string, outcome: HeldOutcome<unknown>) => void,
   ): Promise<void> {
     const queue = [...records];
-    await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, () => this.sweepNext(queue, mode, process, result)));
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, queue.length) }, () => this.sweepNext(queue, mode, process, result, onOutcome)),
+    );
   }
 
   private async sweepNext(
     queue: Array<{ thread_id: string }>,
     mode: { sweeper?: true; idle?: true },
-    process: (lease: Lease) => Promise<void>,
+    process: (lease: Lease) => Promise<unknown>,
     result: SweepResult,
+    onOutcome?: (threadId: string, outcome: HeldOutcome<unknown>) => void,
   ): Promise<void> {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const { thread_id } = next;
-      const got = await this.acquire(thread_id, mode.idle ? 'idle' : 'auto', mode);
-      if (got.kind !== 'acquired') {
-        result.skipped++;
-        continue;
-      }
-      try {
-        await process(got.lease);
-        result.processed++;
-      } catch (e) {
-        result.failed++;
-        if (!got.lease.finished) await this.markError(got.lease, `sweep:${(e as Error)?.name ?? 'Error'}`).catch(() => undefined);
-      }
+      const outcome = await this.runHeld(next.thread_id, mode.idle ? 'idle' : 'auto', mode, process);
+      onOutcome?.(next.thread_id, outcome);
+      if (outcome.kind === 'processed') result.processed++;
+      else if (outcome.kind === 'failed') result.failed++;
+      else result.skipped++;
     }
   }
 }

@@ -21,18 +21,22 @@ import type { LeadReason } from './request';
  * is in this file, as named steps over one job:
  *
  *   1 validate    ./request.ts `leadRequest`           400/401 before anything is read or written
- *   2 fast path   @lead-intake/dedupe `sendOnce`       the ledger answers a duplicate (no OpenAI,
- *                                                      and this file is not even loaded); else a lease
+ *   2 fast path   @lead-intake/dedupe `sendOnce` over  the ledger answers a duplicate (no OpenAI,
+ *                 `Ledger.runHeld`                     and this file is not even loaded); else a lease
  *   3 transcript  readTranscript                       the thread, for its owner only
  *   4 contacts    findContacts                         phones and emails in the customer's own lines
  *   5 summary     summarize                            the kept summary of this state, or OpenAI
- *   6 decide      decide                               `auto`: handoff-ready; other triggers: a contact
- *   7 render      render                               the email
- *   8 send        ports.send                           SES
- *   9 record      finish                               sent / error / idle on the ledger
+ *                                                      (within the day's summary budget)
+ *   6 decide      decide                               `auto`: handoff-ready or urgent; other triggers: a contact
+ *   7 render      render                               the email (and the alert the other channels send)
+ *   8 deliver     deliverAll                           every channel once: the email (SES), the owner's
+ *                                                      texts, the webhook; each delivery recorded as it goes
+ *   9 record      deliverAll / ledger.release          sent (every channel out), error (retried: only
+ *                                                      what is missing), or idle / not_customer
  *
- * The endpoint, the sweeper (due records and the trigger spool) and `npm run lead -- preview` all
- * run `runLead`; preview with an in-memory ledger and a sender that only keeps the email.
+ * The endpoint, the sweeper (due records, armed idle evaluations, the trigger spool) and the
+ * scheduler run `runLead` under `Ledger.runHeld`; `npm run lead -- preview` runs it with an
+ * in-memory ledger and a sender that only keeps the email.
  */
 
 /** One lead evaluation: which thread, for whom, from which page, under which lease. */

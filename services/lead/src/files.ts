@@ -1,11 +1,13 @@
 import middy from '@middy/core';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { checkLink, objectKey, S3FileStore } from '@lead-intake/attachments';
-import { secrets, type SecretsContext } from '@lead-intake/config';
+import type { SecretsContext } from '@lead-intake/config';
 import { ID } from '@lead-intake/chatkit-protocol';
 import { HttpError, httpErrors, methodGuard } from '@lead-intake/http';
 import { answerClasses, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
-import { logger, metrics, settings } from './runtime';
+import { lead } from './instance';
+
+const { logger, metrics, settings } = lead;
 
 // A redirect lives this long: the mail client fetches the image at once; a click opens it at once.
 const REDIRECT_SECONDS = 300;
@@ -24,13 +26,7 @@ export const handler = middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Er
   .use(answerClasses(metrics))
   .use(httpErrors({ onUnexpected: (e) => logger.error('file link failed', { errorName: (e as Error)?.name }) }))
   .use(methodGuard(['GET', 'HEAD']))
-  .use(
-    secrets({
-      names: ['CHATKIT_TOKEN_SECRET'],
-      ssmPath: process.env.SECRETS_SSM_PATH,
-      onMissing: (e) => logger.error(`configuration error: ${e.message}`),
-    }),
-  )
+  .use(lead.secrets(['CHATKIT_TOKEN_SECRET']))
   .handler(async (event, context) => {
     const bucket = settings.attachments.bucket;
     if (!bucket) throw new HttpError(404, 'Not found.', 'not_found');

@@ -388,7 +388,7 @@ describe('in-process, with a changed environment', () => {
       urlEvent({ body: opts.base64 ? Buffer.from(raw).toString('base64') : raw, isBase64Encoded: opts.base64, headers }),
       lambdaContext(30_000),
     );
-    return { status: res.statusCode, body: JSON.parse(res.body) };
+    return { status: (res as any).statusCode, body: JSON.parse((res as any).body) };
   };
 
   it('answers error (and sends nothing) when the transcript cannot be read', async () => {
@@ -450,7 +450,7 @@ describe('hosted mode (legacy, until 2026-11-30): threads from the hosted API, t
     applyEnv({ CHATKIT_MODE: undefined });
     return async (body: object) => {
       const res = await mod!.handler(urlEvent({ body: JSON.stringify(body) }), lambdaContext(30_000));
-      return { status: res.statusCode, body: JSON.parse(res.body) };
+      return { status: (res as any).statusCode, body: JSON.parse((res as any).body) };
     };
   }
 

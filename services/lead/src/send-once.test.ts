@@ -119,7 +119,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
         urlEvent({ body: JSON.stringify({ threadId, reason }), headers: leadAuth(threadId, user) }),
         lambdaContext(30_000),
       );
-      return { status: res.statusCode, body: JSON.parse(res.body) };
+      return { status: (res as any).statusCode, body: JSON.parse((res as any).body) };
     };
   }
 

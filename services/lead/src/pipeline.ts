@@ -1,0 +1,263 @@
+/**
+ * The lead pipeline (@lead-intake/lead-pipeline `runLead`) composed for this instance: it owns
+ * the clients (created on first use, once per instance) and builds each run's ports from the
+ * settings. Loaded lazily (LeadInstance.pipeline) after the ledger's fast path, so a duplicate
+ * trigger never pays for OpenAI, zod, libphonenumber or SES.
+ */
+import OpenAI from 'openai';
+import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
+import { lazySecret } from '@lead-intake/config';
+import { ContactIndex, type Ledger, type Lease } from '@lead-intake/dedupe';
+import { runLead, type Delivery, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
+import { MetricUnit } from '@lead-intake/observability';
+import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
+import { signedLink } from '@lead-intake/attachments';
+import {
+  ChannelError,
+  createSmsClient,
+  deliverWebhook,
+  leadDocument,
+  leadSmsText,
+  sendSms,
+  smsDeliveryKey,
+  webhookId,
+  webhookKey,
+  type LeadAlert,
+} from '@lead-intake/alerts';
+import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
+import { loadShopProfile } from '@lead-intake/shop-hours';
+import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
+import { FallbackTranscriptSource, HostedChatKitSource, type TranscriptSource } from '@lead-intake/transcript';
+import { DailyBudget } from '@lead-intake/usage-limits';
+import { leadHooks, type Reporter } from './outcome';
+import type { LeadSettings } from './settings';
+
+/** What the pipeline needs of its instance. */
+export interface PipelineHost extends Reporter {
+  readonly settings: LeadSettings;
+  ledger(): Ledger;
+}
+
+/** The invocation's secrets: the OpenAI key, and (self-hosted) the token secret that also signs the email's file links. */
+export interface LeadSecrets {
+  OPENAI_API_KEY?: string;
+  CHATKIT_TOKEN_SECRET?: string;
+}
+
+export class Pipeline {
+  private readonly openaiFor = openaiClientCache();
+  private threadStoreOnce?: DynamoThreadStore;
+  private sesOnce?: ReturnType<typeof createSesClient>;
+  private contactIndexOnce?: ContactIndex;
+  private summaryBudgetOnce?: DailyBudget;
+  private smsOnce?: ReturnType<typeof createSmsClient>;
+  /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
+  private readonly hostedOwners = new Map<string, { owner: string | null; until: number }>();
+  /** The webhook's signing secret (SSM, read on first use and kept 15 minutes). */
+  private readonly webhookSecret: () => Promise<string>;
+
+  constructor(private readonly host: PipelineHost) {
+    const { settings } = host;
+    this.webhookSecret = lazySecret('LEAD_WEBHOOK_SECRET', {
+      ssmPath: settings.secretsSsmPath,
+      env: { LEAD_WEBHOOK_SECRET: settings.alerts.webhook?.localSecret },
+    });
+  }
+
+  private openai(apiKey: string, budget: ClientBudget): OpenAI {
+    return this.openaiFor(apiKey, budget);
+  }
+
+  private threadStore(): DynamoThreadStore {
+    return (this.threadStoreOnce ??= new DynamoThreadStore({ tableName: this.host.settings.chatThreadsTable! }));
+  }
+
+  private transcriptSource(apiKey: string): TranscriptSource {
+    const hosted = new HostedChatKitSource(this.openai(apiKey, this.host.settings.threads));
+    if (this.host.settings.chatkitMode !== 'self-hosted') return hosted;
+    // Self-hosted threads first; one never imported is read from the hosted API (migration period).
+    return new FallbackTranscriptSource(new StoreTranscriptSource(this.threadStore()), hosted);
+  }
+
+  /** The owner of a self-hosted thread (read from the thread itself), or null: no such thread. */
+  threadOwner(threadId: string): Promise<string | null> {
+    return this.threadStore().threadOwner(threadId);
+  }
+
+  /** When the conversation last had activity (its newest item, epoch seconds); null without a thread or items. */
+  async lastActivityAt(threadId: string): Promise<number | null> {
+    const page = await this.threadStore()
+      .loadThreadItems(threadId, { order: 'desc', limit: 1 })
+      .catch((e) => {
+        if ((e as Error)?.name === 'NotFoundError') return null;
+        throw e;
+      });
+    const at = page?.data[0]?.created_at;
+    return at ? Math.floor(Date.parse(at) / 1000) : null;
+  }
+
+  /**
+   * Whether `user` owns the thread, read from the conversation itself (before any ledger write):
+   * the self-hosted store; a thread not there is a hosted one only for a user that is not
+   * server-issued (those never had hosted threads), so an unknown id costs no OpenAI call.
+   */
+  async ownsThread(apiKey: string, threadId: string, user: string): Promise<boolean> {
+    if (this.host.settings.chatkitMode === 'self-hosted') {
+      const owner = await this.threadStore().threadOwner(threadId);
+      if (owner) return owner === user;
+      if (ISSUED_USER_ID.test(user)) return false;
+    }
+    const owners = this.hostedOwners;
+    const now = Date.now();
+    let known = owners.get(threadId);
+    if (!known || known.until < now) {
+      let owner: string | null = null;
+      try {
+        owner = (await this.openai(apiKey, this.host.settings.threads).beta.chatkit.threads.retrieve(threadId)).user ?? null;
+      } catch (e) {
+        if (!(e instanceof OpenAI.NotFoundError)) throw e;
+      }
+      known = { owner, until: now + 10 * 60_000 };
+      owners.set(threadId, known);
+      if (owners.size > 5000) owners.delete(owners.keys().next().value!);
+    }
+    return known.owner === user;
+  }
+
+  /**
+   * Runs one job for a lease holder (the endpoint, the sweeper, a spooled trigger, the scheduler);
+   * an unknown thread (or another user's) is a ThreadNotFoundError. `log` names where it came from.
+   */
+  run(job: LeadJob, secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): Promise<LeadAnswer> {
+    return runLead(job, this.ports(secrets, remainingMs, { threadId: job.threadId, ...log }));
+  }
+
+  /** The steps' ports for one invocation; `remainingMs` is the invocation's time left. */
+  private ports(secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): LeadPorts {
+    const { settings } = this.host;
+    const apiKey = secrets.OPENAI_API_KEY!;
+    const { filesUrl, linkDays } = settings.attachments;
+    const linkSecret = secrets.CHATKIT_TOKEN_SECRET;
+    const { table: contactsTable, windowSeconds } = settings.contacts;
+    // Keyed with a stage secret: the token secret (self-hosted), else the OpenAI key (hosted).
+    const contactKey = secrets.CHATKIT_TOKEN_SECRET ?? secrets.OPENAI_API_KEY;
+    return {
+      followUps:
+        contactsTable && contactKey
+          ? (this.contactIndexOnce ??= new ContactIndex({ tableName: contactsTable, key: contactKey, windowSeconds }))
+          : undefined,
+      alerts: (alert, lease) => this.alertDeliveries(alert, lease),
+      fileLink:
+        filesUrl && linkSecret
+          ? (threadId, attachmentId) =>
+              signedLink(filesUrl, linkSecret, { threadId, attachmentId, expires: Math.floor(Date.now() / 1000) + linkDays * 86400 })
+          : undefined,
+      ledger: this.host.ledger(),
+      source: this.transcriptSource(apiKey),
+      openai: this.openai(apiKey, settings.summary),
+      summaryBudget: this.summaryBudget(),
+      profile: loadShopProfile(),
+      model: settings.model,
+      // Whatever OpenAI does, LEAD_SEND_RESERVE_MS stays for the email and the ledger write.
+      signal: AbortSignal.timeout(Math.max(1, remainingMs - settings.sendReserveMs)),
+      deadline: Date.now() + remainingMs - 500,
+      send: (email, replyTo) =>
+        sendEmail(
+          (this.sesOnce ??= createSesClient()),
+          {
+            from: settings.email.from,
+            to: settings.email.to,
+            replyTo: replyTo ? [replyTo] : [],
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+          },
+          { signal: AbortSignal.timeout(settings.sesTimeoutMs) },
+        ),
+      hooks: leadHooks(this.host, log),
+    };
+  }
+
+  /**
+   * The day's summaries (one conditional write per summary: a summary is a model call of seconds).
+   * Past the ceiling a lead goes out without one (counted: SummaryBudgetAlarm); the counter
+   * unreachable does not hold a lead back (logged).
+   */
+  private summaryBudget(): LeadPorts['summaryBudget'] {
+    const { table, perDay } = this.host.settings.summaryBudget;
+    if (!table) return undefined;
+    const budget = (this.summaryBudgetOnce ??= new DailyBudget({ tableName: table, key: 'summaries#day', ceiling: perDay, block: 1 }));
+    return {
+      take: async () => {
+        try {
+          const got = await budget.take();
+          if (!got.ok) this.host.metrics.addMetric('SummariesOverBudget', MetricUnit.Count, 1);
+          return got.ok;
+        } catch (e) {
+          this.host.logger.warn('summary budget unavailable; summarized anyway', { errorName: (e as Error)?.name });
+          return true;
+        }
+      },
+    };
+  }
+
+  /**
+   * The stage's channels beside the email for one lead: a text to each owner phone (each its own
+   * delivery) and the webhook, each only for the leads it takes (all, or urgent ones).
+   */
+  private alertDeliveries(alert: LeadAlert, lease: Lease): Delivery[] {
+    const { sms, webhook } = this.host.settings.alerts;
+    const wants = (leads: 'all' | 'urgent') => leads === 'all' || alert.urgent;
+    const out: Delivery[] = [];
+    if (sms && wants(sms.leads)) {
+      const text = leadSmsText(alert);
+      for (const to of sms.to)
+        out.push({
+          key: smsDeliveryKey(to),
+          channel: 'sms',
+          send: async () =>
+            sendSms(await (this.smsOnce ??= createSmsClient()), {
+              originationIdentity: sms.originationIdentity,
+              to,
+              text,
+              timeoutMs: sms.timeoutMs,
+            }),
+        });
+    }
+    if (webhook && wants(webhook.leads)) {
+      // The same id for every retry of this lead: a receiver that saw it drops the repeat.
+      const id = webhookId(alert.threadId, lease.createdAt, lease.resendSeq);
+      out.push({
+        key: 'webhook',
+        channel: 'webhook',
+        send: async () => {
+          const secret = await this.signingSecret();
+          await deliverWebhook(
+            { url: webhook.url, secret, timeoutMs: webhook.timeoutMs },
+            id,
+            JSON.stringify(leadDocument(alert, new Date())),
+          );
+          return id;
+        },
+      });
+    }
+    return out;
+  }
+
+  /** The webhook's signing secret, as a channel failure of its own when it cannot be had (never the email's). */
+  private async signingSecret(): Promise<string> {
+    let value: string;
+    try {
+      value = await this.webhookSecret();
+    } catch (e) {
+      const missing = /missing secret/.test((e as Error)?.message ?? '');
+      throw new ChannelError('webhook', missing ? 'secret_missing' : 'secret_unavailable', { cause: e });
+    }
+    try {
+      webhookKey(value);
+    } catch {
+      throw new ChannelError('webhook', 'secret_invalid');
+    }
+    return value;
+  }
+}

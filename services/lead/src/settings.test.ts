@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '@lead-intake/config';
+import { readSettings } from './settings';
+
+/** The lead functions' settings: one list, parsed once, every bad value refused with its variable's name. */
+const base = { LEAD_DEDUPE_TABLE_NAME: 'ledger', CHAT_THREADS_TABLE_NAME: 'threads' };
+
+it('has a default for everything a deploy may leave out', () => {
+  const s = readSettings(base);
+  expect(s).toMatchObject({
+    chatkitMode: 'self-hosted',
+    chatThreadsTable: 'threads',
+    email: { to: ['victor@craigs.autos'], from: 'victor@craigs.autos' },
+    ledger: { tableName: 'ledger', leaseSeconds: 90 },
+    functionTimeoutSeconds: 30,
+    idleSeconds: 600,
+    spoolQueue: null,
+    summaryBudget: { table: null, perDay: 500 },
+    sweeper: { batch: 10, parallel: 5, reserveMs: 32000 },
+    scheduler: { maxActivityAgeSeconds: 86400, parallel: 8 },
+    alerts: { sms: null, webhook: null },
+  });
+  // Hosted (legacy) mode needs no thread table.
+  expect(readSettings({ LEAD_DEDUPE_TABLE_NAME: 'l', CHATKIT_MODE: 'hosted' }).chatThreadsTable).toBeNull();
+});
+
+it.each([
+  ['LEAD_DEDUPE_TABLE_NAME', undefined],
+  ['CHAT_THREADS_TABLE_NAME', undefined],
+  ['CHATKIT_MODE', 'agent-builder'],
+  ['LEAD_TO_EMAIL', 'owner at shop'],
+  ['LEAD_SWEEP_PARALLEL', '0'],
+  ['LEAD_DAILY_SUMMARIES', 'many'],
+  ['LEAD_IDLE_SECONDS', '1.5'],
+  ['LEAD_SPOOL_QUEUE_NAME', 'https://sqs.example/queue'],
+  ['LEAD_SMS_TO', '415-555-0100'],
+  ['LEAD_WEBHOOK_URL', 'http://hooks.example.com/lead'],
+  ['LEAD_DEDUPE_LEASE_SECONDS', '20'],
+])('refuses %s=%s with a ConfigError naming it', (name, value) => {
+  const env: Record<string, string | undefined> = { ...base, [name]: value };
+  let error: unknown;
+  try {
+    readSettings(env);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).variable).toContain(name === 'LEAD_TO_EMAIL' ? 'LEAD_TO_EMAIL' : name);
+});
+
+it('is the one place the lead functions read their environment, and reads every LEAD_ variable the deploy sets', () => {
+  const dir = __dirname;
+  const readers = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'settings.ts')
+    .filter((f) =>
+      /process\.env\b(?!\))/.test(
+        readFileSync(join(dir, f), 'utf8').replace(/env: Record<string, string \| undefined> = process\.env/g, ''),
+      ),
+    );
+  expect(readers).toEqual([]);
+  const source =
+    readFileSync(join(dir, 'settings.ts'), 'utf8') + readFileSync(require.resolve('@lead-intake/dedupe/src/config.ts'), 'utf8');
+  const deployed = [...readFileSync(join(dir, '../serverless.yml'), 'utf8').matchAll(/^\s+(LEAD_[A-Z_]+):/gm)].map((m) => m[1]!);
+  expect(deployed.length).toBeGreaterThan(10);
+  expect(deployed.filter((v) => !source.includes(`'${v}'`) && !source.includes(`.${v}`))).toEqual([]);
+});
