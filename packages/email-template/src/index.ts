@@ -1,13 +1,17 @@
+export { renderLeadEmail } from './render';
 export {
-  renderLeadEmail,
+  leadEmailContent,
   buildSubject,
   subjectPrefix,
-  esc,
   oneLine,
   formatPhone,
   SUBJECT_MAX,
+  type LeadEmailContent,
+  type Section,
   type LeadEmailInput,
   type LeadFlags,
   type RenderedEmail,
-} from './render';
+} from './content';
+export { esc, renderHtml } from './html';
+export { renderText } from './text';
 export { sampleLead } from './sample';

@@ -1,4 +1,4 @@
-import { renderLeadEmail, sampleLead, SUBJECT_MAX, type LeadEmailInput } from './index';
+import { leadEmailContent, renderLeadEmail, sampleLead, SUBJECT_MAX, type LeadEmailInput } from './index';
 
 const evil = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&';
 
@@ -133,5 +133,40 @@ describe('renderLeadEmail', () => {
       expect(part).not.toContain('Call script');
     }
     expect(html).toContain('href="tel:+16505550123"');
+  });
+});
+
+describe('one content, two renderings', () => {
+  it('every section of the content shows in both the HTML and the text part, in the same order', () => {
+    const lead = sampleLead(6);
+    lead.flags = { urgent: true, followUp: { threadId: 'cthr_earlier', sentAt: 1796000000 } };
+    const content = leadEmailContent(lead);
+    const { html, text } = renderLeadEmail(lead);
+    const marks: Record<string, [string, string]> = {
+      notes: ['Urgent: the customer', '!! Urgent: the customer'],
+      header: ['New lead for', 'New lead for'],
+      contacts: ['>Contact</h2>', 'CONTACT'],
+      actions: ['>Quick actions</h2>', 'QUICK ACTIONS'],
+      summary: ['>Summary</h2>', 'SUMMARY'],
+      script: ['>Call script</h2>', 'CALL SCRIPT'],
+      drafts: ['>Drafts to copy</h2>', 'DRAFTS TO COPY'],
+      transcript: ['>Transcript (6 messages)</h2>', 'TRANSCRIPT'],
+      footer: ['Thread cthr_sample0001 ·', 'Thread cthr_sample0001'],
+    };
+    const kinds = content.sections.map((s) => (s.kind === 'list' ? s.title : s.kind));
+    expect(kinds).toEqual([...Object.keys(marks).slice(0, 5), 'Key details', 'Missing info', 'Next steps', ...Object.keys(marks).slice(5)]);
+    const order = (doc: string, i: 0 | 1) => Object.values(marks).map((m) => doc.indexOf(m[i]));
+    for (const [doc, i] of [
+      [html, 0],
+      [text, 1],
+    ] as const) {
+      const at = order(doc, i);
+      expect(at.every((x) => x >= 0)).toBe(true);
+      expect([...at].sort((a, b) => a - b)).toEqual(at);
+    }
+    for (const title of ['Key details', 'Missing info', 'Next steps']) {
+      expect(html).toContain(`>${title}</h2>`);
+      expect(text).toContain(title.toUpperCase());
+    }
   });
 });

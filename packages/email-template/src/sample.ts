@@ -1,4 +1,4 @@
-import type { LeadEmailInput } from './render';
+import type { LeadEmailInput } from './content';
 
 /** A realistic lead, for the sample email in docs/ and for tests and benchmarks. */
 export function sampleLead(messages = 8): LeadEmailInput {
