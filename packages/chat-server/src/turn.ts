@@ -17,6 +17,29 @@ import type { KnownThreads } from './known-threads';
 import { fixedAnswer, persistAnswer, titled } from './persist';
 
 /**
+ * Work started now and awaited later (the gate beside the reads, a write beside the history): it
+ * is marked observed so that a failure before the await is never an unhandled rejection.
+ */
+function later<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** One model turn, as planned by the request that starts it. */
+interface TurnPlan {
+  thread: ThreadMetadata;
+  /** What the model sees (the message last). */
+  history: ThreadItem[];
+  message: UserMessageItem;
+  /** The user message's write, awaited before its `done` event; null: stored already (a retry). */
+  written: Promise<unknown> | null;
+  /** The thread's retention, and its visit before this turn (to save a changed one after it). */
+  state: { expiresAt?: number; metadataChanged?: string };
+  /** The gate, asked (or awaited) once the message is announced; null: admitted already. */
+  admit: (() => Promise<void>) | null;
+}
+
+/**
  * The streamed requests: a model turn on a new thread, on a new message, or after a retry (and
  * the streamed requests this server refuses). Everything that can refuse the request runs in
  * `start`, before the stream starts; then the turn: the user message stored and announced, the
@@ -99,14 +122,14 @@ export class Turns {
   /** The gate's decision, started now and awaited later: it runs beside the turn's reads and writes. */
   private admit(ctx: RequestContext): Promise<void> {
     if (!this.deps.gate) return Promise.resolve();
-    const decided = this.deps.gate.admit(ctx.user, ctx.network).then((verdict) => {
-      if (!verdict.ok) {
-        this.deps.onRefused?.(verdict.reason);
-        throw new TurnRefused(verdict.message, verdict.keep === true);
-      }
-    });
-    decided.catch(() => undefined); // observed by the turn
-    return decided;
+    return later(
+      this.deps.gate.admit(ctx.user, ctx.network).then((verdict) => {
+        if (!verdict.ok) {
+          this.deps.onRefused?.(verdict.reason);
+          throw new TurnRefused(verdict.message, verdict.keep === true);
+        }
+      }),
+    );
   }
 
   /** A turn that will not happen gives its admission back (best effort; never fails the answer). */
@@ -166,11 +189,14 @@ export class Turns {
         }
       }
       // The thread and its first message in one write (both or neither).
-      const written = store.createThread(thread, ctx.user, message);
-      written.catch(() => undefined);
+      const written = later(store.createThread(thread, ctx.user, message));
       const saved = written;
       // A refused turn leaves nothing (the delete takes the message with the thread).
-      const undo = () => saved.then(() => store.deleteThread(thread.id, ctx.user)).catch(() => undefined);
+      const undo = () =>
+        saved.then(
+          () => store.deleteThread(thread.id, ctx.user).catch((e) => self.deps.onError?.('undo new thread', e)),
+          () => undefined, // never written
+        );
       let kept: TurnRefused | null = null;
       try {
         await saved;
@@ -187,7 +213,10 @@ export class Turns {
       self.known.remember(thread.id, ctx.user);
       yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
       // Admitted above (or kept: the turn then answers with the refusal's fixed text).
-      yield* self.turn(thread, [message], message, written, ctx, { expiresAt: undefined }, kept ? () => Promise.reject(kept) : null);
+      yield* self.turn(
+        { thread, history: [message], message, written, state: { expiresAt: undefined }, admit: kept ? () => Promise.reject(kept) : null },
+        ctx,
+      );
     })();
   }
 
@@ -199,8 +228,7 @@ export class Turns {
     // On a thread this instance knows to be the user's, the message is written while the thread
     // and its history are read (and the gate asked); otherwise the read proves ownership first.
     const early = this.known.isOwner(threadId, ctx.user) && !files.length;
-    let written: Promise<unknown> | undefined = early ? store.addThreadItem(threadId, message) : undefined;
-    written?.catch(() => undefined);
+    let written: Promise<unknown> | undefined = early ? later(store.addThreadItem(threadId, message)) : undefined;
     // With photos the gate decides first: a turn turned away never burns them (they stay the user's to send or delete).
     const gate = files.length ? this.admit(ctx) : undefined;
     let loaded;
@@ -210,7 +238,10 @@ export class Turns {
     } catch (e) {
       if (early) {
         this.known.forget(threadId);
-        await written!.then(() => store.deleteThreadItem(threadId, message.id)).catch(() => undefined);
+        await written!.then(
+          () => store.deleteThreadItem(threadId, message.id).catch((err) => this.deps.onError?.('undo early write', err)),
+          () => undefined, // never written (the thread is gone)
+        );
       }
       if (gate) await this.unadmit(gate, ctx);
       throw e;
@@ -224,8 +255,7 @@ export class Turns {
       if (refused && !(refused instanceof TurnRefused && refused.keep)) throw refused;
     }
     if (files.length) message.attachments = await this.files.attach(files, ctx.user, threadId);
-    written ??= store.addThreadItem(threadId, message);
-    written.catch(() => undefined);
+    written ??= later(store.addThreadItem(threadId, message));
     const { thread } = loaded;
     const before = JSON.stringify(thread.metadata);
     // The customer's page and locale follow the latest visit (saved with the thread after the turn).
@@ -235,13 +265,15 @@ export class Turns {
     // contend with the read and the write (DynamoDB Local serializes writes); a refusal then takes
     // the message back.
     return this.turn(
-      thread,
-      history,
-      message,
-      written,
+      {
+        thread,
+        history,
+        message,
+        written,
+        state: { expiresAt: loaded.expiresAt, metadataChanged: before },
+        admit: () => gate ?? this.admit(ctx),
+      },
       ctx,
-      { expiresAt: loaded.expiresAt, metadataChanged: before },
-      () => gate ?? this.admit(ctx),
     );
   }
 
@@ -260,7 +292,7 @@ export class Turns {
     const history = (
       await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })
     ).data.reverse();
-    return this.turn(thread, history, message, null, ctx, { expiresAt: undefined }, null);
+    return this.turn({ thread, history, message, written: null, state: { expiresAt: undefined }, admit: null }, ctx);
   }
 
   /**
@@ -271,15 +303,8 @@ export class Turns {
    * has gone out: preparing the request (the shop state, the input) takes about a millisecond of
    * CPU, which must not delay the first event.
    */
-  private async *turn(
-    thread: ThreadMetadata,
-    history: ThreadItem[],
-    message: UserMessageItem,
-    written: Promise<unknown> | null,
-    ctx: RequestContext,
-    state: { expiresAt?: number; metadataChanged?: string },
-    admit: (() => Promise<void>) | null,
-  ): AsyncGenerator<ThreadStreamEvent> {
+  private async *turn(plan: TurnPlan, ctx: RequestContext): AsyncGenerator<ThreadStreamEvent> {
+    const { thread, history, message, written, state, admit } = plan;
     const stop = new AbortController();
     const onAbort = () => stop.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -288,8 +313,7 @@ export class Turns {
     if (ctx.signal.aborted) stop.abort();
     try {
       // The message's photos and files reach the model as short-lived URLs (signed locally: no round trip).
-      const fileUrls = this.files.modelUrls(message.attachments);
-      fileUrls.catch(() => undefined); // observed below
+      const fileUrls = later(this.files.modelUrls(message.attachments));
       const start = async () =>
         this.deps.responder.start({
           thread,
