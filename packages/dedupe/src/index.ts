@@ -26,6 +26,7 @@ export {
   type Schedule,
 } from './state';
 export { sendOnce, type SendOnceOptions } from './middleware';
+export type { SweepOptions } from './sweep';
 export {
   deliveriesOf,
   DELIVERY_KEY,

@@ -311,11 +311,11 @@ describe.each([
       const now = clock.now / 1000;
       await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 10 });
       expect(await armedIds(store, now + 9)).not.toContain(id);
-      expect(await l.acquire(id, 'idle', { idle: true })).toMatchObject({ kind: 'busy' }); // not yet: nothing written
+      expect(await l.acquire(id, 'idle', { mode: 'idle' })).toMatchObject({ kind: 'busy' }); // not yet: nothing written
       expect((await read(store, id)).status).toBe('idle');
       advance(10);
       expect(await armedIds(store, now + 10)).toContain(id);
-      const got = await l.acquire(id, 'idle', { idle: true });
+      const got = await l.acquire(id, 'idle', { mode: 'idle' });
       expect(got).toMatchObject({ kind: 'acquired', lease: { effectiveReason: 'idle' } });
       const rec = await read(store, id);
       expect(rec).toMatchObject({ status: 'sending', pending_reason: 'idle' });
@@ -330,11 +330,11 @@ describe.each([
       await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 5 });
       const held = await l.acquire(id, 'auto');
       advance(6);
-      expect(await l.acquire(id, 'idle', { idle: true })).toMatchObject({ kind: 'busy', reason: 'in_progress' });
+      expect(await l.acquire(id, 'idle', { mode: 'idle' })).toMatchObject({ kind: 'busy', reason: 'in_progress' });
       expect(await armedIds(store, now + 6)).toContain(id);
       if (held.kind !== 'acquired') throw new Error('expected a lease');
       await l.release(held.lease, { evalState: '2:x' });
-      expect(await l.acquire(id, 'idle', { idle: true })).toMatchObject({ kind: 'acquired' });
+      expect(await l.acquire(id, 'idle', { mode: 'idle' })).toMatchObject({ kind: 'acquired' });
     });
 
     it('a sent or failed record is never armed again, and sending disarms it', async () => {
@@ -372,7 +372,7 @@ describe.each([
       if (first.kind !== 'acquired') throw new Error('expected a lease');
       expect(first.lease.pageUrl).toBe('https://craigs.autos/brakes');
       advance(61); // the holder died: its lease expired
-      const taken = await l.acquire(id, 'auto', { sweeper: true });
+      const taken = await l.acquire(id, 'auto', { mode: 'sweeper' });
       expect(taken).toMatchObject({ kind: 'acquired', lease: { pageUrl: 'https://craigs.autos/brakes', effectiveReason: 'pagehide' } });
     });
   });
@@ -388,7 +388,7 @@ describe.each([
       expect(await l.markDelivered(first.lease, 'webhook', 'msg_1')).toBe(true);
       await l.markError(first.lease, 'sms:ThrottlingException');
       advance(31);
-      const retry = await l.acquire(id, 'auto', { sweeper: true });
+      const retry = await l.acquire(id, 'auto', { mode: 'sweeper' });
       if (retry.kind !== 'acquired') throw new Error('not acquired');
       expect(Object.keys(retry.lease.delivered).sort()).toEqual(['email', 'webhook']);
       expect(retry.lease.delivered.email).toEqual({ id: 'ses-1', at: expect.any(Number) });
@@ -408,7 +408,7 @@ describe.each([
       const id = tid();
       const stale = await l.acquire(id, 'pagehide');
       advance(61);
-      const taken = await l.acquire(id, 'auto', { sweeper: true });
+      const taken = await l.acquire(id, 'auto', { mode: 'sweeper' });
       if (stale.kind !== 'acquired' || taken.kind !== 'acquired') throw new Error('not acquired');
       expect(await l.markDelivered(stale.lease, 'email', 'ses-stale')).toBe(false);
       expect((await read(store, id)).delivered_email).toBeUndefined();
@@ -428,7 +428,7 @@ describe.each([
       expect(rec).toMatchObject({ status: 'error', due_shard: 'due', pending_reason: 'manual', resend_seq: 1, attempts: 0 });
       expect(rec.delivered_webhook).toBeUndefined();
       expect(rec.delivered_email).toBeDefined();
-      const again = await l.acquire(id, 'auto', { sweeper: true });
+      const again = await l.acquire(id, 'auto', { mode: 'sweeper' });
       expect(again).toMatchObject({ kind: 'acquired', lease: { resendSeq: 1, delivered: { email: expect.any(Object) } } });
     });
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { userHash } from '@lead-intake/observability';
 import { DELIVERY_KEY, deliveriesOf, isStrong, nowSeconds, type Delivered, type LedgerRecord } from './record';
 import type { ClaimMode, EvalCache } from './state';
+import { sweepLedger, type SweepOptions } from './sweep';
 import { LedgerUnavailableError, type LedgerStore } from './store';
 
 /**
@@ -74,8 +75,8 @@ export const ownerHash = userHash;
 
 /** How a lease is asked for: by a trigger (with its requester and page), or by the sweeper (a due record, an armed idle evaluation). */
 export interface AcquireOptions {
-  sweeper?: boolean;
-  idle?: boolean;
+  /** A trigger (the default), the sweeper taking a due record, or the sweeper running an armed idle evaluation. */
+  mode?: 'trigger' | 'sweeper' | 'idle';
   requester?: Requester;
   pageUrl?: string | null;
 }
@@ -109,7 +110,8 @@ export class Ledger {
     this.config = { ...LEDGER_DEFAULTS, ...config };
   }
 
-  private now() {
+  /** The ledger's clock (epoch seconds; tests set it). */
+  now(): number {
     return nowSeconds(this.config.clock);
   }
 
@@ -129,7 +131,7 @@ export class Ledger {
    */
   async acquire(threadId: string, reason: string, opts: AcquireOptions = {}): Promise<AcquireResult> {
     if (opts.requester) return this.acquireAsOwner(threadId, reason, opts.requester, opts.pageUrl);
-    const got = await this.acquireUnchecked(threadId, reason, opts);
+    const got = await this.acquireUnchecked(threadId, reason, opts.mode ?? 'trigger', { pageUrl: opts.pageUrl });
     return got.kind === 'not_owner' ? { kind: 'not_owner' } : got;
   }
 
@@ -142,7 +144,7 @@ export class Ledger {
   private async acquireAsOwner(threadId: string, reason: string, requester: Requester, pageUrl?: string | null): Promise<AcquireResult> {
     const hash = ownerHash(requester.user);
     for (let round = 0; round < 4; round++) {
-      const got = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyExisting: true, pageUrl });
+      const got = await this.acquireUnchecked(threadId, reason, 'owner', { owner: hash, pageUrl });
       if (got.kind !== 'not_owner') return got;
       const cur = 'record' in got ? got.record : undefined; // what the refused write found (no extra read)
       if (cur?.owner_hash === hash) continue; // it changed meanwhile: go again
@@ -156,7 +158,7 @@ export class Ledger {
       }
       if (!owns) return { kind: 'not_owner' };
       if (!cur) {
-        const created = await this.acquireUnchecked(threadId, reason, { owner: hash, onlyNew: true, pageUrl });
+        const created = await this.acquireUnchecked(threadId, reason, 'new', { owner: hash, pageUrl });
         if (created.kind === 'acquired') return created;
         continue; // created by someone else meanwhile
       }
@@ -166,14 +168,18 @@ export class Ledger {
     throw new Error('ledger: could not settle the owner after 4 rounds');
   }
 
+  /**
+   * The claim in `mode` (state.ts has each mode's rule): `trigger` (anyone's), `owner` (a record of
+   * this owner only), `new` (no record yet), `sweeper` (a due record), `idle` (an armed evaluation).
+   */
   private async acquireUnchecked(
     threadId: string,
     reason: string,
-    opts: { sweeper?: boolean; idle?: boolean; owner?: string; onlyExisting?: boolean; onlyNew?: boolean; pageUrl?: string | null },
+    mode: ClaimMode,
+    opts: { owner?: string; pageUrl?: string | null },
   ): Promise<AcquireResult | { kind: 'not_owner'; record?: LedgerRecord }> {
     const strong = isStrong(reason);
-    const mode: ClaimMode = opts.idle ? 'idle' : opts.sweeper ? 'sweeper' : opts.onlyNew ? 'new' : opts.onlyExisting ? 'owner' : 'trigger';
-    const sweeping = opts.sweeper || opts.idle; // the sweeper never waits for, nor notes on, someone else's record
+    const sweeping = mode === 'sweeper' || mode === 'idle'; // the sweeper never waits for, nor notes on, someone else's record
     for (let round = 0; round < 4; round++) {
       const now = this.now();
       const leaseId = randomUUID();
@@ -210,9 +216,9 @@ export class Ledger {
         };
       }
       const cur = res.current;
-      if (opts.onlyNew) return { kind: 'not_owner' }; // it exists after all: the caller goes again
+      if (mode === 'new') return { kind: 'not_owner' }; // it exists after all: the caller goes again
       // Owner-checked: no record, or another owner's (or none recorded), is the caller's to settle.
-      if (opts.onlyExisting && (!cur || cur.owner_hash !== opts.owner)) return { kind: 'not_owner', record: cur };
+      if (mode === 'owner' && (!cur || cur.owner_hash !== opts.owner)) return { kind: 'not_owner', record: cur };
       if (!cur) {
         if (sweeping) return { kind: 'busy', reason: 'already_sent', record: { thread_id: threadId, status: 'sent' } };
         continue; // deleted meanwhile (operator resend): try again
@@ -345,7 +351,7 @@ export class Ledger {
       return { kind: 'processed', value: await process(got.lease) };
     } catch (error) {
       let status: 'error' | 'failed' | undefined;
-      const origin = opts.sweeper || opts.idle ? 'sweep' : 'crash';
+      const origin = opts.mode === 'sweeper' || opts.mode === 'idle' ? 'sweep' : 'crash';
       if (!got.lease.finished)
         status = (await this.markError(got.lease, `${origin}:${(error as Error)?.name ?? 'Error'}`).catch(() => undefined))?.status;
       return { kind: 'failed', error, status };
@@ -371,67 +377,10 @@ export class Ledger {
   }
 
   /**
-   * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
-   * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
-   * ends) and handed to `process`, the same pipeline the endpoint runs. Then the armed idle
-   * evaluations whose time has come, each run as an `idle` trigger (a record held or cooling down
-   * stays armed for the next sweep).
+   * One sweep (./sweep.ts): the records due now, then the armed idle evaluations whose time has
+   * come, each through `runHeld` as the sweeper.
    */
-  async sweep(
-    process: (lease: Lease) => Promise<unknown>,
-    opts: {
-      limit?: number;
-      parallel?: number;
-      more?: () => boolean;
-      /** Each record's outcome (the same reporter as every other held run). */
-      onOutcome?: (threadId: string, outcome: HeldOutcome<unknown>) => void;
-    } = {},
-  ): Promise<SweepResult> {
-    const limit = opts.limit ?? 25;
-    const parallel = opts.parallel ?? 1;
-    const due = await this.store.due(this.now(), limit);
-    const result: SweepResult = { due: due.length, idle: 0, processed: 0, skipped: 0, failed: 0 };
-    await this.sweepEach(due, { sweeper: true }, process, result, parallel, opts.onOutcome);
-    // Idle evaluations come in bursts (conversations go quiet together): pages while time is left,
-    // stopping when a page only finds records someone else holds (they stay armed for the next run).
-    for (let page = 0; page < 100 && (page === 0 || (opts.more?.() ?? false)); page++) {
-      const idle = await this.store.idleDue(this.now(), limit);
-      if (!idle.length) break;
-      result.idle += idle.length;
-      const before = result.processed + result.failed;
-      await this.sweepEach(idle, { idle: true }, process, result, parallel, opts.onOutcome);
-      if (result.processed + result.failed === before) break;
-    }
-    return result;
-  }
-
-  private async sweepEach(
-    records: Array<{ thread_id: string }>,
-    mode: { sweeper?: true; idle?: true },
-    process: (lease: Lease) => Promise<unknown>,
-    result: SweepResult,
-    parallel: number,
-    onOutcome?: (threadId: string, outcome: HeldOutcome<unknown>) => void,
-  ): Promise<void> {
-    const queue = [...records];
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, queue.length) }, () => this.sweepNext(queue, mode, process, result, onOutcome)),
-    );
-  }
-
-  private async sweepNext(
-    queue: Array<{ thread_id: string }>,
-    mode: { sweeper?: true; idle?: true },
-    process: (lease: Lease) => Promise<unknown>,
-    result: SweepResult,
-    onOutcome?: (threadId: string, outcome: HeldOutcome<unknown>) => void,
-  ): Promise<void> {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const outcome = await this.runHeld(next.thread_id, mode.idle ? 'idle' : 'auto', mode, process);
-      onOutcome?.(next.thread_id, outcome);
-      if (outcome.kind === 'processed') result.processed++;
-      else if (outcome.kind === 'failed') result.failed++;
-      else result.skipped++;
-    }
+  sweep(process: (lease: Lease) => Promise<unknown>, opts: SweepOptions = {}): Promise<SweepResult> {
+    return sweepLedger(this, process, opts);
   }
 }
