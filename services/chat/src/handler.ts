@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { limitsFromEnv, S3FileStore } from '@lead-intake/attachments';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
@@ -70,13 +71,15 @@ const knownThreads = new KnownThreads();
 const flushMetrics = () => metrics.hasStoredMetrics() && metrics.publishStoredMetrics();
 
 type ChatContext = SecretsContext & ChatUserContext;
+/** A Function URL request, its JSON body parsed by `jsonBody`. */
+type ChatEvent = LambdaFunctionURLEvent & { parsedBody?: Record<string, unknown> };
 
 /**
  * The self-hosted ChatKit endpoint (Function URL, response streaming): origin guard and CORS,
  * body, secrets, client token (the user), then the protocol. The server answers JSON (refusals
  * included, with their HTTP status) or a stream of events, written as SSE frames as they happen.
  */
-export const handler = middy<any, any, Error, ChatContext>({ executionMode: executionModeStreamifyResponse })
+export const handler = middy<ChatEvent, unknown, Error, ChatContext>({ executionMode: executionModeStreamifyResponse })
   .use(injectLambdaContext(logger))
   // JSON answers (and refusals) are counted and published by these; a stream publishes its own when it ends.
   .use(publishMetrics(metrics))

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { assertTokenSecret, mintClientToken } from '@lead-intake/chat-auth';
 import { resolveIdentity, sessionRequest, type SessionRequestContext } from '@lead-intake/chatkit-session';
 import { chatkitModeSetting, intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
@@ -53,7 +54,7 @@ export interface SessionHandlerOptions {
  * token (or, hosted, the shop state and a hosted session).
  */
 export function createSessionHandler(opts: SessionHandlerOptions = {}) {
-  return middy<any, any, Error, SessionContext>()
+  return middy<LambdaFunctionURLEvent, LambdaFunctionURLResult, Error, SessionContext>()
     .use(injectLambdaContext(logger))
     .use(publishMetrics(metrics))
     .use(answerClasses(metrics))
