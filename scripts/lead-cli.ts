@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { channelNames, keysOf } from '@lead-intake/alerts';
 import { objectKey, S3FileStore } from '@lead-intake/attachments';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
@@ -46,7 +47,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE =
   'usage: npm run lead -- <preview|status|resend|forget> <threadId> [--stage <stage>] [--out <file>] [--reason <reason>] [--yes]\n' +
-  '       npm run lead -- resend <threadId> --channel <email|sms|webhook> [--stage <stage>] [--yes]\n' +
+  `       npm run lead -- resend <threadId> --channel <${channelNames().join('|')}> [--stage <stage>] [--yes]\n` +
   '       npm run lead -- rearm --since <ISO time> [--until <ISO time>] [--stage <stage>] [--yes]';
 
 class UsageError extends Error {}
@@ -152,12 +153,13 @@ function printable(r: LedgerRecord) {
   return out;
 }
 
-const CHANNEL_NAMES = ['email', 'sms', 'webhook'] as const;
+// The email and the registry's owner channels (packages/alerts/src/channels).
+const CHANNEL_NAMES = channelNames();
 
 /** One channel again: its deliveries forgotten on a settled record, which the sweeper then finishes (the others stay delivered). */
 async function resendChannel(store: DynamoLedgerStore, table: string, threadId: string, flags: Record<string, string | true>) {
   const channel = flags.channel;
-  if (typeof channel !== 'string' || !(CHANNEL_NAMES as readonly string[]).includes(channel))
+  if (typeof channel !== 'string' || !CHANNEL_NAMES.includes(channel))
     throw new UsageError(`--channel must be one of ${CHANNEL_NAMES.join(', ')}\n${USAGE}`);
   const rec = await store.get(threadId);
   if (!rec) throw new Error(`No ledger record for ${threadId}: nothing went out yet (the next trigger sends every channel).`);
@@ -165,7 +167,7 @@ async function resendChannel(store: DynamoLedgerStore, table: string, threadId: 
     throw new Error(
       `The record is '${rec.status}' (a lease is held or nothing was decided yet): only ${RESENDABLE.join(', ')} records are reopened.`,
     );
-  const keys = Object.keys(deliveriesOf(rec)).filter((k) => (channel === 'sms' ? k.startsWith('sms_') : k === channel));
+  const keys = keysOf(channel, Object.keys(deliveriesOf(rec)));
   if (
     flags.yes !== true &&
     !(await confirm(

@@ -1,4 +1,4 @@
-export { CHANNELS, type Channel, type ChannelLeads, type LeadAlert } from './types';
+export { type Channel, type ChannelLeads, type LeadAlert } from './types';
 export { ChannelError } from './errors';
 export { smsLength, fitSegments, MAX_SMS_SEGMENTS, type SmsLength, type SmsEncoding } from './sms';
 export { leadSmsText } from './lead-sms';
@@ -14,4 +14,18 @@ export {
   type LeadDocument,
   type WebhookTarget,
 } from './webhook';
-export { createSmsClient, sendSms, smsDeliveryKey } from './send-sms';
+export { createSmsClient, sendSms } from './send-sms';
+export {
+  CHANNELS,
+  channelNames,
+  channelSecretsFromEnv,
+  configuredChannels,
+  keysOf,
+  takesLead,
+  type ChannelContext,
+  type ChannelDelivery,
+  type ChannelModule,
+  type ConfiguredChannel,
+} from './channels/registry';
+export { smsChannel, smsDeliveryKey, type SmsSettings } from './channels/sms';
+export { webhookChannel, type WebhookSettings } from './channels/webhook';

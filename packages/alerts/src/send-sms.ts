@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { PinpointSMSVoiceV2Client } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { ChannelError } from './errors';
 
@@ -10,12 +9,6 @@ export async function createSmsClient(): Promise<PinpointSMSVoiceV2Client> {
   const { PinpointSMSVoiceV2Client: Client } = await sdk();
   return new Client({ maxAttempts: 2 });
 }
-
-/**
- * The ledger's key for one recipient's text: its own delivery, so a second owner phone that
- * failed is retried without texting the first again. A hash: no phone number in the record.
- */
-export const smsDeliveryKey = (to: string) => `sms_${createHash('sha256').update(to).digest('hex').slice(0, 10)}`;
 
 /** One text to one owner phone, from the stage's origination identity; answers the MessageId. */
 export async function sendSms(

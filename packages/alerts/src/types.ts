@@ -1,9 +1,8 @@
 import type { LeadSummary } from '@lead-intake/lead-summary';
 import type { TranscriptLine } from '@lead-intake/transcript';
 
-/** The delivery channels of a lead. Email is always one; the others are configured per stage. */
-export const CHANNELS = ['email', 'sms', 'webhook'] as const;
-export type Channel = (typeof CHANNELS)[number];
+/** A delivery channel's name: `email` (always on), or an owner channel's from the registry (./channels/registry.ts). */
+export type Channel = string;
 
 /** Which leads a channel gets: every lead, or urgent ones only. */
 export type ChannelLeads = 'all' | 'urgent';

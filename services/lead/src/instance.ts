@@ -5,6 +5,7 @@
  * the ledger. The entry points (handler, sweeper, scheduler, files) use the instance this module
  * makes; nothing is passed around as a module.
  */
+import type { ChannelModule } from '@lead-intake/alerts/channels';
 import { secrets } from '@lead-intake/config';
 import { DynamoLedgerStore, Ledger, TriggerSpool, type Requester } from '@lead-intake/dedupe';
 import { createLogger, createMetrics, type Logger, type Metrics } from '@lead-intake/observability';
@@ -20,8 +21,8 @@ export class LeadInstance implements PipelineHost {
   private ledgerOnce?: Ledger;
   private pipelineOnce?: Promise<Pipeline>;
 
-  constructor(env: Record<string, string | undefined> = process.env) {
-    this.settings = readSettings(env);
+  constructor(env: Record<string, string | undefined> = process.env, channels?: readonly ChannelModule<any>[]) {
+    this.settings = readSettings(env, channels);
     this.spool = this.settings.spoolQueue ? new TriggerSpool(this.settings.spoolQueue) : null;
   }
 

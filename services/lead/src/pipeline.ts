@@ -12,18 +12,7 @@ import { runLead, type Delivery, type LeadAnswer, type LeadJob, type LeadPorts }
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { signedLink } from '@lead-intake/attachments';
-import {
-  ChannelError,
-  createSmsClient,
-  deliverWebhook,
-  leadDocument,
-  leadSmsText,
-  sendSms,
-  smsDeliveryKey,
-  webhookId,
-  webhookKey,
-  type LeadAlert,
-} from '@lead-intake/alerts';
+import { takesLead, type LeadAlert } from '@lead-intake/alerts';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop-hours';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
@@ -50,18 +39,20 @@ export class Pipeline {
   private sesOnce?: ReturnType<typeof createSesClient>;
   private contactIndexOnce?: ContactIndex;
   private summaryBudgetOnce?: DailyBudget;
-  private smsOnce?: ReturnType<typeof createSmsClient>;
   /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
   private readonly hostedOwners = new Map<string, { owner: string | null; until: number }>();
-  /** The webhook's signing secret (SSM, read on first use and kept 15 minutes). */
-  private readonly webhookSecret: () => Promise<string>;
+  /** The channels' secrets (a webhook's signing secret: SSM, read on first use and kept 15 minutes). */
+  private readonly secrets = new Map<string, () => Promise<string>>();
 
-  constructor(private readonly host: PipelineHost) {
-    const { settings } = host;
-    this.webhookSecret = lazySecret('LEAD_WEBHOOK_SECRET', {
-      ssmPath: settings.secretsSsmPath,
-      env: { LEAD_WEBHOOK_SECRET: settings.alerts.webhook?.localSecret },
-    });
+  constructor(private readonly host: PipelineHost) {}
+
+  private secret(name: string): Promise<string> {
+    let read = this.secrets.get(name);
+    if (!read) {
+      read = lazySecret(name, { ssmPath: this.host.settings.secretsSsmPath, env: this.host.settings.channelSecrets });
+      this.secrets.set(name, read);
+    }
+    return read();
   }
 
   private openai(apiKey: string, budget: ClientBudget): OpenAI {
@@ -202,62 +193,13 @@ export class Pipeline {
   }
 
   /**
-   * The stage's channels beside the email for one lead: a text to each owner phone (each its own
-   * delivery) and the webhook, each only for the leads it takes (all, or urgent ones).
+   * The stage's channels beside the email for one lead (the registry's, as configured): each
+   * channel's deliveries, for the leads it takes (all, or urgent ones).
    */
   private alertDeliveries(alert: LeadAlert, lease: Lease): Delivery[] {
-    const { sms, webhook } = this.host.settings.alerts;
-    const wants = (leads: 'all' | 'urgent') => leads === 'all' || alert.urgent;
-    const out: Delivery[] = [];
-    if (sms && wants(sms.leads)) {
-      const text = leadSmsText(alert);
-      for (const to of sms.to)
-        out.push({
-          key: smsDeliveryKey(to),
-          channel: 'sms',
-          send: async () =>
-            sendSms(await (this.smsOnce ??= createSmsClient()), {
-              originationIdentity: sms.originationIdentity,
-              to,
-              text,
-              timeoutMs: sms.timeoutMs,
-            }),
-        });
-    }
-    if (webhook && wants(webhook.leads)) {
-      // The same id for every retry of this lead: a receiver that saw it drops the repeat.
-      const id = webhookId(alert.threadId, lease.createdAt, lease.resendSeq);
-      out.push({
-        key: 'webhook',
-        channel: 'webhook',
-        send: async () => {
-          const secret = await this.signingSecret();
-          await deliverWebhook(
-            { url: webhook.url, secret, timeoutMs: webhook.timeoutMs },
-            id,
-            JSON.stringify(leadDocument(alert, new Date())),
-          );
-          return id;
-        },
-      });
-    }
-    return out;
-  }
-
-  /** The webhook's signing secret, as a channel failure of its own when it cannot be had (never the email's). */
-  private async signingSecret(): Promise<string> {
-    let value: string;
-    try {
-      value = await this.webhookSecret();
-    } catch (e) {
-      const missing = /missing secret/.test((e as Error)?.message ?? '');
-      throw new ChannelError('webhook', missing ? 'secret_missing' : 'secret_unavailable', { cause: e });
-    }
-    try {
-      webhookKey(value);
-    } catch {
-      throw new ChannelError('webhook', 'secret_invalid');
-    }
-    return value;
+    const ctx = { record: { createdAt: lease.createdAt, resendSeq: lease.resendSeq }, secret: (name: string) => this.secret(name) };
+    return this.host.settings.channels.flatMap(({ channel, settings }) =>
+      takesLead(settings.leads, alert) ? channel.deliveries(settings, alert, ctx).map((d) => ({ ...d, channel: channel.name })) : [],
+    );
   }
 }

@@ -1,10 +1,25 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHANNELS } from '@lead-intake/alerts';
 import { ConfigError } from '@lead-intake/config';
 import { readSettings } from './settings';
 
 /** The lead functions' settings: one list, parsed once, every bad value refused with its variable's name. */
 const base = { LEAD_DEDUPE_TABLE_NAME: 'ledger', CHAT_THREADS_TABLE_NAME: 'threads' };
+
+it('reads the owner channels from the registry: each on when its variables are set, checked by its own rule', () => {
+  const s = readSettings({
+    ...base,
+    LEAD_SMS_TO: '+14155550100,+14155550111',
+    LEAD_SMS_ORIGINATION_IDENTITY: 'arn:aws:sms-voice:us-west-2:1:phone-number/p',
+    LEAD_WEBHOOK_URL: 'https://hooks.example.com/lead',
+    LEAD_WEBHOOK_LEADS: 'urgent',
+  });
+  expect(s.channels.map((c) => [c.channel.name, c.settings.leads])).toEqual([
+    ['sms', 'all'],
+    ['webhook', 'urgent'],
+  ]);
+});
 
 it('has a default for everything a deploy may leave out', () => {
   const s = readSettings(base);
@@ -19,7 +34,7 @@ it('has a default for everything a deploy may leave out', () => {
     summaryBudget: { table: null, perDay: 500 },
     sweeper: { batch: 10, parallel: 5, reserveMs: 32000 },
     scheduler: { maxActivityAgeSeconds: 86400, parallel: 8 },
-    alerts: { sms: null, webhook: null },
+    channels: [],
   });
   // Hosted (legacy) mode needs no thread table.
   expect(readSettings({ LEAD_DEDUPE_TABLE_NAME: 'l', CHATKIT_MODE: 'hosted' }).chatThreadsTable).toBeNull();
@@ -59,8 +74,11 @@ it('is the one place the lead functions read their environment, and reads every 
       ),
     );
   expect(readers).toEqual([]);
+  // This file, the ledger's own settings, and each registered channel's (packages/alerts/src/channels).
   const source =
-    readFileSync(join(dir, 'settings.ts'), 'utf8') + readFileSync(require.resolve('@lead-intake/dedupe/src/config.ts'), 'utf8');
+    readFileSync(join(dir, 'settings.ts'), 'utf8') +
+    readFileSync(require.resolve('@lead-intake/dedupe/src/config.ts'), 'utf8') +
+    CHANNELS.flatMap((c) => [...c.variables, ...(c.secrets ?? [])].map((v) => `'${v}'`)).join(' ');
   const deployed = [...readFileSync(join(dir, '../serverless.yml'), 'utf8').matchAll(/^\s+(LEAD_[A-Z_]+):/gm)].map((m) => m[1]!);
   expect(deployed.length).toBeGreaterThan(10);
   expect(deployed.filter((v) => !source.includes(`'${v}'`) && !source.includes(`.${v}`))).toEqual([]);

@@ -8,17 +8,16 @@ import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetS
 import { ledgerConfigFromEnv } from '@lead-intake/dedupe';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 import { parseAllowedOrigins } from '@lead-intake/http';
-import { isE164 } from '@lead-intake/transcript/address';
 import { assertAddresses } from '@lead-intake/ses-mailer';
-// The URL check only (the fast path loads neither the SMS text nor the email renderer it uses).
-import { assertWebhookUrl } from '@lead-intake/alerts/webhook';
-import type { ChannelLeads } from '@lead-intake/alerts';
+// The registry's settings only (the fast path loads no channel's sender).
+import { CHANNELS, channelSecretsFromEnv, configuredChannels, type ChannelModule } from '@lead-intake/alerts/channels';
 
 type Env = Record<string, string | undefined>;
 
 export type LeadSettings = ReturnType<typeof readSettings>;
 
-export function readSettings(env: Env = process.env) {
+/** `channels`: the registry's (a test may register one the product does not ship). */
+export function readSettings(env: Env = process.env, channels: readonly ChannelModule<any>[] = CHANNELS) {
   const functionTimeoutSeconds = intSetting(env, 'LEAD_FUNCTION_TIMEOUT_SECONDS', 30, { min: 1, max: 900 });
   const chatkitMode = chatkitModeSetting(env); // CHATKIT_MODE
   const idleSeconds = intSetting(env, 'LEAD_IDLE_SECONDS', 600, { min: 1, max: 7 * 86400 });
@@ -68,7 +67,13 @@ export function readSettings(env: Env = process.env) {
       bucket: env.LEAD_ATTACHMENTS_BUCKET || null,
       linkDays: intSetting(env, 'LEAD_FILE_LINK_DAYS', 90, { min: 1, max: 3650 }),
     },
-    alerts: alertSettings(env),
+    /**
+     * The owner's channels beside email this stage has on (stages.config.json `alerts`; each
+     * channel module in packages/alerts/src/channels reads and checks its own variables).
+     */
+    channels: configuredChannels(env, channels),
+    /** Locally (no SECRETS_SSM_PATH): the channels' secrets (LEAD_WEBHOOK_SECRET) from the environment. */
+    channelSecrets: channelSecretsFromEnv(env, channels),
     /** Self-hosted: an abandoned conversation with a contact is evaluated this long after its last activity. */
     idleSeconds,
     sweeper: {
@@ -109,53 +114,4 @@ function spoolQueueSetting(env: Env): string | null {
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
     throw new ConfigError('LEAD_SPOOL_QUEUE_NAME', 'LEAD_SPOOL_QUEUE_NAME must be an SQS queue name');
   return name;
-}
-
-function leadsSetting(env: Env, name: string): ChannelLeads {
-  const v = env[name] || 'all';
-  if (v !== 'all' && v !== 'urgent') throw new ConfigError(name, `${name} must be 'all' or 'urgent'`);
-  return v;
-}
-
-/**
- * The owner's channels beside email (stages.config.json `alerts`). Each is off when its variable is
- * empty. Both answer within the send reserve (they run beside SES, not after it).
- */
-function alertSettings(env: Env) {
-  const to = (env.LEAD_SMS_TO ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-  if (!to.every(isE164)) throw new ConfigError('LEAD_SMS_TO', 'LEAD_SMS_TO must be comma-separated E.164 phone numbers');
-  const origin = env.LEAD_SMS_ORIGINATION_IDENTITY ?? '';
-  if (to.length && !origin.startsWith('arn:'))
-    throw new ConfigError('LEAD_SMS_ORIGINATION_IDENTITY', 'LEAD_SMS_ORIGINATION_IDENTITY must be the ARN texts are sent from');
-  // Not a URL (a local stage's marker under `sls invoke local`): no webhook there.
-  const url = httpUrlOrNull(env.LEAD_WEBHOOK_URL);
-  if (url) {
-    try {
-      assertWebhookUrl(url);
-    } catch (e) {
-      throw new ConfigError('LEAD_WEBHOOK_URL', `LEAD_WEBHOOK_URL: ${(e as Error).message}`);
-    }
-  }
-  return {
-    sms: to.length
-      ? {
-          to,
-          originationIdentity: origin,
-          leads: leadsSetting(env, 'LEAD_SMS_LEADS'),
-          timeoutMs: intSetting(env, 'LEAD_SMS_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
-        }
-      : null,
-    webhook: url
-      ? {
-          url,
-          leads: leadsSetting(env, 'LEAD_WEBHOOK_LEADS'),
-          timeoutMs: intSetting(env, 'LEAD_WEBHOOK_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
-          // The signing secret: SSM LEAD_WEBHOOK_SECRET under SECRETS_SSM_PATH when deployed, this variable locally.
-          localSecret: env.LEAD_WEBHOOK_SECRET,
-        }
-      : null,
-  };
 }
