@@ -53,7 +53,7 @@ beforeEach(async () => {
   await clearFollowUps();
 });
 
-it('a registered channel the product does not ship is delivered exactly once through concurrent triggers, its failures and the retries', async () => {
+it('a registered channel the product does not ship is delivered exactly once through triggers, its failures and retries', async () => {
   applyEnv(
     await leadEnv({
       LEAD_PAGER_TO: 'night-shift',
