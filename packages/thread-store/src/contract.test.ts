@@ -276,7 +276,7 @@ describe('DynamoDB rows', () => {
     ).Items ?? []) as Array<Record<string, any>>;
 
   it('every row carries the retention TTL, and a refresh restarts it for all of them', async () => {
-    let now = Date.parse('2026-11-01T00:00:00Z');
+    let now = Date.now(); // a fixed date would one day give rows a TTL already past
     const s = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient(), retentionDays: 365, now: () => now });
     const owner = uniq('ttl');
     const { t } = await conversation(s, owner);
@@ -289,7 +289,8 @@ describe('DynamoDB rows', () => {
   });
 
   it('a deleted thread leaves one tombstone row: no customer data, not on the user index, gone after a day', async () => {
-    const now = Date.parse('2026-11-01T00:00:00Z');
+    // Now: a tombstone dated in the past would already be expired, and DynamoDB Local deletes expired rows.
+    const now = Date.now();
     const s = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient(), retentionDays: 365, now: () => now });
     const owner = uniq('tomb');
     const { t } = await conversation(s, owner);

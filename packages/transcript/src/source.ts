@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { HttpError } from '@lead-intake/errors';
+import { ThreadNotFoundError } from './errors';
 import { assembleTranscript, type SourceItem, type Transcript } from './normalize';
 
 /** Where a thread's conversation is read from: the hosted ChatKit API, or our own store. */
@@ -9,12 +9,7 @@ export interface TranscriptSource {
   fetch(threadId: string, opts: { assistantName: string; signal?: AbortSignal }): Promise<Transcript>;
 }
 
-/** No such thread, or not the caller's: answered 404 like an unknown one. */
-export class ThreadNotFoundError extends HttpError {
-  constructor(readonly threadId: string) {
-    super(404, 'Thread not found.', 'thread_not_found');
-  }
-}
+export { ThreadNotFoundError } from './errors';
 
 /** Reads a hosted thread: `threads.retrieve` plus every page of `threads.listItems` in ascending order. */
 export class HostedChatKitSource implements TranscriptSource {

@@ -8,7 +8,9 @@ const unique = (p: string) => `${p}-${Date.now().toString(36)}-${Math.random().t
 
 describe('UsageLimits', () => {
   it('counts per fixed window across instances, refuses when full, and says when the window ends', async () => {
-    let now = Date.parse('2026-11-27T10:00:05Z');
+    // 5 s into a window an hour from now: a fixed past date would give its rows a TTL already past,
+    // and DynamoDB Local deletes expired rows whenever it runs its sweep (a count then reads 1).
+    let now = (Math.floor(Date.now() / 60_000) + 60) * 60_000 + 5_000;
     const a = new UsageLimits({ tableName: TABLE, client: dynamoClient(), now: () => now });
     const b = new UsageLimits({ tableName: TABLE, client: dynamoClient(), now: () => now });
     const c = { key: unique('turn'), limit: 3, windowSeconds: 60 };
@@ -45,7 +47,8 @@ describe('DailyBudget', () => {
 
   it('reserves in blocks, spends locally, takes the last calls whole, and never goes over the ceiling across instances', async () => {
     const key = unique('model');
-    const now = Date.parse('2026-11-27T12:00:00Z');
+    // Noon of tomorrow (UTC): the rows' TTL (their day + 2) is never past, so DynamoDB Local keeps them.
+    const now = (Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000 + 12 * 3_600_000;
     const day = Math.floor(now / 86_400_000);
     const make = () => new DailyBudget({ tableName: TABLE, key, ceiling: 25, block: 10, client: dynamoClient(), now: () => now });
     const [a, b] = [make(), make()];
@@ -64,7 +67,7 @@ describe('DailyBudget', () => {
 
   it('a call given back is spent by the next turn; a new UTC day starts from zero', async () => {
     const key = unique('model');
-    let now = Date.parse('2026-11-27T23:59:00Z');
+    let now = (Math.floor(Date.now() / 86_400_000) + 2) * 86_400_000 - 60_000; // 23:59 UTC tomorrow
     const budget = new DailyBudget({ tableName: TABLE, key, ceiling: 1, block: 5, client: dynamoClient(), now: () => now });
     expect(await budget.take()).toEqual({ ok: true, used: 1 });
     expect(await budget.take()).toEqual({ ok: false });

@@ -7,7 +7,8 @@
 import type { HeldOutcome } from '@lead-intake/dedupe';
 import type { LeadAnswer, LeadHooks } from '@lead-intake/lead-pipeline';
 import { MetricUnit, type Logger, type Metrics } from '@lead-intake/observability';
-import { ThreadNotFoundError } from '@lead-intake/transcript';
+// The error class alone: every entry point loads this file at cold start (no OpenAI SDK on the fast path).
+import { ThreadNotFoundError } from '@lead-intake/transcript/errors';
 
 /** Where a held run came from: the endpoint, the sweeper (a due record or an armed idle evaluation), the spool, the scheduler. */
 export type RunSource = 'endpoint' | 'sweeper' | 'spool' | 'scheduler';

@@ -3,6 +3,7 @@ import type { SecretsContext } from '@lead-intake/config';
 import { LedgerUnavailableError, nowSeconds, type Lease, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { lead } from './instance';
+import { ThreadNotFoundError } from '@lead-intake/transcript/errors';
 import { reportHeld } from './outcome';
 import type { LeadSecrets } from './pipeline';
 
@@ -77,13 +78,20 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
       async (lease) => {
         triggers.set(lease.threadId, lease.effectiveReason);
         if (await stillActive(lease)) return undefined;
-        // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
-        return (await lead.pipeline()).run(
-          { threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease },
-          secrets,
-          context.getRemainingTimeInMillis(),
-          { trigger: lease.effectiveReason, source: 'sweeper' },
-        );
+        try {
+          // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
+          return await (
+            await lead.pipeline()
+          ).run({ threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease }, secrets, context.getRemainingTimeInMillis(), {
+            trigger: lease.effectiveReason,
+            source: 'sweeper',
+          });
+        } catch (e) {
+          // The conversation was deleted: its record is released (runLead did), which is the sweep's job done.
+          if (!(e instanceof ThreadNotFoundError)) throw e;
+          logger.warn('sweeper: the thread no longer exists; record released', { threadId: lease.threadId, source: 'sweeper' });
+          return undefined;
+        }
       },
       {
         limit: settings.sweeper.batch,
