@@ -2,6 +2,7 @@ import type { SeedItem } from '@lead-intake/openai-emulator';
 import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
 import { sendEmail } from '@lead-intake/ses-mailer';
 import { SESClient } from '@aws-sdk/client-ses';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   applyEnv,
   clearSes,
@@ -154,7 +155,9 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
   });
 
   it('SES fails: error with cooldown (cooldown answers meanwhile), then a later trigger sends', async () => {
-    const failing = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9' });
+    // A cooldown no machine outruns (a busy one took over a second between two calls), ended below by
+    // moving its end to now: as time passing would, without a test that depends on how fast it passes.
+    const failing = await loadHandler({ AWS_ENDPOINT_URL_SES: 'http://127.0.0.1:9', LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '600' });
     const id = await threads.seedThread({ user: 'u', items: qualified });
     expect((await failing(id, 'pagehide')).body).toEqual({ sent: false, reason: 'error' });
     expect(await readRecord(id)).toMatchObject({
@@ -165,7 +168,15 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     });
     expect((await failing(id, 'auto')).body).toEqual({ sent: false, reason: 'cooldown' });
     const working = await loadHandler();
-    await new Promise((r) => setTimeout(r, 1100));
+    const now = Math.floor(Date.now() / 1000);
+    await documentClient().send(
+      new UpdateCommand({
+        TableName: await dedupeTableName(),
+        Key: { thread_id: id },
+        UpdateExpression: 'SET cooldown_until = :now, due_at = :now',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
     expect((await working(id, 'auto')).body).toEqual({ sent: true, reason: 'sent' }); // retried with the failed pagehide
     expect(await emailsFor(id)).toHaveLength(1);
     expect(await summaryCalls()).toBe(1); // the retry reused the summary of the same state
