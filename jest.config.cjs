@@ -10,7 +10,7 @@
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const roots = ['packages', 'services', 'test'];
+const roots = ['packages', 'services', 'local', 'tooling', 'test'];
 const skip = new Set(['node_modules', '.esbuild', '.serverless', '.local']);
 const walk = (dir) =>
   readdirSync(join(__dirname, dir), { withFileTypes: true }).flatMap((e) =>

@@ -10,7 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mintClientToken, mintDeviceCredential } from '@lead-intake/chat-auth';
-import { renderLeadEmail, sampleLead } from '@lead-intake/email-template';
+import { renderLeadEmail, sampleLead } from '@lead-intake/lead-message';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
 import { EmulatorAdmin, type SeedItem } from '@lead-intake/openai-emulator';
@@ -141,7 +141,7 @@ async function startStack(ports: Record<string, number> = PORTS, over: NodeJS.Pr
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
   delete env.OPENAI_API_KEY;
   delete env.OPENAI_BASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'packages/local-stack/src/cli.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local/local-stack/src/cli.ts')], {
     cwd: ROOT,
     env,
     stdio: ['ignore', out, out],

@@ -7,7 +7,7 @@
 import { failure, helpIfAsked } from './cli';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderLeadEmail, sampleLead } from '@lead-intake/email-template';
+import { renderLeadEmail, sampleLead } from '@lead-intake/lead-message';
 import { smsLength } from '@lead-intake/alerts';
 import { sampleAlerts } from '@lead-intake/alerts/sample';
 import { launchChromium } from '@lead-intake/testkit';

@@ -15,7 +15,7 @@ import {
   clearAlerts,
   clearSes,
   clientTokenFor,
-  dedupeTableName,
+  ledgerTableName,
   documentClient,
   emulator,
   ledgerRecord,
@@ -215,7 +215,7 @@ it('rearm arms the idle evaluation of every conversation with activity in a wind
   // Again: newer activity is already armed, nothing changes.
   expect((await cli(['rearm', '--since', since, '--until', until, '--yes'])).stdout).toMatch(/^Armed 0 of 1 conversation/);
   // Armed and due: removed so that other files' sweeps in this shared stack do not run it.
-  await documentClient().send(new DeleteCommand({ TableName: await dedupeTableName(), Key: { thread_id: id } }));
+  await documentClient().send(new DeleteCommand({ TableName: await ledgerTableName(), Key: { thread_id: id } }));
   await expect(cli(['rearm', '--since', 'yesterday'])).rejects.toMatchObject({
     code: 2,
     stderr: expect.stringMatching(/--since <ISO time>/),

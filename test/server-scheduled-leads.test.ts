@@ -8,9 +8,9 @@ import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
 import { clientTokenFor, leadSummary, parseSse } from '@lead-intake/testkit';
 import { resolveStage } from '@lead-intake/stage-config';
-import { createTables } from '../packages/local-stack/src/dynamodb';
-import { resolveService } from '../packages/local-stack/src/service-config';
-import { LOCAL_DIR, REPO_ROOT } from '../packages/local-stack/src/paths';
+import { createTables } from '../local/local-stack/src/dynamodb';
+import { resolveService } from '../local/local-stack/src/service-config';
+import { LOCAL_DIR, REPO_ROOT } from '../local/local-stack/src/paths';
 
 /**
  * Server-scheduled leads (issue 16), over a local stack of their own with the event source
@@ -58,7 +58,7 @@ beforeAll(async () => {
   };
   for (const [k, v] of Object.entries(PORTS)) env[k] = String(v);
   for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'LOCAL_CHATKIT_MODE', 'LOCAL_STAGE', 'LOCAL_DYNAMODB_DATA_DIR']) delete env[k];
-  stack = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/local-stack/src/cli.ts')], {
+  stack = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'local/local-stack/src/cli.ts')], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

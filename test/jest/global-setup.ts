@@ -19,7 +19,7 @@ export default async function globalSetup() {
   const env: NodeJS.ProcessEnv = { ...process.env, ...TEST_STACK_ENV, LOCAL_OUTPUTS_FILE: outputs };
   delete env.OPENAI_API_KEY; // tests always run against the emulator
   delete env.OPENAI_BASE_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'packages/local-stack/src/cli.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'local/local-stack/src/cli.ts')], {
     cwd: root,
     env,
     stdio: ['ignore', out, out],

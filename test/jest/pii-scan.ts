@@ -27,7 +27,7 @@ export function businessContacts(root: string): Set<string> {
   const out = new Set<string>();
   const texts = [
     readFileSync(join(root, 'stages.config.json'), 'utf8'),
-    readFileSync(join(root, 'packages/shop-config/shop.config.json'), 'utf8'),
+    readFileSync(join(root, 'packages/shop/shop.config.json'), 'utf8'),
   ];
   for (const t of texts) {
     for (const m of t.matchAll(/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g)) out.add(m[0].toLowerCase());
@@ -94,9 +94,9 @@ export function scanRun(root: string): { files: number; findings: Finding[] } {
   const logs = [join(root, '.local', 'test-stack.log')];
   const dir = join(root, '.local', 'test-logs');
   if (existsSync(dir)) for (const f of readdirSync(dir)) logs.push(join(dir, f));
-  const sources = [...walk(root, 'packages'), ...walk(root, 'services'), ...walk(root, 'test')].filter(
-    (f) => f.endsWith('.test.ts') || f.startsWith('packages/testkit/'),
-  );
+  const sources = ['packages', 'services', 'local', 'tooling', 'test']
+    .flatMap((d) => walk(root, d))
+    .filter((f) => f.endsWith('.test.ts') || f.startsWith('local/testkit/'));
   const pii = collectTestPii(root, sources);
   const business = businessContacts(root);
   const findings = logs.filter(existsSync).flatMap((f) => scanText(relative(root, f), readFileSync(f, 'utf8'), pii, business));

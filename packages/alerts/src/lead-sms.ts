@@ -1,4 +1,5 @@
-import { formatPhone, oneLine } from '@lead-intake/email-template';
+import { formatPhone } from '@lead-intake/contacts';
+import { oneLine } from '@lead-intake/lead-message';
 import { fitSegments } from './sms';
 import type { LeadAlert } from './types';
 

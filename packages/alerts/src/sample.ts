@@ -1,10 +1,10 @@
-import { sampleLead } from '@lead-intake/email-template';
+import { sampleLead } from '@lead-intake/lead-message';
 import { leadSmsText } from './lead-sms';
 import type { LeadAlert } from './types';
 import { leadDocument } from './webhook';
 
 /**
- * The sample lead of the sample email (@lead-intake/email-template `sampleLead`) as the other
+ * The sample lead of the sample email (@lead-intake/lead-message `sampleLead`) as the other
  * channels see it, for docs/sample-lead-sms.txt and docs/sample-lead-webhook.json (`npm run
  * email:sample`) and the test that holds them equal to the code. Fixed times: the same bytes on
  * every run. Not part of the package's index: nothing deployed loads it.

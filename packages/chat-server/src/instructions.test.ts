@@ -1,4 +1,4 @@
-import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
+import { computeShopState, loadShopProfile } from '@lead-intake/shop';
 import { assistantInstructions } from './instructions';
 
 describe('the assistant’s instructions', () => {

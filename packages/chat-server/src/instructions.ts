@@ -1,4 +1,4 @@
-import type { ShopProfile, ShopState } from '@lead-intake/shop-hours';
+import type { ShopProfile, ShopState } from '@lead-intake/shop';
 
 /** Bump when the assistant's instructions change, so a conversation can be traced to them. */
 export const ASSISTANT_INSTRUCTIONS_VERSION = 'roxana/2026-12-02';

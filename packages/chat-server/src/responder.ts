@@ -7,7 +7,7 @@ import {
   type ThreadMetadata,
   type ThreadStreamEvent,
 } from '@lead-intake/chatkit-protocol';
-import { computeShopState, type ShopProfile } from '@lead-intake/shop-hours';
+import { computeShopState, type ShopProfile } from '@lead-intake/shop';
 import { assistantInstructions } from './instructions';
 import { toModelInput } from './model-input';
 

@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { ThreadMetadata, ThreadStreamEvent } from '@lead-intake/chatkit-protocol';
 import { openaiClientCache } from '@lead-intake/openai-client';
-import { loadShopProfile } from '@lead-intake/shop-hours';
+import { loadShopProfile } from '@lead-intake/shop';
 import { documentClient, dynamoClient, emulator, emulatorBaseURL } from '@lead-intake/testkit';
 import { DynamoThreadStore, MemoryThreadStore, type ChatStore } from '@lead-intake/thread-store';
 import { ChatKitServer, KnownThreads, ResponsesResponder, type GateVerdict, type RequestContext } from './index';

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { UpstreamError } from '@lead-intake/errors';
-import type { ShopState } from '@lead-intake/shop-hours';
+import type { ShopState } from '@lead-intake/shop';
 
 export interface MintOptions {
   user: string;

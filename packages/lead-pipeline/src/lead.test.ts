@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { assistantMessageItem, outputText, userMessageItem } from '@lead-intake/chatkit-protocol';
-import { Ledger, LedgerUnavailableError, MemoryLedgerStore, type LeaseRef } from '@lead-intake/dedupe';
-import { loadShopProfile } from '@lead-intake/shop-hours';
+import { Ledger, LedgerUnavailableError, MemoryLedgerStore, type LeaseRef } from '@lead-intake/ledger';
+import { loadShopProfile } from '@lead-intake/shop';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
 import { MemoryThreadStore, StoreTranscriptSource } from '@lead-intake/thread-store';
 import { runLead, type LeadPorts } from './index';

@@ -1,19 +1,13 @@
 import type OpenAI from 'openai';
-import { Ledger, MemoryLedgerStore, type EvalCache, type Lease } from '@lead-intake/dedupe';
-import { renderLeadEmail, type LeadFlags, type RenderedEmail } from '@lead-intake/email-template';
+import { Ledger, MemoryLedgerStore, type EvalCache, type Lease } from '@lead-intake/ledger';
+import { renderLeadEmail, type LeadFlags, type RenderedEmail } from '@lead-intake/lead-message';
 import { LeadSummarySchema, summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
-import { computeShopState } from '@lead-intake/shop-hours';
+import { computeShopState } from '@lead-intake/shop';
 import { EmailSendError } from '@lead-intake/ses-mailer';
 import { ChannelError, type Channel, type LeadAlert } from '@lead-intake/alerts';
-import type { ShopProfile } from '@lead-intake/shop-hours';
-import {
-  extractContacts,
-  formatForModel,
-  ThreadNotFoundError,
-  type Contacts,
-  type Transcript,
-  type TranscriptSource,
-} from '@lead-intake/transcript';
+import type { ShopProfile } from '@lead-intake/shop';
+import { extractContacts, type Contacts } from '@lead-intake/contacts';
+import { formatForModel, ThreadNotFoundError, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
 import type { LeadReason } from './request';
 
 /**
@@ -21,7 +15,7 @@ import type { LeadReason } from './request';
  * is in this file, as named steps over one job:
  *
  *   1 validate    ./request.ts `leadRequest`           400/401 before anything is read or written
- *   2 fast path   @lead-intake/dedupe `sendOnce` over  the ledger answers a duplicate (no OpenAI,
+ *   2 fast path   @lead-intake/ledger `sendOnce` over  the ledger answers a duplicate (no OpenAI,
  *                 `Ledger.runHeld`                     and this file is not even loaded); else a lease
  *   3 transcript  readTranscript                       the thread, for its owner only
  *   4 contacts    findContacts                         phones and emails in the customer's own lines
@@ -112,7 +106,7 @@ export interface LeadPorts {
   signal?: AbortSignal;
   /** When the invocation must be done (epoch ms): how long recording a sent email may be retried. */
   deadline?: number;
-  /** One alert per customer: the earlier lead of the same phone or email within the window (@lead-intake/dedupe ContactIndex). */
+  /** One alert per customer: the earlier lead of the same phone or email within the window (@lead-intake/ledger ContactIndex). */
   followUps?: {
     find(contacts: string[], threadId: string): Promise<{ threadId: string; sentAt: number } | null>;
     remember(contacts: string[], threadId: string): Promise<void>;

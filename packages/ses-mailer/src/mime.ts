@@ -1,6 +1,6 @@
 import { ConfigError } from '@lead-intake/errors';
 import { randomBytes } from 'node:crypto';
-import { isSendableAddress } from '@lead-intake/transcript/address';
+import { isSendableAddress } from '@lead-intake/contacts';
 
 export interface OutgoingEmail {
   from: string;

@@ -18,7 +18,7 @@ import {
   publishMetrics,
 } from '@lead-intake/observability';
 import { openaiClient } from '@lead-intake/openai-client';
-import { loadShopProfile } from '@lead-intake/shop-hours';
+import { loadShopProfile } from '@lead-intake/shop';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { ID, JSON_TYPES, STREAMING_TYPES } from '@lead-intake/chatkit-protocol';
 import { DailyBudget, networkOf, UsageLimits } from '@lead-intake/usage-limits';

@@ -18,7 +18,7 @@ import {
   clearFollowUps,
   clearSes,
   clientTokenFor,
-  dedupeTableName,
+  ledgerTableName,
   documentClient,
   emulator,
   lambdaContext,
@@ -348,7 +348,7 @@ describe('requests', () => {
     }
     expect(await admin.requests()).toEqual([]);
     expect(await sesEmails()).toEqual([]);
-    const ledger = await documentClient().send(new GetCommand({ TableName: await dedupeTableName(), Key: { thread_id: id } }));
+    const ledger = await documentClient().send(new GetCommand({ TableName: await ledgerTableName(), Key: { thread_id: id } }));
     expect(ledger.Item).toBeUndefined(); // a refused request leaves no record
     // A token that expired an hour ago (a tab left open) still names its user for a lead.
     const recent = clientTokenFor('token-owner', -3600);

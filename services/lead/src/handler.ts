@@ -3,7 +3,7 @@ import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda
 import { assertTokenSecret } from '@lead-intake/chat-auth';
 import type { SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy } from '@lead-intake/http';
-import { sendOnce } from '@lead-intake/dedupe';
+import { sendOnce } from '@lead-intake/ledger';
 import type { LeadAnswer } from '@lead-intake/lead-pipeline';
 import { leadRequest, type LeadRequestContext } from '@lead-intake/lead-pipeline/request';
 import { answerClasses, correlate, injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';

@@ -7,7 +7,7 @@
  */
 import type { ChannelModule } from '@lead-intake/alerts/channels';
 import { secrets } from '@lead-intake/config';
-import { DynamoLedgerStore, Ledger, TriggerSpool, type Requester } from '@lead-intake/dedupe';
+import { DynamoLedgerStore, Ledger, TriggerSpool, type Requester } from '@lead-intake/ledger';
 import { createLogger, createMetrics, type Logger, type Metrics } from '@lead-intake/observability';
 import type { Pipeline, PipelineHost } from './pipeline';
 import { readSettings, type LeadSettings } from './settings';

@@ -6,7 +6,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   alertsEndpoint,
   clearSes,
-  dedupeTableName,
+  ledgerTableName,
   documentClient,
   dynamoEndpoint,
   ledgerRecord,
@@ -87,5 +87,5 @@ it('invokes the scheduler with the sample stream record: the conversation’s id
     idle_at: Date.parse('2026-11-27T12:00:00Z') / 1000 + 5,
   });
   // Armed and already due: removed so that other files' sweeps in this shared stack do not run it.
-  await documentClient().send(new DeleteCommand({ TableName: await dedupeTableName(), Key: { thread_id: 'cthr_sample_scheduled' } }));
+  await documentClient().send(new DeleteCommand({ TableName: await ledgerTableName(), Key: { thread_id: 'cthr_sample_scheduled' } }));
 }, 180_000);

@@ -4,7 +4,7 @@
  * pipeline's hooks (a lead evaluated, sent, a channel failed...). Never content: ids, decisions,
  * counts and error names only.
  */
-import type { HeldOutcome } from '@lead-intake/dedupe';
+import type { HeldOutcome } from '@lead-intake/ledger';
 import type { LeadAnswer, LeadHooks } from '@lead-intake/lead-pipeline';
 import { MetricUnit, type Logger, type Metrics } from '@lead-intake/observability';
 // The error class alone: every entry point loads this file at cold start (no OpenAI SDK on the fast path).

@@ -7,14 +7,14 @@
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
 import { lazySecret } from '@lead-intake/config';
-import { ContactIndex, type Ledger, type Lease } from '@lead-intake/dedupe';
+import { ContactIndex, type Ledger, type Lease } from '@lead-intake/ledger';
 import { runLead, type Delivery, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { signedLink } from '@lead-intake/attachments';
 import { takesLead, type LeadAlert } from '@lead-intake/alerts';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
-import { loadShopProfile } from '@lead-intake/shop-hours';
+import { loadShopProfile } from '@lead-intake/shop';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
 import { FallbackTranscriptSource, HostedChatKitSource, type TranscriptSource } from '@lead-intake/transcript';
 import { DailyBudget } from '@lead-intake/usage-limits';

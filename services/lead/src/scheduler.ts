@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { SecretsContext } from '@lead-intake/config';
-import { LedgerUnavailableError, nowSeconds } from '@lead-intake/dedupe';
+import { LedgerUnavailableError, nowSeconds } from '@lead-intake/ledger';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { activityByThread, earliestFailure, type ThreadActivity } from './activity';
 import { lead } from './instance';

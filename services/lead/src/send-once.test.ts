@@ -1,12 +1,12 @@
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
+import { Ledger, DynamoLedgerStore } from '@lead-intake/ledger';
 import { sendEmail } from '@lead-intake/ses-mailer';
 import { SESClient } from '@aws-sdk/client-ses';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   applyEnv,
   clearSes,
-  dedupeTableName,
+  ledgerTableName,
   documentClient,
   dynamoClient,
   emulator,
@@ -37,7 +37,7 @@ beforeEach(async () => {
 
 async function readRecord(id: string) {
   const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
-  return (await documentClient().send(new GetCommand({ TableName: await dedupeTableName(), Key: { thread_id: id }, ConsistentRead: true })))
+  return (await documentClient().send(new GetCommand({ TableName: await ledgerTableName(), Key: { thread_id: id }, ConsistentRead: true })))
     .Item;
 }
 
@@ -95,7 +95,7 @@ describe('send once, through the local stack', () => {
 describe('crash windows and failures (in-process, short lease and cooldown)', () => {
   let table: string;
   beforeAll(async () => {
-    table = await dedupeTableName();
+    table = await ledgerTableName();
   });
   const ledger = () =>
     new Ledger(new DynamoLedgerStore({ tableName: table, client: dynamoClient() }), { leaseSeconds: 2, errorCooldownSeconds: 1 });
@@ -171,7 +171,7 @@ describe('crash windows and failures (in-process, short lease and cooldown)', ()
     const now = Math.floor(Date.now() / 1000);
     await documentClient().send(
       new UpdateCommand({
-        TableName: await dedupeTableName(),
+        TableName: await ledgerTableName(),
         Key: { thread_id: id },
         UpdateExpression: 'SET cooldown_until = :now, due_at = :now',
         ExpressionAttributeValues: { ':now': now },
@@ -257,7 +257,7 @@ describe('ledger records', () => {
     const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
     // Written before owners were kept (no owner_hash): the owner's trigger claims it, then it answers by its status.
     await documentClient().send(
-      new PutCommand({ TableName: await dedupeTableName(), Item: { thread_id: id, status: 'sent', sent_at: 1, ttl: 2, message_id: 'm' } }),
+      new PutCommand({ TableName: await ledgerTableName(), Item: { thread_id: id, status: 'sent', sent_at: 1, ttl: 2, message_id: 'm' } }),
     );
     expect((await trigger(id, 'manual')).body).toEqual({ sent: true, reason: 'already_sent' });
   });

@@ -77,7 +77,7 @@ it('is the one place the lead functions read their environment, and reads every 
   // This file, the ledger's own settings, and each registered channel's (packages/alerts/src/channels).
   const source =
     readFileSync(join(dir, 'settings.ts'), 'utf8') +
-    readFileSync(require.resolve('@lead-intake/dedupe/src/config.ts'), 'utf8') +
+    readFileSync(require.resolve('@lead-intake/ledger/src/config.ts'), 'utf8') +
     CHANNELS.flatMap((c) => [...c.variables, ...(c.secrets ?? [])].map((v) => `'${v}'`)).join(' ');
   const deployed = [...readFileSync(join(dir, '../serverless.yml'), 'utf8').matchAll(/^\s+(LEAD_[A-Z_]+):/gm)].map((m) => m[1]!);
   expect(deployed.length).toBeGreaterThan(10);

@@ -5,7 +5,7 @@
  * (services/lead/serverless.yml); the sweeper's and scheduler's tuning knobs have defaults only.
  */
 import { chatkitModeSetting, ConfigError, intSetting, listSetting, openaiBudgetSetting, stringSetting } from '@lead-intake/config';
-import { ledgerConfigFromEnv } from '@lead-intake/dedupe';
+import { ledgerConfigFromEnv } from '@lead-intake/ledger';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 import { parseAllowedOrigins } from '@lead-intake/http';
 import { assertAddresses } from '@lead-intake/ses-mailer';

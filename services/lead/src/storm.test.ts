@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SeedItem } from '@lead-intake/openai-emulator';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
+import { Ledger, DynamoLedgerStore } from '@lead-intake/ledger';
 import {
   alertsEnv,
   alertsFault,

@@ -1,9 +1,9 @@
 import type { SeedItem } from '@lead-intake/openai-emulator';
-import { Ledger, DynamoLedgerStore } from '@lead-intake/dedupe';
+import { Ledger, DynamoLedgerStore } from '@lead-intake/ledger';
 import {
   applyEnv,
   clearSes,
-  dedupeTableName,
+  ledgerTableName,
   dynamoClient,
   emulator,
   lambdaContext,
@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 useOwnLedgerTable('sweeper');
 let table: string;
 beforeAll(async () => {
-  table = await dedupeTableName();
+  table = await ledgerTableName();
 });
 beforeEach(async () => {
   await admin.reset();

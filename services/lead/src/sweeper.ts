@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { SecretsContext } from '@lead-intake/config';
-import { LedgerUnavailableError, nowSeconds, type Lease, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/dedupe';
+import { LedgerUnavailableError, nowSeconds, type Lease, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/ledger';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { lead } from './instance';
 import { ThreadNotFoundError } from '@lead-intake/transcript/errors';

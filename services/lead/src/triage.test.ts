@@ -1,5 +1,5 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
+import { computeShopState, loadShopProfile } from '@lead-intake/shop';
 import {
   alertsFor,
   clearAlerts,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DateTime } from 'luxon';
-import { computeShopState, loadShopProfile } from '@lead-intake/shop-hours';
+import { computeShopState, loadShopProfile } from '@lead-intake/shop';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import {

@@ -110,7 +110,7 @@ export function createSessionHandler(opts: SessionHandlerOptions = {}) {
       const [{ mintHostedSession, stateVariables }, { openaiClient }, { computeShopState, loadShopProfile }] = await Promise.all([
         import('@lead-intake/chatkit-session/hosted'),
         import('@lead-intake/openai-client'),
-        import('@lead-intake/shop-hours'),
+        import('@lead-intake/shop'),
       ]);
       const shop = computeShopState((opts.now ?? (() => new Date()))(), loadShopProfile());
       const user = context.sessionRequest.user ?? randomUUID();

@@ -1,0 +1,16 @@
+export { renderLeadEmail } from './render';
+export {
+  leadEmailContent,
+  buildSubject,
+  subjectPrefix,
+  oneLine,
+  SUBJECT_MAX,
+  type LeadEmailContent,
+  type Section,
+  type LeadEmailInput,
+  type LeadFlags,
+  type RenderedEmail,
+} from './content';
+export { esc, renderHtml } from './html';
+export { renderText } from './text';
+export { sampleLead } from './sample';

@@ -1,0 +1,135 @@
+import { ConfigError } from '@lead-intake/errors';
+import { DateTime, IANAZone } from 'luxon';
+import shopConfig from '../shop.config.json';
+import { E164 } from '@lead-intake/contacts';
+
+/** The shop profile: `packages/shop/shop.config.json` is its single source of truth. */
+
+export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+/** An opening period `[start, end)`, local wall-clock `HH:mm`; `end` may be `24:00`. */
+export type Period = [string, string];
+
+export interface ShopProfile {
+  name: string;
+  timezone: string;
+  phone: string;
+  assistantName: string;
+  hours: Record<Weekday, Period[]>;
+  closures: Array<{ date: string; label: string }>;
+  specialHours: Array<{ date: string; hours: Period[] }>;
+}
+
+export class ShopProfileError extends ConfigError {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`shop profile: ${field}`, `shop profile: ${field} ${detail}`);
+  }
+}
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export const minutesOf = (hhmm: string): number => (hhmm === '24:00' ? 1440 : Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3)));
+
+function text(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new ShopProfileError(field, 'must be a non-empty string');
+  return v;
+}
+
+function date(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !DateTime.fromISO(v).isValid) {
+    throw new ShopProfileError(field, `must be a date as YYYY-MM-DD (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function periods(v: unknown, field: string): Period[] {
+  if (!Array.isArray(v)) throw new ShopProfileError(field, 'must be a list of ["HH:mm", "HH:mm"] periods ([] means closed)');
+  const out = v.map((p, i) => {
+    const f = `${field}[${i}]`;
+    if (!Array.isArray(p) || p.length !== 2) throw new ShopProfileError(f, 'must be a pair ["HH:mm", "HH:mm"]');
+    const [start, end] = p;
+    if (typeof start !== 'string' || !HHMM.test(start))
+      throw new ShopProfileError(`${f}[0]`, `must be a time HH:mm from 00:00 to 23:59 (got ${JSON.stringify(start)})`);
+    if (typeof end !== 'string' || !(HHMM.test(end) || end === '24:00'))
+      throw new ShopProfileError(`${f}[1]`, `must be a time HH:mm from 00:01 to 24:00 (got ${JSON.stringify(end)})`);
+    if (minutesOf(end) <= minutesOf(start)) {
+      throw new ShopProfileError(
+        f,
+        `ends (${end}) before it starts (${start}); split a period that runs past midnight into two days, ending the first at "24:00"`,
+      );
+    }
+    return [start, end] as Period;
+  });
+  const sorted = [...out].sort((a, b) => minutesOf(a[0]) - minutesOf(b[0]));
+  for (let i = 1; i < sorted.length; i++) {
+    if (minutesOf(sorted[i]![0]) < minutesOf(sorted[i - 1]![1]))
+      throw new ShopProfileError(field, `has overlapping periods (${sorted[i - 1]!.join('-')} and ${sorted[i]!.join('-')})`);
+  }
+  return sorted;
+}
+
+/** Validates a parsed profile; the error names the first bad field. */
+export function validateShopProfile(raw: unknown): ShopProfile {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShopProfileError('(root)', 'must be a JSON object');
+  const r = raw as Record<string, unknown>;
+  const timezone = text(r.timezone, 'timezone');
+  if (!IANAZone.isValidZone(timezone))
+    throw new ShopProfileError('timezone', `must be an IANA time zone such as America/Los_Angeles (got ${JSON.stringify(timezone)})`);
+  const phone = text(r.phone, 'phone');
+  if (!E164.test(phone)) throw new ShopProfileError('phone', `must be in E.164 form such as +14083793820 (got ${JSON.stringify(phone)})`);
+  const hoursRaw = r.hours;
+  if (typeof hoursRaw !== 'object' || hoursRaw === null || Array.isArray(hoursRaw))
+    throw new ShopProfileError('hours', 'must be an object with keys monday..sunday');
+  for (const key of Object.keys(hoursRaw)) {
+    if (!WEEKDAYS.includes(key as Weekday)) throw new ShopProfileError(`hours.${key}`, 'is not a weekday (use monday..sunday, lower case)');
+  }
+  const hours = {} as Record<Weekday, Period[]>;
+  for (const day of WEEKDAYS) {
+    if (!(day in hoursRaw)) throw new ShopProfileError(`hours.${day}`, 'is missing (use [] for a closed day)');
+    hours[day] = periods((hoursRaw as Record<string, unknown>)[day], `hours.${day}`);
+  }
+  const list = (v: unknown, field: string): unknown[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) throw new ShopProfileError(field, 'must be a list');
+    return v;
+  };
+  const closures = list(r.closures, 'closures').map((c, i) => {
+    if (typeof c !== 'object' || c === null) throw new ShopProfileError(`closures[${i}]`, 'must be {"date": "YYYY-MM-DD", "label": "..."}');
+    const o = c as Record<string, unknown>;
+    return { date: date(o.date, `closures[${i}].date`), label: text(o.label, `closures[${i}].label`) };
+  });
+  const seen = new Set<string>();
+  const specialHours = list(r.specialHours, 'specialHours').map((s, i) => {
+    if (typeof s !== 'object' || s === null)
+      throw new ShopProfileError(`specialHours[${i}]`, 'must be {"date": "YYYY-MM-DD", "hours": [["HH:mm", "HH:mm"]]}');
+    const o = s as Record<string, unknown>;
+    const d = date(o.date, `specialHours[${i}].date`);
+    if (seen.has(d)) throw new ShopProfileError(`specialHours[${i}].date`, `repeats ${d}; give one entry per date`);
+    seen.add(d);
+    return { date: d, hours: periods(o.hours, `specialHours[${i}].hours`) };
+  });
+  return {
+    name: text(r.name, 'name'),
+    timezone,
+    phone,
+    assistantName: text(r.assistantName, 'assistantName'),
+    hours,
+    closures,
+    specialHours,
+  };
+}
+
+let cached: ShopProfile | undefined;
+
+/**
+ * The shop's profile, validated once: the configured one (packages/shop/shop.config.json, bundled into
+ * each function) unless another raw profile is given (validated each time).
+ */
+export function loadShopProfile(raw?: unknown): ShopProfile {
+  if (raw !== undefined) return validateShopProfile(raw);
+  cached ??= validateShopProfile(shopConfig);
+  return cached;
+}

@@ -1,0 +1,206 @@
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const FILE = join(__dirname, '..', '..', 'stages.config.json');
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,15}$/;
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const LOCAL_HOST = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0)(:\d+)?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** The account id of everything local (the local stack, its S3 and SQS stand-ins). */
+const LOCAL_ACCOUNT_ID = '000000000000';
+
+/** Settings for one stage: defaults, overridden key by key by the stage's own entry. */
+function resolveStage(stage, file = FILE) {
+  if (!STAGE_NAME.test(String(stage))) {
+    throw new Error(
+      `stage '${stage}' is not a valid stage name (lower-case letters, digits and '-', starting with a letter, at most 16 characters)`,
+    );
+  }
+  const all = JSON.parse(readFileSync(file, 'utf8'));
+  // An unlisted stage would silently get the defaults, that is prod's settings (its origins, its
+  // recipients, its alarms): every stage is named in the file, or refused.
+  const known = Object.keys(all.stages || {});
+  if (!known.includes(stage))
+    throw new Error(
+      `stage '${stage}' is not in stages.config.json (known stages: ${known.join(', ')}); add it under "stages" to deploy or run it`,
+    );
+  const settings = { ...all.defaults, ...((all.stages || {})[stage] || {}) };
+  // A stage that reads its secrets from the environment runs on a developer's machine (local,
+  // bench). Every other stage is deployed: browsers reach it from the shop's https sites only, and
+  // its alarms must reach someone.
+  const deployed = !settings.secretsFromEnvironment;
+  if (deployed && settings.localOrigins) throw new Error(`stages.config.json: localOrigins are for local stages only, not '${stage}'`);
+  const origins = [...(settings.allowedOrigins || []), ...(settings.localOrigins || [])];
+  if (!Array.isArray(settings.allowedOrigins) || origins.length === 0)
+    throw new Error(`stages.config.json: allowedOrigins for stage '${stage}' must be a non-empty list`);
+  for (const o of origins) {
+    if (typeof o !== 'string' || !ORIGIN.test(o))
+      throw new Error(
+        `stages.config.json: allowedOrigins for stage '${stage}' has an invalid origin '${o}' (scheme://host[:port], no path)`,
+      );
+  }
+  if (deployed) {
+    const local = origins.filter((o) => !o.startsWith('https://') || LOCAL_HOST.test(o));
+    if (local.length)
+      throw new Error(
+        `stages.config.json: allowedOrigins for the deployed stage '${stage}' must be https and not local ` +
+          `(${local.join(', ')}); local origins belong to the local stage`,
+      );
+    const email = settings.alarmEmail;
+    if (email !== 'none' && !(typeof email === 'string' && EMAIL.test(email)))
+      throw new Error(
+        `stages.config.json: alarmEmail for the deployed stage '${stage}' must be the address that receives its alarms ` +
+          `(or "none" to deploy without a subscriber, see docs/runbook.md)`,
+      );
+  }
+  if (settings.chatkitMode !== 'hosted' && settings.chatkitMode !== 'self-hosted') {
+    throw new Error(
+      `stages.config.json: chatkitMode for stage '${stage}' must be 'self-hosted' (the default) or 'hosted' (legacy, ends 2026-11-30)`,
+    );
+  }
+  for (const [key, min, max] of [
+    ['chatTurnsPerMinute', 1, 100000],
+    ['newUsersPerSourceIpPerHour', 1, 100000],
+    ['chatDailyModelCalls', 1, 10000000],
+    ['leadDailySummaries', 1, 10000000],
+    ['chatNetworkDailySharePercent', 1, 100],
+    ['chatNetworkHourlySharePercent', 1, 100],
+    ['chatRetentionDays', 1, 3650],
+    ['leadIdleSeconds', 1, 86400],
+    ['followUpHours', 1, 24 * 90],
+  ]) {
+    const v = settings[key];
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new Error(`stages.config.json: ${key} for stage '${stage}' must be an integer from ${min} to ${max}`);
+  }
+  const att = settings.attachments || {};
+  const MIME = /^[a-z]+\/[a-z0-9.+-]+$/;
+  if (
+    !Number.isInteger(att.maxBytes) ||
+    att.maxBytes < 1 ||
+    att.maxBytes > 5 * 1024 ** 3 ||
+    !Number.isInteger(att.maxPerMessage) ||
+    att.maxPerMessage < 1 ||
+    att.maxPerMessage > 10 ||
+    !Array.isArray(att.types) ||
+    !att.types.length ||
+    !att.types.every((t) => typeof t === 'string' && MIME.test(t)) ||
+    !Number.isInteger(att.linkDays) ||
+    att.linkDays < 1 ||
+    att.linkDays > 3650
+  )
+    throw new Error(
+      `stages.config.json: attachments for stage '${stage}' needs maxBytes (1 to 5 GiB), maxPerMessage (1 to 10), ` +
+        'types (lower-case MIME types) and linkDays (1 to 3650)',
+    );
+  const alerts = resolveAlerts(settings.alerts, stage, deployed);
+  return {
+    ...settings,
+    ...alerts,
+    secretArns: secretArns(stage, settings.chatkitMode),
+    stage,
+    attachmentTypesCsv: att.types.join(','),
+    allowedOrigins: origins,
+    allowedOriginsCsv: origins.join(','),
+    // Where the alarm topics' email subscription goes ('' for none: local stages, or the opt-out).
+    alarmSubscriptionEmail: settings.alarmEmail && settings.alarmEmail !== 'none' ? settings.alarmEmail : '',
+    // Deployed stages read secrets from SSM under this path; `secretsFromEnvironment` stages
+    // (local development) read them from environment variables instead.
+    secretsSsmPath: settings.secretsFromEnvironment ? '' : `/chatkit-lead-intake/${stage}/`,
+    // The self-hosted chat's thread table: the chat service owns it, the lead service reads it.
+    chatThreadsTable: `chatkit-lead-intake-chat-${stage}-threads`,
+    // Customers' files: bucket names are global, so the account id is part of it (a CloudFormation
+    // Fn::Sub string; attachmentsBucketFor(settings, accountId) in @lead-intake/stage-config).
+    attachmentsBucketSub: 'chatkit-lead-intake-${AWS::AccountId}-' + stage + '-files',
+    // The bucket's name where a template needs a value: Fn::Sub when deployed; a literal in the
+    // local account on local stages, where \`sls invoke local\` cannot resolve intrinsics.
+    attachmentsBucketRef: deployed
+      ? { 'Fn::Sub': 'chatkit-lead-intake-${AWS::AccountId}-' + stage + '-files' }
+      : 'chatkit-lead-intake-' + LOCAL_ACCOUNT_ID + '-' + stage + '-files',
+    // The lead functions' link base for customers' files: the files function's URL when deployed;
+    // on local stages a marker the local stack replaces with its local URL (invoke local: no links).
+    filesUrlEnv: deployed
+      ? { LEAD_FILES_URL: { 'Fn::GetAtt': ['FilesLambdaFunctionUrl', 'FunctionUrl'] } }
+      : { LEAD_FILES_URL: 'local-function-url:files' },
+    // Its stream, exported by the chat stack for the lead service's scheduler.
+    chatThreadsStreamExport: `chatkit-lead-intake-chat-${stage}-threads-stream-arn`,
+    // Usage counters (turns per user, new users per source IP, model calls per day): the chat
+    // service owns the table, the session service counts new users in it.
+    chatLimitsTable: `chatkit-lead-intake-chat-${stage}-limits`,
+  };
+}
+
+// The project's one phone rule (packages/contacts/src/phone-rule.json), as the code checks it.
+const E164 = new RegExp(require('../../packages/contacts/src/phone-rule.json').e164);
+const SMS_IDENTITY = /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)\/[A-Za-z0-9_:/-]+$/;
+/** The local stack's alerts stand-in (local stages only): `local-alerts-url:<path>`. */
+const LOCAL_ALERTS_URL = /^local-alerts-url:[a-z0-9/_-]+$/;
+
+/**
+ * The SSM parameters each function may read (its IAM resources): only the secrets it uses, so a
+ * function that needs the token secret alone (session, files) cannot read the OpenAI key.
+ */
+const SECRETS_READ = {
+  session: (mode) => (mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET']),
+  chat: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'],
+  // The lead, sweeper and scheduler functions: the OpenAI key, the token secret (client tokens, the
+  // file links' and follow-up index's keys), the webhook's signing secret.
+  lead: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+  files: () => ['CHATKIT_TOKEN_SECRET'],
+};
+function secretArns(stage, mode) {
+  const arn = (name) => ({
+    'Fn::Join': [
+      '',
+      ['arn:aws:ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter/chatkit-lead-intake/${stage}/${name}`],
+    ],
+  });
+  return Object.fromEntries(Object.entries(SECRETS_READ).map(([fn, names]) => [fn, names(mode).map(arn)]));
+}
+
+/**
+ * The owner's channels beside email, checked and flattened for the templates' environment ('' when
+ * a channel is off). A deployed stage's webhook must be https and not on this machine.
+ */
+function resolveAlerts(alerts, stage, deployed) {
+  const where = `stages.config.json: alerts for stage '${stage}'`;
+  if (alerts === undefined) alerts = {};
+  if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts)) throw new Error(`${where} must be an object`);
+  const unknown = Object.keys(alerts).filter((k) => !['sms', 'webhook', '$comment'].includes(k));
+  if (unknown.length) throw new Error(`${where} has unknown channels (${unknown.join(', ')}): sms, webhook`);
+  const leads = (c, name) => {
+    const l = c.leads === undefined ? 'all' : c.leads;
+    if (l !== 'all' && l !== 'urgent') throw new Error(`${where}: ${name}.leads must be 'all' or 'urgent'`);
+    return l;
+  };
+  const out = { alertSmsToCsv: '', alertSmsOrigin: '', alertSmsLeads: 'all', alertWebhookUrl: '', alertWebhookLeads: 'all' };
+  if (alerts.sms) {
+    const { to, originationIdentity } = alerts.sms;
+    if (!Array.isArray(to) || !to.length || to.length > 5 || !to.every((n) => typeof n === 'string' && E164.test(n)))
+      throw new Error(`${where}: sms.to must list 1 to 5 owner phones in E.164 (+15551234567)`);
+    if (typeof originationIdentity !== 'string' || !SMS_IDENTITY.test(originationIdentity))
+      throw new Error(
+        `${where}: sms.originationIdentity must be the ARN of an End User Messaging SMS phone number, pool or sender id ` +
+          '(arn:aws:sms-voice:<region>:<account>:phone-number/<id>): the IAM policy allows sending from it only',
+      );
+    Object.assign(out, { alertSmsToCsv: to.join(','), alertSmsOrigin: originationIdentity, alertSmsLeads: leads(alerts.sms, 'sms') });
+  }
+  if (alerts.webhook) {
+    const { url } = alerts.webhook;
+    let ok = false;
+    if (typeof url === 'string' && !deployed && LOCAL_ALERTS_URL.test(url)) ok = true;
+    else if (typeof url === 'string') {
+      try {
+        const u = new URL(url);
+        ok = u.protocol === 'https:' && !u.username && !u.password && !LOCAL_HOST.test(`https://${u.host}`);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) throw new Error(`${where}: webhook.url must be an https URL (not local, no credentials in it)`);
+    Object.assign(out, { alertWebhookUrl: url, alertWebhookLeads: leads(alerts.webhook, 'webhook') });
+  }
+  return out;
+}
+
+module.exports = { resolveStage, LOCAL_ACCOUNT_ID };
