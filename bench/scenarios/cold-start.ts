@@ -1,0 +1,76 @@
+/**
+ * 1. Cold start: each bundle against its naive baseline in the same run (interleaved), the chat's
+ * first turn, an empty Node process, and the floors (undici's load, the first fetch, the first
+ * time-zone use).
+ */
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { coldStarts, log, median, round } from '../lib/measure';
+import { auth, BUNDLES, HOST, input, PORTS, ROOT, urlEvent, leadUrl, post } from '../lib/stack';
+import type { Fixture } from '../lib/fixture';
+
+export async function coldStart({ env, sentThread, hostedSent, credential }: Fixture) {
+  const hosted = { CHATKIT_MODE: 'hosted' };
+  log('cold starts...');
+  const RUNS = 15;
+  const refreshEvent = urlEvent({ deviceCredential: credential });
+  const hostedSessionEvent = urlEvent({ user: 'cold' });
+  const leadEvent = urlEvent({ threadId: sentThread, reason: 'pagehide' }, auth('bench'));
+  const hostedLeadEvent = urlEvent({ threadId: hostedSent, reason: 'pagehide', user: 'bench' });
+  await post(leadUrl, { threadId: hostedSent, reason: 'close' }, auth('bench'));
+  let coldUser = 0;
+  const chatEvent = () =>
+    urlEvent({ type: 'threads.create', params: { input: input('Hello, are you open today?') } }, auth(`cold-${process.pid}-${coldUser++}`));
+  const cold = await coldStarts(
+    {
+      session: { module: BUNDLES.session, event: refreshEvent },
+      naiveSession: { module: join(ROOT, 'bench/naive/session-self-hosted.mjs'), event: refreshEvent },
+      naiveSessionWithoutSsm: {
+        module: join(ROOT, 'bench/naive/session-self-hosted.mjs'),
+        event: refreshEvent,
+        env: { NAIVE_WITHOUT_SSM: '1' },
+      },
+      lead: { module: BUNDLES.lead, event: leadEvent },
+      naiveLead: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent },
+      naiveLeadWithoutSsm: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent, env: { NAIVE_WITHOUT_SSM: '1' } },
+      hostedSession: { module: BUNDLES.session, event: hostedSessionEvent, env: hosted },
+      naiveHostedSession: { module: join(ROOT, 'bench/naive/session.mjs'), event: hostedSessionEvent },
+      hostedLead: { module: BUNDLES.lead, event: hostedLeadEvent, env: hosted },
+      chatFirstTurn: { module: BUNDLES.chat, event: chatEvent },
+      nodeOnly: { module: join(ROOT, 'bench/noop.cjs'), event: urlEvent({}) },
+    },
+    env,
+    RUNS,
+  );
+  const row = (ours: { medianMs: number }, naive: { medianMs: number }, without: { medianMs: number } | undefined, bundle: string) => ({
+    bundleBytes: statSync(bundle).size,
+    oursMedianMs: ours.medianMs,
+    naiveMedianMs: naive.medianMs,
+    ratio: round(ours.medianMs / naive.medianMs, 2),
+    ...(without
+      ? { naiveWithoutSsmClientMedianMs: without.medianMs, ratioWithoutSsmClient: round(ours.medianMs / without.medianMs, 2) }
+      : {}),
+    target: '<= 0.5x naive',
+    met: ours.medianMs <= 0.5 * naive.medianMs,
+  });
+  const floors = Array.from({ length: 7 }, () =>
+    JSON.parse(
+      execFileSync(process.execPath, [join(ROOT, 'bench', 'floor.mjs'), `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/__emulator/requests`], {
+        encoding: 'utf8',
+      }),
+    ),
+  );
+  return {
+    session: row(cold.session!, cold.naiveSession!, cold.naiveSessionWithoutSsm, BUNDLES.session),
+    lead: row(cold.lead!, cold.naiveLead!, cold.naiveLeadWithoutSsm, BUNDLES.lead),
+    hostedSession: row(cold.hostedSession!, cold.naiveHostedSession!, undefined, BUNDLES.session),
+    hostedLead: row(cold.hostedLead!, cold.naiveLead!, undefined, BUNDLES.lead),
+    chatFirstTurn: { bundleBytes: statSync(BUNDLES.chat).size, firstByteMedianMs: cold.chatFirstTurn!.medianMs },
+    emptyNodeProcessMedianMs: cold.nodeOnly!.medianMs,
+    runsEach: RUNS,
+    undiciLoadMedianMs: median(floors.map((f) => f.undiciLoadMs)),
+    firstFetchMedianMs: median(floors.map((f) => f.firstFetchMs)),
+    firstTimeZoneMedianMs: median(floors.map((f) => f.firstTimeZoneMs)),
+  };
+}
