@@ -17,11 +17,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { objectKey, S3FileStore } from '@lead-intake/attachments';
-import type { ThreadItem } from '@lead-intake/chatkit-protocol';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { attachmentsBucketFor, resolveStage } from '@lead-intake/stage-config';
-import { convertHostedItem, convertHostedThread, DynamoThreadStore } from '@lead-intake/thread-store';
+import { convertHostedItem, convertHostedThread, type ThreadItem } from '@lead-intake/chatkit-protocol';
+import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { configFromEnv } from '@lead-intake/local-stack/config';
 
 // The Lambdas run Node 22; this tool runs on the machine's Node (20.19+), where the AWS SDK warns

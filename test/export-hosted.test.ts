@@ -102,7 +102,7 @@ it('copies hosted threads into the self-hosted store, converted, idempotent and 
 it('npm run migrate-thread-store rewrites rows written with the old keys, once', async () => {
   const { PutCommand, GetCommand } = await import('@aws-sdk/lib-dynamodb');
   const { documentClient, CHAT_THREADS_TABLE } = await import('@lead-intake/testkit');
-  const { importedItemId } = await import('@lead-intake/thread-store');
+  const { importedItemId } = await import('@lead-intake/chatkit-protocol');
   const doc = documentClient();
   const threadId = `cthr_legacy${Date.now()}`;
   const created = '2026-03-01T09:00:00.000Z';

@@ -37,6 +37,7 @@ describe('the running local stack', () => {
     }
   });
 
+  // The URL answers preflights (200), never the function (originPolicy would answer 204): packages/http/README.md.
   it('answers preflights from the URL CORS configuration (the same allowed origins the deploy uses)', async () => {
     const { session } = stackUrls();
     const pre = (origin: string) =>

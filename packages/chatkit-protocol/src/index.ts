@@ -21,3 +21,4 @@ export {
   type PageParams,
   type CustomActionParams,
 } from './requests';
+export { convertHostedThread, convertHostedItem, importedItemId } from './hosted';

@@ -10,7 +10,22 @@
  *   value. Unhandled, the HTTP layer answers 500 and logs the message.
  *
  * Each package's own errors extend one of these (packages/errors/README.md lists them).
+ *
+ * `instanceof` on a base holds across copies of this module (a bundle or a test registry may load
+ * it twice): each base carries a brand (`Symbol.for`, shared by every copy) that its
+ * `Symbol.hasInstance` checks. A subclass keeps the ordinary prototype check.
  */
+
+/** `instanceof` for a base class: the brand for the base itself, the prototype chain for its subclasses. */
+function branded(base: Function, brand: symbol) {
+  Object.defineProperty(base.prototype, brand, { value: true });
+  Object.defineProperty(base, Symbol.hasInstance, {
+    value(this: Function, x: unknown): boolean {
+      if (this === base) return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[brand] === true;
+      return Function.prototype[Symbol.hasInstance].call(this, x);
+    },
+  });
+}
 
 export class HttpError extends Error {
   readonly expose: boolean;
@@ -42,6 +57,8 @@ function defaultCode(status: number): string {
   return codes[status] ?? (status < 500 ? 'client_error' : 'internal_error');
 }
 
+branded(HttpError, Symbol.for('@lead-intake/errors.HttpError'));
+
 export const badRequest = (message: string, code = 'bad_request') => new HttpError(400, message, code);
 
 export class UpstreamError extends Error {
@@ -56,6 +73,8 @@ export class UpstreamError extends Error {
   }
 }
 
+branded(UpstreamError, Symbol.for('@lead-intake/errors.UpstreamError'));
+
 export class ConfigError extends Error {
   constructor(
     /** The setting (environment variable, SSM parameter, config file field). */
@@ -66,3 +85,5 @@ export class ConfigError extends Error {
     this.name = new.target.name;
   }
 }
+
+branded(ConfigError, Symbol.for('@lead-intake/errors.ConfigError'));

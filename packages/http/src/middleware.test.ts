@@ -85,6 +85,22 @@ describe('methodGuard, jsonBody, httpErrors', () => {
     const xml = parse(await fn(event({ headers: { 'content-type': 'application/xml' }, body: '<a/>' }), ctx));
     expect(xml).toMatchObject({ status: 415, body: { error: expect.stringContaining('send application/json or text/plain') } });
     expect(parse(await fn(event({ body: '[1]' }), ctx)).body).toEqual({ error: 'Body must be a JSON object.', code: 'invalid_json' });
+    expect(parse(await fn(event({ body: '{"a":' }), ctx))).toMatchObject({ status: 400, body: { code: 'invalid_json' } });
+  });
+  it('refuses a prototype key (the parser is @middy/http-json-body-parser) and leaves the raw body as it came', async () => {
+    let seen: unknown;
+    const fn = middy<LambdaFunctionURLEvent & { parsedBody?: unknown }, any>()
+      .use(httpErrors())
+      .use(jsonBody({ maxBytes: 64 }))
+      .handler(async (e) => {
+        seen = e.body;
+        return jsonResponse(200, { got: e.parsedBody });
+      });
+    const polluted = parse(await fn(event({ body: '{"__proto__":{"admin":true}}' }), ctx));
+    expect(polluted).toMatchObject({ status: 400, body: { code: 'invalid_json', error: expect.stringContaining('forbidden key') } });
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    await fn(event({ body: Buffer.from('{"b":2}').toString('base64'), base64: true }), ctx);
+    expect(seen).toBe(Buffer.from('{"b":2}').toString('base64'));
   });
   it('an unexpected error is a bare 500, an upstream failure a 502, neither showing what failed', async () => {
     const bug = chain(() => {

@@ -1,4 +1,5 @@
 import type { MiddlewareObj, Request } from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { UpstreamError } from '@lead-intake/errors';
 import { HttpError } from './errors';
@@ -98,17 +99,22 @@ export interface JsonBodyOptions {
 }
 
 /**
- * Decodes (base64 when the Function URL says so), size-checks and parses a JSON object body into
- * `event.body`-as-object at `request.event.parsedBody`. An empty body parses as `{}`.
+ * A JSON object body at `request.event.parsedBody` (`event.body` stays the raw text). The parsing is
+ * @middy/http-json-body-parser's (base64 bodies, and `__proto__`/`constructor.prototype` keys
+ * refused); kept here what it does not do: the size limit (413, before anything is decoded),
+ * `text/plain` for beacons and an absent type (415 for others, with the accepted types), an empty
+ * body as `{}`, a JSON value that is not an object refused, and its errors as 400 `invalid_json`.
  */
 export function jsonBody(opts: JsonBodyOptions = {}): Mw<LambdaFunctionURLEvent & { parsedBody?: Record<string, unknown> }> {
   const maxBytes = opts.maxBytes ?? 16 * 1024;
+  // The content type is checked here (the library knows no text/plain): its own check is off.
+  const parser = httpJsonBodyParser({ disableContentTypeCheck: true });
   return {
-    before: function jsonBodyBefore(request) {
+    before: async function jsonBodyBefore(request) {
       const { event } = request;
       const raw = event.body ?? '';
-      const buf = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-      if (buf.length > maxBytes) throw new HttpError(413, `Body is larger than ${maxBytes} bytes.`);
+      const bytes = event.isBase64Encoded ? Buffer.byteLength(raw, 'base64') : Buffer.byteLength(raw, 'utf8');
+      if (bytes > maxBytes) throw new HttpError(413, `Body is larger than ${maxBytes} bytes.`);
       const type = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       const okType = type === '' || type === 'application/json' || (opts.acceptTextPlain && type === 'text/plain');
       if (!okType) {
@@ -118,17 +124,24 @@ export function jsonBody(opts: JsonBodyOptions = {}): Mw<LambdaFunctionURLEvent 
             `send application/json${opts.acceptTextPlain ? ' or text/plain' : ''}.`,
         );
       }
-      const text = buf.toString('utf8').trim();
+      const text = (event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw).trim();
       if (text === '') {
         event.parsedBody = {};
         return;
       }
-      let parsed: unknown;
+      // The library parses into `event.body`: give it a copy, so the raw text stays where it was.
+      const copy = { ...event, body: text, isBase64Encoded: false };
       try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new HttpError(400, 'Body is not valid JSON.', 'invalid_json');
+        await parser.before!({ ...request, event: copy } as never);
+      } catch (e) {
+        const forbidden = (e as Error).message === 'Forbidden key in JSON body';
+        throw new HttpError(
+          400,
+          forbidden ? 'Body has a forbidden key (__proto__ or constructor).' : 'Body is not valid JSON.',
+          'invalid_json',
+        );
       }
+      const parsed: unknown = copy.body;
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new HttpError(400, 'Body must be a JSON object.', 'invalid_json');
       }
@@ -151,10 +164,8 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
     onError: function httpErrorsOnError(request) {
       const err = request.error;
       if (typeof request.response === 'object' && request.response !== null && request.response.statusCode) return;
-      // Structural as well as instanceof: a lazily loaded module may hold its own copy of the class
-      // (in tests, a module loaded outside an isolated registry).
-      if (err instanceof HttpError || isHttpErrorLike(err)) {
-        const e = err as HttpError;
+      if (err instanceof HttpError) {
+        const e = err;
         if (e.statusCode >= 500 && !e.expose) opts.onUnexpected?.(e, request);
         request.response = jsonResponse(
           e.statusCode,
@@ -165,20 +176,10 @@ export function httpErrors(opts: HttpErrorsOptions = {}): Mw {
       }
       opts.onUnexpected?.(err, request);
       // A dependency that failed is not our bug: 502, and the dependency's answer is never shown.
-      if (err instanceof UpstreamError || isUpstreamErrorLike(err))
-        request.response = jsonResponse(502, { error: publicMessage(502), code: 'upstream_error' });
+      if (err instanceof UpstreamError) request.response = jsonResponse(502, { error: publicMessage(502), code: 'upstream_error' });
       else request.response = jsonResponse(500, { error: 'Internal error.', code: 'internal_error' });
     },
   };
-}
-
-function isUpstreamErrorLike(e: unknown): e is UpstreamError {
-  return e instanceof Error && typeof (e as Partial<UpstreamError>).upstream === 'string';
-}
-
-function isHttpErrorLike(e: unknown): e is HttpError {
-  const x = e as Partial<HttpError> | undefined;
-  return !!x && typeof x.statusCode === 'number' && typeof x.expose === 'boolean' && typeof x.code === 'string';
 }
 
 function publicMessage(status: number): string {

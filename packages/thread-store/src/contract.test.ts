@@ -1,7 +1,7 @@
 import { PutCommand, QueryCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { ConflictError, importedItemId, NotFoundError, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
 import { documentClient, dynamoClient } from '@lead-intake/testkit';
-import { DynamoThreadStore, importedItemId, MemoryThreadStore, migrateThreadKeys, timeSortableId, type ChatStore } from './index';
+import { DynamoThreadStore, MemoryThreadStore, migrateThreadKeys, timeSortableId, type ChatStore } from './index';
 
 /**
  * One contract, two stores: every rule below runs against DynamoDB Local and against memory.

@@ -5,4 +5,3 @@ export { timeSortableId, ITEM_PREFIX } from './ids';
 export { BY_USER_INDEX, isItemId, itemSk } from './keys';
 export { migrateThreadKeys, type MigrationReport } from './migrate';
 export { StoreTranscriptSource } from './transcript-source';
-export { convertHostedThread, convertHostedItem, importedItemId } from './import-hosted';

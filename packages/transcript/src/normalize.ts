@@ -1,10 +1,7 @@
 /**
- * ChatKit thread items -> transcript lines. Works on the hosted API's item shapes
- * (`chatkit.user_message`...) and on the self-hosted protocol's (`user_message`...), so a
- * `TranscriptSource` may hand over either.
+ * ChatKit thread items (the protocol's `ThreadItem`) -> transcript lines, one exhaustive switch.
  */
-import type OpenAI from 'openai';
-import type { ThreadItem } from '@lead-intake/chatkit-protocol';
+import type { Attachment, Task, ThreadItem } from '@lead-intake/chatkit-protocol';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
 
 export interface TranscriptAttachment {
@@ -46,15 +43,12 @@ export interface Transcript {
 }
 
 /**
- * What a source hands over: the self-hosted protocol's items (@lead-intake/chatkit-protocol) or
- * the hosted API's (the `openai` SDK's types, `chatkit.*`). Read defensively all the same: stored
- * or remote data may not match its declared type, and an odd item must not lose a lead.
+ * What a source hands over: the self-hosted protocol's items (@lead-intake/chatkit-protocol). The
+ * hosted API's items are converted to these once, at the edge (`HostedChatKitSource`, with the
+ * protocol's `convertHostedItem`). Stored data may still not match its declared type (an older
+ * writer, a hand-edited row), so fields are read defensively: an odd item must not lose a lead.
  */
-export type SourceItem = ThreadItem | HostedThreadItem;
-type HostedThreadItem = OpenAI.Beta.ChatKit.Threads.ChatKitThreadItemList['data'][number];
-type LooseItem = Record<string, any> & { id: string; type: string };
-
-const bareType = (t: string) => t.replace(/^chatkit\./, '');
+export type SourceItem = ThreadItem;
 
 export function toSeconds(v: unknown): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v > 1e12 ? Math.floor(v / 1000) : Math.floor(v);
@@ -66,7 +60,7 @@ export function toSeconds(v: unknown): number {
   return 0;
 }
 
-function textOf(content: unknown, types: string[]): string {
+function textOf(content: readonly { type: string; text?: unknown }[] | undefined, types: string[]): string {
   if (!Array.isArray(content)) return '';
   return content
     .filter((c) => c && types.includes(c.type) && typeof c.text === 'string')
@@ -74,7 +68,7 @@ function textOf(content: unknown, types: string[]): string {
     .join('');
 }
 
-function attachmentsOf(list: unknown): TranscriptAttachment[] {
+function attachmentsOf(list: readonly Attachment[] | undefined): TranscriptAttachment[] {
   if (!Array.isArray(list)) return [];
   return list
     .filter((a) => a && typeof a === 'object')
@@ -82,27 +76,36 @@ function attachmentsOf(list: unknown): TranscriptAttachment[] {
       id: typeof a.id === 'string' && a.id ? a.id : null,
       name: typeof a.name === 'string' && a.name ? a.name : 'attachment',
       mimeType: typeof a.mime_type === 'string' ? a.mime_type : 'application/octet-stream',
-      previewUrl: httpUrlOrNull(a.preview_url),
+      previewUrl: a.type === 'image' ? httpUrlOrNull(a.preview_url) : null,
     }));
 }
 
+/** A task as one line of text: its title and content, as the protocol's `Task` has them. */
+const taskText = (t: Task | undefined) => [t?.title, t?.content].filter((x) => typeof x === 'string' && x).join(': ');
+
+/** A line for a tool call or a task: said by neither side, shown as an event. */
+const event = (base: Pick<TranscriptLine, 'itemId' | 'createdAt'>, text: string): TranscriptLine => ({
+  ...base,
+  role: 'event',
+  speaker: 'Event',
+  text,
+  quote: null,
+  attachments: [],
+});
+
 export function normalizeItems(
-  sourceItems: readonly SourceItem[],
+  items: readonly SourceItem[],
   assistantName: string,
 ): { lines: TranscriptLine[]; skipped: Record<string, number> } {
-  const items = sourceItems as readonly LooseItem[];
   const lines: TranscriptLine[] = [];
   const skipped: Record<string, number> = {};
   const skip = (type: string) => (skipped[type] = (skipped[type] ?? 0) + 1);
   for (const item of items) {
-    const type = bareType(String(item.type ?? 'unknown'));
     const base = { itemId: String(item.id), createdAt: toSeconds(item.created_at) };
-    switch (type) {
+    switch (item.type) {
       case 'user_message': {
         const text = textOf(item.content, ['input_text', 'input_tag']).trim();
-        // Hosted items put the quote in the content; self-hosted items carry `quoted_text`.
-        const quote =
-          (textOf(item.content, ['quoted_text']) || (typeof item.quoted_text === 'string' ? item.quoted_text : '')).trim() || null;
+        const quote = (typeof item.quoted_text === 'string' ? item.quoted_text : '').trim() || null;
         const attachments = attachmentsOf(item.attachments);
         if (!text && !quote && attachments.length === 0) {
           skip('empty_user_message');
@@ -122,36 +125,36 @@ export function normalizeItems(
       }
       case 'client_tool_call': {
         const status = typeof item.status === 'string' ? ` (${item.status})` : '';
-        lines.push({
-          ...base,
-          role: 'event',
-          speaker: 'Event',
-          text: `Tool call: ${String(item.name ?? 'unknown')}${status}`,
-          quote: null,
-          attachments: [],
-        });
+        lines.push(event(base, `Tool call: ${String(item.name ?? 'unknown')}${status}`));
         break;
       }
       case 'task': {
-        const t = [item.heading, item.summary].filter((x) => typeof x === 'string' && x).join(': ');
-        if (t) lines.push({ ...base, role: 'event', speaker: 'Event', text: `Task: ${t}`, quote: null, attachments: [] });
-        else skip(type);
+        const t = taskText(item.task);
+        if (t) lines.push(event(base, `Task: ${t}`));
+        else skip(item.type);
         break;
       }
-      case 'task_group': {
-        const tasks = Array.isArray(item.tasks) ? item.tasks : [];
-        const t = tasks
-          .map((x: any) => [x?.heading, x?.summary].filter((s) => typeof s === 'string' && s).join(': '))
-          .filter(Boolean)
-          .join('; ');
-        if (t) lines.push({ ...base, role: 'event', speaker: 'Event', text: `Tasks: ${t}`, quote: null, attachments: [] });
-        else skip(type);
+      case 'workflow': {
+        const tasks = Array.isArray(item.workflow?.tasks) ? item.workflow.tasks : [];
+        const t = tasks.map(taskText).filter(Boolean).join('; ');
+        if (t) lines.push(event(base, `Tasks: ${t}`));
+        else skip(item.type);
         break;
       }
-      default:
-        // Widgets, hidden context, end-of-turn markers, and types newer than this code: not part
-        // of what the customer and the assistant said, so not in the transcript.
-        skip(type);
+      // Not part of what the customer and the assistant said, so not in the transcript.
+      case 'widget':
+      case 'generated_image':
+      case 'structured_input':
+      case 'end_of_turn':
+      case 'hidden_context_item':
+      case 'sdk_hidden_context':
+        skip(item.type);
+        break;
+      default: {
+        // A type newer than this code (stored data is not checked against the union).
+        const unknown: never = item;
+        skip(String((unknown as { type?: unknown }).type ?? 'unknown'));
+      }
     }
   }
   return { lines, skipped };
@@ -162,8 +165,14 @@ export function assembleTranscript(
   thread: { threadId: string; title?: string | null; createdAt?: unknown; user?: string | null; pageUrl?: unknown },
   items: readonly SourceItem[],
   assistantName: string,
+  /**
+   * A source that converted its items (hosted): what it read, so the transcript state keeps the
+   * source's identity (its item count and last item id) and counts the items it could not convert.
+   */
+  read?: { itemCount: number; lastItemId: string | null; dropped: Record<string, number> },
 ): Transcript {
   const { lines, skipped } = normalizeItems(items, assistantName);
+  for (const [type, n] of Object.entries(read?.dropped ?? {})) skipped[type] = (skipped[type] ?? 0) + n;
   return {
     threadId: thread.threadId,
     title: thread.title ?? null,
@@ -171,8 +180,8 @@ export function assembleTranscript(
     user: thread.user ?? null,
     pageUrl: httpUrlOrNull(thread.pageUrl),
     lines,
-    lastItemId: items.length ? String(items[items.length - 1]!.id) : null,
-    itemCount: items.length,
+    lastItemId: read ? read.lastItemId : items.length ? String(items[items.length - 1]!.id) : null,
+    itemCount: read ? read.itemCount : items.length,
     skipped,
   };
 }

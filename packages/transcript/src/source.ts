@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
+import { convertHostedItem, type ThreadItem } from '@lead-intake/chatkit-protocol';
 import { ThreadNotFoundError } from './errors';
-import { assembleTranscript, type SourceItem, type Transcript } from './normalize';
+import { assembleTranscript, type Transcript } from './normalize';
 
 /** Where a thread's conversation is read from: the hosted ChatKit API, or our own store. */
 export interface TranscriptSource {
@@ -25,17 +26,29 @@ export class HostedChatKitSource implements TranscriptSource {
       const [thread, items] = await Promise.all([
         this.client.beta.chatkit.threads.retrieve(threadId, reqOpts),
         (async () => {
-          const all: SourceItem[] = [];
-          for await (const item of this.client.beta.chatkit.threads.listItems(threadId, { order: 'asc', limit: this.pageSize }, reqOpts))
-            all.push(item);
-          return all;
+          // Converted once, here: the rest of the pipeline reads the protocol's items only.
+          const converted: ThreadItem[] = [];
+          const dropped: Record<string, number> = {};
+          let itemCount = 0;
+          let lastItemId: string | null = null;
+          for await (const item of this.client.beta.chatkit.threads.listItems(threadId, { order: 'asc', limit: this.pageSize }, reqOpts)) {
+            const one = convertHostedItem(item as unknown as Record<string, unknown>, threadId, itemCount++);
+            lastItemId = item.id;
+            if (one) converted.push(one);
+            else {
+              const type = String(item.type).replace(/^chatkit\./, '');
+              dropped[type] = (dropped[type] ?? 0) + 1;
+            }
+          }
+          return { converted, read: { itemCount, lastItemId, dropped } };
         })(),
       ]);
       // Hosted threads do not keep the page (it was a workflow state variable): the request's pageUrl is used.
       return assembleTranscript(
         { threadId, title: thread.title, createdAt: thread.created_at, user: thread.user },
-        items,
+        items.converted,
         opts.assistantName,
+        items.read,
       );
     } catch (e) {
       if (e instanceof OpenAI.NotFoundError) throw new ThreadNotFoundError(threadId);

@@ -6,6 +6,7 @@
  */
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
+import { NotFoundError } from '@lead-intake/chatkit-protocol';
 import { lazySecret } from '@lead-intake/config';
 import { ContactIndex, type Ledger, type Lease } from '@lead-intake/ledger';
 import { runLead, type Delivery, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
@@ -80,7 +81,7 @@ export class Pipeline {
     const page = await this.threadStore()
       .loadThreadItems(threadId, { order: 'desc', limit: 1 })
       .catch((e) => {
-        if ((e as Error)?.name === 'NotFoundError') return null;
+        if (e instanceof NotFoundError) return null;
         throw e;
       });
     const at = page?.data[0]?.created_at;

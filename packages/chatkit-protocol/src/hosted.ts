@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  assistantMessageItem,
-  outputText,
-  userMessageItem,
-  type Attachment,
-  type ThreadItem,
-  type ThreadMetadata,
-} from '@lead-intake/chatkit-protocol';
+import { assistantMessageItem, outputText, userMessageItem } from './items';
+import type { Attachment, ThreadItem, ThreadMetadata } from './types';
 
 /**
  * Hosted ChatKit threads (`/v1/chatkit/threads`) -> the custom-server protocol's shapes. The two
