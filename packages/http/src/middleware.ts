@@ -1,5 +1,4 @@
 import type { MiddlewareObj, Request } from '@middy/core';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { UpstreamError } from '@lead-intake/errors';
 import { HttpError } from './errors';
@@ -108,7 +107,11 @@ export interface JsonBodyOptions {
 export function jsonBody(opts: JsonBodyOptions = {}): Mw<LambdaFunctionURLEvent & { parsedBody?: Record<string, unknown> }> {
   const maxBytes = opts.maxBytes ?? 16 * 1024;
   // The content type is checked here (the library knows no text/plain): its own check is off.
-  const parser = httpJsonBodyParser({ disableContentTypeCheck: true });
+  // Loaded on first use: the library is ESM-only (an `import` condition alone), and CommonJS
+  // processes that load this package without parsing a body (the lead CLI) must not require it.
+  let parser: Promise<MiddlewareObj> | undefined;
+  const parse = () =>
+    (parser ??= import('@middy/http-json-body-parser').then((m) => m.default({ disableContentTypeCheck: true }) as MiddlewareObj));
   return {
     before: async function jsonBodyBefore(request) {
       const { event } = request;
@@ -131,6 +134,7 @@ export function jsonBody(opts: JsonBodyOptions = {}): Mw<LambdaFunctionURLEvent 
       }
       // The library parses into `event.body`: give it a copy, so the raw text stays where it was.
       const copy = { ...event, body: text, isBase64Encoded: false };
+      const parser = await parse();
       try {
         await parser.before!({ ...request, event: copy } as never);
       } catch (e) {
