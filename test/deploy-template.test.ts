@@ -409,15 +409,15 @@ describe('the lead stack', () => {
     expect(policy.Properties.PolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Action: ['sms-voice:SendTextMessage'], Resource: [{ Ref: 'SmsOriginationIdentity' }] },
     ]);
-    expect((t() as any).Parameters.SmsOriginationIdentity.Default).toBe(settings.alertSmsOrigin);
+    expect((t() as any).Parameters.SmsOriginationIdentity.Default).toBe(settings.alertsEnv.LEAD_SMS_ORIGINATION_IDENTITY);
     expect((t() as any).Conditions.HasSms).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'SmsOriginationIdentity' }, ''] }] });
     // No SMS permission anywhere else, and the channels' settings reach every lead function.
     expect(JSON.stringify(statements(t()))).not.toContain('sms-voice');
     for (const [, fn] of ofType(t(), 'AWS::Lambda::Function'))
       expect(fn.Properties.Environment.Variables).toMatchObject({
-        LEAD_SMS_TO: settings.alertSmsToCsv,
-        LEAD_SMS_ORIGINATION_IDENTITY: settings.alertSmsOrigin,
-        LEAD_WEBHOOK_URL: settings.alertWebhookUrl,
+        LEAD_SMS_TO: settings.alertsEnv.LEAD_SMS_TO,
+        LEAD_SMS_ORIGINATION_IDENTITY: settings.alertsEnv.LEAD_SMS_ORIGINATION_IDENTITY,
+        LEAD_WEBHOOK_URL: settings.alertsEnv.LEAD_WEBHOOK_URL,
       });
   });
 

@@ -93,11 +93,12 @@ function resolveStage(stage, file = FILE) {
       `stages.config.json: attachments for stage '${stage}' needs maxBytes (1 to 5 GiB), maxPerMessage (1 to 10), ` +
         'types (lower-case MIME types) and linkDays (1 to 3650)',
     );
-  const alerts = resolveAlerts(settings.alerts, stage, deployed);
+  const alerts = channels().channelsFromStage(settings.alerts, { name: stage, deployed });
   return {
     ...settings,
-    ...alerts,
-    secretArns: secretArns(stage, settings.chatkitMode),
+    // The owner channels' variables for the lead functions ('' when a channel is off).
+    alertsEnv: alerts.env,
+    secretArns: secretArns(stage, settings.chatkitMode, alerts.secrets),
     stage,
     attachmentTypesCsv: att.types.join(','),
     allowedOrigins: origins,
@@ -130,11 +131,19 @@ function resolveStage(stage, file = FILE) {
   };
 }
 
-// The project's one phone rule (packages/contacts/src/phone-rule.json), as the code checks it.
-const E164 = new RegExp(require('../../packages/contacts/src/phone-rule.json').e164);
-const SMS_IDENTITY = /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)\/[A-Za-z0-9_:/-]+$/;
-/** The local stack's alerts stand-in (local stages only): `local-alerts-url:<path>`. */
-const LOCAL_ALERTS_URL = /^local-alerts-url:[a-z0-9/_-]+$/;
+/**
+ * The owner's channels are a registry in TypeScript (packages/alerts/src/channels): each channel's
+ * stage rule and the rule its functions check at cold start are one. Loaded through tsx here, where
+ * serverless requires this file as plain CommonJS (a few hundred ms, once per packaging process).
+ */
+let channelsModule;
+function channels() {
+  const file = join(__dirname, '..', '..', 'packages', 'alerts', 'src', 'channels', 'stage.ts');
+  // Where TypeScript loads already (Jest's transform, a tsx process) it is an ordinary require.
+  const loadsTs = typeof jest !== 'undefined' || Boolean(require.extensions && require.extensions['.ts']);
+  channelsModule ??= loadsTs ? require(file) : require('tsx/cjs/api').require(file, __filename);
+  return channelsModule;
+}
 
 /**
  * The SSM parameters each function may read (its IAM resources): only the secrets it uses, so a
@@ -144,63 +153,18 @@ const SECRETS_READ = {
   session: (mode) => (mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET']),
   chat: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'],
   // The lead, sweeper and scheduler functions: the OpenAI key, the token secret (client tokens, the
-  // file links' and follow-up index's keys), the webhook's signing secret.
-  lead: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+  // file links' and follow-up index's keys), the owner channels' secrets (the webhook's signing secret).
+  lead: (mode, channelSecrets) => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', ...channelSecrets],
   files: () => ['CHATKIT_TOKEN_SECRET'],
 };
-function secretArns(stage, mode) {
+function secretArns(stage, mode, channelSecrets) {
   const arn = (name) => ({
     'Fn::Join': [
       '',
       ['arn:aws:ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter/chatkit-lead-intake/${stage}/${name}`],
     ],
   });
-  return Object.fromEntries(Object.entries(SECRETS_READ).map(([fn, names]) => [fn, names(mode).map(arn)]));
-}
-
-/**
- * The owner's channels beside email, checked and flattened for the templates' environment ('' when
- * a channel is off). A deployed stage's webhook must be https and not on this machine.
- */
-function resolveAlerts(alerts, stage, deployed) {
-  const where = `stages.config.json: alerts for stage '${stage}'`;
-  if (alerts === undefined) alerts = {};
-  if (alerts === null || typeof alerts !== 'object' || Array.isArray(alerts)) throw new Error(`${where} must be an object`);
-  const unknown = Object.keys(alerts).filter((k) => !['sms', 'webhook', '$comment'].includes(k));
-  if (unknown.length) throw new Error(`${where} has unknown channels (${unknown.join(', ')}): sms, webhook`);
-  const leads = (c, name) => {
-    const l = c.leads === undefined ? 'all' : c.leads;
-    if (l !== 'all' && l !== 'urgent') throw new Error(`${where}: ${name}.leads must be 'all' or 'urgent'`);
-    return l;
-  };
-  const out = { alertSmsToCsv: '', alertSmsOrigin: '', alertSmsLeads: 'all', alertWebhookUrl: '', alertWebhookLeads: 'all' };
-  if (alerts.sms) {
-    const { to, originationIdentity } = alerts.sms;
-    if (!Array.isArray(to) || !to.length || to.length > 5 || !to.every((n) => typeof n === 'string' && E164.test(n)))
-      throw new Error(`${where}: sms.to must list 1 to 5 owner phones in E.164 (+15551234567)`);
-    if (typeof originationIdentity !== 'string' || !SMS_IDENTITY.test(originationIdentity))
-      throw new Error(
-        `${where}: sms.originationIdentity must be the ARN of an End User Messaging SMS phone number, pool or sender id ` +
-          '(arn:aws:sms-voice:<region>:<account>:phone-number/<id>): the IAM policy allows sending from it only',
-      );
-    Object.assign(out, { alertSmsToCsv: to.join(','), alertSmsOrigin: originationIdentity, alertSmsLeads: leads(alerts.sms, 'sms') });
-  }
-  if (alerts.webhook) {
-    const { url } = alerts.webhook;
-    let ok = false;
-    if (typeof url === 'string' && !deployed && LOCAL_ALERTS_URL.test(url)) ok = true;
-    else if (typeof url === 'string') {
-      try {
-        const u = new URL(url);
-        ok = u.protocol === 'https:' && !u.username && !u.password && !LOCAL_HOST.test(`https://${u.host}`);
-      } catch {
-        ok = false;
-      }
-    }
-    if (!ok) throw new Error(`${where}: webhook.url must be an https URL (not local, no credentials in it)`);
-    Object.assign(out, { alertWebhookUrl: url, alertWebhookLeads: leads(alerts.webhook, 'webhook') });
-  }
-  return out;
+  return Object.fromEntries(Object.entries(SECRETS_READ).map(([fn, names]) => [fn, names(mode, channelSecrets).map(arn)]));
 }
 
 module.exports = { resolveStage, LOCAL_ACCOUNT_ID };

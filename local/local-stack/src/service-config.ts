@@ -98,6 +98,8 @@ function inputsHash(serviceDir: string, stage: string): string {
   };
   addDir(join(serviceDir, 'resources'));
   addDir(join(REPO_ROOT, 'tooling', 'stage-config'));
+  // The owner channels' stage rules (resolve.cjs loads them): a change there changes the resolved environment.
+  addDir(join(REPO_ROOT, 'packages', 'alerts', 'src', 'channels'));
   for (const f of files.sort()) if (existsSync(f)) h.update(relative(REPO_ROOT, f)).update(readFileSync(f));
   return h.digest('hex').slice(0, 16);
 }

@@ -26,6 +26,8 @@ export {
   type ChannelDelivery,
   type ChannelModule,
   type ConfiguredChannel,
+  type StageFacts,
 } from './channels/registry';
-export { smsChannel, smsDeliveryKey, type SmsSettings } from './channels/sms';
-export { webhookChannel, type WebhookSettings } from './channels/webhook';
+export { channelsFromStage } from './channels/stage';
+export { smsChannel, smsDeliveryKey, SMS_ORIGINATION_IDENTITY, MAX_OWNER_PHONES, type SmsSettings } from './channels/sms';
+export { webhookChannel, LOCAL_ALERTS_URL, type WebhookSettings } from './channels/webhook';

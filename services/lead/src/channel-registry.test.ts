@@ -1,4 +1,5 @@
-import { CHANNELS, ChannelError, type ChannelModule } from '@lead-intake/alerts';
+import { CHANNELS, ChannelError, channelsFromStage, type ChannelModule } from '@lead-intake/alerts';
+import { ConfigError } from '@lead-intake/config';
 import {
   applyEnv,
   clearFollowUps,
@@ -31,7 +32,13 @@ function pagerChannel(failFirst: number) {
   const channel: ChannelModule<PagerSettings> = {
     name: 'pager',
     variables: ['LEAD_PAGER_TO'],
-    settings: (env) => (env.LEAD_PAGER_TO ? { to: env.LEAD_PAGER_TO, leads: 'all' } : null),
+    // stages.config.json `alerts.pager: {"to": "pager:<id>"}` at package time; the same rule at cold start.
+    stageVariables: (entry) => ({ LEAD_PAGER_TO: String(entry.to ?? '') }),
+    settings: (env) => {
+      if (!env.LEAD_PAGER_TO) return null;
+      if (!/^pager:\d+$/.test(env.LEAD_PAGER_TO)) throw new ConfigError('LEAD_PAGER_TO', 'LEAD_PAGER_TO must be pager:<digits>');
+      return { to: env.LEAD_PAGER_TO, leads: 'all' };
+    },
     deliveries: (s, alert, ctx) => [
       {
         key: 'pager',
@@ -54,19 +61,27 @@ beforeEach(async () => {
 });
 
 it('a registered channel the product does not ship is delivered exactly once through triggers, its failures and retries', async () => {
+  const pager = pagerChannel(2);
+  const channels = [...CHANNELS, pager.channel];
+  // Its stage settings: stages.config.json `alerts` as the deploy resolves it, with the channel's own rule.
+  const stage = { name: 'prod', deployed: true };
+  expect(() => channelsFromStage({ pager: { to: 'night-shift' } }, stage, channels)).toThrow(
+    "alerts for stage 'prod': pager: LEAD_PAGER_TO must be pager:<digits>",
+  );
+  const { env } = channelsFromStage({ pager: { to: 'pager:42' } }, stage, channels);
+  expect(env).toMatchObject({ LEAD_PAGER_TO: 'pager:42', LEAD_SMS_TO: '', LEAD_WEBHOOK_URL: '' });
   applyEnv(
     await leadEnv({
-      LEAD_PAGER_TO: 'night-shift',
+      LEAD_PAGER_TO: env.LEAD_PAGER_TO,
       LEAD_DEDUPE_LEASE_SECONDS: '5',
       LEAD_FUNCTION_TIMEOUT_SECONDS: '1',
       LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1',
       LEAD_DEDUPE_MAX_ATTEMPTS: '8',
     }),
   );
-  const pager = pagerChannel(2);
   // Loaded now: the module makes its own instance from the environment set above.
   const { LeadInstance } = await import('./instance');
-  const instance = new LeadInstance(process.env, [...CHANNELS, pager.channel]);
+  const instance = new LeadInstance(process.env, channels);
   expect(instance.settings.channels.map((c) => c.channel.name)).toEqual(['pager']); // sms and webhook are off here
   const id = await threads.seedThread({
     user: 'u-pager',
@@ -107,7 +122,7 @@ it('a registered channel the product does not ship is delivered exactly once thr
   }
   expect((await ledgerRecord(id))!.status).toBe('sent');
   expect(pager.calls()).toBe(3); // two failures, then the one that went out
-  expect(pager.pages).toEqual([`night-shift:${id}:0`]);
+  expect(pager.pages).toEqual([`pager:42:${id}:0`]);
   expect(await emailsFor(id)).toHaveLength(1);
   // More triggers and sweeps change nothing: it is sent.
   expect((await run('close')).kind).toBe('busy');

@@ -9,6 +9,8 @@ export interface StageSettings {
   /** Where the alarm topics' email subscription goes; '' for none. */
   alarmSubscriptionEmail: string;
   logRetentionDays: number;
+  /** The owner channels' variables for the lead functions, '' when a channel is off (packages/alerts/src/channels). */
+  alertsEnv: Record<string, string>;
   [key: string]: unknown;
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configuredChannels } from '@lead-intake/alerts';
 import { resolveStage } from './index';
 
 /** The stage rules that make a deploy refuse settings that would not tell the truth. */
@@ -88,25 +89,34 @@ describe('alerts (the owner’s channels beside email)', () => {
       'prod',
       config({ prod: { alerts: { sms: { ...sms, leads: 'urgent' }, webhook: { url: 'https://hooks.zapier.com/x' } } } }),
     );
-    expect(s).toMatchObject({
-      alertSmsToCsv: '+14085550100',
-      alertSmsOrigin: sms.originationIdentity,
-      alertSmsLeads: 'urgent',
-      alertWebhookUrl: 'https://hooks.zapier.com/x',
-      alertWebhookLeads: 'all',
+    expect(s.alertsEnv).toEqual({
+      LEAD_SMS_TO: '+14085550100',
+      LEAD_SMS_ORIGINATION_IDENTITY: sms.originationIdentity,
+      LEAD_SMS_LEADS: 'urgent',
+      LEAD_SMS_TIMEOUT_MS: '',
+      LEAD_WEBHOOK_URL: 'https://hooks.zapier.com/x',
+      LEAD_WEBHOOK_LEADS: 'all',
+      LEAD_WEBHOOK_TIMEOUT_MS: '',
     });
-    expect(resolveStage('prod', config({ prod: {} }))).toMatchObject({ alertSmsToCsv: '', alertSmsOrigin: '', alertWebhookUrl: '' });
+    expect(resolveStage('prod', config({ prod: {} })).alertsEnv).toMatchObject({
+      LEAD_SMS_TO: '',
+      LEAD_SMS_ORIGINATION_IDENTITY: '',
+      LEAD_WEBHOOK_URL: '',
+    });
   });
   it.each([
     [{ sms: { ...sms, to: ['4085550100'] } }, /E\.164/],
     // The project's one phone rule (7 to 15 digits), the same the contacts and the runtime use: 6 digits are refused.
     [{ sms: { ...sms, to: ['+123456'] } }, /E\.164/],
     [{ sms: { ...sms, to: [] } }, /1 to 5 owner phones/],
+    [{ sms: { ...sms, to: ['+14085550100', '+14085550101', '+14085550102', '+14085550103', '+14085550104', '+14085550105'] } }, /1 to 5/],
     [{ sms: { ...sms, originationIdentity: '+14085550199' } }, /ARN/],
     [{ sms: { ...sms, leads: 'some' } }, /'all' or 'urgent'/],
     [{ webhook: { url: 'http://hooks.example.com/x' } }, /https/],
     [{ webhook: { url: 'https://localhost:8443/x' } }, /not local/],
-    [{ webhook: { url: 'https://user:pw@hooks.example.com/x' } }, /no credentials/],
+    [{ webhook: { url: 'https://127.0.0.1/x' } }, /not local/],
+    [{ webhook: { url: 'https://user:pw@hooks.example.com/x' } }, /credentials/],
+    [{ webhook: { url: 'https://hooks.example.com/x', leads: 'most' } }, /'all' or 'urgent'/],
     [{ webhook: { url: 'local-alerts-url:webhooks/lead' } }, /https/], // the local stand-in is for local stages only
     [{ pager: {} }, /unknown channels/],
   ])('refuses %j on a deployed stage', (alerts, why) => {
@@ -117,6 +127,13 @@ describe('alerts (the owner’s channels beside email)', () => {
       'local',
       config({ local: { secretsFromEnvironment: true, alerts: { webhook: { url: 'local-alerts-url:webhooks/lead' } } } }),
     );
-    expect(local.alertWebhookUrl).toBe('local-alerts-url:webhooks/lead');
+    expect(local.alertsEnv.LEAD_WEBHOOK_URL).toBe('local-alerts-url:webhooks/lead');
+  });
+  it('checks a stage with the same rule the lead functions run at cold start (the channel registry)', () => {
+    // The cold-start rule refuses what the stage rule refuses: the same function.
+    expect(() => configuredChannels({ LEAD_SMS_TO: '+123456', LEAD_SMS_ORIGINATION_IDENTITY: sms.originationIdentity })).toThrow(/E\.164/);
+    expect(() => configuredChannels({ LEAD_SMS_TO: '+14085550100', LEAD_SMS_ORIGINATION_IDENTITY: 'arn:aws:sns:x' })).toThrow(/ARN/);
+    const ok = resolveStage('prod', config({ prod: { alerts: { sms } } })).alertsEnv;
+    expect(configuredChannels(ok).map((c) => c.channel.name)).toEqual(['sms']);
   });
 });

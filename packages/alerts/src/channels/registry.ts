@@ -32,8 +32,22 @@ export interface ChannelModule<S extends { leads: ChannelLeads } = { leads: Chan
   readonly variables: readonly string[];
   /** The stage secrets its deliveries ask for (`ctx.secret`): SSM SecureStrings when deployed, variables locally. */
   readonly secrets?: readonly string[];
+  /**
+   * Package time: this channel's entry of stages.config.json `alerts` as its variables (the deploy
+   * sets them on the lead functions). Checks only what the stage decides (a deployed stage's target
+   * not on this machine); every value rule is `settings()`'s, which the stage resolver runs on the
+   * result: one rule, at package time and at cold start (./stage.ts).
+   */
+  stageVariables(entry: Record<string, unknown>, stage: StageFacts): Record<string, string>;
   settings(env: Env): S | null;
   deliveries(settings: S, alert: LeadAlert, ctx: ChannelContext): ChannelDelivery[];
+}
+
+/** What a channel's package-time rule may know of the stage. */
+export interface StageFacts {
+  name: string;
+  /** Deployed (AWS), not a local stage (local, bench): browsers and receivers are on the internet. */
+  deployed: boolean;
 }
 
 /** A channel as configured on this stage. */

@@ -5,6 +5,17 @@ import { assertWebhookUrl } from '../webhook';
 import type { ChannelModule } from './registry';
 import { leadsSetting } from './leads';
 
+/** The local stack's alerts stand-in, named in stages.config.json by a local stage: `local-alerts-url:<path>`. */
+export const LOCAL_ALERTS_URL = /^local-alerts-url:[a-z0-9/_-]+$/;
+const ON_THIS_MACHINE = /^(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[::1\])$/i;
+const hostOf = (url: string) => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
+};
+
 export interface WebhookSettings {
   url: string;
   leads: ChannelLeads;
@@ -20,6 +31,15 @@ export const webhookChannel: ChannelModule<WebhookSettings> = {
   name: 'webhook',
   variables: ['LEAD_WEBHOOK_URL', 'LEAD_WEBHOOK_LEADS', 'LEAD_WEBHOOK_TIMEOUT_MS'],
   secrets: ['LEAD_WEBHOOK_SECRET'],
+  stageVariables(entry, stage) {
+    const { url, leads } = entry;
+    if (typeof url !== 'string') throw new ConfigError('LEAD_WEBHOOK_URL', 'webhook.url must be an https URL');
+    // A deployed stage posts to the internet: https, not this machine, and not the local stand-in
+    // (`local-alerts-url:<path>`, which a local stage may name; the running local stack resolves it).
+    if (stage.deployed && (LOCAL_ALERTS_URL.test(url) || !/^https:\/\//i.test(url) || ON_THIS_MACHINE.test(hostOf(url))))
+      throw new ConfigError('LEAD_WEBHOOK_URL', 'webhook.url must be an https URL, not local (a Lambda has no receiver beside it)');
+    return { LEAD_WEBHOOK_URL: url, LEAD_WEBHOOK_LEADS: leads === undefined ? 'all' : String(leads) };
+  },
   settings(env) {
     // Not a URL (a local stage's marker under `sls invoke local`): no webhook there.
     const url = httpUrlOrNull(env.LEAD_WEBHOOK_URL);
