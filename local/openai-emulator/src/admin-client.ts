@@ -67,6 +67,11 @@ export class EmulatorAdmin {
     return this.call('POST', 'responses', { ...entry, times });
   }
 
+  /** The next Responses call(s) answer a call of this function (one of the request's tools), with a fresh `call_id`. */
+  queueFunctionCall(name: string, args: Record<string, unknown> = {}, times = 1): Promise<unknown> {
+    return this.call('POST', 'responses', { function_call: { name, arguments: args }, times });
+  }
+
   /** Fault uses not yet consumed, and requests a fault was applied to since the last reset. */
   faults(): Promise<{ pending: number; served: number }> {
     return this.call('GET', 'faults');

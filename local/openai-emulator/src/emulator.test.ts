@@ -259,6 +259,71 @@ describe('Responses with Structured Outputs', () => {
   });
 });
 
+describe('Responses with function tools', () => {
+  const tools = [
+    {
+      type: 'function' as const,
+      name: 'show_callback_form',
+      description: 'x',
+      parameters: { type: 'object', properties: {} },
+      strict: false,
+    },
+  ];
+
+  it('answers a queued function call as the API streams it, then the follow-up that carries its output', async () => {
+    await admin.queueFunctionCall('show_callback_form', { reason: 'wants a call' });
+    const stream = await client.responses.create({ model: 'm', input: [{ role: 'user', content: 'call me' }], tools, stream: true });
+    const types: string[] = [];
+    let call: any;
+    let args = '';
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'response.function_call_arguments.delta') args += ev.delta;
+      if (ev.type === 'response.output_item.done' && ev.item.type === 'function_call') call = ev.item;
+    }
+    expect(types).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(call).toMatchObject({
+      type: 'function_call',
+      name: 'show_callback_form',
+      status: 'completed',
+      call_id: expect.stringMatching(/^call_/),
+    });
+    expect(JSON.parse(args)).toEqual({ reason: 'wants a call' });
+    // The follow-up carries the call and its output; it is recorded and answered as usual.
+    const follow = await client.responses.create({
+      model: 'm',
+      tools,
+      input: [
+        { role: 'user', content: 'call me' },
+        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: '{"shown":true}' },
+      ],
+    });
+    expect(follow.output_text).toContain('call me');
+    const recorded = (await admin.requests()).filter((r) => r.path === '/v1/responses');
+    expect((recorded[1]!.body as any).input[2]).toEqual({ type: 'function_call_output', call_id: call.call_id, output: '{"shown":true}' });
+  });
+
+  it('refuses what the API refuses: a call without its output, an output without its call, a function not offered', async () => {
+    const bad = (body: object) => client.responses.create({ model: 'm', ...body } as any).catch((e) => e);
+    const call = { type: 'function_call', call_id: 'call_1', name: 'show_callback_form', arguments: '{}' };
+    expect((await bad({ tools, input: [call] })).message).toMatch(/No tool output found for function call call_1/);
+    const orphan = { type: 'function_call_output', call_id: 'call_9', output: 'x' };
+    expect((await bad({ tools, input: [orphan] })).message).toMatch(/No tool call found for function call output with call_id call_9/);
+    expect(await bad({ tools: [{ type: 'function', name: 'bad name' }], input: 'x' })).toBeInstanceOf(OpenAI.BadRequestError);
+    await admin.queueFunctionCall('offer_visit_times');
+    expect((await bad({ tools, input: 'x' })).message).toMatch(/'offer_visit_times' is not among the request's tools/);
+  });
+});
+
 describe('Responses with image and file inputs', () => {
   it('accepts images and files as the API does, records them, and refuses malformed parts with the API’s error', async () => {
     const input = [

@@ -7,6 +7,8 @@ import { newId, type QueuedResponse } from './state';
 
 export interface ResponsePlan {
   body: Record<string, unknown>;
+  /** The function call the answer is (a queued one), instead of a message. */
+  functionCall: { id: string; call_id: string; name: string; arguments: string } | null;
   /** The text of the single output_text part (absent for a refusal). */
   text: string | null;
   refusal: string | null;
@@ -20,6 +22,8 @@ export function validateRequest(body: unknown): Record<string, any> {
   if (typeof body.input !== 'string' && !Array.isArray(body.input))
     throw ApiError.invalid("Invalid 'input': expected a string or an array.", 'input');
   if (Array.isArray(body.input)) body.input.forEach((m, i) => checkInputMessage(m, i));
+  if (Array.isArray(body.input)) checkToolCalls(body.input);
+  if (body.tools !== undefined) checkTools(body.tools);
   const format = body.text?.format;
   if (format !== undefined) {
     if (!isObject(format) || typeof format.type !== 'string') throw ApiError.invalid("Invalid 'text.format'.", 'text.format');
@@ -78,6 +82,49 @@ function checkInputMessage(m: unknown, i: number): void {
   });
 }
 
+/** Function tools as the API takes them: `{type: 'function', name, parameters, strict?}`, names unique. */
+function checkTools(tools: unknown): void {
+  if (!Array.isArray(tools)) throw ApiError.invalid("Invalid 'tools': expected an array.", 'tools');
+  const names = new Set<string>();
+  tools.forEach((t, i) => {
+    if (!isObject(t) || t.type !== 'function')
+      throw ApiError.invalid(`Invalid 'tools[${i}].type': this emulator knows 'function'.`, `tools[${i}].type`);
+    if (typeof t.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(t.name))
+      throw ApiError.invalid(`Invalid 'tools[${i}].name': 1-64 characters of a-z, A-Z, 0-9, _ or -.`, `tools[${i}].name`);
+    if (names.has(t.name)) throw ApiError.invalid(`Duplicate function name '${t.name}' in 'tools'.`, `tools[${i}].name`);
+    names.add(t.name);
+    if (t.parameters !== undefined && !isObject(t.parameters))
+      throw ApiError.invalid(`Invalid 'tools[${i}].parameters': expected a JSON schema object.`, `tools[${i}].parameters`);
+    if (t.strict === true && isObject(t.parameters)) checkStrict(t.parameters as JsonSchema, `tools[${i}].parameters`);
+  });
+}
+
+/**
+ * The API's pairing rule: every `function_call` in the input has its `function_call_output` (same
+ * `call_id`) and every output answers a call of the input.
+ */
+function checkToolCalls(input: unknown[]): void {
+  const calls = new Set<string>();
+  const outputs = new Set<string>();
+  for (const m of input) {
+    if (!isObject(m)) continue;
+    if (m.type === 'function_call') {
+      if (typeof m.call_id !== 'string' || typeof m.name !== 'string' || typeof m.arguments !== 'string')
+        throw ApiError.invalid(
+          "Invalid 'function_call' input item: 'call_id', 'name' and 'arguments' (a JSON string) are required.",
+          'input',
+        );
+      calls.add(m.call_id);
+    } else if (m.type === 'function_call_output') {
+      if (typeof m.call_id !== 'string' || typeof m.output !== 'string')
+        throw ApiError.invalid("Invalid 'function_call_output' input item: 'call_id' and 'output' (a string) are required.", 'input');
+      if (!calls.has(m.call_id)) throw ApiError.invalid(`No tool call found for function call output with call_id ${m.call_id}.`, 'input');
+      outputs.add(m.call_id);
+    }
+  }
+  for (const id of calls) if (!outputs.has(id)) throw ApiError.invalid(`No tool output found for function call ${id}.`, 'input');
+}
+
 /** Strict mode: every object lists all its properties as required and forbids extra ones. */
 function checkStrict(schema: JsonSchema, path: string): void {
   if (!isObject(schema)) return;
@@ -105,13 +152,17 @@ function checkStrict(schema: JsonSchema, path: string): void {
   for (const k of ['$defs', 'definitions'] as const) for (const [n, x] of Object.entries(s[k] ?? {})) checkStrict(x, `${path}.${k}.${n}`);
 }
 
+/** A user message of the input (a message without a role is the user's); tool calls and their outputs are not. */
+const isUserMessage = (m: unknown): m is Record<string, any> =>
+  isObject(m) && (m.type === undefined || m.type === 'message') && (m.role === undefined || m.role === 'user');
+
 /** The user-visible text of the request, used to derive deterministic default answers. */
 export function inputText(input: unknown): string {
   if (typeof input === 'string') return input;
   if (!Array.isArray(input)) return '';
   const parts: string[] = [];
   for (const msg of input) {
-    if (!isObject(msg) || (msg.role !== undefined && msg.role !== 'user')) continue;
+    if (!isUserMessage(msg)) continue;
     if (typeof msg.content === 'string') parts.push(msg.content);
     else if (Array.isArray(msg.content)) {
       for (const c of msg.content) if (isObject(c) && typeof c.text === 'string') parts.push(c.text);
@@ -122,7 +173,7 @@ export function inputText(input: unknown): string {
 
 function lastUserText(input: unknown): string {
   if (typeof input === 'string') return input;
-  const users = Array.isArray(input) ? input.filter((m) => isObject(m) && (m.role === 'user' || m.role === undefined)) : [];
+  const users = Array.isArray(input) ? input.filter(isUserMessage) : [];
   return inputText(users.slice(-1));
 }
 
@@ -134,7 +185,17 @@ export function planResponse(req: Record<string, any>, queued: QueuedResponse | 
   let incomplete: unknown = null;
   let chunkDelayMs = 0;
 
-  if (queued?.kind === 'refusal') refusal = queued.refusal;
+  let functionCall: ResponsePlan['functionCall'] = null;
+  if (queued?.kind === 'function_call') {
+    // Only a function the request offers can be called (the queue names one it does not: a test's mistake, said loudly).
+    const offered = Array.isArray(req.tools) ? req.tools.map((t: { name?: string }) => t.name) : [];
+    if (!offered.includes(queued.name))
+      throw ApiError.invalid(
+        `The queued function_call '${queued.name}' is not among the request's tools (${offered.join(', ') || 'none'}).`,
+        'tools',
+      );
+    functionCall = { id: newId('fc'), call_id: newId('call'), name: queued.name, arguments: JSON.stringify(queued.arguments) };
+  } else if (queued?.kind === 'refusal') refusal = queued.refusal;
   else if (queued?.kind === 'output') text = JSON.stringify(queued.output);
   else if (queued?.kind === 'text') {
     text = queued.text;
@@ -161,8 +222,12 @@ export function planResponse(req: Record<string, any>, queued: QueuedResponse | 
   }
 
   const content = refusal !== null ? [{ type: 'refusal', refusal }] : [{ type: 'output_text', text, annotations: [], logprobs: [] }];
+  const output = functionCall
+    ? [{ type: 'function_call', status: 'completed', ...functionCall }]
+    : [{ id: newId('msg'), type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content }];
+  if (functionCall) text = null;
   const inputTokens = Math.ceil(JSON.stringify(req.input ?? '').length / 4);
-  const outputTokens = Math.ceil((text ?? refusal ?? '').length / 4);
+  const outputTokens = Math.ceil((text ?? refusal ?? functionCall?.arguments ?? '').length / 4);
   const body = {
     id: newId('resp'),
     object: 'response',
@@ -174,15 +239,13 @@ export function planResponse(req: Record<string, any>, queued: QueuedResponse | 
     instructions: req.instructions ?? null,
     max_output_tokens: req.max_output_tokens ?? null,
     model: req.model,
-    output: [
-      { id: newId('msg'), type: 'message', role: 'assistant', status: status === 'completed' ? 'completed' : 'incomplete', content },
-    ],
+    output,
     parallel_tool_calls: true,
     previous_response_id: req.previous_response_id ?? null,
     temperature: req.temperature ?? 1,
     text: { format: format ?? { type: 'text' } },
     tool_choice: 'auto',
-    tools: [],
+    tools: Array.isArray(req.tools) ? req.tools : [],
     top_p: 1,
     truncation: 'disabled',
     usage: {
@@ -195,7 +258,7 @@ export function planResponse(req: Record<string, any>, queued: QueuedResponse | 
     user: req.user ?? null,
     metadata: req.metadata ?? {},
   };
-  return { body, text, refusal, chunkDelayMs };
+  return { body, functionCall, text, refusal, chunkDelayMs };
 }
 
 /** The Responses streaming events for a planned answer, in the order the API sends them. */
@@ -208,8 +271,20 @@ export function streamEvents(plan: ResponsePlan): Array<Record<string, unknown>>
   const events: Array<Record<string, unknown>> = [
     ev('response.created', { response: pending }),
     ev('response.in_progress', { response: pending }),
-    ev('response.output_item.added', { output_index: 0, item: { ...msg, status: 'in_progress', content: [] } }),
   ];
+  if (plan.functionCall) {
+    // A function call streams its arguments, then the item (as the API does).
+    const call = msg;
+    events.push(ev('response.output_item.added', { output_index: 0, item: { ...call, status: 'in_progress', arguments: '' } }));
+    events.push(ev('response.function_call_arguments.delta', { item_id: call.id, output_index: 0, delta: call.arguments }));
+    events.push(
+      ev('response.function_call_arguments.done', { item_id: call.id, output_index: 0, name: call.name, arguments: call.arguments }),
+    );
+    events.push(ev('response.output_item.done', { output_index: 0, item: call }));
+    events.push(ev('response.completed', { response: body }));
+    return events;
+  }
+  events.push(ev('response.output_item.added', { output_index: 0, item: { ...msg, status: 'in_progress', content: [] } }));
   if (plan.refusal !== null) {
     events.push(
       ev('response.content_part.added', { item_id: msg.id, output_index: 0, content_index: 0, part: { type: 'refusal', refusal: '' } }),

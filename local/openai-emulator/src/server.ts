@@ -267,7 +267,12 @@ function admin(state: EmulatorState, method: string, path: string, body: unknown
     else if (body.status === 'incomplete')
       entry = { kind: 'incomplete', reason: typeof body.reason === 'string' ? body.reason : 'max_output_tokens' };
     else if (typeof body.text === 'string') entry = { kind: 'text', text: body.text, chunk_delay_ms: Number(body.chunk_delay_ms) || 0 };
-    else return bad("Expected one of {output}, {refusal}, {status: 'incomplete'} or {text}.");
+    else if (isObject(body.function_call)) {
+      const { name, arguments: args } = body.function_call;
+      if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) return bad("'function_call.name' must be a function name.");
+      if (args !== undefined && !isObject(args)) return bad("'function_call.arguments' must be an object.");
+      entry = { kind: 'function_call', name, arguments: (args ?? {}) as Record<string, unknown> };
+    } else return bad("Expected one of {output}, {refusal}, {status: 'incomplete'}, {text} or {function_call}.");
     for (let i = 0; i < times; i++) state.responses.push({ ...entry });
     return send(res, 200, { queued: state.responses.length });
   }

@@ -22,7 +22,8 @@ export type QueuedResponse =
   | { kind: 'output'; output: unknown }
   | { kind: 'refusal'; refusal: string }
   | { kind: 'incomplete'; reason: string }
-  | { kind: 'text'; text: string; chunk_delay_ms?: number };
+  | { kind: 'text'; text: string; chunk_delay_ms?: number }
+  | { kind: 'function_call'; name: string; arguments: Record<string, unknown> };
 
 export interface Attachment {
   id: string;
