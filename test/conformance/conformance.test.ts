@@ -30,6 +30,9 @@ const DIFFERENCES: Record<string, { status: number; why: string }> = {
     why: 'attachments are checked before the thread is created; the official server creates the thread, then breaks the stream',
   },
   'retry unknown item': { status: 404, why: 'an unknown item is not found; the official server answers an empty stream' },
+  'custom action': { status: 400, why: 'actions here come from the intake widgets; one without its widget is refused before any stream' },
+  'custom action from a message': { status: 400, why: 'the item did not offer the action: refused before any stream' },
+  'sync custom action': { status: 400, why: 'sync actions are served for our widgets; one without its widget is refused' },
 };
 
 const VOLATILE = new Set(['id', 'thread_id', 'item_id', 'created_at', 'after', 'title', 'text', 'delta', 'message']);

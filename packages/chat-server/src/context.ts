@@ -8,6 +8,7 @@ import {
   type ThreadResponse,
   type ThreadStreamEvent,
 } from '@lead-intake/chatkit-protocol';
+import type { ShopProfile } from '@lead-intake/shop';
 import type { ChatStore } from '@lead-intake/thread-store';
 import type { AttachmentDeps } from './attachments';
 import type { KnownThreads } from './known-threads';
@@ -47,6 +48,8 @@ export interface ChatServerDeps {
   /** Photos and files (S3 and the stage's limits); without it `attachments.create` is not supported. */
   attachments?: AttachmentDeps;
   gate?: TurnGate;
+  /** The shop (its hours decide the times the intake widgets offer); without it widget actions are not supported. */
+  profile?: ShopProfile;
   /**
    * The assistant's fixed answer to a turn the model could not answer (an upstream failure before
    * any answer): the message is kept and answered with it. Without it such a turn ends with a
@@ -64,6 +67,8 @@ export interface ChatServerDeps {
   onError?: (stage: string, error: unknown) => void;
   /** A streamed request ended with a protocol error (the client's doing: a 4xx in the stream): counted as a client error. */
   onClientError?: (code: string) => void;
+  /** A widget action recorded a request (a callback, a drop-off time): its type. */
+  onAction?: (type: string) => void;
   /** A turn was refused by the gate. */
   onRefused?: (reason: string) => void;
   /** A model turn ended: `outcome` is done, cancelled or failed. */

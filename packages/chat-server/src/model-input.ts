@@ -9,7 +9,8 @@ export type ModelMessage = { role: 'user' | 'assistant'; content: string | Model
 /**
  * Stored items, oldest first, as Responses input (the official converter's rules,
  * chatkit/agents.py ThreadItemConverter): tags as `@text`, the last message's quote as an extra
- * user message, hidden context wrapped, tool calls and widgets left out (this server makes none).
+ * user message, hidden context wrapped, a widget described with its JSON, a structured input with
+ * its status and answers; client tool calls left out (this server makes none).
  * Attachments: every message says which files it shared; the files of a message with a URL in
  * `fileUrls` (the current turn's) go to the model as inputs, images as `input_image`, other
  * files (PDFs) as `input_file`.
@@ -32,6 +33,20 @@ export function toModelInput(items: ThreadItem[], fileUrls: Map<string, string> 
         out.push({ role: 'user', content: `The user is referring to this in particular: ${item.quoted_text}` });
     } else if (item.type === 'assistant_message') {
       out.push({ role: 'assistant', content: item.content.map((c) => c.text).join('') });
+    } else if (item.type === 'widget') {
+      out.push({
+        role: 'user',
+        content: `The following graphical UI widget (id: ${item.id}) was displayed to the user:${JSON.stringify(item.widget)}`,
+      });
+    } else if (item.type === 'structured_input') {
+      const lines = item.inputs.map((q) => {
+        const a = q.answer;
+        return `- ${q.question}: ${!a ? 'unanswered' : a.skipped ? 'skipped' : a.values.join(', ')}`;
+      });
+      out.push({
+        role: 'user',
+        content: `A structured input request was displayed to the user with the following status: ${item.status}\n<StructuredInput>\n${lines.join('\n')}\n</StructuredInput>`,
+      });
     } else if (isHidden(item)) {
       out.push({
         role: 'user',

@@ -31,7 +31,8 @@ export async function* persistAnswer(
   events: AsyncIterable<ThreadStreamEvent>,
   ctx: RequestContext,
   signal: AbortSignal,
-  message: UserMessageItem,
+  /** The turn's user message (a new thread is titled from it); none for an action's turn. */
+  message: UserMessageItem | null,
 ): AsyncGenerator<ThreadStreamEvent> {
   const { store } = deps;
   yield { type: 'stream_options', stream_options: { allow_cancel: true } };
@@ -93,10 +94,10 @@ export async function* persistAnswer(
 export async function* titled(
   deps: ChatServerDeps,
   thread: ThreadMetadata,
-  message: UserMessageItem,
+  message: UserMessageItem | null,
   ctx: RequestContext,
 ): AsyncGenerator<ThreadStreamEvent> {
-  if (thread.title !== null && thread.title !== undefined) return;
+  if (!message || (thread.title !== null && thread.title !== undefined)) return;
   thread.title = titleFrom(message);
   try {
     await deps.store.saveThread(thread, ctx.user);

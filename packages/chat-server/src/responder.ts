@@ -9,7 +9,17 @@ import {
 } from '@lead-intake/chatkit-protocol';
 import { computeShopState, type ShopProfile } from '@lead-intake/shop';
 import { assistantInstructions } from './instructions';
+import { INTAKE_TOOLS, runTool, toolEvents } from './intake/tools';
 import { toModelInput } from './model-input';
+
+/** At most this many model calls that run tools in one turn; the next one must answer in text. */
+export const MAX_TOOL_ROUNDS = 2;
+
+interface FunctionCall {
+  call_id: string;
+  name: string;
+  arguments: string;
+}
 
 export interface TurnInput {
   thread: ThreadMetadata;
@@ -22,6 +32,8 @@ export interface TurnInput {
   pageUrl?: string;
   /** Aborted when the customer stops the answer (closes the stream). */
   signal: AbortSignal;
+  /** The intake tools on this turn (default: the responder's setting); off for an action's acknowledgement. */
+  tools?: boolean;
 }
 
 /** One assistant turn: the events of the answer. The server persists and forwards them. */
@@ -36,6 +48,8 @@ export interface ResponsesResponderDeps {
   profile: ShopProfile;
   newItemId: () => string;
   now?: () => Date;
+  /** The intake tools (callback form, drop-off times, quick questions); off: text only. */
+  tools?: boolean;
 }
 
 /** The assistant on the Responses API, its stream mapped to ChatKit events (chatkit/agents.py `stream_agent_response`). */
@@ -43,28 +57,98 @@ export class ResponsesResponder implements Responder {
   constructor(private readonly deps: ResponsesResponderDeps) {}
 
   start(input: TurnInput): AsyncIterable<ThreadStreamEvent> {
-    const { openai, model, profile } = this.deps;
+    const { profile } = this.deps;
     const now = this.deps.now ?? (() => new Date());
     const state = computeShopState(now(), profile); // fresh every turn: "are you open?" from facts
+    const instructions = assistantInstructions(profile, state, { locale: input.locale, pageUrl: input.pageUrl });
+    const modelInput: unknown[] = toModelInput(input.history, input.fileUrls);
+    // The first call starts now (it overlaps the user message's write); tool rounds follow it.
+    const tools = input.tools ?? this.deps.tools === true;
+    const first = this.call(instructions, modelInput, input.signal, 0, tools);
+    return this.rounds(first, instructions, modelInput, input, now);
+  }
+
+  private call(
+    instructions: string,
+    modelInput: unknown[],
+    signal: AbortSignal,
+    round: number,
+    withTools: boolean,
+  ): Promise<AsyncIterable<any>> {
+    const { openai, model } = this.deps;
+    const tools = withTools ? INTAKE_TOOLS : undefined;
     const request = openai.responses.create(
       {
         model,
-        instructions: assistantInstructions(profile, state, { locale: input.locale, pageUrl: input.pageUrl }),
-        input: toModelInput(input.history, input.fileUrls) as OpenAI.Responses.ResponseInput,
+        instructions,
+        input: [...modelInput] as OpenAI.Responses.ResponseInput,
         stream: true,
         store: false,
+        ...(tools ? { tools, tool_choice: round < MAX_TOOL_ROUNDS ? 'auto' : 'none' } : {}),
       },
-      { signal: input.signal },
+      { signal },
     );
     request.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
-    return this.events(request as Promise<AsyncIterable<any>>, input.thread.id, now);
+    return request as Promise<AsyncIterable<any>>;
   }
 
-  private async *events(request: Promise<AsyncIterable<any>>, threadId: string, now: () => Date): AsyncGenerator<ThreadStreamEvent> {
+  /**
+   * The model's answer; when it calls tools, each runs here (its progress and items streamed), the
+   * model gets their outputs and answers again, up to MAX_TOOL_ROUNDS. A question for the customer
+   * ends the turn (their answer comes next).
+   */
+  private async *rounds(
+    first: Promise<AsyncIterable<any>>,
+    instructions: string,
+    modelInput: unknown[],
+    input: TurnInput,
+    now: () => Date,
+  ): AsyncGenerator<ThreadStreamEvent> {
+    const seen: ThreadItem[] = [...input.history];
+    let request = first;
+    for (let round = 0; ; round++) {
+      const calls: FunctionCall[] = [];
+      for await (const ev of this.events(request, input.thread.id, now, calls)) {
+        if (ev.type === 'thread.item.done') seen.push(ev.item);
+        yield ev;
+      }
+      if (!calls.length || round >= MAX_TOOL_ROUNDS) return;
+      let ends = false;
+      for (const call of calls) {
+        const run = runTool(call.name, call.arguments, {
+          threadId: input.thread.id,
+          now: now(),
+          profile: this.deps.profile,
+          newItemId: this.deps.newItemId,
+          history: seen,
+        });
+        for (const ev of toolEvents(run)) yield ev;
+        seen.push(...run.items);
+        modelInput.push(
+          { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+          { type: 'function_call_output', call_id: call.call_id, output: run.output },
+        );
+        ends ||= run.endsTurn;
+      }
+      if (ends || input.signal.aborted) return;
+      request = this.call(instructions, modelInput, input.signal, round + 1, true);
+    }
+  }
+
+  private async *events(
+    request: Promise<AsyncIterable<any>>,
+    threadId: string,
+    now: () => Date,
+    calls: FunctionCall[],
+  ): AsyncGenerator<ThreadStreamEvent> {
     let item: AssistantMessageItem | undefined;
     let id = '';
     let text = '';
     for await (const ev of await request) {
+      if (ev.type === 'response.output_item.done' && ev.item?.type === 'function_call') {
+        calls.push({ call_id: String(ev.item.call_id), name: String(ev.item.name), arguments: String(ev.item.arguments ?? '{}') });
+        continue;
+      }
       if (ev.type === 'response.output_item.added' && ev.item?.type === 'message' && !item) {
         // One created_at for the item, from `added` to `done` (as the official server), and its id
         // minted at that same moment: ids order a thread's items (the store's sort key), so an

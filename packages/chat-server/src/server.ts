@@ -80,9 +80,12 @@ export class ChatKitServer {
         await store.loadThread(req.params.thread_id, user);
         await store.setFeedback(req.params.thread_id, req.params.item_ids, req.params.kind);
         return {};
-      case 'threads.sync_custom_action':
-        await store.loadThread(req.params.thread_id, user);
-        throw new NotSupportedError('This server has no widget actions.');
+      case 'threads.sync_custom_action': {
+        // The same decision and record as a streamed action; the answer is the widget's new state (no acknowledgement).
+        const plan = await this.turns.action(req.params, ctx);
+        await store.saveItem(plan.thread.id, plan.save);
+        return { updated_item: plan.save };
+      }
       case 'attachments.create':
         return this.files.create(req.params, user);
       case 'attachments.delete':

@@ -2,6 +2,8 @@ import {
   ConflictError,
   InvalidRequestError,
   NotFoundError,
+  NotSupportedError,
+  type CustomActionParams,
   userMessageItem,
   type Attachment,
   type StreamingRequest,
@@ -11,10 +13,20 @@ import {
   type UserMessageInput,
   type UserMessageItem,
 } from '@lead-intake/chatkit-protocol';
-import { failureEvent, nowOf, once, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
+import { failureEvent, nowOf, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
 import type { Attachments } from './attachments';
+import { decideAction, outcomeEvents } from './intake/actions';
+import { answerStructuredInput } from './intake/structured';
 import type { KnownThreads } from './known-threads';
 import { fixedAnswer, persistAnswer, titled } from './persist';
+
+/** An action decided and recorded: the events it streams, the item it saves, the acknowledgement it calls for (null: none). */
+interface ActionPlan {
+  thread: ThreadMetadata;
+  events: ThreadStreamEvent[];
+  save: ThreadItem;
+  acknowledge: string | null;
+}
 
 /**
  * Work started now and awaited later (the gate beside the reads, a write beside the history): it
@@ -92,26 +104,139 @@ export class Turns {
         });
         return this.retryTurn(thread, item, ctx);
       }
-      case 'threads.custom_action': {
-        const thread = await store.loadThread(req.params.thread_id, user);
-        const sender = req.params.item_id ? await store.loadItem(thread.id, req.params.item_id) : null;
-        // As the official server: a sender that is not a widget is a stream error; without an
-        // action handler, any action is one after the stream options.
-        if (sender && sender.type !== 'widget') return once({ type: 'error', code: 'stream.error', allow_retry: false });
-        return once(
-          { type: 'stream_options', stream_options: { allow_cancel: true } },
-          { type: 'error', code: 'stream.error', allow_retry: true },
-        );
-      }
+      case 'threads.custom_action':
+        return this.actionTurn(await this.action(req.params, ctx), ctx);
       case 'threads.add_client_tool_output': {
         await store.loadThread(req.params.thread_id, user);
         throw new InvalidRequestError('The thread has no pending client tool call.');
       }
       case 'threads.add_structured_input': {
-        await store.loadThread(req.params.thread_id, user);
+        const thread = await store.loadThread(req.params.thread_id, user);
+        this.assertWritable(thread);
         const item = await store.loadItem(req.params.thread_id, req.params.item_id);
-        throw new InvalidRequestError(`Item ${item.id} is not a pending structured input.`);
+        const answered = answerStructuredInput(item, req.params.input);
+        // Answered once: the first answer's receipt (an id derived from the item) is the guard a second one conflicts on.
+        await store
+          .addThreadItem(thread.id, {
+            id: `${item.id}-answer`,
+            thread_id: thread.id,
+            created_at: nowOf(this.deps).toISOString(),
+            type: 'sdk_hidden_context',
+            content: 'The customer answered the question above.',
+          })
+          .catch((e) => {
+            throw e instanceof ConflictError ? new InvalidRequestError(`Item ${item.id} is not a pending structured input.`) : e;
+          });
+        return this.actionTurn(
+          { thread, events: [{ type: 'thread.item.replaced', item: answered }], save: answered, acknowledge: null },
+          ctx,
+        );
       }
+    }
+  }
+
+  /**
+   * A widget action, decided and recorded before the stream starts (so refusals are statuses): the
+   * sender is read as the caller's (404 otherwise), its offer and payload checked (400), a request
+   * recorded once (a second submit of the same form finds its record and changes nothing).
+   */
+  async action(params: CustomActionParams, ctx: RequestContext): Promise<ActionPlan> {
+    const { store, profile } = this.deps;
+    if (!profile) throw new NotSupportedError('This server has no widget actions.');
+    const thread = await store.loadThread(params.thread_id, ctx.user);
+    const sender = params.item_id ? await store.loadItem(thread.id, params.item_id) : null;
+    const outcome = decideAction(params, sender, { thread, profile, now: nowOf(this.deps), recordId: (id) => id });
+    if (outcome.kind === 'replace') return { thread, events: outcomeEvents(outcome), save: outcome.item, acknowledge: null };
+    try {
+      await store.addThreadItem(thread.id, outcome.record);
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+      // Recorded already (a double click, a retried request): the widget's new state, nothing more.
+      return { thread, events: outcomeEvents(outcome), save: outcome.item, acknowledge: null };
+    }
+    this.deps.onAction?.(params.action.type);
+    return { thread, events: outcomeEvents(outcome), save: outcome.item, acknowledge: outcome.acknowledge };
+  }
+
+  /**
+   * An action's stream: the widget's new state (stored), then, for a recorded request, the
+   * assistant's acknowledgement: the model's answer when the gate admits it (the rate limits and
+   * the day's model calls apply as to messages), else the fixed text. The request stands either way.
+   */
+  private async actionTurn(plan: ActionPlan, ctx: RequestContext): Promise<AsyncIterable<ThreadStreamEvent>> {
+    const self = this;
+    const { store } = this.deps;
+    const gate = plan.acknowledge ? this.admit(ctx) : null;
+    return (async function* () {
+      yield { type: 'stream_options', stream_options: { allow_cancel: true } } as ThreadStreamEvent;
+      try {
+        await store.saveItem(plan.thread.id, plan.save);
+      } catch (e) {
+        if (gate) await self.unadmit(gate, ctx);
+        yield failureEvent(self.deps, 'action', e);
+        return;
+      }
+      yield* plan.events;
+      if (!gate || !plan.acknowledge) {
+        // An answered (or skipped) question: the model goes on, as the official server's respond() after a submission.
+        if (plan.save.type === 'structured_input') yield* self.answerTurn(plan.thread, ctx);
+        return;
+      }
+      const admitted = await gate.then(
+        () => true,
+        () => false,
+      );
+      if (!admitted) {
+        try {
+          yield* fixedAnswer(self.deps, plan.thread.id, plan.acknowledge);
+        } catch (e) {
+          yield failureEvent(self.deps, 'acknowledge', e);
+        }
+        return;
+      }
+      yield* self.modelTurn(plan.thread, ctx, false);
+    })();
+  }
+
+  /** After an answered question: the model continues the conversation (the gate as for a message). */
+  private async *answerTurn(thread: ThreadMetadata, ctx: RequestContext): AsyncGenerator<ThreadStreamEvent> {
+    try {
+      await this.admit(ctx);
+    } catch (e) {
+      if (e instanceof TurnRefused && !e.keep) yield refusal(e);
+      else if (e instanceof TurnRefused) yield* fixedAnswer(this.deps, thread.id, e.userMessage);
+      else yield failureEvent(this.deps, 'gate', e);
+      return;
+    }
+    yield* this.modelTurn(thread, ctx, true);
+  }
+
+  /** A model turn with no new user message (after an action): the recent items, hidden ones included, are its input. */
+  private async *modelTurn(thread: ThreadMetadata, ctx: RequestContext, tools: boolean): AsyncGenerator<ThreadStreamEvent> {
+    const { store } = this.deps;
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (ctx.signal.aborted) stop.abort();
+    try {
+      const history = (
+        await store.loadThreadItems(thread.id, { order: 'desc', limit: this.historyItems, includeHidden: true })
+      ).data.reverse();
+      const events = this.deps.responder.start({ thread, history, locale: ctx.locale, pageUrl: ctx.pageUrl, signal: stop.signal, tools });
+      // The stream options went out first; persistAnswer sends them again only at its own start.
+      let first = true;
+      for await (const ev of persistAnswer(this.deps, thread, events, ctx, stop.signal, null)) {
+        if (first && ev.type === 'stream_options') {
+          first = false;
+          continue;
+        }
+        first = false;
+        yield ev;
+      }
+    } catch (e) {
+      yield failureEvent(this.deps, 'action turn', e);
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
   }
 

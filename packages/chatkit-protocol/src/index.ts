@@ -20,5 +20,8 @@ export {
   type UserMessageInput,
   type PageParams,
   type CustomActionParams,
+  type StructuredInputSubmission,
+  MAX_ACTION_BYTES,
 } from './requests';
 export { convertHostedThread, convertHostedItem, importedItemId } from './hosted';
+export * from './widgets';

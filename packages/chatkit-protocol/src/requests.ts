@@ -23,6 +23,12 @@ export interface PageParams {
   after?: string;
 }
 
+/** The customer's answers to a pending structured input, keyed by its questions' ids. */
+export interface StructuredInputSubmission {
+  status: 'answered' | 'skipped';
+  answers: Record<string, { values: string[]; skipped: boolean }>;
+}
+
 export interface CustomActionParams {
   thread_id: string;
   item_id: string | null;
@@ -34,7 +40,7 @@ export type ChatKitRequest =
   | Req<'threads.create', { input: UserMessageInput }>
   | Req<'threads.add_user_message', { thread_id: string; input: UserMessageInput }>
   | Req<'threads.add_client_tool_output', { thread_id: string; result: unknown }>
-  | Req<'threads.add_structured_input', { thread_id: string; item_id: string; input: Record<string, unknown> }>
+  | Req<'threads.add_structured_input', { thread_id: string; item_id: string; input: StructuredInputSubmission }>
   | Req<'threads.retry_after_item', { thread_id: string; item_id: string }>
   | Req<'threads.custom_action', CustomActionParams>
   | Req<'threads.get_by_id', { thread_id: string }>
@@ -99,7 +105,7 @@ class Fields {
     private readonly o: Obj,
     private readonly at: string,
   ) {}
-  private path(k: string) {
+  path(k: string) {
     return this.at ? `${this.at}.${k}` : k;
   }
   private missing(k: string): never {
@@ -163,6 +169,24 @@ class Fields {
   }
   any(k: string): unknown {
     return this.o[k];
+  }
+  optObj(k: string): Obj | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    if (!isObj(v)) throw new InvalidRequestError(`${this.path(k)} must be an object.`);
+    return v;
+  }
+  optArr(k: string): unknown[] | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) throw new InvalidRequestError(`${this.path(k)} must be a list.`);
+    return v;
+  }
+  optBool(k: string): boolean | undefined {
+    const v = this.o[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') throw new InvalidRequestError(`${this.path(k)} must be true or false.`);
+    return v;
   }
 }
 
@@ -234,9 +258,41 @@ export function parseUserMessageInput(f: Fields): UserMessageInput {
   };
 }
 
+/** At most this many answers, values per answer and characters per value: a few quick questions, not a document. */
+export const MAX_STRUCTURED_ANSWERS = 10;
+export const MAX_STRUCTURED_VALUES = 10;
+export const MAX_STRUCTURED_VALUE = 500;
+
+function structuredSubmission(f: Fields): StructuredInputSubmission {
+  const status = f.optStr('status') ?? 'answered';
+  if (status !== 'answered' && status !== 'skipped') throw new InvalidRequestError(`${f.path('status')} must be 'answered' or 'skipped'.`);
+  const raw = f.optObj('answers') ?? {};
+  const keys = Object.keys(raw);
+  if (keys.length > MAX_STRUCTURED_ANSWERS) throw new InvalidRequestError(`${f.path('answers')} has more than ${MAX_STRUCTURED_ANSWERS} answers.`);
+  const answers: StructuredInputSubmission['answers'] = {};
+  const all = f.fields('answers');
+  for (const k of keys) {
+    const a = all.fields(k);
+    const values = a.optArr('values') ?? [];
+    if (values.length > MAX_STRUCTURED_VALUES || !values.every((v) => typeof v === 'string' && v.length <= MAX_STRUCTURED_VALUE))
+      throw new InvalidRequestError(
+        `${a.path('values')} must be at most ${MAX_STRUCTURED_VALUES} strings of at most ${MAX_STRUCTURED_VALUE} characters.`,
+      );
+    answers[k.slice(0, 100)] = { values: values as string[], skipped: a.optBool('skipped') ?? false };
+  }
+  return { status, answers };
+}
+
+/** An action's JSON at most this long: a form's few fields, not a payload to store. */
+export const MAX_ACTION_BYTES = 4096;
+
 function customAction(p: Fields): CustomActionParams {
   const action = p.fields('action');
   const payload = action.any('payload');
+  if (Buffer.byteLength(JSON.stringify(p.obj('action'))) > MAX_ACTION_BYTES)
+    throw new InvalidRequestError(`${p.path('action')} is larger than ${MAX_ACTION_BYTES} bytes.`);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(action.str('type')))
+    throw new InvalidRequestError(`${action.path('type')} must be 1-64 letters, digits, '_', '.', ':' or '-'.`);
   return {
     thread_id: p.id('thread_id'),
     item_id: p.optId('item_id') ?? null,
@@ -265,7 +321,11 @@ export function parseRequest(body: unknown): ChatKitRequest {
     case 'threads.add_client_tool_output':
       return req('threads.add_client_tool_output', { thread_id: p.id('thread_id'), result: p.any('result') });
     case 'threads.add_structured_input':
-      return req('threads.add_structured_input', { thread_id: p.id('thread_id'), item_id: p.id('item_id'), input: p.obj('input') });
+      return req('threads.add_structured_input', {
+        thread_id: p.id('thread_id'),
+        item_id: p.id('item_id'),
+        input: structuredSubmission(p.fields('input')),
+      });
     case 'threads.retry_after_item':
       return req('threads.retry_after_item', { thread_id: p.id('thread_id'), item_id: p.id('item_id') });
     case 'threads.custom_action':

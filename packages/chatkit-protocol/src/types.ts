@@ -132,10 +132,31 @@ export interface GeneratedImageItem extends ItemBase {
   type: 'generated_image';
   image?: { id: string; url: string };
 }
+/** A question's recorded answer: its values, or skipped. */
+export interface StructuredInputAnswer {
+  values: string[];
+  skipped: boolean;
+}
+interface StructuredInputBase {
+  /** Stable within the item: answers are keyed by it. */
+  id: string;
+  question: string;
+  answer?: StructuredInputAnswer | null;
+}
+export interface StructuredInputMultipleChoice extends StructuredInputBase {
+  type: 'multiple_choice';
+  options: Array<{ value: string }>;
+  multiple?: boolean;
+}
+export interface StructuredInputFreeform extends StructuredInputBase {
+  type: 'freeform';
+  description?: string | null;
+}
+export type StructuredInput = StructuredInputMultipleChoice | StructuredInputFreeform;
 export interface StructuredInputItem extends ItemBase {
   type: 'structured_input';
   status: 'pending' | 'answered' | 'skipped';
-  inputs: Array<Record<string, unknown>>;
+  inputs: StructuredInput[];
 }
 export interface Task {
   type: 'custom' | 'web_search' | 'thought' | 'file' | 'image';

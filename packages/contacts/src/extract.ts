@@ -1,5 +1,5 @@
 import { findPhoneNumbersInText, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
-import { EMAIL_CANDIDATE, isSendableAddress, withoutInvisible } from './address';
+import { EMAIL_CANDIDATE, isE164, isSendableAddress, withoutInvisible } from './address';
 
 /** A line of a conversation as the extractor reads it (the transcript's lines are these). */
 export interface ContactSourceLine {
@@ -49,4 +49,18 @@ export function extractContacts(lines: readonly ContactSourceLine[], opts: Conta
     }
   }
   return { emails, phones };
+}
+
+/**
+ * A phone number typed into a form field, as E.164, or null when it is not a number that can be
+ * called (the same rule as numbers found in the chat: valid for its country, the shop's country
+ * when none is written). The shop's own number is not the customer's.
+ */
+export function phoneFromField(text: string, opts: ContactOptions): string | null {
+  const defaultCountry = opts.defaultCountry ?? countryOf(opts.shopPhone) ?? 'US';
+  const parsed = parsePhoneNumberFromString(withoutInvisible(text).trim().slice(0, 40), defaultCountry);
+  if (!parsed || !parsed.isValid()) return null;
+  const e164 = parsed.number;
+  const shop = parsePhoneNumberFromString(opts.shopPhone)?.number ?? opts.shopPhone;
+  return e164 === shop || !isE164(e164) ? null : e164;
 }

@@ -18,7 +18,14 @@ export interface ShopProfile {
   hours: Record<Weekday, Period[]>;
   closures: Array<{ date: string; label: string }>;
   specialHours: Array<{ date: string; hours: Period[] }>;
+  /**
+   * The drop-off times the assistant may offer (local `HH:mm`, ascending), on days the shop is
+   * open at that time: a request the shop confirms, not a booking. Default 08:00, 10:00, 13:00, 15:00.
+   */
+  dropOffTimes: string[];
 }
+
+export const DEFAULT_DROP_OFF_TIMES = ['08:00', '10:00', '13:00', '15:00'];
 
 export class ShopProfileError extends ConfigError {
   constructor(
@@ -111,6 +118,12 @@ export function validateShopProfile(raw: unknown): ShopProfile {
     seen.add(d);
     return { date: d, hours: periods(o.hours, `specialHours[${i}].hours`) };
   });
+  const dropOffTimes = r.dropOffTimes === undefined ? DEFAULT_DROP_OFF_TIMES : list(r.dropOffTimes, 'dropOffTimes');
+  dropOffTimes.forEach((t, i) => {
+    if (typeof t !== 'string' || !HHMM.test(t)) throw new ShopProfileError(`dropOffTimes[${i}]`, 'must be a local time HH:mm');
+    if (i > 0 && minutesOf(t) <= minutesOf(dropOffTimes[i - 1] as string))
+      throw new ShopProfileError(`dropOffTimes[${i}]`, 'must come after the time before it (ascending, no repeats)');
+  });
   return {
     name: text(r.name, 'name'),
     timezone,
@@ -119,6 +132,7 @@ export function validateShopProfile(raw: unknown): ShopProfile {
     hours,
     closures,
     specialHours,
+    dropOffTimes: dropOffTimes as string[],
   };
 }
 

@@ -64,3 +64,31 @@ export function computeShopState(now: Date, profile: ShopProfile): ShopState {
     shop_next_open_time: next ? next.setLocale('en-US').toFormat('h:mm a') : '',
   };
 }
+
+/** An opening of the shop, as instants. */
+export interface OpenPeriod {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * The shop's openings from `now` for `days` local days (today included), in order: a period under
+ * way starts at `now`. Closures and special hours apply as for the shop state.
+ */
+export function openPeriods(now: Date, profile: ShopProfile, days: number): OpenPeriod[] {
+  const local = DateTime.fromJSDate(now, { zone: profile.timezone });
+  if (!local.isValid) throw new Error(`cannot compute the openings: ${local.invalidExplanation ?? 'invalid time'}`);
+  const today = local.startOf('day');
+  const out: OpenPeriod[] = [];
+  for (let d = 0; d < days; d++) {
+    const day = today.plus({ days: d });
+    for (const [start, end] of periodsOn(day, profile)) {
+      const s = at(day, minutesOf(start)).toMillis();
+      const e = at(day, minutesOf(end)).toMillis();
+      if (e <= now.getTime()) continue;
+      out.push({ start: new Date(Math.max(s, now.getTime())), end: new Date(e) });
+    }
+  }
+  return out;
+}
+

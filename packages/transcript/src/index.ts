@@ -9,3 +9,4 @@ export {
 } from './normalize';
 export { HostedChatKitSource, FallbackTranscriptSource, ThreadNotFoundError, type TranscriptSource } from './source';
 export { formatForModel } from './format';
+export { isCallbackRequest, isVisitRequest, requestLine, type CallbackRequest, type VisitRequest, type CustomerRequest } from './requests';

@@ -3,6 +3,7 @@
  */
 import type { Attachment, Task, ThreadItem } from '@lead-intake/chatkit-protocol';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
+import { isCallbackRequest, isVisitRequest, requestLine } from './requests';
 
 export interface TranscriptAttachment {
   /** The attachment's id (links to self-hosted files are made from it), or null. */
@@ -141,12 +142,27 @@ export function normalizeItems(
         else skip(item.type);
         break;
       }
+      case 'hidden_context_item': {
+        // What the customer sent through a widget (a callback form, a drop-off time): their words, in effect.
+        const c = item.content;
+        if (isCallbackRequest(c) || isVisitRequest(c))
+          lines.push({ ...base, role: 'customer', speaker: 'Customer', text: requestLine(c), quote: null, attachments: [] });
+        else skip(item.type);
+        break;
+      }
+      case 'structured_input': {
+        const answered = item.inputs.filter((q) => q.answer && !q.answer.skipped && q.answer.values.length);
+        if (!answered.length) {
+          skip(item.type);
+          break;
+        }
+        for (const q of answered) lines.push(event(base, `Question: ${q.question} Answer: ${q.answer!.values.join(', ')}`));
+        break;
+      }
       // Not part of what the customer and the assistant said, so not in the transcript.
       case 'widget':
       case 'generated_image':
-      case 'structured_input':
       case 'end_of_turn':
-      case 'hidden_context_item':
       case 'sdk_hidden_context':
         skip(item.type);
         break;

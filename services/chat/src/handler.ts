@@ -114,7 +114,9 @@ export const handler = middy<ChatEvent, unknown, Error, ChatContext>({ execution
         model: settings.model,
         profile,
         newItemId: () => store.generateItemId('message'),
+        tools: true,
       }),
+      profile,
       gate: usageGate({
         limits: getLimits(),
         budget: getBudget(),
@@ -134,6 +136,13 @@ export const handler = middy<ChatEvent, unknown, Error, ChatContext>({ execution
       },
       // A 404/409 met once streaming (a thread deleted, an attachment taken meanwhile): the caller's, never a server error.
       onClientError: () => metrics.addMetric('ClientErrors', MetricUnit.Count, 1),
+      // A callback request or a picked drop-off time, recorded (the action type only: never the fields).
+      onAction: (type) => {
+        const m = metrics.singleMetric();
+        m.addDimension('action', type);
+        m.addMetric('WidgetRequests', MetricUnit.Count, 1);
+        logger.info('widget request recorded', { action: type });
+      },
       onRefused: (reason) => {
         const m = metrics.singleMetric();
         m.addDimension('reason', reason);

@@ -1,0 +1,124 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chatRequest, chatToken, emulator } from '@lead-intake/testkit';
+
+/**
+ * The intake widgets, items and events against the official types. `intake-events.json` holds what
+ * these flows emitted when it was recorded (`RECORD_INTAKE=1 npx jest --selectProjects stack
+ * --testPathPatterns conformance/intake`), each document validated by the official models:
+ *
+ *   python3 ../shared/tools/chatkit-oracle/validate.py --chatkit-src "$SRC" --type ThreadStreamEvent \
+ *     --strict-widgets test/conformance/intake-events.json   (and --type SyncCustomActionResponse for the sync answer)
+ *
+ * Here the same flows run again and must keep the recorded shape: every object's keys and every
+ * value except ids, times, labels and model text; a list compares as the set of its elements'
+ * shapes (how many times the shop offers depends on the hour).
+ */
+const FIXTURE = join(__dirname, 'intake-events.json');
+const VOLATILE = new Set([
+  'id',
+  'thread_id',
+  'item_id',
+  'created_at',
+  'text',
+  'delta',
+  'value',
+  'label',
+  'time',
+  'title',
+  'key',
+  'form_item_id',
+]);
+const admin = emulator();
+const input = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
+
+function shape(v: unknown, key?: string): unknown {
+  if (Array.isArray(v)) {
+    const distinct = new Map<string, unknown>();
+    for (const x of v) {
+      const s = shape(x);
+      distinct.set(JSON.stringify(s), s);
+    }
+    return [...distinct.keys()].sort().map((k) => distinct.get(k));
+  }
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, shape((v as Record<string, unknown>)[k], k)]),
+    );
+  if (key && VOLATILE.has(key) && typeof v === 'string') return '<volatile>';
+  return v;
+}
+
+interface Flows {
+  events: unknown[];
+  sync: unknown;
+}
+
+/** Every intake flow once: the form, a refused and a valid submit, a change, the times and a pick, a question and its answer, a sync submit. */
+async function runFlows(): Promise<Flows> {
+  await admin.reset();
+  const token = await chatToken(`conf-intake-${Date.now().toString(36)}`);
+  const events: unknown[] = [];
+  const run = async (body: unknown) => {
+    const r = await chatRequest(body, { token });
+    if (r.status !== 200) throw new Error(`${JSON.stringify(body).slice(0, 120)} answered ${r.status}`);
+    events.push(...(r.events ?? []));
+    return r;
+  };
+  await admin.queueFunctionCall('show_callback_form');
+  await admin.queue({ text: 'Here is a form.' });
+  const created = await run({ type: 'threads.create', params: { input: input('Please call me about my brakes') } });
+  const threadId = created.events[0].thread.id;
+  const form = created.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget').item;
+  const act = (itemId: string, type: string, payload?: unknown) =>
+    run({ type: 'threads.custom_action', params: { thread_id: threadId, item_id: itemId, action: { type, payload } } });
+  await act(form.id, 'callback.submit', { phone: '12' });
+  await admin.queue({ text: 'Thanks, the shop will call you.' });
+  await act(form.id, 'callback.submit', { name: 'Ana', phone: '408-555-0142', text_ok: true });
+  await act(form.id, 'callback.change');
+  await admin.queueFunctionCall('offer_visit_times');
+  await admin.queue({ text: 'Pick a time.' });
+  const times = await run({ type: 'threads.add_user_message', params: { thread_id: threadId, input: input('Can I drop it off?') } });
+  const list = times.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget').item;
+  await admin.queue({ text: 'Noted.' });
+  await act(list.id, 'visit.pick', list.widget.children[0].onClickAction.payload);
+  await admin.queueFunctionCall('ask_customer', { question: 'Is the car safe to drive?', options: ['Yes', 'No'], allow_freeform: true });
+  const asked = await run({ type: 'threads.add_user_message', params: { thread_id: threadId, input: input('It grinds') } });
+  const question = asked.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'structured_input').item;
+  await admin.queue({ text: 'Thanks.' });
+  await run({
+    type: 'threads.add_structured_input',
+    params: { thread_id: threadId, item_id: question.id, input: { status: 'answered', answers: { answer: { values: ['No'] } } } },
+  });
+  const sync = await chatRequest(
+    {
+      type: 'threads.sync_custom_action',
+      params: { thread_id: threadId, item_id: form.id, action: { type: 'callback.submit', payload: { phone: '408-555-0199' } } },
+    },
+    { token },
+  );
+  if (sync.status !== 200) throw new Error(`sync answered ${sync.status}`);
+  return { events, sync: sync.json };
+}
+
+let ours: Flows;
+beforeAll(async () => {
+  ours = await runFlows();
+  if (process.env.RECORD_INTAKE === '1') writeFileSync(FIXTURE, `${JSON.stringify(ours, null, 1)}\n`);
+}, 60_000);
+afterAll(() => admin.reset());
+
+it('emits every kind of event, widget and item the intake flows have', () => {
+  const types = new Set((ours.events as any[]).map((e) => e.type));
+  for (const t of ['progress_update', 'thread.item.done', 'thread.item.replaced', 'stream_options']) expect(types).toContain(t);
+  const items = new Set((ours.events as any[]).filter((e) => e.item).map((e) => e.item.type));
+  for (const t of ['widget', 'structured_input', 'assistant_message', 'user_message']) expect(items).toContain(t);
+});
+
+it('keeps the shape of the recorded events, which validate against the official types', () => {
+  const recorded = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Flows;
+  expect(shape(ours.events)).toEqual(shape(recorded.events));
+  expect(shape(ours.sync)).toEqual(shape(recorded.sync));
+});
