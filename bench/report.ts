@@ -211,6 +211,16 @@ The price is on the first text: one more round trip (the gate's) before the mode
 day's model-call budget is reserved in blocks and costs no write on most turns. Through this
 bench's own method (above) the same code measures ${r.chat.addedToFirstStreamedByteMs} ms added in this run,
 against 6.34 ms on the quieter 2026-11-25 machine.
+
+Cold starts the same way: \`bench/compare-cold.ts <build A> <build B> [runs]\` starts the bench's
+stack and times both builds' session and lead bundles and the naive baselines, interleaved run by
+run (a build is a directory of bundles as the local stack writes them, \`.local/build\`; copy an
+older one inside the repository so its bundles find the AWS SDK in node_modules). On 2026-12-02
+the restructured tree (#28: the lead service composed once, the package renames, the channel
+registry, JSON bodies through @middy/http-json-body-parser) against the code before it
+(\`ce5b0e2\`), 15 runs each: lead 349.0 vs 354.6 ms (0.48x vs 0.48x the naive baseline), session
+121.4 vs 118.7 ms (0.28x vs 0.28x): unchanged within this machine's noise. The main run's lead
+ratio moves more than that between runs (0.36x, 0.49x) with the naive baseline's own time.
 `;
 }
 

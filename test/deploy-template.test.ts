@@ -411,9 +411,18 @@ describe('the lead stack', () => {
     ]);
     expect((t() as any).Parameters.SmsOriginationIdentity.Default).toBe(settings.alertsEnv.LEAD_SMS_ORIGINATION_IDENTITY);
     expect((t() as any).Conditions.HasSms).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'SmsOriginationIdentity' }, ''] }] });
-    // No SMS permission anywhere else, and the channels' settings reach every lead function.
+    // No SMS permission anywhere else, and the channels' settings reach every function that runs a
+    // lead (each its own environment, from the channel registry), not the files function.
     expect(JSON.stringify(statements(t()))).not.toContain('sms-voice');
-    for (const [, fn] of ofType(t(), 'AWS::Lambda::Function'))
+    const functions = ofType(t(), 'AWS::Lambda::Function');
+    expect(functions.map(([id]) => id).sort()).toEqual([
+      'FilesLambdaFunction',
+      'LeadLambdaFunction',
+      'SchedulerLambdaFunction',
+      'SweeperLambdaFunction',
+    ]);
+    expect(functions.find(([id]) => id === 'FilesLambdaFunction')![1].Properties.Environment.Variables.LEAD_SMS_TO).toBeUndefined();
+    for (const [, fn] of functions.filter(([id]) => id !== 'FilesLambdaFunction'))
       expect(fn.Properties.Environment.Variables).toMatchObject({
         LEAD_SMS_TO: settings.alertsEnv.LEAD_SMS_TO,
         LEAD_SMS_ORIGINATION_IDENTITY: settings.alertsEnv.LEAD_SMS_ORIGINATION_IDENTITY,

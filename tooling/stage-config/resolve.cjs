@@ -118,11 +118,14 @@ function resolveStage(stage, file = FILE) {
     attachmentsBucketRef: deployed
       ? { 'Fn::Sub': 'chatkit-lead-intake-${AWS::AccountId}-' + stage + '-files' }
       : 'chatkit-lead-intake-' + LOCAL_ACCOUNT_ID + '-' + stage + '-files',
-    // The lead functions' link base for customers' files: the files function's URL when deployed;
-    // on local stages a marker the local stack replaces with its local URL (invoke local: no links).
-    filesUrlEnv: deployed
-      ? { LEAD_FILES_URL: { 'Fn::GetAtt': ['FilesLambdaFunctionUrl', 'FunctionUrl'] } }
-      : { LEAD_FILES_URL: 'local-function-url:files' },
+    // The lead functions' own environment beside the provider's: the files function's URL for
+    // their links (when deployed; on local stages a marker the local stack replaces with its local
+    // URL, invoke local: no links), and the owner channels' variables, each channel's from its
+    // module (packages/alerts/src/channels): adding a channel adds no line to serverless.yml.
+    leadFunctionEnv: {
+      LEAD_FILES_URL: deployed ? { 'Fn::GetAtt': ['FilesLambdaFunctionUrl', 'FunctionUrl'] } : 'local-function-url:files',
+      ...alerts.env,
+    },
     // Its stream, exported by the chat stack for the lead service's scheduler.
     chatThreadsStreamExport: `chatkit-lead-intake-chat-${stage}-threads-stream-arn`,
     // Usage counters (turns per user, new users per source IP, model calls per day): the chat

@@ -11,7 +11,7 @@ it('reads the owner channels from the registry: each on when its variables are s
   const s = readSettings({
     ...base,
     LEAD_SMS_TO: '+14155550100,+14155550111',
-    LEAD_SMS_ORIGINATION_IDENTITY: 'arn:aws:sms-voice:us-west-2:1:phone-number/p',
+    LEAD_SMS_ORIGINATION_IDENTITY: 'arn:aws:sms-voice:us-west-2:123456789012:phone-number/p',
     LEAD_WEBHOOK_URL: 'https://hooks.example.com/lead',
     LEAD_WEBHOOK_LEADS: 'urgent',
   });
@@ -51,9 +51,12 @@ it.each([
   ['LEAD_SPOOL_QUEUE_NAME', 'https://sqs.example/queue'],
   ['LEAD_SMS_TO', '415-555-0100'],
   ['LEAD_WEBHOOK_URL', 'http://hooks.example.com/lead'],
+  ['LEAD_SMS_ORIGINATION_IDENTITY', 'arn:aws:sns:us-west-2:123456789012:topic'],
   ['LEAD_DEDUPE_LEASE_SECONDS', '20'],
 ])('refuses %s=%s with a ConfigError naming it', (name, value) => {
-  const env: Record<string, string | undefined> = { ...base, [name]: value };
+  // The origination identity is read when texts are on (a phone to text).
+  const on = name === 'LEAD_SMS_ORIGINATION_IDENTITY' ? { LEAD_SMS_TO: '+14155550100' } : {};
+  const env: Record<string, string | undefined> = { ...base, ...on, [name]: value };
   let error: unknown;
   try {
     readSettings(env);
