@@ -9,6 +9,7 @@ const MAX = 140;
 const CODE = /\.(ts|cjs|mjs|js|json|ya?ml|sh)$/;
 const DATA = [
   /^test\/conformance\/official-.*\.json$/,
+  /^test\/conformance\/intake-.*\.json$/,
   /^bench\/results\.json$/,
   /^services\/[^/]+\/events\/.*\.json$/,
   /^docs\/sample-lead-webhook\.json$/,

@@ -3,18 +3,21 @@ import { join } from 'node:path';
 import { chatRequest, chatToken, emulator } from '@lead-intake/testkit';
 
 /**
- * The intake widgets, items and events against the official types. `intake-events.json` holds what
- * these flows emitted when it was recorded (`RECORD_INTAKE=1 npx jest --selectProjects stack
- * --testPathPatterns conformance/intake`), each document validated by the official models:
+ * The intake widgets, items and events against the official types. `intake-events.json` (every
+ * event the flows streamed) and `intake-sync.json` (the sync action's answer) hold what these flows
+ * emitted when recorded (`RECORD_INTAKE=1 npx jest --selectProjects stack --testPathPatterns
+ * conformance/intake`), each document validated by the official models (docs/chatkit-protocol.md):
  *
- *   python3 ../shared/tools/chatkit-oracle/validate.py --chatkit-src "$SRC" --type ThreadStreamEvent \
- *     --strict-widgets test/conformance/intake-events.json   (and --type SyncCustomActionResponse for the sync answer)
+ *   V=../shared/tools/chatkit-oracle/validate.py
+ *   python3 $V --chatkit-src "$SRC" --type ThreadStreamEvent --strict-widgets test/conformance/intake-events.json
+ *   python3 $V --chatkit-src "$SRC" --type SyncCustomActionResponse --strict-widgets test/conformance/intake-sync.json
  *
  * Here the same flows run again and must keep the recorded shape: every object's keys and every
  * value except ids, times, labels and model text; a list compares as the set of its elements'
  * shapes (how many times the shop offers depends on the hour).
  */
-const FIXTURE = join(__dirname, 'intake-events.json');
+const EVENTS = join(__dirname, 'intake-events.json');
+const SYNC = join(__dirname, 'intake-sync.json');
 const VOLATILE = new Set([
   'id',
   'thread_id',
@@ -56,7 +59,7 @@ interface Flows {
   sync: unknown;
 }
 
-/** Every intake flow once: the form, a refused and a valid submit, a change, the times and a pick, a question and its answer, a sync submit. */
+/** Every intake flow once: the form, a refused and a valid submit, a change, the times and a pick, a question, a sync submit. */
 async function runFlows(): Promise<Flows> {
   await admin.reset();
   const token = await chatToken(`conf-intake-${Date.now().toString(36)}`);
@@ -106,7 +109,10 @@ async function runFlows(): Promise<Flows> {
 let ours: Flows;
 beforeAll(async () => {
   ours = await runFlows();
-  if (process.env.RECORD_INTAKE === '1') writeFileSync(FIXTURE, `${JSON.stringify(ours, null, 1)}\n`);
+  if (process.env.RECORD_INTAKE === '1') {
+    writeFileSync(EVENTS, `${JSON.stringify(ours.events, null, 1)}\n`);
+    writeFileSync(SYNC, `${JSON.stringify(ours.sync)}\n`); // one document per line, as validate.py reads it
+  }
 }, 60_000);
 afterAll(() => admin.reset());
 
@@ -118,7 +124,6 @@ it('emits every kind of event, widget and item the intake flows have', () => {
 });
 
 it('keeps the shape of the recorded events, which validate against the official types', () => {
-  const recorded = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Flows;
-  expect(shape(ours.events)).toEqual(shape(recorded.events));
-  expect(shape(ours.sync)).toEqual(shape(recorded.sync));
+  expect(shape(ours.events)).toEqual(shape(JSON.parse(readFileSync(EVENTS, 'utf8'))));
+  expect(shape(ours.sync)).toEqual(shape(JSON.parse(readFileSync(SYNC, 'utf8'))));
 });

@@ -45,7 +45,9 @@ export function toModelInput(items: ThreadItem[], fileUrls: Map<string, string> 
       });
       out.push({
         role: 'user',
-        content: `A structured input request was displayed to the user with the following status: ${item.status}\n<StructuredInput>\n${lines.join('\n')}\n</StructuredInput>`,
+        content:
+          `A structured input request was displayed to the user with the following status: ${item.status}\n` +
+          `<StructuredInput>\n${lines.join('\n')}\n</StructuredInput>`,
       });
     } else if (isHidden(item)) {
       out.push({

@@ -14,6 +14,7 @@ import {
   type UserMessageItem,
 } from '@lead-intake/chatkit-protocol';
 import { failureEvent, nowOf, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
+import { derivedItemId } from '@lead-intake/thread-store';
 import type { Attachments } from './attachments';
 import { decideAction, outcomeEvents } from './intake/actions';
 import { answerStructuredInput } from './intake/structured';
@@ -118,7 +119,7 @@ export class Turns {
         // Answered once: the first answer's receipt (an id derived from the item) is the guard a second one conflicts on.
         await store
           .addThreadItem(thread.id, {
-            id: `${item.id}-answer`,
+            id: derivedItemId('shcx', item.id, 'answer'),
             thread_id: thread.id,
             created_at: nowOf(this.deps).toISOString(),
             type: 'sdk_hidden_context',
@@ -145,7 +146,12 @@ export class Turns {
     if (!profile) throw new NotSupportedError('This server has no widget actions.');
     const thread = await store.loadThread(params.thread_id, ctx.user);
     const sender = params.item_id ? await store.loadItem(thread.id, params.item_id) : null;
-    const outcome = decideAction(params, sender, { thread, profile, now: nowOf(this.deps), recordId: (id) => id });
+    const outcome = decideAction(params, sender, {
+      thread,
+      profile,
+      now: nowOf(this.deps),
+      recordId: (id, what, ordinal) => derivedItemId('hcx', id, what, ordinal),
+    });
     if (outcome.kind === 'replace') return { thread, events: outcomeEvents(outcome), save: outcome.item, acknowledge: null };
     try {
       await store.addThreadItem(thread.id, outcome.record);

@@ -268,7 +268,8 @@ function structuredSubmission(f: Fields): StructuredInputSubmission {
   if (status !== 'answered' && status !== 'skipped') throw new InvalidRequestError(`${f.path('status')} must be 'answered' or 'skipped'.`);
   const raw = f.optObj('answers') ?? {};
   const keys = Object.keys(raw);
-  if (keys.length > MAX_STRUCTURED_ANSWERS) throw new InvalidRequestError(`${f.path('answers')} has more than ${MAX_STRUCTURED_ANSWERS} answers.`);
+  if (keys.length > MAX_STRUCTURED_ANSWERS)
+    throw new InvalidRequestError(`${f.path('answers')} has more than ${MAX_STRUCTURED_ANSWERS} answers.`);
   const answers: StructuredInputSubmission['answers'] = {};
   const all = f.fields('answers');
   for (const k of keys) {

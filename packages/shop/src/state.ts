@@ -91,4 +91,3 @@ export function openPeriods(now: Date, profile: ShopProfile, days: number): Open
   }
   return out;
 }
-

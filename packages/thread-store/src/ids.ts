@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 let last = 0;
 let seq = 0;
@@ -15,6 +15,20 @@ export function timeSortableId(prefix: string, now = Date.now()): string {
     seq = 0;
   }
   return `${prefix}_${now.toString(36).padStart(9, '0')}${seq.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * An item id derived from another item's: its time (it sorts beside it), then `ordinal` (the
+ * derived ids of one item sort by it) and, in place of the random part, a hash of the item, `what`
+ * and the ordinal. The same inputs give the same id, so a record written once conflicts on a
+ * second write (a form submitted twice records one request).
+ */
+export function derivedItemId(prefix: string, fromItemId: string, what: string, ordinal = 0): string {
+  const ms = /^[a-z]{1,8}_([0-9a-z]{9})[0-9a-z]{4}[0-9a-f]{8}$/.exec(fromItemId)?.[1] ?? Date.now().toString(36).padStart(9, '0');
+  const hash = createHash('sha256').update(`${fromItemId}#${what}#${ordinal}`).digest('hex').slice(0, 8);
+  return `${prefix}_${ms}${Math.min(ordinal, 36 ** 4 - 1)
+    .toString(36)
+    .padStart(4, '0')}${hash}`;
 }
 
 /** The official server's id prefixes per item kind (chatkit/store.py). */

@@ -198,8 +198,16 @@ describe('widget actions', () => {
         form_item_id: form.id,
       },
     ]);
-    // The confirmation offers a change, not a second submit.
-    expect((await action(token, threadId, form.id, 'callback.submit', payload)).status).toBe(400);
+    // A later submit of the sent form (a retried request) answers the confirmation and records nothing.
+    const late = await action(token, threadId, form.id, 'callback.submit', { ...payload, phone: '408-555-0199' });
+    expect(late.status).toBe(200);
+    expect(
+      components(late.events.find((e: any) => e.type === 'thread.item.replaced').item.widget).find((c) => c.type === 'Text').value,
+    ).toContain('(408) 555-0142');
+    expect(late.events.some((e: any) => e.type === 'thread.item.done')).toBe(false);
+    expect((await store().allItems(threadId)).filter((i: any) => i.type === 'hidden_context_item')).toHaveLength(1);
+    // It offers a change, nothing else.
+    expect((await action(token, threadId, form.id, 'visit.pick', { time: choice.value })).status).toBe(400);
     // Hidden records never reach the client.
     const listed = await chatRequest({ type: 'items.list', params: { thread_id: threadId, order: 'asc', limit: 100 } }, { token });
     expect(listed.json.data.some((i: any) => i.type === 'hidden_context_item')).toBe(false);
@@ -233,7 +241,7 @@ describe('widget actions', () => {
     expect((await admin.requests()).length).toBe(requests); // no model call for a refused submit
   });
 
-  it('refuses what the widget did not offer (400), another user’s or an unknown item (404), and answers sync actions with the item', async () => {
+  it('refuses what the widget did not offer (400), another user’s or an unknown item (404); sync actions answer the item', async () => {
     const { token, threadId, done } = await withTool('intake-refusals', 'show_callback_form');
     const form = done.find((i: any) => i.type === 'widget');
     const user = done.find((i: any) => i.type === 'user_message');

@@ -13,7 +13,7 @@ import { formatPhone, phoneFromField } from '@lead-intake/contacts';
 import type { ShopProfile } from '@lead-intake/shop';
 import type { CallbackRequest, VisitRequest } from '@lead-intake/transcript/requests';
 import { bestTimeChoices, type Choice } from './choices';
-import { ACTIONS, callbackConfirmation, callbackForm, FIELDS, visitConfirmation, type FormState } from './widgets';
+import { ACTIONS, callbackConfirmation, callbackForm, CONFIRMED, FIELDS, visitConfirmation, type FormState } from './widgets';
 
 export const MAX_NAME = 80;
 
@@ -31,11 +31,15 @@ export type ActionOutcome =
 export function decideAction(
   params: CustomActionParams,
   sender: ThreadItem | null,
-  ctx: { thread: ThreadMetadata; profile: ShopProfile; now: Date; recordId: (base: string) => string },
+  ctx: { thread: ThreadMetadata; profile: ShopProfile; now: Date; recordId: (itemId: string, what: string, ordinal?: number) => string },
 ): ActionOutcome {
   if (!sender) throw new InvalidRequestError('Actions here come from a widget: item_id is required.');
   if (ctx.thread.status.type !== 'active') throw new ConflictError(`The thread is ${ctx.thread.status.type}.`);
   const offered = sender.type === 'widget' ? offeredActions(sender.widget) : [];
+  // A submit that comes after its form was sent (the second of two clicks, a retried request): the
+  // confirmation as it is, nothing recorded again.
+  if (params.action.type === ACTIONS.callbackSubmit && sender.type === 'widget' && isConfirmation(sender))
+    return { kind: 'replace', item: sender };
   if (!offered.some((a) => a.type === params.action.type))
     throw new InvalidRequestError(`Item ${sender.id} did not offer the action ${JSON.stringify(params.action.type.slice(0, 64))}.`);
   const widget = sender as WidgetItem;
@@ -55,7 +59,7 @@ export function decideAction(
       const content: VisitRequest = { type: 'visit_request', time, label, list_item_id: widget.id };
       return {
         kind: 'record',
-        record: hidden(ctx.recordId(`${widget.id}-visit`), ctx.thread.id, ctx.now, content),
+        record: hidden(ctx.recordId(widget.id, 'visit'), ctx.thread.id, ctx.now, content),
         item: { ...widget, widget: visitConfirmation(label) as unknown as Record<string, unknown> },
         acknowledge: `Thanks! I've asked the shop for a drop-off ${label}. They'll confirm it with you.`,
       };
@@ -68,12 +72,13 @@ export function decideAction(
 function callbackSubmit(
   widget: WidgetItem,
   payload: Record<string, unknown>,
-  ctx: { thread: ThreadMetadata; profile: ShopProfile; now: Date; recordId: (b: string) => string },
+  ctx: { thread: ThreadMetadata; profile: ShopProfile; now: Date; recordId: (itemId: string, what: string, ordinal?: number) => string },
 ): ActionOutcome {
   const choices = choicesOf(widget);
   const str = (k: string) => (typeof payload[k] === 'string' ? (payload[k] as string) : '');
+  const rawName = str(FIELDS.name);
   const values: NonNullable<FormState['values']> = {
-    name: str(FIELDS.name)
+    name: rawName
       .replace(/\s+/g, ' ')
       .trim()
       .slice(0, MAX_NAME * 2),
@@ -86,8 +91,8 @@ function callbackSubmit(
   if (!values.phone) errors.phone = 'Enter a phone number we can call.';
   else if (!phone) errors.phone = `${values.phone.slice(0, 40)} is not a phone number we can call. Check the number and area code.`;
   if (values.name && values.name.length > MAX_NAME) errors.name = `Your name can be at most ${MAX_NAME} characters.`;
-  // eslint-style rule of the project: no control or invisible characters in a name (they could forge lines in the owner's text).
-  if (values.name && /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/.test(values.name))
+  // No control or invisible characters in a name (a line break could forge a line in the owner's text).
+  if (/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/.test(rawName))
     errors.name = 'Your name has characters we cannot use.';
   const bestTime = values.best_time ? choices.find((c) => c.value === values.best_time) : null;
   if (values.best_time && !bestTime) errors.best_time = 'Pick one of the times offered.';
@@ -103,13 +108,25 @@ function callbackSubmit(
     form_item_id: widget.id,
   };
   const shown = formatPhone(phone!);
+  const when = bestTime ? lowerFirst(bestTime.label) : 'soon';
   return {
     kind: 'record',
-    record: hidden(ctx.recordId(`${widget.id}-callback-${revisionOf(widget)}`), ctx.thread.id, ctx.now, content),
-    item: { ...widget, widget: callbackConfirmation(shown, bestTime?.label ?? null) as unknown as Record<string, unknown> },
-    acknowledge: `Thanks${content.name ? `, ${content.name}` : ''}! We'll call you at ${shown}${bestTime ? ` ${bestTime.label.charAt(0).toLowerCase()}${bestTime.label.slice(1)}` : ' soon'}.`,
+    record: hidden(ctx.recordId(widget.id, 'callback', revisionOf(widget)), ctx.thread.id, ctx.now, content),
+    item: {
+      ...widget,
+      widget: { ...callbackConfirmation(shown, bestTime?.label ?? null), key: `rev-${revisionOf(widget)}` } as unknown as Record<
+        string,
+        unknown
+      >,
+    },
+    acknowledge: `Thanks${content.name ? `, ${content.name}` : ''}! We'll call you at ${shown} ${when}.`,
   };
 }
+
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+
+/** A callback form that was sent (its confirmation). */
+const isConfirmation = (w: WidgetItem) => (w.widget as { status?: { text?: unknown } }).status?.text === CONFIRMED;
 
 /** A form's revision: each "Change" makes a new one, whose submit is a new request. */
 function revisionOf(widget: WidgetItem): number {

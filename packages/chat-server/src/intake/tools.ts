@@ -99,7 +99,9 @@ export function runTool(name: string, rawArgs: string, ctx: ToolContext): ToolRu
         progress: 'Preparing a callback form',
         icon: 'phone',
         items: [widget],
-        output: `The callback form is shown (best times offered: ${choices.map((c) => c.label).join(', ') || 'none'}). Invite the customer to fill it in; a phone number typed in the chat works too.`,
+        output:
+          `The callback form is shown (best times offered: ${choices.map((c) => c.label).join(', ') || 'none'}). ` +
+          'Invite the customer to fill it in; a phone number typed in the chat works too.',
         endsTurn: false,
       };
     }

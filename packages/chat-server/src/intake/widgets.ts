@@ -52,13 +52,16 @@ export function callbackForm(choices: Choice[], state: FormState = {}): CardRoot
   };
 }
 
+/** The status line of a sent form's confirmation. */
+export const CONFIRMED = 'Callback requested';
+
 /** The form once sent: what the shop will do, and a way to change it (the form again). */
 export function callbackConfirmation(phoneShown: string, bestTimeLabel: string | null): CardRoot {
   const when = bestTimeLabel ? ` ${bestTimeLabel.charAt(0).toLowerCase()}${bestTimeLabel.slice(1)}` : ' soon';
   return {
     type: 'Card',
     size: 'md',
-    status: { text: 'Callback requested', icon: 'check' },
+    status: { text: CONFIRMED, icon: 'check' },
     children: [
       { type: 'Text', value: `We'll call you at ${phoneShown}${when}.` },
       { type: 'Button', label: 'Change', style: 'secondary', onClickAction: { type: ACTIONS.callbackChange } },
