@@ -14,7 +14,7 @@ import { launchChromium } from '@lead-intake/testkit';
 
 async function main() {
   const docs = join(__dirname, '..', 'docs');
-  const email = renderLeadEmail(sampleLead(6));
+  const email = renderLeadEmail(sampleLead(6, { callback: true }));
   writeFileSync(join(docs, 'sample-lead-email.html'), email.html);
   writeFileSync(join(docs, 'sample-lead-email.txt'), `Subject: ${email.subject}\n\n${email.text}\n`);
   const alerts = sampleAlerts();

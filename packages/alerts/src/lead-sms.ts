@@ -1,5 +1,5 @@
 import { formatPhone } from '@lead-intake/contacts';
-import { oneLine } from '@lead-intake/lead-message';
+import { callbackLine, oneLine } from '@lead-intake/lead-message';
 import { fitSegments } from './sms';
 import type { LeadAlert } from './types';
 
@@ -12,13 +12,21 @@ import type { LeadAlert } from './types';
  *   URGENT (shop closed) lead: Dana Whitfield
  *   Will not start, needs a tow (2016 Toyota Tacoma)
  *   Call (408) 555-0142
+ *
+ * A callback requested in the chat's form, or a picked drop-off time, comes first on the last
+ * line (`Callback requested: Tomorrow morning. Call (408) 555-0142`): the owner acts on it first.
  */
 export function leadSmsText(a: LeadAlert): string {
   const urgency = a.urgent ? `URGENT${a.shopClosed ? ' (shop closed)' : ''} ` : '';
   const head = `${urgency}${a.followUp ? 'Follow-up lead' : a.urgent ? 'lead' : 'New lead'}`;
   const phone = a.contacts.phones[0];
   const email = a.contacts.emails[0];
-  const callback = phone ? `Call ${formatPhone(phone)}` : email ? `Email ${email}` : '';
+  const asked = [
+    a.callback ? `${callbackLine(a.callback)}.` : '',
+    a.dropOff ? `Preferred drop-off: ${oneLine(a.dropOff.label)}.` : '',
+  ].filter(Boolean);
+  const reach = phone ? `Call ${formatPhone(phone)}` : email ? `Email ${email}` : '';
+  const callback = [...asked, reach].filter(Boolean).join(' ');
   const name = oneLine(a.summary?.customer_name ?? '') || (phone ? formatPhone(phone) : (email ?? 'website visitor'));
   const v = a.summary?.vehicle;
   const vehicle = v ? oneLine([v.year, v.make, v.model].filter((x) => x !== null && x !== '').join(' ')) : '';

@@ -10,7 +10,7 @@ import { leadDocument } from './webhook';
  * every run. Not part of the package's index: nothing deployed loads it.
  */
 export function sampleAlerts(): { alert: LeadAlert; sms: string; webhook: string } {
-  const lead = sampleLead(6);
+  const lead = sampleLead(6, { callback: true });
   const alert: LeadAlert = {
     threadId: lead.threadId,
     trigger: lead.reason,
@@ -21,6 +21,8 @@ export function sampleAlerts(): { alert: LeadAlert; sms: string; webhook: string
     urgent: false,
     shopClosed: false,
     followUp: null,
+    callback: lead.flags?.callback ?? null,
+    dropOff: null,
     lines: lead.lines,
     createdAt: lead.lines[0]!.createdAt,
   };

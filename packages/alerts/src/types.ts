@@ -22,6 +22,10 @@ export interface LeadAlert {
   shopClosed: boolean;
   /** The same phone or email produced this earlier lead within the follow-up window. */
   followUp: { threadId: string; sentAt: number } | null;
+  /** The customer asked for a call back through the chat's form (the latest request), or null. */
+  callback?: { phone: string; name: string | null; bestTime: string | null; textOk: boolean } | null;
+  /** A drop-off time the customer picked in the chat, or null. */
+  dropOff?: { label: string; time: string } | null;
   lines: TranscriptLine[];
   /** When the lead's ledger record was created (epoch seconds): with the thread, names the lead for the webhook id. */
   createdAt: number;

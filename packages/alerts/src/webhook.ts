@@ -54,6 +54,11 @@ export function leadDocument(a: LeadAlert, now: Date) {
       urgency: a.urgent ? ('urgent' as const) : ('normal' as const),
       shop_closed: a.urgent && a.shopClosed,
       follow_up: a.followUp ? { thread_id: a.followUp.threadId, sent_at: iso(a.followUp.sentAt) } : null,
+      // Added (schema_version 1 still): what the customer asked for through the chat's widgets.
+      callback_request: a.callback
+        ? { phone: a.callback.phone, name: a.callback.name, best_time: a.callback.bestTime, text_ok: a.callback.textOk }
+        : null,
+      drop_off_request: a.dropOff ? { time: a.dropOff.time, label: a.dropOff.label } : null,
       shop: { name: a.shop.name, phone: a.shop.phone, timezone: a.shop.timezone },
       contacts: { phones: a.contacts.phones, emails: a.contacts.emails },
       customer: { name: s?.customer_name ?? null, language: s?.customer_language ?? null },

@@ -2,7 +2,7 @@ import type { LeadSummary } from '@lead-intake/lead-summary';
 import type { TranscriptLine } from '@lead-intake/transcript';
 import type { Contacts } from '@lead-intake/contacts';
 import { httpUrlOrNull, UNSAFE_TEXT_ALL } from '@lead-intake/http/fields';
-import { isE164, isSendableAddress } from '@lead-intake/contacts';
+import { formatPhone, isE164, isSendableAddress } from '@lead-intake/contacts';
 
 /** Everything the lead email shows. Customer- and model-written strings are untrusted. */
 export interface LeadEmailInput {
@@ -25,6 +25,10 @@ export interface LeadFlags {
   shopClosed?: boolean;
   /** The same phone or email produced this earlier lead within the follow-up window. */
   followUp?: { threadId: string; sentAt: number } | null;
+  /** The customer asked for a call back through the chat's form (the latest request): the lead's first contact. */
+  callback?: { phone: string; name: string | null; bestTime: string | null; textOk: boolean } | null;
+  /** A drop-off time the customer picked in the chat (a request the shop confirms). */
+  dropOff?: { label: string; time: string } | null;
 }
 
 export interface RenderedEmail {
@@ -47,10 +51,21 @@ export function subjectPrefix(f: LeadFlags | undefined): string {
   return `${urgent}${f?.followUp ? 'Follow-up: ' : ''}`;
 }
 
+/** What the lead is: `Callback requested: <best time>`, `Preferred drop-off: <time>`, or a (new) lead. */
+export function leadKind(f: LeadFlags | undefined): string {
+  if (f?.callback) return callbackLine(f.callback);
+  if (f?.dropOff) return `Preferred drop-off: ${oneLine(f.dropOff.label)}`;
+  return f?.followUp ? 'Lead' : 'New lead';
+}
+
+/** `Callback requested: Tomorrow morning` (or `as soon as possible` without a best time): the email's and the text's. */
+export const callbackLine = (c: NonNullable<LeadFlags['callback']>) =>
+  `Callback requested: ${c.bestTime ? oneLine(c.bestTime) : 'as soon as possible'}`;
+
 export function buildSubject(i: Pick<LeadEmailInput, 'summary' | 'contacts' | 'flags'>): string {
   const who = oneLine(i.summary?.customer_name ?? '') || i.contacts.phones[0] || i.contacts.emails[0] || 'website visitor';
   const what = oneLine(i.summary?.project_summary ?? '') || 'AI summary unavailable';
-  const subject = oneLine(`${subjectPrefix(i.flags)}${i.flags?.followUp ? 'Lead' : 'New lead'}: ${who} - ${what}`);
+  const subject = oneLine(`${subjectPrefix(i.flags)}${leadKind(i.flags)}: ${who} - ${what}`);
   return subject.length <= SUBJECT_MAX ? subject : `${subject.slice(0, SUBJECT_MAX - 1).trimEnd()}…`;
 }
 
@@ -74,7 +89,15 @@ export interface ContentAttachment {
 export type Section =
   | { kind: 'notes'; notes: string[] }
   | { kind: 'header'; intro: { shop: string; assistant: string; reason: string }; who: string; project: string | null }
-  | { kind: 'contacts'; phones: string[]; emails: string[]; language: string | null; vehicle: string | null }
+  | {
+      kind: 'contacts';
+      phones: string[];
+      /** The phone the customer gave in the callback form (first in `phones`), marked as such. */
+      formPhone: string | null;
+      emails: string[];
+      language: string | null;
+      vehicle: string | null;
+    }
   | { kind: 'actions'; actions: Action[] }
   | { kind: 'no-summary' }
   | { kind: 'summary'; text: string; handoffReady: boolean; handoffReason: string }
@@ -143,6 +166,13 @@ export function leadEmailContent(i: LeadEmailInput): LeadEmailContent {
             (f.shopClosed ? ' The shop is closed now.' : ''),
         ]
       : []),
+    ...(f?.callback
+      ? [
+          `${callbackLine(f.callback)}. The customer asked for a call back at ${formatPhone(f.callback.phone)} through the chat's form` +
+            `${f.callback.name ? ` (name: ${oneLine(f.callback.name)})` : ''}; ${f.callback.textOk ? 'texting is OK' : 'no texts'}.`,
+        ]
+      : []),
+    ...(f?.dropOff ? [`Preferred drop-off: ${oneLine(f.dropOff.label)} (picked in the chat; confirm it with the customer).`] : []),
     ...(f?.followUp ? [`Follow-up: the same customer's earlier lead ${f.followUp.threadId} went out ${when(f.followUp.sentAt)}.`] : []),
   ];
   if (notes.length) sections.push({ kind: 'notes', notes });
@@ -156,6 +186,7 @@ export function leadEmailContent(i: LeadEmailInput): LeadEmailContent {
   sections.push({
     kind: 'contacts',
     phones: i.contacts.phones.filter(isE164),
+    formPhone: f?.callback?.phone ?? null,
     emails: i.contacts.emails.filter(isSendableAddress),
     language: s?.customer_language ? oneLine(s.customer_language) : null,
     vehicle: s ? vehicleText(s) : null,

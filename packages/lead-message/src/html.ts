@@ -66,7 +66,7 @@ function section(s: Section): string {
         ...s.phones.map(
           (p) =>
             `<div>Phone: <a class="lp-link" style="${C.link}" href="tel:${p}">${esc(formatPhone(p))}</a> ` +
-            `· <a class="lp-link" style="${C.link}" href="sms:${p}">text</a></div>`,
+            `· <a class="lp-link" style="${C.link}" href="sms:${p}">text</a>${p === s.formPhone ? ' (callback form)' : ''}</div>`,
         ),
         ...s.emails.map(
           (e) =>

@@ -3,6 +3,8 @@ export {
   leadEmailContent,
   buildSubject,
   subjectPrefix,
+  callbackLine,
+  leadKind,
   oneLine,
   SUBJECT_MAX,
   type LeadEmailContent,

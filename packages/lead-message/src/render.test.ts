@@ -170,3 +170,29 @@ describe('one content, two renderings', () => {
     }
   });
 });
+
+describe('a lead the customer asked to be called back about (the chat’s form)', () => {
+  it('says so first: in the subject, in the notes, with the form’s phone marked in both parts', () => {
+    const lead = sampleLead(6, { callback: true });
+    const { subject, html, text } = renderLeadEmail(lead);
+    expect(subject).toBe('Callback requested: Tomorrow morning: Ana Lopez - Grinding noise when braking');
+    expect(text).toContain(
+      "Callback requested: Tomorrow morning. The customer asked for a call back at (650) 555-0123 through the chat's form",
+    );
+    expect(text).toContain('Phone: (650) 555-0123  tel:+16505550123  sms:+16505550123  (callback form)');
+    expect(html).toContain('(callback form)');
+    expect(text.indexOf('Callback requested')).toBeLessThan(text.indexOf('CONTACT'));
+  });
+
+  it('without a best time asks for the call as soon as possible; a picked drop-off time is the lead’s kind; names are escaped', () => {
+    const lead = sampleLead(6);
+    lead.flags = { callback: { phone: '+16505550123', name: `Eve${evil}\r\nBcc: x@example.com`, bestTime: null, textOk: false } };
+    const { subject, html, text } = renderLeadEmail(lead);
+    expect(subject.startsWith('Callback requested: as soon as possible: ')).toBe(true);
+    expect(text).toContain('no texts');
+    expect(html).not.toContain('<script>');
+    expect(text).not.toMatch(/\r|\nBcc:/);
+    lead.flags = { dropOff: { label: 'Tomorrow, Dec 3, 8 am', time: '2026-12-03T08:00:00-08:00' } };
+    expect(renderLeadEmail(lead).subject).toBe('Preferred drop-off: Tomorrow, Dec 3, 8 am: Ana Lopez - Grinding noise when braking');
+  });
+});

@@ -1,7 +1,12 @@
 import type { LeadEmailInput } from './content';
 
-/** A realistic lead, for the sample email in docs/ and for tests and benchmarks. */
-export function sampleLead(messages = 8): LeadEmailInput {
+/**
+ * A realistic lead, for the sample email in docs/ and for tests and benchmarks; with `callback`,
+ * the customer also asked for a call back through the chat's form (its line ends the transcript),
+ * as the docs' sample shows.
+ */
+export function sampleLead(messages = 8, opts: { callback?: boolean } = {}): LeadEmailInput {
+  const callback = opts.callback ?? false;
   const base = Date.UTC(2026, 10, 24, 17, 5) / 1000;
   const script: Array<[string, string]> = [
     ['customer', 'Hola, my 2014 Honda Civic makes a grinding noise when I brake.'],
@@ -30,7 +35,18 @@ export function sampleLead(messages = 8): LeadEmailInput {
           : [],
     };
   });
+  if (callback)
+    lines.push({
+      itemId: 'cthi_callback',
+      createdAt: base + messages * 40,
+      role: 'customer' as const,
+      speaker: 'Customer',
+      text: 'Callback requested (form): name Ana Lopez, phone +16505550123, best time Tomorrow morning, OK to text',
+      quote: null,
+      attachments: [],
+    });
   return {
+    ...(callback ? { flags: { callback: { phone: '+16505550123', name: 'Ana Lopez', bestTime: 'Tomorrow morning', textOk: true } } } : {}),
     shop: { name: "Craig's Autos", phone: '+14083793820', assistantName: 'Roxana', timezone: 'America/Los_Angeles' },
     threadId: 'cthr_sample0001',
     reason: 'pagehide',

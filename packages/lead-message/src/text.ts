@@ -16,7 +16,7 @@ function section(s: Section): string[] {
       ];
     case 'contacts': {
       const rows = [
-        ...s.phones.map((p) => `Phone: ${formatPhone(p)}  tel:${p}  sms:${p}`),
+        ...s.phones.map((p) => `Phone: ${formatPhone(p)}  tel:${p}  sms:${p}${p === s.formPhone ? '  (callback form)' : ''}`),
         ...s.emails.map((e) => `Email: ${e}  mailto:${e}`),
         ...(s.language ? [`Language: ${s.language}`] : []),
         ...(s.vehicle ? [`Vehicle: ${s.vehicle}`] : []),

@@ -7,7 +7,14 @@ import { EmailSendError } from '@lead-intake/ses-mailer';
 import { ChannelError, type Channel, type LeadAlert } from '@lead-intake/alerts';
 import type { ShopProfile } from '@lead-intake/shop';
 import { extractContacts, type Contacts } from '@lead-intake/contacts';
-import { formatForModel, ThreadNotFoundError, type Transcript, type TranscriptSource } from '@lead-intake/transcript';
+import {
+  formatForModel,
+  isCallbackRequest,
+  isVisitRequest,
+  ThreadNotFoundError,
+  type Transcript,
+  type TranscriptSource,
+} from '@lead-intake/transcript';
 import type { LeadReason } from './request';
 
 /**
@@ -148,7 +155,7 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
       : { summary: null, fromCache: false };
     // Once any delivery went out the lead is committed: a retry completes the others, whatever a new look at the thread says.
     const committed = Object.keys(lease.delivered).length > 0;
-    const decision = committed ? 'send' : decide(trigger, contacts, summary);
+    const decision = committed ? 'send' : decide(trigger, contacts, summary, requested(transcript));
     ports.hooks?.evaluated?.({ decision, transcript, contacts, summary, summaryFromCache: fromCache }, trigger);
 
     const cache: EvalCache = { evalState: transcriptState(transcript), summary: summary?.ok ? JSON.stringify(summary.summary) : undefined };
@@ -163,6 +170,7 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
         urgent,
         shopClosed: urgent && !computeShopState((ports.now ?? (() => new Date()))(), ports.profile).shop_is_open_now,
         followUp: followUp ?? null,
+        ...requestFlags(transcript),
       };
       const linked = withFileLinks(job.threadId, transcript, ports.fileLink);
       const email = render(job, trigger, ports.profile, linked, contacts, summary, flags);
@@ -207,8 +215,33 @@ export async function readTranscript(job: LeadJob, ports: Pick<LeadPorts, 'sourc
   return transcript;
 }
 
-/** 4. Contacts from the customer's own lines (never the shop's own number). */
-export const findContacts = (t: Transcript, profile: ShopProfile): Contacts => extractContacts(t.lines, { shopPhone: profile.phone });
+/**
+ * 4. Contacts from the customer's own lines (never the shop's own number); a phone given in the
+ * chat's callback form first (the latest request's), the ones typed in the chat still listed.
+ */
+export function findContacts(t: Transcript, profile: ShopProfile): Contacts {
+  const found = extractContacts(t.lines, { shopPhone: profile.phone });
+  const form = t.requests
+    .filter(isCallbackRequest)
+    .map((r) => r.phone)
+    .reverse();
+  return { ...found, phones: [...new Set([...form, ...found.phones])] };
+}
+
+/** A callback request or a picked drop-off time: the customer asked the shop to act. */
+const requested = (t: Transcript) => t.requests.length > 0;
+
+/** The latest callback request and drop-off time of the conversation, as the lead's flags. */
+export function requestFlags(t: Transcript): Pick<LeadFlags, 'callback' | 'dropOff'> {
+  const callback = t.requests.filter(isCallbackRequest).at(-1);
+  const visit = t.requests.filter(isVisitRequest).at(-1);
+  return {
+    callback: callback
+      ? { phone: callback.phone, name: callback.name, bestTime: callback.best_time_label, textOk: callback.text_ok }
+      : null,
+    dropOff: visit ? { label: visit.label, time: visit.time } : null,
+  };
+}
 
 const hasContact = (c: Contacts) => c.emails.length > 0 || c.phones.length > 0;
 
@@ -250,10 +283,11 @@ async function summarize(
  * summary), no alert; `auto` sends a handoff-ready or an urgent lead; every other trigger sends
  * once a contact exists (with the summary unavailable too).
  */
-export function decide(trigger: LeadReason, contacts: Contacts, summary: SummaryResult | null): Decision {
+export function decide(trigger: LeadReason, contacts: Contacts, summary: SummaryResult | null, requested = false): Decision {
   if (!hasContact(contacts)) return 'no_contact';
   if (summary?.ok && summary.summary.lead_kind !== 'customer') return 'not_customer';
-  if (trigger !== 'auto') return 'send';
+  // A callback request or a picked drop-off time is handoff-ready by definition.
+  if (trigger !== 'auto' || requested) return 'send';
   if (summary?.ok && summary.summary.urgency === 'urgent') return 'send';
   return summary?.ok && summary.summary.handoff_ready === true ? 'send' : 'not_ready';
 }

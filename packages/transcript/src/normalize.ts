@@ -3,7 +3,7 @@
  */
 import type { Attachment, Task, ThreadItem } from '@lead-intake/chatkit-protocol';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
-import { isCallbackRequest, isVisitRequest, requestLine } from './requests';
+import { isCallbackRequest, isVisitRequest, requestLine, type CustomerRequest } from './requests';
 
 export interface TranscriptAttachment {
   /** The attachment's id (links to self-hosted files are made from it), or null. */
@@ -41,6 +41,8 @@ export interface Transcript {
   itemCount: number;
   /** Item types that were deliberately skipped, with counts (e.g. widgets). */
   skipped: Record<string, number>;
+  /** What the customer sent through the chat's widgets (a callback request, a drop-off time), in order. */
+  requests: CustomerRequest[];
 }
 
 /**
@@ -97,8 +99,9 @@ const event = (base: Pick<TranscriptLine, 'itemId' | 'createdAt'>, text: string)
 export function normalizeItems(
   items: readonly SourceItem[],
   assistantName: string,
-): { lines: TranscriptLine[]; skipped: Record<string, number> } {
+): { lines: TranscriptLine[]; skipped: Record<string, number>; requests: CustomerRequest[] } {
   const lines: TranscriptLine[] = [];
+  const requests: CustomerRequest[] = [];
   const skipped: Record<string, number> = {};
   const skip = (type: string) => (skipped[type] = (skipped[type] ?? 0) + 1);
   for (const item of items) {
@@ -145,9 +148,10 @@ export function normalizeItems(
       case 'hidden_context_item': {
         // What the customer sent through a widget (a callback form, a drop-off time): their words, in effect.
         const c = item.content;
-        if (isCallbackRequest(c) || isVisitRequest(c))
+        if (isCallbackRequest(c) || isVisitRequest(c)) {
+          requests.push(c);
           lines.push({ ...base, role: 'customer', speaker: 'Customer', text: requestLine(c), quote: null, attachments: [] });
-        else skip(item.type);
+        } else skip(item.type);
         break;
       }
       case 'structured_input': {
@@ -173,7 +177,7 @@ export function normalizeItems(
       }
     }
   }
-  return { lines, skipped };
+  return { lines, skipped, requests };
 }
 
 /** A conversation's items and facts as one Transcript: the one place either source assembles it. */
@@ -187,7 +191,7 @@ export function assembleTranscript(
    */
   read?: { itemCount: number; lastItemId: string | null; dropped: Record<string, number> },
 ): Transcript {
-  const { lines, skipped } = normalizeItems(items, assistantName);
+  const { lines, skipped, requests } = normalizeItems(items, assistantName);
   for (const [type, n] of Object.entries(read?.dropped ?? {})) skipped[type] = (skipped[type] ?? 0) + n;
   return {
     threadId: thread.threadId,
@@ -199,5 +203,6 @@ export function assembleTranscript(
     lastItemId: read ? read.lastItemId : items.length ? String(items[items.length - 1]!.id) : null,
     itemCount: read ? read.itemCount : items.length,
     skipped,
+    requests,
   };
 }

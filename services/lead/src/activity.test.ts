@@ -26,8 +26,31 @@ describe('activityByThread', () => {
     );
     expect(ignored).toBe(0);
     expect(threads).toEqual([
-      { threadId: 'cthr_a', activityAt: t('2030-03-17T17:46:45Z'), turnDone: true, firstSequence: '100' },
-      { threadId: 'cthr_b', activityAt: t('2030-03-17T17:46:41Z'), turnDone: false, firstSequence: '101' },
+      { threadId: 'cthr_a', activityAt: t('2030-03-17T17:46:45Z'), turnDone: true, requested: false, firstSequence: '100' },
+      { threadId: 'cthr_b', activityAt: t('2030-03-17T17:46:41Z'), turnDone: false, requested: false, firstSequence: '101' },
+    ]);
+  });
+
+  it('marks a thread where the customer asked for a call back or a drop-off time (a recorded request), not other hidden notes', () => {
+    const at = '2030-03-17T17:46:40.000Z';
+    const { threads } = activityByThread(
+      [
+        rec('1', 'THREAD#cthr_cb', 'ITM#1#hcx', { type: 'hidden_context_item', created_at: at, content: { type: 'callback_request' } }),
+        rec('2', 'THREAD#cthr_visit', 'ITM#1#hcx', { type: 'hidden_context_item', created_at: at, content: { type: 'visit_request' } }),
+        rec('3', 'THREAD#cthr_note', 'ITM#1#shcx', {
+          type: 'sdk_hidden_context',
+          created_at: at,
+          content: 'The user cancelled the stream.',
+        }),
+        rec('4', 'THREAD#cthr_odd', 'ITM#1#hcx', { type: 'hidden_context_item', created_at: at, content: 'callback_request' }),
+      ],
+      { notBefore: 0 },
+    );
+    expect(threads.map((x) => [x.threadId, x.requested, x.turnDone])).toEqual([
+      ['cthr_cb', true, false],
+      ['cthr_visit', true, false],
+      ['cthr_note', false, false],
+      ['cthr_odd', false, false],
     ]);
   });
 
@@ -55,8 +78,8 @@ describe('activityByThread', () => {
 
 describe('earliestFailure', () => {
   it('names the smallest sequence number (numerically: they are longer than any JS number)', () => {
-    const a = { threadId: 'a', activityAt: 0, turnDone: false, firstSequence: '900000000000000000000000001' };
-    const b = { threadId: 'b', activityAt: 0, turnDone: false, firstSequence: '99' };
+    const a = { threadId: 'a', activityAt: 0, turnDone: false, requested: false, firstSequence: '900000000000000000000000001' };
+    const b = { threadId: 'b', activityAt: 0, turnDone: false, requested: false, firstSequence: '99' };
     expect(earliestFailure([a, b])).toBe('99');
     expect(earliestFailure([])).toBeNull();
   });

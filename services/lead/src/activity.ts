@@ -12,6 +12,8 @@ export interface ThreadActivity {
   activityAt: number;
   /** An assistant message was stored: a turn completed. */
   turnDone: boolean;
+  /** The customer asked for a call back or picked a drop-off time (a request recorded by the chat): the lead goes out now. */
+  requested: boolean;
   /** The first stream record of this thread in the batch: where a retry must start from. */
   firstSequence: string;
 }
@@ -42,24 +44,29 @@ export function activityByThread(records: DynamoDBRecord[], opts: ActivityOption
       continue;
     }
     const cur = threads.get(threadId);
-    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone: item?.type === 'assistant_message', firstSequence: seq });
+    const turnDone = item?.type === 'assistant_message';
+    const requested = item?.request === true;
+    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone, requested, firstSequence: seq });
     else {
       cur.activityAt = Math.max(cur.activityAt, at);
-      cur.turnDone ||= item?.type === 'assistant_message';
+      cur.turnDone ||= turnDone;
+      cur.requested ||= requested;
     }
   }
   return { threads: [...threads.values()], ignored };
 }
 
-/** The item's type and creation time only (the stored JSON; the text is not looked at). */
-function parseItem(data: string | undefined): { type?: string; createdAt?: number } | null {
+/** The item's type, creation time and whether it is a customer's request (the stored JSON; the text is not looked at). */
+function parseItem(data: string | undefined): { type?: string; createdAt?: number; request?: boolean } | null {
   if (!data) return null;
   try {
-    const item = JSON.parse(data) as { type?: unknown; created_at?: unknown };
+    const item = JSON.parse(data) as { type?: unknown; created_at?: unknown; content?: { type?: unknown } };
     const ms = typeof item.created_at === 'string' ? Date.parse(item.created_at) : NaN;
+    const contentType = item.type === 'hidden_context_item' ? item.content?.type : undefined;
     return {
       type: typeof item.type === 'string' ? item.type : undefined,
       createdAt: Number.isNaN(ms) ? undefined : Math.floor(ms / 1000),
+      request: contentType === 'callback_request' || contentType === 'visit_request',
     };
   } catch {
     return null;

@@ -12,7 +12,8 @@ const { logger, metrics, settings } = lead;
 
 /**
  * One conversation's activity: the idle evaluation (re)armed on the ledger first, so that nothing
- * after it can lose the schedule; then, after a completed assistant turn, an `auto` evaluation
+ * after it can lose the schedule; then, after a completed assistant turn or a recorded request (a
+ * callback, a drop-off time: handoff-ready, so it sends), an `auto` evaluation
  * through the same held run and pipeline as a browser's `auto` (no contact: no summary; a summary
  * kept for this transcript state: not paid again). Throws only when the ledger or the thread store
  * cannot be reached: the batch is retried from this thread's first record.
@@ -29,7 +30,8 @@ async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remaining
   const idleAt = t.activityAt + settings.idleSeconds;
   const { armed } = await ledger.scheduleIdle(threadId, { owner, activityAt: t.activityAt, idleAt });
   if (armed) metrics.addMetric('IdleArmed', MetricUnit.Count, 1);
-  if (!t.turnDone) return;
+  // After a completed turn, or at once when the customer asked for a call back or a drop-off time.
+  if (!t.turnDone && !t.requested) return;
   // The owner comes from the thread itself (this is the server, not a request): nothing to prove.
   const outcome = await ledger.runHeld(threadId, 'auto', { requester: { user: owner, verify: async () => true } }, (lease) =>
     pipeline.run({ threadId, user: owner, pageUrl: null, lease }, secrets, remainingMs(), { trigger: 'auto', source: 'scheduler' }),

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  alertsEnv,
+  alertsFor,
+  applyEnv,
+  CHAT_THREADS_TABLE,
+  chatRequest,
+  chatToken,
+  clearAlerts,
+  clearFollowUps,
+  clearSes,
+  dynamoClient,
+  emailsFor,
+  emulator,
+  lambdaContext,
+  leadEnv,
+  leadSummary,
+  ledgerRecord,
+  useOwnLedgerTable,
+} from '@lead-intake/testkit';
+
+/**
+ * The lead a callback makes (issue 29 §3): the customer sends the chat's callback form (over HTTP
+ * to the local stack's chat), the recorded request reaches the scheduler as the thread table's
+ * stream delivers it, and the lead goes out at once on every channel: the form's phone first, the
+ * request said first in the email's subject and the owner's text, the webhook's callback fields.
+ */
+useOwnLedgerTable('callback');
+const admin = emulator();
+const text = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
+const schema = JSON.parse(readFileSync(join(__dirname, '../../../docs/lead-webhook.schema.json'), 'utf8'));
+const validate = (() => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  return ajv.compile(schema);
+})();
+
+beforeEach(async () => {
+  await admin.reset();
+  await clearSes();
+  await clearAlerts();
+  await clearFollowUps();
+});
+afterAll(() => admin.reset());
+
+async function loadScheduler() {
+  applyEnv(await leadEnv({ ...alertsEnv(), LEAD_DEDUPE_LEASE_SECONDS: '20', LEAD_FUNCTION_TIMEOUT_SECONDS: '10' }));
+  let scheduler: any;
+  jest.isolateModules(() => {
+    scheduler = require('./scheduler').handler;
+  });
+  return (event: DynamoDBStreamEvent) => scheduler(event, lambdaContext(30_000));
+}
+
+/** The thread's item rows (except those already seen, by sk), as the table's stream delivers inserts (NEW_IMAGE). */
+async function streamOf(threadId: string, seen: Set<string> = new Set()): Promise<DynamoDBStreamEvent> {
+  const out = await dynamoClient().send(
+    new QueryCommand({
+      TableName: CHAT_THREADS_TABLE,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :itm)',
+      ExpressionAttributeValues: { ':pk': { S: `THREAD#${threadId}` }, ':itm': { S: 'ITM#' } },
+      ConsistentRead: true,
+    }),
+  );
+  const rows = (out.Items ?? []).filter((r) => !seen.has(r.sk!.S!));
+  return {
+    Records: rows.map((row, n) => ({
+      eventName: 'INSERT',
+      eventSource: 'aws:dynamodb',
+      dynamodb: { Keys: { pk: row.pk!, sk: row.sk! }, NewImage: row as any, SequenceNumber: String(1000 + n), StreamViewType: 'NEW_IMAGE' },
+    })),
+  } as DynamoDBStreamEvent;
+}
+
+async function formTurn(user: string) {
+  const token = await chatToken(user);
+  await admin.queueFunctionCall('show_callback_form');
+  await admin.queue({ text: 'Here is a form to request a call.' });
+  const r = await chatRequest({ type: 'threads.create', params: { input: text('My check engine light is on') } }, { token });
+  const threadId = r.events[0].thread.id as string;
+  const form = r.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget').item;
+  const bestTime = (form.widget.children[0].children as any[]).find((c) => c.name === 'best_time').options[1];
+  return { token, threadId, form, bestTime };
+}
+
+it('sends the lead at once on every channel, the form’s phone first and the request said first', async () => {
+  const { token, threadId, form, bestTime } = await formTurn('callback-lead');
+  const scheduler = await loadScheduler();
+  // The first turn (no contact yet): evaluated, nothing to send.
+  await scheduler(await streamOf(threadId));
+  expect(await emailsFor(threadId)).toHaveLength(0);
+  const before = new Set((await streamOf(threadId)).Records.map((r) => r.dynamodb!.Keys!.sk!.S!));
+  // The summary says "not handoff-ready": a callback request sends all the same.
+  await admin.queue({ text: 'Thanks, the shop will call you.' });
+  await admin.queueOutput(leadSummary({ customer_name: 'Ana Lopez', handoff_ready: false }), 2);
+  const payload = { name: 'Ana Lopez', phone: '408 555 0142', best_time: bestTime.value, text_ok: true };
+  const submitted = await chatRequest(
+    { type: 'threads.custom_action', params: { thread_id: threadId, item_id: form.id, action: { type: 'callback.submit', payload } } },
+    { token },
+  );
+  expect(submitted.status).toBe(200);
+  // Only the request's record (and the acknowledgement) arrive on the stream; the request alone triggers the lead.
+  const records = await streamOf(threadId, before);
+  const requestOnly = { Records: records.Records.filter((r) => (r.dynamodb!.NewImage as any).data.S.includes('"hidden_context_item"')) };
+  expect(requestOnly.Records).toHaveLength(1);
+  await scheduler(requestOnly as DynamoDBStreamEvent);
+
+  const emails = await emailsFor(threadId);
+  expect(emails).toHaveLength(1);
+  expect(emails[0]!.subject).toBe(`Callback requested: ${bestTime.label}: Ana Lopez - Check engine light on`);
+  expect(emails[0]!.body.text).toContain('Phone: (408) 555-0142  tel:+14085550142  sms:+14085550142  (callback form)');
+  expect(emails[0]!.body.text).toContain('Callback requested (form): name Ana Lopez, phone +14085550142');
+  const alerts = await alertsFor(threadId, '(408) 555-0142');
+  // One text per owner phone (the test's stage has two), each saying the request first on its last line.
+  const owners = alertsEnv().LEAD_SMS_TO!.split(',');
+  expect(alerts.sms.map((m) => m.to).sort()).toEqual([...owners].sort());
+  for (const m of alerts.sms) expect(m.body.split('\n').at(-1)).toBe(`Callback requested: ${bestTime.label}. Call (408) 555-0142`);
+  expect(alerts.webhooks).toHaveLength(1);
+  const doc = JSON.parse(alerts.webhooks[0]!.body);
+  expect(validate(doc)).toBe(true);
+  expect(doc.data.callback_request).toEqual({ phone: '+14085550142', name: 'Ana Lopez', best_time: bestTime.label, text_ok: true });
+  expect(doc.data.contacts.phones[0]).toBe('+14085550142');
+  expect((await ledgerRecord(threadId))?.status).toBe('sent');
+
+  // The acknowledgement's stream records, and any later trigger, find it sent: one lead.
+  await scheduler(await streamOf(threadId, before));
+  expect(await emailsFor(threadId)).toHaveLength(1);
+  expect((await alertsFor(threadId, '(408) 555-0142')).sms).toHaveLength(owners.length);
+});
+
+it('a picked drop-off time sends the lead too, with the time in the subject and the webhook', async () => {
+  const token = await chatToken('callback-visit');
+  await admin.queueFunctionCall('offer_visit_times');
+  await admin.queue({ text: 'Pick a time.' });
+  const r = await chatRequest({ type: 'threads.create', params: { input: text('Can I drop off my car? Call 408-555-0143') } }, { token });
+  const threadId = r.events[0].thread.id as string;
+  const list = r.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget').item;
+  const slot = list.widget.children[1];
+  await admin.queue({ text: 'Noted.' });
+  await admin.queueOutput(leadSummary({ customer_name: 'Sam Ortiz', handoff_ready: false }), 2);
+  await chatRequest(
+    {
+      type: 'threads.custom_action',
+      params: { thread_id: threadId, item_id: list.id, action: { type: 'visit.pick', payload: slot.onClickAction.payload } },
+    },
+    { token },
+  );
+  const scheduler = await loadScheduler();
+  const events = await streamOf(threadId);
+  await scheduler({ Records: events.Records.filter((x) => (x.dynamodb!.NewImage as any).data.S.includes('"visit_request"')) } as any);
+  const emails = await emailsFor(threadId);
+  expect(emails).toHaveLength(1);
+  expect(emails[0]!.subject).toBe(`Preferred drop-off: ${slot.children[0].value}: Sam Ortiz - Check engine light on`);
+  const doc = JSON.parse((await alertsFor(threadId)).webhooks[0]!.body);
+  expect(validate(doc)).toBe(true);
+  expect(doc.data.drop_off_request).toEqual({ time: slot.onClickAction.payload.time, label: slot.children[0].value });
+  expect(doc.data.callback_request).toBeNull();
+});
