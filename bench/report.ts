@@ -114,6 +114,7 @@ ${[
     `${yes(r.chat.concurrentStreams.met)}`,
   ),
   ...(r.serverScheduled ? scheduledRows(r.serverScheduled, yes) : []),
+  ...(r.callback ? callbackRows(r.callback, yes) : []),
 ].join('\n')}
 
 Self-hosted mode (the default) unless a row says otherwise. Warm latency through the local
@@ -184,6 +185,21 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
 - **Memory**: a fresh process runs the lead bundle on a 200-message thread through the whole send
   path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`.
 
+## Speed to lead, and the idle window
+
+A customer who sends the callback form is handoff-ready by definition: the chat records the
+request, the thread table's stream brings it to the scheduler, and the lead goes out at once (the
+row above times it to the owner's text). The idle window (\`leadIdleSeconds\`, 600 s on deployed
+stages) is for the conversations that end without a request: the lead of a customer who left a
+number in the chat and stopped answering goes out that long after the last message. Shorter is
+faster, but a window shorter than a customer's pause mid-conversation (looking for the VIN,
+answering a call) sends the lead before the conversation is complete: the owner then calls back
+without what came after, and a later message of the same conversation adds nothing (the lead is
+sent once). 600 s stays the default: the form now covers the customers in a hurry (seconds), and
+a handoff-ready turn is still sent right after it by the \`auto\` evaluation; the window only
+catches the rest, where completeness is worth ten minutes. A shop that wants faster leads from
+those sets it lower per stage (\`stages.config.json\`; at least a few minutes is advised).
+
 ## Comparing two versions
 
 Absolute times move with this machine's load from run to run (an empty Node process took 89 ms in
@@ -222,6 +238,26 @@ registry, JSON bodies through @middy/http-json-body-parser) against the code bef
 121.4 vs 118.7 ms (0.28x vs 0.28x): unchanged within this machine's noise. The main run's lead
 ratio moves more than that between runs (0.36x, 0.49x) with the naive baseline's own time.
 `;
+}
+
+function callbackRows(c: any, yes: (b: boolean) => string): string[] {
+  const d = c.submitToOwnerTextMs;
+  const t = c.toolTurn;
+  return [
+    row(
+      `speed to lead: a callback form's submit to the owner's text (${c.conversations} conversations, ${c.concurrentSubmits} at once)`,
+      d ? `p50 ${d.p50} ms, p95 ${d.p95} ms, max ${d.max} ms; ${c.textsRecorded} texts, ${c.missing} missing` : `no text recorded`,
+      `p95 <= ${c.targetP95Ms} ms, none missing`,
+      `${yes(c.met)}`,
+    ),
+    row(
+      `a tool turn (the callback form) against a plain turn`,
+      `first byte ${t.toolFirstByteMedianMs} vs ${t.plainFirstByteMedianMs} ms (added ${t.addedToFirstByteMs} ms); ` +
+        `the widget at ${t.toolFirstWidgetMedianMs} ms, a plain turn's first answer at ${t.plainFirstAnswerMedianMs} ms`,
+      `(no target: reported)`,
+      ``,
+    ),
+  ];
 }
 
 function scheduledRows(s: any, yes: (b: boolean) => string): string[] {

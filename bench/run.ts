@@ -5,6 +5,7 @@
  *
  *   npm run bench                       every scenario
  *   npm run bench -- --scheduled-only   only the server-scheduled leads, printed (nothing written)
+ *   npm run bench -- --callback-only    only the callback speed to lead, printed (nothing written)
  *   npm run bench -- --doc-only         rewrites docs/performance.md from bench/results.json
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { ledger } from './scenarios/ledger';
 import { memory } from './scenarios/memory';
 import { render } from './scenarios/render';
 import { serverScheduled } from './scenarios/server-scheduled';
+import { callbackSpeed } from './scenarios/callback';
 import { warmLatency } from './scenarios/warm-latency';
 
 async function main() {
@@ -47,6 +49,7 @@ async function main() {
     await new Promise((r) => stack.once('exit', r));
   }
   results.serverScheduled = await serverScheduled((results.chat as { addedToFirstStreamedByteMs: number }).addedToFirstStreamedByteMs);
+  results.callback = await callbackSpeed();
   mkdirSync(join(ROOT, 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(ROOT, 'docs', 'performance.md'), performanceDoc(results as any));
@@ -54,7 +57,14 @@ async function main() {
   process.exit(0);
 }
 
-if (process.argv.includes('--scheduled-only')) {
+if (process.argv.includes('--callback-only')) {
+  // Only the callback scenario, printed (nothing written): for working on it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  callbackSpeed().then(
+    (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
+    (e) => (console.error(e), process.exit(1)),
+  );
+} else if (process.argv.includes('--scheduled-only')) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   serverScheduled(NaN).then(
     (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
