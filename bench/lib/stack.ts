@@ -25,6 +25,19 @@ export const PORTS = {
   LOCAL_CHAT_PORT: 19103,
   LOCAL_FILES_PORT: 19104,
 };
+/** A second stack's ports from a base (the scenarios that run their own stack: 19200, 19300...). */
+export const portsAt = (base: number) => ({
+  LOCAL_DYNAMODB_PORT: base,
+  LOCAL_SESSION_PORT: base + 1,
+  LOCAL_LEAD_PORT: base + 2,
+  LOCAL_CHAT_PORT: base + 3,
+  LOCAL_FILES_PORT: base + 4,
+  LOCAL_SES_PORT: base + 5,
+  LOCAL_SQS_PORT: base + 6,
+  LOCAL_S3_PORT: base + 7,
+  LOCAL_ALERTS_PORT: base + 8,
+  LOCAL_OPENAI_PORT: base + 10,
+});
 export const emu = new EmulatorAdmin(`http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}`);
 export const dynamoEndpoint = `http://${HOST}:${PORTS.LOCAL_DYNAMODB_PORT}`;
 export const sesEndpoint = `http://${HOST}:${PORTS.LOCAL_SES_PORT}`;

@@ -7,20 +7,9 @@ import { mintClientToken } from '@lead-intake/chat-auth';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
 import { firstMarker, log, median, quantile, round } from '../lib/measure';
-import { HOST, input, startStack } from '../lib/stack';
+import { HOST, input, portsAt, startStack } from '../lib/stack';
 
-const PORTS = {
-  LOCAL_DYNAMODB_PORT: 19300,
-  LOCAL_SES_PORT: 19305,
-  LOCAL_SQS_PORT: 19306,
-  LOCAL_S3_PORT: 19307,
-  LOCAL_ALERTS_PORT: 19308,
-  LOCAL_OPENAI_PORT: 19310,
-  LOCAL_SESSION_PORT: 19301,
-  LOCAL_LEAD_PORT: 19302,
-  LOCAL_CHAT_PORT: 19303,
-  LOCAL_FILES_PORT: 19304,
-};
+const PORTS = portsAt(19300);
 const CONVERSATIONS = 100;
 /** Submits in flight at once (customers sending their forms around the same time). */
 const CONCURRENT = 5;

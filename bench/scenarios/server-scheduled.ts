@@ -4,20 +4,9 @@ import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
 import { firstMarker, log, median, quantile, round } from '../lib/measure';
-import { HOST, input, stage, startStack } from '../lib/stack';
+import { HOST, input, portsAt, stage, startStack } from '../lib/stack';
 
-const SCHEDULED_PORTS = {
-  LOCAL_DYNAMODB_PORT: 19200,
-  LOCAL_SES_PORT: 19205,
-  LOCAL_SQS_PORT: 19206,
-  LOCAL_S3_PORT: 19207,
-  LOCAL_ALERTS_PORT: 19208,
-  LOCAL_OPENAI_PORT: 19210,
-  LOCAL_SESSION_PORT: 19201,
-  LOCAL_LEAD_PORT: 19202,
-  LOCAL_CHAT_PORT: 19203,
-  LOCAL_FILES_PORT: 19204,
-};
+const SCHEDULED_PORTS = portsAt(19200);
 const SCHEDULED_CONVERSATIONS = 200;
 // Two seconds: with one, a sweep under this scenario's load (10 chats at once on 2 cores) can outlast the
 // interval (measured: max 6.15 s against 6 s, when the local schedule still dropped a tick that came during a run).

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chatToken, stackUrls } from '@lead-intake/testkit';
 import { runScript, SCRIPT, type Exchange } from './script';
+import { shape } from './shape';
 
 /**
  * Conformance with OpenAI's official ChatKit server where the ChatKit web client depends on it:
@@ -37,27 +38,14 @@ const DIFFERENCES: Record<string, { status: number; why: string }> = {
 
 const VOLATILE = new Set(['id', 'thread_id', 'item_id', 'created_at', 'after', 'title', 'text', 'delta', 'message']);
 
-/** The comparable shape of a value: keys and structure, with volatile values replaced. */
-function shape(v: unknown, key?: string): unknown {
-  if (Array.isArray(v)) return v.map((x) => shape(x));
-  if (v && typeof v === 'object')
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, shape((v as Record<string, unknown>)[k], k)]),
-    );
-  if (key && VOLATILE.has(key) && typeof v === 'string') return '<volatile>';
-  return v;
-}
-
 const isDelta = (e: any) => e?.type === 'thread.item.updated' && e.update?.type === 'assistant_message.content_part.text_delta';
 /** Runs of text deltas count as one: how a model splits its text is model text. */
 const collapse = (events: unknown[]) => events.filter((e, i) => !(isDelta(e) && isDelta(events[i - 1])));
 
 function comparable(ex: Exchange): unknown {
   if (ex.status >= 400) return { status: ex.status };
-  if (ex.events) return { status: ex.status, events: collapse(ex.events).map((e) => shape(e)) };
-  return { status: ex.status, body: shape(ex.body) };
+  if (ex.events) return { status: ex.status, events: collapse(ex.events).map((e) => shape(e, VOLATILE)) };
+  return { status: ex.status, body: shape(ex.body, VOLATILE) };
 }
 
 let ours: Exchange[];

@@ -1,8 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import {
   alertsEnv,
@@ -23,6 +19,7 @@ import {
   ledgerRecord,
   useOwnLedgerTable,
 } from '@lead-intake/testkit';
+import { validateLeadDocument } from './webhook-schema';
 
 /**
  * The lead a callback makes (issue 29 §3): the customer sends the chat's callback form (over HTTP
@@ -33,12 +30,7 @@ import {
 useOwnLedgerTable('callback');
 const admin = emulator();
 const text = (t: string) => ({ content: [{ type: 'input_text', text: t }], attachments: [], inference_options: {} });
-const schema = JSON.parse(readFileSync(join(__dirname, '../../../docs/lead-webhook.schema.json'), 'utf8'));
-const validate = (() => {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  return ajv.compile(schema);
-})();
+const validate = validateLeadDocument;
 
 beforeEach(async () => {
   await admin.reset();

@@ -1,7 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
 import { smsLength } from '@lead-intake/alerts';
 import {
@@ -24,6 +20,7 @@ import {
   urlEvent,
   useOwnLedgerTable,
 } from '@lead-intake/testkit';
+import { validateLeadDocument } from './webhook-schema';
 
 /**
  * The owner's channels beside email, over the local stack: texts through the End User Messaging SMS
@@ -35,12 +32,7 @@ useOwnLedgerTable('channels');
 const admin = emulator();
 const PHONE = '+14155550410';
 const BRAKES = (n: string) => `My brakes are grinding on my 2016 Tacoma. Call me at (415) 555-${n}.`;
-const schema = JSON.parse(readFileSync(join(__dirname, '../../../docs/lead-webhook.schema.json'), 'utf8'));
-const validate = (() => {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  return ajv.compile(schema);
-})();
+const validate = validateLeadDocument;
 
 beforeEach(async () => {
   await admin.reset();
