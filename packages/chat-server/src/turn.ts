@@ -16,7 +16,6 @@ import {
 import { failureEvent, nowOf, refusal, threadResponse, TurnRefused, type ChatServerDeps, type RequestContext } from './context';
 import { derivedItemId } from '@lead-intake/thread-store';
 import type { Attachments } from './attachments';
-import { decideAction, outcomeEvents } from './intake/actions';
 import { answerStructuredInput } from './intake/structured';
 import type { KnownThreads } from './known-threads';
 import { fixedAnswer, persistAnswer, titled } from './persist';
@@ -146,6 +145,9 @@ export class Turns {
     if (!profile) throw new NotSupportedError('This server has no widget actions.');
     const thread = await store.loadThread(params.thread_id, ctx.user);
     const sender = params.item_id ? await store.loadItem(thread.id, params.item_id) : null;
+    // Loaded on the first action: the form's phone rule brings libphonenumber's metadata, which a
+    // chat turn (the cold first answer) never needs.
+    const { decideAction, outcomeEvents } = await import('./intake/actions');
     const outcome = decideAction(params, sender, {
       thread,
       profile,

@@ -1,6 +1,6 @@
 import { ConfigError } from '@lead-intake/errors';
 import { randomBytes } from 'node:crypto';
-import { isSendableAddress } from '@lead-intake/contacts';
+import { isSendableAddress } from '@lead-intake/contacts/rules';
 
 export interface OutgoingEmail {
   from: string;

@@ -1,7 +1,8 @@
 import { ConfigError } from '@lead-intake/errors';
 import { DateTime, IANAZone } from 'luxon';
 import shopConfig from '../shop.config.json';
-import { E164 } from '@lead-intake/contacts';
+// The light module (the rules only): the profile never parses free text, so no libphonenumber here.
+import { E164 } from '@lead-intake/contacts/rules';
 
 /** The shop profile: `packages/shop/shop.config.json` is its single source of truth. */
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, intSetting } from '@lead-intake/config';
-import { isE164 } from '@lead-intake/contacts';
+import { isE164 } from '@lead-intake/contacts/rules';
 import type { ChannelLeads } from '../types';
 import type { ChannelModule } from './registry';
 import { leadsSetting } from './leads';
