@@ -403,6 +403,41 @@ describe('the turn gate', () => {
     expect(await responses()).toHaveLength(0);
   });
 
+  it('an action’s acknowledgement passes the gate as a message does: refused, the request stands, the fixed thanks answer', async () => {
+    const store = new MemoryThreadStore();
+    let open = true;
+    const openai = openaiClientCache()('sk-test', { timeoutMs: 5000, maxRetries: 0 });
+    const profile = loadShopProfile();
+    const s = new ChatKitServer({
+      store,
+      profile,
+      responder: new ResponsesResponder({
+        openai,
+        model: 'gpt-test',
+        profile,
+        newItemId: () => store.generateItemId('message'),
+        tools: true,
+      }),
+      gate: {
+        admit: async () => (open ? { ok: true } : { ok: false, reason: 'user_rate', message: 'Too many messages; wait a minute.' }),
+        refund: async () => undefined,
+      },
+    });
+    await admin.queueFunctionCall('show_callback_form');
+    const first = await run(s, 'acted', { type: 'threads.create', params: { input: text('Call me please') } });
+    const threadId = (first.events[0] as any).thread.id;
+    const form = first.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget') as any;
+    await admin.reset();
+    open = false;
+    const action = { type: 'callback.submit', payload: { name: 'Pat', phone: '415-555-0154' } };
+    const r = await run(s, 'acted', { type: 'threads.custom_action', params: { thread_id: threadId, item_id: form.item.id, action } });
+    expect(r.events.map((e) => e.type)).toEqual(['stream_options', 'thread.item.replaced', 'thread.item.added', 'thread.item.done']);
+    expect((r.events[3] as any).item.content[0].text).toBe("Thanks, Pat! We'll call you at (415) 555-0154 soon.");
+    const records = (await store.allItems(threadId)).filter((i) => i.type === 'hidden_context_item');
+    expect(records.map((i: any) => i.content.phone)).toEqual(['+14155550154']);
+    expect(await responses()).toHaveLength(0); // no model call
+  });
+
   it('a turn on a thread that is not found never reaches the gate; a new thread whose write fails gives its admission back', async () => {
     const calls: string[] = [];
     const gate = {
