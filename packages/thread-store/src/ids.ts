@@ -24,7 +24,8 @@ export function timeSortableId(prefix: string, now = Date.now()): string {
  * second write (a form submitted twice records one request).
  */
 export function derivedItemId(prefix: string, fromItemId: string, what: string, ordinal = 0): string {
-  const ms = /^[a-z]{1,8}_([0-9a-z]{9})[0-9a-z]{4}[0-9a-f]{8}$/.exec(fromItemId)?.[1] ?? Date.now().toString(36).padStart(9, '0');
+  // An id of another shape cannot be an item of this store; derived ids stay the same for the same inputs all the same.
+  const ms = /^[a-z]{1,8}_([0-9a-z]{9})[0-9a-z]{4}[0-9a-f]{8}$/.exec(fromItemId)?.[1] ?? '000000000';
   const hash = createHash('sha256').update(`${fromItemId}#${what}#${ordinal}`).digest('hex').slice(0, 8);
   return `${prefix}_${ms}${Math.min(ordinal, 36 ** 4 - 1)
     .toString(36)

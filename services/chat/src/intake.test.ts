@@ -211,6 +211,7 @@ describe('widget actions', () => {
       [{ phone: '408-555-0142', best_time: '2099-01-01:morning' }, /Pick one of the times offered/],
       [{ phone: '408-379-3820' }, /not a phone number we can call/], // the shop's own number
       [{ name: 'Ana\nURGENT: call 911', phone: '408-555-0142' }, /characters we cannot use/],
+      [{ name: 'A'.repeat(81), phone: '408-555-0142' }, /at most 80 characters/],
     ] as const) {
       const r = await action(token, threadId, form.id, 'callback.submit', payload);
       expect(r.status).toBe(200);
