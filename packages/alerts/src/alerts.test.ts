@@ -11,6 +11,7 @@ import {
   ChannelError,
   deliverWebhook,
   leadSmsText,
+  updateSmsText,
   newWebhookSecret,
   signWebhook,
   smsLength,
@@ -171,5 +172,26 @@ describe('the committed samples (docs/)', () => {
     expect(validate({ ...committed, data: { ...committed.data, urgency: 'asap' } })).toBe(false);
     const { thread_id: _omit, ...noThread } = committed.data;
     expect(validate({ ...committed, data: noThread })).toBe(false);
+  });
+});
+
+describe('the owner text for an update (a callback requested after the lead went out)', () => {
+  it('says which lead it updates, what was asked and the number to call, in one segment for a plain name', () => {
+    const text = updateSmsText(
+      alert({
+        update: { leadSentAt: Date.parse('2030-03-17T17:46:40Z') / 1000 },
+        callback: { phone: '+14085550142', name: 'Ana Lopez', bestTime: 'Tomorrow morning', textOk: true },
+        contacts: { phones: ['+14085550143', '+14085550142'], emails: [] },
+      }),
+    );
+    expect(text).toBe('Update to the lead of Mar 17, 10:46 AM: Ana Lopez\nCallback requested: Tomorrow morning\nCall (408) 555-0142');
+    expect(smsLength(text).segments).toBe(1);
+  });
+
+  it('a picked drop-off time, with no name: the number stands for who', () => {
+    const text = updateSmsText(
+      alert({ update: { leadSentAt: Date.parse('2030-03-17T17:46:40Z') / 1000 }, dropOff: { label: 'Thu 8:00 AM', time: 'x' } }),
+    );
+    expect(text).toBe('Update to the lead of Mar 17, 10:46 AM: (408) 555-0142\nPreferred drop-off: Thu 8:00 AM\nCall (408) 555-0142');
   });
 });

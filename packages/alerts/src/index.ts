@@ -1,7 +1,7 @@
 export { type Channel, type ChannelLeads, type LeadAlert } from './types';
 export { ChannelError } from './errors';
 export { smsLength, fitSegments, MAX_SMS_SEGMENTS, type SmsLength, type SmsEncoding } from './sms';
-export { leadSmsText } from './lead-sms';
+export { leadSmsText, updateSmsText } from './lead-sms';
 export {
   leadDocument,
   signWebhook,
@@ -22,6 +22,7 @@ export {
   configuredChannels,
   keysOf,
   takesLead,
+  takesAlert,
   type ChannelContext,
   type ChannelDelivery,
   type ChannelModule,

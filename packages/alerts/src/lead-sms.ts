@@ -1,5 +1,5 @@
 import { formatPhone } from '@lead-intake/contacts';
-import { callbackLine, oneLine } from '@lead-intake/lead-message';
+import { callbackLine, oneLine, requestKind } from '@lead-intake/lead-message';
 import { fitSegments } from './sms';
 import type { LeadAlert } from './types';
 
@@ -34,4 +34,28 @@ export function leadSmsText(a: LeadAlert): string {
   return fitSegments([need, vehicle, name, callback], ([n, veh, who, cb]) =>
     [`${head}: ${who}`, `${n}${veh ? ` (${veh})` : ''}`, cb].filter(Boolean).join('\n'),
   );
+}
+
+/**
+ * The owner's text for a request made after the lead went out (`alert.update`): what was asked,
+ * the name, the number, and which lead it updates. No transcript.
+ *
+ *   Update to the lead of Dec 2, 2:14 PM: Maria
+ *   Callback requested: Tomorrow morning
+ *   Call (408) 555-0142
+ */
+export function updateSmsText(a: LeadAlert): string {
+  const phone = a.callback?.phone ?? a.contacts.phones[0];
+  const email = a.contacts.emails[0];
+  const reach = phone ? `Call ${formatPhone(phone)}` : email ? `Email ${email}` : '';
+  const sent = new Intl.DateTimeFormat('en-US', {
+    timeZone: a.shop.timezone,
+    month: 'short',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+  }).format(new Date((a.update?.leadSentAt ?? 0) * 1000));
+  const name = oneLine(a.callback?.name ?? '') || (phone ? formatPhone(phone) : (email ?? 'website visitor'));
+  const kind = requestKind({ callback: a.callback ?? null, dropOff: a.dropOff ?? null });
+  return fitSegments([name, kind, reach], ([who, k, r]) => [`Update to the lead of ${sent}: ${who}`, k, r].filter(Boolean).join('\n'));
 }

@@ -10,7 +10,7 @@ export type ChannelLeads = 'all' | 'urgent';
 /** One lead, as every channel renders it (the email has its own renderer over the same facts). */
 export interface LeadAlert {
   threadId: string;
-  /** The trigger the lead went out on (auto, idle, pagehide, close, manual). */
+  /** The trigger the lead went out on (auto, idle, pagehide, close, manual; request: the chat's form). */
   trigger: string;
   pageUrl: string | null;
   shop: { name: string; phone: string; timezone: string };
@@ -26,6 +26,12 @@ export interface LeadAlert {
   callback?: { phone: string; name: string | null; bestTime: string | null; textOk: boolean } | null;
   /** A drop-off time the customer picked in the chat, or null. */
   dropOff?: { label: string; time: string } | null;
+  /**
+   * Not a lead: an update to the conversation's lead, which went out at `leadSentAt` (epoch
+   * seconds), for one request made since (its `callback` or `dropOff`). Only channels that carry
+   * updates get it (`ChannelModule.updates`).
+   */
+  update?: { leadSentAt: number } | null;
   lines: TranscriptLine[];
   /** When the lead's ledger record was created (epoch seconds): with the thread, names the lead for the webhook id. */
   createdAt: number;

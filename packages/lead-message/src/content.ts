@@ -8,7 +8,7 @@ import { formatPhone, isE164, isSendableAddress } from '@lead-intake/contacts';
 export interface LeadEmailInput {
   shop: { name: string; phone: string; assistantName: string; timezone: string };
   threadId: string;
-  /** What triggered the email (auto, idle, pagehide, close, manual). */
+  /** What triggered the email (auto, idle, pagehide, close, manual; request: the chat's form). */
   reason: string;
   /** The page the chat started on, if the frontend told us (only http(s) becomes a link). */
   pageUrl: string | null;
@@ -88,7 +88,8 @@ export interface ContentAttachment {
  */
 export type Section =
   | { kind: 'notes'; notes: string[] }
-  | { kind: 'header'; intro: { shop: string; assistant: string; reason: string }; who: string; project: string | null }
+  /** `title`: what the email is (`New lead` unless said: an update says so). */
+  | { kind: 'header'; title?: string; intro: { shop: string; assistant: string; reason: string }; who: string; project: string | null }
   | {
       kind: 'contacts';
       phones: string[];
@@ -106,16 +107,19 @@ export type Section =
   | { kind: 'drafts'; drafts: Array<{ label: string; value: string }> }
   | {
       kind: 'transcript';
+      /** `Transcript` unless said (an update shows only what came after the lead). */
+      title?: string;
       lines: Array<{ speaker: string; stamp: string; quote: string | null; text: string; attachments: ContentAttachment[] }>;
     }
-  | { kind: 'footer'; threadId: string };
+  /** `once`: what the email is sent once per (`conversation` unless said). */
+  | { kind: 'footer'; threadId: string; once?: string };
 
 export interface LeadEmailContent {
   subject: string;
   sections: Section[];
 }
 
-function actions(i: LeadEmailInput): Action[] {
+export function actions(i: Pick<LeadEmailInput, 'contacts' | 'summary' | 'pageUrl' | 'threadId'>): Action[] {
   const out: Action[] = [];
   const phone = i.contacts.phones.find(isE164);
   const email = i.contacts.emails.find(isSendableAddress);
@@ -141,7 +145,7 @@ function vehicleText(s: LeadSummary): string | null {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 /** Building an Intl formatter costs more than rendering a line: keep one per time zone. */
-function formatter(timeZone: string): Intl.DateTimeFormat {
+export function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone, month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
@@ -166,13 +170,8 @@ export function leadEmailContent(i: LeadEmailInput): LeadEmailContent {
             (f.shopClosed ? ' The shop is closed now.' : ''),
         ]
       : []),
-    ...(f?.callback
-      ? [
-          `${callbackLine(f.callback)}. The customer asked for a call back at ${formatPhone(f.callback.phone)} through the chat's form` +
-            `${f.callback.name ? ` (name: ${oneLine(f.callback.name)})` : ''}; ${f.callback.textOk ? 'texting is OK' : 'no texts'}.`,
-        ]
-      : []),
-    ...(f?.dropOff ? [`Preferred drop-off: ${oneLine(f.dropOff.label)} (picked in the chat; confirm it with the customer).`] : []),
+    ...(f?.callback ? [callbackNote(f.callback)] : []),
+    ...(f?.dropOff ? [dropOffNote(f.dropOff)] : []),
     ...(f?.followUp ? [`Follow-up: the same customer's earlier lead ${f.followUp.threadId} went out ${when(f.followUp.sentAt)}.`] : []),
   ];
   if (notes.length) sections.push({ kind: 'notes', notes });
@@ -213,9 +212,17 @@ export function leadEmailContent(i: LeadEmailInput): LeadEmailContent {
     );
   }
 
-  sections.push({
+  sections.push(transcriptSection(i.lines, when));
+  sections.push({ kind: 'footer', threadId: i.threadId });
+  return { subject: buildSubject(i), sections };
+}
+
+/** The transcript's lines as a section (stamped in the shop's time zone). */
+export function transcriptSection(lines: TranscriptLine[], when: (sec: number) => string, title?: string): Section {
+  return {
     kind: 'transcript',
-    lines: i.lines.map((l) => ({
+    ...(title ? { title } : {}),
+    lines: lines.map((l) => ({
       speaker: l.speaker,
       stamp: when(l.createdAt),
       quote: l.quote,
@@ -226,7 +233,14 @@ export function leadEmailContent(i: LeadEmailInput): LeadEmailContent {
         image: a.mimeType.toLowerCase().startsWith('image/'),
       })),
     })),
-  });
-  sections.push({ kind: 'footer', threadId: i.threadId });
-  return { subject: buildSubject(i), sections };
+  };
 }
+
+/** The note a callback request makes (the lead's, and an update's). */
+export const callbackNote = (c: NonNullable<LeadFlags['callback']>) =>
+  `${callbackLine(c)}. The customer asked for a call back at ${formatPhone(c.phone)} through the chat's form` +
+  `${c.name ? ` (name: ${oneLine(c.name)})` : ''}; ${c.textOk ? 'texting is OK' : 'no texts'}.`;
+
+/** The note a picked drop-off time makes. */
+export const dropOffNote = (d: NonNullable<LeadFlags['dropOff']>) =>
+  `Preferred drop-off: ${oneLine(d.label)} (picked in the chat; confirm it with the customer).`;

@@ -55,7 +55,7 @@ function section(s: Section): string {
       );
     case 'header':
       return (
-        `<tr><td style="padding:20px 24px 0 24px;"><div class="lp-muted" style="${C.muted}">New lead ` +
+        `<tr><td style="padding:20px 24px 0 24px;"><div class="lp-muted" style="${C.muted}">${esc(s.title ?? 'New lead')} ` +
         `for ${esc(s.intro.shop)} · via ${esc(s.intro.assistant)} · trigger: ${esc(s.intro.reason)}</div>` +
         `<div style="font-size:22px;font-weight:700;margin-top:4px;">${esc(s.who)}</div>` +
         (s.project !== null ? `<div style="margin-top:2px;">${esc(s.project)}</div>` : '') +
@@ -123,14 +123,14 @@ function section(s: Section): string {
         );
       });
       return titled(
-        `Transcript (${s.lines.length} messages)`,
+        `${s.title ?? 'Transcript'} (${s.lines.length} messages)`,
         `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">${rows.join('')}</table>`,
       );
     }
     case 'footer':
       return (
         `<tr><td class="lp-muted" style="padding:16px 24px 20px 24px;${C.muted}">Thread ` +
-        `${esc(s.threadId)} · sent once per conversation by chatkit-lead-intake</td></tr>`
+        `${esc(s.threadId)} · sent once per ${esc(s.once ?? 'conversation')} by chatkit-lead-intake</td></tr>`
       );
   }
 }

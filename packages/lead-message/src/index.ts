@@ -14,5 +14,6 @@ export {
   type RenderedEmail,
 } from './content';
 export { esc, renderHtml } from './html';
+export { renderRequestUpdate, requestUpdateContent, requestKind, type RequestUpdateInput } from './update';
 export { renderText } from './text';
 export { sampleLead } from './sample';

@@ -1,4 +1,12 @@
-import { leadEmailContent, renderLeadEmail, sampleLead, SUBJECT_MAX, type LeadEmailInput } from './index';
+import {
+  leadEmailContent,
+  renderLeadEmail,
+  renderRequestUpdate,
+  sampleLead,
+  SUBJECT_MAX,
+  type LeadEmailInput,
+  type RequestUpdateInput,
+} from './index';
 
 const evil = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&';
 
@@ -194,5 +202,39 @@ describe('a lead the customer asked to be called back about (the chat’s form)'
     expect(text).not.toMatch(/\r|\nBcc:/);
     lead.flags = { dropOff: { label: 'Tomorrow, Dec 3, 8 am', time: '2026-12-03T08:00:00-08:00' } };
     expect(renderLeadEmail(lead).subject).toBe('Preferred drop-off: Tomorrow, Dec 3, 8 am: Ana Lopez - Grinding noise when braking');
+  });
+});
+
+describe('an update to a lead already sent (a callback requested afterwards)', () => {
+  const update = (over: Partial<RequestUpdateInput> = {}): RequestUpdateInput => {
+    const lead = sampleLead(4);
+    return {
+      shop: lead.shop,
+      threadId: lead.threadId,
+      pageUrl: lead.pageUrl,
+      leadSentAt: Date.parse('2030-03-17T17:46:40Z') / 1000,
+      request: { callback: { phone: '+14085550142', name: `Ana${evil}`, bestTime: 'Tomorrow morning', textOk: false } },
+      contacts: { phones: ['+14085550142', '+14085550143'], emails: [] },
+      lines: lead.lines.slice(-1),
+      ...over,
+    };
+  };
+
+  it('says what was asked and which lead it updates, not a new lead: no summary, only what came after', () => {
+    const { subject, html, text } = renderRequestUpdate(update());
+    expect(subject).toBe(`Callback requested: Tomorrow morning: Ana${evil} - update to the lead of Mar 17, 10:46 AM`);
+    expect(text).toContain("!! Update to this conversation's lead, which went out Mar 17, 10:46 AM: not a new lead.");
+    expect(text).toContain('Phone: (408) 555-0142  tel:+14085550142  sms:+14085550142  (callback form)');
+    expect(text).toContain('SINCE THE LEAD');
+    expect(text).not.toContain('SUMMARY');
+    expect(html).toContain('Since the lead (1 messages)');
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('sent once per request');
+  });
+
+  it('a drop-off time picked afterwards is an update too', () => {
+    const { subject } = renderRequestUpdate(update({ request: { dropOff: { label: 'Thu 8:00 AM', time: '2030-03-21T08:00:00-07:00' } } }));
+    expect(subject).toMatch(/^Preferred drop-off: Thu 8:00 AM: \(?\+?1?408/);
   });
 });

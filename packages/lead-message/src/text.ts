@@ -10,7 +10,7 @@ function section(s: Section): string[] {
       return [...s.notes.map((n) => `!! ${n}`), ''];
     case 'header':
       return [
-        `New lead for ${s.intro.shop} (via ${s.intro.assistant}, trigger: ${s.intro.reason})`,
+        `${s.title ?? 'New lead'} for ${s.intro.shop} (via ${s.intro.assistant}, trigger: ${s.intro.reason})`,
         `${s.who}${s.project !== null ? ` - ${s.project}` : ''}`,
         '',
       ];
@@ -37,7 +37,7 @@ function section(s: Section): string[] {
       return ['DRAFTS TO COPY', ...s.drafts.flatMap((d) => [`${d.label}:`, d.value, ''])];
     case 'transcript':
       return [
-        'TRANSCRIPT',
+        (s.title ?? 'Transcript').toUpperCase(),
         ...s.lines.flatMap((l) => [
           `${l.speaker}${l.stamp ? ` (${l.stamp})` : ''}:`,
           ...(l.quote ? l.quote.split(/\r\n|\r|\n/).map((q) => `> ${q}`) : []),

@@ -5,6 +5,7 @@ export {
   THREAD_ID,
   type LeadRequest,
   type LeadReason,
+  type LeadTrigger,
   type LeadRequestContext,
 } from './request';
 export {
@@ -26,3 +27,4 @@ export {
   type LeadPorts,
   type SummaryResult,
 } from './lead';
+export { runRequestUpdate, leadState, UPDATE_REASONS, type UpdateJob, type UpdateAnswer, type UpdateReason } from './update';

@@ -15,7 +15,7 @@ import {
   type Transcript,
   type TranscriptSource,
 } from '@lead-intake/transcript';
-import type { LeadReason } from './request';
+import type { LeadTrigger } from './request';
 
 /**
  * A lead, in the order it happens. The endpoint's middy chain does the first two steps; the rest
@@ -51,7 +51,7 @@ export interface LeadJob {
   readonly lease: Lease;
 }
 
-const triggerOf = (job: LeadJob) => job.lease.effectiveReason as LeadReason;
+const triggerOf = (job: LeadJob) => job.lease.effectiveReason as LeadTrigger;
 
 /** Every `reason` the lead endpoint can answer with (docs/backend.md lists them with their meaning). */
 export const ANSWER_REASONS = [
@@ -189,7 +189,9 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
         { key: 'email', channel: 'email', send: () => ports.send(email, contacts.emails[0] ?? null) },
         ...(ports.alerts?.(alert, lease) ?? []),
       ];
-      const answer = await deliverAll(job, deliveries, cache, ports);
+      // What the lead carries: a request recorded after this read is owed an update (./update.ts).
+      lease.carried = transcript.requests.map((r) => r.itemId);
+      const answer = await deliverAll(lease, deliveries, cache, ports);
       if (answer.emailNow) await ports.followUps?.remember(all, job.threadId).catch((e) => ports.hooks?.followUpFailed?.(e, 'remember'));
       return { sent: answer.sent, reason: answer.reason };
     }
@@ -209,7 +211,10 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
 }
 
 /** 3. The thread; someone else's is answered as if it did not exist, before any summary is paid for. */
-export async function readTranscript(job: LeadJob, ports: Pick<LeadPorts, 'source' | 'profile' | 'signal'>): Promise<Transcript> {
+export async function readTranscript(
+  job: Pick<LeadJob, 'threadId' | 'user'>,
+  ports: Pick<LeadPorts, 'source' | 'profile' | 'signal'>,
+): Promise<Transcript> {
   const transcript = await ports.source.fetch(job.threadId, { assistantName: ports.profile.assistantName, signal: ports.signal });
   if (job.user && transcript.user && job.user !== transcript.user) throw new ThreadNotFoundError(job.threadId);
   return transcript;
@@ -283,7 +288,7 @@ async function summarize(
  * summary), no alert; `auto` sends a handoff-ready or an urgent lead; every other trigger sends
  * once a contact exists (with the summary unavailable too).
  */
-export function decide(trigger: LeadReason, contacts: Contacts, summary: SummaryResult | null, requested = false): Decision {
+export function decide(trigger: LeadTrigger, contacts: Contacts, summary: SummaryResult | null, requested = false): Decision {
   if (!hasContact(contacts)) return 'no_contact';
   if (summary?.ok && summary.summary.lead_kind !== 'customer') return 'not_customer';
   // A callback request or a picked drop-off time is handoff-ready by definition.
@@ -307,7 +312,7 @@ export function withFileLinks(threadId: string, t: Transcript, link: LeadPorts['
 /** 7. The email. */
 export function render(
   job: Pick<LeadJob, 'threadId' | 'pageUrl'>,
-  trigger: LeadReason,
+  trigger: LeadTrigger,
   profile: ShopProfile,
   t: Transcript,
   contacts: Contacts,
@@ -351,13 +356,12 @@ const failureCode = (e: unknown) =>
  * itself (one ledger write, as with email alone); with several, each is recorded as it goes out,
  * so a crash while another is still under way never sends it twice.
  */
-async function deliverAll(
-  job: LeadJob,
+export async function deliverAll(
+  lease: Lease,
   deliveries: Delivery[],
   cache: EvalCache,
-  ports: LeadPorts,
+  ports: Pick<LeadPorts, 'ledger' | 'deadline' | 'hooks'>,
 ): Promise<LeadAnswer & { emailNow: boolean }> {
-  const { lease } = job;
   const pending = deliveries.filter((d) => !lease.delivered[d.key]);
   // Never start a send on a lease that is about to expire: past it, another holder may send too.
   // (A live invocation cannot outrun its lease: the lease outlives the function timeout.)
@@ -434,7 +438,7 @@ async function recordWithRetry(write: () => Promise<boolean>, lease: Lease, dead
  * whatever the decision, so that an operator sees what it would be.
  */
 export async function previewLead(
-  req: { threadId: string; reason: LeadReason; user: string | null; pageUrl: string | null },
+  req: { threadId: string; reason: LeadTrigger; user: string | null; pageUrl: string | null },
   ports: Pick<LeadPorts, 'source' | 'openai' | 'profile' | 'model'>,
 ): Promise<{ decision: Decision; email: RenderedEmail; summary: SummaryResult | null; contacts: Contacts }> {
   const ledger = new Ledger(new MemoryLedgerStore());

@@ -5,6 +5,12 @@ import { badRequest, optionalPageUrl, optionalUserId } from '@lead-intake/http';
 
 export const LEAD_REASONS = ['auto', 'idle', 'pagehide', 'close', 'manual'] as const;
 export type LeadReason = (typeof LEAD_REASONS)[number];
+/**
+ * What a lead can go out on: a reason a browser sends, or `request`, the server's own when the
+ * customer asked for a call back or picked a drop-off time in the chat (strong, as a browser's
+ * non-`auto` reasons are: a lease held meanwhile serves it before letting go).
+ */
+export type LeadTrigger = LeadReason | 'request';
 
 export const THREAD_ID = /^cthr_[A-Za-z0-9_-]{1,128}$/;
 

@@ -101,8 +101,15 @@ export class DynamoLedgerStore implements LedgerStore {
       .ok;
   }
 
-  async finishSent(lease: LeaseRef, messageId: string, now: number, ttl: number, delivered?: Record<string, Delivered>) {
-    return (await this.update(lease.threadId, sentMutation(messageId, now, ttl, delivered), HOLDS(lease.leaseId))).ok;
+  async finishSent(
+    lease: LeaseRef,
+    messageId: string,
+    now: number,
+    ttl: number,
+    delivered?: Record<string, Delivered>,
+    requests?: string[],
+  ) {
+    return (await this.update(lease.threadId, sentMutation(messageId, now, ttl, delivered, requests), HOLDS(lease.leaseId))).ok;
   }
 
   async markDelivered(lease: LeaseRef, key: string, d: Delivered, now: number) {

@@ -39,6 +39,8 @@ export {
   IDLE_SHARD,
   type LedgerRecord,
   type LedgerStatus,
+  parseRequestKey,
+  requestKey,
 } from './record';
 export { ledgerConfigFromEnv } from './config';
 export { ContactIndex, type FollowUp, type ContactIndexOptions } from './contacts';

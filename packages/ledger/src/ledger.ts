@@ -50,6 +50,8 @@ export interface Lease {
    * put off when the conversation turns out to be active.
    */
   readonly armed?: boolean;
+  /** The customer's requests (hidden item ids) the lead this holder sends carries: recorded with `sent`. */
+  carried?: string[];
   finished: boolean;
 }
 
@@ -248,7 +250,7 @@ export class Ledger {
    */
   async markSent(lease: Lease, messageId: string, delivered: Record<string, string> = {}): Promise<boolean> {
     const now = this.now();
-    const ok = await this.store.finishSent(lease, messageId, now, this.ttl(now), this.stamp(delivered, now));
+    const ok = await this.store.finishSent(lease, messageId, now, this.ttl(now), this.stamp(delivered, now), lease.carried);
     lease.finished = true;
     return ok;
   }

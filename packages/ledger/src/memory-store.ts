@@ -58,8 +58,8 @@ export class MemoryLedgerStore implements LedgerStore {
     return this.write(threadId, mayNoteOwner, ownerMutation(owner)).ok;
   }
 
-  async finishSent(...[lease, messageId, now, ttl, delivered]: Parameters<LedgerStore['finishSent']>) {
-    return this.write(lease.threadId, (r) => holds(r, lease), sentMutation(messageId, now, ttl, delivered)).ok;
+  async finishSent(...[lease, messageId, now, ttl, delivered, requests]: Parameters<LedgerStore['finishSent']>) {
+    return this.write(lease.threadId, (r) => holds(r, lease), sentMutation(messageId, now, ttl, delivered, requests)).ok;
   }
 
   async markDelivered(...[lease, key, d, now]: Parameters<LedgerStore['markDelivered']>) {

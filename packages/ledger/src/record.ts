@@ -51,6 +51,11 @@ export interface LedgerRecord {
    * `deliveriesOf`.
    */
   [delivered: `delivered_${string}`]: Delivered | undefined;
+  /**
+   * The customer's requests (callback, drop-off time: the ids of the hidden items that recorded
+   * them) the sent lead carried: a later request is owed an update to the owner (`requestKey`).
+   */
+  requests?: string[];
   /** Operator resends of one channel so far: part of the webhook id, so a receiver takes the resend. */
   resend_seq?: number;
   /** Triage of the last evaluation when it was not a customer (spam, test, vendor, job_seeker): no alert went out. */
@@ -87,3 +92,19 @@ export const DUE_INDEX = 'due-index';
 /** The one value in the idle index's partition key (an idle evaluation is armed; see idle_at). */
 export const IDLE_SHARD = 'idle';
 export const IDLE_INDEX = 'idle-index';
+
+/** At most this many carried requests are kept on a sent record (the latest; a conversation has a few). */
+export const MAX_CARRIED = 20;
+
+/**
+ * The ledger key of the owner's update for one request made after the thread's lead went out:
+ * a record of its own, so each request is sent once (its own lease, deliveries and retries) and
+ * never re-opens the lead. A thread id never holds `/` (cthr_ + [A-Za-z0-9_-]), so it cannot clash.
+ */
+export const requestKey = (threadId: string, requestId: string) => `${threadId}/request/${requestId}`;
+
+/** The thread and request of an update's key; null for a lead's own record. */
+export function parseRequestKey(key: string): { threadId: string; requestId: string } | null {
+  const m = /^([^/]+)\/request\/([^/]+)$/.exec(key);
+  return m ? { threadId: m[1]!, requestId: m[2]! } : null;
+}

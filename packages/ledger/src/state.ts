@@ -1,4 +1,4 @@
-import { DUE_SHARD, IDLE_SHARD, isStrong, type Delivered, type LedgerRecord, type LedgerStatus } from './record';
+import { DUE_SHARD, IDLE_SHARD, isStrong, MAX_CARRIED, type Delivered, type LedgerRecord, type LedgerStatus } from './record';
 
 /**
  * The ledger's state machine (docs/idempotency.md): which record each transition may change, and
@@ -171,8 +171,22 @@ export const deliveredMutation = (key: string, d: Delivered, now: number): Mutat
 });
 
 /** Every delivery is done: `sent`, with the last ones recorded in the same write. */
-export const sentMutation = (messageId: string, now: number, ttl: number, delivered?: Record<string, Delivered>): Mutation => ({
-  set: { status: 'sent', sent_at: now, message_id: messageId, updated_at: now, ttl, ...deliveredSet(delivered) },
+export const sentMutation = (
+  messageId: string,
+  now: number,
+  ttl: number,
+  delivered?: Record<string, Delivered>,
+  requests?: string[],
+): Mutation => ({
+  set: {
+    status: 'sent',
+    sent_at: now,
+    message_id: messageId,
+    updated_at: now,
+    ttl,
+    ...deliveredSet(delivered),
+    ...(requests?.length ? { requests: requests.slice(-MAX_CARRIED) } : {}),
+  },
   remove: [
     'lease_id',
     'lock_expires_at',

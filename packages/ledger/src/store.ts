@@ -21,7 +21,14 @@ export interface LedgerStore {
   /** Notes the verified owner of a record from before owners were kept (rule: `mayNoteOwner`). */
   noteOwner(threadId: string, owner: string): Promise<boolean>;
   /** `sent`, recording the deliveries not yet recorded (rule: `holds`). */
-  finishSent(lease: LeaseRef, messageId: string, now: number, ttl: number, delivered?: Record<string, Delivered>): Promise<boolean>;
+  finishSent(
+    lease: LeaseRef,
+    messageId: string,
+    now: number,
+    ttl: number,
+    delivered?: Record<string, Delivered>,
+    requests?: string[],
+  ): Promise<boolean>;
   /** One delivery went out (rule: `holds`). */
   markDelivered(lease: LeaseRef, key: string, d: Delivered, now: number): Promise<boolean>;
   /** Operations: forgets these deliveries of a settled record and makes it due (rule: `mayClearForResend`). */

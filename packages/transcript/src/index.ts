@@ -9,4 +9,12 @@ export {
 } from './normalize';
 export { HostedChatKitSource, FallbackTranscriptSource, ThreadNotFoundError, type TranscriptSource } from './source';
 export { formatForModel } from './format';
-export { isCallbackRequest, isVisitRequest, requestLine, type CallbackRequest, type VisitRequest, type CustomerRequest } from './requests';
+export {
+  isCallbackRequest,
+  isVisitRequest,
+  requestLine,
+  type CallbackRequest,
+  type VisitRequest,
+  type CustomerRequest,
+  type RecordedRequest,
+} from './requests';

@@ -3,7 +3,7 @@
  */
 import type { Attachment, Task, ThreadItem } from '@lead-intake/chatkit-protocol';
 import { httpUrlOrNull } from '@lead-intake/http/fields';
-import { isCallbackRequest, isVisitRequest, requestLine, type CustomerRequest } from './requests';
+import { isCallbackRequest, isVisitRequest, requestLine, type RecordedRequest } from './requests';
 
 export interface TranscriptAttachment {
   /** The attachment's id (links to self-hosted files are made from it), or null. */
@@ -42,7 +42,7 @@ export interface Transcript {
   /** Item types that were deliberately skipped, with counts (e.g. widgets). */
   skipped: Record<string, number>;
   /** What the customer sent through the chat's widgets (a callback request, a drop-off time), in order. */
-  requests: CustomerRequest[];
+  requests: RecordedRequest[];
 }
 
 /**
@@ -99,9 +99,9 @@ const event = (base: Pick<TranscriptLine, 'itemId' | 'createdAt'>, text: string)
 export function normalizeItems(
   items: readonly SourceItem[],
   assistantName: string,
-): { lines: TranscriptLine[]; skipped: Record<string, number>; requests: CustomerRequest[] } {
+): { lines: TranscriptLine[]; skipped: Record<string, number>; requests: RecordedRequest[] } {
   const lines: TranscriptLine[] = [];
-  const requests: CustomerRequest[] = [];
+  const requests: RecordedRequest[] = [];
   const skipped: Record<string, number> = {};
   const skip = (type: string) => (skipped[type] = (skipped[type] ?? 0) + 1);
   for (const item of items) {
@@ -149,7 +149,7 @@ export function normalizeItems(
         // What the customer sent through a widget (a callback form, a drop-off time): their words, in effect.
         const c = item.content;
         if (isCallbackRequest(c) || isVisitRequest(c)) {
-          requests.push(c);
+          requests.push({ ...c, itemId: item.id });
           lines.push({ ...base, role: 'customer', speaker: 'Customer', text: requestLine(c), quote: null, attachments: [] });
         } else skip(item.type);
         break;

@@ -27,12 +27,15 @@ export interface VisitRequest {
 
 export type CustomerRequest = CallbackRequest | VisitRequest;
 
-export const isCallbackRequest = (c: unknown): c is CallbackRequest =>
+/** A request as the transcript holds it: with the id of the hidden item that recorded it (one per request, never reused). */
+export type RecordedRequest = CustomerRequest & { itemId: string };
+
+export const isCallbackRequest = <T>(c: T): c is T & CallbackRequest =>
   !!c &&
   typeof c === 'object' &&
   (c as { type?: unknown }).type === 'callback_request' &&
   typeof (c as { phone?: unknown }).phone === 'string';
-export const isVisitRequest = (c: unknown): c is VisitRequest =>
+export const isVisitRequest = <T>(c: T): c is T & VisitRequest =>
   !!c && typeof c === 'object' && (c as { type?: unknown }).type === 'visit_request' && typeof (c as { time?: unknown }).time === 'string';
 
 /** A request as one line of the transcript (the customer's: its phone is a contact they gave). */

@@ -26,8 +26,8 @@ describe('activityByThread', () => {
     );
     expect(ignored).toBe(0);
     expect(threads).toEqual([
-      { threadId: 'cthr_a', activityAt: t('2030-03-17T17:46:45Z'), turnDone: true, requested: false, firstSequence: '100' },
-      { threadId: 'cthr_b', activityAt: t('2030-03-17T17:46:41Z'), turnDone: false, requested: false, firstSequence: '101' },
+      { threadId: 'cthr_a', activityAt: t('2030-03-17T17:46:45Z'), turnDone: true, requests: [], firstSequence: '100' },
+      { threadId: 'cthr_b', activityAt: t('2030-03-17T17:46:41Z'), turnDone: false, requests: [], firstSequence: '101' },
     ]);
   });
 
@@ -35,8 +35,31 @@ describe('activityByThread', () => {
     const at = '2030-03-17T17:46:40.000Z';
     const { threads } = activityByThread(
       [
-        rec('1', 'THREAD#cthr_cb', 'ITM#1#hcx', { type: 'hidden_context_item', created_at: at, content: { type: 'callback_request' } }),
-        rec('2', 'THREAD#cthr_visit', 'ITM#1#hcx', { type: 'hidden_context_item', created_at: at, content: { type: 'visit_request' } }),
+        rec('1', 'THREAD#cthr_cb', 'ITM#1#hcx', {
+          id: 'hcx_1',
+          type: 'hidden_context_item',
+          created_at: at,
+          content: { type: 'callback_request' },
+        }),
+        rec('2', 'THREAD#cthr_visit', 'ITM#1#hcx', {
+          id: 'hcx_2',
+          type: 'hidden_context_item',
+          created_at: at,
+          content: { type: 'visit_request' },
+        }),
+        // The same request delivered twice in a batch, and a second one of the same thread: each once, in order.
+        rec('5', 'THREAD#cthr_cb', 'ITM#1#hcx', {
+          id: 'hcx_1',
+          type: 'hidden_context_item',
+          created_at: at,
+          content: { type: 'callback_request' },
+        }),
+        rec('6', 'THREAD#cthr_cb', 'ITM#2#hcx', {
+          id: 'hcx_3',
+          type: 'hidden_context_item',
+          created_at: at,
+          content: { type: 'callback_request' },
+        }),
         rec('3', 'THREAD#cthr_note', 'ITM#1#shcx', {
           type: 'sdk_hidden_context',
           created_at: at,
@@ -46,11 +69,11 @@ describe('activityByThread', () => {
       ],
       { notBefore: 0 },
     );
-    expect(threads.map((x) => [x.threadId, x.requested, x.turnDone])).toEqual([
-      ['cthr_cb', true, false],
-      ['cthr_visit', true, false],
-      ['cthr_note', false, false],
-      ['cthr_odd', false, false],
+    expect(threads.map((x) => [x.threadId, x.requests, x.turnDone])).toEqual([
+      ['cthr_cb', ['hcx_1', 'hcx_3'], false],
+      ['cthr_visit', ['hcx_2'], false],
+      ['cthr_note', [], false],
+      ['cthr_odd', [], false],
     ]);
   });
 
@@ -78,8 +101,8 @@ describe('activityByThread', () => {
 
 describe('earliestFailure', () => {
   it('names the smallest sequence number (numerically: they are longer than any JS number)', () => {
-    const a = { threadId: 'a', activityAt: 0, turnDone: false, requested: false, firstSequence: '900000000000000000000000001' };
-    const b = { threadId: 'b', activityAt: 0, turnDone: false, requested: false, firstSequence: '99' };
+    const a = { threadId: 'a', activityAt: 0, turnDone: false, requests: [], firstSequence: '900000000000000000000000001' };
+    const b = { threadId: 'b', activityAt: 0, turnDone: false, requests: [], firstSequence: '99' };
     expect(earliestFailure([a, b])).toBe('99');
     expect(earliestFailure([])).toBeNull();
   });

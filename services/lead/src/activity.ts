@@ -12,8 +12,11 @@ export interface ThreadActivity {
   activityAt: number;
   /** An assistant message was stored: a turn completed. */
   turnDone: boolean;
-  /** The customer asked for a call back or picked a drop-off time (a request recorded by the chat): the lead goes out now. */
-  requested: boolean;
+  /**
+   * The customer asked for a call back or picked a drop-off time (requests recorded by the chat:
+   * the ids of their hidden items): the lead goes out now, or an update if it already went out.
+   */
+  requests: string[];
   /** The first stream record of this thread in the batch: where a retry must start from. */
   firstSequence: string;
 }
@@ -45,25 +48,26 @@ export function activityByThread(records: DynamoDBRecord[], opts: ActivityOption
     }
     const cur = threads.get(threadId);
     const turnDone = item?.type === 'assistant_message';
-    const requested = item?.request === true;
-    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone, requested, firstSequence: seq });
+    const requests = item?.request && item.id ? [item.id] : [];
+    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone, requests, firstSequence: seq });
     else {
       cur.activityAt = Math.max(cur.activityAt, at);
       cur.turnDone ||= turnDone;
-      cur.requested ||= requested;
+      for (const id of requests) if (!cur.requests.includes(id)) cur.requests.push(id);
     }
   }
   return { threads: [...threads.values()], ignored };
 }
 
-/** The item's type, creation time and whether it is a customer's request (the stored JSON; the text is not looked at). */
-function parseItem(data: string | undefined): { type?: string; createdAt?: number; request?: boolean } | null {
+/** The item's id, type, creation time and whether it is a customer's request (the stored JSON; the text is not looked at). */
+function parseItem(data: string | undefined): { id?: string; type?: string; createdAt?: number; request?: boolean } | null {
   if (!data) return null;
   try {
-    const item = JSON.parse(data) as { type?: unknown; created_at?: unknown; content?: { type?: unknown } };
+    const item = JSON.parse(data) as { id?: unknown; type?: unknown; created_at?: unknown; content?: { type?: unknown } };
     const ms = typeof item.created_at === 'string' ? Date.parse(item.created_at) : NaN;
     const contentType = item.type === 'hidden_context_item' ? item.content?.type : undefined;
     return {
+      id: typeof item.id === 'string' ? item.id : undefined,
       type: typeof item.type === 'string' ? item.type : undefined,
       createdAt: Number.isNaN(ms) ? undefined : Math.floor(ms / 1000),
       request: contentType === 'callback_request' || contentType === 'visit_request',

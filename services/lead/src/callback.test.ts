@@ -1,5 +1,7 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { smsDeliveryKey } from '@lead-intake/alerts';
+import { DynamoLedgerStore, Ledger, requestKey } from '@lead-intake/ledger';
 import {
   alertsEnv,
   alertsFor,
@@ -17,6 +19,7 @@ import {
   leadEnv,
   leadSummary,
   ledgerRecord,
+  ledgerTableName,
   useOwnLedgerTable,
 } from '@lead-intake/testkit';
 import { validateLeadDocument } from './webhook-schema';
@@ -41,13 +44,34 @@ beforeEach(async () => {
 afterAll(() => admin.reset());
 
 async function loadScheduler() {
-  applyEnv(await leadEnv({ ...alertsEnv(), LEAD_DEDUPE_LEASE_SECONDS: '20', LEAD_FUNCTION_TIMEOUT_SECONDS: '10' }));
+  return (await loadLead()).scheduler;
+}
+
+/** The scheduler and the sweeper in-process, on one configuration (a 1 s error cooldown: a waiting update is due soon). */
+async function loadLead() {
+  applyEnv(
+    await leadEnv({
+      ...alertsEnv(),
+      LEAD_DEDUPE_LEASE_SECONDS: '20',
+      LEAD_FUNCTION_TIMEOUT_SECONDS: '10',
+      LEAD_DEDUPE_ERROR_COOLDOWN_SECONDS: '1',
+    }),
+  );
   let scheduler: any;
+  let sweeper: any;
   jest.isolateModules(() => {
     scheduler = require('./scheduler').handler;
+    sweeper = require('./sweeper').handler;
   });
-  return (event: DynamoDBStreamEvent) => scheduler(event, lambdaContext(30_000));
+  return {
+    scheduler: (event: DynamoDBStreamEvent) => scheduler(event, lambdaContext(30_000)),
+    sweep: () => sweeper({ 'detail-type': 'Scheduled Event', source: 'aws.events' }, lambdaContext(60_000)),
+  };
 }
+
+/** The stream records of the chat's recorded requests (hidden items) among these. */
+const requestsOf = (e: DynamoDBStreamEvent) =>
+  ({ Records: e.Records.filter((r) => (r.dynamodb!.NewImage as any).data.S.includes('"hidden_context_item"')) }) as DynamoDBStreamEvent;
 
 /** The thread's item rows (except those already seen, by sk), as the table's stream delivers inserts (NEW_IMAGE). */
 async function streamOf(threadId: string, seen: Set<string> = new Set()): Promise<DynamoDBStreamEvent> {
@@ -117,7 +141,10 @@ it('sends the lead at once on every channel, the form’s phone first and the re
   expect(validate(doc)).toBe(true);
   expect(doc.data.callback_request).toEqual({ phone: '+14085550142', name: 'Ana Lopez', best_time: bestTime.label, text_ok: true });
   expect(doc.data.contacts.phones[0]).toBe('+14085550142');
-  expect((await ledgerRecord(threadId))?.status).toBe('sent');
+  // The lead carried the request: recorded with it, and its update owes nothing.
+  const requestId = JSON.parse((requestOnly.Records[0]!.dynamodb!.NewImage as any).data.S).id as string;
+  expect(await ledgerRecord(threadId)).toMatchObject({ status: 'sent', requests: [requestId] });
+  expect((await ledgerRecord(requestKey(threadId, requestId)))?.status).toBe('idle');
 
   // The acknowledgement's stream records, and any later trigger, find it sent: one lead.
   await scheduler(await streamOf(threadId, before));
@@ -152,4 +179,127 @@ it('a picked drop-off time sends the lead too, with the time in the subject and 
   expect(validate(doc)).toBe(true);
   expect(doc.data.drop_off_request).toEqual({ time: slot.onClickAction.payload.time, label: slot.children[0].value });
   expect(doc.data.callback_request).toBeNull();
+});
+
+/** A conversation whose lead already went out (a typed phone, handoff-ready), then the callback form in a later turn. */
+async function leadThenForm(user: string, scheduler: (e: DynamoDBStreamEvent) => Promise<unknown>) {
+  const token = await chatToken(user);
+  await admin.queue({ text: 'Thanks, we will call you.' });
+  await admin.queueOutput(leadSummary({ customer_name: 'Ana Lopez', handoff_ready: true }));
+  const r = await chatRequest({ type: 'threads.create', params: { input: text('Brakes squeal, call me at 408-555-0143') } }, { token });
+  const threadId = r.events[0].thread.id as string;
+  await scheduler(await streamOf(threadId));
+  const seen = new Set((await streamOf(threadId)).Records.map((x) => x.dynamodb!.Keys!.sk!.S!));
+  await admin.queueFunctionCall('show_callback_form');
+  await admin.queue({ text: 'Or pick a time for a call.' });
+  const turn = await chatRequest(
+    { type: 'threads.add_user_message', params: { thread_id: threadId, input: text('Actually call my other number') } },
+    { token },
+  );
+  const form = turn.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget').item;
+  const bestTime = (form.widget.children[0].children as any[]).find((c) => c.name === 'best_time').options[0];
+  await admin.queue({ text: 'Got it.' });
+  const submitted = await chatRequest(
+    {
+      type: 'threads.custom_action',
+      params: {
+        thread_id: threadId,
+        item_id: form.id,
+        action: {
+          type: 'callback.submit',
+          payload: { name: 'Ana Lopez', phone: '408 555 0142', best_time: bestTime.value, text_ok: false },
+        },
+      },
+    },
+    { token },
+  );
+  expect(submitted.status).toBe(200);
+  const request = requestsOf(await streamOf(threadId, seen));
+  expect(request.Records).toHaveLength(1);
+  const requestId = JSON.parse((request.Records[0]!.dynamodb!.NewImage as any).data.S).id as string;
+  return { threadId, bestTime, request, requestId };
+}
+
+it('a callback after the lead went out sends one update (the email and the texts, not the webhook), never a second lead', async () => {
+  const scheduler = await loadScheduler();
+  const owners = alertsEnv().LEAD_SMS_TO!.split(',');
+  const { threadId, bestTime, request, requestId } = await leadThenForm('callback-update', scheduler);
+  expect(await emailsFor(threadId)).toHaveLength(1);
+  expect((await alertsFor(threadId, '(408) 555-0143')).sms).toHaveLength(owners.length);
+  const lead = await ledgerRecord(threadId);
+
+  await scheduler(request);
+  const emails = await emailsFor(threadId);
+  expect(emails).toHaveLength(2);
+  const update = emails.find((m) => m.subject.startsWith('Callback requested'))!;
+  expect(update.subject).toMatch(new RegExp(`^Callback requested: ${bestTime.label}: Ana Lopez - update to the lead of `));
+  expect(update.body.text).toContain('Update to a lead for');
+  expect(update.body.text).toContain('Phone: (408) 555-0142  tel:+14085550142  sms:+14085550142  (callback form)');
+  expect(update.body.text).toContain('not a new lead');
+  // What was said since the lead (to the second: here, all of it), under its own heading.
+  expect(update.body.text).toContain('SINCE THE LEAD');
+  const texts = (await alertsFor(threadId, '(408) 555-0142')).sms;
+  expect(texts.map((m) => m.to).sort()).toEqual([...owners].sort());
+  for (const m of texts) {
+    expect(m.body).toMatch(/^Update to the lead of .+: Ana Lopez\n/);
+    expect(m.body).toContain(`Callback requested: ${bestTime.label}\nCall (408) 555-0142`);
+  }
+  // The webhook carries leads only (a receiver would take an update for a new lead).
+  expect((await alertsFor(threadId)).webhooks).toHaveLength(1);
+  // The lead's record is as it was; the update has its own.
+  expect(await ledgerRecord(threadId)).toEqual(lead);
+  expect((await ledgerRecord(requestKey(threadId, requestId)))?.status).toBe('sent');
+
+  // The request's record delivered again (a stream retry), and the chat's later records: nothing more.
+  await scheduler(request);
+  await scheduler(await streamOf(threadId));
+  expect(await emailsFor(threadId)).toHaveLength(2);
+  expect((await alertsFor(threadId, '(408) 555-0142')).sms).toHaveLength(owners.length);
+});
+
+it('a callback while the lead is being sent from an earlier read: the update waits for it, then goes out once', async () => {
+  const { scheduler, sweep } = await loadLead();
+  const owners = alertsEnv().LEAD_SMS_TO!.split(',');
+  const ledger = new Ledger(new DynamoLedgerStore({ tableName: await ledgerTableName(), client: dynamoClient() }), { leaseSeconds: 20 });
+  // The conversation's lead is not out yet: another holder has it (it read the thread before the request).
+  const token = await chatToken('callback-race');
+  await admin.queueFunctionCall('show_callback_form');
+  await admin.queue({ text: 'Here is a form.' });
+  const r = await chatRequest({ type: 'threads.create', params: { input: text('Call me, my car will not start') } }, { token });
+  const threadId = r.events[0].thread.id as string;
+  const form = r.events.find((e: any) => e.type === 'thread.item.done' && e.item.type === 'widget').item;
+  const got = await ledger.acquire(threadId, 'pagehide');
+  if (got.kind !== 'acquired') throw new Error(`expected the lease, got ${got.kind}`);
+  await admin.queue({ text: 'Thanks.' });
+  const payload = { name: 'Ana Lopez', phone: '408 555 0142', best_time: '', text_ok: true };
+  await chatRequest(
+    { type: 'threads.custom_action', params: { thread_id: threadId, item_id: form.id, action: { type: 'callback.submit', payload } } },
+    { token },
+  );
+  const request = requestsOf(await streamOf(threadId));
+  const requestId = JSON.parse((request.Records[0]!.dynamodb!.NewImage as any).data.S).id as string;
+  await scheduler(request);
+  // The lead cannot say yet whether it carries the request: the update waits (an error with a cooldown, for the sweeper).
+  expect(await emailsFor(threadId)).toHaveLength(0);
+  const waiting = await ledgerRecord(requestKey(threadId, requestId));
+  expect(waiting).toMatchObject({ status: 'error', last_error: 'request:lead_pending' });
+  // The holder's lead goes out without the request (its transcript was read before it), texted to every owner.
+  expect(await ledger.markSent(got.lease, 'earlier-lead', Object.fromEntries(owners.map((o) => [smsDeliveryKey(o), 'sms-id'])))).toBe(true);
+  expect((await ledgerRecord(threadId))?.requests).toBeUndefined();
+
+  // The sweeper takes the update once its cooldown ends: one email, one text per phone the lead was texted to.
+  const deadline = Date.now() + 20_000;
+  while ((await emailsFor(threadId)).length === 0 && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 300));
+    await sweep();
+  }
+  const emails = await emailsFor(threadId);
+  expect(emails).toHaveLength(1);
+  expect(emails[0]!.subject).toMatch(/^Callback requested: as soon as possible: Ana Lopez - update to the lead of /);
+  expect((await alertsFor(threadId, '(408) 555-0142')).sms).toHaveLength(owners.length);
+  expect((await alertsFor(threadId)).webhooks).toHaveLength(0);
+  await sweep();
+  await scheduler(request);
+  expect(await emailsFor(threadId)).toHaveLength(1);
+  expect((await ledgerRecord(requestKey(threadId, requestId)))?.status).toBe('sent');
 });

@@ -27,7 +27,7 @@ export function reportHeld(
   r: Reporter,
   source: RunSource,
   log: { threadId: string; trigger: string; [k: string]: unknown },
-  outcome: HeldOutcome<LeadAnswer | void>,
+  outcome: HeldOutcome<{ reason: string } | LeadAnswer | void>,
 ): void {
   const at = { ...log, source };
   switch (outcome.kind) {
@@ -60,8 +60,8 @@ export function reportHeld(
   }
 }
 
-/** The pipeline's hooks for one run: its log lines and metrics. */
-export function leadHooks(r: Reporter, log: Record<string, unknown>): LeadHooks {
+/** The pipeline's hooks for one run (a lead, or a request's update to one): its log lines and metrics. */
+export function leadHooks(r: Reporter, log: Record<string, unknown>, what: 'lead' | 'update' = 'lead'): LeadHooks {
   const { logger, metrics } = r;
   return {
     evaluated: (ev, effective) => {
@@ -86,8 +86,8 @@ export function leadHooks(r: Reporter, log: Record<string, unknown>): LeadHooks 
       });
     },
     sent: (messageId, recorded) => {
-      metrics.addMetric('LeadsSent', MetricUnit.Count, 1);
-      if (recorded) logger.info('lead sent', { ...log, messageId });
+      metrics.addMetric(what === 'lead' ? 'LeadsSent' : 'UpdatesSent', MetricUnit.Count, 1);
+      if (recorded) logger.info(`${what} sent`, { ...log, messageId });
       else
         logger.warn('lead sent but the ledger could not record it (lease lost or DynamoDB error): one duplicate is possible', {
           ...log,

@@ -9,11 +9,20 @@ import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
 import { NotFoundError } from '@lead-intake/chatkit-protocol';
 import { lazySecret } from '@lead-intake/config';
 import { ContactIndex, type Ledger, type Lease } from '@lead-intake/ledger';
-import { runLead, type Delivery, type LeadAnswer, type LeadJob, type LeadPorts } from '@lead-intake/lead-pipeline';
+import {
+  runLead,
+  runRequestUpdate,
+  type Delivery,
+  type LeadAnswer,
+  type LeadJob,
+  type LeadPorts,
+  type UpdateAnswer,
+  type UpdateJob,
+} from '@lead-intake/lead-pipeline';
 import { MetricUnit } from '@lead-intake/observability';
 import { openaiClientCache, type ClientBudget } from '@lead-intake/openai-client';
 import { signedLink } from '@lead-intake/attachments';
-import { takesLead, type LeadAlert } from '@lead-intake/alerts';
+import { takesAlert, type LeadAlert } from '@lead-intake/alerts';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
@@ -124,8 +133,13 @@ export class Pipeline {
     return runLead(job, this.ports(secrets, remainingMs, { threadId: job.threadId, ...log }));
   }
 
+  /** One request's update to a lead already sent (@lead-intake/lead-pipeline `runRequestUpdate`), for its record's lease holder. */
+  update(job: UpdateJob, secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): Promise<UpdateAnswer> {
+    return runRequestUpdate(job, this.ports(secrets, remainingMs, { threadId: job.threadId, requestId: job.requestId, ...log }, 'update'));
+  }
+
   /** The steps' ports for one invocation; `remainingMs` is the invocation's time left. */
-  private ports(secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): LeadPorts {
+  private ports(secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>, what: 'lead' | 'update' = 'lead'): LeadPorts {
     const { settings } = this.host;
     const apiKey = secrets.OPENAI_API_KEY!;
     const { filesUrl, linkDays } = settings.attachments;
@@ -166,7 +180,7 @@ export class Pipeline {
           },
           { signal: AbortSignal.timeout(settings.sesTimeoutMs) },
         ),
-      hooks: leadHooks(this.host, log),
+      hooks: leadHooks(this.host, log, what),
     };
   }
 
@@ -195,12 +209,12 @@ export class Pipeline {
 
   /**
    * The stage's channels beside the email for one lead (the registry's, as configured): each
-   * channel's deliveries, for the leads it takes (all, or urgent ones).
+   * channel's deliveries, for the leads it takes (all, or urgent ones), or for an update if it carries them.
    */
   private alertDeliveries(alert: LeadAlert, lease: Lease): Delivery[] {
     const ctx = { record: { createdAt: lease.createdAt, resendSeq: lease.resendSeq }, secret: (name: string) => this.secret(name) };
-    return this.host.settings.channels.flatMap(({ channel, settings }) =>
-      takesLead(settings.leads, alert) ? channel.deliveries(settings, alert, ctx).map((d) => ({ ...d, channel: channel.name })) : [],
+    return this.host.settings.channels.flatMap((c) =>
+      takesAlert(c, alert) ? c.channel.deliveries(c.settings, alert, ctx).map((d) => ({ ...d, channel: c.channel.name })) : [],
     );
   }
 }

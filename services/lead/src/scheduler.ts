@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { SecretsContext } from '@lead-intake/config';
-import { LedgerUnavailableError, nowSeconds } from '@lead-intake/ledger';
+import { LedgerUnavailableError, nowSeconds, requestKey } from '@lead-intake/ledger';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { activityByThread, earliestFailure, type ThreadActivity } from './activity';
 import { lead } from './instance';
@@ -12,10 +12,11 @@ const { logger, metrics, settings } = lead;
 
 /**
  * One conversation's activity: the idle evaluation (re)armed on the ledger first, so that nothing
- * after it can lose the schedule; then, after a completed assistant turn or a recorded request (a
- * callback, a drop-off time: handoff-ready, so it sends), an `auto` evaluation
+ * after it can lose the schedule; then, after a completed assistant turn, an `auto` evaluation
  * through the same held run and pipeline as a browser's `auto` (no contact: no summary; a summary
- * kept for this transcript state: not paid again). Throws only when the ledger or the thread store
+ * kept for this transcript state: not paid again), or after a recorded request (a callback, a
+ * drop-off time: handoff-ready, so it sends) a `request` one, followed by the request's update
+ * when the lead had already gone out without it. Throws only when the ledger or the thread store
  * cannot be reached: the batch is retried from this thread's first record.
  */
 async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remainingMs: () => number): Promise<void> {
@@ -31,13 +32,23 @@ async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remaining
   const { armed } = await ledger.scheduleIdle(threadId, { owner, activityAt: t.activityAt, idleAt });
   if (armed) metrics.addMetric('IdleArmed', MetricUnit.Count, 1);
   // After a completed turn, or at once when the customer asked for a call back or a drop-off time.
-  if (!t.turnDone && !t.requested) return;
+  if (!t.turnDone && !t.requests.length) return;
+  // A request is a strong trigger: a lease held meanwhile (an evaluation that read the thread
+  // before it) evaluates again with it before letting go, instead of waiting for the idle window.
+  const trigger = t.requests.length ? 'request' : 'auto';
   // The owner comes from the thread itself (this is the server, not a request): nothing to prove.
-  const outcome = await ledger.runHeld(threadId, 'auto', { requester: { user: owner, verify: async () => true } }, (lease) =>
-    pipeline.run({ threadId, user: owner, pageUrl: null, lease }, secrets, remainingMs(), { trigger: 'auto', source: 'scheduler' }),
+  const outcome = await ledger.runHeld(threadId, trigger, { requester: { user: owner, verify: async () => true } }, (lease) =>
+    pipeline.run({ threadId, user: owner, pageUrl: null, lease }, secrets, remainingMs(), { trigger, source: 'scheduler' }),
   );
   // A failure is recorded on the ledger (or its lease expires): the sweeper retries it, and the idle evaluation stays armed.
-  reportHeld(lead, 'scheduler', { threadId, trigger: 'auto' }, outcome);
+  reportHeld(lead, 'scheduler', { threadId, trigger }, outcome);
+  // Then each request's update, owed if the lead went out without it (its own record: once per request).
+  for (const requestId of t.requests) {
+    const update = await ledger.runHeld(requestKey(threadId, requestId), 'auto', {}, (lease) =>
+      pipeline.update({ threadId, requestId, lease }, secrets, remainingMs(), { source: 'scheduler' }),
+    );
+    reportHeld(lead, 'scheduler', { threadId, trigger: 'update' }, update);
+  }
 }
 
 /**

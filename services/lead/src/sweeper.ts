@@ -1,6 +1,13 @@
 import middy from '@middy/core';
 import type { SecretsContext } from '@lead-intake/config';
-import { LedgerUnavailableError, nowSeconds, type Lease, type SpooledTrigger, type SpoolOutcome } from '@lead-intake/ledger';
+import {
+  LedgerUnavailableError,
+  nowSeconds,
+  parseRequestKey,
+  type Lease,
+  type SpooledTrigger,
+  type SpoolOutcome,
+} from '@lead-intake/ledger';
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { lead } from './instance';
 import { ThreadNotFoundError } from '@lead-intake/transcript/errors';
@@ -77,6 +84,10 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     const result = await lead.ledger().sweep(
       async (lease) => {
         triggers.set(lease.threadId, lease.effectiveReason);
+        // A request's update (its own record): retried here like a lead.
+        const update = parseRequestKey(lease.threadId);
+        if (update)
+          return (await lead.pipeline()).update({ ...update, lease }, secrets, context.getRemainingTimeInMillis(), { source: 'sweeper' });
         if (await stillActive(lease)) return undefined;
         try {
           // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.

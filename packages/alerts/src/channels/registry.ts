@@ -40,6 +40,11 @@ export interface ChannelModule<S extends { leads: ChannelLeads } = { leads: Chan
    */
   stageVariables(entry: Record<string, unknown>, stage: StageFacts): Record<string, string>;
   settings(env: Env): S | null;
+  /**
+   * Whether it carries updates to a lead already sent (a callback requested afterwards: `alert.update`).
+   * Off unless said: a receiver built for leads would take an update for a new lead.
+   */
+  readonly updates?: boolean;
   deliveries(settings: S, alert: LeadAlert, ctx: ChannelContext): ChannelDelivery[];
 }
 
@@ -74,6 +79,10 @@ export function configuredChannels(env: Env, channels: readonly ChannelModule<an
 export function channelSecretsFromEnv(env: Env, channels: readonly ChannelModule<any>[] = CHANNELS): Record<string, string | undefined> {
   return Object.fromEntries(channels.flatMap((c) => c.secrets ?? []).map((n) => [n, env[n]]));
 }
+
+/** Whether a channel takes this alert: an update only if it carries updates; a lead if it takes every lead, or this urgent one. */
+export const takesAlert = (c: ConfiguredChannel, alert: Pick<LeadAlert, 'urgent' | 'update'>): boolean =>
+  alert.update ? c.channel.updates === true : takesLead(c.settings.leads, alert);
 
 /** Whether a channel takes this lead: every lead, or urgent ones only. */
 export const takesLead = (leads: ChannelLeads, alert: Pick<LeadAlert, 'urgent'>): boolean => leads === 'all' || alert.urgent;

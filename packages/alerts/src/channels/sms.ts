@@ -65,13 +65,18 @@ export const smsChannel: ChannelModule<SmsSettings> = {
       timeoutMs: intSetting(env, 'LEAD_SMS_TIMEOUT_MS', 3000, { min: 100, max: 30000 }),
     };
   },
+  // The owner acts on a callback asked for after the lead first: it reaches the phones the lead did.
+  updates: true,
   deliveries(s, alert) {
     let text: Promise<string> | undefined;
     return s.to.map((to) => ({
       key: smsDeliveryKey(to),
       send: async () => {
-        const [{ createSmsClient, sendSms }, { leadSmsText }] = await Promise.all([import('../send-sms'), import('../lead-sms')]);
-        text ??= Promise.resolve(leadSmsText(alert));
+        const [{ createSmsClient, sendSms }, { leadSmsText, updateSmsText }] = await Promise.all([
+          import('../send-sms'),
+          import('../lead-sms'),
+        ]);
+        text ??= Promise.resolve(alert.update ? updateSmsText(alert) : leadSmsText(alert));
         return sendSms(await (client ??= createSmsClient()), {
           originationIdentity: s.originationIdentity,
           to,
