@@ -1,8 +1,8 @@
 /**
  * `npm run outputs -- --stage <stage> [--out <file>] [--region <region>]`
  * Writes the JSON the frontend reads (a drop-in for amplify_outputs.json):
- *   {"custom": {"chatkit_session_url": "...", "chatkit_lead_email_url": "...", "chatkit_api_url": "..."}}
- * (the session, lead and chat URLs: FUNCTION_URLS in local/local-stack/src/config.ts, as `npm run dev` writes them)
+ *   {"custom": {"chatkit_session_url": "...", "chatkit_lead_email_url": "...", "chatkit_api_url": "...", "inbox_url": "..."}}
+ * (the session, lead, chat and owner's inbox URLs: FUNCTION_URLS in local/local-stack/src/config.ts, as `npm run dev` writes them)
  * from the deployed stacks' outputs (CloudFormation DescribeStacks, with your AWS credentials).
  */
 import { failure, helpIfAsked } from './cli';

@@ -19,12 +19,12 @@ type Template = {
 const templates: Record<string, Template> = {};
 
 beforeAll(async () => {
-  for (const s of ['session', 'lead', 'chat']) rmSync(join(ROOT, 'services', s, '.serverless'), { recursive: true, force: true });
+  for (const s of ['session', 'lead', 'chat', 'inbox']) rmSync(join(ROOT, 'services', s, '.serverless'), { recursive: true, force: true });
   const env: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
   for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete env[k];
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent';
   await promisify(execFile)('npx', ['sls', 'package', '--stage', STAGE], { cwd: ROOT, env, timeout: 180_000 });
-  for (const s of ['session', 'lead', 'chat'])
+  for (const s of ['session', 'lead', 'chat', 'inbox'])
     templates[s] = JSON.parse(readFileSync(join(ROOT, 'services', s, '.serverless', 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 200_000);
 
@@ -103,9 +103,10 @@ describe.each(['session', 'lead', 'chat'])('the %s stack', (svc) => {
       const want: Record<string, string[]> = {
         IamRoleLambdaExecution:
           { session: ['CHATKIT_TOKEN_SECRET'], chat: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'] }[svc as 'chat'] ?? [],
-        LeadFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
-        SweeperFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
-        SchedulerFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'LEAD_WEBHOOK_SECRET'],
+        // INBOX_URL: a plain String the inbox stack writes (the lead's link to its page there).
+        LeadFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'INBOX_URL', 'LEAD_WEBHOOK_SECRET'],
+        SweeperFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'INBOX_URL', 'LEAD_WEBHOOK_SECRET'],
+        SchedulerFunctionRole: ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'INBOX_URL', 'LEAD_WEBHOOK_SECRET'],
         // The files function signs and checks links only.
         FilesFunctionRole: ['CHATKIT_TOKEN_SECRET'],
       };
@@ -241,7 +242,16 @@ describe('the lead stack', () => {
     const ledgerWrite = 'dynamodb:UpdateItem';
     // Running a lead (endpoint, sweeper, scheduler): the ledger's writes, the day's summary counter,
     // the follow-up index, the chat table read-only, SES as the sender, the stage's secrets.
-    const runsLeads = [ledgerWrite, ledgerWrite, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+    // the follow-up index, the chat table read-only, the inbox's lead records (a put), SES as the sender, the stage's secrets.
+    const runsLeads = [
+      ledgerWrite,
+      ledgerWrite,
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+    ];
     const common = [...runsLeads, 'ses:SendRawEmail', 'ssm:GetParameters'];
     expect(actions(statementsOf(t(), 'Lead'))).toEqual([...common, 'sqs:GetQueueUrl', 'sqs:SendMessage'].sort());
     expect(actions(statementsOf(t(), 'Sweeper'))).toEqual(
@@ -272,6 +282,9 @@ describe('the lead stack', () => {
           Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
           Resource: [{ 'Fn::GetAtt': ['LeadContactsTable', 'Arn'] }],
         }),
+      );
+      expect(dynamo).toContainEqual(
+        expect.objectContaining({ Action: ['dynamodb:PutItem'], Resource: [{ 'Fn::GetAtt': ['LeadInboxTable', 'Arn'] }] }),
       );
       const chat = dynamo.find((x: any) => JSON.stringify(x.Action) === JSON.stringify(['dynamodb:GetItem', 'dynamodb:Query']));
       expect(JSON.stringify(chat.Resource)).toContain(`:table/${settings.chatThreadsTable}`);
@@ -549,7 +562,10 @@ describe('the runbook', () => {
 
   it('gives the reserved concurrency the templates reserve', () => {
     const runbook = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8').replace(/\s+/g, ' ');
-    const m = /session (\d+), lead (\d+), chat (\d+), scheduler (\d+), files (\d+), and the sweeper (\d+)[^:]*: (\d+) in all/.exec(runbook);
+    const m =
+      /session (\d+), lead (\d+), chat (\d+), scheduler (\d+), files (\d+), inbox (\d+), and the sweeper (\d+)[^:]*: (\d+) in all/.exec(
+        runbook,
+      );
     expect(m).not.toBeNull();
     const reserved = (svc: string, fn: string) =>
       templates[svc]!.Resources[`${fn}LambdaFunction`]!.Properties.ReservedConcurrentExecutions as number;
@@ -559,10 +575,11 @@ describe('the runbook', () => {
       reserved('chat', 'Chat'),
       reserved('lead', 'Scheduler'),
       reserved('lead', 'Files'),
+      reserved('inbox', 'Inbox'),
       reserved('lead', 'Sweeper'),
     ];
-    expect(m!.slice(1, 7).map(Number)).toEqual(inTemplates);
-    expect(Number(m![7])).toBe(inTemplates.reduce((a, b) => a + b, 0));
+    expect(m!.slice(1, 8).map(Number)).toEqual(inTemplates);
+    expect(Number(m![8])).toBe(inTemplates.reduce((a, b) => a + b, 0));
   });
 });
 
@@ -668,4 +685,58 @@ describe('cfn-lint (on the machine image) on the packaged templates', () => {
     },
     130_000,
   );
+});
+
+describe('the inbox stack', () => {
+  const t = () => templates.inbox!;
+
+  it('serves its pages from a Function URL without CORS (same-origin pages only), nodejs22.x, 256 MB, 10 s', () => {
+    const url = t().Resources.InboxLambdaFunctionUrl!.Properties;
+    expect(url.AuthType).toBe('NONE');
+    expect(url.Cors).toBeUndefined();
+    const fn = t().Resources.InboxLambdaFunction!.Properties;
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', MemorySize: 256, Timeout: 10, ReservedConcurrentExecutions: 5 });
+    expect(fn.Environment.Variables).toMatchObject({
+      INBOX_LEADS_TABLE: settings.inboxLeadsTable,
+      INBOX_OWNERS: settings.inboxOwnersCsv,
+      INBOX_SECURE_COOKIES: 'true',
+      INBOX_FILES_URL: { 'Fn::ImportValue': `chatkit-lead-intake-lead-${STAGE}-files-url` },
+    });
+    // Its address for the lead service's links: an SSM String the lead functions may read.
+    expect(t().Resources.InboxUrlParameter!.Properties).toMatchObject({ Name: `/chatkit-lead-intake/${STAGE}/INBOX_URL`, Type: 'String' });
+  });
+
+  it('may make only the calls its code makes, on its own tables, the lead records and read-only elsewhere', () => {
+    const ss = statements(t());
+    expect(actions(ss)).toEqual(
+      [
+        'ssm:GetParameters',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'ses:SendRawEmail',
+      ].sort(),
+    );
+    const ssm = ss.find((x: any) => x.Action.includes('ssm:GetParameters'));
+    expect(JSON.stringify(ssm.Resource)).toContain(`/chatkit-lead-intake/${STAGE}/CHATKIT_TOKEN_SECRET`);
+    expect(ssm.Resource).toHaveLength(1);
+    const ledger = ss.find((x: any) => JSON.stringify(x.Action) === '["dynamodb:BatchGetItem"]');
+    expect(JSON.stringify(ledger.Resource)).toContain(`:table/${settings.leadLedgerTable}`);
+    for (const x of ss) expect(JSON.stringify(x.Resource)).not.toMatch(/"\*"/);
+  });
+
+  it('alarms on errors, 500s and refusals, to its own topic', () => {
+    const alarms = ofType(t(), 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    expect(alarms.sort()).toEqual(['InboxErrorsAlarm', 'InboxRefusalsAlarm', 'InboxServerErrorsAlarm']);
+  });
 });

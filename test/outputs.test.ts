@@ -20,7 +20,7 @@ beforeAll(async () => {
       const form = new URLSearchParams(body);
       const stack = form.get('StackName') ?? '';
       seen.push(`${form.get('Action')} ${stack}`);
-      const m = /^chatkit-lead-intake-(session|lead|chat)-prod$/.exec(stack);
+      const m = /^chatkit-lead-intake-(session|lead|chat|inbox)-prod$/.exec(stack);
       res.setHeader('content-type', 'text/xml');
       if (form.get('Action') === 'DescribeStacks' && m) {
         res.end(readFileSync(join(__dirname, 'fixtures', `describe-stacks-${m[1]}-prod.xml`)));
@@ -59,6 +59,7 @@ it('writes the frontend outputs from the deployed stacks', async () => {
       chatkit_session_url: 'https://4kq7x2m3abcdexyzrstuvwxyz0123.lambda-url.us-west-2.on.aws/',
       chatkit_lead_email_url: 'https://9zt5w1n8lmnopqrsrstuvwxyz0123.lambda-url.us-west-2.on.aws/',
       chatkit_api_url: 'https://c7h2a9t4streamingxyzw0123.lambda-url.us-west-2.on.aws/',
+      inbox_url: 'https://i8b0x5ownerpagesxyzuvwxyz0123.lambda-url.us-west-2.on.aws/',
     },
   });
   expect(seen).toEqual(
@@ -66,6 +67,7 @@ it('writes the frontend outputs from the deployed stacks', async () => {
       'DescribeStacks chatkit-lead-intake-session-prod',
       'DescribeStacks chatkit-lead-intake-lead-prod',
       'DescribeStacks chatkit-lead-intake-chat-prod',
+      'DescribeStacks chatkit-lead-intake-inbox-prod',
     ]),
   );
   const { stdout } = await run(['--stage', 'prod']);

@@ -32,6 +32,7 @@ const PORTS = {
   LOCAL_LEAD_PORT: 24102,
   LOCAL_CHAT_PORT: 24103,
   LOCAL_FILES_PORT: 24104,
+  LOCAL_INBOX_PORT: 24105,
 };
 const at = (port: number) => `http://127.0.0.1:${port}`;
 const CHAT = at(PORTS.LOCAL_CHAT_PORT);

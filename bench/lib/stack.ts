@@ -24,6 +24,7 @@ export const PORTS = {
   LOCAL_LEAD_PORT: 19102,
   LOCAL_CHAT_PORT: 19103,
   LOCAL_FILES_PORT: 19104,
+  LOCAL_INBOX_PORT: 19105,
 };
 /** A second stack's ports from a base (the scenarios that run their own stack: 19200, 19300...). */
 export const portsAt = (base: number) => ({
@@ -32,6 +33,7 @@ export const portsAt = (base: number) => ({
   LOCAL_LEAD_PORT: base + 2,
   LOCAL_CHAT_PORT: base + 3,
   LOCAL_FILES_PORT: base + 4,
+  LOCAL_INBOX_PORT: base + 9,
   LOCAL_SES_PORT: base + 5,
   LOCAL_SQS_PORT: base + 6,
   LOCAL_S3_PORT: base + 7,

@@ -11,6 +11,7 @@ export const TEST_STACK_ENV = {
   LOCAL_LEAD_PORT: '13102',
   LOCAL_CHAT_PORT: '13103',
   LOCAL_FILES_PORT: '13104',
+  LOCAL_INBOX_PORT: '13105',
   LOCAL_SCHEDULE_SECONDS: '0',
   // The scheduler (server-scheduled leads) would evaluate every test's conversations too: its own tests start a stack with it on.
   LOCAL_STREAMS: '0',

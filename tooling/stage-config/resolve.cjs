@@ -94,6 +94,15 @@ function resolveStage(stage, file = FILE) {
         'types (lower-case MIME types) and linkDays (1 to 3650)',
     );
   const alerts = channels().channelsFromStage(settings.alerts, { name: stage, deployed });
+  // Who may sign in to the owner's inbox: inbox.owners, or the lead recipients.
+  const inbox = settings.inbox || {};
+  const given = Array.isArray(inbox.owners) && inbox.owners.length > 0;
+  const owners = (given ? inbox.owners : String(settings.leadToEmail || '').split(','))
+    .map((o) => String(o).trim().toLowerCase())
+    .filter(Boolean);
+  if (given && !owners.every((o) => EMAIL.test(o)))
+    throw new Error(`stages.config.json: inbox.owners for stage '${stage}' must list email addresses (default: leadToEmail)`);
+  const inboxOwners = owners.filter((o) => EMAIL.test(o));
   return {
     ...settings,
     // The owner channels' variables for the lead functions ('' when a channel is off).
@@ -131,6 +140,21 @@ function resolveStage(stage, file = FILE) {
     // Usage counters (turns per user, new users per source IP, model calls per day): the chat
     // service owns the table, the session service counts new users in it.
     chatLimitsTable: `chatkit-lead-intake-chat-${stage}-limits`,
+    // The owner's inbox (services/inbox): the lead records (the lead service owns the table and
+    // writes each lead once; the inbox reads it and records outcomes), who may sign in, and what the
+    // inbox reads of the lead service (its ledger's deliveries, its trigger queue, its files links).
+    inboxLeadsTable: `chatkit-lead-intake-lead-${stage}-leads`,
+    inboxOwnersCsv: inboxOwners.join(','),
+    leadLedgerTable: `chatkit-lead-intake-lead-${stage}-dedupe`,
+    leadSpoolQueue: `chatkit-lead-intake-lead-${stage}-trigger-spool`,
+    inboxFilesUrl: deployed ? { 'Fn::ImportValue': `chatkit-lead-intake-lead-${stage}-files-url` } : 'local-function-url:files',
+    // Photos load from the files function and the S3 URL it redirects to (the page's CSP img-src).
+    inboxImgSources: deployed ? `https://*.lambda-url.${settings.region}.on.aws https://*.amazonaws.com` : 'http://127.0.0.1:*',
+    // Cookies only over https: deployed stages (local stages are plain http on loopback).
+    inboxSecureCookies: deployed ? 'true' : 'false',
+    // The inbox's address for the lead email and text: the inbox stack writes it to SSM (read on
+    // first use); locally the local stack's URL.
+    leadInboxUrl: deployed ? '' : 'local-function-url:inbox',
   };
 }
 
@@ -157,8 +181,11 @@ const SECRETS_READ = {
   chat: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'],
   // The lead, sweeper and scheduler functions: the OpenAI key, the token secret (client tokens, the
   // file links' and follow-up index's keys), the owner channels' secrets (the webhook's signing secret).
-  lead: (mode, channelSecrets) => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', ...channelSecrets],
+  // INBOX_URL: a plain String the inbox stack writes (the owner's links to a lead).
+  lead: (mode, channelSecrets) => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET', 'INBOX_URL', ...channelSecrets],
   files: () => ['CHATKIT_TOKEN_SECRET'],
+  // The inbox: its keys are derived from the token secret (the photo links are signed with it too).
+  inbox: () => ['CHATKIT_TOKEN_SECRET'],
 };
 function secretArns(stage, mode, channelSecrets) {
   const arn = (name) => ({

@@ -47,6 +47,8 @@ export const FUNCTION_URLS: Record<string, { portVar: string; port: number; outp
   chat: { portVar: 'LOCAL_CHAT_PORT', port: 3103, output: 'chatkit_api_url' },
   // The lead email's links to customers' photos (a GET from the owner's mail client).
   files: { portVar: 'LOCAL_FILES_PORT', port: 3104 },
+  // The owner's lead inbox (services/inbox): web pages, opened in a browser.
+  inbox: { portVar: 'LOCAL_INBOX_PORT', port: 3105, output: 'inbox_url' },
 };
 
 function port(env: NodeJS.ProcessEnv, name: string, dflt: number): number {

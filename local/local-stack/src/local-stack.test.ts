@@ -209,6 +209,7 @@ describe('npm run dev', () => {
         LOCAL_LEAD_PORT: 23102,
         LOCAL_CHAT_PORT: 23103,
         LOCAL_FILES_PORT: 23104,
+        LOCAL_INBOX_PORT: 23105,
       };
       const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_OUTPUTS_FILE: outputs };
       for (const [k, v] of Object.entries(ports)) env[k] = String(v);

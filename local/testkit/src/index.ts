@@ -347,6 +347,18 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
 }
 
 /** The test stack's alerts stand-in (texts and the webhook receiver). */
+/** The owner's lead inbox of the test stack (services/inbox). */
+export const inboxUrl = () => `http://${host()}:${env('TEST_LOCAL_INBOX_PORT')}`;
+
+/** A stack table by the end of its name (`-leads`, `-auth`...), as the local stack created it from the services' resources. */
+export async function tableEndingWith(suffix: string): Promise<string> {
+  const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
+  const names = (await dynamoClient().send(new ListTablesCommand({}))).TableNames ?? [];
+  const table = names.find((n) => n.endsWith(suffix) && !n.includes('-dedupe-'));
+  if (!table) throw new Error(`no *${suffix} table in DynamoDB Local (tables: ${names.join(', ')})`);
+  return table;
+}
+
 export const alertsEndpoint = () => `http://${host()}:${env('TEST_LOCAL_ALERTS_PORT')}`;
 /** The webhook secret the tests sign with (Standard Webhooks format). */
 export const TEST_WEBHOOK_SECRET = 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY2hhbm5lbC10ZXN0cw==';

@@ -31,8 +31,10 @@ export function leadSmsText(a: LeadAlert): string {
   const v = a.summary?.vehicle;
   const vehicle = v ? oneLine([v.year, v.make, v.model].filter((x) => x !== null && x !== '').join(' ')) : '';
   const need = oneLine(a.summary?.project_summary ?? '') || 'AI summary unavailable, see the email';
+  // The inbox link last, never cut (a link cut short opens nothing).
+  const link = a.inboxLink ?? '';
   return fitSegments([need, vehicle, name, callback], ([n, veh, who, cb]) =>
-    [`${head}: ${who}`, `${n}${veh ? ` (${veh})` : ''}`, cb].filter(Boolean).join('\n'),
+    [`${head}: ${who}`, `${n}${veh ? ` (${veh})` : ''}`, cb, link].filter(Boolean).join('\n'),
   );
 }
 

@@ -33,6 +33,8 @@ export interface LeadAlert {
    */
   update?: { leadSentAt: number } | null;
   lines: TranscriptLine[];
+  /** The lead's page in the owner's inbox, or null: the text's last line. */
+  inboxLink?: string | null;
   /** When the lead's ledger record was created (epoch seconds): with the thread, names the lead for the webhook id. */
   createdAt: number;
 }

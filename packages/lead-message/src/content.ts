@@ -18,6 +18,8 @@ export interface LeadEmailInput {
   lines: TranscriptLine[];
   /** Triage: an urgent lead (and whether the shop was closed when it went out), a follow-up of an earlier one. */
   flags?: LeadFlags;
+  /** The lead's page in the owner's inbox (services/inbox), or null: the first quick action. */
+  inboxLink?: string | null;
 }
 
 export interface LeadFlags {
@@ -119,8 +121,10 @@ export interface LeadEmailContent {
   sections: Section[];
 }
 
-export function actions(i: Pick<LeadEmailInput, 'contacts' | 'summary' | 'pageUrl' | 'threadId'>): Action[] {
+export function actions(i: Pick<LeadEmailInput, 'contacts' | 'summary' | 'pageUrl' | 'threadId' | 'inboxLink'>): Action[] {
   const out: Action[] = [];
+  const inbox = httpUrlOrNull(i.inboxLink ?? null);
+  if (inbox) out.push({ label: 'Open in inbox', href: inbox });
   const phone = i.contacts.phones.find(isE164);
   const email = i.contacts.emails.find(isSendableAddress);
   const s = i.summary;

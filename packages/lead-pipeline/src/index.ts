@@ -21,6 +21,7 @@ export {
   type Delivery,
   type Decision,
   type Evaluation,
+  type InboxEntry,
   type LeadAnswer,
   type LeadHooks,
   type LeadJob,

@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { Ledger, MemoryLedgerStore, type EvalCache, type Lease } from '@lead-intake/ledger';
-import { renderLeadEmail, type LeadFlags, type RenderedEmail } from '@lead-intake/lead-message';
+import { leadKind as leadKindLine, renderLeadEmail, type LeadFlags, type RenderedEmail } from '@lead-intake/lead-message';
 import { LeadSummarySchema, summarizeLead, type LeadSummary, type SummaryFailure } from '@lead-intake/lead-summary';
 import { computeShopState } from '@lead-intake/shop';
 import { EmailSendError } from '@lead-intake/ses-mailer';
@@ -95,6 +95,8 @@ export interface LeadHooks {
   /** The follow-up lookup or record failed (the lead still goes out, as a new one). */
   followUpFailed?(error: unknown, step: 'find' | 'remember'): void;
   transcriptFailed?(error: unknown): void;
+  /** The inbox's record of a filtered conversation could not be written (it is judged, and written, again later). */
+  inboxFailed?(error: unknown): void;
   leaseLost?(stage: 'release'): void;
 }
 
@@ -117,6 +119,17 @@ export interface LeadPorts {
   followUps?: {
     find(contacts: string[], threadId: string): Promise<{ threadId: string; sentAt: number } | null>;
     remember(contacts: string[], threadId: string): Promise<void>;
+  };
+  /**
+   * The owner's inbox (services/inbox): the lead's record, written with its deliveries (a delivery
+   * of its own, `inbox`, so a retry never writes it twice and a failed write is retried like a
+   * channel), and a conversation the triage held back (best effort: it is judged again later).
+   */
+  inbox?: {
+    record(entry: InboxEntry): Promise<string>;
+    filtered(entry: InboxEntry): Promise<void>;
+    /** The lead's page in the inbox (the email's and the text's link), or null. */
+    link(threadId: string): string | null;
   };
   /** The clock (tests freeze it): whether the shop is open when an urgent lead goes out. */
   now?: () => Date;
@@ -173,7 +186,8 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
         ...requestFlags(transcript),
       };
       const linked = withFileLinks(job.threadId, transcript, ports.fileLink);
-      const email = render(job, trigger, ports.profile, linked, contacts, summary, flags);
+      const inboxLink = ports.inbox?.link(job.threadId) ?? null;
+      const email = render(job, trigger, ports.profile, linked, contacts, summary, flags, inboxLink);
       const alert: LeadAlert = {
         threadId: job.threadId,
         trigger,
@@ -184,10 +198,13 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
         ...flags,
         lines: linked.lines,
         createdAt: lease.createdAt,
+        inboxLink,
       };
+      const entry = inboxEntry(job, trigger, linked, contacts, summary, flags, ports);
       const deliveries: Delivery[] = [
         { key: 'email', channel: 'email', send: () => ports.send(email, contacts.emails[0] ?? null) },
         ...(ports.alerts?.(alert, lease) ?? []),
+        ...(ports.inbox ? [{ key: 'inbox', channel: 'inbox', send: () => ports.inbox!.record(entry) }] : []),
       ];
       // What the lead carries: a request recorded after this read is owed an update (./update.ts).
       lease.carried = transcript.requests.map((r) => r.itemId);
@@ -196,8 +213,13 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
       return { sent: answer.sent, reason: answer.reason };
     }
 
-    // Not a customer (spam, test, vendor, job seeker): no alert; the ledger records what it was.
+    // Not a customer (spam, test, vendor, job seeker): no alert; the ledger records what it was,
+    // and the inbox keeps it in Filtered so the owner can rescue a misjudged one.
     const leadKind = decision === 'not_customer' && summary?.ok ? summary.summary.lead_kind : undefined;
+    if (leadKind && ports.inbox)
+      await ports.inbox
+        .filtered(inboxEntry(job, trigger, transcript, contacts, summary, requestFlagsOnly(transcript), ports, leadKind))
+        .catch((e) => ports.hooks?.inboxFailed?.(e));
     const released = await ports.ledger.release(lease, cache, { leadKind });
     if (released.kind === 'released') return { sent: false, reason: decision };
     if (released.kind === 'lost') {
@@ -290,7 +312,8 @@ async function summarize(
  */
 export function decide(trigger: LeadTrigger, contacts: Contacts, summary: SummaryResult | null, requested = false): Decision {
   if (!hasContact(contacts)) return 'no_contact';
-  if (summary?.ok && summary.summary.lead_kind !== 'customer') return 'not_customer';
+  // The owner's "This is a customer" (the inbox) overrules the triage.
+  if (summary?.ok && summary.summary.lead_kind !== 'customer' && trigger !== 'rescue') return 'not_customer';
   // A callback request or a picked drop-off time is handoff-ready by definition.
   if (trigger !== 'auto' || requested) return 'send';
   if (summary?.ok && summary.summary.urgency === 'urgent') return 'send';
@@ -309,6 +332,67 @@ export function withFileLinks(threadId: string, t: Transcript, link: LeadPorts['
   };
 }
 
+/** What the owner's inbox records of a lead (or of a conversation the triage held back). */
+export interface InboxEntry {
+  threadId: string;
+  kind: 'lead' | 'filtered';
+  /** Epoch seconds. */
+  at: number;
+  name: string | null;
+  phones: string[];
+  emails: string[];
+  vehicle: string | null;
+  need: string | null;
+  urgent: boolean;
+  afterHours: boolean;
+  followUpOf: string | null;
+  /** `Callback requested: ...` / `Preferred drop-off: ...`. */
+  request: string | null;
+  leadKind: string | null;
+  pageUrl: string | null;
+  trigger: string;
+  summary: LeadSummary | null;
+  flags: LeadFlags;
+}
+
+const requestFlagsOnly = (t: Transcript): LeadFlags => requestFlags(t);
+
+function inboxEntry(
+  job: LeadJob,
+  trigger: LeadTrigger,
+  t: Transcript,
+  contacts: Contacts,
+  summary: SummaryResult | null,
+  flags: LeadFlags,
+  ports: Pick<LeadPorts, 'now' | 'profile'>,
+  leadKind?: string,
+): InboxEntry {
+  const now = (ports.now ?? (() => new Date()))();
+  const s = summary?.ok ? summary.summary : null;
+  const v = s?.vehicle;
+  const vehicle = v ? [v.year, v.make, v.model].filter((x) => x !== null && x !== '').join(' ') || null : null;
+  const kind = leadKindLine(flags);
+  return {
+    threadId: job.threadId,
+    kind: leadKind ? 'filtered' : 'lead',
+    at: Math.floor(now.getTime() / 1000),
+    name: s?.customer_name || flags.callback?.name || null,
+    phones: contacts.phones,
+    emails: contacts.emails,
+    vehicle,
+    need: s?.project_summary || null,
+    urgent: s?.urgency === 'urgent',
+    afterHours: !computeShopState(now, ports.profile).shop_is_open_now,
+    followUpOf: flags.followUp?.threadId ?? null,
+    request: kind === 'New lead' || kind === 'Lead' ? null : kind,
+    leadKind: leadKind ?? null,
+    pageUrl: job.pageUrl ?? t.pageUrl ?? null,
+    trigger,
+    summary: s,
+    flags,
+  };
+}
+
 /** 7. The email. */
 export function render(
   job: Pick<LeadJob, 'threadId' | 'pageUrl'>,
@@ -318,8 +402,10 @@ export function render(
   contacts: Contacts,
   summary: SummaryResult | null,
   flags?: LeadFlags,
+  inboxLink?: string | null,
 ): RenderedEmail {
   return renderLeadEmail({
+    inboxLink,
     flags,
     shop: { name: profile.name, phone: profile.phone, assistantName: profile.assistantName, timezone: profile.timezone },
     threadId: job.threadId,

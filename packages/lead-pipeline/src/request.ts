@@ -10,7 +10,9 @@ export type LeadReason = (typeof LEAD_REASONS)[number];
  * customer asked for a call back or picked a drop-off time in the chat (strong, as a browser's
  * non-`auto` reasons are: a lease held meanwhile serves it before letting go).
  */
-export type LeadTrigger = LeadReason | 'request';
+export type LeadTrigger = LeadReason | 'request' | 'rescue';
+// `rescue`: the owner said "This is a customer" in the inbox for a conversation the triage held
+// back: its lead goes out once, whatever the triage said (services/inbox, through the trigger spool).
 
 export const THREAD_ID = /^cthr_[A-Za-z0-9_-]{1,128}$/;
 

@@ -12,6 +12,12 @@ export type Weekday = (typeof WEEKDAYS)[number];
 export type Period = [string, string];
 
 export interface ShopProfile {
+  /**
+   * The shop's id: lower-case letters, digits and `-` (`craigs-autos`). Part of the keys of what is
+   * stored per shop (the owner's lead inbox), so one table can hold many shops. Never change it
+   * once leads are recorded. Default: the name, lower-cased, other characters as `-`.
+   */
+  id: string;
   name: string;
   timezone: string;
   phone: string;
@@ -125,8 +131,13 @@ export function validateShopProfile(raw: unknown): ShopProfile {
     if (i > 0 && minutesOf(t) <= minutesOf(dropOffTimes[i - 1] as string))
       throw new ShopProfileError(`dropOffTimes[${i}]`, 'must come after the time before it (ascending, no repeats)');
   });
+  const name = text(r.name, 'name');
+  const id = r.id === undefined ? slug(name) : r.id;
+  if (typeof id !== 'string' || !SHOP_ID.test(id))
+    throw new ShopProfileError('id', 'must be 1-40 of a-z, 0-9 and -, starting with a letter or digit (e.g. "craigs-autos")');
   return {
-    name: text(r.name, 'name'),
+    id,
+    name,
     timezone,
     phone,
     assistantName: text(r.assistantName, 'assistantName'),
@@ -136,6 +147,15 @@ export function validateShopProfile(raw: unknown): ShopProfile {
     dropOffTimes: dropOffTimes as string[],
   };
 }
+
+export const SHOP_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const slug = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/['’]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40) || 'shop';
 
 let cached: ShopProfile | undefined;
 

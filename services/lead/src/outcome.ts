@@ -107,7 +107,7 @@ export function leadHooks(r: Reporter, log: Record<string, unknown>, what: 'lead
       }),
     leaseLost: () => logger.warn('lease lost before release', log),
     delivered: (channel, id, recorded) => {
-      metrics.addMetric('AlertsSent', MetricUnit.Count, 1);
+      metrics.addMetric(channel === 'inbox' ? 'InboxRecorded' : 'AlertsSent', MetricUnit.Count, 1);
       if (recorded) logger.info('alert delivered', { ...log, channel, id });
       else logger.warn('alert delivered but the ledger could not record it: one duplicate is possible', { ...log, channel, id });
     },
@@ -115,6 +115,13 @@ export function leadHooks(r: Reporter, log: Record<string, unknown>, what: 'lead
       metrics.addMetric('AlertFailures', MetricUnit.Count, 1);
       if (status === 'failed') metrics.addMetric('LeadsFailed', MetricUnit.Count, 1);
       logger.error('alert failed; retried without resending the others', { ...log, channel, code, ledgerStatus: status });
+    },
+    inboxFailed: (e) => {
+      metrics.addMetric('InboxRecordFailures', MetricUnit.Count, 1);
+      logger.warn('inbox record of a filtered conversation not written (it is judged again later)', {
+        ...log,
+        errorName: (e as Error)?.name,
+      });
     },
     followUpFailed: (e, step) => {
       metrics.addMetric('FollowUpLookupFailures', MetricUnit.Count, 1);

@@ -15,6 +15,7 @@ import {
   type Delivery,
   type LeadAnswer,
   type LeadJob,
+  type InboxEntry,
   type LeadPorts,
   type UpdateAnswer,
   type UpdateJob,
@@ -25,6 +26,8 @@ import { signedLink } from '@lead-intake/attachments';
 import { takesAlert, type LeadAlert } from '@lead-intake/alerts';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
 import { loadShopProfile } from '@lead-intake/shop';
+import { InboxStore, type NewInboxLead } from '@lead-intake/inbox-store';
+import { httpUrlOrNull } from '@lead-intake/http/fields';
 import { StoreTranscriptSource, DynamoThreadStore } from '@lead-intake/thread-store';
 import { FallbackTranscriptSource, HostedChatKitSource, type TranscriptSource } from '@lead-intake/transcript';
 import { DailyBudget } from '@lead-intake/usage-limits';
@@ -49,6 +52,7 @@ export class Pipeline {
   private sesOnce?: ReturnType<typeof createSesClient>;
   private contactIndexOnce?: ContactIndex;
   private summaryBudgetOnce?: DailyBudget;
+  private inboxOnce?: InboxStore;
   /** Hosted threads' owners (or null: no such thread), kept a while: unknown ids do not reach OpenAI every time. */
   private readonly hostedOwners = new Map<string, { owner: string | null; until: number }>();
   /** The channels' secrets (a webhook's signing secret: SSM, read on first use and kept 15 minutes). */
@@ -129,8 +133,9 @@ export class Pipeline {
    * Runs one job for a lease holder (the endpoint, the sweeper, a spooled trigger, the scheduler);
    * an unknown thread (or another user's) is a ThreadNotFoundError. `log` names where it came from.
    */
-  run(job: LeadJob, secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): Promise<LeadAnswer> {
-    return runLead(job, this.ports(secrets, remainingMs, { threadId: job.threadId, ...log }));
+  async run(job: LeadJob, secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>): Promise<LeadAnswer> {
+    const inboxUrl = await this.inboxUrl();
+    return runLead(job, this.ports(secrets, remainingMs, { threadId: job.threadId, ...log }, 'lead', inboxUrl));
   }
 
   /** One request's update to a lead already sent (@lead-intake/lead-pipeline `runRequestUpdate`), for its record's lease holder. */
@@ -138,8 +143,53 @@ export class Pipeline {
     return runRequestUpdate(job, this.ports(secrets, remainingMs, { threadId: job.threadId, requestId: job.requestId, ...log }, 'update'));
   }
 
+  private inboxUrlOnce?: () => Promise<string>;
+  /**
+   * The owner's inbox address (the links to a lead): the setting (local stages), else the SSM
+   * parameter INBOX_URL the inbox stack writes (read once, kept 15 minutes). Unreadable: no link
+   * (logged), the lead goes out all the same.
+   */
+  private async inboxUrl(): Promise<string | null> {
+    const { inbox, secretsSsmPath } = this.host.settings;
+    if (inbox.url || !inbox.table || !secretsSsmPath) return inbox.url;
+    this.inboxUrlOnce ??= lazySecret('INBOX_URL', { ssmPath: secretsSsmPath, env: {} });
+    try {
+      return httpUrlOrNull(await this.inboxUrlOnce());
+    } catch (e) {
+      this.host.logger.warn('inbox address unavailable; the lead goes out without its inbox link', { errorName: (e as Error)?.name });
+      return null;
+    }
+  }
+
+  /** The inbox's record of a lead (or of a filtered conversation): the port's side, keyed by the shop's id. */
+  private inboxPort(inboxUrl: string | null): LeadPorts['inbox'] {
+    const { table, retentionDays } = this.host.settings.inbox;
+    if (!table) return undefined;
+    const store = (this.inboxOnce ??= new InboxStore({ tableName: table }));
+    const shopId = loadShopProfile().id;
+    const toRecord = (e: InboxEntry): NewInboxLead => ({
+      ...e,
+      shopId,
+      summary: e.summary ? JSON.stringify(e.summary) : null,
+      flags: JSON.stringify(e.flags),
+      expiresAt: e.at + retentionDays * 86400,
+    });
+    return {
+      // The ledger keeps an id per delivery: the record's key.
+      record: async (e) => (await store.recordLead(toRecord(e)), `${shopId}/${e.threadId}`),
+      filtered: async (e) => void (await store.recordFiltered(toRecord(e))),
+      link: (threadId) => (inboxUrl ? new URL(`leads/${encodeURIComponent(threadId)}`, inboxUrl).toString() : null),
+    };
+  }
+
   /** The steps' ports for one invocation; `remainingMs` is the invocation's time left. */
-  private ports(secrets: LeadSecrets, remainingMs: number, log: Record<string, unknown>, what: 'lead' | 'update' = 'lead'): LeadPorts {
+  private ports(
+    secrets: LeadSecrets,
+    remainingMs: number,
+    log: Record<string, unknown>,
+    what: 'lead' | 'update' = 'lead',
+    inboxUrl: string | null = null,
+  ): LeadPorts {
     const { settings } = this.host;
     const apiKey = secrets.OPENAI_API_KEY!;
     const { filesUrl, linkDays } = settings.attachments;
@@ -153,6 +203,7 @@ export class Pipeline {
           ? (this.contactIndexOnce ??= new ContactIndex({ tableName: contactsTable, key: contactKey, windowSeconds }))
           : undefined,
       alerts: (alert, lease) => this.alertDeliveries(alert, lease),
+      inbox: what === 'lead' ? this.inboxPort(inboxUrl) : undefined,
       fileLink:
         filesUrl && linkSecret
           ? (threadId, attachmentId) =>

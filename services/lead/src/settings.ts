@@ -67,6 +67,14 @@ export function readSettings(env: Env = process.env, channels: readonly ChannelM
       bucket: env.LEAD_ATTACHMENTS_BUCKET || null,
       linkDays: intSetting(env, 'LEAD_FILE_LINK_DAYS', 90, { min: 1, max: 3650 }),
     },
+    // The owner's inbox (services/inbox): each lead's record, kept as long as the conversation.
+    inbox: {
+      table: env.LEAD_INBOX_TABLE || null,
+      retentionDays: intSetting(env, 'LEAD_RETENTION_DAYS', 365, { min: 1, max: 3650 }),
+      // The inbox's address for the links to a lead: given (local stages), else the SSM parameter
+      // INBOX_URL (deployed: the inbox stack writes it), else none (no link).
+      url: httpUrlOrNull(env.LEAD_INBOX_URL),
+    },
     /**
      * The owner's channels beside email this stage has on (stages.config.json `alerts`; each
      * channel module in packages/alerts/src/channels reads and checks its own variables).

@@ -1,0 +1,57 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InboxStore } from '@lead-intake/inbox-store';
+import { deliveriesOf, TriggerSpool, type LedgerRecord } from '@lead-intake/ledger';
+import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
+import { DynamoThreadStore } from '@lead-intake/thread-store';
+import { UsageLimits } from '@lead-intake/usage-limits';
+import { AuthStore } from './auth';
+import { signinEmail } from './views/email';
+import type { InboxSettings } from './settings';
+
+/** The inbox's clients, made once per instance on first use. */
+export interface Deps {
+  auth: AuthStore;
+  inbox: InboxStore;
+  limits(): UsageLimits;
+  threads(): DynamoThreadStore;
+  spool(): TriggerSpool;
+  sendLink(to: string, link: string): Promise<void>;
+  /** The ledger's deliveries of these threads' leads (one BatchGetItem per 100). */
+  deliveries(threadIds: string[]): Promise<Map<string, Record<string, { id: string; at: number }>>>;
+}
+
+let made: Deps | undefined;
+
+export function deps(s: InboxSettings): Deps {
+  if (made) return made;
+  const client = new DynamoDBClient({ maxAttempts: 3 });
+  const doc = DynamoDBDocumentClient.from(client);
+  let limits: UsageLimits | undefined;
+  let threads: DynamoThreadStore | undefined;
+  let spool: TriggerSpool | undefined;
+  let ses: ReturnType<typeof createSesClient> | undefined;
+  made = {
+    auth: new AuthStore(s.authTable, client),
+    inbox: new InboxStore({ tableName: s.leadsTable, client }),
+    limits: () => (limits ??= new UsageLimits({ tableName: s.authTable, client })),
+    threads: () => (threads ??= new DynamoThreadStore({ tableName: s.threadsTable })),
+    spool: () => (spool ??= new TriggerSpool(s.leadSpoolQueue)),
+    async sendLink(to, link) {
+      const m = signinEmail(link);
+      await sendEmail((ses ??= createSesClient()), { from: s.from, to: [to], subject: m.subject, text: m.text, html: m.html });
+    },
+    async deliveries(threadIds) {
+      const out = new Map<string, Record<string, { id: string; at: number }>>();
+      const ids = [...new Set(threadIds)];
+      for (let i = 0; i < ids.length; i += 100) {
+        const got = await doc.send(
+          new BatchGetCommand({ RequestItems: { [s.ledgerTable]: { Keys: ids.slice(i, i + 100).map((thread_id) => ({ thread_id })) } } }),
+        );
+        for (const r of got.Responses?.[s.ledgerTable] ?? []) out.set(String(r.thread_id), deliveriesOf(r as LedgerRecord));
+      }
+      return out;
+    },
+  };
+  return made;
+}
