@@ -337,6 +337,9 @@ export async function leadEnv(over: Record<string, string | undefined> = {}): Pr
     LEAD_SMS_ORIGINATION_IDENTITY: undefined,
     LEAD_WEBHOOK_URL: undefined,
     LEAD_WEBHOOK_SECRET: undefined,
+    // No inbox records unless a test asks (the stack's own lead function writes them).
+    LEAD_INBOX_TABLE: undefined,
+    LEAD_INBOX_URL: undefined,
     SECRETS_SSM_PATH: undefined,
     POWERTOOLS_METRICS_DISABLED: 'true',
     // Logged as deployed: test/jest/environment.cjs keeps it out of the output (unless the test fails)

@@ -25,7 +25,7 @@ nav ul{display:flex;gap:4px;margin:0;padding:0;list-style:none}
 nav a{display:flex;align-items:center;min-height:44px;padding:0 12px;border-radius:8px;text-decoration:none}
 nav a[aria-current=page]{background:var(--bg);font-weight:600}
 .who{margin-left:auto;display:flex;gap:8px;align-items:center;color:var(--muted);font-size:14px}
-main{max-width:760px;margin:0 auto;padding:12px}
+main{max-width:960px;margin:0 auto;padding:12px}
 h1{font-size:24px;margin:8px 0}
 h2{font-size:15px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:0 0 8px}
 .head{display:flex;align-items:center;justify-content:space-between;gap:8px;flex-wrap:wrap}
@@ -48,7 +48,7 @@ button.link{background:none;color:var(--accent);padding:0 8px;font-weight:400}
 button[aria-pressed=true]{outline:3px solid var(--text);outline-offset:1px}
 .filters{display:grid;grid-template-columns:1fr;gap:0 12px}
 .filters .go{align-self:end}
-@media (min-width:640px){.filters{grid-template-columns:2fr 1fr 1fr 1fr 1fr auto}}
+@media (min-width:640px){.filters{grid-template-columns:2fr repeat(4,minmax(120px,1fr)) auto}}
 .leads{list-style:none;margin:12px 0;padding:0}
 .lead{background:var(--card);border:1px solid var(--line);border-radius:10px;margin:8px 0}
 .row{

@@ -89,6 +89,8 @@ async function route(req: Request, keys: Keys, secret: string): Promise<Result> 
       body: asset.body,
     };
   }
+  // No icon: an empty answer the browser keeps (rather than a 404 on every page).
+  if (path === '/favicon.ico') return { statusCode: 204, headers: { 'cache-control': 'public, max-age=86400' }, body: '' };
   if (path === '/signin' && method === 'GET') return signinForm(req, keys);
   if (path === '/signin' && method === 'POST') return requestLink(req, keys);
   if (path === '/auth' && method === 'GET') {

@@ -110,13 +110,17 @@ function listQuery(req: Request, view: 'lead' | 'filtered'): ListQuery & { fromD
 }
 
 const CHANNEL_LABEL = (key: string) => (key === 'email' ? 'Email' : key === 'webhook' ? 'Webhook' : key.startsWith('sms_') ? 'Text' : key);
+/** The deliveries to the owner (the inbox's own record is not one). */
+const toOwner = (ds: Record<string, { at: number }>) => Object.entries(ds).filter(([key]) => key !== 'inbox');
 
 async function list(req: Request, ctx: OwnerContext, view: 'lead' | 'filtered'): Promise<Result> {
   const query = listQuery(req, view);
   const d = deps(ctx.settings);
   const page = await d.inbox.list(shop().id, query);
   const delivered = view === 'lead' && page.leads.length ? await d.deliveries(page.leads.map((l) => l.threadId)) : new Map();
-  const channels = new Map([...delivered].map(([id, ds]): [string, string[]] => [id, [...new Set(Object.keys(ds).map(CHANNEL_LABEL))]]));
+  const channels = new Map(
+    [...delivered].map(([id, ds]): [string, string[]] => [id, [...new Set(toOwner(ds).map(([key]) => CHANNEL_LABEL(key)))]]),
+  );
   if (req.wantsJson)
     return {
       statusCode: 200,
@@ -183,7 +187,7 @@ async function detail(threadId: string, ctx: OwnerContext): Promise<Result> {
     lines,
     flags: flags ?? undefined,
   });
-  const deliveries = Object.entries(delivered.get(threadId) ?? {})
+  const deliveries = toOwner(delivered.get(threadId) ?? {})
     .map(([key, v]) => ({ label: CHANNEL_LABEL(key), at: v.at }))
     .sort((a, b) => a.at - b.at);
   ctx.logger.info('inbox: lead opened', { threadId });
@@ -235,6 +239,10 @@ async function change(threadId: string, what: 'outcome' | 'note', req: Request, 
 /** "This is a customer": recorded, then the lead service asked for the lead (its sweeper sends it, once: the ledger decides). */
 async function rescueLead(threadId: string, ctx: OwnerContext): Promise<Result> {
   const d = deps(ctx.settings);
+  const found = await d.inbox.get(shop().id, threadId);
+  if (!found) throw new NotFoundInInbox(threadId);
+  // Already a lead (sent, or a second click after it went out): its page, nothing asked again.
+  if (found.lead.kind === 'lead') return redirect(`/leads/${threadId}`);
   const owner = await d.threads().threadOwner(threadId);
   if (!owner) throw new NotFoundInInbox(threadId);
   await d.inbox.rescue(shop().id, threadId, ctx.session.email);

@@ -76,8 +76,8 @@ export function detailPage(v: DetailView): string {
       `<time datetime="${new Date(l.at * 1000).toISOString()}">${esc(when(l.at, v.timeZone))} (${age(l.at, v.now)})</time>` +
       `${toContact}${l.urgent ? ' · <strong>Urgent</strong>' : ''}${l.afterHours ? ' · after hours' : ''}</p>` +
       (l.followUpOf ? `<p>Follow-up of <a href="/leads/${encodeURIComponent(l.followUpOf)}">an earlier lead</a>.</p>` : '') +
-      outcome +
-      v.sections.map(sectionHtml).join('') +
+      // The customer's contacts first (call, then record it), then the outcome, then what the email has.
+      v.sections.map((s) => sectionHtml(s) + (s.kind === 'actions' ? outcome : '')).join('') +
       (v.transcriptMissing ? `<section class="card"><h2>Transcript</h2><p>The conversation is no longer kept.</p></section>` : '') +
       `<section class="card"><h2>Deliveries</h2>${deliveries}</section>` +
       `<section class="card"><h2>History</h2>${history}</section>` +
