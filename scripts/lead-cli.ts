@@ -31,6 +31,7 @@ import { objectKey, S3FileStore } from '@lead-intake/attachments';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import OpenAI from 'openai';
 import { chatkitModeSetting } from '@lead-intake/config/settings';
+import { InboxStore } from '@lead-intake/inbox-store';
 import { deliveriesOf, DynamoLedgerStore, Ledger, mayClearForResend, RESENDABLE, type LedgerRecord } from '@lead-intake/ledger';
 import { LEAD_REASONS, previewLead, THREAD_ID, type LeadReason } from '@lead-intake/lead-pipeline';
 import { loadShopProfile } from '@lead-intake/shop';
@@ -271,7 +272,7 @@ async function main() {
       flags.yes !== true &&
       !(await confirm(
         `Delete ${ids.length} conversation(s) of this customer from ${tableName} ` +
-          `(${ids.join(', ')}), and the summaries the ledger kept for them? This cannot be undone.`,
+          `(${ids.join(', ')}), the summaries the ledger kept for them, and their records in the owner's inbox? This cannot be undone.`,
       ))
     ) {
       console.log('Nothing changed.');
@@ -292,8 +293,14 @@ async function main() {
       await threads.deleteThread(id, owner);
       await store.forgetSummary(id);
     }
+    // The owner's inbox: each lead's record and its history of outcomes and notes (they hold the customer's name and contacts).
+    const inboxTable = t.env.LEAD_INBOX_TABLE;
+    const inboxRows = inboxTable
+      ? await new InboxStore({ tableName: inboxTable, client: t.dynamo }).forget(loadShopProfile().id, ids)
+      : 0;
     console.log(
-      `Deleted ${ids.length} conversation(s) of the customer of ${threadId} and ${removed} file(s) they shared; the ledger keeps ` +
+      `Deleted ${ids.length} conversation(s) of the customer of ${threadId}, ${removed} file(s) they shared and ` +
+        `${inboxRows} inbox row(s) (leads and their history); the ledger keeps ` +
         `only whether each lead was sent. Lead emails already delivered are in the shop's mailbox.`,
     );
     return;

@@ -17,6 +17,7 @@ import {
   clientTokenFor,
   ledgerTableName,
   documentClient,
+  dynamoClient,
   emulator,
   ledgerRecord,
   leadAuth,
@@ -24,8 +25,10 @@ import {
   postJson,
   sesEmails,
   stackUrls,
+  tableEndingWith,
   threads,
 } from '@lead-intake/testkit';
+import { InboxStore } from '@lead-intake/inbox-store';
 import { TEST_STACK_ENV } from './jest/stack-env';
 
 /** `npm run lead -- preview|status|resend` against the local stack the tests run. */
@@ -173,9 +176,14 @@ it('forget deletes every conversation of the thread’s customer (asking first),
   ).toBe(200);
   const input = { content: [{ type: 'input_text', text: 'my plate' }], attachments: [photo.id], inference_options: {} };
   expect((await chatRequest({ type: 'threads.add_user_message', params: { thread_id: other, input } }, { token: owner })).status).toBe(200);
+  // The owner's inbox holds the lead and a note about it (the customer's name and contacts).
+  const inbox = new InboxStore({ tableName: await tableEndingWith('-leads'), client: dynamoClient() });
+  await inbox.change('craigs-autos', id, { note: 'Called back, wants a quote' }, 'victor@craigs.autos');
+  expect((await inbox.get('craigs-autos', id))?.history).toHaveLength(1);
   const res = await cli(['forget', id, '--yes']);
   expect(res.stdout).toContain('Deleted 2 conversation(s) of the customer of');
-  expect(res.stdout).toContain('and 1 file(s) they shared');
+  expect(res.stdout).toContain(', 1 file(s) they shared and 2 inbox row(s)');
+  expect(await inbox.get('craigs-autos', id)).toBeNull();
   // The photo's bytes and its record are gone too.
   expect((await fetch(photo.preview_url)).status).toBe(404);
   expect((await chatRequest({ type: 'attachments.delete', params: { attachment_id: photo.id } }, { token: owner })).status).toBe(404);
