@@ -115,6 +115,7 @@ ${[
   ),
   ...(r.serverScheduled ? scheduledRows(r.serverScheduled, yes) : []),
   ...(r.callback ? callbackRows(r.callback, yes) : []),
+  ...(r.inbox ? inboxRows(r.inbox, yes) : []),
 ].join('\n')}
 
 Self-hosted mode (the default) unless a row says otherwise. Warm latency through the local
@@ -159,6 +160,13 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   after each assistant message an
   \`auto\` trigger, then \`idle\`, then \`pagehide\` from two tabs at once.
 - **Render**: \`renderLeadEmail\` on a 200-message transcript, 500 runs after 50 warm-up runs.
+- **The owner's inbox**: 1,000 lead records over 90 days written into the bench stack's table as
+  the pipeline writes them, a session made through the real link (\`POST /auth\`), then ${r.inbox?.runs ?? 200}
+  requests of the list page (the newest 50, the deliveries of each read from the ledger in one batch)
+  after 20 warm-up ones, timed from the request to the whole page over the local Function URL; the
+  same with a phone search (a filter reads on through the index: all 1,000 here). The bytes are the
+  files the page loads besides itself (\`services/inbox/src/assets.ts\`). Its figures come from
+  \`npm run bench -- --inbox-only\` (its own bench stack) when the main run predates it.
 - **Chat**: ${r.chat.warmupTurns} warm-up turns first (discarded: DynamoDB Local is a JVM whose first few hundred
   requests on a code path run interpreted), then ${r.chat.turnsMeasured} turns on one thread alternating with the
   same streamed request straight to the emulator; each figure is the difference of the medians.
@@ -288,6 +296,23 @@ function scheduledRows(s: any, yes: (b: boolean) => string): string[] {
       `${s.chatAddedFirstByteWithSchedulerMs} ms (the main run, scheduler off: ${s.chatAddedFirstByteWithoutSchedulerMs} ms)`,
       `no change: the turn never waits for lead work`,
       `|`,
+    ),
+  ];
+}
+
+function inboxRows(i: any, yes: (b: boolean) => string): string[] {
+  return [
+    row(
+      `the owner's inbox: the list page of a stage holding ${i.leads} leads, request to whole page (p50 / p99, ${i.runs} runs)`,
+      `${i.listP50Ms} / ${i.listP99Ms} ms (with a phone search: ${i.searchP50Ms} / ${i.searchP99Ms} ms)`,
+      `p50 <= 50 ms`,
+      `${yes(i.listP50Ms <= 50)}`,
+    ),
+    row(
+      `the owner's inbox: what the page ships`,
+      `${i.javascriptBytes} bytes of JavaScript, ${i.cssBytes} bytes of CSS (no other file, no CDN)`,
+      `<= 30 KB of JavaScript`,
+      `${yes(i.javascriptBytes <= 30 * 1024)}`,
     ),
   ];
 }

@@ -6,6 +6,7 @@
  *   npm run bench                       every scenario
  *   npm run bench -- --scheduled-only   only the server-scheduled leads, printed (nothing written)
  *   npm run bench -- --callback-only    only the callback speed to lead, printed (nothing written)
+ *   npm run bench -- --inbox-only       only the inbox list page (its own bench stack), printed (nothing written)
  *   npm run bench -- --doc-only         rewrites docs/performance.md from bench/results.json
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { render } from './scenarios/render';
 import { serverScheduled } from './scenarios/server-scheduled';
 import { callbackSpeed } from './scenarios/callback';
 import { warmLatency } from './scenarios/warm-latency';
+import { inboxList } from './scenarios/inbox';
 
 async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -37,6 +39,7 @@ async function main() {
     results.render200 = render();
     results.memory200 = await memory(fx);
     results.chat = await chat(cold.chatFirstTurn.firstByteMedianMs);
+    results.inbox = await inboxList();
     results.machine = {
       node: process.version,
       cpus: cpus().length,
@@ -62,6 +65,20 @@ if (process.argv.includes('--callback-only')) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   callbackSpeed().then(
     (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
+    (e) => (console.error(e), process.exit(1)),
+  );
+} else if (process.argv.includes('--inbox-only')) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  (async () => {
+    const stack = await startStack();
+    try {
+      console.log(JSON.stringify(await inboxList(), null, 2));
+    } finally {
+      stack.kill('SIGTERM');
+      await new Promise((r) => stack.once('exit', r));
+    }
+  })().then(
+    () => process.exit(0),
     (e) => (console.error(e), process.exit(1)),
   );
 } else if (process.argv.includes('--scheduled-only')) {

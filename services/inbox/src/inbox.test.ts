@@ -181,6 +181,7 @@ describe('signing in', () => {
     const b = await session();
     const c = await session();
     const other = await session(OTHER_OWNER);
+    expect((await http('/', { cookie: b })).text).toContain('action="/signout-all"');
     const out = await http('/signout-all', { cookie: b, form: { csrf: await csrfOf(b) } });
     expect(out.status).toBe(303);
     expect((await http('/', { cookie: b })).status).toBe(303);

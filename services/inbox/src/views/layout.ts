@@ -22,7 +22,9 @@ export function layout(p: Page): string {
       `</ul></nav>` +
       `<div class="who"><span>${esc(p.session.email)}</span>` +
       `<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(p.session.csrf)}">` +
-      `<button type="submit" class="link">Sign out</button></form></div>`
+      `<button type="submit" class="link">Sign out</button></form>` +
+      `<form method="post" action="/signout-all"><input type="hidden" name="csrf" value="${esc(p.session.csrf)}">` +
+      `<button type="submit" class="link">Sign out everywhere</button></form></div>`
     : '';
   return (
     `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">` +
