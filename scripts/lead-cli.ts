@@ -295,9 +295,7 @@ async function main() {
     }
     // The owner's inbox: each lead's record and its history of outcomes and notes (they hold the customer's name and contacts).
     const inboxTable = t.env.LEAD_INBOX_TABLE;
-    const inboxRows = inboxTable
-      ? await new InboxStore({ tableName: inboxTable, client: t.dynamo }).forget(loadShopProfile().id, ids)
-      : 0;
+    const inboxRows = inboxTable ? await new InboxStore({ tableName: inboxTable, client: t.dynamo }).forget(loadShopProfile().id, ids) : 0;
     console.log(
       `Deleted ${ids.length} conversation(s) of the customer of ${threadId}, ${removed} file(s) they shared and ` +
         `${inboxRows} inbox row(s) (leads and their history); the ledger keeps ` +

@@ -170,7 +170,7 @@ it('an owner signs in with the emailed link, works a lead to Contacted and sees 
     await page.screenshot({ path: join(SHOTS, 'inbox-detail-phone.png'), fullPage: true });
 
     // Sign out: the inbox is closed again.
-    await page.click('text=Sign out');
+    await page.click('button:text-is("Sign out")');
     await page.waitForURL(/\/signin$/);
     await page.goto(`${inboxUrl()}/`);
     expect(new URL(page.url()).pathname).toBe('/signin');

@@ -1,6 +1,17 @@
 import { InboxStore, type NewInboxLead } from '@lead-intake/inbox-store';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
-import { clearSes, dynamoClient, inboxUrl, sesEmails, tableEndingWith } from '@lead-intake/testkit';
+import {
+  applyEnv,
+  clearSes,
+  dynamoClient,
+  dynamoEndpoint,
+  inboxUrl,
+  lambdaContext,
+  sesEmails,
+  sesEndpoint,
+  tableEndingWith,
+  urlEvent,
+} from '@lead-intake/testkit';
 import { AuthStore, deriveKeys, ownerKey, randomToken, readSessionCookie, sessionCookieValue } from './auth';
 
 /**
@@ -200,6 +211,59 @@ describe('signing in', () => {
     const sixth = await http('/signin', { cookie: signin, form: { csrf, email, next: '/' } });
     expect(sixth.status).toBe(429);
     expect(sixth.text).toContain('Too many sign-in links were asked for');
+  });
+
+  it('limits link requests per source network too (the function in-process, from a network of its own)', async () => {
+    applyEnv({
+      STAGE: 'local',
+      INBOX_OWNERS: `${OWNER},${OTHER_OWNER}`,
+      INBOX_FROM_EMAIL: OWNER,
+      INBOX_LEADS_TABLE: await tableEndingWith('-leads'),
+      INBOX_AUTH_TABLE: await tableEndingWith('-auth'),
+      CHAT_THREADS_TABLE: 'unused',
+      LEAD_DEDUPE_TABLE_NAME: 'unused',
+      LEAD_SPOOL_QUEUE_NAME: 'unused',
+      INBOX_SECURE_COOKIES: 'false',
+      INBOX_LINKS_PER_NETWORK_PER_HOUR: '3',
+      CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
+      SECRETS_SSM_PATH: undefined,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+      AWS_ENDPOINT_URL_SES: sesEndpoint(),
+      AWS_REGION: 'us-west-2',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    let handler: any;
+    jest.isolateModules(() => {
+      handler = require('./handler').handler;
+    });
+    // A network no other test uses (TEST-NET-3), one address each time: only the network's counter can refuse.
+    const network = `203.0.113.${1 + (Date.now() % 200)}`;
+    const call = async (path: string, o: { method?: string; body?: string; cookie?: string } = {}) => {
+      const e = urlEvent({
+        method: o.method ?? 'GET',
+        body: o.body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(o.cookie ? { cookie: o.cookie } : {}) },
+      });
+      e.rawPath = path;
+      e.requestContext.http.path = path;
+      e.requestContext.http.sourceIp = network;
+      return handler(e, lambdaContext());
+    };
+    const form = await call('/signin');
+    const signin = (form.cookies as string[])[0]!.split(';')[0]!;
+    const csrf = field(form.body, 'csrf')!;
+    const ask = (n: number) =>
+      call('/signin', {
+        method: 'POST',
+        cookie: signin,
+        body: new URLSearchParams({ csrf, email: `net-${n}-${Date.now()}@example.com` }).toString(),
+      });
+    for (let n = 0; n < 3; n++) expect((await ask(n)).statusCode).toBe(200);
+    const refused = await ask(3);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toContain('Too many sign-in links were asked for');
   });
 
   it('refuses a sign-in form without its CSRF token', async () => {
