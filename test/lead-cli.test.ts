@@ -234,7 +234,9 @@ it('status shows each channel; resend --channel webhook sends the webhook again 
   await clearAlerts();
   const id = await sentThread('u-cli-channels', '415-555-0612');
   const shown = JSON.parse((await cli(['status', id])).stdout);
-  expect(Object.keys(shown.channels)).toHaveLength(3);
+  // The email, one text, the webhook, and the lead's record in the owner's inbox.
+  expect(Object.keys(shown.channels)).toHaveLength(4);
+  expect(shown.channels.inbox).toMatch(/^delivered .* \(craigs-autos\/cthr_.+\)$/);
   expect(shown.channels.email).toMatch(/^delivered 2\d{3}-.* \(.+\)$/);
   expect(shown.channels.webhook).toMatch(/^delivered .* \(msg_.+\)$/);
   expect(Object.keys(shown.channels).filter((k) => k.startsWith('sms_'))).toHaveLength(1);

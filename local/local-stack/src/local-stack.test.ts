@@ -231,6 +231,7 @@ describe('npm run dev', () => {
             chatkit_session_url: 'http://127.0.0.1:23101/',
             chatkit_lead_email_url: 'http://127.0.0.1:23102/',
             chatkit_api_url: 'http://127.0.0.1:23103/',
+            inbox_url: 'http://127.0.0.1:23105/',
           },
         });
         for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);

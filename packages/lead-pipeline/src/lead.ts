@@ -15,6 +15,7 @@ import {
   type Transcript,
   type TranscriptSource,
 } from '@lead-intake/transcript';
+import type { NewInboxLead } from '@lead-intake/inbox-store';
 import type { LeadTrigger } from './request';
 
 /**
@@ -332,28 +333,15 @@ export function withFileLinks(threadId: string, t: Transcript, link: LeadPorts['
   };
 }
 
-/** What the owner's inbox records of a lead (or of a conversation the triage held back). */
-export interface InboxEntry {
-  threadId: string;
-  kind: 'lead' | 'filtered';
-  /** Epoch seconds. */
-  at: number;
-  name: string | null;
-  phones: string[];
-  emails: string[];
-  vehicle: string | null;
-  need: string | null;
-  urgent: boolean;
-  afterHours: boolean;
-  followUpOf: string | null;
-  /** `Callback requested: ...` / `Preferred drop-off: ...`. */
-  request: string | null;
-  leadKind: string | null;
-  pageUrl: string | null;
-  trigger: string;
+/**
+ * What the owner's inbox records of a lead (or of a conversation the triage held back): the
+ * inbox's own record (@lead-intake/inbox-store), before the port keys it by shop and serializes
+ * the summary and flags.
+ */
+export type InboxEntry = Omit<NewInboxLead, 'shopId' | 'expiresAt' | 'summary' | 'flags'> & {
   summary: LeadSummary | null;
   flags: LeadFlags;
-}
+};
 
 const requestFlagsOnly = (t: Transcript): LeadFlags => requestFlags(t);
 
