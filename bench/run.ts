@@ -5,6 +5,7 @@
  *
  *   npm run bench                       every scenario
  *   npm run bench -- --scheduled-only   only the server-scheduled leads, printed (nothing written)
+ *   npm run bench -- --rush-only        only the 1,000-conversation rush (the scheduled stack), printed (nothing written)
  *   npm run bench -- --callback-only    only the callback speed to lead, printed (nothing written)
  *   npm run bench -- --inbox-only       only the inbox list page (its own bench stack), printed (nothing written)
  *   npm run bench -- --doc-only         rewrites docs/performance.md from bench/results.json
@@ -81,9 +82,9 @@ if (process.argv.includes('--callback-only')) {
     () => process.exit(0),
     (e) => (console.error(e), process.exit(1)),
   );
-} else if (process.argv.includes('--scheduled-only')) {
+} else if (process.argv.includes('--scheduled-only') || process.argv.includes('--rush-only')) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  serverScheduled(NaN).then(
+  serverScheduled(NaN, process.argv.includes('--rush-only') ? 'rush' : undefined).then(
     (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
     (e) => (console.error(e), process.exit(1)),
   );

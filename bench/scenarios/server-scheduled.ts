@@ -1,26 +1,19 @@
 /** 7. Leads the server schedules: abandoned conversations, no browser trigger (issue 16's scenario). */
+import { join } from 'node:path';
 import { mintClientToken } from '@lead-intake/chat-auth';
 import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
 import { firstMarker, log, median, quantile, round } from '../lib/measure';
-import { HOST, input, portsAt, stage, startStack } from '../lib/stack';
+import { chatTurns, rng, watchEmails } from '../lib/scheduled';
+import { HOST, portsAt, ROOT, stage, startStack } from '../lib/stack';
+import { rush } from './rush';
 
 const SCHEDULED_PORTS = portsAt(19200);
 const SCHEDULED_CONVERSATIONS = 200;
 // Two seconds: with one, a sweep under this scenario's load (10 chats at once on 2 cores) can outlast the
 // interval (measured: max 6.15 s against 6 s, when the local schedule still dropped a tick that came during a run).
 const SWEEP_SECONDS = 2;
-
-/** A small deterministic generator (mulberry32): the same conversations on every run. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Issue 16's scenario: 200 self-hosted conversations through the chat endpoint, none sending a
@@ -30,14 +23,24 @@ function rng(seed: number) {
  * turn to the email (SES emulator polled every 100 ms). Then the chat's added first byte with the
  * scheduler reading every turn, measured as the main phase measures it.
  */
-export async function serverScheduled(addedWithoutScheduler: number) {
+export async function serverScheduled(addedWithoutScheduler: number, only?: 'rush') {
   log('server-scheduled leads...');
   const stack = await startStack(SCHEDULED_PORTS, { LOCAL_STREAMS: '1', LOCAL_SCHEDULE_SECONDS: String(SWEEP_SECONDS) }, 'bench-scheduled');
   const at = (port: number) => `http://${HOST}:${port}`;
   const chat = `${at(SCHEDULED_PORTS.LOCAL_CHAT_PORT)}/`;
   const emulator = new EmulatorAdmin(at(SCHEDULED_PORTS.LOCAL_OPENAI_PORT));
   const idleSeconds = Number(stage.leadIdleSeconds);
+  const rushOn = () =>
+    rush({
+      chat,
+      ses: at(SCHEDULED_PORTS.LOCAL_SES_PORT),
+      logFile: join(ROOT, '.local', 'bench-scheduled-stack.log'),
+      idleSeconds,
+      sweepSeconds: SWEEP_SECONDS,
+      stackPid: stack.pid!,
+    });
   try {
+    if (only === 'rush') return { rush: await rushOn() };
     const random = rng(16);
     const plans = Array.from({ length: SCHEDULED_CONVERSATIONS }, (_, i) => {
       const turns = 1 + Math.floor(random() * 4);
@@ -45,43 +48,8 @@ export async function serverScheduled(addedWithoutScheduler: number) {
       const pauses = Array.from({ length: turns }, () => Math.floor(random() * 1500));
       return { i, turns, contactAt, pauses, threadId: '', lastAt: 0 };
     });
-    const turn = async (token: string, threadId: string, text: string) => {
-      const body = threadId
-        ? { type: 'threads.add_user_message', params: { thread_id: threadId, input: input(text) } }
-        : { type: 'threads.create', params: { input: input(text) } };
-      const { firstByte, text: seen } = await firstMarker(
-        chat,
-        { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) },
-        '"thread.item.done"',
-      );
-      const id = threadId || /"thread":\{"id":"(cthr_[^"]+)"/.exec(seen)?.[1];
-      if (!id || !seen.includes('"assistant_message"')) throw new Error(`turn failed: ${seen.slice(0, 300)}`);
-      return { threadId: id, firstByte };
-    };
-    const firstSeen = new Map<string, number[]>();
-    const pollSes = async () => {
-      const store = (await (await fetch(`${at(SCHEDULED_PORTS.LOCAL_SES_PORT)}/store`)).json()) as {
-        emails: Array<{ messageId: string; body: { text?: string } }>;
-      };
-      const now = Date.now();
-      const byThread = new Map<string, Set<string>>();
-      for (const m of store.emails) {
-        const id = /cthr_[0-9a-z]+/.exec(m.body.text ?? '')?.[0];
-        if (id) byThread.set(id, (byThread.get(id) ?? new Set()).add(m.messageId));
-      }
-      for (const [id, msgs] of byThread) {
-        const seen = firstSeen.get(id) ?? [];
-        while (seen.length < msgs.size) seen.push(now);
-        firstSeen.set(id, seen);
-      }
-    };
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        await pollSes();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const turn = chatTurns(chat);
+    const watcher = watchEmails(at(SCHEDULED_PORTS.LOCAL_SES_PORT));
     const started = Date.now();
     const queue = [...plans];
     await Promise.all(
@@ -106,11 +74,9 @@ export async function serverScheduled(addedWithoutScheduler: number) {
     // Every conversation's window plus a sweep, then 15 s more in which a duplicate would show.
     const lastActivity = Math.max(...plans.map((p) => p.lastAt));
     while (Date.now() < lastActivity + (idleSeconds + SWEEP_SECONDS) * 1000 + 15_000) await new Promise((r) => setTimeout(r, 250));
-    polling = false;
-    await poller;
-    await pollSes();
+    await watcher.stop();
     const withContact = plans.filter((p) => p.contactAt >= 0);
-    const emails = (p: (typeof plans)[number]) => firstSeen.get(p.threadId) ?? [];
+    const emails = (p: (typeof plans)[number]) => watcher.emails(p.threadId);
     const lost = withContact.filter((p) => emails(p).length === 0).length;
     const duplicates = plans.filter((p) => emails(p).length > 1).length;
     const unexpected = plans.filter((p) => p.contactAt < 0 && emails(p).length > 0).length;
@@ -148,6 +114,7 @@ export async function serverScheduled(addedWithoutScheduler: number) {
       viaChat.push(c.firstByte);
     }
     const added = round(median(viaChat) - median(direct));
+    const rushResult = await rushOn();
     return {
       conversations: SCHEDULED_CONVERSATIONS,
       withContact: withContact.length,
@@ -175,6 +142,7 @@ export async function serverScheduled(addedWithoutScheduler: number) {
       chatAddedFirstByteWithSchedulerMs: added,
       chatAddedFirstByteWithoutSchedulerMs: addedWithoutScheduler,
       economyMet: noContactSummaries === 0 && summaries.length <= statesWithContact,
+      rush: rushResult,
     };
   } finally {
     stack.kill('SIGTERM');

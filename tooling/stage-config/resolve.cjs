@@ -73,6 +73,15 @@ function resolveStage(stage, file = FILE) {
     if (!Number.isInteger(v) || v < min || v > max)
       throw new Error(`stages.config.json: ${key} for stage '${stage}' must be an integer from ${min} to ${max}`);
   }
+  // The sweeper's schedule: a rate, whose interval the sweeper knows (it takes idle evaluations as they come due for most of it).
+  const sweeperSchedule = settings.sweeperSchedule ?? 'rate(1 minute)';
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(String(sweeperSchedule));
+  const sweeperIntervalSeconds = rate ? Number(rate[1]) * (rate[2].startsWith('hour') ? 3600 : 60) : 0;
+  if (!rate || sweeperIntervalSeconds < 60 || sweeperIntervalSeconds > 3600)
+    throw new Error(
+      `stages.config.json: sweeperSchedule for stage '${stage}' must be a rate from 'rate(1 minute)' to 'rate(1 hour)' ` +
+        "(the default: 'rate(1 minute)')",
+    );
   const att = settings.attachments || {};
   const MIME = /^[a-z]+\/[a-z0-9.+-]+$/;
   if (
@@ -109,6 +118,7 @@ function resolveStage(stage, file = FILE) {
     alertsEnv: alerts.env,
     secretArns: secretArns(stage, settings.chatkitMode, alerts.secrets),
     stage,
+    sweeperSchedule,
     attachmentTypesCsv: att.types.join(','),
     allowedOrigins: origins,
     allowedOriginsCsv: origins.join(','),
@@ -132,6 +142,7 @@ function resolveStage(stage, file = FILE) {
     // URL, invoke local: no links), and the owner channels' variables, each channel's from its
     // module (packages/alerts/src/channels): adding a channel adds no line to serverless.yml.
     leadFunctionEnv: {
+      LEAD_SWEEP_INTERVAL_SECONDS: String(sweeperIntervalSeconds),
       LEAD_FILES_URL: deployed ? { 'Fn::GetAtt': ['FilesLambdaFunctionUrl', 'FunctionUrl'] } : 'local-function-url:files',
       ...alerts.env,
     },

@@ -220,6 +220,10 @@ async function startFunctions(
       AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: `http://${cfg.host}:${cfg.alertsPort}`,
       AWS_LAMBDA_FUNCTION_NAME: `${fn.service}-${cfg.stage}-${fn.name}`,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      // A scheduled function runs on the local interval, not the stage's (the sweeper's window follows it).
+      ...(fn.schedule?.length && scheduleSeconds() > 0
+        ? { LEAD_SWEEP_INTERVAL_SECONDS: String(Math.max(1, Math.round(scheduleSeconds()))) }
+        : {}),
       CHATKIT_TOKEN_SECRET: process.env.CHATKIT_TOKEN_SECRET ?? LOCAL_TOKEN_SECRET,
       LEAD_WEBHOOK_SECRET: process.env.LEAD_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET,
       ...(emulator
@@ -242,8 +246,10 @@ async function startFunctions(
 }
 
 /** Runs scheduled functions (EventBridge `schedule` events) on a local interval. */
+const scheduleSeconds = () => Number(process.env.LOCAL_SCHEDULE_SECONDS ?? 10);
+
 function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<() => Promise<void>>, log: (l: string) => void) {
-  const seconds = Number(process.env.LOCAL_SCHEDULE_SECONDS ?? 10);
+  const seconds = scheduleSeconds();
   if (!(seconds > 0)) return;
   for (const [name, fn] of functions) {
     if (!fn.fn.schedule?.length) continue;
@@ -260,6 +266,7 @@ function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<(
         return;
       }
       running = true;
+      const started = Date.now();
       try {
         const outcome = await fn.invoke({
           version: '0',
@@ -271,6 +278,8 @@ function startSchedules(functions: Map<string, LocalFunction>, stoppers: Array<(
           detail: {},
         });
         if (outcome.kind !== 'result') console.error(`[${name}] scheduled run ended with ${outcome.kind}`);
+        // As the HTTP lines: how long the run took, and what it answered (the sweeper: counts only).
+        else console.log(`[${name}] schedule ${Date.now() - started}ms ${JSON.stringify(outcome.result ?? null)}`);
       } finally {
         running = false;
       }

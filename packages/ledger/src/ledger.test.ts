@@ -489,6 +489,90 @@ describe('a sweep (in memory: a sweep on the shared table would take other tests
     expect(result).toMatchObject({ due: 0, idle: 1, processed: 1, skipped: 0, failed: 0 });
     expect((await l.sweep(async () => undefined)).idle).toBe(0); // served: not armed any more
   });
+
+  it('is a bounded pool: a slow lead holds one slot while the others go through it', async () => {
+    const { l, advance, clock } = ledgerOn(() => new MemoryLedgerStore());
+    const now = clock.now / 1000;
+    const ids = Array.from({ length: 8 }, () => tid());
+    for (const [i, id] of ids.entries()) await l.scheduleIdle(id, { owner: 'a', activityAt: now, idleAt: now + 1 + (i % 2) });
+    advance(5);
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    let running = 0;
+    let most = 0;
+    const done: string[] = [];
+    const result = await l.sweep(
+      async (lease) => {
+        most = Math.max(most, ++running);
+        // The first lead waits until every other one has gone out: with pages it would hold its page.
+        if (lease.threadId === ids[0]) await slow;
+        else if (done.push(lease.threadId) === ids.length - 1) release();
+        await l.release(lease, { evalState: '1:x' });
+        running--;
+      },
+      { parallel: 3, limit: 2 },
+    );
+    expect(done.sort()).toEqual(ids.slice(1).sort());
+    expect(result).toMatchObject({ idle: 8, processed: 8, failed: 0, peak: 3 });
+    expect(most).toBe(3);
+  });
+
+  it('keeps taking idle evaluations as their time comes within its window, each once', async () => {
+    const { l, advance, clock } = ledgerOn(() => new MemoryLedgerStore());
+    const now = clock.now / 1000;
+    const [first, soon, later, outside] = [tid(), tid(), tid(), tid()];
+    await l.scheduleIdle(first, { owner: 'a', activityAt: now, idleAt: now });
+    await l.scheduleIdle(soon, { owner: 'b', activityAt: now, idleAt: now + 3 });
+    await l.scheduleIdle(later, { owner: 'c', activityAt: now, idleAt: now + 8 });
+    await l.scheduleIdle(outside, { owner: 'd', activityAt: now, idleAt: now + 20 });
+    const seen: Array<[string, number]> = [];
+    const waited: number[] = [];
+    const result = await l.sweep(
+      async (lease) => {
+        seen.push([lease.threadId, clock.now / 1000 - now]);
+        await l.release(lease, { evalState: '1:x' });
+      },
+      {
+        parallel: 2,
+        takeForMs: 10_000,
+        // The run's waits, on the test's clock: each lands on the next evaluation's time.
+        sleep: async (ms) => {
+          waited.push(ms);
+          advance(ms / 1000);
+        },
+      },
+    );
+    // Each taken in its turn, never before its time, the waits landing on the next one's time.
+    expect(seen.map(([id]) => id)).toEqual([first, soon, later]);
+    expect(seen[1]![1]).toBe(3);
+    expect(seen[2]![1]).toBe(8);
+    expect(waited).toEqual([3000, 5000]);
+    expect(result).toMatchObject({ idle: 3, processed: 3 });
+    // The one past the window is left armed for the next run.
+    advance(12);
+    expect((await l.sweep(async (lease) => void (await l.release(lease, { evalState: '1:x' })))).processed).toBe(1);
+  });
+
+  it('leaves a record someone else holds armed, reads past it, and stops when out of time', async () => {
+    const { l, advance, clock } = ledgerOn(() => new MemoryLedgerStore());
+    const now = clock.now / 1000;
+    const [held, free] = [tid(), tid()];
+    await l.scheduleIdle(held, { owner: 'a', activityAt: now, idleAt: now + 1 });
+    await l.scheduleIdle(free, { owner: 'b', activityAt: now, idleAt: now + 2 });
+    advance(5);
+    expect((await l.acquire(held, 'auto')).kind).toBe('acquired'); // a live trigger holds it
+    const seen: string[] = [];
+    const result = await l.sweep(
+      async (lease) => {
+        seen.push(lease.threadId);
+        await l.release(lease, { evalState: '1:x' });
+      },
+      { limit: 1, takeForMs: 60_000, sleep: async () => void advance(1) },
+    );
+    expect(seen).toEqual([free]);
+    expect(result).toMatchObject({ idle: 2, processed: 1, skipped: 1 });
+    expect(await l.sweep(async () => undefined, { more: () => false })).toMatchObject({ idle: 0, processed: 0 });
+  });
 });
 
 describe('DynamoDB unavailable', () => {

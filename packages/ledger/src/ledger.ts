@@ -101,6 +101,8 @@ export interface SweepResult {
   skipped: number;
   /** Processor failures (the lease was recorded as an error; retried on a later sweep). */
   failed: number;
+  /** The most records that ran at once. */
+  peak: number;
 }
 
 export class Ledger {
@@ -379,8 +381,8 @@ export class Ledger {
   }
 
   /**
-   * One sweep (./sweep.ts): the records due now, then the armed idle evaluations whose time has
-   * come, each through `runHeld` as the sweeper.
+   * One sweep (./sweep.ts): the records due now, then the armed idle evaluations as their time
+   * comes, each through `runHeld` as the sweeper, in a bounded pool.
    */
   sweep(process: (lease: Lease) => Promise<unknown>, opts: SweepOptions = {}): Promise<SweepResult> {
     return sweepLedger(this, process, opts);

@@ -89,8 +89,12 @@ export function readSettings(env: Env = process.env, channels: readonly ChannelM
       batch: intSetting(env, 'LEAD_SWEEP_BATCH', 10, { min: 1, max: 100 }),
       // Lead runs at once within a sweep (idle evaluations arrive in bursts; each is mostly waiting on I/O).
       parallel: intSetting(env, 'LEAD_SWEEP_PARALLEL', 5, { min: 1, max: 25 }),
-      // A spooled trigger (or another page of idle evaluations) is started only with this much of the run left.
+      // A spooled trigger or an idle evaluation is started only with this much of the run left.
       reserveMs: intSetting(env, 'LEAD_SPOOL_RESERVE_MS', functionTimeoutSeconds * 1000 + 2000, { min: 0, max: 900_000 }),
+      // The schedule's interval (stages.config.json `sweeperSchedule`; locally LOCAL_SCHEDULE_SECONDS). A run keeps
+      // taking idle evaluations as they come due for three quarters of it (the rest lets its last leads end before
+      // the next tick), so a lead goes out at its time, not up to one interval later.
+      takeForMs: intSetting(env, 'LEAD_SWEEP_INTERVAL_SECONDS', 60, { min: 1, max: 86_400 }) * 750,
     },
     scheduler: {
       // Older items are not activity: an import of hosted threads, or a stream record far behind (the stream keeps 24 h).

@@ -68,8 +68,9 @@ async function runSpooled(t: SpooledTrigger, secrets: LeadSecrets, remainingMs: 
 
 /**
  * The ledger sweeper, on a schedule: finishes the work nobody will call again for (an abandoned
- * lease, a recorded pagehide whose holder died, an error past its cooldown) through the same
- * held run, pipeline and send-once guarantee as the endpoint. It never takes a live lease.
+ * lease, a recorded pagehide whose holder died, an error past its cooldown) and runs the idle
+ * evaluations as they come due during its run, through the same held run, pipeline and send-once
+ * guarantee as the endpoint, a few at once (packages/ledger/src/sweep.ts). It never takes a live lease.
  * Then it drains the trigger spool (triggers kept while DynamoDB was down), which it reaches only
  * once the due query has shown that the ledger answers again.
  */
@@ -107,6 +108,7 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
       {
         limit: settings.sweeper.batch,
         parallel: settings.sweeper.parallel,
+        takeForMs: settings.sweeper.takeForMs,
         more,
         onOutcome: (threadId, outcome) =>
           reportHeld(lead, 'sweeper', { threadId, trigger: triggers.get(threadId) ?? 'auto' }, outcome as Parameters<typeof reportHeld>[3]),

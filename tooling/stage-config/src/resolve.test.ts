@@ -72,6 +72,17 @@ it('takes the idle window of server-scheduled leads as whole seconds, at most a 
     );
 });
 
+it('gives the sweeper its schedule’s interval, and refuses a schedule that is not a rate it can know', () => {
+  expect(resolveStage('prod').leadFunctionEnv).toMatchObject({ LEAD_SWEEP_INTERVAL_SECONDS: '60' });
+  expect(resolveStage('prod', config({ prod: { sweeperSchedule: 'rate(5 minutes)' } })).leadFunctionEnv).toMatchObject({
+    LEAD_SWEEP_INTERVAL_SECONDS: '300',
+  });
+  for (const bad of ['cron(0/5 * * * ? *)', 'rate(30 seconds)', 'rate(2 hours)', 'rate(0 minutes)'])
+    expect(() => resolveStage('prod', config({ prod: { sweeperSchedule: bad } }))).toThrow(
+      /sweeperSchedule for stage 'prod' must be a rate/,
+    );
+});
+
 it('takes attachment limits the server and the signature can enforce', () => {
   expect(resolveStage('prod').attachments).toMatchObject({ maxBytes: 10 * 1024 * 1024, maxPerMessage: 4 });
   expect(resolveStage('prod').attachmentTypesCsv).toBe('image/jpeg,image/png,image/webp,image/gif,application/pdf');
