@@ -6,6 +6,8 @@
  *   npm run bench                       every scenario
  *   npm run bench -- --scheduled-only   only the server-scheduled leads, printed (nothing written)
  *   npm run bench -- --rush-only        only the 1,000-conversation rush (the scheduled stack), printed (nothing written)
+ *   npm run bench -- --cold-only        only the cold starts (the chat's first turn phase by phase), printed (nothing written)
+ *   npm run bench -- --chat-only        only the warm chat (added first byte and text, DynamoDB requests per turn), printed
  *   npm run bench -- --callback-only    only the callback speed to lead, printed (nothing written)
  *   npm run bench -- --inbox-only       only the inbox list page (its own bench stack), printed (nothing written)
  *   npm run bench -- --doc-only         rewrites docs/performance.md from bench/results.json
@@ -66,6 +68,22 @@ if (process.argv.includes('--callback-only')) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   callbackSpeed().then(
     (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
+    (e) => (console.error(e), process.exit(1)),
+  );
+} else if (process.argv.includes('--cold-only') || process.argv.includes('--chat-only')) {
+  // The cold starts (with the chat's first turn, phase by phase), or the warm chat: printed, nothing written.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  (async () => {
+    const stack = await startStack();
+    try {
+      if (process.argv.includes('--chat-only')) console.log(JSON.stringify(await chat(NaN), null, 2));
+      else console.log(JSON.stringify(await coldStart(await makeFixture()), null, 2));
+    } finally {
+      stack.kill('SIGTERM');
+      await new Promise((r) => stack.once('exit', r));
+    }
+  })().then(
+    () => process.exit(0),
     (e) => (console.error(e), process.exit(1)),
   );
 } else if (process.argv.includes('--inbox-only')) {

@@ -58,7 +58,20 @@ export async function coldStarts(
   return Object.fromEntries(Object.entries(times).map(([k, ts]) => [k, { medianMs: round(median(ts), 1), runs }]));
 }
 
+/** Where a cold chat turn's time goes, from its harness's phase record (BENCH_PHASES; bench/chat-cold.cjs). */
+export interface ColdPhases {
+  started: number;
+  loaded: number;
+  firstByte: number;
+  done: number;
+  requests: Array<{ what: string; sent: number; answered?: number; ended?: number }>;
+}
+
 export function oneColdStart(module: string, eventFile: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return oneColdStartWith(module, eventFile, env).then((r) => r.ms);
+}
+
+export function oneColdStartWith(module: string, eventFile: string, env: NodeJS.ProcessEnv): Promise<{ ms: number; phases?: ColdPhases }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // The chat streams: its harness reports the first streamed byte (the first line), then the outcome.
@@ -74,7 +87,8 @@ export function oneColdStart(module: string, eventFile: string, env: NodeJS.Proc
     child.on('close', () => {
       if (answeredAt === undefined || !out.includes('"statusCode":200'))
         return reject(new Error(`cold start of ${module} did not answer 200: ${out}`));
-      resolve(Number(answeredAt - t0) / 1e6);
+      const last = out.trim().split('\n').at(-1)!;
+      resolve({ ms: Number(answeredAt - t0) / 1e6, phases: (JSON.parse(last) as { phases?: ColdPhases }).phases ?? undefined });
     });
   });
 }

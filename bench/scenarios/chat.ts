@@ -3,8 +3,25 @@
  * (against the emulator answering directly, interleaved), and how many concurrent streams it holds.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { firstMarker, log, median, round } from '../lib/measure';
-import { chatUrl, dynamoEndpoint, emu, HOST, input, PORTS, stage, token } from '../lib/stack';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { firstMarker, log, median, oneColdStartWith, round } from '../lib/measure';
+import {
+  auth,
+  BUNDLES,
+  chatUrl,
+  countingProxy,
+  dynamoEndpoint,
+  emu,
+  functionEnv,
+  HOST,
+  input,
+  PORTS,
+  ROOT,
+  stage,
+  token,
+  urlEvent,
+} from '../lib/stack';
 
 const CHAT_WARMUP_TURNS = 600;
 const CHAT_TURNS = 150;
@@ -91,6 +108,7 @@ export async function chat(coldFirstTurnMs: number) {
     }),
   );
   const ok = streams.filter((x) => x === 'ok').length;
+  const perTurn = await dynamoRequestsPerTurn();
   return {
     firstByteDirectFromEmulatorMedianMs: round(median(direct.byte)),
     firstByteThroughChatMedianMs: round(median(viaChat.byte)),
@@ -104,10 +122,57 @@ export async function chat(coldFirstTurnMs: number) {
     concurrentStreams: { attempted: 50, completedWithoutError: ok, target: 50, met: ok === 50 },
     dynamoLocalRoundTripMedianMs: round(median(trips)),
     firstByteWithoutStoreMedianMs: round(median(noStore)),
+    dynamoRequestsPerTurn: perTurn,
     warmupTurns: CHAT_WARMUP_TURNS,
     coldFirstTurnFirstByteMedianMs: coldFirstTurnMs,
     note:
       'local: the thread store is DynamoDB Local (Java) on the same 2 cores. On a thread the instance knows, the history read ' +
       'and the user-message write run together: one round trip before the first event; the usage gate follows it, before the model call',
   };
+}
+
+/**
+ * The chat's DynamoDB requests per turn, counted at the wire (a proxy in front of DynamoDB Local),
+ * per table: the chat bundle in a process of its own (bench/chat-cold.cjs) answers a new thread's
+ * first turn, then, in a second process, the same and TURNS more messages on that thread; the
+ * difference over TURNS is a warm turn's (the day's model calls are reserved in blocks, so their
+ * write shows as a fraction).
+ */
+async function dynamoRequestsPerTurn() {
+  const TURNS = 40;
+  const proxy = await countingProxy(dynamoEndpoint);
+  try {
+    const env = functionEnv(stage.leadLedgerTable as string, proxy.url);
+    const file = join(ROOT, '.local', `bench-event-${process.pid}-turns.json`);
+    const run = async (then: number) => {
+      const user = `count-${process.pid}-${then}-${Date.now()}`;
+      const create = urlEvent({ type: 'threads.create', params: { input: input('Hello, are you open today?') } }, auth(user));
+      const next = urlEvent(
+        { type: 'threads.add_user_message', params: { thread_id: '__THREAD__', input: input('Do you fix brakes?') } },
+        auth(user),
+      );
+      writeFileSync(file, JSON.stringify(then ? { first: create, then: [next], times: then } : create));
+      const before = new Map(tables.map((t) => [t, proxy.count(t)]));
+      await oneColdStartWith(BUNDLES.chat, file, env);
+      return new Map(tables.map((t) => [t, proxy.count(t) - before.get(t)!]));
+    };
+    const tables = [stage.chatThreadsTable as string, stage.chatLimitsTable as string];
+    const first = await run(0);
+    const more = await run(TURNS);
+    const table = (t: string) => ({
+      newThread: first.get(t)!,
+      warmTurn: round((more.get(t)! - first.get(t)!) / TURNS, 2),
+    });
+    const threads = table(tables[0]!);
+    const limits = table(tables[1]!);
+    return {
+      threadsTable: threads,
+      limitsTable: limits,
+      newThreadTotal: threads.newThread + limits.newThread,
+      warmTurnTotal: round(threads.warmTurn + limits.warmTurn, 2),
+      warmTurnsCounted: TURNS,
+    };
+  } finally {
+    await proxy.close();
+  }
 }

@@ -4,9 +4,9 @@
  * time-zone use).
  */
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coldStarts, log, median, round } from '../lib/measure';
+import { coldStarts, log, median, oneColdStartWith, round, type ColdPhases } from '../lib/measure';
 import { auth, BUNDLES, HOST, input, PORTS, ROOT, urlEvent, leadUrl, post } from '../lib/stack';
 import type { Fixture } from '../lib/fixture';
 
@@ -54,6 +54,7 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
     target: '<= 0.5x naive',
     met: ours.medianMs <= 0.5 * naive.medianMs,
   });
+  const phases = await chatPhases(env, chatEvent, RUNS);
   const floors = Array.from({ length: 7 }, () =>
     JSON.parse(
       execFileSync(process.execPath, [join(ROOT, 'bench', 'floor.mjs'), `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/__emulator/requests`], {
@@ -66,11 +67,61 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
     lead: row(cold.lead!, cold.naiveLead!, cold.naiveLeadWithoutSsm, BUNDLES.lead),
     hostedSession: row(cold.hostedSession!, cold.naiveHostedSession!, undefined, BUNDLES.session),
     hostedLead: row(cold.hostedLead!, cold.naiveLead!, undefined, BUNDLES.lead),
-    chatFirstTurn: { bundleBytes: statSync(BUNDLES.chat).size, firstByteMedianMs: cold.chatFirstTurn!.medianMs },
+    chatFirstTurn: { bundleBytes: statSync(BUNDLES.chat).size, firstByteMedianMs: cold.chatFirstTurn!.medianMs, phases },
     emptyNodeProcessMedianMs: cold.nodeOnly!.medianMs,
     runsEach: RUNS,
     undiciLoadMedianMs: median(floors.map((f) => f.undiciLoadMs)),
     firstFetchMedianMs: median(floors.map((f) => f.firstFetchMs)),
     firstTimeZoneMedianMs: median(floors.map((f) => f.firstTimeZoneMs)),
+  };
+}
+
+/**
+ * The chat's cold first turn, phase by phase (medians of `runs` fresh processes, each recording its
+ * own timeline: bench/chat-cold.cjs with BENCH_PHASES): Node's own start, the bundle's load, our
+ * code's CPU before the first byte (the time no request was in flight), the time waiting on
+ * DynamoDB, and each request on the way; then the model request, which follows the first byte.
+ */
+async function chatPhases(env: NodeJS.ProcessEnv, event: () => unknown, runs: number) {
+  const timelines: ColdPhases[] = [];
+  const file = join(ROOT, '.local', `bench-event-${process.pid}-phases.json`);
+  for (let n = 0; n < runs; n++) {
+    writeFileSync(file, JSON.stringify(event()));
+    const { phases } = await oneColdStartWith(BUNDLES.chat, file, { ...env, BENCH_PHASES: '1' });
+    if (phases) timelines.push(phases);
+  }
+  const med = (f: (t: ColdPhases) => number) => round(median(timelines.map(f)), 1);
+  const before = (t: ColdPhases) => t.requests.filter((r) => r.sent < t.firstByte);
+  // Time between the load and the first byte with at least one request in flight.
+  const waiting = (t: ColdPhases) => {
+    let busy = 0;
+    let until = t.loaded;
+    for (const r of [...before(t)].sort((a, b) => a.sent - b.sent)) {
+      const end = Math.min(r.answered ?? t.firstByte, t.firstByte);
+      if (end > until) {
+        busy += end - Math.max(r.sent, until);
+        until = end;
+      }
+    }
+    return busy;
+  };
+  const model = (t: ColdPhases) => t.requests.find((r) => r.what.includes('/responses'));
+  return {
+    runs: timelines.length,
+    nodeStartMs: med((t) => t.started),
+    bundleLoadMs: med((t) => t.loaded - t.started),
+    handlerToFirstRequestMs: med((t) => (t.requests[0]?.sent ?? t.firstByte) - t.loaded),
+    ourCpuBeforeFirstByteMs: med((t) => t.firstByte - t.loaded - waiting(t)),
+    waitingOnRequestsBeforeFirstByteMs: med(waiting),
+    requestsBeforeFirstByte: [...new Set(timelines.flatMap((t) => before(t).map((r) => r.what)))].map((what) => ({
+      what,
+      medianMs: med((t) => {
+        const r = before(t).find((x) => x.what === what);
+        return r ? (r.answered ?? t.firstByte) - r.sent : 0;
+      }),
+    })),
+    firstByteMs: med((t) => t.firstByte),
+    modelRequestSentMs: med((t) => model(t)?.sent ?? NaN),
+    modelAnsweredMs: med((t) => model(t)?.answered ?? NaN),
   };
 }

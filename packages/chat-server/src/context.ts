@@ -34,6 +34,11 @@ export interface TurnGate {
   admit(user: string, network?: string): Promise<GateVerdict>;
   /** Gives back an admission whose turn did not happen after all (its thread was not found). */
   refund(user: string, network?: string): Promise<void>;
+  /**
+   * Whether this instance expects `admit` to let the turn through, from what it knows without a
+   * round trip (then the model is asked beside the gate; a wrong guess costs one cancelled request).
+   */
+  expects?(user: string, network?: string): boolean;
 }
 /**
  * A refusal either turns the customer away (`keep` false: their own pace, nothing is written) or,

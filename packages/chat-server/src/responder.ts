@@ -43,7 +43,8 @@ export interface Responder {
 }
 
 export interface ResponsesResponderDeps {
-  openai: OpenAI;
+  /** The client, or how to load it on the first call (the SDK's modules then stay out of the cold start's first answer). */
+  openai: OpenAI | (() => Promise<OpenAI>);
   model: string;
   profile: ShopProfile;
   newItemId: () => string;
@@ -77,16 +78,19 @@ export class ResponsesResponder implements Responder {
   ): Promise<AsyncIterable<any>> {
     const { openai, model } = this.deps;
     const tools = withTools ? INTAKE_TOOLS : undefined;
-    const request = openai.responses.create(
-      {
-        model,
-        instructions,
-        input: [...modelInput] as OpenAI.Responses.ResponseInput,
-        stream: true,
-        store: false,
-        ...(tools ? { tools, tool_choice: round < MAX_TOOL_ROUNDS ? 'auto' : 'none' } : {}),
-      },
-      { signal },
+    const client = typeof openai === 'function' ? openai() : Promise.resolve(openai);
+    const request = client.then((c) =>
+      c.responses.create(
+        {
+          model,
+          instructions,
+          input: [...modelInput] as OpenAI.Responses.ResponseInput,
+          stream: true,
+          store: false,
+          ...(tools ? { tools, tool_choice: round < MAX_TOOL_ROUNDS ? 'auto' : 'none' } : {}),
+        },
+        { signal },
+      ),
     );
     request.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
     return request as Promise<AsyncIterable<any>>;

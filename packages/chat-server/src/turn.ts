@@ -49,6 +49,11 @@ interface TurnPlan {
   state: { expiresAt?: number; metadataChanged?: string };
   /** The gate, asked (or awaited) once the message is announced; null: admitted already. */
   admit: (() => Promise<void>) | null;
+  /**
+   * The model is asked beside the gate, not after it (a thread this instance knows, a gate that
+   * expects to admit): a refusal then cancels the request before anything of it is shown, stored or counted.
+   */
+  speculate?: boolean;
 }
 
 /**
@@ -405,6 +410,7 @@ export class Turns {
         written,
         state: { expiresAt: loaded.expiresAt, metadataChanged: before },
         admit: () => gate ?? this.admit(ctx),
+        speculate: early && !gate && this.deps.gate?.expects?.(ctx.user, ctx.network) === true,
       },
       ctx,
     );
@@ -433,8 +439,8 @@ export class Turns {
    * then the stream options and the answer. A turn not yet admitted (`admit`) asks the gate once
    * its message is stored and announced; if the gate refuses, the message is removed again
    * (`thread.item.removed`) and the refusal follows. The model is asked after the message's event
-   * has gone out: preparing the request (the shop state, the input) takes about a millisecond of
-   * CPU, which must not delay the first event.
+   * has gone out (preparing the request, the shop state and the input, takes about a millisecond
+   * of CPU, which must not delay the first event), beside the gate when `speculate`.
    */
   private async *turn(plan: TurnPlan, ctx: RequestContext): AsyncGenerator<ThreadStreamEvent> {
     const { thread, history, message, written, state, admit } = plan;
@@ -466,11 +472,16 @@ export class Turns {
         }
         yield { type: 'thread.item.done', item: await this.files.present(message) };
       }
-      const answer = (admit ? admit() : Promise.resolve()).then(start);
+      const gate = admit ? later(admit()) : null;
+      // Asked beside the gate when it is expected to admit: its round trip then overlaps the
+      // model's, instead of preceding it. The day's budget is counted by the gate alone, once.
+      const early = gate && plan.speculate ? later(start()) : null;
       let events: AsyncIterable<ThreadStreamEvent>;
       try {
-        events = await answer;
+        await gate;
+        events = await (early ?? start());
       } catch (e) {
+        if (early) stop.abort(); // refused, or the gate failed: the model's request is cancelled unread
         if (!(e instanceof TurnRefused)) throw e;
         if (e.keep) {
           // Refused for the model's sake: what the customer wrote stays, and they are told so.

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { convertHostedItem, type ThreadItem } from '@lead-intake/chatkit-protocol';
 import { ThreadNotFoundError } from './errors';
 import { assembleTranscript, type Transcript } from './normalize';
@@ -51,7 +51,9 @@ export class HostedChatKitSource implements TranscriptSource {
         items.read,
       );
     } catch (e) {
-      if (e instanceof OpenAI.NotFoundError) throw new ThreadNotFoundError(threadId);
+      // The SDK's 404 (its NotFoundError), read from the status: a value import of the SDK here would
+      // load it in every function that reads a transcript type (the chat's cold start among them).
+      if ((e as { status?: unknown } | null)?.status === 404) throw new ThreadNotFoundError(threadId);
       throw e;
     }
   }

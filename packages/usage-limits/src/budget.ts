@@ -44,6 +44,11 @@ export class DailyBudget {
     return { ok: true, used: this.reserved };
   }
 
+  /** Whether the next `take` is answered from this instance's block (no round trip, never refused). */
+  hasBlock(): boolean {
+    return this.day === this.today() && this.left > 0;
+  }
+
   /** Gives back a call taken for a turn that did not go ahead (kept locally, for the next turn). */
   giveBack(): void {
     if (this.today() === this.day) this.left++;

@@ -459,6 +459,38 @@ describe('bounds on turns and model spend (stages.config.json: chatTurnsPerMinut
     expect((await newThread(await chatToken(`calm-${Date.now()}`), 'hello')).events.at(-1).type).toBe('thread.updated');
   }, 30_000);
 
+  it('a refusal the instance did not expect (turns taken elsewhere): the model request asked beside the gate is dropped', async () => {
+    await freshWindow(60);
+    const token = await chatToken(`elsewhere-${Date.now()}`);
+    const user = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).sub as string;
+    const { id } = await newThread(token, 'one');
+    const add = (words: string) =>
+      chatRequest({ type: 'threads.add_user_message', params: { thread_id: id, input: text(words) } }, { token });
+    // The instance knows the thread and has seen this user admitted: it asks the model beside the gate.
+    expect((await add('two')).events.at(-1)?.type).not.toBe('error');
+    // Other instances took the rest of this minute's turns (the counter is shared; this one cannot know).
+    const windowStart = Math.floor(Date.now() / 60_000) * 60;
+    const key = { pk: `turn#${user}#${windowStart}` };
+    await documentClient().send(
+      new PutCommand({ TableName: limitsTable, Item: { ...key, n: stage.chatTurnsPerMinute, ttl: windowStart + 86400 + 60 } }),
+    );
+    try {
+      await admin.reset();
+      await admin.queue({ text: 'AN ANSWER NOBODY MAY SEE' });
+      const over = await add('three');
+      expect(over.events.map((e) => e.type)).toEqual(['thread.item.done', 'thread.item.removed', 'error']);
+      expect(over.events[2].message).toMatch(/faster than we can answer/);
+      expect(JSON.stringify(over.events)).not.toContain('NOBODY');
+      expect((await admin.requests()).length).toBeLessThanOrEqual(1); // at most the one dropped
+      const items = (await chatRequest({ type: 'items.list', params: { thread_id: id, order: 'asc', limit: 100 } }, { token })).json.data;
+      expect(items.map((i: any) => i.type)).toEqual(['user_message', 'assistant_message', 'user_message', 'assistant_message']);
+      expect(JSON.stringify(items)).not.toMatch(/three|NOBODY/);
+    } finally {
+      await admin.reset();
+      await documentClient().send(new DeleteCommand({ TableName: limitsTable, Key: key }));
+    }
+  }, 30_000);
+
   it('past the daily ceiling a message is kept and answered with the fixed text (no model call) and still becomes a lead', async () => {
     await freshWindow(86400);
     const day = Math.floor(Date.now() / 1000 / 86400) * 86400;

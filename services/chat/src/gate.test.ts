@@ -92,3 +92,33 @@ it('a refused turn spends no bound: a network refused for the day’s ceiling ke
   });
   expect(await next.admit(unique('again'), n1)).toEqual({ ok: true });
 });
+
+it('expects an admission only from what it saw: a block of the day in hand, the user under pace, the network not refused', async () => {
+  const made = (turnsPerMinute: number, block: number, ceiling = 100, share = 100) =>
+    usageGate({
+      limits: new UsageLimits({ tableName: TABLE, client: dynamoClient() }),
+      budget: new DailyBudget({ tableName: TABLE, key: unique('model#day'), ceiling, block, client: dynamoClient() }),
+      turnsPerMinute,
+      dailyModelCalls: ceiling,
+      networkDailySharePercent: share,
+      networkHourlySharePercent: share,
+      shopPhone: '+14083793820',
+    });
+  // No block reserved yet: the first turn's gate writes the day's counter, so it is asked first.
+  const g = made(2, 10);
+  const user = unique('expect');
+  const n = net();
+  expect(g.expects!(user, n)).toBe(false);
+  expect((await g.admit(user, n)).ok).toBe(true);
+  expect(g.expects!(user, n)).toBe(true); // a block in hand, one turn of two this minute
+  expect((await g.admit(user, n)).ok).toBe(true);
+  expect(g.expects!(user, n)).toBe(false); // the user's pace is spent
+  expect(g.expects!(unique('other'), n)).toBe(true);
+  // A network refused for its share is not expected to pass again (its share is per hour and day).
+  const shared = made(100, 10, 100, 1); // 1% of 100: one turn per network
+  const n2 = net();
+  expect((await shared.admit(unique('a'), n2)).ok).toBe(true);
+  expect(await shared.admit(unique('b'), n2)).toMatchObject({ ok: false, reason: 'network_share' });
+  expect(shared.expects!(unique('c'), n2)).toBe(false);
+  expect(shared.expects!(unique('c'), net())).toBe(true);
+});

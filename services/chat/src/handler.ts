@@ -5,7 +5,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { limitsFromEnv, S3FileStore } from '@lead-intake/attachments';
 import { assertTokenSecret, clientToken, type ChatUserContext } from '@lead-intake/chat-auth';
-import { ChatKitServer, KnownThreads, ResponsesResponder } from '@lead-intake/chat-server';
+import { ChatKitServer, KnownThreads, ResponsesResponder, type TurnGate } from '@lead-intake/chat-server';
 import { intSetting, openaiBudgetSetting, secrets, stringSetting, type SecretsContext } from '@lead-intake/config';
 import { httpErrors, jsonBody, jsonResponse, methodGuard, originPolicy, parseAllowedOrigins } from '@lead-intake/http';
 import {
@@ -17,7 +17,7 @@ import {
   MetricUnit,
   publishMetrics,
 } from '@lead-intake/observability';
-import { openaiClient } from '@lead-intake/openai-client';
+import { lazyOpenaiClient } from '@lead-intake/openai-client/lazy';
 import { loadShopProfile } from '@lead-intake/shop';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { ID, JSON_TYPES, STREAMING_TYPES } from '@lead-intake/chatkit-protocol';
@@ -67,6 +67,21 @@ const attachments = process.env.CHAT_ATTACHMENTS_BUCKET
   : undefined;
 // Which threads this instance has seen to be whose: lets a turn write while it reads (chat-server).
 const knownThreads = new KnownThreads();
+// One per instance: what it has seen admitted lets a turn ask the model beside the gate (gate.ts `expects`).
+let gate: TurnGate | undefined;
+const getGate = (shopPhone: string) =>
+  (gate ??= usageGate({
+    limits: getLimits(),
+    budget: getBudget(),
+    turnsPerMinute: settings.turnsPerMinute,
+    dailyModelCalls: settings.dailyModelCalls,
+    networkDailySharePercent: settings.networkDailySharePercent,
+    networkHourlySharePercent: settings.networkHourlySharePercent,
+    shopPhone,
+    metrics,
+  }));
+// Loaded on the first model call: a cold start's first streamed byte does not wait for the SDK.
+const openaiClient = lazyOpenaiClient();
 
 const flushMetrics = () => metrics.hasStoredMetrics() && metrics.publishStoredMetrics();
 
@@ -110,23 +125,14 @@ export const handler = middy<ChatEvent, unknown, Error, ChatContext>({ execution
       store,
       attachments,
       responder: new ResponsesResponder({
-        openai: openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai),
+        openai: () => openaiClient(context.secrets.OPENAI_API_KEY!, settings.openai),
         model: settings.model,
         profile,
         newItemId: () => store.generateItemId('message'),
         tools: true,
       }),
       profile,
-      gate: usageGate({
-        limits: getLimits(),
-        budget: getBudget(),
-        turnsPerMinute: settings.turnsPerMinute,
-        dailyModelCalls: settings.dailyModelCalls,
-        networkDailySharePercent: settings.networkDailySharePercent,
-        networkHourlySharePercent: settings.networkHourlySharePercent,
-        shopPhone: profile.phone,
-        metrics,
-      }),
+      gate: getGate(profile.phone),
       unavailableAnswer: keptAnswer(profile.phone),
       retentionDays: settings.retentionDays,
       knownThreads,
