@@ -20,17 +20,19 @@ const request = (type: string, params: object): RequestInit => ({
 });
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
-/** ms to the first streamed byte; the stream is read to its end. */
-async function firstByte(url: string, init: RequestInit): Promise<{ ms: number; text: string }> {
+/** ms to the first streamed byte and to the first streamed text of the answer; the stream is read to its end. */
+async function firstByte(url: string, init: RequestInit): Promise<{ ms: number; textMs: number; text: string }> {
   const t0 = performance.now();
   const res = await fetch(url, init);
   let ms = -1;
+  let textMs = -1;
   let text = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     if (ms < 0) ms = performance.now() - t0;
     text += new TextDecoder().decode(chunk);
+    if (textMs < 0 && text.includes('text_delta')) textMs = performance.now() - t0;
   }
-  return { ms, text };
+  return { ms, textMs, text };
 }
 
 async function main() {
@@ -45,17 +47,21 @@ async function main() {
     for (const [n, url] of urls.entries())
       await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('warm') }));
   const times: number[][] = [[], []];
+  const texts: number[][] = [[], []];
   for (let i = 0; i < TURNS; i++)
-    for (const [n, url] of urls.entries())
-      times[n]!.push(
-        (await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('Are you open?') }))).ms,
-      );
+    for (const [n, url] of urls.entries()) {
+      const r = await firstByte(url, request('threads.add_user_message', { thread_id: threads[n], input: input('Are you open?') }));
+      times[n]!.push(r.ms);
+      texts[n]!.push(r.textMs);
+    }
   const [ma, mb] = times.map(median) as [number, number];
+  const [ta, tb] = texts.map(median) as [number, number];
   console.log(
     JSON.stringify({
-      a: { url: a, firstByteMedianMs: +ma.toFixed(2) },
-      b: { url: b, firstByteMedianMs: +mb.toFixed(2) },
+      a: { url: a, firstByteMedianMs: +ma.toFixed(2), firstTextMedianMs: +ta.toFixed(2) },
+      b: { url: b, firstByteMedianMs: +mb.toFixed(2), firstTextMedianMs: +tb.toFixed(2) },
       bMinusAMs: +(mb - ma).toFixed(2),
+      bMinusAFirstTextMs: +(tb - ta).toFixed(2),
       warmup: WARM,
       turns: TURNS,
     }),
