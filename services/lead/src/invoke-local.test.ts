@@ -72,6 +72,7 @@ it('invokes the sweeper with the sample scheduled event: one sweep, its counts a
     processed: expect.any(Number),
     skipped: expect.any(Number),
     failed: 0,
+    peak: expect.any(Number),
     spool: { received: expect.any(Number), done: expect.any(Number), kept: 0, invalid: 0 },
   });
 }, 180_000);
