@@ -527,21 +527,28 @@ describe('a sweep (in memory: a sweep on the shared table would take other tests
     await l.scheduleIdle(outside, { owner: 'd', activityAt: now, idleAt: now + 20 });
     const seen: Array<[string, number]> = [];
     const waited: number[] = [];
+    const steps: string[] = [];
     const result = await l.sweep(
       async (lease) => {
         seen.push([lease.threadId, clock.now / 1000 - now]);
+        steps.push('lead');
         await l.release(lease, { evalState: '1:x' });
       },
       {
         parallel: 2,
         takeForMs: 10_000,
+        // What runs beside the window (the spool's drain) starts once the due query answered, not after the window.
+        afterDue: () => steps.push('afterDue'),
         // The run's waits, on the test's clock: each lands on the next evaluation's time.
         sleep: async (ms) => {
           waited.push(ms);
+          steps.push('wait');
           advance(ms / 1000);
         },
       },
     );
+    expect(steps[0]).toBe('afterDue');
+    expect(steps.filter((x) => x === 'wait')).toHaveLength(2);
     // Each taken in its turn, never before its time, the waits landing on the next one's time.
     expect(seen.map(([id]) => id)).toEqual([first, soon, later]);
     expect(seen[1]![1]).toBe(3);

@@ -13,6 +13,11 @@ export interface SweepOptions {
    * the next run. 0 (the default): only those due when it looks.
    */
   takeForMs?: number;
+  /**
+   * Called once the due query has answered (the ledger is up again): work that runs beside the idle
+   * evaluations rather than behind their window (the sweeper's spool drain).
+   */
+  afterDue?: () => void;
   /** How the run waits for the next evaluation's time (tests: their own clock). */
   sleep?: (ms: number) => Promise<void>;
   /** Each record's outcome (the same reporter as every other held run). */
@@ -79,6 +84,7 @@ export async function sweepLedger(
   const queue: Array<{ id: string; mode: 'sweeper' | 'idle' }> = [];
   const due = await ledger.store.due(ledger.now(), limit);
   result.due = due.length;
+  opts.afterDue?.();
   for (const r of due) queue.push({ id: r.thread_id, mode: 'sweeper' });
   while (error === undefined && more()) {
     while (queue.length && running.size < parallel) {

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { SecretsContext } from '@lead-intake/config';
 import {
   LedgerUnavailableError,
+  type DrainResult,
   nowSeconds,
   parseRequestKey,
   type Lease,
@@ -71,8 +72,8 @@ async function runSpooled(t: SpooledTrigger, secrets: LeadSecrets, remainingMs: 
  * lease, a recorded pagehide whose holder died, an error past its cooldown) and runs the idle
  * evaluations as they come due during its run, through the same held run, pipeline and send-once
  * guarantee as the endpoint, a few at once (packages/ledger/src/sweep.ts). It never takes a live lease.
- * Then it drains the trigger spool (triggers kept while DynamoDB was down), which it reaches only
- * once the due query has shown that the ledger answers again.
+ * Beside them it drains the trigger spool (triggers kept while DynamoDB was down), which it starts
+ * only once the due query has shown that the ledger answers again.
  */
 export const handler = middy<unknown, unknown, Error, SecretsContext>()
   .use(injectLambdaContext(logger))
@@ -82,47 +83,55 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
     const secrets = context.secrets;
     const more = () => context.getRemainingTimeInMillis() > settings.sweeper.reserveMs;
     const triggers = new Map<string, string>();
-    const result = await lead.ledger().sweep(
-      async (lease) => {
-        triggers.set(lease.threadId, lease.effectiveReason);
-        // A request's update (its own record): retried here like a lead.
-        const update = parseRequestKey(lease.threadId);
-        if (update)
-          return (await lead.pipeline()).update({ ...update, lease }, secrets, context.getRemainingTimeInMillis(), { source: 'sweeper' });
-        if (await stillActive(lease)) return undefined;
-        try {
-          // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
-          return await (
-            await lead.pipeline()
-          ).run({ threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease }, secrets, context.getRemainingTimeInMillis(), {
-            trigger: lease.effectiveReason,
-            source: 'sweeper',
-          });
-        } catch (e) {
-          // The conversation was deleted: its record is released (runLead did), which is the sweep's job done.
-          if (!(e instanceof ThreadNotFoundError)) throw e;
-          logger.warn('sweeper: the thread no longer exists; record released', { threadId: lease.threadId, source: 'sweeper' });
-          return undefined;
-        }
-      },
-      {
-        limit: settings.sweeper.batch,
-        parallel: settings.sweeper.parallel,
-        takeForMs: settings.sweeper.takeForMs,
-        more,
-        onOutcome: (threadId, outcome) =>
-          reportHeld(lead, 'sweeper', { threadId, trigger: triggers.get(threadId) ?? 'auto' }, outcome as Parameters<typeof reportHeld>[3]),
-      },
-    );
-    if (result.due) metrics.addMetric('SweeperProcessed', MetricUnit.Count, result.processed);
-    let spool;
-    if (lead.spool) {
-      spool = await lead.spool.drain((t) => runSpooled(t, secrets, () => context.getRemainingTimeInMillis()), {
+    // The spool is drained beside the idle evaluations once the due query has shown the ledger
+    // answers: a trigger kept during an outage does not wait behind the run's window.
+    let draining: Promise<DrainResult> | undefined;
+    const drain = () => {
+      draining = lead.spool!.drain((t) => runSpooled(t, secrets, () => context.getRemainingTimeInMillis()), {
         more,
         onInvalid: (messageId) => logger.error('spool: a message that is not a trigger was dropped', { messageId }),
       });
-      if (spool.received) metrics.addMetric('SpoolDrained', MetricUnit.Count, spool.done);
-    }
+      draining.catch(() => undefined); // awaited below; not unhandled while the sweep still runs
+    };
+    const runLease = async (lease: Lease) => {
+      triggers.set(lease.threadId, lease.effectiveReason);
+      // A request's update (its own record): retried here like a lead.
+      const update = parseRequestKey(lease.threadId);
+      if (update)
+        return (await lead.pipeline()).update({ ...update, lease }, secrets, context.getRemainingTimeInMillis(), { source: 'sweeper' });
+      if (await stillActive(lease)) return undefined;
+      try {
+        // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
+        return await (
+          await lead.pipeline()
+        ).run({ threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease }, secrets, context.getRemainingTimeInMillis(), {
+          trigger: lease.effectiveReason,
+          source: 'sweeper',
+        });
+      } catch (e) {
+        // The conversation was deleted: its record is released (runLead did), which is the sweep's job done.
+        if (!(e instanceof ThreadNotFoundError)) throw e;
+        logger.warn('sweeper: the thread no longer exists; record released', { threadId: lease.threadId, source: 'sweeper' });
+        return undefined;
+      }
+    };
+    const swept = lead.ledger().sweep(runLease, {
+      limit: settings.sweeper.batch,
+      parallel: settings.sweeper.parallel,
+      takeForMs: settings.sweeper.takeForMs,
+      afterDue: lead.spool ? drain : undefined,
+      more,
+      onOutcome: (threadId, outcome) =>
+        reportHeld(lead, 'sweeper', { threadId, trigger: triggers.get(threadId) ?? 'auto' }, outcome as Parameters<typeof reportHeld>[3]),
+    });
+    // The ledger failed: the drain (if it started) ends before the invocation does.
+    const result = await swept.catch(async (e: unknown) => {
+      await draining?.catch(() => undefined);
+      throw e;
+    });
+    if (result.due) metrics.addMetric('SweeperProcessed', MetricUnit.Count, result.processed);
+    const spool = await draining;
+    if (spool?.received) metrics.addMetric('SpoolDrained', MetricUnit.Count, spool.done);
     logger.info('sweep done', { ...result, spool });
     return { ...result, spool };
   });
