@@ -43,7 +43,14 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
     env,
     RUNS,
   );
-  const row = (ours: { medianMs: number }, naive: { medianMs: number }, without: { medianMs: number } | undefined, bundle: string) => ({
+  // Issue 31: the self-hosted session and lead at 0.3x; the legacy hosted mode keeps its 0.5x.
+  const row = (
+    ours: { medianMs: number },
+    naive: { medianMs: number },
+    without: { medianMs: number } | undefined,
+    bundle: string,
+    share = 0.3,
+  ) => ({
     bundleBytes: statSync(bundle).size,
     oursMedianMs: ours.medianMs,
     naiveMedianMs: naive.medianMs,
@@ -51,10 +58,11 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
     ...(without
       ? { naiveWithoutSsmClientMedianMs: without.medianMs, ratioWithoutSsmClient: round(ours.medianMs / without.medianMs, 2) }
       : {}),
-    target: '<= 0.5x naive',
-    met: ours.medianMs <= 0.5 * naive.medianMs,
+    target: `<= ${share}x naive`,
+    met: ours.medianMs <= share * naive.medianMs,
   });
   const phases = await chatPhases(env, chatEvent, RUNS);
+  const imports = importTimes(env, RUNS);
   const floors = Array.from({ length: 7 }, () =>
     JSON.parse(
       execFileSync(process.execPath, [join(ROOT, 'bench', 'floor.mjs'), `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/__emulator/requests`], {
@@ -65,10 +73,17 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
   return {
     session: row(cold.session!, cold.naiveSession!, cold.naiveSessionWithoutSsm, BUNDLES.session),
     lead: row(cold.lead!, cold.naiveLead!, cold.naiveLeadWithoutSsm, BUNDLES.lead),
-    hostedSession: row(cold.hostedSession!, cold.naiveHostedSession!, undefined, BUNDLES.session),
-    hostedLead: row(cold.hostedLead!, cold.naiveLead!, undefined, BUNDLES.lead),
-    chatFirstTurn: { bundleBytes: statSync(BUNDLES.chat).size, firstByteMedianMs: cold.chatFirstTurn!.medianMs, phases },
+    hostedSession: row(cold.hostedSession!, cold.naiveHostedSession!, undefined, BUNDLES.session, 0.5),
+    hostedLead: row(cold.hostedLead!, cold.naiveLead!, undefined, BUNDLES.lead, 0.5),
+    chatFirstTurn: {
+      bundleBytes: statSync(BUNDLES.chat).size,
+      firstByteMedianMs: cold.chatFirstTurn!.medianMs,
+      target: '<= 2x an empty Node process',
+      met: cold.chatFirstTurn!.medianMs <= 2 * cold.nodeOnly!.medianMs,
+      phases,
+    },
     emptyNodeProcessMedianMs: cold.nodeOnly!.medianMs,
+    imports,
     runsEach: RUNS,
     undiciLoadMedianMs: median(floors.map((f) => f.undiciLoadMs)),
     firstFetchMedianMs: median(floors.map((f) => f.firstFetchMs)),
@@ -124,4 +139,28 @@ async function chatPhases(env: NodeJS.ProcessEnv, event: () => unknown, runs: nu
     modelRequestSentMs: med((t) => model(t)?.sent ?? NaN),
     modelAnsweredMs: med((t) => model(t)?.answered ?? NaN),
   };
+}
+
+/**
+ * Each bundle's import alone, against an empty process (interleaved, `runs` fresh processes each):
+ * from the process's time origin to the bundle loaded (bench/import-time.cjs), the empty process's
+ * own start subtracted. The rest of a cold start is the handler's first request.
+ */
+function importTimes(env: NodeJS.ProcessEnv, runs: number) {
+  const bundles = { session: BUNDLES.session, lead: BUNDLES.lead, chat: BUNDLES.chat };
+  const script = join(ROOT, 'bench', 'import-time.cjs');
+  const once = (module?: string) =>
+    JSON.parse(execFileSync(process.execPath, [script, ...(module ? [module] : [])], { encoding: 'utf8', env })) as {
+      startedMs: number;
+      loadedMs: number;
+    };
+  const empty: number[] = [];
+  const loaded: Record<string, number[]> = { session: [], lead: [], chat: [] };
+  for (let n = 0; n < runs; n++) {
+    empty.push(once().loadedMs);
+    for (const [k, m] of Object.entries(bundles)) loaded[k]!.push(once(m).loadedMs);
+  }
+  const emptyMs = round(median(empty), 1);
+  const each = (k: string) => ({ loadedMedianMs: round(median(loaded[k]!), 1), importMs: round(median(loaded[k]!) - emptyMs, 1) });
+  return { emptyProcessLoadedMedianMs: emptyMs, session: each('session'), lead: each('lead'), chat: each('chat'), runs };
 }
