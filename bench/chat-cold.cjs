@@ -27,10 +27,12 @@ if (phases) {
   const http = require('node:http');
   const request = http.request;
   http.request = function (...args) {
-    const opts = typeof args[0] === 'object' && !(args[0] instanceof URL) ? args[0] : args[1] || {};
+    // request(options[, cb]) or request(url[, options][, cb]) (the OpenAI client's: a URL, its path there).
+    const url = args[0] instanceof URL ? args[0] : typeof args[0] === 'string' ? new URL(args[0]) : null;
+    const opts = url ? (typeof args[1] === 'object' && args[1]) || {} : args[0];
     const headers = opts.headers || {};
     const target = headers['x-amz-target'] || headers['X-Amz-Target'];
-    const r = { what: target ? String(target).split('.').pop() : opts.path || '?', sent: at() };
+    const r = { what: target ? String(target).split('.').pop() : (url ? url.pathname : opts.path) || '?', sent: at() };
     phases.requests.push(r);
     const req = request.apply(this, args);
     req.once('response', (res) => {

@@ -168,7 +168,7 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   **Import alone**: each bundle \`require\`d in a fresh process (\`bench/import-time.cjs\`),
   interleaved with an empty one, the empty process's time subtracted.
 - **DynamoDB requests per turn**: the chat bundle in a process of its own, in front of a counting
-  proxy (per table): a new thread's first turn, then ${r.chat.dynamoRequestsPerTurn?.warmTurnsCounted ?? 40} more turns on
+  proxy (per table; a transaction counts once, under its first item's table): a new thread's first turn, then ${r.chat.dynamoRequestsPerTurn?.warmTurnsCounted ?? 40} more turns on
   one thread; a warm turn is the difference over those turns. The target counts what a turn
   needs: the history read, the user's message, the answer (the thread's metadata with it), one
   conditional write per usage counter (the user's minute, the network's day and its hour: three

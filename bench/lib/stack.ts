@@ -173,7 +173,10 @@ export async function countingProxy(target: string) {
       let table = '?';
       try {
         const parsed = JSON.parse(body.toString('utf8'));
-        table = parsed.TableName ?? Object.keys(parsed.RequestItems ?? {})[0] ?? '?';
+        // A transaction counts once, under its first item's table.
+        const item = parsed.TransactItems?.[0];
+        const inItem = item && (Object.values(item)[0] as { TableName?: string } | undefined)?.TableName;
+        table = parsed.TableName ?? Object.keys(parsed.RequestItems ?? {})[0] ?? inItem ?? '?';
       } catch {
         /* not JSON */
       }
