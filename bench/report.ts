@@ -173,9 +173,9 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   a warm turn is the difference over those turns. The target counts what a turn needs: the
   history read (the thread's row and its newest items in one query), the user's message and the
   answer (each one transaction: the thread checked alive, the item put), one conditional write
-  per usage counter (the user's minute, the network's day and its hour: three counters of
-  different windows, so three keys) and the day's model calls reserved 20 at a time (a twentieth
-  of a write): 6.05.
+  per usage counter (the user's minute; the network's day, with its hour counted on the same
+  row) and the day's model calls reserved 20 at a time (a twentieth of a write): 5.05. Until
+  2026-12-03 the network's hour was a row of its own: 6.05.
 - **Round trips** are counted at the wire, per table, by a proxy in front of DynamoDB Local; OpenAI
   calls from the emulator's request log.
 - **Summaries per conversation**: ${r.ledger.summariesPerConversation.conversations} conversations of 4 turns;
@@ -314,10 +314,11 @@ function phasesRow(p: any): string {
 
 /**
  * The DynamoDB requests a warm turn needs, each for a reason: the history read, the user's message,
- * the answer (each a transaction with the thread's liveness check), the three usage counters (the
- * user's minute, the network's day and hour), and a twentieth of the day's block reservation: 6.05.
+ * the answer (each a transaction with the thread's liveness check), the two usage counters (the
+ * user's minute; the network's day with its hour on the same row), and a twentieth of the day's
+ * block reservation: 5.05.
  */
-const WARM_TURN_REQUESTS = 6.05;
+const WARM_TURN_REQUESTS = 5.05;
 
 function dynamoPerTurnRow(d: any, yes: (b: boolean) => string): string {
   return row(

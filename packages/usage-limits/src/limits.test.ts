@@ -33,6 +33,34 @@ describe('UsageLimits', () => {
     expect(await l.take([roomy])).toEqual({ ok: true, counts: [1] });
   });
 
+  it('a shorter window within a counter: both bounds on one row, the refusal names the window that was full', async () => {
+    // 10 minutes into an hour of tomorrow (the rows' TTL stays in the future).
+    let now = (Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000 + 3 * 3_600_000 + 600_000;
+    const l = new UsageLimits({ tableName: TABLE, client: dynamoClient(), now: () => now });
+    const net = { key: unique('net'), limit: 3, windowSeconds: 86400, within: { limit: 2, windowSeconds: 3600 } };
+    const other = { key: unique('user'), limit: 100, windowSeconds: 60 };
+    expect(await l.take([net])).toEqual({ ok: true, counts: [1] });
+    expect(await l.take([net])).toEqual({ ok: true, counts: [2] });
+    // The hour is full (the day is not): retry when the hour ends, and the other counter is given back.
+    expect(await l.take([other, net])).toEqual({ ok: false, refused: 1, retryAfterSeconds: 3000 });
+    expect(await l.take([other])).toEqual({ ok: true, counts: [1] });
+    now += 3_600_000; // the next hour: the day's count goes on
+    expect(await l.take([net])).toEqual({ ok: true, counts: [3] });
+    // Now the day is full: retry when the day ends.
+    expect(await l.take([net])).toEqual({ ok: false, refused: 0, retryAfterSeconds: 86400 - 4 * 3600 - 600 });
+    // A refund gives back to both windows: one more this hour and this day.
+    await l.refund(net);
+    expect(await l.take([net])).toEqual({ ok: true, counts: [3] });
+    const row = (
+      await documentClient().send(new GetCommand({ TableName: TABLE, Key: { pk: `${net.key}#${Math.floor(now / 86_400_000) * 86400}` } }))
+    ).Item!;
+    expect(
+      Object.keys(row)
+        .filter((k) => k.startsWith('w'))
+        .sort(),
+    ).toEqual([`w${Math.floor(now / 3_600_000) * 3600 - 3600}`, `w${Math.floor(now / 3_600_000) * 3600}`]);
+  });
+
   it('concurrent takes never exceed the limit', async () => {
     const l = new UsageLimits({ tableName: TABLE, client: dynamoClient() });
     const c = { key: unique('race'), limit: 7, windowSeconds: 3600 };

@@ -31,8 +31,8 @@ export const networkLimits = (o: Pick<UsageGateOptions, 'dailyModelCalls' | 'net
 
 /**
  * Every model turn passes three bounds, checked beside the thread read: the user's turns this
- * minute, the source network's share of the day's model calls (per day and per hour: DynamoDB
- * counters shared by every instance, one conditional write each, in one round trip), and the
+ * minute, the source network's share of the day's model calls (per day and per hour, counted on
+ * one row: DynamoDB counters shared by every instance, one conditional write each, sent together), and the
  * stage's model calls today (UTC; reserved from a shared counter in blocks, so most turns do not
  * write it). A user over their own rate is asked to wait and nothing is written. A turn refused for
  * the model's sake (its network's share spent, or the day's ceiling) keeps what the customer wrote
@@ -46,9 +46,9 @@ const SEEN_KEPT = 5000;
 export function usageGate(o: UsageGateOptions): TurnGate {
   const perUser = (user: string) => ({ key: `turn#${user}`, limit: o.turnsPerMinute, windowSeconds: 60 });
   const share = networkLimits(o);
+  // The network's day and hour on one row: both bounds in one conditional write.
   const perNetwork = (network: string) => [
-    { key: `net-day#${network}`, limit: share.day, windowSeconds: 86400 },
-    { key: `net-hour#${network}`, limit: share.hour, windowSeconds: 3600 },
+    { key: `net#${network}`, limit: share.day, windowSeconds: 86400, within: { limit: share.hour, windowSeconds: 3600 } },
   ];
   const counters = (user: string, network?: string) => [perUser(user), ...(network ? perNetwork(network) : [])];
   const kept = keptAnswer(o.shopPhone);
