@@ -72,34 +72,9 @@ if (process.argv.includes('--callback-only')) {
   );
 } else if (process.argv.includes('--cold-only') || process.argv.includes('--chat-only')) {
   // The cold starts (with the chat's first turn, phase by phase), or the warm chat: printed, nothing written.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  (async () => {
-    const stack = await startStack();
-    try {
-      if (process.argv.includes('--chat-only')) console.log(JSON.stringify(await chat(NaN), null, 2));
-      else console.log(JSON.stringify(await coldStart(await makeFixture()), null, 2));
-    } finally {
-      stack.kill('SIGTERM');
-      await new Promise((r) => stack.once('exit', r));
-    }
-  })().then(
-    () => process.exit(0),
-    (e) => (console.error(e), process.exit(1)),
-  );
+  printOnStack(() => (process.argv.includes('--chat-only') ? chat(NaN) : makeFixture().then(coldStart)));
 } else if (process.argv.includes('--inbox-only')) {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  (async () => {
-    const stack = await startStack();
-    try {
-      console.log(JSON.stringify(await inboxList(), null, 2));
-    } finally {
-      stack.kill('SIGTERM');
-      await new Promise((r) => stack.once('exit', r));
-    }
-  })().then(
-    () => process.exit(0),
-    (e) => (console.error(e), process.exit(1)),
-  );
+  printOnStack(inboxList);
 } else if (process.argv.includes('--scheduled-only') || process.argv.includes('--rush-only')) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   serverScheduled(NaN, process.argv.includes('--rush-only') ? 'rush' : undefined).then(
@@ -117,4 +92,21 @@ if (process.argv.includes('--callback-only')) {
     console.error(e);
     process.exit(1);
   });
+}
+
+/** One scenario on the bench's own stack, its result printed (nothing written); the stack stopped either way. */
+function printOnStack(scenario: () => Promise<unknown>) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  (async () => {
+    const stack = await startStack();
+    try {
+      console.log(JSON.stringify(await scenario(), null, 2));
+    } finally {
+      stack.kill('SIGTERM');
+      await new Promise((r) => stack.once('exit', r));
+    }
+  })().then(
+    () => process.exit(0),
+    (e) => (console.error(e), process.exit(1)),
+  );
 }
