@@ -85,4 +85,44 @@ function stubModule(source, rel, ext, file) {
   ].join('\n');
 }
 
-module.exports = { openaiResources };
+const ZOD_LOCALES = /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.(m?js|cjs)$/;
+
+/**
+ * Leaves out of the bundle zod's error-message locales a function never sets.
+ *
+ * zod 4 exposes every locale (~50 of them) as `z.locales`, a namespace esbuild cannot tree-shake:
+ * 259 KB of the lead bundle's 1.1 MB, compiled on every cold start, though the schemas' own messages
+ * come from `en`, which zod imports directly. The locales' index is replaced by one that re-exports
+ * the kept ones and, for each other name, a function that throws an error naming this plugin.
+ *
+ * @param {{ keep: string[] }} options locale names as zod exports them (`en`, `fr`, `zhCN`).
+ * @returns {import('esbuild').Plugin}
+ */
+function zodLocales(options) {
+  const keep = options?.keep;
+  if (!Array.isArray(keep) || keep.length === 0 || keep.some((k) => typeof k !== 'string' || !/^[A-Za-z]+$/.test(k))) {
+    throw new Error("zodLocales: `keep` must list locale names like 'en' (as zod/v4/locales exports them)");
+  }
+  return {
+    name: 'zod-locales',
+    setup(build) {
+      build.onLoad({ filter: ZOD_LOCALES }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        const ext = /\.(m?js|cjs)$/.exec(args.path)[1];
+        // ESM only (what esbuild bundles); the CommonJS build is left whole.
+        if (ext === 'cjs') return undefined;
+        const names = [...source.matchAll(/export \{ default as (\w+) \} from ["']\.\/([\w-]+)\.m?js["'];/g)];
+        if (names.length === 0) return undefined; // an index of another shape: left whole
+        const lines = names.map(([line, name]) =>
+          keep.includes(name)
+            ? line
+            : `export const ${name} = () => { throw new Error("zod locale '${name}' is not in this bundle: ` +
+              `add it to zodLocales({ keep }) in the service's esbuild-plugins.cjs"); };`,
+        );
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: path.dirname(args.path) };
+      });
+    },
+  };
+}
+
+module.exports = { openaiResources, zodLocales };

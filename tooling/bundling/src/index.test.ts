@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
-import { openaiResources } from './index.cjs';
+import { openaiResources, zodLocales } from './index.cjs';
 
 const REPO = join(__dirname, '..', '..', '..');
 let dir: string;
@@ -14,7 +14,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Bundles a tiny program the way the services are bundled, then runs it in a fresh Node. */
-async function bundle(name: string, program: string, keep?: string[]): Promise<string> {
+async function bundle(name: string, program: string, keep?: string[], plugins: Plugin[] = []): Promise<string> {
   const entry = join(dir, `${name}.ts`);
   writeFileSync(entry, program);
   const outfile = join(dir, `${name}.cjs`);
@@ -27,7 +27,7 @@ async function bundle(name: string, program: string, keep?: string[]): Promise<s
     format: 'cjs',
     target: 'node20',
     nodePaths: [join(REPO, 'node_modules')],
-    plugins: keep ? [openaiResources({ keep })] : [],
+    plugins: [...(keep ? [openaiResources({ keep })] : []), ...plugins],
     logLevel: 'silent',
   });
   return outfile;
@@ -90,7 +90,40 @@ const client = new OpenAI();
     for (const service of ['session', 'lead', 'chat']) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const plugins = require(join(REPO, 'services', service, 'esbuild-plugins.cjs'));
-      expect(plugins.map((p: { name: string }) => p.name)).toEqual(['openai-resources']);
+      expect(plugins.map((p: { name: string }) => p.name)).toEqual(
+        service === 'lead' ? ['openai-resources', 'zod-locales'] : ['openai-resources'],
+      );
+    }
+  });
+});
+
+describe('zodLocales', () => {
+  const PROGRAM = `
+import { z } from 'zod';
+const r = z.object({ phone: z.string().min(7) }).safeParse({ phone: '1' });
+const message = r.success ? '' : r.error.issues[0].message; // read before another locale is set
+let other = '';
+try { z.config(z.locales.fr()); } catch (e) { other = (e as Error).message; }
+process.stdout.write(JSON.stringify({ message, other }));
+`;
+
+  test("zod's own messages stay English; the other locales are left out, and using one says why", async () => {
+    const full = await bundle('zod-full', PROGRAM);
+    const slim = await bundle('zod-slim', PROGRAM, undefined, [zodLocales({ keep: ['en'] })]);
+    const fromFull = JSON.parse(run(full));
+    const fromSlim = JSON.parse(run(slim));
+    expect(fromFull).toEqual({ message: expect.stringMatching(/^Too small/), other: '' });
+    expect(fromSlim).toEqual({
+      message: fromFull.message,
+      other: "zod locale 'fr' is not in this bundle: add it to zodLocales({ keep }) in the service's esbuild-plugins.cjs",
+    });
+    // The point of it: the locales were most of zod's bytes in a bundle.
+    expect(statSync(full).size - statSync(slim).size).toBeGreaterThan(150 * 1024);
+  });
+
+  test('a keep list that cannot mean a locale is refused at build time', () => {
+    for (const keep of [[], ['./en'], ['en.js'], [''], undefined]) {
+      expect(() => zodLocales({ keep } as never)).toThrow(/`keep` must list locale names/);
     }
   });
 });
