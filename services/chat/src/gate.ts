@@ -30,9 +30,10 @@ export const networkLimits = (o: Pick<UsageGateOptions, 'dailyModelCalls' | 'net
 });
 
 /**
- * Every model turn passes three bounds, checked beside the thread read: the user's turns this
- * minute, the source network's share of the day's model calls (per day and per hour, counted on
- * one row: DynamoDB counters shared by every instance, one conditional write each, sent together), and the
+ * Every model turn passes three bounds, checked as the customer's message is stored (the model
+ * asked beside them when the instance expects an admission: chat-server's turn.ts): the user's turns this
+ * minute, the source network's share of the day's model calls (per day and per hour, both on one
+ * row), each a DynamoDB counter shared by every instance (one conditional write each, sent together), and the
  * stage's model calls today (UTC; reserved from a shared counter in blocks, so most turns do not
  * write it). A user over their own rate is asked to wait and nothing is written. A turn refused for
  * the model's sake (its network's share spent, or the day's ceiling) keeps what the customer wrote
