@@ -52,12 +52,6 @@ ${[
   ),
   ...(c.chatFirstTurn.phases ? [phasesRow(c.chatFirstTurn.phases)] : []),
   row(
-    `legacy hosted mode: cold start, session (a hosted mint)`,
-    `${c.hostedSession.oursMedianMs} ms vs naive ${c.hostedSession.naiveMedianMs} ms = **${c.hostedSession.ratio}x**`,
-    `<= 0.5x naive`,
-    `${yes(c.hostedSession.met)}`,
-  ),
-  row(
     `legacy hosted mode: cold start, lead, duplicate trigger`,
     `${c.hostedLead.oursMedianMs} ms vs naive ${c.hostedLead.naiveMedianMs} ms = **${c.hostedLead.ratio}x**`,
     `<= 0.5x naive`,
@@ -137,14 +131,14 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   calls per day, new users per IP) high enough for hundreds of turns from one bench user.
 - **Cold start**: the median of ${c.runsEach} fresh \`node\` processes each loading the handler and answering
   one event against the local stack (session: a refresh with a device credential; lead: a
-  duplicate trigger with the client token; hosted rows: a hosted mint and a hosted duplicate),
+  duplicate trigger with the client token; the hosted row: a duplicate trigger for an old hosted thread),
   from spawn to the answer on stdout (the process's teardown is not part of answering). Ours, the naive
   baseline and an empty process run interleaved, so the machine's drift falls on all alike. An
   empty Node process answers in ${c.emptyNodeProcessMedianMs} ms here, included on both sides. "Ours" is the deploy
   bundle (esbuild, minified cjs, \`@aws-sdk/*\` left to the runtime, the OpenAI resources the
   function never calls left out by \`@lead-intake/bundling\`, clients created on first use and
-  sending over node:http). The naive baselines (\`bench/naive/\`; \`session-self-hosted.mjs\` for
-  the self-hosted session) import the same dependencies
+  sending over node:http). The naive baselines (\`bench/naive/\`: \`session-self-hosted.mjs\`,
+  \`lead.mjs\`) import the same dependencies
   unbundled from \`node_modules\` and creates every client at import, the SSM client included
   (both functions read their secrets through @middy/ssm when deployed; in this run both sides
   read them from the environment, so neither calls SSM). The ratio against the baseline without

@@ -188,7 +188,9 @@ function channels() {
  * function that needs the token secret alone (session, files) cannot read the OpenAI key.
  */
 const SECRETS_READ = {
-  session: (mode) => (mode === 'hosted' ? ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'] : ['CHATKIT_TOKEN_SECRET']),
+  // A stage left in the hosted mode reads nothing (hosted sessions ended on 2026-11-30: it answers 410);
+  // the grant stays so that its IAM statement is never empty.
+  session: () => ['CHATKIT_TOKEN_SECRET'],
   chat: () => ['OPENAI_API_KEY', 'CHATKIT_TOKEN_SECRET'],
   // The lead, sweeper and scheduler functions: the OpenAI key, the token secret (client tokens, the
   // file links' and follow-up index's keys), the owner channels' secrets (the webhook's signing secret).

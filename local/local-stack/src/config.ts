@@ -23,8 +23,6 @@ export interface LocalStackConfig {
   dynamoDataDir: string | null;
 }
 
-/** The default local workflow id when the emulator stands in for OpenAI (hosted mode). */
-export const LOCAL_WORKFLOW_ID = 'wf_local_emulator';
 /** The self-hosted chat's token secret locally, unless CHATKIT_TOKEN_SECRET is set (never a deployed value). */
 export const LOCAL_TOKEN_SECRET = 'local-development-token-secret-0123456789';
 

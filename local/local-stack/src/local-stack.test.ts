@@ -57,12 +57,15 @@ describe('the running local stack', () => {
 
   it("bundles each function with its service's esbuild plugins (the OpenAI resources it keeps)", () => {
     const bundle = (name: string) => readFileSync(join(REPO_ROOT, '.local', 'build', `${name}.cjs`), 'utf8');
-    // session keeps ChatKit, chat keeps Responses, lead keeps both (services/*/esbuild-plugins.cjs).
+    // chat keeps Responses, lead keeps both (services/*/esbuild-plugins.cjs); the session carries no OpenAI SDK at all
+    // (hosted sessions ended on 2026-11-30).
     const has = (name: string) => [
       bundle(name).includes("'/chatkit/sessions'") || bundle(name).includes('"/chatkit/sessions"'),
       bundle(name).includes('"/responses"') || bundle(name).includes("'/responses'"),
     ];
-    expect(has('chatkit-lead-intake-session-session')).toEqual([true, false]);
+    expect(has('chatkit-lead-intake-session-session')).toEqual([false, false]);
+    expect(bundle('chatkit-lead-intake-session-session')).not.toMatch(/X-Stainless-Lang/);
+    expect(bundle('chatkit-lead-intake-chat-chat')).toMatch(/X-Stainless-Lang/); // what the SDK looks like in a bundle
     expect(has('chatkit-lead-intake-chat-chat')).toEqual([false, true]);
     expect(has('chatkit-lead-intake-lead-lead')).toEqual([true, true]);
   });
@@ -237,7 +240,7 @@ describe('npm run dev', () => {
         for (const p of Object.values(ports)) expect(await portOpen(p)).toBe(true);
         // The mode, switched by one variable without editing stages.config.json.
         const res = await postJson('http://127.0.0.1:23101/', {});
-        expect(res.status).toBe(200);
+        expect(res.status).toBe(mode === 'hosted' ? 410 : 200);
         if (!mode) {
           // A conversation with a phone number, then DynamoDB Local dies.
           const { ListTablesCommand, DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
@@ -294,7 +297,8 @@ describe('npm run dev', () => {
         }
         if (mode === 'hosted') {
           expect(log).toMatch(/ChatKit mode\s+hosted \(LOCAL_CHATKIT_MODE\)/);
-          expect(res.body.client_secret).toMatch(/^ek_/); // a hosted session, from the emulator
+          // Hosted sessions ended with Agent Builder (2026-11-30): the session service says so.
+          expect(res.body).toMatchObject({ code: 'hosted_sessions_ended' });
         } else {
           expect(log).toMatch(/ChatKit mode\s+self-hosted \(stages\.config\.json/);
           expect(res.body).toMatchObject({

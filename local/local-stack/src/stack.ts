@@ -6,7 +6,7 @@ import { startEmulator, type RunningEmulator } from '@lead-intake/openai-emulato
 import { startSqsEmulator, type RunningSqsEmulator } from '@lead-intake/sqs-emulator';
 import { startAlertsEmulator } from '@lead-intake/alerts-emulator';
 import { bundleFunction } from './build';
-import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WEBHOOK_SECRET, LOCAL_WORKFLOW_ID, PORT_VARS, type LocalStackConfig } from './config';
+import { FUNCTION_URLS, LOCAL_TOKEN_SECRET, LOCAL_WEBHOOK_SECRET, PORT_VARS, type LocalStackConfig } from './config';
 import { createTables, startDynamo, type RunningDynamo } from './dynamodb';
 import { LocalFunction, serveFunctionUrl } from './function-url';
 import { LOCAL_DIR } from './paths';
@@ -37,7 +37,7 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-export { LOCAL_WORKFLOW_ID, LOCAL_TOKEN_SECRET } from './config';
+export { LOCAL_TOKEN_SECRET } from './config';
 
 export async function startLocalStack(cfg: LocalStackConfig, log: (line: string) => void = console.log): Promise<RunningStack> {
   let current: RunningDynamo;
@@ -230,7 +230,6 @@ async function startFunctions(
         ? {
             OPENAI_BASE_URL: emulator.baseURL,
             OPENAI_API_KEY: 'local-emulator-key',
-            CHATKIT_WORKFLOW_ID: process.env.CHATKIT_WORKFLOW_ID ?? LOCAL_WORKFLOW_ID,
           }
         : {}),
     };

@@ -5,7 +5,7 @@ import { badRequest, optionalPageUrl, optionalUserId } from '@lead-intake/http';
 export { USER_ID } from '@lead-intake/http';
 
 export interface SessionRequest {
-  /** The user the browser names, if any (hosted mode: its own id; self-hosted: only with its credential). */
+  /** The user the browser names, if any (only with its credential: the server issues users). */
   user: string | null;
   /** Self-hosted mode: the long-lived credential the session endpoint issued with the user. */
   deviceCredential: string | null;

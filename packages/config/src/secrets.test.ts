@@ -1,12 +1,15 @@
 import middy from '@middy/core';
-import { applyEnv, emulator, emulatorBaseURL, lambdaContext, startSsmStandIn, urlEvent, type SsmStandIn } from '@lead-intake/testkit';
+import { mintDeviceCredential, verifyClientToken } from '@lead-intake/chat-auth';
+import { applyEnv, lambdaContext, startSsmStandIn, urlEvent, type SsmStandIn } from '@lead-intake/testkit';
 import { ConfigError, secrets } from './index';
 
+const TOKEN_SECRET = 'a-token-secret-from-ssm-0123456789abcdef';
 let ssm: SsmStandIn;
 beforeAll(async () => {
   ssm = await startSsmStandIn({
     '/chatkit-lead-intake/prod/OPENAI_API_KEY': 'sk-from-ssm',
-    '/chatkit-lead-intake/prod/CHATKIT_WORKFLOW_ID': 'wf_from_ssm',
+    '/chatkit-lead-intake/prod/LEAD_WEBHOOK_SECRET': 'whsec_from_ssm',
+    '/chatkit-lead-intake/prod/CHATKIT_TOKEN_SECRET': TOKEN_SECRET,
   });
   applyEnv({ AWS_ENDPOINT_URL_SSM: ssm.endpoint, AWS_REGION: 'us-west-2', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
 });
@@ -20,13 +23,13 @@ const echo = (mw: ReturnType<typeof secrets>) =>
 
 describe('secrets from SSM (through @middy/ssm and the real SSM client)', () => {
   it('fetches every secret in one decrypted GetParameters call and caches it across invocations', async () => {
-    const handler = echo(secrets({ names: ['OPENAI_API_KEY', 'CHATKIT_WORKFLOW_ID'], ssmPath: '/chatkit-lead-intake/prod/' }));
+    const handler = echo(secrets({ names: ['OPENAI_API_KEY', 'LEAD_WEBHOOK_SECRET'], ssmPath: '/chatkit-lead-intake/prod/' }));
     for (let n = 0; n < 3; n++)
-      expect(await handler({}, lambdaContext())).toEqual({ OPENAI_API_KEY: 'sk-from-ssm', CHATKIT_WORKFLOW_ID: 'wf_from_ssm' });
+      expect(await handler({}, lambdaContext())).toEqual({ OPENAI_API_KEY: 'sk-from-ssm', LEAD_WEBHOOK_SECRET: 'whsec_from_ssm' });
     expect(ssm.requests).toHaveLength(1);
     expect(ssm.requests[0]).toEqual({
       target: 'AmazonSSM.GetParameters',
-      body: { Names: ['/chatkit-lead-intake/prod/OPENAI_API_KEY', '/chatkit-lead-intake/prod/CHATKIT_WORKFLOW_ID'], WithDecryption: true },
+      body: { Names: ['/chatkit-lead-intake/prod/OPENAI_API_KEY', '/chatkit-lead-intake/prod/LEAD_WEBHOOK_SECRET'], WithDecryption: true },
     });
   });
 
@@ -58,28 +61,32 @@ describe('secrets from the environment (local development)', () => {
 });
 
 describe('the session handler with SSM secrets', () => {
-  it('mints with the key from SSM; the deployed environment holds only the path', async () => {
-    const admin = emulator();
-    await admin.reset();
-    // Hosted mode: its two secrets are the ones this SSM stand-in holds.
+  it('mints with the token secret from SSM; the deployed environment holds only the path', async () => {
+    const secret = TOKEN_SECRET;
     applyEnv({
-      CHATKIT_MODE: 'hosted',
+      CHATKIT_MODE: 'self-hosted',
       SECRETS_SSM_PATH: '/chatkit-lead-intake/prod/',
-      OPENAI_API_KEY: undefined,
-      CHATKIT_WORKFLOW_ID: undefined,
-      OPENAI_BASE_URL: emulatorBaseURL(),
+      CHATKIT_TOKEN_SECRET: undefined,
+      CHAT_LIMITS_TABLE_NAME: 'unused-by-a-refresh',
       ALLOWED_ORIGINS: 'https://craigs.autos',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
-    let handler: any;
-    jest.isolateModules(() => {
-      handler = require('../../../services/session/src/handler').handler;
-    });
-    const res = await handler(urlEvent({ body: '{"user":"u1"}' }), lambdaContext());
-    expect(res.statusCode).toBe(200);
-    const [req] = await admin.requests();
-    expect(req!.headers.authorization).toBe('Bearer sk-from-ssm');
-    expect((req!.body as any).workflow.id).toBe('wf_from_ssm');
-    applyEnv({ SECRETS_SSM_PATH: undefined, CHATKIT_MODE: undefined });
+    try {
+      let handler: any;
+      jest.isolateModules(() => {
+        handler = require('../../../services/session/src/handler').handler;
+      });
+      // A refresh: the device credential and the token both prove the secret SSM holds.
+      const deviceCredential = mintDeviceCredential(secret, 'u_fromSsm000000000000001');
+      const res = await handler(urlEvent({ body: JSON.stringify({ deviceCredential }) }), lambdaContext());
+      expect(res.statusCode).toBe(200);
+      const body = JSON.parse(res.body);
+      expect(verifyClientToken(secret, body.client_secret).sub).toBe('u_fromSsm000000000000001');
+      expect(ssm.requests.map((r) => r.body)).toEqual([
+        { Names: ['/chatkit-lead-intake/prod/CHATKIT_TOKEN_SECRET'], WithDecryption: true },
+      ]);
+    } finally {
+      applyEnv({ SECRETS_SSM_PATH: undefined, CHATKIT_MODE: undefined, CHAT_LIMITS_TABLE_NAME: undefined });
+    }
   });
 });

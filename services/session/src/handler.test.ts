@@ -2,20 +2,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DateTime } from 'luxon';
-import { computeShopState, loadShopProfile } from '@lead-intake/shop';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
-import {
-  documentClient,
-  dynamoEndpoint,
-  emulator,
-  emulatorBaseURL,
-  lambdaContext,
-  postJson,
-  stackUrls,
-  urlEvent,
-} from '@lead-intake/testkit';
+import { documentClient, dynamoEndpoint, emulator, lambdaContext, postJson, stackUrls, urlEvent } from '@lead-intake/testkit';
 
 const admin = emulator();
 beforeEach(() => admin.reset());
@@ -23,20 +12,24 @@ beforeEach(() => admin.reset());
 const ALLOWED = 'http://localhost:4321';
 const sessionRequests = async () => (await admin.requests()).filter((r) => r.path.startsWith('/v1/chatkit/sessions'));
 
-/** Loads the real handler module in-process with the given environment (for a frozen clock or tight timeouts). */
+/** What self-hosted mode needs in-process: the token secret and the test stack's usage table. */
+const selfHostedEnv = () => ({
+  CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
+  CHAT_LIMITS_TABLE_NAME: 'chatkit-lead-intake-chat-local-limits',
+  AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
+  AWS_REGION: 'us-west-2',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+});
+
+/** Loads the real handler module in-process with the given environment (a mode, a bound, a missing secret). */
 function loadHandler(env: Record<string, string | undefined>) {
   const base = {
-    OPENAI_BASE_URL: emulatorBaseURL(),
-    OPENAI_API_KEY: 'sk-test-session',
-    CHATKIT_WORKFLOW_ID: 'wf_test_123',
     ALLOWED_ORIGINS: 'https://chat.craigs.autos,https://craigs.autos,http://localhost:4321',
-    OPENAI_TIMEOUT_MS: '4000',
-    OPENAI_MAX_RETRIES: '1',
     CHATKIT_SESSION_TTL_SECONDS: undefined,
-    CHATKIT_RATE_LIMIT_PER_MINUTE: undefined,
     POWERTOOLS_METRICS_DISABLED: 'true',
-    // Hosted unless a test says otherwise: these tests check the legacy upstream call.
-    CHATKIT_MODE: 'hosted',
+    CHATKIT_MODE: 'self-hosted',
+    ...selfHostedEnv(),
     NEW_USERS_PER_SOURCE_IP_PER_HOUR: undefined,
   };
   for (const [k, v] of Object.entries({ ...base, ...env })) {
@@ -50,62 +43,12 @@ function loadHandler(env: Record<string, string | undefined>) {
   return mod!;
 }
 
-/** What self-hosted mode needs in-process: the token secret and the test stack's usage table. */
-const selfHostedEnv = () => ({
-  CHATKIT_TOKEN_SECRET: LOCAL_TOKEN_SECRET,
-  CHAT_LIMITS_TABLE_NAME: 'chatkit-lead-intake-chat-local-limits',
-  AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint(),
-  AWS_REGION: 'us-west-2',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-});
-
 const invoke = async (handler: any, body: unknown, headers: Record<string, string> = {}, method = 'POST') => {
   const res = await handler(urlEvent({ body: typeof body === 'string' ? body : JSON.stringify(body), headers, method }), lambdaContext());
   return { ...res, json: res.body ? JSON.parse(res.body) : undefined };
 };
 
-describe('the exact upstream request', () => {
-  it('sends user, workflow id, every state variable, expiry and rate limit, under a frozen clock', async () => {
-    const frozen = DateTime.fromISO('2026-11-27T16:45', { zone: 'America/Los_Angeles' }).toJSDate();
-    const { createSessionHandler } = loadHandler({ CHATKIT_SESSION_TTL_SECONDS: '900', CHATKIT_RATE_LIMIT_PER_MINUTE: '20' });
-    const handler = createSessionHandler({ now: () => frozen });
-    const res = await invoke(
-      handler,
-      { user: 'visitor_42', locale: 'es-mx', pageUrl: 'https://craigs.autos/brakes?x=1' },
-      { origin: ALLOWED },
-    );
-    expect(res.statusCode).toBe(200);
-    const [req, ...rest] = await sessionRequests();
-    expect(rest).toEqual([]);
-    expect(req!.method).toBe('POST');
-    expect(req!.path).toBe('/v1/chatkit/sessions');
-    expect(req!.headers).toMatchObject({
-      authorization: 'Bearer sk-test-session',
-      'openai-beta': 'chatkit_beta=v1',
-      'content-type': 'application/json',
-    });
-    expect(req!.body).toEqual({
-      user: 'visitor_42',
-      workflow: {
-        id: 'wf_test_123',
-        state_variables: {
-          locale: 'es-MX',
-          page_url: 'https://craigs.autos/brakes?x=1',
-          shop_timezone: 'America/Los_Angeles',
-          shop_local_weekday: 'Friday',
-          shop_local_time_24h: '16:45',
-          shop_is_open_now: true,
-          shop_next_open_day: 'Monday',
-          shop_next_open_time: '8:00 AM',
-        },
-      },
-      expires_after: { anchor: 'created_at', seconds: 900 },
-      rate_limits: { max_requests_per_1_minute: 20 },
-    });
-    expect(res.json).toEqual({ client_secret: expect.stringMatching(/^ek_/), expires_at: expect.any(Number), user: 'visitor_42' });
-  });
-
+describe('in-process', () => {
   it('answers preflight OPTIONS itself when no URL CORS is in front (invoke local, other hosts)', async () => {
     const { handler } = loadHandler({});
     const ok = await invoke(handler, '', { origin: ALLOWED, 'access-control-request-method': 'POST' }, 'OPTIONS');
@@ -273,86 +216,38 @@ describe('self-hosted, in-process: bounds on new users', () => {
   });
 });
 
-describe('hosted mode (legacy, until 2026-11-30), in-process against the emulator', () => {
-  it('mints a session: client_secret, expires_at, the user, no-store, with the state recomputed at mint time', async () => {
-    const { handler } = loadHandler({});
-    const before = Date.now();
-    const res = await invoke(handler, { user: 'abc-123', locale: 'en-US', pageUrl: 'https://craigs.autos/' }, { origin: ALLOWED });
-    expect(res.statusCode).toBe(200);
-    expect(res.json).toEqual({ client_secret: expect.stringMatching(/^ek_/), expires_at: expect.any(Number), user: 'abc-123' });
-    expect(res.json.expires_at).toBeGreaterThanOrEqual(Math.floor(before / 1000) + 600 - 1);
-    expect(res.headers['cache-control']).toBe('no-store');
-    const [req] = await sessionRequests();
-    const sent = (req!.body as any).workflow.state_variables;
-    const candidates = [computeShopState(new Date(before), loadShopProfile()), computeShopState(new Date(), loadShopProfile())];
-    const { locale, page_url, ...shop } = sent;
-    expect(candidates).toContainEqual(shop); // either side of a minute boundary
-    expect({ locale, page_url }).toEqual({ locale: 'en-US', page_url: 'https://craigs.autos/' });
-  });
-
-  it('generates a user id when none is sent; each call mints a new secret', async () => {
-    const { handler } = loadHandler({});
-    const res = await invoke(handler, '', { origin: ALLOWED });
-    expect(res.statusCode).toBe(200);
-    expect(res.json.user).toMatch(/^[0-9a-f-]{36}$/);
-    const a = await invoke(handler, { user: 'same-user' });
-    const b = await invoke(handler, { user: 'same-user' });
-    expect(a.json.client_secret).not.toBe(b.json.client_secret);
-    expect(await sessionRequests()).toHaveLength(3);
-  });
-
-  it.each([
-    ['a 500 on every attempt', { status: 500, times: 5 }],
-    ['a 429 on every attempt', { status: 429, times: 5 }],
-    ['a 400 (not retried)', { status: 400, times: 1 }],
-    ['a 401 (bad key)', { status: 401, times: 1 }],
-  ])('answers 502 without leaking anything on %s', async (_label, fault) => {
-    const { handler } = loadHandler({});
-    await admin.fault({ path: '/v1/chatkit/sessions', ...fault });
-    const res = await invoke(handler, { user: 'u' }, { origin: ALLOWED });
-    expect(res.statusCode).toBe(502);
-    expect(res.json).toEqual({ error: expect.any(String), code: 'upstream_error' });
-    expect(JSON.stringify(res.json)).not.toMatch(/Injected|fault|sk-|local-emulator-key/i);
-  });
-
-  it('retries once within its budget: one 500 then success is a 200', async () => {
-    const { handler } = loadHandler({});
-    await admin.fault({ path: '/v1/chatkit/sessions', status: 500, times: 1 });
-    const res = await invoke(handler, { user: 'u' });
-    expect(res.statusCode).toBe(200);
-    expect(await sessionRequests()).toHaveLength(2);
-  });
-});
-
-describe('in-process failure modes', () => {
-  it('answers 502 when OpenAI does not answer in time', async () => {
-    const { handler } = loadHandler({ OPENAI_TIMEOUT_MS: '200', OPENAI_MAX_RETRIES: '0' });
-    await admin.fault({ path: '/v1/chatkit/sessions', delay_ms: 1500, times: 1 });
-    const res = await invoke(handler, { user: 'u' }, { origin: ALLOWED });
-    expect(res.statusCode).toBe(502);
-    expect(res.json.code).toBe('upstream_error');
-  });
-
-  it('answers 500 on missing configuration and logs one line naming it, once', async () => {
+describe('a stage left in the legacy hosted mode (hosted sessions ended on 2026-11-30)', () => {
+  it('answers 410 hosted_sessions_ended with the reason the browser can read; nothing is minted, no secret is needed', async () => {
     const lines: string[] = [];
     const capture = (chunk: any) => (lines.push(String(chunk)), true);
     const spies = [
       jest.spyOn(process.stdout, 'write').mockImplementation(capture),
       jest.spyOn(process.stderr, 'write').mockImplementation(capture),
     ];
+    let res: Awaited<ReturnType<typeof invoke>>;
     try {
-      const { handler } = loadHandler({ CHATKIT_WORKFLOW_ID: undefined });
-      const a = await invoke(handler, { user: 'u' });
-      const b = await invoke(handler, { user: 'u' });
-      expect(a.statusCode).toBe(500);
-      expect(b.statusCode).toBe(500);
-      expect(a.json.error).not.toMatch(/CHATKIT_WORKFLOW_ID/); // named in the log, not to the browser
+      // No token secret, no OpenAI key, no workflow id: the mode needs none of them any more.
+      const { handler } = loadHandler({ CHATKIT_MODE: 'hosted', CHATKIT_TOKEN_SECRET: undefined, CHAT_LIMITS_TABLE_NAME: undefined });
+      res = await invoke(handler, { user: 'visitor_42', locale: 'es-MX', pageUrl: 'https://craigs.autos/frenos' }, { origin: ALLOWED });
     } finally {
       spies.forEach((s) => s.mockRestore());
     }
-    const configLines = lines.filter((l) => l.includes('missing secret: CHATKIT_WORKFLOW_ID'));
-    expect(configLines).toHaveLength(1);
-    expect(await sessionRequests()).toEqual([]);
+    expect(res.statusCode).toBe(410);
+    expect(res.json).toEqual({ code: 'hosted_sessions_ended', error: expect.stringMatching(/ended with Agent Builder on 2026-11-30/) });
+    expect(res.json.error).toMatch(/self-hosted/);
+    expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
+    expect(res.json.client_secret).toBeUndefined();
+    expect(await admin.requests()).toEqual([]); // OpenAI is not asked
+    const said = lines.filter((l) => l.includes('hosted ChatKit sessions ended'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/"level":"ERROR"/);
+    expect(said[0]).not.toMatch(/visitor_42|frenos/); // what the browser sent stays out of the log
+  });
+
+  it('still refuses a bad request first (400 with its reason)', async () => {
+    const { handler } = loadHandler({ CHATKIT_MODE: 'hosted' });
+    const res = await invoke(handler, { pageUrl: 'javascript:alert(1)' }, { origin: ALLOWED });
+    expect([res.statusCode, res.json.code]).toEqual([400, 'invalid_page_url']);
   });
 });
 
@@ -403,15 +298,10 @@ describe('sls invoke local', () => {
     expect(await sessionRequests()).toEqual([]);
   }, 180_000);
 
-  it('runs it in hosted mode with --env CHATKIT_MODE=hosted, against the emulator', async () => {
+  it('in hosted mode (--env CHATKIT_MODE=hosted) answers 410: hosted sessions ended', async () => {
     // --env overrides what serverless.yml sets (the stage's chatkitMode).
-    const hosted = await invokeLocal(
-      'session.json',
-      { OPENAI_BASE_URL: emulatorBaseURL(), OPENAI_API_KEY: 'sk-invoke-local', CHATKIT_WORKFLOW_ID: 'wf_invoke' },
-      ['CHATKIT_MODE=hosted'],
-    );
-    expect(hosted).toMatchObject({ status: 200, body: { client_secret: expect.stringMatching(/^ek_/) } });
-    const [req] = await sessionRequests();
-    expect((req!.body as any).workflow.id).toBe('wf_invoke');
+    const hosted = await invokeLocal('session.json', {}, ['CHATKIT_MODE=hosted']);
+    expect(hosted).toMatchObject({ status: 410, body: { code: 'hosted_sessions_ended' } });
+    expect(await sessionRequests()).toEqual([]);
   }, 180_000);
 });
