@@ -135,8 +135,7 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   from spawn to the answer on stdout (the process's teardown is not part of answering). Ours, the naive
   baseline and an empty process run interleaved, so the machine's drift falls on all alike. An
   empty Node process answers in ${c.emptyNodeProcessMedianMs} ms here, included on both sides. "Ours" is the deploy
-  bundle (esbuild, minified cjs, \`@aws-sdk/*\` left to the runtime but for the chat's DynamoDB client, bundled
-  from its ES modules and tree-shaken, the OpenAI resources the
+  bundle (esbuild, minified cjs, \`@aws-sdk/*\` left to the runtime, the OpenAI resources the
   function never calls left out by \`@lead-intake/bundling\`, clients created on first use and
   sending over node:http). The naive baselines (\`bench/naive/\`: \`session-self-hosted.mjs\`,
   \`lead.mjs\`) import the same dependencies

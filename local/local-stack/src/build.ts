@@ -5,7 +5,7 @@ import type { ResolvedFunction, ResolvedService } from './service-config';
 
 /**
  * Bundles a function with the service's own `custom.esbuild` settings, so the local stack runs the
- * same bundle shape the Lambda runs (minified cjs, the service's externals left to the runtime).
+ * same bundle shape the Lambda runs (minified cjs, `@aws-sdk/*` left to the runtime).
  */
 export async function bundleFunction(svc: ResolvedService, fn: ResolvedFunction, outDir: string): Promise<string> {
   const modulePath = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
@@ -24,8 +24,6 @@ export async function bundleFunction(svc: ResolvedService, fn: ResolvedFunction,
     platform: 'node',
     format: 'cjs',
     external: o.exclude ?? o.external ?? [],
-    // A service that bundles AWS SDK clients reads their ES modules (tree-shaken): services/chat.
-    ...(o.mainFields ? { mainFields: o.mainFields } : {}),
     plugins: servicePlugins(svc),
     logLevel: 'error',
     // Node 20 here runs what Lambda's Node 22 runs; keep esbuild from lowering syntax it cannot.
