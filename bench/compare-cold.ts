@@ -1,6 +1,6 @@
 /**
- * A/B of the session and lead cold starts between two builds, interleaved run by run with the naive
- * baseline (docs/performance.md, "Comparing two versions"). A build is a directory of bundles as
+ * A/B of the session and lead cold starts and the chat's cold first turn between two builds,
+ * interleaved run by run with the naive baselines and an empty process (docs/performance.md, "Comparing two versions"). A build is a directory of bundles as
  * the local stack writes them (`.local/build`); copy an older one inside the repository (its
  * bundles resolve the AWS SDK from node_modules, as the Lambda runtime provides it).
  * Usage: npx tsx bench/compare-cold.ts <build dir A> <build dir B> [runs]
@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import { makeFixture } from './lib/fixture';
 import { coldStarts } from './lib/measure';
-import { auth, ROOT, startStack, urlEvent } from './lib/stack';
+import { auth, input, ROOT, startStack, urlEvent } from './lib/stack';
 
 const [a, b, runsArg] = process.argv.slice(2);
 if (!a || !b) throw new Error('usage: npx tsx bench/compare-cold.ts <build dir A> <build dir B> [runs]');
@@ -21,6 +21,9 @@ if (!a || !b) throw new Error('usage: npx tsx bench/compare-cold.ts <build dir A
     const lead = urlEvent({ threadId: fx.sentThread, reason: 'pagehide' }, auth('bench'));
     const refresh = urlEvent({ deviceCredential: fx.credential });
     const bundle = (dir: string, name: string) => join(resolve(dir), `chatkit-lead-intake-${name}.cjs`);
+    let user = 0;
+    const chat = () =>
+      urlEvent({ type: 'threads.create', params: { input: input('Hello, are you open today?') } }, auth(`ab-${process.pid}-${user++}`));
     const r = await coldStarts(
       {
         leadA: { module: bundle(a, 'lead-lead'), event: lead },
@@ -29,6 +32,9 @@ if (!a || !b) throw new Error('usage: npx tsx bench/compare-cold.ts <build dir A
         sessionA: { module: bundle(a, 'session-session'), event: refresh },
         sessionB: { module: bundle(b, 'session-session'), event: refresh },
         naiveSession: { module: join(ROOT, 'bench/naive/session-self-hosted.mjs'), event: refresh },
+        chatA: { module: bundle(a, 'chat-chat'), event: chat },
+        chatB: { module: bundle(b, 'chat-chat'), event: chat },
+        nodeOnly: { module: join(ROOT, 'bench/noop.cjs'), event: urlEvent({}) },
       },
       fx.env,
       Number(runsArg ?? 15),
@@ -42,6 +48,8 @@ if (!a || !b) throw new Error('usage: npx tsx bench/compare-cold.ts <build dir A
           leadRatioB: ratio(r.leadB!.medianMs, r.naiveLead!.medianMs),
           sessionRatioA: ratio(r.sessionA!.medianMs, r.naiveSession!.medianMs),
           sessionRatioB: ratio(r.sessionB!.medianMs, r.naiveSession!.medianMs),
+          chatFirstByteToEmptyA: ratio(r.chatA!.medianMs, r.nodeOnly!.medianMs),
+          chatFirstByteToEmptyB: ratio(r.chatB!.medianMs, r.nodeOnly!.medianMs),
         },
         null,
         2,

@@ -1,7 +1,7 @@
 /** How the bench measures: quantiles, streamed first bytes, cold starts of fresh processes. */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BUNDLES, ROOT } from './stack';
 
 export const median = (xs: number[]) => quantile(xs, 0.5);
@@ -75,7 +75,7 @@ export function oneColdStartWith(module: string, eventFile: string, env: NodeJS.
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // The chat streams: its harness reports the first streamed byte (the first line), then the outcome.
-    const harness = module === BUNDLES.chat ? 'chat-cold.cjs' : 'cold-start.cjs';
+    const harness = basename(module) === basename(BUNDLES.chat) ? 'chat-cold.cjs' : 'cold-start.cjs';
     const child = spawn(process.execPath, [join(ROOT, 'bench', harness), module, eventFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let answeredAt: bigint | undefined;
