@@ -85,12 +85,22 @@ function periods(v: unknown, field: string): Period[] {
   return sorted;
 }
 
+/**
+ * An IANA zone name. The canonical names are looked up in the runtime's list (about 1.5 ms): the first
+ * Intl date format an instance makes loads ICU's date data (about 19 ms on a cold start), and a
+ * profile validated that way put it in front of the chat's first DynamoDB request. Aliases (such as
+ * US/Pacific) are not in the list: luxon checks those.
+ */
+function knownZone(name: string): boolean {
+  return Intl.supportedValuesOf('timeZone').includes(name) || IANAZone.isValidZone(name);
+}
+
 /** Validates a parsed profile; the error names the first bad field. */
 export function validateShopProfile(raw: unknown): ShopProfile {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ShopProfileError('(root)', 'must be a JSON object');
   const r = raw as Record<string, unknown>;
   const timezone = text(r.timezone, 'timezone');
-  if (!IANAZone.isValidZone(timezone))
+  if (!knownZone(timezone))
     throw new ShopProfileError('timezone', `must be an IANA time zone such as America/Los_Angeles (got ${JSON.stringify(timezone)})`);
   const phone = text(r.phone, 'phone');
   if (!E164.test(phone)) throw new ShopProfileError('phone', `must be in E.164 form such as +14083793820 (got ${JSON.stringify(phone)})`);

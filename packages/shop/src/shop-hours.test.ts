@@ -241,6 +241,14 @@ describe('validateShopProfile', () => {
     expect((err as Error).message).toContain(field);
   };
 
+  it('takes a canonical zone, or an alias luxon knows, and refuses a name that is neither', () => {
+    for (const timezone of ['America/Los_Angeles', 'Europe/Berlin', 'US/Pacific', 'UTC']) {
+      expect(validateShopProfile({ ...base(), timezone }).timezone).toBe(timezone);
+    }
+    fails((p) => (p.timezone = 'America/Springfield'), 'timezone');
+    fails((p) => (p.timezone = 'america/los_angeles '), 'timezone');
+  });
+
   it('names the bad field', () => {
     fails((p) => delete p.name, 'name');
     fails((p) => (p.timezone = 'Pacific/Nowhere'), 'timezone');
