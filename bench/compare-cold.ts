@@ -1,8 +1,9 @@
 /**
  * A/B of the session and lead cold starts and the chat's cold first turn between two builds,
- * interleaved run by run with the naive baselines and an empty process (docs/performance.md, "Comparing two versions"). A build is a directory of bundles as
- * the local stack writes them (`.local/build`); copy an older one inside the repository (its
- * bundles resolve the AWS SDK from node_modules, as the Lambda runtime provides it).
+ * interleaved run by run with the naive baselines and an empty process (docs/performance.md,
+ * "Comparing two versions"). A build is a directory of bundles as the local stack writes them
+ * (`.local/build`); copy an older one inside the repository (its bundles resolve the AWS SDK from
+ * node_modules, as the Lambda runtime provides it).
  * Usage: npx tsx bench/compare-cold.ts <build dir A> <build dir B> [runs]
  */
 import { join, resolve } from 'node:path';

@@ -240,6 +240,52 @@ a handoff-ready turn is still sent right after it by the \`auto\` evaluation; th
 catches the rest, where completeness is worth ten minutes. A shop that wants faster leads from
 those sets it lower per stage (\`stages.config.json\`; at least a few minutes is advised).
 
+## Issue 31: what each change gained, and what is left
+
+Each gain measured against the code before it, side by side (the method below), then in the main run:
+
+- **Leads on time** (§3): the sweeper keeps taking idle evaluations as they come due for 3/4 of its
+  interval, in a bounded pool (\`LEAD_SWEEP_PARALLEL\`; one slow lead holds one slot), and drains the
+  trigger spool beside them: the 200-conversation scenario's p99 went from 8.8 s (2026-12-02, one
+  query per run) to the figures above, and the 1,000-conversation rush meets the same 7 s.
+- **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
+  write instead of two): 6.05 to 5.05 requests, counted at the wire.
+- **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
+  expects an admission (a refusal cancels it unread): -0.96, -0.02, -0.58 ms in three A/B runs.
+- **The lead bundle** (§4): zod's locales left out (\`zodLocales\`), 1,104 to 856 KB; its import
+  alone from 167-186 ms to about 150 ms.
+- **The session** (§4): hosted ChatKit sessions ended with Agent Builder (2026-11-30), so the
+  session no longer carries the hosted mint, the OpenAI SDK or the shop state (258 KB to 68 KB).
+  Side by side on 2026-12-03 (\`compare-cold.ts\`, 21 runs each): a refresh 101.4 to 90.0 ms, 0.30x to
+  0.27x the naive baseline; its import alone from 28.5 ms to about 12 ms.
+- **The chat's cold first byte** (§1): the OpenAI SDK loads on the first model call, after the
+  first byte; and the shop's time zone is checked against the runtime's list of zone names instead
+  of with a first Intl date format, which loads ICU's date data (about 19 ms) and sat before the
+  first DynamoDB request: side by side 289.0 to 281.5 ms and 280.4 to 270.8 ms (21 runs each, two
+  runs). The shop state still pays it, after the first byte.
+
+What is left, measured:
+
+- **The chat's cold first turn at 2x an empty process** (§1) is not reached. After Node's own start
+  (the empty process's time, about 50 ms of it before any code), the first byte needs the AWS SDK's
+  DynamoDB client loaded (78-85 ms: the runtime's \`@aws-sdk/client-dynamodb\` evaluates every
+  command), our 600 KB bundle compiled (30 ms), the SDK's first sends (about 30 ms of CPU: its
+  middleware, endpoint rules and signing, the first time each runs) and DynamoDB's answers: 2x
+  leaves about 70 ms for all of it, less than the SDK's client alone. Tried on 2026-12-03 and
+  reverted: the DynamoDB client bundled from its ES modules (tree-shaken) loads 25-30 ms faster, but
+  the first request then starts that much later (first byte 280.2 ms bundled against 273.0 ms, 21
+  runs each). What remains possible is a lighter client, which this project does not write itself.
+- **The lead's duplicate at 0.3x** (§4) is not reached (0.45x): its import is the DynamoDB client
+  (78 ms) and compiling the 856 KB bundle (45 ms), of which the pipeline (OpenAI, zod,
+  libphonenumber, luxon: loaded only past the ledger, but compiled with the rest) is about 760 KB. A
+  bundle built without it compiles in 6 ms and imports about 50 ms faster (measured by leaving the
+  pipeline out of a build): about 0.36x, still short of 0.3x without a lighter client too. Splitting
+  it into a second file that shares the first's modules (the ledger, the logger and metrics) needs
+  ESM code splitting, and ESM output breaks \`sls invoke local\` with the toolchain this project uses.
+- **The warm chat** (§2): the first byte waits for the history query and the message transaction,
+  which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
+  ms from run to run, the first text between 9.5 and 12.4 ms.
+
 ## Comparing two versions
 
 Absolute times move with this machine's load from run to run (an empty Node process took 89 ms in
@@ -276,8 +322,8 @@ longer waits for the gate's round trip, but DynamoDB Local's answer to the gate 
 emulator's first event arrive within a millisecond of each other here).
 
 Cold starts the same way: \`bench/compare-cold.ts <build A> <build B> [runs]\` starts the bench's
-stack and times both builds' session and lead bundles and the naive baselines, interleaved run by
-run (a build is a directory of bundles as the local stack writes them, \`.local/build\`; copy an
+stack and times both builds' session and lead bundles and the chat's cold first turn, with the naive
+baselines and an empty process, interleaved run by run (a build is a directory of bundles as the local stack writes them, \`.local/build\`; copy an
 older one inside the repository so its bundles find the AWS SDK in node_modules). On 2026-12-02
 the restructured tree (#28: the lead service composed once, the package renames, the channel
 registry, JSON bodies through @middy/http-json-body-parser) against the code before it
