@@ -322,9 +322,10 @@ longer waits for the gate's round trip, but DynamoDB Local's answer to the gate 
 emulator's first event arrive within a millisecond of each other here).
 
 Cold starts the same way: \`bench/compare-cold.ts <build A> <build B> [runs]\` starts the bench's
-stack and times both builds' session and lead bundles and the chat's cold first turn, with the naive
-baselines and an empty process, interleaved run by run (a build is a directory of bundles as the local stack writes them, \`.local/build\`; copy an
-older one inside the repository so its bundles find the AWS SDK in node_modules). On 2026-12-02
+stack and times both builds' session and lead bundles and the chat's cold first turn, with the
+naive baselines and an empty process, interleaved run by run (a build is a directory of bundles as
+the local stack writes them, \`.local/build\`; copy an older one inside the repository so its
+bundles find the AWS SDK in node_modules). On 2026-12-02
 the restructured tree (#28: the lead service composed once, the package renames, the channel
 registry, JSON bodies through @middy/http-json-body-parser) against the code before it
 (\`ce5b0e2\`), 15 runs each: lead 349.0 vs 354.6 ms (0.48x vs 0.48x the naive baseline), session
