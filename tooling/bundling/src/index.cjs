@@ -125,4 +125,6 @@ function zodLocales(options) {
   };
 }
 
-module.exports = { openaiResources, zodLocales };
+const { lazyChunks } = require('./lazy-chunks.cjs');
+
+module.exports = { openaiResources, zodLocales, lazyChunks };

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
-import { openaiResources, zodLocales } from './index.cjs';
+import { lazyChunks, openaiResources, zodLocales } from './index.cjs';
 
 const REPO = join(__dirname, '..', '..', '..');
 let dir: string;
@@ -91,7 +91,7 @@ const client = new OpenAI();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const plugins = require(join(REPO, 'services', service, 'esbuild-plugins.cjs'));
       expect(plugins.map((p: { name: string }) => p.name)).toEqual(
-        service === 'lead' ? ['openai-resources', 'zod-locales'] : ['openai-resources'],
+        service === 'lead' ? ['openai-resources', 'zod-locales'] : ['openai-resources', 'lazy-chunks'],
       );
     }
     // The session calls OpenAI no more (hosted sessions ended on 2026-11-30): it has no plugins to declare.
@@ -128,5 +128,75 @@ process.stdout.write(JSON.stringify({ message, other }));
     for (const keep of [[], ['./en'], ['en.js'], [''], undefined]) {
       expect(() => zodLocales({ keep } as never)).toThrow(/`keep` must list locale names/);
     }
+  });
+});
+
+describe('lazyChunks', () => {
+  /** A folder of small modules, bundled the way the services are (outfile: the local stack; outdir: serverless-esbuild). */
+  async function chunked(name: string, files: Record<string, string>, chunks: Record<string, string>, out: 'outfile' | 'outdir') {
+    const root = join(dir, name);
+    mkdirSync(join(root, 'src'), { recursive: true });
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(root, 'src', file), text);
+    await build({
+      entryPoints: [join(root, 'src', 'main.ts')],
+      ...(out === 'outfile' ? { outfile: join(root, 'build', 'fn-main.cjs') } : { outdir: join(root, '.build', 'src') }),
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      plugins: [lazyChunks({ chunks })],
+      logLevel: 'silent',
+    });
+    return root;
+  }
+  const LEAF = {
+    'main.ts': `
+import { count } from './shared';
+(async () => {
+  const before = (globalThis as any).leafLoaded === true;
+  const { leaf } = await import('./leaf');
+  process.stdout.write(JSON.stringify({ before, after: (globalThis as any).leafLoaded === true, value: leaf(2), count: count() }));
+})();`,
+    'leaf.ts': `(globalThis as any).leafLoaded = true;\nexport const leaf = (n: number) => 'LEAF-MARKER ' + n * 21;`,
+    'shared.ts': `let n = 0;\nexport const count = () => ++n;`,
+  };
+
+  test.each(['outfile', 'outdir'] as const)(
+    'a module reached only through import() is a file of its own beside the bundle, loaded by that import (%s)',
+    async (out) => {
+      const root = await chunked(`leaf-${out}`, LEAF, { leaf: './leaf' }, out);
+      const [main, chunk] =
+        out === 'outfile'
+          ? [join(root, 'build', 'fn-main.cjs'), join(root, 'build', 'fn-main.leaf.cjs')]
+          : [join(root, '.build', 'src', 'main.js'), join(root, '.build', 'src', 'main.leaf.cjs')];
+      expect(readFileSync(main, 'utf8')).not.toContain('LEAF-MARKER');
+      expect(readFileSync(chunk, 'utf8')).toContain('LEAF-MARKER');
+      expect(JSON.parse(run(main))).toEqual({ before: false, after: true, value: 'LEAF-MARKER 42', count: 1 });
+    },
+  );
+
+  test('a chunk that shares a module with the bundle fails the build, naming the module', async () => {
+    const files = {
+      ...LEAF,
+      'leaf.ts': `import { count } from './shared';\nexport const leaf = (n: number) => 'LEAF-MARKER ' + (n + count());`,
+    };
+    const failed = await chunked('shared', files, { leaf: './leaf' }, 'outfile').then(
+      () => null,
+      (e: { errors?: Array<{ text: string }> }) => e.errors?.map((x) => x.text).join(' '),
+    );
+    expect(failed).toMatch(/chunk 'leaf' shares 1 module\(s\) with the bundle \(.*shared\.ts\): they would load twice/);
+    expect(() => statSync(join(dir, 'shared', 'build', 'fn-main.leaf.cjs'))).toThrow(); // no half-made chunk left
+  });
+
+  test('a name or module that cannot mean a chunk is refused at build time', async () => {
+    for (const chunks of [{}, { Leaf: './leaf' }, { leaf: '' }, undefined, ['./leaf']]) {
+      expect(() => lazyChunks({ chunks } as never)).toThrow(/`chunks` must map lower-case names to modules/);
+    }
+    const missing = await chunked('missing', LEAF, { leaf: './nowhere' }, 'outfile').then(
+      () => null,
+      (e: { errors?: Array<{ text: string }> }) => e.errors?.map((x) => x.text).join(' '),
+    );
+    expect(missing).toMatch(/chunk 'leaf': cannot resolve \.\/nowhere/);
   });
 });
