@@ -43,7 +43,7 @@ ${[
   ),
   row(
     `cold first turn of the chat: a fresh process to the first streamed ` +
-      `byte (bundle ${(c.chatFirstTurn.bundleBytes / 1024).toFixed(0)} KB)`,
+      `byte (bundle ${(c.chatFirstTurn.bundleBytes / 1024).toFixed(0)} KB${chunksNote(c.chatFirstTurn.chunkBytes)})`,
     `${c.chatFirstTurn.firstByteMedianMs} ms = **${(c.chatFirstTurn.firstByteMedianMs / c.emptyNodeProcessMedianMs).toFixed(2)}x** ` +
       `an empty Node process (${c.emptyNodeProcessMedianMs} ms; a warm turn: ${r.chat.firstByteThroughChatMedianMs} ms)` +
       importOf(c, 'chat'),
@@ -262,7 +262,11 @@ Each gain measured against the code before it, side by side (the method below), 
   first byte; and the shop's time zone is checked against the runtime's list of zone names instead
   of with a first Intl date format, which loads ICU's date data (about 19 ms) and sat before the
   first DynamoDB request: side by side 289.0 to 281.5 ms and 280.4 to 270.8 ms (21 runs each, two
-  runs). The shop state still pays it, after the first byte.
+  runs). The shop state still pays it, after the first byte. Then what a turn runs only after its
+  first byte went to files of its own (\`lazyChunks\`, tooling/bundling: the OpenAI SDK and the S3
+  presigner, loaded on first use), so a cold start no longer compiles them first: the bundle 600 to
+  322 KB, its compile alone 28.9 to 16.8 ms, and side by side 270.9 to 252.1 ms (3.98x to 3.71x an
+  empty process, 21 runs each).
 
 What is left, measured:
 
@@ -275,10 +279,9 @@ What is left, measured:
   reverted: the DynamoDB client bundled from its ES modules (tree-shaken) loads 25-30 ms faster, but
   the first request then starts that much later (first byte 280.2 ms bundled against 273.0 ms, 21
   runs each). What remains possible is a lighter client, which this project does not write itself,
-  and compiling less: about 400 KB of the chat's 600 KB bundle runs only after the first byte (the
-  OpenAI SDK, the S3 presigner's share of the AWS SDK, libphonenumber behind the callback form's
-  actions); a build without the OpenAI SDK alone compiles in 25.3 ms instead of 32.7 and imports
-  about 8 ms faster. Leaving that code in files of their own needs the same code splitting as below.
+  and compiling less still: libphonenumber (119 KB, behind the callback form's actions) also runs
+  only after the first byte, but the actions share the chat's own modules (the thread store, the
+  widgets), so \`lazyChunks\` refuses them: that split needs the same code splitting as below.
 - **The lead's duplicate at 0.3x** (§4) is not reached (0.45x): its import is the DynamoDB client
   (78 ms) and compiling the 856 KB bundle (45 ms), of which the pipeline (OpenAI, zod,
   libphonenumber, luxon: loaded only past the ledger, but compiled with the rest) is about 760 KB. A
@@ -341,6 +344,12 @@ registry, JSON bodies through @middy/http-json-body-parser) against the code bef
 121.4 vs 118.7 ms (0.28x vs 0.28x): unchanged within this machine's noise. The main run's lead
 ratio moves more than that between runs (0.36x, 0.49x) with the naive baseline's own time.
 `;
+}
+
+/** The chunks beside a bundle, loaded after the first byte (tooling/bundling lazyChunks). */
+function chunksNote(chunks: Record<string, number> | undefined): string {
+  const list = Object.entries(chunks ?? {}).map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`);
+  return list.length ? `; loaded when first needed, after the first byte: ${list.join(', ')}` : '';
 }
 
 /** A bundle's import alone, against an empty process (issue 31, §4). */

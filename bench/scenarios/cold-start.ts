@@ -4,8 +4,8 @@
  * time-zone use).
  */
 import { execFileSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { coldStarts, log, median, oneColdStartWith, round, type ColdPhases } from '../lib/measure';
 import { auth, BUNDLES, HOST, input, PORTS, ROOT, urlEvent, leadUrl, post } from '../lib/stack';
 import type { Fixture } from '../lib/fixture';
@@ -73,6 +73,8 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
     hostedLead: row(cold.hostedLead!, cold.naiveLead!, undefined, BUNDLES.lead, 0.5),
     chatFirstTurn: {
       bundleBytes: statSync(BUNDLES.chat).size,
+      // The files beside it (tooling/bundling lazyChunks), loaded when a turn first needs them.
+      chunkBytes: chunksOf(BUNDLES.chat),
       firstByteMedianMs: cold.chatFirstTurn!.medianMs,
       target: '<= 2x an empty Node process',
       met: cold.chatFirstTurn!.medianMs <= 2 * cold.nodeOnly!.medianMs,
@@ -159,4 +161,14 @@ function importTimes(env: NodeJS.ProcessEnv, runs: number) {
   const emptyMs = round(median(empty), 1);
   const each = (k: string) => ({ loadedMedianMs: round(median(loaded[k]!), 1), importMs: round(median(loaded[k]!) - emptyMs, 1) });
   return { emptyProcessLoadedMedianMs: emptyMs, session: each('session'), lead: each('lead'), chat: each('chat'), runs };
+}
+
+/** A bundle's lazy chunks (`<bundle>.<name>.cjs` beside it): name → bytes. */
+function chunksOf(bundle: string): Record<string, number> {
+  const base = basename(bundle, '.cjs');
+  return Object.fromEntries(
+    readdirSync(dirname(bundle))
+      .filter((f) => f.startsWith(`${base}.`) && f.endsWith('.cjs') && f !== `${base}.cjs`)
+      .map((f) => [f.slice(base.length + 1, -'.cjs'.length), statSync(join(dirname(bundle), f)).size]),
+  );
 }

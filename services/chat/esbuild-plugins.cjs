@@ -1,5 +1,11 @@
 // esbuild plugins for this service's bundles (custom.esbuild.plugins; the local stack uses them too).
-const { openaiResources } = require('@lead-intake/bundling');
+const { lazyChunks, openaiResources } = require('@lead-intake/bundling');
 
-// The OpenAI resources this service calls: the assistant's streamed answer (client.responses.create).
-module.exports = [openaiResources({ keep: ['responses'] })];
+module.exports = [
+  // The OpenAI resources this service calls: the assistant's streamed answer (client.responses.create).
+  openaiResources({ keep: ['responses'] }),
+  // What a turn needs only after its first byte, in files of their own (compiled when first used, not
+  // on every cold start before the first byte): the OpenAI SDK (the model is asked after the
+  // message's event) and the S3 presigner (a turn with photos).
+  lazyChunks({ chunks: { openai: '@lead-intake/openai-client', presigner: '@aws-sdk/s3-request-presigner' } }),
+];

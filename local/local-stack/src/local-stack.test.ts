@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,19 +55,29 @@ describe('the running local stack', () => {
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it("bundles each function with its service's esbuild plugins (the OpenAI resources it keeps)", () => {
-    const bundle = (name: string) => readFileSync(join(REPO_ROOT, '.local', 'build', `${name}.cjs`), 'utf8');
+  it("bundles each function with its service's esbuild plugins (the OpenAI resources it keeps, its lazy chunks)", () => {
+    const BUILD = join(REPO_ROOT, '.local', 'build');
+    const file = (name: string) => readFileSync(join(BUILD, name), 'utf8');
+    // A function's code: its bundle and the chunks beside it (`<bundle>.<chunk>.cjs`, tooling/bundling lazyChunks).
+    const chunksOf = (name: string) => readdirSync(BUILD).filter((f) => f.startsWith(`${name}.`) && f !== `${name}.cjs`);
+    const code = (name: string) => [`${name}.cjs`, ...chunksOf(name)].map(file).join('\n');
     // chat keeps Responses, lead keeps both (services/*/esbuild-plugins.cjs); the session carries no OpenAI SDK at all
     // (hosted sessions ended on 2026-11-30).
     const has = (name: string) => [
-      bundle(name).includes("'/chatkit/sessions'") || bundle(name).includes('"/chatkit/sessions"'),
-      bundle(name).includes('"/responses"') || bundle(name).includes("'/responses'"),
+      code(name).includes("'/chatkit/sessions'") || code(name).includes('"/chatkit/sessions"'),
+      code(name).includes('"/responses"') || code(name).includes("'/responses'"),
     ];
     expect(has('chatkit-lead-intake-session-session')).toEqual([false, false]);
-    expect(bundle('chatkit-lead-intake-session-session')).not.toMatch(/X-Stainless-Lang/);
-    expect(bundle('chatkit-lead-intake-chat-chat')).toMatch(/X-Stainless-Lang/); // what the SDK looks like in a bundle
+    expect(code('chatkit-lead-intake-session-session')).not.toMatch(/X-Stainless-Lang/);
     expect(has('chatkit-lead-intake-chat-chat')).toEqual([false, true]);
     expect(has('chatkit-lead-intake-lead-lead')).toEqual([true, true]);
+    // The chat's OpenAI SDK and S3 presigner are chunks: not compiled before a turn's first byte.
+    expect(chunksOf('chatkit-lead-intake-chat-chat').sort()).toEqual([
+      'chatkit-lead-intake-chat-chat.openai.cjs',
+      'chatkit-lead-intake-chat-chat.presigner.cjs',
+    ]);
+    expect(file('chatkit-lead-intake-chat-chat.cjs')).not.toMatch(/X-Stainless-Lang/); // what the SDK looks like in a bundle
+    expect(file('chatkit-lead-intake-chat-chat.openai.cjs')).toMatch(/X-Stainless-Lang/);
   });
 });
 
