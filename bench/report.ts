@@ -247,7 +247,11 @@ Each gain measured against the code before it, side by side (the method below), 
 - **Leads on time** (§3): the sweeper keeps taking idle evaluations as they come due for 3/4 of its
   interval, in a bounded pool (\`LEAD_SWEEP_PARALLEL\`; one slow lead holds one slot), and drains the
   trigger spool beside them: the 200-conversation scenario's p99 went from 8.8 s (2026-12-02, one
-  query per run) to the figures above, and the 1,000-conversation rush meets the same 7 s.
+  query per run) to the figures above, and the 1,000-conversation rush meets the same 7 s. Not
+  always: one of the three full runs of 2026-12-03 measured p99 7417 ms (max 7954 ms) in the
+  200-conversation scenario, on a slower moment of this machine (its chat took 37.1 s for what
+  takes 35.1 s, the turns beside the scheduler 7.93 ms for 6.0-6.5); that scenario alone, rerun at
+  once, 5689 ms. The margin here is about 1.3 s, and the sweeper shares 2 cores with everything.
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
