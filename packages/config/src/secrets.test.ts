@@ -33,6 +33,12 @@ describe('secrets from SSM (through @middy/ssm and the real SSM client)', () => 
     });
   });
 
+  it('reads nothing when a function needs no secret (a legacy hosted session): no SSM request', async () => {
+    const handler = echo(secrets({ names: [], ssmPath: '/chatkit-lead-intake/prod/' }));
+    expect(await handler({}, lambdaContext())).toEqual({});
+    expect(ssm.requests).toEqual([]);
+  });
+
   it('fails with a ConfigError naming the missing secret, reported once', async () => {
     const reported: string[] = [];
     const handler = echo(

@@ -61,6 +61,18 @@ describe('UsageLimits', () => {
     ).toEqual([`w${Math.floor(now / 3_600_000) * 3600 - 3600}`, `w${Math.floor(now / 3_600_000) * 3600}`]);
   });
 
+  it("refuses a shorter window that does not divide the counter's (it would straddle two rows)", async () => {
+    const l = new UsageLimits({ tableName: TABLE, client: dynamoClient() });
+    for (const within of [
+      { limit: 1, windowSeconds: 7 },
+      { limit: 1, windowSeconds: 0 },
+    ]) {
+      await expect(l.take([{ key: unique('odd'), limit: 3, windowSeconds: 60, within }])).rejects.toThrow(
+        /windowSeconds must be a multiple of within\.windowSeconds/,
+      );
+    }
+  });
+
   it('concurrent takes never exceed the limit', async () => {
     const l = new UsageLimits({ tableName: TABLE, client: dynamoClient() });
     const c = { key: unique('race'), limit: 7, windowSeconds: 3600 };

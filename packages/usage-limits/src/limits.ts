@@ -38,6 +38,10 @@ export class UsageLimits {
   }
 
   private window(c: Counter): { pk: string; endsAt: number; within?: { attr: string; endsAt: number } } {
+    if (c.within && (c.within.windowSeconds <= 0 || c.windowSeconds % c.within.windowSeconds !== 0)) {
+      // Otherwise a shorter window would straddle two rows and count from nothing on the second.
+      throw new RangeError(`counter ${c.key.split('#')[0]}: windowSeconds must be a multiple of within.windowSeconds`);
+    }
     const now = Math.floor((this.opts.now ?? Date.now)() / 1000);
     const start = now - (now % c.windowSeconds);
     const inner = c.within ? now - (now % c.within.windowSeconds) : 0;

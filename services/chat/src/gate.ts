@@ -48,10 +48,13 @@ export function usageGate(o: UsageGateOptions): TurnGate {
   const perUser = (user: string) => ({ key: `turn#${user}`, limit: o.turnsPerMinute, windowSeconds: 60 });
   const share = networkLimits(o);
   // The network's day and hour on one row: both bounds in one conditional write.
-  const perNetwork = (network: string) => [
-    { key: `net#${network}`, limit: share.day, windowSeconds: 86400, within: { limit: share.hour, windowSeconds: 3600 } },
-  ];
-  const counters = (user: string, network?: string) => [perUser(user), ...(network ? perNetwork(network) : [])];
+  const perNetwork = (network: string) => ({
+    key: `net#${network}`,
+    limit: share.day,
+    windowSeconds: 86400,
+    within: { limit: share.hour, windowSeconds: 3600 },
+  });
+  const counters = (user: string, network?: string) => [perUser(user), ...(network ? [perNetwork(network)] : [])];
   const kept = keptAnswer(o.shopPhone);
   // What this instance saw, to expect an admission without a round trip (the counters are shared,
   // so this only undercounts: it never expects a refusal that would not come).
