@@ -7,8 +7,9 @@ export declare function openaiResources(options: { keep: string[] }): Plugin;
 export declare function zodLocales(options: { keep: string[] }): Plugin;
 
 /**
- * Leaves the modules a function reaches only through `import()` in files of their own beside the
- * bundle (`<bundle>.<name>.cjs`), loaded on first use; a chunk sharing a module with the bundle fails
- * the build (see lazy-chunks.cjs).
+ * Leaves what a function runs only late in files of their own beside the bundle
+ * (`<bundle>.<name>.cjs`): modules it reaches only through `import()` (`chunks`), loaded on first
+ * use, and npm packages (`packages`), loaded when the first module importing them runs; a chunk
+ * sharing a module with the bundle or another chunk fails the build (see lazy-chunks.cjs).
  */
-export declare function lazyChunks(options: { chunks: Record<string, string> }): Plugin;
+export declare function lazyChunks(options: { chunks?: Record<string, string>; packages?: Record<string, string[]> }): Plugin;

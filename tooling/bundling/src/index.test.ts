@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
 import { lazyChunks, openaiResources, zodLocales } from './index.cjs';
@@ -91,7 +91,7 @@ const client = new OpenAI();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const plugins = require(join(REPO, 'services', service, 'esbuild-plugins.cjs'));
       expect(plugins.map((p: { name: string }) => p.name)).toEqual(
-        service === 'lead' ? ['openai-resources', 'zod-locales'] : ['openai-resources', 'lazy-chunks'],
+        service === 'lead' ? ['openai-resources', 'zod-locales', 'lazy-chunks'] : ['openai-resources', 'lazy-chunks'],
       );
     }
     // The session calls OpenAI no more (hosted sessions ended on 2026-11-30): it has no plugins to declare.
@@ -133,10 +133,18 @@ process.stdout.write(JSON.stringify({ message, other }));
 
 describe('lazyChunks', () => {
   /** A folder of small modules, bundled the way the services are (outfile: the local stack; outdir: serverless-esbuild). */
-  async function chunked(name: string, files: Record<string, string>, chunks: Record<string, string>, out: 'outfile' | 'outdir') {
+  async function chunked(
+    name: string,
+    files: Record<string, string>,
+    chunks: Record<string, string> | Parameters<typeof lazyChunks>[0],
+    out: 'outfile' | 'outdir',
+  ) {
     const root = join(dir, name);
-    mkdirSync(join(root, 'src'), { recursive: true });
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(root, 'src', file), text);
+    for (const [file, text] of Object.entries(files)) {
+      const at = join(root, file.startsWith('node_modules/') ? '' : 'src', file);
+      mkdirSync(dirname(at), { recursive: true });
+      writeFileSync(at, text);
+    }
     await build({
       entryPoints: [join(root, 'src', 'main.ts')],
       ...(out === 'outfile' ? { outfile: join(root, 'build', 'fn-main.cjs') } : { outdir: join(root, '.build', 'src') }),
@@ -145,7 +153,8 @@ describe('lazyChunks', () => {
       platform: 'node',
       format: 'cjs',
       target: 'node20',
-      plugins: [lazyChunks({ chunks })],
+      absWorkingDir: root,
+      plugins: [lazyChunks('chunks' in chunks || 'packages' in chunks ? (chunks as never) : { chunks: chunks as Record<string, string> })],
       logLevel: 'silent',
     });
     return root;
@@ -198,5 +207,105 @@ import { count } from './shared';
       (e: { errors?: Array<{ text: string }> }) => e.errors?.map((x) => x.text).join(' '),
     );
     expect(missing).toMatch(/chunk 'leaf': cannot resolve \.\/nowhere/);
+  });
+  /** Three small npm packages: an ESM one with a subpath and state, the ESM one it imports, a CommonJS one. */
+  const PACKAGES = {
+    'node_modules/tiny-lib/package.json': JSON.stringify({
+      name: 'tiny-lib',
+      type: 'module',
+      exports: { '.': './index.js', './sub': './sub.js' },
+    }),
+    'node_modules/tiny-lib/index.js': [
+      `import { dep } from 'dep-lib';`,
+      `globalThis.tinyLoaded = (globalThis.tinyLoaded ?? 0) + 1;`,
+      `let n = 0;`,
+      `export const tick = () => ++n;`,
+      `export default function tiny(x) { return 'TINY-MARKER ' + dep(x); }`,
+    ].join('\n'),
+    'node_modules/tiny-lib/sub.js': `import { tick } from './index.js';\nexport const subTick = () => tick();`,
+    'node_modules/dep-lib/package.json': JSON.stringify({ name: 'dep-lib', type: 'module', exports: './index.js' }),
+    'node_modules/dep-lib/index.js': `export const dep = (x) => { (globalThis).depMark = 'DEP-MARKER'; return x * 2; };`,
+    'node_modules/cjs-lib/package.json': JSON.stringify({ name: 'cjs-lib', main: 'index.js' }),
+    'node_modules/cjs-lib/index.js': `exports.shout = (s) => 'CJS-MARKER ' + s.toUpperCase();`,
+  };
+  const LATE = {
+    ...PACKAGES,
+    'main.ts': `
+import { count } from './shared';
+(async () => {
+  const before = (globalThis as any).tinyLoaded ?? 0;
+  const { late } = await import('./late');
+  const { other } = await import('./other');
+  process.stdout.write(JSON.stringify({ before, ...late(), other: other(), loaded: (globalThis as any).tinyLoaded, count: count() }));
+})();`,
+    'late.ts': [
+      `import tiny, { tick } from 'tiny-lib';`,
+      `import { shout } from 'cjs-lib';`,
+      `export const late = () => ({ value: tiny(21), tick: tick(), shout: shout('hi') });`,
+    ].join('\n'),
+    'other.ts': `import { subTick } from 'tiny-lib/sub';\nexport const other = () => subTick();`,
+    'shared.ts': `let n = 0;\nexport const count = () => ++n;`,
+  };
+
+  test.each(['outfile', 'outdir'] as const)(
+    'a listed package goes to a file of its own, loaded when the first module importing it runs, one copy for all (%s)',
+    async (out) => {
+      const root = await chunked(`packages-${out}`, LATE, { packages: { libs: ['tiny-lib', 'cjs-lib', 'dep-lib'] } }, out);
+      const [main, chunk] =
+        out === 'outfile'
+          ? [join(root, 'build', 'fn-main.cjs'), join(root, 'build', 'fn-main.libs.cjs')]
+          : [join(root, '.build', 'src', 'main.js'), join(root, '.build', 'src', 'main.libs.cjs')];
+      expect(readFileSync(main, 'utf8')).not.toMatch(/TINY-MARKER|CJS-MARKER/);
+      expect(readFileSync(chunk, 'utf8')).toMatch(/TINY-MARKER[^]*CJS-MARKER|CJS-MARKER[^]*TINY-MARKER/);
+      // Not loaded before the import(); loaded once; its state shared by both importers (the subpath's tick is the same counter).
+      expect(JSON.parse(run(main))).toEqual({
+        before: 0,
+        value: 'TINY-MARKER 42',
+        tick: 1,
+        shout: 'CJS-MARKER HI',
+        other: 2,
+        loaded: 1,
+        count: 1,
+      });
+    },
+  );
+
+  test('a package the bundle imports from its start loads with it, still one copy', async () => {
+    const files = {
+      ...LATE,
+      'main.ts':
+        `import tiny, { tick } from 'tiny-lib';\nconst first = (globalThis as any).tinyLoaded;\n` +
+        `(async () => { tick(); const { other } = await import('./other');\n` +
+        `process.stdout.write(JSON.stringify({ first, value: tiny(1), other: other(), loaded: (globalThis as any).tinyLoaded })); })();`,
+    };
+    const root = await chunked('packages-eager', files, { packages: { libs: ['tiny-lib', 'dep-lib'] } }, 'outfile');
+    expect(JSON.parse(run(join(root, 'build', 'fn-main.cjs')))).toEqual({ first: 1, value: 'TINY-MARKER 2', other: 2, loaded: 1 });
+  });
+
+  test('packages in two chunks: a chunk imports the other chunk, never a copy of it', async () => {
+    const root = await chunked('packages-two', LATE, { packages: { tiny: ['tiny-lib'], deps: ['dep-lib', 'cjs-lib'] } }, 'outfile');
+    const tiny = readFileSync(join(root, 'build', 'fn-main.tiny.cjs'), 'utf8');
+    expect(tiny).toContain('fn-main.deps.cjs');
+    expect(tiny).not.toContain('DEP-MARKER');
+    expect(readFileSync(join(root, 'build', 'fn-main.deps.cjs'), 'utf8')).toContain('DEP-MARKER');
+    expect(JSON.parse(run(join(root, 'build', 'fn-main.cjs')))).toMatchObject({ before: 0, value: 'TINY-MARKER 42', other: 2, loaded: 1 });
+  });
+
+  test('a package chunk holding a module the bundle holds too fails the build, naming it', async () => {
+    const files = { ...LATE, 'shared.ts': `import { dep } from 'dep-lib';\nlet n = 0;\nexport const count = () => ++n + dep(0);` };
+    const failed = await chunked('packages-shared', files, { packages: { libs: ['tiny-lib'] } }, 'outfile').then(
+      () => null,
+      (e: { errors?: Array<{ text: string }> }) => e.errors?.map((x) => x.text).join(' '),
+    );
+    expect(failed).toMatch(/chunk 'libs' shares 1 module\(s\) with the bundle \(node_modules\/dep-lib\/index\.js\): they would load twice/);
+    expect(() => statSync(join(dir, 'packages-shared', 'build', 'fn-main.libs.cjs'))).toThrow();
+  });
+
+  test('a package list that cannot mean a chunk is refused at build time', () => {
+    for (const packages of [{}, { Libs: ['zod'] }, { libs: [] }, { libs: ['Not A Package'] }, { libs: 'zod' }, ['zod']]) {
+      expect(() => lazyChunks({ packages } as never)).toThrow(/`packages` must map lower-case names to lists of npm packages/);
+    }
+    expect(() => lazyChunks({ packages: { a: ['zod'], b: ['luxon', 'zod'] } })).toThrow(/the package 'zod' is listed twice/);
+    expect(() => lazyChunks({ chunks: { libs: './x' }, packages: { libs: ['zod'] } })).toThrow(/the chunk name 'libs' is used twice/);
   });
 });

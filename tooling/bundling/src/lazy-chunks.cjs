@@ -1,31 +1,39 @@
 'use strict';
 /**
- * `lazyChunks`: modules a function reaches only through `import()` go to files of their own beside
- * the bundle, loaded by that import's first call. A cold start compiles the whole bundle file before
- * the handler runs, code it will not run yet included; a chunk is compiled only when it is needed.
+ * `lazyChunks`: code a function runs only late goes to files of their own beside the bundle, loaded
+ * when first needed. A cold start compiles the whole bundle file before the handler runs, code it
+ * will not run yet included; a chunk is compiled only when it is needed.
  *
- * Only leaves: a chunk that shares a module with the bundle fails the build, naming the module (it
- * would be loaded twice, with two states: two loggers, two caches, errors that fail `instanceof`).
+ * - `chunks`: modules the function reaches only through `import()`, loaded by that import's first call.
+ * - `packages`: npm packages (every subpath; imported, required or `import()`ed), loaded when the
+ *   first module importing them runs. esbuild runs a module reached only through `import()` when
+ *   that import is called, so a package only such modules import stays out of the cold start.
+ *
+ * No module is loaded twice: a chunk that shares a module with the bundle or with another chunk
+ * fails the build, naming it (it would have two states: two loggers, two caches, errors that fail
+ * `instanceof`). A package chunk is the only copy of its packages, whoever imports them.
  */
 const { rmSync } = require('node:fs');
 const path = require('node:path');
 
 const NAME = 'lazy-chunks';
 const CHUNK_NAME = /^[a-z][a-z0-9-]{0,40}$/;
+const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 const LOADER = 'lazy-chunk';
+const PACKAGE_LOADER = 'lazy-package';
 
 /**
- * @param {{ chunks: Record<string, string> }} options chunk name → the module, as the service's
- *   code would import it (a package or a path from the service's directory). Example, for the chat:
- *   `{ openai: '@lead-intake/openai-client' }`: its bundle `handler.js`, and `handler.openai.cjs`.
+ * @param {{ chunks?: Record<string, string>, packages?: Record<string, string[]> }} options
+ *   `chunks`: chunk name → the module, as the service's code would import it (a package or a path
+ *   from the service's directory). Example, for the chat: `{ openai: '@lead-intake/openai-client' }`:
+ *   its bundle `handler.js`, and `handler.openai.cjs`.
+ *   `packages`: chunk name → npm package names. Example, for the lead: `{ libs: ['zod', 'luxon'] }`.
  * @returns {import('esbuild').Plugin}
  */
 function lazyChunks(options) {
-  const chunks = options?.chunks;
-  const entries = chunks && typeof chunks === 'object' && !Array.isArray(chunks) ? Object.entries(chunks) : [];
-  if (entries.length === 0 || entries.some(([name, spec]) => !CHUNK_NAME.test(name) || typeof spec !== 'string' || !spec)) {
-    throw new Error("lazyChunks: `chunks` must map lower-case names to modules, like { openai: '@lead-intake/openai-client' }");
-  }
+  const { chunks, packages } = validate(options);
+  /** package name → its chunk's name */
+  const packageChunk = new Map(Object.entries(packages).flatMap(([name, list]) => list.map((p) => [p, name])));
   const plugin = {
     name: NAME,
     setup(build) {
@@ -37,14 +45,17 @@ function lazyChunks(options) {
       const skip = { [NAME]: true };
       /** resolved path → chunk name, for this build */
       let targets = new Map();
-      /** chunk name → resolved path, the chunks this build's code imports */
+      /** chunk name → resolved path, the module chunks this build's code imports */
       const used = new Map();
+      /** package chunk name → (key → resolved path): the package modules the code imports */
+      const usedPackages = new Map();
 
       build.onStart(async () => {
         targets = new Map();
         used.clear();
+        usedPackages.clear();
         const resolveDir = path.dirname(path.resolve(opts.absWorkingDir ?? process.cwd(), firstEntry(opts)));
-        for (const [name, spec] of entries) {
+        for (const [name, spec] of Object.entries(chunks)) {
           const r = await build.resolve(spec, { kind: 'dynamic-import', resolveDir, pluginData: skip });
           if (r.errors.length) return { errors: [{ text: `lazyChunks: chunk '${name}': cannot resolve ${spec} from ${resolveDir}` }] };
           targets.set(r.path, name);
@@ -54,7 +65,7 @@ function lazyChunks(options) {
 
       // `import()` of a chunk's module: a loader that requires the chunk's file beside the bundle.
       build.onResolve({ filter: /.*/ }, async (args) => {
-        if (args.kind !== 'dynamic-import' || args.pluginData?.[NAME]) return undefined;
+        if (args.kind !== 'dynamic-import' || args.pluginData?.[NAME] || targets.size === 0) return undefined;
         const r = await build.resolve(args.path, {
           kind: args.kind,
           resolveDir: args.resolveDir,
@@ -73,36 +84,134 @@ function lazyChunks(options) {
         loader: 'js',
       }));
       build.onResolve({ filter: /\.cjs$/, namespace: LOADER }, (args) => ({ path: args.path, external: true }));
+      redirectPackages(build, opts, packageChunk, null, usedPackages);
 
       build.onEnd(async (result) => {
-        if (result.errors.length || used.size === 0) return;
+        if (result.errors.length || (used.size === 0 && usedPackages.size === 0)) return;
         const others = (opts.plugins ?? []).filter((p) => p.name !== NAME);
-        const inBundle = new Set(Object.keys(result.metafile?.inputs ?? {}).filter((k) => !k.startsWith(`${LOADER}:`)));
-        for (const [name, file] of used) {
-          const outfile = path.join(outDir(opts), chunkFile(opts, name));
-          const chunk = await build.esbuild.build({
+        const holds = new Map([['the bundle', inputsOf(result)]]);
+        const made = [];
+        // Refuses a chunk holding a module the bundle or another chunk holds; removes what it made.
+        const check = (name, outfile, inputs) => {
+          if (!made.includes(outfile)) made.push(outfile);
+          holds.delete(`chunk '${name}'`); // a package chunk rebuilt with more modules
+          for (const [where, set] of holds) {
+            const shared = [...inputs].filter((k) => set.has(k));
+            if (shared.length) {
+              for (const file of made) rmSync(file, { force: true });
+              throw new Error(
+                `lazyChunks: chunk '${name}' shares ${shared.length} module(s) with ${where} (${shared.slice(0, 5).join(', ')}): ` +
+                  'they would load twice, with two states. Leave it in the bundle, or cut what it shares.',
+              );
+            }
+          }
+          holds.set(`chunk '${name}'`, inputs);
+        };
+        // A chunk's own imports of listed packages go to their chunks too (never a second copy).
+        const chunkBuild = (name, extra) =>
+          build.esbuild.build({
             ...opts,
-            entryPoints: [file],
-            outfile,
+            outfile: path.join(outDir(opts), chunkFile(opts, name)),
             outdir: undefined,
             outExtension: undefined,
-            plugins: others,
+            plugins: [...others, { name: `${NAME}-packages`, setup: (b) => redirectPackages(b, opts, packageChunk, name, usedPackages) }],
             metafile: true,
             logLevel: 'silent',
+            ...extra,
           });
-          const shared = Object.keys(chunk.metafile.inputs).filter((k) => inBundle.has(k));
-          if (shared.length) {
-            rmSync(outfile, { force: true });
-            throw new Error(
-              `lazyChunks: chunk '${name}' shares ${shared.length} module(s) with the bundle (${shared.slice(0, 5).join(', ')}): ` +
-                'they would load twice, with two states. Leave it in the bundle, or cut what it shares.',
-            );
-          }
+        for (const [name, file] of used) {
+          const out = await chunkBuild(name, { entryPoints: [file] });
+          check(name, path.join(outDir(opts), chunkFile(opts, name)), inputsOf(out));
+        }
+        // A package chunk: one object, each imported module of its packages under its key. Built
+        // again if a later chunk imports more of its modules (until no chunk asks for more).
+        const built = new Map();
+        for (let next; (next = [...usedPackages.keys()].find((n) => built.get(n) !== usedPackages.get(n).size));) {
+          built.set(next, usedPackages.get(next).size);
+          // Sorted: the same code makes the same file (esbuild resolves in parallel, in no fixed order).
+          const modules = [...usedPackages.get(next)]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([key, file]) => `${JSON.stringify(key)}: require(${JSON.stringify(file)})`);
+          const out = await chunkBuild(next, {
+            entryPoints: undefined,
+            stdin: { contents: `module.exports = {\n${modules.join(',\n')}\n};`, resolveDir: outDir(opts), loader: 'js' },
+          });
+          check(next, path.join(outDir(opts), chunkFile(opts, next)), inputsOf(out));
         }
       });
     },
   };
   return plugin;
+}
+
+/**
+ * Every import of a listed package (but those of `own`, the chunk being built) loads from its
+ * chunk: the module is the chunk's entry under its key, the path from the working directory.
+ */
+function redirectPackages(build, opts, packageChunk, own, usedPackages) {
+  if (packageChunk.size === 0) return;
+  const skip = { [NAME]: true };
+  const names = [...packageChunk.keys()].filter((p) => packageChunk.get(p) !== own);
+  if (names.length === 0) return;
+  const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/.*)?$`);
+  const cwd = path.resolve(opts.absWorkingDir ?? process.cwd());
+  build.onResolve({ filter }, async (args) => {
+    if (args.kind === 'entry-point' || args.pluginData?.[NAME]) return undefined;
+    const r = await build.resolve(args.path, {
+      kind: args.kind,
+      resolveDir: args.resolveDir,
+      importer: args.importer,
+      namespace: args.namespace,
+      pluginData: skip,
+    });
+    if (r.errors.length || r.external) return undefined; // esbuild reports it, or leaves it out as told
+    const name = packageChunk.get(filter.exec(args.path)[1]);
+    const key = path.relative(cwd, r.path).split(path.sep).join('/');
+    if (!usedPackages.has(name)) usedPackages.set(name, new Map());
+    usedPackages.get(name).set(key, r.path);
+    // Not ending in the module's own extension: a `.mjs` path would make esbuild read the loader as ESM.
+    return { path: `${key} (${name})`, namespace: PACKAGE_LOADER, pluginData: { name, key } };
+  });
+  build.onLoad({ filter: /.*/, namespace: PACKAGE_LOADER }, (args) => {
+    const { name, key } = args.pluginData;
+    return { contents: `module.exports = require(${JSON.stringify(`./${chunkFile(opts, name)}`)})[${JSON.stringify(key)}];`, loader: 'js' };
+  });
+  build.onResolve({ filter: /\.cjs$/, namespace: PACKAGE_LOADER }, (args) => ({ path: args.path, external: true }));
+}
+
+function validate(options) {
+  const entries = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : null);
+  const hasPackages = options?.packages !== undefined;
+  const hasChunks = options?.chunks !== undefined || !hasPackages;
+  const chunks = hasChunks ? entries(options?.chunks) : [];
+  if (!chunks || (hasChunks && chunks.length === 0) || chunks.some(([n, s]) => !CHUNK_NAME.test(n) || typeof s !== 'string' || !s)) {
+    throw new Error("lazyChunks: `chunks` must map lower-case names to modules, like { openai: '@lead-intake/openai-client' }");
+  }
+  const packages = hasPackages ? entries(options.packages) : [];
+  const badList = (list) => !Array.isArray(list) || list.length === 0 || list.some((p) => typeof p !== 'string' || !PACKAGE_NAME.test(p));
+  if (!packages || (hasPackages && packages.length === 0) || packages.some(([n, list]) => !CHUNK_NAME.test(n) || badList(list))) {
+    throw new Error("lazyChunks: `packages` must map lower-case names to lists of npm packages, like { libs: ['zod', 'luxon'] }");
+  }
+  const names = new Set(chunks.map(([n]) => n));
+  const listed = new Set();
+  for (const [n, list] of packages) {
+    if (names.has(n)) throw new Error(`lazyChunks: the chunk name '${n}' is used twice`);
+    names.add(n);
+    for (const p of list) {
+      if (listed.has(p)) throw new Error(`lazyChunks: the package '${p}' is listed twice`);
+      listed.add(p);
+    }
+  }
+  return { chunks: Object.fromEntries(chunks), packages: Object.fromEntries(packages) };
+}
+
+/** The real modules a build's output holds (not this plugin's loaders). */
+function inputsOf(result) {
+  return new Set(
+    Object.keys(result.metafile?.inputs ?? {}).filter(
+      (k) => k !== '<stdin>' && !k.startsWith(`${LOADER}:`) && !k.startsWith(`${PACKAGE_LOADER}:`),
+    ),
+  );
 }
 
 function firstEntry(opts) {
