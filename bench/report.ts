@@ -35,7 +35,8 @@ ${[
     `${yes(c.session.met)}`,
   ),
   row(
-    `cold start, lead, duplicate trigger (bundle ${(c.lead.bundleBytes / 1024).toFixed(0)} KB)`,
+    `cold start, lead, duplicate trigger (bundle ${(c.lead.bundleBytes / 1024).toFixed(0)} KB` +
+      `${chunksNote(c.lead.chunkBytes, 'with the pipeline, past the ledger')})`,
     `${c.lead.oursMedianMs} ms vs naive ${c.lead.naiveMedianMs} ms = **${c.lead.ratio}x** (${c.lead.ratioWithoutSsmClient}x ` +
       `against the naive baseline without its SSM client, ${c.lead.naiveWithoutSsmClientMedianMs} ms)${importOf(c, 'lead')}`,
     `${c.lead.target}`,
@@ -43,7 +44,8 @@ ${[
   ),
   row(
     `cold first turn of the chat: a fresh process to the first streamed ` +
-      `byte (bundle ${(c.chatFirstTurn.bundleBytes / 1024).toFixed(0)} KB${chunksNote(c.chatFirstTurn.chunkBytes)})`,
+      `byte (bundle ${(c.chatFirstTurn.bundleBytes / 1024).toFixed(0)} KB` +
+      `${chunksNote(c.chatFirstTurn.chunkBytes, 'after the first byte')})`,
     `${c.chatFirstTurn.firstByteMedianMs} ms = **${(c.chatFirstTurn.firstByteMedianMs / c.emptyNodeProcessMedianMs).toFixed(2)}x** ` +
       `an empty Node process (${c.emptyNodeProcessMedianMs} ms; a warm turn: ${r.chat.firstByteThroughChatMedianMs} ms)` +
       importOf(c, 'chat'),
@@ -257,7 +259,13 @@ Each gain measured against the code before it, side by side (the method below), 
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
   expects an admission (a refusal cancels it unread): -0.96, -0.02, -0.58 ms in three A/B runs.
 - **The lead bundle** (§4): zod's locales left out (\`zodLocales\`), 1,104 to 856 KB; its import
-  alone from 167-186 ms to about 150 ms.
+  alone from 167-186 ms to about 150 ms. Then the pipeline's libraries (OpenAI, zod, libphonenumber,
+  luxon) went to a file of their own (\`lazyChunks\` \`packages\`, tooling/bundling), loaded when the
+  pipeline first runs, past the ledger: the bundle a duplicate trigger compiles 856 to 167 KB, its
+  compile alone 53-57 ms to 10.5 ms (the whole cold start's single largest piece of our own), and
+  side by side (\`compare-cold.ts\`, 21 runs each, 2026-12-03) 285.3 to 242.8 ms, **0.45x to 0.39x**
+  the naive baseline. A send's first run compiles both files (10.5 + 47-54 ms, about what the one
+  file cost before: the chunk holds each package whole, 773 KB for the 705 KB it replaces).
 - **The session** (§4): hosted ChatKit sessions ended with Agent Builder (2026-11-30), so the
   session no longer carries the hosted mint, the OpenAI SDK or the shop state (258 KB to 68 KB).
   Side by side on 2026-12-03 (\`compare-cold.ts\`, 21 runs each): a refresh 101.4 to 90.0 ms, 0.30x to
@@ -270,29 +278,33 @@ Each gain measured against the code before it, side by side (the method below), 
   first byte went to files of its own (\`lazyChunks\`, tooling/bundling: the OpenAI SDK and the S3
   presigner, loaded on first use), so a cold start no longer compiles them first: the bundle 600 to
   322 KB, its compile alone 28.9 to 16.8 ms, and side by side 270.9 to 252.1 ms (3.98x to 3.71x an
-  empty process, 21 runs each).
+  empty process, 21 runs each). Then libphonenumber, which only the callback form's actions use (reached
+  through \`import()\`), went to a package chunk: the bundle 322 to 203 KB, its compile 21 to 14
+  ms; side by side -8.8, +7.8 and -8.9 ms (21, 21 and 31 runs: within this machine's noise, the
+  compile's gain is the steady part).
 
 What is left, measured:
 
 - **The chat's cold first turn at 2x an empty process** (§1) is not reached. After Node's own start
   (the empty process's time, about 50 ms of it before any code), the first byte needs the AWS SDK's
   DynamoDB client loaded (78-85 ms: the runtime's \`@aws-sdk/client-dynamodb\` evaluates every
-  command), our 600 KB bundle compiled (30 ms), the SDK's first sends (about 30 ms of CPU: its
+  command), our bundle compiled (now 203 KB, 14 ms), the SDK's first sends (about 30 ms of CPU: its
   middleware, endpoint rules and signing, the first time each runs) and DynamoDB's answers: 2x
   leaves about 70 ms for all of it, less than the SDK's client alone. Tried on 2026-12-03 and
   reverted: the DynamoDB client bundled from its ES modules (tree-shaken) loads 25-30 ms faster, but
   the first request then starts that much later (first byte 280.2 ms bundled against 273.0 ms, 21
   runs each). What remains possible is a lighter client, which this project does not write itself,
-  and compiling less still: libphonenumber (119 KB, behind the callback form's actions) also runs
-  only after the first byte, but the actions share the chat's own modules (the thread store, the
-  widgets), so \`lazyChunks\` refuses them: that split needs the same code splitting as below.
-- **The lead's duplicate at 0.3x** (§4) is not reached (0.45x): its import is the DynamoDB client
-  (78 ms) and compiling the 856 KB bundle (45 ms), of which the pipeline (OpenAI, zod,
-  libphonenumber, luxon: loaded only past the ledger, but compiled with the rest) is about 760 KB. A
-  bundle built without it compiles in 6 ms and imports about 50 ms faster (measured by leaving the
-  pipeline out of a build): about 0.36x, still short of 0.3x without a lighter client too. Splitting
-  it into a second file that shares the first's modules (the ledger, the logger and metrics) needs
-  ESM code splitting, and ESM output breaks \`sls invoke local\` with the toolchain this project uses.
+  and compiling less still (the bundle's compile is now 14 ms).
+- **The lead's duplicate at 0.3x** (§4) is not reached (0.39x side by side). Measured in its own
+  processes (2026-12-03, 15 runs): Node's own start 45-59 ms, the runtime's DynamoDB client 92-111
+  ms, our bundle 10.5 ms to compile, the handler 43-58 ms (the SDK's first send, DynamoDB's answer,
+  the token check). 0.3x of the naive baseline is 177-189 ms here: Node and the DynamoDB client
+  alone take 140-165 ms of it, before any code of ours, and a duplicate must ask the ledger. What
+  remains possible is a lighter DynamoDB client, which this project does not write itself. Tried on
+  2026-12-03, not kept: the lead as ES modules with esbuild's code splitting (the pipeline in shared
+  chunks, which CommonJS cannot do): **no gain**, 335.3 vs 336.4 ms and 287.2 vs 266.7 ms against the
+  CommonJS bundle (21 runs each), because Node's ESM loader parses the SDK's CommonJS files for their
+  named exports; the package chunk above gets what the split would have, in CommonJS.
 - **The warm chat** (§2): the first byte waits for the history query and the message transaction,
   which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
   ms from run to run, the first text between 9.5 and 12.4 ms. Measured on 2026-12-03 from a process
@@ -350,10 +362,10 @@ ratio moves more than that between runs (0.36x, 0.49x) with the naive baseline's
 `;
 }
 
-/** The chunks beside a bundle, loaded after the first byte (tooling/bundling lazyChunks). */
-function chunksNote(chunks: Record<string, number> | undefined): string {
+/** The chunks beside a bundle, loaded when first needed (tooling/bundling lazyChunks). */
+function chunksNote(chunks: Record<string, number> | undefined, when: string): string {
   const list = Object.entries(chunks ?? {}).map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)} KB`);
-  return list.length ? `; loaded when first needed, after the first byte: ${list.join(', ')}` : '';
+  return list.length ? `; loaded when first needed, ${when}: ${list.join(', ')}` : '';
 }
 
 /** A bundle's import alone, against an empty process (issue 31, §4). */
