@@ -1,3 +1,6 @@
 // esbuild plugins for this service's bundles (custom.esbuild.plugins; the local stack uses them too).
-// The inbox never calls OpenAI: no plugin needed; the file is here so that every service builds alike.
-module.exports = [];
+const { zodLocales } = require('@lead-intake/bundling');
+
+// The inbox never calls OpenAI. It checks stored summaries against the summary's zod schema, whose
+// messages are English: zod's other locales stay out.
+module.exports = [zodLocales({ keep: ['en'] })];

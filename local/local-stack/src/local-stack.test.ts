@@ -81,6 +81,8 @@ describe('the running local stack', () => {
     expect(file('chatkit-lead-intake-chat-chat.phone.cjs')).toMatch(/country_calling_codes/);
     expect(file('chatkit-lead-intake-chat-chat.cjs')).not.toMatch(/X-Stainless-Lang/); // what the SDK looks like in a bundle
     expect(file('chatkit-lead-intake-chat-chat.openai.cjs')).toMatch(/X-Stainless-Lang/);
+    // The inbox checks stored summaries with the summary's schema but never calls OpenAI: no SDK in its bundle.
+    expect(code('chatkit-lead-intake-inbox-inbox')).not.toMatch(/X-Stainless-Lang/);
     // The lead's pipeline libraries (OpenAI, zod, libphonenumber, luxon) are one chunk: not compiled for a duplicate trigger.
     expect(chunksOf('chatkit-lead-intake-lead-lead')).toEqual(['chatkit-lead-intake-lead-lead.libs.cjs']);
     expect(file('chatkit-lead-intake-lead-lead.cjs')).not.toMatch(/X-Stainless-Lang|ZodError|country_calling_codes|Luxon/);
