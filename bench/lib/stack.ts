@@ -215,7 +215,6 @@ export function functionEnv(table: string, dynamo: string): NodeJS.ProcessEnv {
     AWS_ENDPOINT_URL_SES: sesEndpoint,
     OPENAI_BASE_URL: `http://${HOST}:${PORTS.LOCAL_OPENAI_PORT}/v1`,
     OPENAI_API_KEY: 'bench-key',
-    CHATKIT_WORKFLOW_ID: 'wf_bench',
     ALLOWED_ORIGINS: 'https://craigs.autos',
     LEAD_DEDUPE_TABLE_NAME: table,
     POWERTOOLS_LOG_LEVEL: 'ERROR',
