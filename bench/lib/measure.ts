@@ -1,6 +1,6 @@
 /** How the bench measures: quantiles, streamed first bytes, cold starts of fresh processes. */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BUNDLES, ROOT } from './stack';
 
@@ -51,9 +51,14 @@ export async function coldStarts(
     writeFileSync(file, JSON.stringify(typeof event === 'function' ? event() : event));
     return file;
   };
-  for (let n = 0; n < runs; n++) {
-    // An event given as a function is made fresh for each run (the chat's first turn: a new user each time).
-    for (const [k, m] of Object.entries(modules)) times[k]!.push(await oneColdStart(m.module, eventFile(k, m.event), { ...env, ...m.env }));
+  try {
+    for (let n = 0; n < runs; n++) {
+      // An event given as a function is made fresh for each run (the chat's first turn: a new user each time).
+      for (const [k, m] of Object.entries(modules))
+        times[k]!.push(await oneColdStart(m.module, eventFile(k, m.event), { ...env, ...m.env }));
+    }
+  } finally {
+    for (const k of Object.keys(modules)) rmSync(join(ROOT, '.local', `bench-event-${process.pid}-${k}.json`), { force: true });
   }
   return Object.fromEntries(Object.entries(times).map(([k, ts]) => [k, { medianMs: round(median(ts), 1), runs }]));
 }

@@ -3,7 +3,7 @@
  * (against the emulator answering directly, interleaved), and how many concurrent streams it holds.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstMarker, log, median, oneColdStartWith, round } from '../lib/measure';
 import {
@@ -175,6 +175,7 @@ async function dynamoRequestsPerTurn() {
       warmTurnsCounted: TURNS,
     };
   } finally {
+    rmSync(join(ROOT, '.local', `bench-event-${process.pid}-turns.json`), { force: true });
     await proxy.close();
   }
 }

@@ -4,7 +4,7 @@
  * time-zone use).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { coldStarts, log, median, oneColdStartWith, round, type ColdPhases } from '../lib/measure';
 import { auth, BUNDLES, HOST, input, PORTS, ROOT, urlEvent, leadUrl, post } from '../lib/stack';
@@ -100,10 +100,14 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
 async function chatPhases(env: NodeJS.ProcessEnv, event: () => unknown, runs: number) {
   const timelines: ColdPhases[] = [];
   const file = join(ROOT, '.local', `bench-event-${process.pid}-phases.json`);
-  for (let n = 0; n < runs; n++) {
-    writeFileSync(file, JSON.stringify(event()));
-    const { phases } = await oneColdStartWith(BUNDLES.chat, file, { ...env, BENCH_PHASES: '1' });
-    if (phases) timelines.push(phases);
+  try {
+    for (let n = 0; n < runs; n++) {
+      writeFileSync(file, JSON.stringify(event()));
+      const { phases } = await oneColdStartWith(BUNDLES.chat, file, { ...env, BENCH_PHASES: '1' });
+      if (phases) timelines.push(phases);
+    }
+  } finally {
+    rmSync(file, { force: true });
   }
   const med = (f: (t: ColdPhases) => number) => round(median(timelines.map(f)), 1);
   const before = (t: ColdPhases) => t.requests.filter((r) => r.sent < t.firstByte);
