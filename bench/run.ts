@@ -77,7 +77,11 @@ if (process.argv.includes('--callback-only')) {
   printOnStack(inboxList);
 } else if (process.argv.includes('--scheduled-only') || process.argv.includes('--rush-only')) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  serverScheduled(NaN, process.argv.includes('--rush-only') ? 'rush' : undefined).then(
+  // --model-delay-ms N (with --rush-only): each summary's model request waits N ms first, as a real model does.
+  const at = process.argv.indexOf('--model-delay-ms');
+  const modelDelayMs = at > 0 ? Number(process.argv[at + 1]) : 0;
+  if (!Number.isInteger(modelDelayMs) || modelDelayMs < 0) throw new Error('--model-delay-ms takes a whole number of milliseconds');
+  serverScheduled(NaN, process.argv.includes('--rush-only') ? 'rush' : undefined, modelDelayMs).then(
     (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
     (e) => (console.error(e), process.exit(1)),
   );

@@ -23,7 +23,7 @@ const SWEEP_SECONDS = 2;
  * turn to the email (SES emulator polled every 100 ms). Then the chat's added first byte with the
  * scheduler reading every turn, measured as the main phase measures it.
  */
-export async function serverScheduled(addedWithoutScheduler: number, only?: 'rush') {
+export async function serverScheduled(addedWithoutScheduler: number, only?: 'rush', modelDelayMs = 0) {
   log('server-scheduled leads...');
   const stack = await startStack(SCHEDULED_PORTS, { LOCAL_STREAMS: '1', LOCAL_SCHEDULE_SECONDS: String(SWEEP_SECONDS) }, 'bench-scheduled');
   const at = (port: number) => `http://${HOST}:${port}`;
@@ -42,7 +42,12 @@ export async function serverScheduled(addedWithoutScheduler: number, only?: 'rus
   try {
     if (only === 'rush') {
       await warmUp(chatTurns(chat), idleSeconds);
-      return { rush: await rushOn() };
+      // The emulator answers at once; a real model takes its time. Only the summaries (not streamed)
+      // wait: the sweeper's capacity is what this measures, and one local chat process serving every
+      // conversation at once would slow for reasons a Lambda per conversation does not have.
+      if (modelDelayMs)
+        await emulator.fault({ path: '/v1/responses', method: 'POST', stream: false, delay_ms: modelDelayMs, times: 1_000_000 });
+      return { rush: { ...(await rushOn()), ...(modelDelayMs ? { modelDelayMs } : {}) } };
     }
     const random = rng(16);
     const plans = Array.from({ length: SCHEDULED_CONVERSATIONS }, (_, i) => {

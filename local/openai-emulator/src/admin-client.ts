@@ -77,7 +77,7 @@ export class EmulatorAdmin {
     return this.call('GET', 'faults');
   }
 
-  fault(fault: { path: string; method?: string; status?: number; delay_ms?: number; times: number }): Promise<unknown> {
+  fault(fault: { path: string; method?: string; stream?: boolean; status?: number; delay_ms?: number; times: number }): Promise<unknown> {
     return this.call('POST', 'faults', fault);
   }
 }

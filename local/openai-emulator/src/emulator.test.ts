@@ -379,6 +379,15 @@ describe('fault injection', () => {
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
   });
 
+  it("matches on the body's stream flag: a streamed turn or a plain request", async () => {
+    await admin.fault({ path: '/v1/responses', stream: false, status: 400, times: 1 });
+    const stream = await client.responses.create({ model: 'm', input: 'x', stream: true }, { maxRetries: 0 });
+    for await (const _ of stream) void _; // the streamed request is not the one the fault is for
+    const err = await client.responses.create({ model: 'm', input: 'x' }, { maxRetries: 0 }).catch((e) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(admin.fault({ path: '/v1/responses', stream: 'yes' as never, times: 1 })).rejects.toThrow(/stream/);
+  });
+
   it('hangs a request so that the client times out', async () => {
     await admin.fault({ path: '/v1/responses', delay_ms: 2000, times: 1 });
     const err = await client.responses.create({ model: 'm', input: 'x' }, { timeout: 200, maxRetries: 0 }).catch((e) => e);

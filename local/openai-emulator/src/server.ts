@@ -152,7 +152,7 @@ async function handle(state: EmulatorState, req: IncomingMessage, res: ServerRes
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
   state.requests.push({ method, path, query, headers, body });
 
-  const fault = state.takeFault(method, path);
+  const fault = state.takeFault(method, path, body);
   if (fault) {
     await sleep(fault.delay_ms ?? 0, gone.signal);
     if (gone.signal.aborted) return;
@@ -279,15 +279,16 @@ function admin(state: EmulatorState, method: string, path: string, body: unknown
   if (method === 'POST' && path === '/__emulator/faults') {
     if (!isObject(body) || typeof body.path !== 'string' || !body.path.startsWith('/'))
       return bad("'path' must be a path prefix starting with '/'.");
-    const { status, delay_ms, times, method: m } = body;
+    const { status, delay_ms, times, method: m, stream } = body;
     if (!Number.isInteger(times) || times < 1) return bad("'times' must be a positive integer.");
     if (status !== undefined && (!Number.isInteger(status) || status < 400 || status > 599))
       return bad("'status' must be an HTTP error status (400-599).");
     if (delay_ms !== undefined && (!Number.isInteger(delay_ms) || delay_ms < 0)) return bad("'delay_ms' must be a non-negative integer.");
     if (m !== undefined && typeof m !== 'string') return bad("'method' must be a string.");
+    if (stream !== undefined && typeof stream !== 'boolean') return bad("'stream' must be true or false.");
     // No status and no delay means a plain 500; a delay alone means a hang, then the normal answer.
     const effective = status ?? (delay_ms ? undefined : 500);
-    state.faults.push({ path: body.path, method: m, status: effective, delay_ms, times });
+    state.faults.push({ path: body.path, method: m, status: effective, delay_ms, times, ...(stream !== undefined ? { stream } : {}) });
     return send(res, 200, { faults: state.faults.length });
   }
   return send(res, 404, { error: `Unknown admin route ${method} ${path}` });

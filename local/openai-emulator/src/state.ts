@@ -13,6 +13,8 @@ export interface RecordedRequest {
 export interface Fault {
   path: string;
   method?: string;
+  /** Only requests whose JSON body's `stream` is this (a streamed chat turn, or a summary). */
+  stream?: boolean;
   status?: number;
   delay_ms?: number;
   times: number;
@@ -89,8 +91,12 @@ export class EmulatorState {
   }
 
   /** Consumes one use of the first fault matching this request, if any. */
-  takeFault(method: string, path: string): Fault | undefined {
-    const fault = this.faults.find((f) => path.startsWith(f.path) && (!f.method || f.method.toUpperCase() === method));
+  takeFault(method: string, path: string, body?: unknown): Fault | undefined {
+    const streamed = typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
+    const fault = this.faults.find(
+      (f) =>
+        path.startsWith(f.path) && (!f.method || f.method.toUpperCase() === method) && (f.stream === undefined || f.stream === streamed),
+    );
     if (!fault) return undefined;
     fault.times -= 1;
     this.faultsServed += 1;
