@@ -253,7 +253,10 @@ Each gain measured against the code before it, side by side (the method below), 
   always: one of the three full runs of 2026-12-03 measured p99 7417 ms (max 7954 ms) in the
   200-conversation scenario, on a slower moment of this machine (its chat took 37.1 s for what
   takes 35.1 s, the turns beside the scheduler 7.93 ms for 6.0-6.5); that scenario alone, rerun at
-  once, 5689 ms. The margin here is about 1.3 s, and the sweeper shares 2 cores with everything.
+  once, 5689 ms. Later that day (with the lead's package chunk) one full run missed both: the
+  200-conversation p99 7736 ms and the rush's 18.1 s (68 conversations open at once: the chat fell
+  behind and the sweeper shared the cores with it); the same code's next runs met both (rush p99
+  5983 and 5766 ms). The margin here is about 1.3 s, and the sweeper shares 2 cores with everything.
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
