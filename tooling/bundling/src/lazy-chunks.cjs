@@ -66,13 +66,7 @@ function lazyChunks(options) {
       // `import()` of a chunk's module: a loader that requires the chunk's file beside the bundle.
       build.onResolve({ filter: /.*/ }, async (args) => {
         if (args.kind !== 'dynamic-import' || args.pluginData?.[NAME] || targets.size === 0) return undefined;
-        const r = await build.resolve(args.path, {
-          kind: args.kind,
-          resolveDir: args.resolveDir,
-          importer: args.importer,
-          namespace: args.namespace,
-          pluginData: skip,
-        });
+        const r = await resolvePast(build, args);
         const name = r.errors.length || r.external ? undefined : targets.get(r.path);
         if (!name) return undefined;
         used.set(name, r.path);
@@ -150,20 +144,13 @@ function lazyChunks(options) {
  */
 function redirectPackages(build, opts, packageChunk, own, usedPackages) {
   if (packageChunk.size === 0) return;
-  const skip = { [NAME]: true };
   const names = [...packageChunk.keys()].filter((p) => packageChunk.get(p) !== own);
   if (names.length === 0) return;
   const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/.*)?$`);
   const cwd = path.resolve(opts.absWorkingDir ?? process.cwd());
   build.onResolve({ filter }, async (args) => {
     if (args.kind === 'entry-point' || args.pluginData?.[NAME]) return undefined;
-    const r = await build.resolve(args.path, {
-      kind: args.kind,
-      resolveDir: args.resolveDir,
-      importer: args.importer,
-      namespace: args.namespace,
-      pluginData: skip,
-    });
+    const r = await resolvePast(build, args);
     if (r.errors.length || r.external) return undefined; // esbuild reports it, or leaves it out as told
     const name = packageChunk.get(filter.exec(args.path)[1]);
     const key = path.relative(cwd, r.path).split(path.sep).join('/');
@@ -177,6 +164,12 @@ function redirectPackages(build, opts, packageChunk, own, usedPackages) {
     return { contents: `module.exports = require(${JSON.stringify(`./${chunkFile(opts, name)}`)})[${JSON.stringify(key)}];`, loader: 'js' };
   });
   build.onResolve({ filter: /\.cjs$/, namespace: PACKAGE_LOADER }, (args) => ({ path: args.path, external: true }));
+}
+
+/** Where esbuild itself would resolve an import, this plugin's own handlers skipped. */
+function resolvePast(build, args) {
+  const { kind, resolveDir, importer, namespace } = args;
+  return build.resolve(args.path, { kind, resolveDir, importer, namespace, pluginData: { [NAME]: true } });
 }
 
 function validate(options) {
