@@ -313,11 +313,11 @@ What is left, measured:
   held 1.5 s (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns
   untouched) the same rush sent 678 of 808 leads within its two-minute wait, p50 77-80 s, p99 150
   s: far off the 7 s target. The sweeper's pool is not what holds them: at \`LEAD_SWEEP_PARALLEL\`
-  25 instead of 5 the figures did not move (678 sent, p50 76.9 s). The stream scheduler makes the
-  summaries (an \`auto\` evaluation after each answered turn with a contact), holding each thread's
-  lease while it waits on the model, and the idle evaluation finds the lease taken; so the
-  scheduler's own pace on the stream is the next thing to measure and widen (its batch, its
-  parallelism per shard), then this run again.
+  25 instead of 5 the figures did not move (678 sent, p50 76.9 s). Not measured yet, the likely
+  place: the stream scheduler makes the summaries (an \`auto\` evaluation after each answered turn
+  with a contact) and holds the thread's lease while it waits on the model, so the idle evaluation
+  finds the lease taken. The scheduler's pace on the stream (its batch, its parallelism per shard)
+  is the next thing to measure and widen, then this run again.
 - **The warm chat** (§2): the first byte waits for the history query and the message transaction,
   which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
   ms from run to run, the first text between 9.5 and 12.4 ms. Measured on 2026-12-03 from a process

@@ -81,6 +81,7 @@ if (process.argv.includes('--callback-only')) {
   const at = process.argv.indexOf('--model-delay-ms');
   const modelDelayMs = at > 0 ? Number(process.argv[at + 1]) : 0;
   if (!Number.isInteger(modelDelayMs) || modelDelayMs < 0) throw new Error('--model-delay-ms takes a whole number of milliseconds');
+  if (modelDelayMs && !process.argv.includes('--rush-only')) throw new Error('--model-delay-ms is for --rush-only');
   serverScheduled(NaN, process.argv.includes('--rush-only') ? 'rush' : undefined, modelDelayMs).then(
     (r) => (console.log(JSON.stringify(r, null, 2)), process.exit(0)),
     (e) => (console.error(e), process.exit(1)),
