@@ -32,6 +32,8 @@ export interface StreamSource {
   arn: { importValue: string } | { tableLogicalId: string };
   batchSize: number;
   batchWindowSeconds: number;
+  /** Batches of one shard delivered at once, split by partition key (Lambda's ParallelizationFactor, 1-10). */
+  parallelizationFactor: number;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
   filterPatterns: unknown[];
   reportBatchItemFailures: boolean;
@@ -230,10 +232,14 @@ function streamSource(e: any, where: string): StreamSource {
   const destArn = typeof dest === 'object' ? (dest.arn ?? dest) : dest;
   const queue = Array.isArray(destArn?.['Fn::GetAtt']) ? destArn['Fn::GetAtt'][0] : undefined;
   if (dest && !queue) throw new Error(`${where}: a stream's onFailure destination must be a queue of the same service to run locally`);
+  const parallelizationFactor = e.parallelizationFactor ?? 1;
+  if (!Number.isInteger(parallelizationFactor) || parallelizationFactor < 1 || parallelizationFactor > 10)
+    throw new Error(`${where}: a stream's parallelizationFactor must be a whole number from 1 to 10 (Lambda's limit)`);
   return {
     arn: source,
     batchSize: e.batchSize ?? 10,
     batchWindowSeconds: e.batchWindow ?? 0,
+    parallelizationFactor,
     startingPosition: e.startingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
     filterPatterns: e.filterPatterns ?? [],
     reportBatchItemFailures: e.functionResponseType === 'ReportBatchItemFailures',

@@ -1,4 +1,5 @@
-import { matchesFilter } from './streams';
+import { fromPrinted } from './service-config';
+import { laneOf, matchesFilter } from './streams';
 
 /** Lambda's event filtering, as the local event source mapping applies it (the deploy's own patterns). */
 describe('matchesFilter', () => {
@@ -18,5 +19,34 @@ describe('matchesFilter', () => {
 
   it('refuses a rule it cannot run locally instead of guessing', () => {
     expect(() => matchesFilter({ n: [{ numeric: ['>', 1] }] }, { n: 2 })).toThrow(/not supported locally/);
+  });
+});
+
+/** A `stream` event's settings as the deploy prints them, with Lambda's defaults and limits. */
+describe('stream event settings', () => {
+  const withStream = (stream: Record<string, unknown>) =>
+    fromPrinted(
+      {
+        service: 'svc',
+        functions: {
+          fn: { handler: 'src/fn.handler', events: [{ stream: { type: 'dynamodb', arn: { 'Fn::ImportValue': 'x' }, ...stream } }] },
+        },
+      },
+      '/tmp/svc',
+    ).functions[0]!.streams![0]!;
+
+  it('takes parallelizationFactor (Lambda default 1) and refuses what Lambda refuses', () => {
+    expect(withStream({}).parallelizationFactor).toBe(1);
+    expect(withStream({ parallelizationFactor: 10 }).parallelizationFactor).toBe(10);
+    for (const bad of [0, 11, 2.5, '4'])
+      expect(() => withStream({ parallelizationFactor: bad })).toThrow(/parallelizationFactor must be a whole number from 1 to 10/);
+  });
+
+  it('spreads partition keys over the lanes, the same key always to the same lane', () => {
+    const lanes = Array.from({ length: 200 }, (_, i) => laneOf({ S: `THREAD#${i}` }, 10));
+    expect(new Set(lanes).size).toBe(10);
+    expect(lanes.every((l) => l >= 0 && l < 10)).toBe(true);
+    expect(laneOf({ S: 'THREAD#7' }, 10)).toBe(lanes[7]);
+    expect(laneOf({ S: 'THREAD#7' }, 1)).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
+import { createHash } from 'node:crypto';
 import type { InvokeOutcome } from './function-url';
 import type { StreamSource } from './service-config';
 
@@ -13,9 +14,13 @@ import type { StreamSource } from './service-config';
  * A DynamoDB stream event source mapping, run locally as Lambda runs it: the table's stream is
  * polled (DynamoDB Local serves the same DynamoDB Streams API), records are filtered with the
  * mapping's filter patterns, batched (batchSize, batchWindow) in shard order, and handed to the
- * same handler the deploy runs. A failed batch is retried (from the first reported item failure
- * with ReportBatchItemFailures; else whole), with a growing pause, until it succeeds, runs out of
- * attempts or grows too old; then its description goes to the on-failure queue, as Lambda's does.
+ * same handler the deploy runs. With a ParallelizationFactor above 1 a shard's records are split
+ * by partition key into that many lanes, each delivering its own batches, one at a time, while the
+ * others go on (a key's records stay in order; a slow batch holds only its lane). A failed batch is
+ * retried (from the first reported item failure with ReportBatchItemFailures; else whole), with a
+ * growing pause, until it succeeds, runs out of attempts or grows too old; then its description
+ * goes to the on-failure queue, as Lambda's does. Each batch's log line gives its iterator age (the
+ * time its newest record waited, from when the poller read it: Lambda's IteratorAge metric).
  */
 
 export interface StreamPollerOptions {
@@ -31,18 +36,43 @@ export interface StreamPollerOptions {
   log?: (line: string) => void;
 }
 
-interface Shard {
-  id: string;
-  iterator?: string;
-  /** The last sequence number read, to ask again after it if the iterator is lost. */
-  lastRead?: string;
-  closed: boolean;
+/** One of a shard's concurrent batch lanes (ParallelizationFactor): a partition key always uses the same lane. */
+interface Lane {
+  index: number;
   /** Read but not yet delivered (filtered out records are dropped at read time). */
   pending: StreamRecord[];
   /** When the oldest pending record was read (the batching window; stream times are rounded to the minute). */
   pendingSince: number;
   attempts: number;
   retryAt: number;
+  /** The batch being handed to the function (one at a time per lane, as Lambda does). */
+  delivering: Promise<void> | null;
+}
+
+interface Shard {
+  id: string;
+  iterator?: string;
+  /** The last sequence number read, to ask again after it if the iterator is lost. */
+  lastRead?: string;
+  closed: boolean;
+  lanes: Lane[];
+}
+
+/** Records read and not yet delivered, per shard, past which reading waits (Lambda's poller reads ahead a bounded amount too). */
+const READ_AHEAD = 1000;
+
+/**
+ * The lane of a partition key among `factor` (Lambda's ParallelizationFactor): records of one key
+ * keep their order in one lane; different keys' batches run at once.
+ */
+export function laneOf(partitionKey: unknown, factor: number): number {
+  if (factor <= 1) return 0;
+  return (
+    createHash('sha256')
+      .update(JSON.stringify(partitionKey ?? null))
+      .digest()
+      .readUInt32BE(0) % factor
+  );
 }
 
 /** Lambda's event filtering, for the rules a DynamoDB filter pattern can use. */
@@ -92,6 +122,10 @@ export class StreamPoller {
   private stopped = false;
   private running: Promise<void> | null = null;
   private failing = false;
+  /** The table's partition key attribute (records are laned by it). */
+  private hashKey = '';
+  /** When each pending record was read (its iterator age is measured from there). */
+  private readonly readAt = new WeakMap<StreamRecord, number>();
   /** Batches delivered, for tests and logs. */
   delivered = 0;
 
@@ -109,10 +143,12 @@ export class StreamPoller {
     void tick();
   }
 
+  /** Stops reading; batches being delivered end first. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await Promise.all([...this.shards.values()].flatMap((s) => s.lanes.map((l) => l.delivering)));
   }
 
   private pollFailed(e: unknown) {
@@ -129,8 +165,8 @@ export class StreamPoller {
     if (this.failing) this.opts.log?.(`[${this.opts.name}] stream readable again`);
     this.failing = false;
     for (const shard of [...this.shards.values()]) {
-      if (shard.pending.length && Date.now() >= shard.retryAt) await this.deliver(shard);
-      if (shard.closed && !shard.pending.length) {
+      for (const lane of shard.lanes) this.startLane(shard, lane);
+      if (shard.closed && shard.lanes.every((l) => !l.pending.length && !l.delivering)) {
         this.shards.delete(shard.id);
         this.streamArn = null; // look for its child shards
       }
@@ -141,10 +177,11 @@ export class StreamPoller {
     const table = await client.send(new DescribeTableCommand({ TableName: this.opts.tableName }));
     const arn = table.Table?.LatestStreamArn;
     if (!arn) throw Object.assign(new Error(`table ${this.opts.tableName} has no stream`), { name: 'NoStream' });
+    this.hashKey = table.Table?.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName ?? '';
     if (this.shardsOf && arn !== this.shardsOf) {
       // A new stream (DynamoDB Local came back with new tables): what was read is still delivered, then its shards go.
       for (const [id, s] of this.shards)
-        if (s.pending.length) s.closed = true;
+        if (s.lanes.some((l) => l.pending.length || l.delivering)) s.closed = true;
         else this.shards.delete(id);
       this.finished.clear();
     }
@@ -160,10 +197,14 @@ export class StreamPoller {
         id: sh.ShardId,
         iterator: it.ShardIterator,
         closed: false,
-        pending: [],
-        pendingSince: 0,
-        attempts: 0,
-        retryAt: 0,
+        lanes: Array.from({ length: this.opts.source.parallelizationFactor }, (_, index) => ({
+          index,
+          pending: [],
+          pendingSince: 0,
+          attempts: 0,
+          retryAt: 0,
+          delivering: null,
+        })),
       });
     }
   }
@@ -173,7 +214,7 @@ export class StreamPoller {
   private shardsOf: string | null = null;
 
   private async read(streams: DynamoDBStreamsClient, shard: Shard): Promise<void> {
-    if (shard.closed || shard.pending.length >= 1000) return;
+    if (shard.closed || shard.lanes.reduce((n, l) => n + l.pending.length, 0) >= READ_AHEAD) return;
     if (!shard.iterator) {
       const it = await streams.send(
         new GetShardIteratorCommand({
@@ -193,11 +234,14 @@ export class StreamPoller {
       shard.iterator = undefined; // expired or from a stream that is gone: asked again next time
       throw e;
     }
+    const now = Date.now();
     for (const r of out.Records ?? []) {
       shard.lastRead = r.dynamodb?.SequenceNumber ?? shard.lastRead;
       if (!this.matches(r)) continue;
-      if (!shard.pending.length) shard.pendingSince = Date.now();
-      shard.pending.push(r);
+      const lane = shard.lanes[laneOf(r.dynamodb?.Keys?.[this.hashKey], shard.lanes.length)]!;
+      if (!lane.pending.length) lane.pendingSince = now;
+      lane.pending.push(r);
+      this.readAt.set(r, now);
     }
     shard.iterator = out.NextShardIterator;
     if (!out.NextShardIterator) {
@@ -213,17 +257,32 @@ export class StreamPoller {
     return patterns.some((p) => matchesFilter(p, event));
   }
 
-  private async deliver(shard: Shard): Promise<void> {
+  /** Hands the lane its next batch unless one is on its way, it is pausing after a failure, or its batching window is open. */
+  private startLane(shard: Shard, lane: Lane): void {
     const { source } = this.opts;
+    if (this.stopped || lane.delivering || !lane.pending.length || Date.now() < lane.retryAt) return;
     // The batching window: wait for a fuller batch, but never longer than the window.
-    if (
-      shard.pending.length < source.batchSize &&
-      shard.attempts === 0 &&
-      Date.now() - shard.pendingSince < source.batchWindowSeconds * 1000
-    )
+    if (lane.pending.length < source.batchSize && lane.attempts === 0 && Date.now() - lane.pendingSince < source.batchWindowSeconds * 1000)
       return;
-    const batch = shard.pending.slice(0, source.batchSize);
-    const outcome = await this.opts.invoke({ Records: batch.map((r) => lambdaRecord(r, this.streamArn!, this.opts.region)) });
+    lane.delivering = this.deliver(shard, lane)
+      .catch((e) => this.opts.log?.(`[${this.opts.name}] a batch could not be delivered (${(e as Error).name})`))
+      .finally(() => {
+        lane.delivering = null;
+        this.startLane(shard, lane); // a full batch waiting goes at once, as Lambda's poller does
+      });
+  }
+
+  private async deliver(shard: Shard, lane: Lane): Promise<void> {
+    const { source } = this.opts;
+    const batch = lane.pending.slice(0, source.batchSize);
+    const started = Date.now();
+    const iteratorAge = started - (this.readAt.get(batch[batch.length - 1]!) ?? started);
+    let outcome: InvokeOutcome;
+    try {
+      outcome = await this.opts.invoke({ Records: batch.map((r) => lambdaRecord(r, this.streamArn!, this.opts.region)) });
+    } catch (e) {
+      outcome = { kind: 'error', error: { name: (e as Error).name, message: (e as Error).message } };
+    }
     let failedFrom = -1;
     if (outcome.kind !== 'result') failedFrom = 0;
     else if (source.reportBatchItemFailures) {
@@ -232,38 +291,42 @@ export class StreamPoller {
       // An identifier that is not in the batch fails the whole batch, as Lambda does.
       if (idx.length) failedFrom = idx.some((i) => i < 0) ? 0 : Math.min(...idx);
     }
+    this.opts.log?.(
+      `[${this.opts.name}] stream batch of ${batch.length} records (lane ${lane.index}): iterator age ${iteratorAge}ms, ` +
+        `ran ${Date.now() - started}ms${failedFrom < 0 ? '' : `, failed from record ${failedFrom}`}`,
+    );
     if (failedFrom < 0) {
-      shard.pending.splice(0, batch.length);
-      shard.attempts = 0;
-      shard.retryAt = 0;
+      lane.pending.splice(0, batch.length);
+      lane.attempts = 0;
+      lane.retryAt = 0;
       this.delivered++;
       return;
     }
-    shard.pending.splice(0, failedFrom); // the records before the first failure are done
-    shard.pendingSince = Date.now();
-    shard.attempts++;
-    const first = shard.pending[0]!;
+    lane.pending.splice(0, failedFrom); // the records before the first failure are done
+    lane.pendingSince = Date.now();
+    lane.attempts++;
+    const first = lane.pending[0]!;
     const ageSeconds = (Date.now() - ((first.dynamodb?.ApproximateCreationDateTime as Date | undefined)?.getTime() ?? Date.now())) / 1000;
-    const outOfAttempts = source.maximumRetryAttempts >= 0 && shard.attempts > source.maximumRetryAttempts;
+    const outOfAttempts = source.maximumRetryAttempts >= 0 && lane.attempts > source.maximumRetryAttempts;
     if (outOfAttempts || ageSeconds > source.maximumRecordAgeSeconds) {
-      const dropped = shard.pending.splice(0, Math.min(source.batchSize, shard.pending.length));
-      this.opts.log?.(`[${this.opts.name}] a batch of ${dropped.length} records was given up after ${shard.attempts} attempts`);
-      this.opts.onFailure?.(JSON.stringify(this.failureRecord(shard, dropped, outcome)));
-      shard.attempts = 0;
-      shard.retryAt = 0;
+      const dropped = lane.pending.splice(0, Math.min(source.batchSize, lane.pending.length));
+      this.opts.log?.(`[${this.opts.name}] a batch of ${dropped.length} records was given up after ${lane.attempts} attempts`);
+      this.opts.onFailure?.(JSON.stringify(this.failureRecord(shard, lane, dropped, outcome)));
+      lane.attempts = 0;
+      lane.retryAt = 0;
       return;
     }
-    shard.retryAt = Date.now() + Math.min(250 * 2 ** (shard.attempts - 1), 30_000);
+    lane.retryAt = Date.now() + Math.min(250 * 2 ** (lane.attempts - 1), 30_000);
   }
 
   /** What Lambda sends to an on-failure destination: where the batch is in the stream, not its records. */
-  private failureRecord(shard: Shard, dropped: StreamRecord[], outcome: InvokeOutcome) {
+  private failureRecord(shard: Shard, lane: Lane, dropped: StreamRecord[], outcome: InvokeOutcome) {
     const seq = (r: StreamRecord) => r.dynamodb?.SequenceNumber;
     const at = (r: StreamRecord) => (r.dynamodb?.ApproximateCreationDateTime as Date | undefined)?.toISOString();
     return {
       requestContext: {
-        condition: shard.attempts > 0 ? 'RetryAttemptsExhausted' : 'RecordAgeExceeded',
-        approximateInvokeCount: shard.attempts,
+        condition: lane.attempts > 0 ? 'RetryAttemptsExhausted' : 'RecordAgeExceeded',
+        approximateInvokeCount: lane.attempts,
       },
       responseContext: { functionError: outcome.kind === 'result' ? undefined : outcome.kind },
       version: '1.0',
