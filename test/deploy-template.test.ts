@@ -369,7 +369,7 @@ describe('the lead stack', () => {
     },
   );
 
-  it('schedules leads from the chat table’s stream: item inserts only, retried from the failed record, a failure queue that alarms', () => {
+  it('schedules leads from the chat table’s stream: item inserts only, 10 batches of a shard at once, retried from the failed record, a failure queue that alarms', () => {
     const chatTable = templates.chat!.Resources.ChatThreadsTable!.Properties;
     expect(chatTable.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     expect(templates.chat!.Outputs.ChatThreadsStreamArn).toEqual({
@@ -382,12 +382,18 @@ describe('the lead stack', () => {
       EventSourceArn: { 'Fn::ImportValue': settings.chatThreadsStreamExport },
       FunctionName: { 'Fn::GetAtt': ['SchedulerLambdaFunction', 'Arn'] },
       StartingPosition: 'TRIM_HORIZON',
+      // Batches of a shard at once, split by thread, as many as the function may run (a shard's worth).
+      ParallelizationFactor: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: -1,
       MaximumRecordAgeInSeconds: 21600,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['SchedulerFailureQueue', 'Arn'] } } },
     });
+    // One shard's batches at once never meet the function's own bound (they would be throttled and retried later).
+    expect(t().Resources.SchedulerLambdaFunction!.Properties.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(
+      mapping.ParallelizationFactor,
+    );
     expect(JSON.parse(mapping.FilterCriteria.Filters[0].Pattern)).toEqual({
       eventName: ['INSERT'],
       dynamodb: { Keys: { sk: { S: [{ prefix: 'ITM#' }] } } },

@@ -114,7 +114,8 @@ export async function startStack(
     LOCAL_SCHEDULE_SECONDS: '0',
     LOCAL_STREAMS: '0',
     LOCAL_OUTPUTS_FILE: join(ROOT, '.local', `${name}-outputs.json`),
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    // The functions' own log lines cost CPU the figures should not carry; BENCH_LOG_LEVEL=INFO to see each lead's path.
+    POWERTOOLS_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'ERROR',
     ...over,
   };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);

@@ -33,7 +33,7 @@ it('has a default for everything a deploy may leave out', () => {
     spoolQueue: null,
     summaryBudget: { table: null, perDay: 500 },
     sweeper: { batch: 10, parallel: 5, reserveMs: 32000 },
-    scheduler: { maxActivityAgeSeconds: 86400, parallel: 8 },
+    scheduler: { maxActivityAgeSeconds: 86400, parallel: 25 },
     channels: [],
   });
   // Hosted (legacy) mode needs no thread table.

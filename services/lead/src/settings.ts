@@ -99,8 +99,8 @@ export function readSettings(env: Env = process.env, channels: readonly ChannelM
     scheduler: {
       // Older items are not activity: an import of hosted threads, or a stream record far behind (the stream keeps 24 h).
       maxActivityAgeSeconds: intSetting(env, 'LEAD_SCHEDULE_MAX_AGE_SECONDS', 86400, { min: 60, max: 3650 * 86400 }),
-      // Threads evaluated at once in one batch (each may ask OpenAI for a summary).
-      parallel: intSetting(env, 'LEAD_SCHEDULE_PARALLEL', 8, { min: 1, max: 50 }),
+      // Threads evaluated at once in one batch (each may ask OpenAI for a summary): the batch size, so none waits for another.
+      parallel: intSetting(env, 'LEAD_SCHEDULE_PARALLEL', 25, { min: 1, max: 50 }),
     },
   };
 }
