@@ -574,11 +574,65 @@ describe('a sweep (in memory: a sweep on the shared table would take other tests
         seen.push(lease.threadId);
         await l.release(lease, { evalState: '1:x' });
       },
-      { limit: 1, takeForMs: 60_000, sleep: async () => void advance(1) },
+      // A window shorter than the holder's lease (60 s): an expired lease would be the sweeper's to take.
+      { limit: 1, takeForMs: 30_000, sleep: async () => void advance(1) },
     );
     expect(seen).toEqual([free]);
     expect(result).toMatchObject({ idle: 2, processed: 1, skipped: 1 });
     expect(await l.sweep(async () => undefined, { more: () => false })).toMatchObject({ idle: 0, processed: 0 });
+  });
+  it('looks again within its run at an idle evaluation someone held, once they let go, with growing pauses', async () => {
+    const { l, advance, clock } = ledgerOn(() => new MemoryLedgerStore());
+    const now = clock.now / 1000;
+    const [held, free] = [tid(), tid()];
+    await l.scheduleIdle(held, { owner: 'a', activityAt: now, idleAt: now + 1 });
+    await l.scheduleIdle(free, { owner: 'b', activityAt: now, idleAt: now + 1 });
+    advance(2);
+    // The scheduler's `auto` evaluation of the same last turn holds it when its idle time comes.
+    const auto = await l.acquire(held, 'auto');
+    if (auto.kind !== 'acquired') throw new Error('expected a lease');
+    const seen: string[] = [];
+    const waited: number[] = [];
+    const result = await l.sweep(
+      async (lease) => {
+        seen.push(lease.threadId);
+        await l.release(lease, { evalState: '1:x' });
+      },
+      {
+        takeForMs: 10_000,
+        sleep: async (ms) => {
+          waited.push(ms);
+          advance(ms / 1000);
+          // The holder lets go after the sweeper's second look.
+          if (waited.length === 2) await l.release(auto.lease, { evalState: '1:x' });
+        },
+      },
+    );
+    expect(seen).toEqual([free, held]);
+    expect(waited).toEqual([500, 1000]);
+    expect(result).toMatchObject({ idle: 2, processed: 2, skipped: 0 });
+    expect(await l.sweep(async () => undefined)).toMatchObject({ idle: 0, processed: 0 });
+  });
+
+  it('leaves a held idle evaluation armed for the next run when its holder outlasts the window', async () => {
+    const { l, advance, clock } = ledgerOn(() => new MemoryLedgerStore());
+    const now = clock.now / 1000;
+    const id = tid();
+    await l.scheduleIdle(id, { owner: 'a', activityAt: now, idleAt: now });
+    const auto = await l.acquire(id, 'auto');
+    if (auto.kind !== 'acquired') throw new Error('expected a lease');
+    const waited: number[] = [];
+    const result = await l.sweep(async () => undefined, {
+      takeForMs: 5_000,
+      sleep: async (ms) => void (waited.push(ms), advance(ms / 1000)),
+    });
+    // 0.5 + 1 + 2 s of pauses fit in the window, the next (4 s) does not.
+    expect(waited).toEqual([500, 1000, 2000]);
+    expect(result).toMatchObject({ idle: 1, processed: 0, skipped: 1 });
+    await l.release(auto.lease, { evalState: '1:x' });
+    const seen: string[] = [];
+    await l.sweep(async (lease) => void seen.push(lease.threadId));
+    expect(seen).toEqual([id]);
   });
 });
 

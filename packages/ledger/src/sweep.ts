@@ -26,6 +26,9 @@ export interface SweepOptions {
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
+/** The pause before an idle evaluation found held is tried again within the run: 0.5 s, doubling, at most 4 s. */
+export const heldRetryMs = (tries: number) => Math.min(500 * 2 ** (tries - 1), 4000);
+
 /**
  * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
  * with the sweeper's own conditional acquire (never from a live lease, never before a cooldown
@@ -38,7 +41,10 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
  * slot, not the others. Idle evaluations come in bursts (conversations go quiet together) and come
  * due all through the interval: the run keeps taking them while `more()` and `takeForMs` allow,
  * waiting for the next one's time when one falls inside that window, so a lead goes out at its
- * time instead of at the next tick.
+ * time instead of at the next tick. An idle evaluation whose lease someone holds (the scheduler's
+ * `auto` evaluation of the same last turn, mostly: it ends within seconds) is tried again after a
+ * growing pause while the run takes, instead of waiting for the next run: under a backlog a run
+ * lasts as long as it has work, and the next one could be half a minute away.
  */
 export async function sweepLedger(
   ledger: Ledger,
@@ -53,8 +59,9 @@ export async function sweepLedger(
   const until = clock() + (opts.takeForMs ?? 0);
   const result: SweepResult = { due: 0, idle: 0, processed: 0, skipped: 0, failed: 0, peak: 0 };
   const running = new Map<string, Promise<void>>();
-  // Each record once per run: one found held by someone else stays armed, for the next run.
+  // Each record once per run, but an idle evaluation found held: tried again once its pause is over.
   const taken = new Set<string>();
+  const held = new Map<string, { tries: number; at: number; queued: boolean }>();
   let stillArmed = 0;
   let error: unknown;
 
@@ -67,10 +74,17 @@ export async function sweepLedger(
           opts.onOutcome?.(threadId, outcome);
           if (outcome.kind === 'processed') result.processed++;
           else if (outcome.kind === 'failed') result.failed++;
-          else {
+          else if (mode === 'idle' && outcome.kind === 'busy' && outcome.reason === 'in_progress') {
+            // Still armed: another look after a pause (counted as skipped only if the run ends first).
+            const tries = (held.get(threadId)?.tries ?? 0) + 1;
+            held.set(threadId, { tries, at: clock() + heldRetryMs(tries), queued: false });
+            taken.delete(threadId);
+            return;
+          } else {
             result.skipped++;
             if (mode === 'idle') stillArmed++;
           }
+          held.delete(threadId);
         },
         // The ledger itself failed (DynamoDB down): no more records this run; thrown once the others end.
         (e: unknown) => void (error ??= e),
@@ -87,6 +101,12 @@ export async function sweepLedger(
   opts.afterDue?.();
   for (const r of due) queue.push({ id: r.thread_id, mode: 'sweeper' });
   while (error === undefined && more()) {
+    // Held ones whose pause is over: another look (one no longer armed, sent meanwhile, is answered by the claim itself).
+    for (const [id, h] of held)
+      if (!h.queued && h.at <= clock()) {
+        h.queued = true;
+        queue.push({ id, mode: 'idle' });
+      }
     while (queue.length && running.size < parallel) {
       const next = queue.shift()!;
       if (!taken.has(next.id)) start(next.id, next.mode);
@@ -98,23 +118,27 @@ export async function sweepLedger(
     // A free slot: the evaluations due now, and the next one's time if it falls inside the window.
     // Records started but not yet taken are still in the index, and so are those found held: read past them.
     const horizon = Math.max(ledger.now(), Math.floor(until / 1000));
-    const page = await ledger.store.idleDue(horizon, Math.min(limit + stillArmed + running.size, 100));
+    const page = await ledger.store.idleDue(horizon, Math.min(limit + stillArmed + held.size + running.size, 100));
     const now = ledger.now();
-    const fresh = page.filter((r) => !taken.has(r.thread_id));
+    const fresh = page.filter((r) => !taken.has(r.thread_id) && !held.has(r.thread_id));
     const ready = fresh.filter((r) => r.idle_at! <= now);
     if (ready.length) {
       result.idle += ready.length;
       for (const r of ready) queue.push({ id: r.thread_id, mode: 'idle' });
       continue;
     }
-    const upcoming = fresh[0]?.idle_at;
-    if (upcoming === undefined && running.size === 0) break;
+    // The next thing to wait for in the window: an evaluation's time, or a held one's next look.
+    const retries = [...held.values()].filter((h) => !h.queued && h.at <= until).map((h) => h.at);
+    const upcoming = Math.min(fresh[0]?.idle_at !== undefined ? fresh[0].idle_at * 1000 : Infinity, ...retries);
+    if (upcoming === Infinity && running.size === 0) break;
     const waits: Array<Promise<unknown>> = [];
-    if (upcoming !== undefined) waits.push(sleep(Math.max(0, upcoming * 1000 - clock())));
+    if (upcoming !== Infinity) waits.push(sleep(Math.max(0, upcoming - clock())));
     if (running.size) waits.push(nextEnd());
     await Promise.race(waits);
   }
   await Promise.all(running.values());
   if (error !== undefined) throw error;
+  // Held all through the run: left armed for the next one.
+  result.skipped += held.size;
   return result;
 }
