@@ -369,7 +369,7 @@ describe('the lead stack', () => {
     },
   );
 
-  it('schedules leads from the chat table’s stream: item inserts only, 10 batches of a shard at once, retried from the failed record, a failure queue that alarms', () => {
+  it('schedules leads from the chat table’s stream: item inserts only, 4 batches of a shard at once, retried from the failed record, a failure queue that alarms', () => {
     const chatTable = templates.chat!.Resources.ChatThreadsTable!.Properties;
     expect(chatTable.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     expect(templates.chat!.Outputs.ChatThreadsStreamArn).toEqual({
@@ -382,8 +382,8 @@ describe('the lead stack', () => {
       EventSourceArn: { 'Fn::ImportValue': settings.chatThreadsStreamExport },
       FunctionName: { 'Fn::GetAtt': ['SchedulerLambdaFunction', 'Arn'] },
       StartingPosition: 'TRIM_HORIZON',
-      // Batches of a shard at once, split by thread, as many as the function may run (a shard's worth).
-      ParallelizationFactor: 10,
+      // Batches of a shard at once, split by thread (below the function's reserved concurrency).
+      ParallelizationFactor: 4,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: -1,
