@@ -433,6 +433,18 @@ function rushRows(u: any, yes: (b: boolean) => string): string[] {
       `${u.target}`,
       `${yes(u.met)}`,
     ),
+    ...(u.scheduler
+      ? [
+          row(
+            `the evening rush: the scheduler (the thread table's stream)`,
+            `${u.scheduler.batches} batches over ${u.scheduler.lanes} lanes (${u.scheduler.records} records); iterator age p50 ` +
+              `${u.scheduler.iteratorAgeMs.p50} ms, p99 ${u.scheduler.iteratorAgeMs.p99} ms, max ${u.scheduler.iteratorAgeMs.max} ms; ` +
+              `${u.scheduler.lambdaSeconds} Lambda seconds`,
+            `(reported)`,
+            ``,
+          ),
+        ]
+      : []),
     row(
       `the evening rush: the sweeper`,
       `${u.sweeper.runs} runs (${u.sweeper.runsThatSent} sent), ${u.sweeper.leadsProcessed} leads, at most ` +

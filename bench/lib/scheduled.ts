@@ -78,6 +78,22 @@ export function sweeperRuns(logFile: string, from: number) {
 }
 
 /**
+ * The scheduler's stream batches from the local stack's log (one line per batch, local/local-stack
+ * streams.ts): records, lane, iterator age (how long the batch's newest record waited since it was
+ * read: Lambda's IteratorAge) and run time.
+ */
+export function streamBatches(logFile: string, from: number, fn = 'scheduler') {
+  const text = readFileSync(logFile, 'utf8').slice(from);
+  const line = new RegExp(`^\\[${fn}\\] stream batch of (\\d+) records \\(lane (\\d+)\\): iterator age (\\d+)ms, ran (\\d+)ms`, 'gm');
+  return [...text.matchAll(line)].map((m) => ({
+    records: Number(m[1]),
+    lane: Number(m[2]),
+    iteratorAgeMs: Number(m[3]),
+    ms: Number(m[4]),
+  }));
+}
+
+/**
  * CPU seconds so far of a process and its descendants, by what they run (a function's instances
  * by the function's name, DynamoDB Local, the stack's own process with its emulators): read from
  * /proc (Linux), so a scenario can say where the machine's time went.

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { mintClientToken } from '@lead-intake/chat-auth';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { log, median, quantile, round } from '../lib/measure';
-import { chatTurns, cpuByProcess, cpuSpent, rng, sweeperRuns, watchEmails } from '../lib/scheduled';
+import { chatTurns, cpuByProcess, cpuSpent, rng, streamBatches, sweeperRuns, watchEmails } from '../lib/scheduled';
 
 export const RUSH_CONVERSATIONS = 1000;
 const RUSH_SECONDS = 60;
@@ -14,7 +14,8 @@ const RUSH_SECONDS = 60;
  * browser trigger, on the server-scheduled stack (stream mapping and sweeper on). Counts lost and
  * duplicate emails, the delay from each conversation's last turn to its email against the same
  * target (idle window + one sweep interval), and from the local stack's log of the sweeper's runs:
- * its most records at once and its run time (Lambda seconds) per lead sent.
+ * its most records at once and its run time (Lambda seconds) per lead sent; of the scheduler's
+ * stream batches: their iterator age (how far behind the chat the scheduler ran) and lanes.
  */
 export async function rush(o: { chat: string; ses: string; logFile: string; idleSeconds: number; sweepSeconds: number; stackPid: number }) {
   log(`the rush: ${RUSH_CONVERSATIONS} conversations ending within ${RUSH_SECONDS} s...`);
@@ -76,6 +77,8 @@ export async function rush(o: { chat: string; ses: string; logFile: string; idle
   const delays = withContact.filter((p) => emails(p).length).map((p) => emails(p)[0]! - p.lastAt);
   const limit = (o.idleSeconds + o.sweepSeconds) * 1000;
   const runs = sweeperRuns(o.logFile, from); // every run from the rush's start to the end of its wait, idle ones too
+  const batches = streamBatches(o.logFile, from);
+  const ages = batches.map((b) => b.iteratorAgeMs);
   const sent = plans.reduce((n, p) => n + emails(p).length, 0);
   const p99 = Math.round(quantile(delays, 0.99));
   return {
@@ -95,6 +98,13 @@ export async function rush(o: { chat: string; ses: string; logFile: string; idle
     target: `0 lost, 0 duplicates, p99 delay <= idle window + one sweep interval (${limit} ms)`,
     met: failedTurns.length === 0 && lost === 0 && duplicates === 0 && unexpected === 0 && p99 <= limit,
     cpuSecondsFromStartToLastEmail: cpu,
+    scheduler: {
+      batches: batches.length,
+      lanes: new Set(batches.map((b) => b.lane)).size,
+      records: batches.reduce((n, b) => n + b.records, 0),
+      iteratorAgeMs: { p50: Math.round(median(ages)), p99: Math.round(quantile(ages, 0.99)), max: Math.max(0, ...ages) },
+      lambdaSeconds: round(batches.reduce((n, b) => n + b.ms, 0) / 1000, 1),
+    },
     sweeper: {
       runs: runs.length,
       runsThatSent: runs.filter((r) => r.processed > 0).length,
