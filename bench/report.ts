@@ -22,6 +22,10 @@ bash scripts/setup.sh   # once
 npm run bench           # starts its own local stack (stage \`bench\`) on ports 19000-19110, a few minutes
 \`\`\`
 
+\`BENCH_LOG_LEVEL=INFO\` keeps the functions' own log lines (each lead's path: which function evaluated
+it, with a summary from the cache or not) in \`.local/bench-*-stack.log\`; the figures are taken
+without them.
+
 ## Results
 
 | figure | measured | target | |
@@ -219,7 +223,10 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   evenly within ${r.serverScheduled?.rush?.endingWithinSeconds ?? 60} s, 80% leaving a phone number (a fixed seed), no browser trigger;
   every email is waited for (up to two minutes past the last window), then 15 s more in which a
   duplicate would show. The sweeper's runs come from the stack's log (one line per scheduled run:
-  its time and result); CPU seconds per process from /proc, from the start to the last email.
+  its time and result), and so do the scheduler's stream batches (one line per batch: its lane,
+  its iterator age, as Lambda's IteratorAge metric, measured from when the local event source
+  mapping read the batch's newest record, and its run time); CPU seconds per process from /proc,
+  from the start to the last email.
   Every process of the stack (DynamoDB Local, the chat, the emulators, the sweeper) shares this
   machine's 2 cores, so the chat's turns slow down under the load (the conversations end later
   than planned) and the delays include the CPU the chat and DynamoDB Local take from the sweeper;
@@ -257,6 +264,21 @@ Each gain measured against the code before it, side by side (the method below), 
   200-conversation p99 7736 ms and the rush's 18.1 s (68 conversations open at once: the chat fell
   behind and the sweeper shared the cores with it); the same code's next runs met both (rush p99
   5983 and 5766 ms). The margin here is about 1.3 s, and the sweeper shares 2 cores with everything.
+- **Leads on time at a model's pace** (§3, 2026-12-03): with every summary held 1.5 s
+  (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns untouched), the
+  scheduler was the bottleneck, measured: one stream batch at a time (25 records, 8 threads at
+  once), each waiting on the model, fell **over a minute behind** the chat (iterator age 60-67 s at
+  the rush's end), and a lead's idle evaluation was not even armed until its batch came. Now the
+  stream mapping delivers up to 4 batches of a shard at once, split by thread
+  (\`parallelizationFactor\`, which the local stack now runs as Lambda does), every thread of a batch
+  is evaluated at once (\`LEAD_SCHEDULE_PARALLEL\` 25, the batch size), and an idle evaluation the
+  sweeper finds held (the scheduler's \`auto\` evaluation of the same last turn) is looked at again
+  within the run after a growing pause instead of at the next run (which, under a backlog, starts
+  half a minute later here). The same rush, same day: before, 779 of 808 leads within the
+  two-minute wait, p50 73.6 s, p99 145.2 s; after, **808 of 808, p50 19.6 and 26.1 s, p99 22.9 and
+  36.8 s** (two runs), the scheduler's iterator age p50 12.6 s. A factor of 10 (and reserved
+  concurrency 10) did no better here (p50 15.2-29.7 s, three runs) and its ten instances took 22-26
+  CPU seconds instead of 16-19: 4 is kept, under the reserved concurrency of 5.
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
@@ -308,16 +330,20 @@ What is left, measured:
   chunks, which CommonJS cannot do): **no gain**, 335.3 vs 336.4 ms and 287.2 vs 266.7 ms against the
   CommonJS bundle (21 runs each), because Node's ESM loader parses the SDK's CommonJS files for their
   named exports; the package chunk above gets what the split would have, in CommonJS.
-- **The rush with a real model's pace** (§3, measured 2026-12-03, not fixed): the emulator answers
-  at once, so the rush above measures our code and this machine, not a model. With every summary
-  held 1.5 s (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns
-  untouched) the same rush sent 678 of 808 leads within its two-minute wait, p50 77-80 s, p99 150
-  s: far off the 7 s target. The sweeper's pool is not what holds them: at \`LEAD_SWEEP_PARALLEL\`
-  25 instead of 5 the figures did not move (678 sent, p50 76.9 s). Not measured yet, the likely
-  place: the stream scheduler makes the summaries (an \`auto\` evaluation after each answered turn
-  with a contact) and holds the thread's lease while it waits on the model, so the idle evaluation
-  finds the lease taken. The scheduler's pace on the stream (its batch, its parallelism per shard)
-  is the next thing to measure and widen, then this run again.
+- **The rush on this machine** (§3): what is left is CPU. With summaries at a model's pace the
+  delays above are far past the 7 s target, and on the afternoon of 2026-12-03 even the rush
+  without a model delay missed it with the code from before this day's changes (p50 / p99 24.1 /
+  28.4, 17.2 / 20.7 and 27.9 / 30.4 s, three runs; that morning the same code met it, p99 5766 ms):
+  this machine ran about 1.5x slower (DynamoDB Local took 44-50 CPU seconds for the rush's requests
+  instead of 34). The changes above cost that rush some more (p99 31.4 and 45.8 s, two runs): the
+  scheduler's four lanes and 25 evaluations at once take 16-19 CPU seconds instead of 10-14 and
+  compete with the sweeper for DynamoDB Local. Everything here shares 2 cores (the chat, DynamoDB
+  Local, the emulators, the scheduler, the sweeper, the bench's 1,000 customers), and the sweeper
+  then sends 1.5-4 leads a second while the chat runs, 16-60 once it stops; deployed, each function
+  has its own CPU and DynamoDB does not share it. The sweeper also evaluates every thread without a
+  contact once (about a fifth of its evaluations in the rush, with INFO logs on; its summaries all came
+  from the cache): arming only threads with a contact would spare that, but needs the contact known
+  when the stream record arrives, which is not done.
 - **The warm chat** (§2): the first byte waits for the history query and the message transaction,
   which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
   ms from run to run, the first text between 9.5 and 12.4 ms. Measured on 2026-12-03 from a process
