@@ -369,7 +369,7 @@ describe('the lead stack', () => {
     },
   );
 
-  it('schedules leads from the chat table’s stream: item inserts only, 4 batches of a shard at once, retried from the failed record, a failure queue that alarms', () => {
+  it('schedules leads from the chat table’s stream: item inserts, 4 batches of a shard at once, retried from the failed one', () => {
     const chatTable = templates.chat!.Resources.ChatThreadsTable!.Properties;
     expect(chatTable.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     expect(templates.chat!.Outputs.ChatThreadsStreamArn).toEqual({
