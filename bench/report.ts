@@ -264,6 +264,8 @@ Each gain measured against the code before it, side by side (the method below), 
   200-conversation p99 7736 ms and the rush's 18.1 s (68 conversations open at once: the chat fell
   behind and the sweeper shared the cores with it); the same code's next runs met both (rush p99
   5983 and 5766 ms). The margin here is about 1.3 s, and the sweeper shares 2 cores with everything.
+  The run above (the afternoon, with the scheduler changes below) missed both: the
+  200-conversation scenario by one lead (max 7060 ms, p99 6825 ms), the rush by far (below).
 - **Leads on time at a model's pace** (§3, 2026-12-03): with every summary held 1.5 s
   (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns untouched), the
   scheduler was the bottleneck, measured: one stream batch at a time (25 records, 8 threads at
@@ -330,20 +332,26 @@ What is left, measured:
   chunks, which CommonJS cannot do): **no gain**, 335.3 vs 336.4 ms and 287.2 vs 266.7 ms against the
   CommonJS bundle (21 runs each), because Node's ESM loader parses the SDK's CommonJS files for their
   named exports; the package chunk above gets what the split would have, in CommonJS.
-- **The rush on this machine** (§3): what is left is CPU. With summaries at a model's pace the
-  delays above are far past the 7 s target, and on the afternoon of 2026-12-03 even the rush
-  without a model delay missed it with the code from before this day's changes (p50 / p99 24.1 /
-  28.4, 17.2 / 20.7 and 27.9 / 30.4 s, three runs; that morning the same code met it, p99 5766 ms):
-  this machine ran about 1.5x slower (DynamoDB Local took 44-50 CPU seconds for the rush's requests
-  instead of 34). The changes above cost that rush some more (p99 31.4 and 45.8 s, two runs): the
-  scheduler's four lanes and 25 evaluations at once take 16-19 CPU seconds instead of 10-14 and
-  compete with the sweeper for DynamoDB Local. Everything here shares 2 cores (the chat, DynamoDB
-  Local, the emulators, the scheduler, the sweeper, the bench's 1,000 customers), and the sweeper
-  then sends 1.5-4 leads a second while the chat runs, 16-60 once it stops; deployed, each function
-  has its own CPU and DynamoDB does not share it. The sweeper also evaluates every thread without a
-  contact once (about a fifth of its evaluations in the rush, with INFO logs on; its summaries all came
-  from the cache): arming only threads with a contact would spare that, but needs the contact known
-  when the stream record arrives, which is not done.
+- **The rush without a model delay** (§3): **not met** in this run (p99 above), after it was met in
+  the morning's runs of 2026-12-03 (p99 5766 and 5983 ms). Measured that afternoon, one run at a
+  time, alternating (\`npm run bench -- --rush-only\`, p50 / p99 in seconds): the code from before
+  this day's scheduler changes 24.1 / 28.4, 17.2 / 20.7, 27.9 / 30.4 and 6.8 / 9.7; with them (4
+  lanes) 27.1 / 31.4, 32.8 / 45.8, 33.9 / 45.5, and this run 5.4 / 19.3; with 1 lane 19.1 / 26.1,
+  with 2 lanes 11.2 / 14.1 (but the rush with a model's pace then fell 24 s behind). The runs fall
+  in two groups: when the chat keeps up (11-12 conversations open at once) the delays are
+  7-14 s; when it falls behind (50-150 open: its CPU seconds rise from 23-25 to 31-39, as DynamoDB
+  Local's do from 42-44 to 48-53), 20-46 s, with either code. This machine ran slower than in the
+  morning (DynamoDB Local took 42-53 CPU seconds for the rush's requests instead of 34), and the
+  lanes add their own: 4 scheduler instances took 16-22 CPU seconds against 10-14 for one, which the
+  chat and DynamoDB Local then lack. So the change likely costs this 2-core machine some of the
+  rush without a delay (more runs would tell how much), for a rush with a model's pace that now
+  keeps its leads within the wait; deployed, each instance has its own CPU and DynamoDB is not
+  shared. Everything here shares 2 cores (the chat, DynamoDB Local, the emulators, the scheduler,
+  the sweeper, the bench's 1,000 customers): the sweeper sends 1.5-4 leads a second while the chat
+  runs and 16-60 once it stops. It also evaluates every thread without a contact once (about a fifth
+  of its evaluations in the rush, with INFO logs on; its summaries all came from the cache): arming
+  only threads with a contact would spare that, but needs the contact known when the stream record
+  arrives, which is not done.
 - **The warm chat** (§2): the first byte waits for the history query and the message transaction,
   which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
   ms from run to run, the first text between 9.5 and 12.4 ms. Measured on 2026-12-03 from a process
