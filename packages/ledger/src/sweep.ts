@@ -27,7 +27,7 @@ export interface SweepOptions {
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
 
 /** The pause before an idle evaluation found held is tried again within the run: 0.5 s, doubling, at most 4 s. */
-export const heldRetryMs = (tries: number) => Math.min(500 * 2 ** (tries - 1), 4000);
+const heldRetryMs = (tries: number) => Math.min(500 * 2 ** (tries - 1), 4000);
 
 /**
  * One sweep: the records due now (sparse index, oldest first; no table scan), each taken over
