@@ -73,7 +73,7 @@ ${[
     `a send (a thread's first trigger: the owner check included)`,
     `${r.ledger.send.dynamoRoundTrips} DynamoDB round trips on the ledger (the owner-checked write, refused as there is no record ` +
       `yet; the owner's write; \`sent\`), and ${r.ledger.send.threadStoreRequests} thread-store requests ` +
-      `(the owner; then the thread and its items, together)`,
+      `(the owner; then the thread with its items, one query)`,
     `<= 3 on the ledger`,
     `${yes(r.ledger.send.met)}`,
   ),

@@ -87,6 +87,7 @@ describe.each(stores)('%s store', (_name, make) => {
     const owner = uniq('order');
     const { t, items, visible } = await conversation(s, owner);
     expect(texts(await s.allItems(t.id))).toEqual(texts(items));
+    expect(texts((await s.threadWithItems(t.id))!.items)).toEqual(texts(items)); // the lead pipeline's read: hidden ones too
     const recent = await s.loadThreadWithRecentItems(t.id, owner, 30);
     expect(texts(recent.items)).toEqual(texts(items)); // hidden notes in place: the model sees them where they happened
     expect(texts((await s.loadThreadWithRecentItems(t.id, owner, 3)).items)).toEqual(['sdk_hidden_context', 'u4', 'a4']);
@@ -174,9 +175,9 @@ describe.each(stores)('%s store', (_name, make) => {
     await expect(s.loadItem(t.id, b.id)).rejects.toBeInstanceOf(NotFoundError);
     await s.setFeedback(t.id, [a.id, 'msg_unknown', 'not-an-id'], 'positive'); // unknown ids are ignored
     expect(await s.threadOwner(t.id)).toBe(owner);
-    expect(await s.threadWithOwner(t.id)).toEqual({ thread: loaded, user: owner });
+    expect(await s.threadWithItems(t.id)).toEqual({ thread: loaded, user: owner, items: await s.allItems(t.id) });
     await s.deleteThread(t.id, owner);
-    expect(await s.threadWithOwner(t.id)).toBeNull();
+    expect(await s.threadWithItems(t.id)).toBeNull();
     expect(await s.threadOwner(t.id)).toBeNull();
     expect(await s.allItems(t.id)).toEqual([]);
     await expect(s.deleteThread(t.id, owner)).rejects.toBeInstanceOf(NotFoundError);
@@ -216,7 +217,7 @@ describe.each(stores)('%s store', (_name, make) => {
     await expect(s.loadThread(t.id, owner)).rejects.toBeInstanceOf(NotFoundError);
     await expect(s.loadItem(t.id, first.id)).rejects.toBeInstanceOf(NotFoundError);
     expect(await s.allItems(t.id)).toEqual([]);
-    expect(await s.threadWithOwner(t.id)).toBeNull();
+    expect(await s.threadWithItems(t.id)).toBeNull();
     await expect(s.createThread(t, owner, first)).rejects.toBeInstanceOf(ConflictError); // the id is not reused
   });
 
@@ -288,6 +289,20 @@ describe('DynamoDB rows', () => {
     expect(new Set((await rows(t.id)).map((r) => r.ttl))).toEqual(new Set([first + 40 * 86400]));
   });
 
+  it('the lead pipeline reads a thread larger than one page of a query whole, its items in order', async () => {
+    // DynamoDB answers a query 1 MB at a time: three items of 390 KB take more than one page.
+    const s = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient() });
+    const owner = uniq('pages');
+    const t = thread(s);
+    await s.createThread(t, owner, user(s, t.id, 'first'));
+    const big = ['one', 'two', 'three'].map((w) => user(s, t.id, `${w} ${'x'.repeat(390_000)}`));
+    for (const i of big) await s.addThreadItem(t.id, i);
+    await s.addThreadItem(t.id, assistant(s, t.id, 'last'));
+    const read = (await s.threadWithItems(t.id))!;
+    expect(read.user).toBe(owner);
+    expect(read.items.map((i) => texts([i])[0]!.split(' ')[0])).toEqual(['first', 'one', 'two', 'three', 'last']);
+  });
+
   it('a deleted thread leaves one tombstone row: no customer data, not on the user index, gone after a day', async () => {
     // Now: a tombstone dated in the past would already be expired, and DynamoDB Local deletes expired rows.
     const now = Date.now();
@@ -330,9 +345,11 @@ describe('DynamoDB rows', () => {
         }),
       );
     expect(texts(await s.allItems(threadId))).toEqual([]); // invisible until migrated
+    expect(texts((await s.threadWithItems(threadId))!.items)).toEqual([]);
     const report = await migrateThreadKeys(doc, TABLE);
     expect(report.itemsRewritten).toBeGreaterThanOrEqual(4);
     expect(texts(await s.allItems(threadId))).toEqual(['first', 'sdk_hidden_context', 'client_tool_call', 'last']);
+    expect(texts((await s.threadWithItems(threadId))!.items)).toEqual(['first', 'sdk_hidden_context', 'client_tool_call', 'last']);
     const after = await rows(threadId);
     expect(after.filter((r) => r.sk.startsWith('ITEM#'))).toEqual([]);
     expect(after.find((r) => r.sk.startsWith('ITM#') && JSON.parse(r.data).id === legacy[0]!.id)?.feedback).toBe('positive');

@@ -49,8 +49,11 @@ export interface ChatStore {
   generateItemId(kind: string): string;
   /** The owner of a thread, or null: for checks that must not tell whether another user's thread exists. */
   threadOwner(threadId: string): Promise<string | null>;
-  /** A thread and its owner, whoever that is (the lead pipeline's read), or null. */
-  threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null>;
+  /**
+   * A thread, its owner (whoever that is) and every item, oldest first, hidden ones included: the
+   * lead pipeline's read, one query of the thread's partition. Null: no such thread (or deleted).
+   */
+  threadWithItems(threadId: string): Promise<{ thread: ThreadMetadata; user: string; items: ThreadItem[] } | null>;
   loadThread(threadId: string, user: string): Promise<ThreadMetadata>;
   /** The thread and its `limit` most recent items in one read (the chat turn's read). */
   loadThreadWithRecentItems(threadId: string, user: string, limit: number): Promise<LoadedThread>;

@@ -97,10 +97,30 @@ export class DynamoThreadStore implements ChatStore {
     return (live(out.Item)?.user as string | undefined) ?? null;
   }
 
-  async threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
-    const row = live(out.Item);
-    return row ? { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string } : null;
+  async threadWithItems(threadId: string): Promise<{ thread: ThreadMetadata; user: string; items: ThreadItem[] } | null> {
+    // The whole partition, oldest first: every item, then META (it sorts after every item key).
+    // One read where the thread's row and its items were two requests.
+    const items: ThreadItem[] = [];
+    let meta: Row | undefined;
+    let start: Row | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': threadPk(threadId) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const r of out.Items ?? []) {
+        if (r.sk === META) meta = r;
+        else if (typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)) items.push(JSON.parse(r.data) as ThreadItem);
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const row = live(meta);
+    return row ? { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string, items } : null;
   }
 
   private async metaRow(threadId: string, user: string): Promise<Row> {

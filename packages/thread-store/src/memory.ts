@@ -69,9 +69,9 @@ export class MemoryThreadStore implements ChatStore {
     return this.live(threadId)?.owner || null;
   }
 
-  async threadWithOwner(threadId: string): Promise<{ thread: ThreadMetadata; user: string } | null> {
+  async threadWithItems(threadId: string): Promise<{ thread: ThreadMetadata; user: string; items: ThreadItem[] } | null> {
     const t = this.live(threadId);
-    return t?.owner ? { thread: clone(t.meta), user: t.owner } : null;
+    return t?.owner ? { thread: clone(t.meta), user: t.owner, items: clone(this.sorted(threadId)) } : null;
   }
 
   async loadThread(threadId: string, user: string): Promise<ThreadMetadata> {

@@ -7,11 +7,10 @@ export class StoreTranscriptSource implements TranscriptSource {
   constructor(private readonly store: ChatStore) {}
 
   async fetch(threadId: string, opts: { assistantName: string }): Promise<Transcript> {
-    // The thread and its items are read together: one round trip (items of a thread that turns out
-    // not to exist are discarded).
-    const [found, items] = await Promise.all([this.store.threadWithOwner(threadId), this.store.allItems(threadId)]);
+    // The thread and its items in one read.
+    const found = await this.store.threadWithItems(threadId);
     if (!found) throw new ThreadNotFoundError(threadId);
-    const { thread, user } = found;
+    const { thread, user, items } = found;
     return assembleTranscript(
       { threadId, title: thread.title, createdAt: thread.created_at, user, pageUrl: thread.metadata?.page_url },
       items,
