@@ -57,6 +57,12 @@ export class Pipeline {
   private readonly hostedOwners = new Map<string, { owner: string | null; until: number }>();
   /** The channels' secrets (a webhook's signing secret: SSM, read on first use and kept 15 minutes). */
   private readonly secrets = new Map<string, () => Promise<string>>();
+  /**
+   * Self-hosted threads' owners this instance has read: a thread's owner never changes, and the
+   * scheduler needs it for each thread of every stream batch (a thread deleted since costs at most
+   * one evaluation that finds it gone). The oldest go first past 10,000.
+   */
+  private readonly owners = new Map<string, string>();
 
   constructor(private readonly host: PipelineHost) {}
 
@@ -84,9 +90,16 @@ export class Pipeline {
     return new FallbackTranscriptSource(new StoreTranscriptSource(this.threadStore()), hosted);
   }
 
-  /** The owner of a self-hosted thread (read from the thread itself), or null: no such thread. */
-  threadOwner(threadId: string): Promise<string | null> {
-    return this.threadStore().threadOwner(threadId);
+  /** The owner of a self-hosted thread (read from the thread itself, once per instance), or null: no such thread. */
+  async threadOwner(threadId: string): Promise<string | null> {
+    const known = this.owners.get(threadId);
+    if (known) return known;
+    const owner = await this.threadStore().threadOwner(threadId);
+    if (owner) {
+      this.owners.set(threadId, owner);
+      if (this.owners.size > 10_000) this.owners.delete(this.owners.keys().next().value!);
+    }
+    return owner;
   }
 
   /** When the conversation last had activity (its newest item, epoch seconds); null without a thread or items. */
