@@ -487,8 +487,26 @@ function rushRows(u: any, yes: (b: boolean) => string): string[] {
       `(reported)`,
       ``,
     ),
+    ...(u.dynamoRequestsPerConversation
+      ? [
+          row(
+            `the evening rush: DynamoDB requests per conversation, at the wire`,
+            `the chat ${u.dynamoRequestsPerConversation.chat}; the lead's scheduler ${u.dynamoRequestsPerConversation.scheduler} ` +
+              `(${ops(u.dynamoRequestsPerConversation.byOperation.scheduler)}) and sweeper ${u.dynamoRequestsPerConversation.sweeper} ` +
+              `(${ops(u.dynamoRequestsPerConversation.byOperation.sweeper)})`,
+            `(reported)`,
+            ``,
+          ),
+        ]
+      : []),
   ];
 }
+
+/** `GetItem 12, Query 3`: a function's requests by operation. */
+const ops = (byOperation: Record<string, number>) =>
+  Object.entries(byOperation)
+    .map(([op, n]) => `${op} ${n}`)
+    .join(', ');
 
 function callbackRows(c: any, yes: (b: boolean) => string): string[] {
   const d = c.submitToOwnerTextMs;

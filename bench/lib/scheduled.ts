@@ -1,5 +1,6 @@
 /** What the server-scheduled scenarios share: their conversations, turns through the chat, and the emails they lead to. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { firstMarker } from './measure';
 import { input } from './stack';
 
@@ -136,5 +137,40 @@ export function cpuSpent(before: Record<string, number>, after: Record<string, n
     Object.entries(after)
       .map(([k, v]) => [k, Math.round((v - (before[k] ?? 0)) * 10) / 10] as const)
       .sort((a, b) => b[1] - a[1]),
+  );
+}
+
+/**
+ * DynamoDB requests so far per function (all its instances) and operation, as bench/aws-requests.cjs
+ * keeps them in `dir`: read at two moments, their difference is what a scenario asked.
+ */
+export function dynamoRequests(dir: string): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+    const fn = f.replace(/-\d+\.json$/, '').replace(/^chatkit-lead-intake-/, '');
+    let counts: Record<string, number>;
+    try {
+      counts = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    } catch {
+      continue; // being rewritten this instant: the next reading has it
+    }
+    const into = (out[fn] ??= {});
+    for (const [op, n] of Object.entries(counts)) into[op] = (into[op] ?? 0) + n;
+  }
+  return out;
+}
+
+/** Requests between two readings of `dynamoRequests`, per function: the total and each operation. */
+export function requestsSpent(before: Record<string, Record<string, number>>, after: Record<string, Record<string, number>>) {
+  return Object.fromEntries(
+    Object.entries(after).map(([fn, ops]) => {
+      const byOperation = Object.fromEntries(
+        Object.entries(ops)
+          .map(([op, n]) => [op, n - (before[fn]?.[op] ?? 0)] as const)
+          .filter(([, n]) => n > 0)
+          .sort((a, b) => b[1] - a[1]),
+      );
+      return [fn, { total: Object.values(byOperation).reduce((a, b) => a + b, 0), byOperation }];
+    }),
   );
 }

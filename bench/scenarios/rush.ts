@@ -3,7 +3,17 @@ import { statSync } from 'node:fs';
 import { mintClientToken } from '@lead-intake/chat-auth';
 import { LOCAL_TOKEN_SECRET } from '@lead-intake/local-stack/config';
 import { log, median, quantile, round } from '../lib/measure';
-import { chatTurns, cpuByProcess, cpuSpent, rng, streamBatches, sweeperRuns, watchEmails } from '../lib/scheduled';
+import {
+  chatTurns,
+  cpuByProcess,
+  cpuSpent,
+  dynamoRequests,
+  requestsSpent,
+  rng,
+  streamBatches,
+  sweeperRuns,
+  watchEmails,
+} from '../lib/scheduled';
 
 export const RUSH_CONVERSATIONS = 1000;
 const RUSH_SECONDS = 60;
@@ -17,7 +27,16 @@ const RUSH_SECONDS = 60;
  * its most records at once and its run time (Lambda seconds) per lead sent; of the scheduler's
  * stream batches: their iterator age (how far behind the chat the scheduler ran) and lanes.
  */
-export async function rush(o: { chat: string; ses: string; logFile: string; idleSeconds: number; sweepSeconds: number; stackPid: number }) {
+export async function rush(o: {
+  chat: string;
+  ses: string;
+  logFile: string;
+  idleSeconds: number;
+  sweepSeconds: number;
+  stackPid: number;
+  /** Where the stack's functions keep their DynamoDB request counts (bench/aws-requests.cjs). */
+  requestCounts: string;
+}) {
   log(`the rush: ${RUSH_CONVERSATIONS} conversations ending within ${RUSH_SECONDS} s...`);
   const random = rng(31);
   const plans = Array.from({ length: RUSH_CONVERSATIONS }, (_, i) => {
@@ -29,6 +48,7 @@ export async function rush(o: { chat: string; ses: string; logFile: string; idle
   const from = statSync(o.logFile).size;
   const watcher = watchEmails(o.ses, 250);
   const cpuBefore = cpuByProcess(o.stackPid);
+  const requestsBefore = dynamoRequests(o.requestCounts);
   const t0 = Date.now();
   let open = 0;
   let mostOpen = 0;
@@ -65,6 +85,9 @@ export async function rush(o: { chat: string; ses: string; logFile: string; idle
   while (Date.now() < cap && owed.some((p) => watcher.emails(p.threadId).length === 0)) await new Promise((r) => setTimeout(r, 250));
   const allIn = Date.now();
   const cpu = cpuSpent(cpuBefore, cpuByProcess(o.stackPid));
+  await new Promise((r) => setTimeout(r, 500)); // the instances' last counts written (every 200 ms)
+  const requests = requestsSpent(requestsBefore, dynamoRequests(o.requestCounts));
+  const perConversation = (fn: string) => round((requests[fn]?.total ?? 0) / RUSH_CONVERSATIONS, 2);
   while (Date.now() < Math.max(allIn, lastActivity + (o.idleSeconds + o.sweepSeconds) * 1000) + 15_000)
     await new Promise((r) => setTimeout(r, 250));
   await watcher.stop();
@@ -98,6 +121,13 @@ export async function rush(o: { chat: string; ses: string; logFile: string; idle
     target: `0 lost, 0 duplicates, p99 delay <= idle window + one sweep interval (${limit} ms)`,
     met: failedTurns.length === 0 && lost === 0 && duplicates === 0 && unexpected === 0 && p99 <= limit,
     cpuSecondsFromStartToLastEmail: cpu,
+    // At the wire, from the start to the last email: the chat's turns, and the lead's work on them.
+    dynamoRequestsPerConversation: {
+      chat: perConversation('chat-chat'),
+      scheduler: perConversation('lead-scheduler'),
+      sweeper: perConversation('lead-sweeper'),
+      byOperation: { scheduler: requests['lead-scheduler']?.byOperation ?? {}, sweeper: requests['lead-sweeper']?.byOperation ?? {} },
+    },
     scheduler: {
       batches: batches.length,
       lanes: new Set(batches.map((b) => b.lane)).size,

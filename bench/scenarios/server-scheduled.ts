@@ -1,4 +1,6 @@
 /** 7. Leads the server schedules: abandoned conversations, no browser trigger (issue 16's scenario). */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintClientToken } from '@lead-intake/chat-auth';
 import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
@@ -25,7 +27,18 @@ const SWEEP_SECONDS = 2;
  */
 export async function serverScheduled(addedWithoutScheduler: number, only?: 'rush', modelDelayMs = 0) {
   log('server-scheduled leads...');
-  const stack = await startStack(SCHEDULED_PORTS, { LOCAL_STREAMS: '1', LOCAL_SCHEDULE_SECONDS: String(SWEEP_SECONDS) }, 'bench-scheduled');
+  // Each function instance counts its DynamoDB requests (bench/aws-requests.cjs): the rush reports them per conversation.
+  const counts = mkdtempSync(join(tmpdir(), 'bench-dynamo-requests-'));
+  const stack = await startStack(
+    SCHEDULED_PORTS,
+    {
+      LOCAL_STREAMS: '1',
+      LOCAL_SCHEDULE_SECONDS: String(SWEEP_SECONDS),
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(ROOT, 'bench', 'aws-requests.cjs')}`.trim(),
+      BENCH_AWS_COUNTS_DIR: counts,
+    },
+    'bench-scheduled',
+  );
   const at = (port: number) => `http://${HOST}:${port}`;
   const chat = `${at(SCHEDULED_PORTS.LOCAL_CHAT_PORT)}/`;
   const emulator = new EmulatorAdmin(at(SCHEDULED_PORTS.LOCAL_OPENAI_PORT));
@@ -38,6 +51,7 @@ export async function serverScheduled(addedWithoutScheduler: number, only?: 'rus
       idleSeconds,
       sweepSeconds: SWEEP_SECONDS,
       stackPid: stack.pid!,
+      requestCounts: counts,
     });
   try {
     if (only === 'rush') {
@@ -155,6 +169,7 @@ export async function serverScheduled(addedWithoutScheduler: number, only?: 'rus
   } finally {
     stack.kill('SIGTERM');
     await new Promise((r) => stack.once('exit', r));
+    rmSync(counts, { recursive: true, force: true });
   }
 }
 
