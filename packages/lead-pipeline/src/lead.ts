@@ -50,6 +50,12 @@ export interface LeadJob {
   readonly pageUrl: string | null;
   /** The ledger's lease. Its `effectiveReason` is the job's trigger: the request's, or a stronger one recorded meanwhile. */
   readonly lease: Lease;
+  /**
+   * Asked once the thread is read, before anything is paid for (the sweeper's, for an idle
+   * evaluation the server armed): whether the conversation is still going after all, by its newest
+   * item. True: the holder has let go of the lease (and armed it again); nothing more is done.
+   */
+  readonly stillActive?: (transcript: Transcript) => Promise<boolean>;
 }
 
 const triggerOf = (job: LeadJob) => job.lease.effectiveReason as LeadTrigger;
@@ -163,6 +169,7 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
       await ports.ledger.markError(lease, `transcript:${(e as Error)?.name ?? 'Error'}`);
       return { sent: false, reason: 'error' };
     }
+    if (round === 0 && (await job.stillActive?.(transcript))) return { sent: false, reason: 'in_progress' };
     const contacts = findContacts(transcript, ports.profile);
     const { summary, fromCache } = hasContact(contacts)
       ? await summarize(job, transcript, contacts, ports)

@@ -39,6 +39,8 @@ export interface Transcript {
   /** The id of the last item and the number of items: identifies a transcript state. */
   lastItemId: string | null;
   itemCount: number;
+  /** Unix seconds of the newest item (the conversation's last activity), or null without items. */
+  lastActivityAt: number | null;
   /** Item types that were deliberately skipped, with counts (e.g. widgets). */
   skipped: Record<string, number>;
   /** What the customer sent through the chat's widgets (a callback request, a drop-off time), in order. */
@@ -181,6 +183,13 @@ export function normalizeItems(
 }
 
 /** A conversation's items and facts as one Transcript: the one place either source assembles it. */
+/** Unix seconds of the newest item, whatever the order; null when none has a readable time. */
+function newest(items: readonly SourceItem[]): number | null {
+  let at = 0;
+  for (const i of items) at = Math.max(at, toSeconds(i.created_at));
+  return at || null;
+}
+
 export function assembleTranscript(
   thread: { threadId: string; title?: string | null; createdAt?: unknown; user?: string | null; pageUrl?: unknown },
   items: readonly SourceItem[],
@@ -202,6 +211,7 @@ export function assembleTranscript(
     lines,
     lastItemId: read ? read.lastItemId : items.length ? String(items[items.length - 1]!.id) : null,
     itemCount: read ? read.itemCount : items.length,
+    lastActivityAt: newest(items),
     skipped,
     requests,
   };

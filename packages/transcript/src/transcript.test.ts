@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
-import { formatForModel, HostedChatKitSource, normalizeItems, ThreadNotFoundError, type SourceItem } from './index';
+import { assembleTranscript, formatForModel, HostedChatKitSource, normalizeItems, ThreadNotFoundError, type SourceItem } from './index';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 25, 19, 21, s)).toISOString();
 const base = (id: string, s: number) => ({ id, thread_id: 'cthr_t', created_at: at(s) });
@@ -81,6 +81,17 @@ describe('normalizeItems', () => {
       'R',
     );
     expect(lines[0]!.createdAt).toBe(Date.UTC(2026, 10, 25, 19, 21, 15) / 1000);
+  });
+});
+
+describe('assembleTranscript', () => {
+  it('knows when the conversation last had activity: its newest item, hidden ones included (a recorded request is activity)', () => {
+    const say = (id: string, sec: number) =>
+      ({ ...base(id, sec), type: 'assistant_message', content: [{ type: 'output_text', text: id, annotations: [] }] }) as SourceItem;
+    const items = [say('1', 0), { ...base('2', 9), type: 'hidden_context_item', content: 'callback' } as SourceItem, say('3', 4)];
+    expect(assembleTranscript({ threadId: 'cthr_t' }, items, 'R').lastActivityAt).toBe(Date.UTC(2026, 10, 25, 19, 21, 9) / 1000);
+    expect(assembleTranscript({ threadId: 'cthr_t' }, [], 'R').lastActivityAt).toBeNull();
+    expect(assembleTranscript({ threadId: 'cthr_t' }, [{ ...say('4', 0), created_at: 'not a time' }], 'R').lastActivityAt).toBeNull();
   });
 });
 

@@ -6,7 +6,6 @@
  */
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
-import { NotFoundError } from '@lead-intake/chatkit-protocol';
 import { lazySecret } from '@lead-intake/config';
 import { ContactIndex, type Ledger, type Lease } from '@lead-intake/ledger';
 import {
@@ -100,18 +99,6 @@ export class Pipeline {
       if (this.owners.size > 10_000) this.owners.delete(this.owners.keys().next().value!);
     }
     return owner;
-  }
-
-  /** When the conversation last had activity (its newest item, epoch seconds); null without a thread or items. */
-  async lastActivityAt(threadId: string): Promise<number | null> {
-    const page = await this.threadStore()
-      .loadThreadItems(threadId, { order: 'desc', limit: 1 })
-      .catch((e) => {
-        if (e instanceof NotFoundError) return null;
-        throw e;
-      });
-    const at = page?.data[0]?.created_at;
-    return at ? Math.floor(Date.parse(at) / 1000) : null;
   }
 
   /**

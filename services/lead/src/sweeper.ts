@@ -12,6 +12,7 @@ import {
 import { injectLambdaContext, MetricUnit, publishMetrics } from '@lead-intake/observability';
 import { lead } from './instance';
 import { ThreadNotFoundError } from '@lead-intake/transcript/errors';
+import type { Transcript } from '@lead-intake/transcript';
 import { reportHeld } from './outcome';
 import type { LeadSecrets } from './pipeline';
 
@@ -21,22 +22,20 @@ const { logger, metrics, settings } = lead;
  * An idle evaluation whose conversation is not idle after all: the schedule armed it from an
  * earlier turn, and the newer turn's re-arm is still on its way (the scheduler behind, under load).
  * Evaluating now would send the lead while the customer is still talking: let go and arm it again
- * from the newest activity. Answers whether it did (false: evaluate, e.g. a strong trigger arrived).
+ * from the newest activity. Asked by the pipeline once it has read the thread (no read of its own);
+ * answers whether it let go (false: evaluate, e.g. a strong trigger arrived).
  */
-async function stillActive(lease: Lease): Promise<boolean> {
+async function stillActive(lease: Lease, transcript: Transcript): Promise<boolean> {
   // Only the server's own arm: a browser's `idle` (or any trigger recorded on a due record) is
   // what someone asked for, and is evaluated now.
   if (!lease.armed || lease.effectiveReason !== 'idle') return false;
-  const pipeline = await lead.pipeline();
-  const last = await pipeline.lastActivityAt(lease.threadId);
+  const last = transcript.lastActivityAt;
   if (last === null || last + settings.idleSeconds <= nowSeconds()) return false;
   const ledger = lead.ledger();
   const released = await ledger.release(lease, lease.cached ?? { evalState: '' });
   if (released.kind === 'pending') return false; // a strong trigger came meanwhile: it is served now
-  if (released.kind === 'released') {
-    const owner = await pipeline.threadOwner(lease.threadId);
-    if (owner) await ledger.scheduleIdle(lease.threadId, { owner, activityAt: last, idleAt: last + settings.idleSeconds });
-  }
+  if (released.kind === 'released' && transcript.user)
+    await ledger.scheduleIdle(lease.threadId, { owner: transcript.user, activityAt: last, idleAt: last + settings.idleSeconds });
   logger.info('sweeper: the conversation is still active; its idle evaluation is armed again', {
     threadId: lease.threadId,
     source: 'sweeper',
@@ -99,15 +98,18 @@ export const handler = middy<unknown, unknown, Error, SecretsContext>()
       const update = parseRequestKey(lease.threadId);
       if (update)
         return (await lead.pipeline()).update({ ...update, lease }, secrets, context.getRemainingTimeInMillis(), { source: 'sweeper' });
-      if (await stillActive(lease)) return undefined;
       try {
         // The page the browser named when it triggered (kept on the record); self-hosted threads also keep their own.
+        const job = {
+          threadId: lease.threadId,
+          user: null,
+          pageUrl: lease.pageUrl,
+          lease,
+          stillActive: (t: Transcript) => stillActive(lease, t),
+        };
         return await (
           await lead.pipeline()
-        ).run({ threadId: lease.threadId, user: null, pageUrl: lease.pageUrl, lease }, secrets, context.getRemainingTimeInMillis(), {
-          trigger: lease.effectiveReason,
-          source: 'sweeper',
-        });
+        ).run(job, secrets, context.getRemainingTimeInMillis(), { trigger: lease.effectiveReason, source: 'sweeper' });
       } catch (e) {
         // The conversation was deleted: its record is released (runLead did), which is the sweep's job done.
         if (!(e instanceof ThreadNotFoundError)) throw e;
