@@ -1,9 +1,10 @@
 import OpenAI from 'openai';
 import { assistantMessageItem, outputText, userMessageItem } from '@lead-intake/chatkit-protocol';
-import { Ledger, LedgerUnavailableError, MemoryLedgerStore, type LeaseRef } from '@lead-intake/ledger';
+import { deliveriesOf, Ledger, LedgerUnavailableError, MemoryLedgerStore, type LeaseRef } from '@lead-intake/ledger';
 import { loadShopProfile } from '@lead-intake/shop';
 import { emulator, emulatorBaseURL } from '@lead-intake/testkit';
 import { MemoryThreadStore, StoreTranscriptSource } from '@lead-intake/thread-store';
+import { ChannelError } from '@lead-intake/alerts';
 import { runLead, type LeadPorts } from './index';
 
 /**
@@ -84,4 +85,60 @@ it('an outage that outlasts the lease gives up before the lease ends: the record
   expect(sent).toHaveLength(1);
   expect(recorded).toEqual([false]);
   expect(await store.get(threadId)).toMatchObject({ status: 'sending' });
+});
+
+/** Records which deliveries were written on their own and which came with the `sent` write. */
+class RecordingStore extends FlakySentStore {
+  ownWrites: string[] = [];
+  withSent: string[] = [];
+  constructor() {
+    super(0);
+  }
+  override async markDelivered(...args: Parameters<MemoryLedgerStore['markDelivered']>) {
+    this.ownWrites.push(args[1]);
+    return super.markDelivered(...args);
+  }
+  override async finishSent(...args: Parameters<MemoryLedgerStore['finishSent']>) {
+    this.withSent.push(...Object.keys(args[4] ?? {}));
+    return MemoryLedgerStore.prototype.finishSent.apply(this, args);
+  }
+}
+
+const after = (ms: number, id: string) => () => new Promise<string>((r) => setTimeout(() => r(id), ms));
+
+it('several deliveries: each recorded as it goes out, the last one out by the `sent` write itself', async () => {
+  const store = new RecordingStore();
+  const { threadId, lease, ports } = await setup(store, 60);
+  // The email goes out first, then the webhook; the text is the last one out.
+  ports.send = after(5, 'ses-1');
+  ports.alerts = () => [
+    { key: 'sms', channel: 'sms', send: after(120, 'sms-1') },
+    { key: 'webhook', channel: 'webhook', send: after(40, 'wh-1') },
+  ];
+  expect(await runLead({ threadId, user: 'u1', pageUrl: null, lease }, ports)).toEqual({ sent: true, reason: 'sent' });
+  expect(store.ownWrites).toEqual(['email', 'webhook']);
+  expect(store.withSent).toEqual(['sms']);
+  const rec = (await store.get(threadId))!;
+  expect(rec).toMatchObject({ status: 'sent', message_id: 'ses-1' });
+  expect(Object.fromEntries(Object.entries(deliveriesOf(rec)).map(([k, d]) => [k, d.id]))).toEqual({
+    email: 'ses-1',
+    webhook: 'wh-1',
+    sms: 'sms-1',
+  });
+});
+
+it('a delivery that fails: every other one is recorded on its own (no `sent` write), so that a retry sends only the missing one', async () => {
+  const store = new RecordingStore();
+  const { threadId, lease, ports } = await setup(store, 60);
+  ports.send = after(60, 'ses-1'); // the last one out, after the failure
+  ports.alerts = () => [
+    { key: 'sms', channel: 'sms', send: after(30, 'sms-1') },
+    { key: 'webhook', channel: 'webhook', send: () => Promise.reject(new ChannelError('webhook', 'http_503')) },
+  ];
+  expect(await runLead({ threadId, user: 'u1', pageUrl: null, lease }, ports)).toEqual({ sent: true, reason: 'sent' });
+  expect(store.ownWrites.sort()).toEqual(['email', 'sms']);
+  expect(store.withSent).toEqual([]);
+  const rec = (await store.get(threadId))!;
+  expect(rec.status).toBe('error');
+  expect(Object.keys(deliveriesOf(rec)).sort()).toEqual(['email', 'sms']);
 });

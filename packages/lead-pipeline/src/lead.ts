@@ -433,9 +433,9 @@ const failureCode = (e: unknown) =>
 /**
  * 8 and 9. Sends every delivery not made yet (at once), records each, and settles the record:
  * `sent` when all went out, else `error` with the first failure's code (the sweeper retries only
- * the missing ones after the cooldown). With one delivery to make, its record is the `sent` write
- * itself (one ledger write, as with email alone); with several, each is recorded as it goes out,
- * so a crash while another is still under way never sends it twice.
+ * the missing ones after the cooldown). Each is recorded as it goes out, so a crash while another
+ * is still under way never sends it twice; the last one out, when all went out, is recorded by the
+ * `sent` write itself (with one delivery to make, one ledger write, as with email alone).
  */
 export async function deliverAll(
   lease: Lease,
@@ -450,19 +450,26 @@ export async function deliverAll(
     await ports.ledger.markError(lease, 'lease:expiring', cache);
     return { sent: false, reason: 'error', emailNow: false };
   }
-  const many = pending.length > 1;
+  const record = (d: Delivery, id: string) => recordWithRetry(() => ports.ledger.markDelivered(lease, d.key, id), lease, ports.deadline);
+  let outstanding = pending.length;
+  let anyFailed = false;
   const results = await Promise.all(
     pending.map(async (d) => {
       let id: string;
       try {
         id = await d.send();
       } catch (error) {
+        anyFailed = true;
+        outstanding--;
         return { d, ok: false as const, error };
       }
+      // The last one out, every other one out too: its record is the `sent` write that follows (a
+      // write fewer, and the same window: one write after its send). Any other is recorded at once.
       // If it cannot be recorded before the lease ends, the record stays `sending` until the lease
       // expires: the documented at-least-once window (a later attempt may send it once more).
-      const recorded = many ? await recordWithRetry(() => ports.ledger.markDelivered(lease, d.key, id), lease, ports.deadline) : true;
-      return { d, ok: true as const, id, recorded };
+      const inSent = --outstanding === 0 && !anyFailed;
+      const recorded = inSent || (await record(d, id));
+      return { d, ok: true as const, id, recorded, inSent };
     }),
   );
   const done = results.filter((r) => r.ok);
@@ -471,12 +478,16 @@ export async function deliverAll(
   const emailOut = emailNow || !!lease.delivered.email;
   const answer = { sent: emailOut, reason: emailOut ? ('sent' as const) : ('error' as const), emailNow };
   const lost = done.some((r) => !r.recorded);
+  const last = done.find((r) => r.inSent);
 
   let settled: { ok: boolean; status?: 'error' | 'failed' } = { ok: !lost };
   if (!lost && failed.length === 0) {
     const emailId = done.find((r) => r.d.channel === 'email')?.id ?? lease.delivered.email?.id ?? '';
-    const one = !many && done[0] ? { [done[0].d.key]: done[0].id } : {};
-    settled = { ok: await recordWithRetry(() => ports.ledger.markSent(lease, emailId, one), lease, ports.deadline) };
+    const withIt = last ? { [last.d.key]: last.id } : {};
+    settled = { ok: await recordWithRetry(() => ports.ledger.markSent(lease, emailId, withIt), lease, ports.deadline) };
+  } else if (lost && last) {
+    // Another one's record did not get through, so there is no `sent` write: this one is recorded on its own.
+    last.recorded = await record(last.d, last.id);
   } else if (!lost) {
     const marked = await ports.ledger.markError(lease, failureCode(failed[0]!.error), cache);
     settled = marked;
