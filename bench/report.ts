@@ -226,7 +226,9 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
   its time and result), and so do the scheduler's stream batches (one line per batch: its lane,
   its iterator age, as Lambda's IteratorAge metric, measured from when the local event source
   mapping read the batch's newest record, and its run time); CPU seconds per process from /proc,
-  from the start to the last email.
+  from the start to the last email; DynamoDB requests per function and operation counted at the
+  wire over the same span, by a preload in each function instance (\`bench/aws-requests.cjs\`,
+  which counts the SDK's requests as they leave through node:http, never their bodies).
   Every process of the stack (DynamoDB Local, the chat, the emulators, the sweeper) shares this
   machine's 2 cores, so the chat's turns slow down under the load (the conversations end later
   than planned) and the delays include the CPU the chat and DynamoDB Local take from the sweeper;
@@ -281,6 +283,20 @@ Each gain measured against the code before it, side by side (the method below), 
   36.8 s** (two runs), the scheduler's iterator age p50 12.6 s. A factor of 10 (and reserved
   concurrency 10) did no better here (p50 15.2-29.7 s, three runs) and its ten instances took 22-26
   CPU seconds instead of 16-19: 4 is kept, under the reserved concurrency of 5.
+- **The lead's DynamoDB requests per conversation** (§3, 2026-12-03; the rush, counted at the wire
+  as above, the code before and after in one afternoon): the scheduler **10.44 to 8.25**, the
+  sweeper **10.75 to 7.96** (the chat's 7.52 unchanged), a quarter fewer for the lead's work on a
+  conversation, and as much less of DynamoDB Local's CPU, the largest share of this machine's in
+  the rush. Four changes, each a request fewer: the lead pipeline reads a thread and its items in one
+  query of the thread's partition instead of a GetItem beside a Query (both functions, every
+  evaluation); the scheduler reads a thread's owner once per instance (an owner never changes;
+  it was read for each thread of every batch); the sweeper's check that an idle conversation
+  really is idle uses the thread the evaluation reads instead of a query of its own; and the last
+  delivery out (of the email, the text, the webhook and the inbox record), when every one went out,
+  is recorded by the \`sent\` write instead of a write of its own (the same window: one write after
+  its send). Deployed, that is the same share off the lead's DynamoDB bill. The delays of those
+  runs say nothing: this machine ran about twice as slow that afternoon (an empty Node process
+  110-150 ms instead of 50-65), and the rush's chat fell behind in every run.
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
