@@ -127,7 +127,7 @@ it('several deliveries: each recorded as it goes out, the last one out by the `s
   });
 });
 
-it('a delivery that fails: the others are recorded on their own (no `sent` write), so that a retry sends only the missing one', async () => {
+it('a delivery that fails: the others are recorded on their own (no `sent` write), so a retry sends only the missing one', async () => {
   const store = new RecordingStore();
   const { threadId, lease, ports } = await setup(store, 60);
   ports.send = after(60, 'ses-1'); // the last one out, after the failure
