@@ -34,7 +34,8 @@ ${[
   row(
     `cold start, session: a token refresh (bundle ${(c.session.bundleBytes / 1024).toFixed(0)} KB)`,
     `${c.session.oursMedianMs} ms vs naive ${c.session.naiveMedianMs} ms = **${ratioOf(c.session)}x** ` +
-      `(${c.session.ratioWithoutSsmClient}x against the naive baseline without its SSM client, ${c.session.naiveWithoutSsmClientMedianMs} ms)${importOf(c, 'session')}`,
+      `(${c.session.ratioWithoutSsmClient}x against the naive baseline without its SSM client, ` +
+      `${c.session.naiveWithoutSsmClientMedianMs} ms)${importOf(c, 'session')}`,
     `${c.session.target}`,
     `${yes(c.session.met)}`,
   ),
