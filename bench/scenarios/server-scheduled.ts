@@ -34,7 +34,7 @@ export async function serverScheduled(addedWithoutScheduler: number, only?: 'rus
     {
       LOCAL_STREAMS: '1',
       LOCAL_SCHEDULE_SECONDS: String(SWEEP_SECONDS),
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(ROOT, 'bench', 'aws-requests.cjs')}`.trim(),
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(join(ROOT, 'bench', 'aws-requests.cjs'))}`.trim(),
       BENCH_AWS_COUNTS_DIR: counts,
     },
     'bench-scheduled',
