@@ -182,7 +182,6 @@ export function normalizeItems(
   return { lines, skipped, requests };
 }
 
-/** A conversation's items and facts as one Transcript: the one place either source assembles it. */
 /** Unix seconds of the newest item, whatever the order; null when none has a readable time. */
 function newest(items: readonly SourceItem[]): number | null {
   let at = 0;
@@ -190,6 +189,7 @@ function newest(items: readonly SourceItem[]): number | null {
   return at || null;
 }
 
+/** A conversation's items and facts as one Transcript: the one place either source assembles it. */
 export function assembleTranscript(
   thread: { threadId: string; title?: string | null; createdAt?: unknown; user?: string | null; pageUrl?: unknown },
   items: readonly SourceItem[],
