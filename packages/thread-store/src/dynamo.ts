@@ -100,27 +100,11 @@ export class DynamoThreadStore implements ChatStore {
   async threadWithItems(threadId: string): Promise<{ thread: ThreadMetadata; user: string; items: ThreadItem[] } | null> {
     // The whole partition, oldest first: every item, then META (it sorts after every item key).
     // One read where the thread's row and its items were two requests.
-    const items: ThreadItem[] = [];
-    let meta: Row | undefined;
-    let start: Row | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': threadPk(threadId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const r of out.Items ?? []) {
-        if (r.sk === META) meta = r;
-        else if (typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)) items.push(JSON.parse(r.data) as ThreadItem);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-    const row = live(meta);
-    return row ? { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string, items } : null;
+    const rows = await this.partition(threadId);
+    const row = live(rows.find((r) => r.sk === META));
+    if (!row) return null;
+    const items = rows.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
+    return { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string, items };
   }
 
   private async metaRow(threadId: string, user: string): Promise<Row> {
@@ -278,22 +262,31 @@ export class DynamoThreadStore implements ChatStore {
   }
 
   async allItems(threadId: string): Promise<ThreadItem[]> {
-    const all: ThreadItem[] = [];
+    return (await this.partition(threadId, { items: true })).map((r) => JSON.parse(r.data) as ThreadItem);
+  }
+
+  /**
+   * A thread's rows, oldest first, read to the end one 1 MB page after another: all of them (META
+   * last, legacy item keys too), only its items, or every row's key alone.
+   */
+  private async partition(threadId: string, opts: { items?: boolean; keysOnly?: boolean } = {}): Promise<Row[]> {
+    const rows: Row[] = [];
     let start: Row | undefined;
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': threadPk(threadId), ':from': ITEM_PREFIX, ':to': ITEM_MAX },
+          KeyConditionExpression: opts.items ? 'pk = :pk AND sk BETWEEN :from AND :to' : 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': threadPk(threadId), ...(opts.items ? { ':from': ITEM_PREFIX, ':to': ITEM_MAX } : {}) },
+          ProjectionExpression: opts.keysOnly ? 'pk, sk' : undefined,
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       );
-      for (const r of out.Items ?? []) all.push(JSON.parse(r.data) as ThreadItem);
+      rows.push(...((out.Items ?? []) as Row[]));
       start = out.LastEvaluatedKey;
     } while (start);
-    return all;
+    return rows;
   }
 
   private itemRow(threadId: string, item: ThreadItem): Row {
@@ -384,23 +377,7 @@ export class DynamoThreadStore implements ChatStore {
 
   /** Every row of a thread (META included), legacy item keys too. */
   private async partitionKeys(threadId: string): Promise<Array<{ pk: string; sk: string }>> {
-    const keys: Array<{ pk: string; sk: string }> = [];
-    let start: Row | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': threadPk(threadId) },
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      keys.push(...((out.Items ?? []) as Array<{ pk: string; sk: string }>));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return keys;
+    return (await this.partition(threadId, { keysOnly: true })) as Array<{ pk: string; sk: string }>;
   }
 
   async deleteThread(threadId: string, user: string): Promise<void> {
