@@ -142,3 +142,24 @@ it('a delivery that fails: the others are recorded on their own (no `sent` write
   expect(rec.status).toBe('error');
   expect(Object.keys(deliveriesOf(rec)).sort()).toEqual(['email', 'sms']);
 });
+
+it('another delivery’s record never gets through: the last one out is recorded on its own (no `sent` write to carry it)', async () => {
+  // The webhook's record fails until the lease is about to end (DynamoDB refusing that write).
+  class WebhookRecordFails extends RecordingStore {
+    override async markDelivered(...args: Parameters<MemoryLedgerStore['markDelivered']>) {
+      if (args[1] === 'webhook') throw new LedgerUnavailableError(Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' }));
+      return super.markDelivered(...args);
+    }
+  }
+  const store = new WebhookRecordFails();
+  const { threadId, lease, ports, recorded } = await setup(store, 3);
+  ports.send = after(60, 'ses-1'); // the last one out
+  ports.alerts = () => [{ key: 'webhook', channel: 'webhook', send: after(5, 'wh-1') }];
+  expect(await runLead({ threadId, user: 'u1', pageUrl: null, lease }, ports)).toEqual({ sent: true, reason: 'sent' });
+  expect(store.ownWrites).toEqual(['email']);
+  expect(store.withSent).toEqual([]);
+  expect(recorded).toEqual([false]); // the lead is not settled: the documented window
+  const rec = (await store.get(threadId))!;
+  expect(rec.status).toBe('sending');
+  expect(Object.keys(deliveriesOf(rec))).toEqual(['email']); // a later attempt sends the webhook only
+});
