@@ -24,3 +24,21 @@ export const EMAIL_CANDIDATE = new RegExp(`[A-Za-z0-9.!#$%&'*+/=?^_\`{|}~-]+@${L
 /** Characters that do not show but split words: zero-width spaces and joiners, word joiner, BOM, soft hyphen. */
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/g;
 export const withoutInvisible = (s: string) => s.replace(INVISIBLE, '');
+
+/** Every decimal digit, in any script: libphonenumber reads full-width and Arabic-Indic digits too. */
+const DIGIT = /\p{Nd}/gu;
+/** The fewest digits a valid phone number of any region has, written without its country code. */
+const FEWEST_PHONE_DIGITS = 4;
+
+/**
+ * Whether a customer's text could hold a contact that `extractContacts` would find: an `@` (every
+ * email candidate has one) or at least 4 digits (the shortest valid number of any region). For code
+ * that must not load libphonenumber: false means the extractor finds nothing in the text; true
+ * proves nothing.
+ */
+export function mayHoldContact(text: string): boolean {
+  if (text.includes('@')) return true;
+  let digits = 0;
+  for (DIGIT.lastIndex = 0; DIGIT.exec(text);) if (++digits >= FEWEST_PHONE_DIGITS) return true;
+  return false;
+}

@@ -1,4 +1,7 @@
-import { extractContacts, formatPhone, isSendableAddress, type ContactSourceLine } from './index';
+import { getCountries, getExampleNumber } from 'libphonenumber-js';
+import examples from 'libphonenumber-js/examples.mobile.json';
+import metadata from 'libphonenumber-js/metadata.min.json';
+import { extractContacts, formatPhone, isSendableAddress, mayHoldContact, type ContactSourceLine } from './index';
 
 // A quote is what the customer replied to: the extractor must not read it.
 const customer = (text: string, quote: string | null = null): ContactSourceLine & { quote: string | null } => ({
@@ -106,5 +109,45 @@ describe('formatPhone', () => {
   it('shows North American numbers as (408) 555-0142 and others as E.164', () => {
     expect(formatPhone('+14085550142')).toBe('(408) 555-0142');
     expect(formatPhone('+442079460958')).toBe('+442079460958');
+  });
+});
+
+describe('mayHoldContact (the check that needs no libphonenumber)', () => {
+  it('is true for every text the extractor finds a contact in: every region, written as its customers write it', () => {
+    const missed: string[] = [];
+    for (const region of getCountries()) {
+      const example = getExampleNumber(region, examples);
+      if (!example) continue;
+      for (const written of [example.formatNational(), example.formatInternational(), example.number]) {
+        const text = `call me on ${written} please`;
+        const found = extractContacts([customer(text)], { shopPhone: SHOP, defaultCountry: region });
+        if (found.phones.length && !mayHoldContact(text)) missed.push(`${region} ${written}`);
+      }
+    }
+    expect(missed).toEqual([]);
+    // Full-width and Arabic-Indic digits are digits to libphonenumber, and so here.
+    const wide = 'ｍｙ　ｎｕｍｂｅｒ　（６５０）　２５３－００００';
+    expect(extractContacts([customer(wide)], { shopPhone: SHOP }).phones).toEqual(['+16502530000']);
+    expect(mayHoldContact(wide)).toBe(true);
+    expect(mayHoldContact('٦٥٠٢٥٣٠٠٠٠')).toBe(true);
+    expect(mayHoldContact('ana.lopez@example.com')).toBe(true);
+  });
+
+  it("rests on the metadata: no region's valid numbers are shorter than 4 digits", () => {
+    // [country code, international prefix, national number pattern, possible lengths, ...] per region.
+    const shortest = Math.min(...Object.values(metadata.countries).flatMap((r) => [r[3] ?? []].flat(2) as number[]));
+    expect(shortest).toBe(4);
+    // A 4-digit number (Niue's fixed lines) is found, and so is the text that holds it.
+    const niue = extractContacts([customer('my number is 4002')], { shopPhone: SHOP, defaultCountry: 'NU' });
+    expect(niue.phones).toEqual(['+6834002']);
+    expect(mayHoldContact('my number is 4002')).toBe(true);
+  });
+
+  it('is false for text with neither an @ nor 4 digits', () => {
+    for (const text of ['Are you open on Saturday?', 'Brakes squeak on my 4x4', 'a 2 or 3 day job?', '', 'at 9 or 10?']) {
+      expect(mayHoldContact(text)).toBe(false);
+      expect(extractContacts([customer(text)], { shopPhone: SHOP })).toEqual({ emails: [], phones: [] });
+    }
+    expect(mayHoldContact('my 2015 Civic')).toBe(true); // a year is 4 digits: looked at, finds nothing
   });
 });
