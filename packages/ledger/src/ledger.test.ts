@@ -290,19 +290,47 @@ describe.each([
       const { l, store, clock } = ledger();
       const id = tid();
       const now = clock.now / 1000;
-      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 })).toEqual({ armed: true });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 })).toMatchObject({ armed: true });
       const rec = await read(store, id);
       expect(rec).toMatchObject({ status: 'idle', idle_shard: 'idle', idle_at: now + 600, activity_at: now, attempts: 0 });
       expect(rec.owner_hash).toBe(ownerHash('alice'));
       // A stream record delivered again, or late: it arms nothing.
-      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 })).toEqual({ armed: false });
-      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now - 30, idleAt: now + 570 })).toEqual({ armed: false });
-      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now + 40, idleAt: now + 640 })).toEqual({ armed: true });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now, idleAt: now + 600 })).toMatchObject({ armed: false });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now - 30, idleAt: now + 570 })).toMatchObject({ armed: false });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now + 40, idleAt: now + 640 })).toMatchObject({ armed: true });
       expect(await read(store, id)).toMatchObject({ idle_at: now + 640, activity_at: now + 40 });
       // Another owner's activity cannot arm it.
-      expect(await l.scheduleIdle(id, { owner: 'mallory', activityAt: now + 50, idleAt: now + 650 })).toEqual({ armed: false });
+      expect(await l.scheduleIdle(id, { owner: 'mallory', activityAt: now + 50, idleAt: now + 650 })).toMatchObject({ armed: false });
       // The owner's browser triggers still meet the same record.
       expect(await l.acquire(id, 'auto', { requester: { user: 'alice', verify: async () => false } })).toMatchObject({ kind: 'acquired' });
+    });
+
+    it('keeps whether a customer line could hold a contact: no until one could, then for good; not known counts as could', async () => {
+      const { l, store, clock } = ledger();
+      const id = tid();
+      const now = clock.now / 1000;
+      const at = (dt: number, mayHaveContact?: boolean) =>
+        l.scheduleIdle(id, { owner: 'alice', activityAt: now + dt, idleAt: now + dt + 600, mayHaveContact });
+      expect(await at(0, false)).toEqual({ armed: true, mayHaveContact: false });
+      expect((await read(store, id)).may_have_contact).toBe(false);
+      expect(await at(10, false)).toEqual({ armed: true, mayHaveContact: false });
+      // Activity that does not say (the sweeper's re-arm) leaves the mark, and is answered as could.
+      expect(await at(15)).toEqual({ armed: true, mayHaveContact: true });
+      expect((await read(store, id)).may_have_contact).toBe(false);
+      expect(await at(20, true)).toEqual({ armed: true, mayHaveContact: true });
+      expect(await at(30, false)).toEqual({ armed: true, mayHaveContact: true });
+      expect((await read(store, id)).may_have_contact).toBe(true);
+      // Not armed (a stream record again): nothing known from it.
+      expect(await at(30, false)).toEqual({ armed: false, mayHaveContact: true });
+      // A record the schedule did not start (a browser's trigger came first): not known.
+      const other = tid();
+      const got = await l.acquire(other, 'auto');
+      if (got.kind !== 'acquired') throw new Error('expected a lease');
+      await l.release(got.lease, { evalState: '1:a' });
+      expect(await l.scheduleIdle(other, { owner: 'alice', activityAt: now, idleAt: now + 600, mayHaveContact: false })).toEqual({
+        armed: true,
+        mayHaveContact: true,
+      });
     });
 
     it('is due only once its time has come, is taken as an `idle` trigger, and is disarmed by the claim', async () => {
@@ -348,7 +376,7 @@ describe.each([
       const rec = await read(store, id);
       expect(rec.status).toBe('sent');
       expect(rec.idle_at).toBeUndefined();
-      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now + 60, idleAt: now + 660 })).toEqual({ armed: false });
+      expect(await l.scheduleIdle(id, { owner: 'alice', activityAt: now + 60, idleAt: now + 660 })).toMatchObject({ armed: false });
       expect((await read(store, id)).idle_at).toBeUndefined();
     });
 

@@ -366,18 +366,27 @@ export class Ledger {
    * The server saw activity in a conversation (self-hosted): arms its idle evaluation at `idleAt`,
    * re-arming a later one. `owner` is the thread's own user (read from the thread, not from a
    * request). `armed: false`: the record is settled (sent, failed), has seen newer activity, or
-   * belongs to someone else; nothing was written.
+   * belongs to someone else; nothing was written. `mayHaveContact` (the activity's, when known) is
+   * kept on the record; the answer's says whether any customer line so far could hold a contact:
+   * false only when the record has seen none that could (unknown, or not armed: true).
    */
-  async scheduleIdle(threadId: string, s: { owner: string; activityAt: number; idleAt: number }): Promise<{ armed: boolean }> {
+  async scheduleIdle(
+    threadId: string,
+    s: { owner: string; activityAt: number; idleAt: number; mayHaveContact?: boolean },
+  ): Promise<{ armed: boolean; mayHaveContact: boolean }> {
     const now = this.now();
     const res = await this.store.schedule(threadId, {
       owner: ownerHash(s.owner),
       activityAt: s.activityAt,
       idleAt: s.idleAt,
+      mayHaveContact: s.mayHaveContact,
       now,
       ttl: this.ttl(now),
     });
-    return { armed: res.ok };
+    if (!res.ok) return { armed: false, mayHaveContact: true };
+    // A record started now knows only this activity; an older one, its mark (none: not known).
+    const before = res.old === undefined ? false : res.old.may_have_contact !== false;
+    return { armed: true, mayHaveContact: s.mayHaveContact !== false || before };
   }
 
   /**

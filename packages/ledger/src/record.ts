@@ -43,6 +43,12 @@ export interface LedgerRecord {
   idle_at?: number;
   /** The latest activity the schedule has seen: an older one (a stream record delivered again) changes nothing. */
   activity_at?: number;
+  /**
+   * Whether a customer line the schedule has seen could hold a contact (`mayHoldContact`): false
+   * while none could, so an `auto` evaluation (which could only find no contact) is spared; true
+   * for good once one could. Absent (a record the schedule did not start): not known.
+   */
+  may_have_contact?: boolean;
   /** The page the last trigger named, so a lead sent later (by the sweeper) links it too. */
   page_url?: string;
   /**

@@ -88,6 +88,12 @@ export interface Schedule {
   /** The activity (epoch seconds) this schedule is for, and the idle evaluation it arms. */
   activityAt: number;
   idleAt: number;
+  /**
+   * Whether the activity's customer lines could hold a contact (self-hosted: the scheduler's cheap
+   * check): true marks the record for good; false marks a record that has none yet; left out, the
+   * mark is not touched.
+   */
+  mayHaveContact?: boolean;
   now: number;
   ttl: number;
 }
@@ -151,8 +157,21 @@ export function claimMutation(c: Claim): Mutation {
 }
 
 export const scheduleMutation = (s: Schedule): Mutation => ({
-  set: { idle_shard: IDLE_SHARD, idle_at: s.idleAt, activity_at: s.activityAt, updated_at: s.now, ttl: s.ttl },
-  setIfMissing: { status: 'idle', created_at: s.now, attempts: 0, owner_hash: s.owner },
+  set: {
+    idle_shard: IDLE_SHARD,
+    idle_at: s.idleAt,
+    activity_at: s.activityAt,
+    updated_at: s.now,
+    ttl: s.ttl,
+    ...(s.mayHaveContact === true ? { may_have_contact: true } : {}),
+  },
+  setIfMissing: {
+    status: 'idle',
+    created_at: s.now,
+    attempts: 0,
+    owner_hash: s.owner,
+    ...(s.mayHaveContact === false ? { may_have_contact: false } : {}),
+  },
 });
 
 export const pendingMutation = (reason: string, now: number): Mutation => ({
