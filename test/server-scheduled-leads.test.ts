@@ -216,6 +216,44 @@ it('sends nothing and pays for no summary when the conversation has no contact',
   expect(rec!.idle_at).toBeUndefined();
 }, 60_000);
 
+/** The sources ('scheduler', 'sweeper', ...) of the stack's `lead evaluated` lines for `threadId`, in order. */
+const evaluations = (threadId: string) =>
+  log
+    .split('\n')
+    .map((l) => l.slice(l.indexOf('{')))
+    .filter((l) => l.includes('"lead evaluated"') && l.includes(threadId))
+    .map((l) => (JSON.parse(l) as { source: string; decision: string }).source);
+
+/** The ledger record once its idle evaluation was taken and let go (`idle`, nothing armed), or what it is after `ms`. */
+async function idleEvaluated(threadId: string, ms: number) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const rec = await ledger(threadId);
+    if ((rec?.status === 'idle' && rec.idle_at === undefined && rec.eval_state) || Date.now() > until) return rec;
+    await sleep(200);
+  }
+}
+
+it('spares the `auto` evaluations while nothing the customer wrote could be a contact, and evaluates once something could', async () => {
+  const c = customer('u_schedSparedCustomer0001');
+  await c.say('Do you fix hybrids (marker-spared)?');
+  await c.say('And do you work on Saturdays?');
+  // Two completed turns, no contact: no `auto` evaluation; the idle one still reads the thread.
+  const rec = await idleEvaluated(c.threadId, (IDLE + 20) * 1000);
+  expect(rec).toMatchObject({ status: 'idle', may_have_contact: false, trigger_reason: 'idle' });
+  expect(rec!.idle_at).toBeUndefined();
+  const before = evaluations(c.threadId);
+  expect(before.length).toBeGreaterThan(0); // one idle evaluation (two, if the machine kept the turns apart that long)
+  expect(before.filter((source) => source !== 'sweeper')).toEqual([]);
+  // The customer leaves a number: that turn's `auto` evaluation runs, and a handoff-ready lead goes at once.
+  await admin.queue({ text: 'Thanks, Craig will call you.' });
+  await admin.queueOutput(leadSummary());
+  await c.say('Please call me at 415-555-0133 to book.');
+  expect(await waitForEmail(c.threadId, (IDLE + 15) * 1000)).toHaveLength(1);
+  expect(await settled(c.threadId)).toMatchObject({ status: 'sent', trigger_reason: 'auto', may_have_contact: true });
+  expect(evaluations(c.threadId).slice(before.length)).toEqual(['scheduler']);
+}, 90_000);
+
 it('a conversation that resumes after its idle email gets no second email', async () => {
   const c = customer('u_schedResumingCustomer001');
   await c.say('Oil change please (marker-resume), my email is resume.customer@example.net');

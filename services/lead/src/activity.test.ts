@@ -26,8 +26,22 @@ describe('activityByThread', () => {
     );
     expect(ignored).toBe(0);
     expect(threads).toEqual([
-      { threadId: 'cthr_a', activityAt: t('2030-03-17T17:46:45Z'), turnDone: true, requests: [], firstSequence: '100' },
-      { threadId: 'cthr_b', activityAt: t('2030-03-17T17:46:41Z'), turnDone: false, requests: [], firstSequence: '101' },
+      {
+        threadId: 'cthr_a',
+        activityAt: t('2030-03-17T17:46:45Z'),
+        turnDone: true,
+        requests: [],
+        mayHaveContact: false,
+        firstSequence: '100',
+      },
+      {
+        threadId: 'cthr_b',
+        activityAt: t('2030-03-17T17:46:41Z'),
+        turnDone: false,
+        requests: [],
+        mayHaveContact: false,
+        firstSequence: '101',
+      },
     ]);
   });
 
@@ -69,11 +83,11 @@ describe('activityByThread', () => {
       ],
       { notBefore: 0 },
     );
-    expect(threads.map((x) => [x.threadId, x.requests, x.turnDone])).toEqual([
-      ['cthr_cb', ['hcx_1', 'hcx_3'], false],
-      ['cthr_visit', ['hcx_2'], false],
-      ['cthr_note', [], false],
-      ['cthr_odd', [], false],
+    expect(threads.map((x) => [x.threadId, x.requests, x.turnDone, x.mayHaveContact])).toEqual([
+      ['cthr_cb', ['hcx_1', 'hcx_3'], false, true], // a request: the scheduler evaluates it whatever it holds
+      ['cthr_visit', ['hcx_2'], false, true],
+      ['cthr_note', [], false, false],
+      ['cthr_odd', [], false, false],
     ]);
   });
 
@@ -92,17 +106,57 @@ describe('activityByThread', () => {
     expect(ignored).toBe(5);
   });
 
-  it('falls back to the stream time when the item cannot be read', () => {
+  it('falls back to the stream time when the item cannot be read (and takes it as one that may hold a contact)', () => {
     const r = rec('7', 'THREAD#cthr_a', 'ITM#1#msg', null);
     r.dynamodb!.NewImage = { data: { S: 'not json' } };
-    expect(activityByThread([r], { notBefore: 0 }).threads[0]).toMatchObject({ activityAt: 1_900_000_000, turnDone: false });
+    expect(activityByThread([r], { notBefore: 0 }).threads[0]).toMatchObject({
+      activityAt: 1_900_000_000,
+      turnDone: false,
+      mayHaveContact: true,
+    });
+  });
+
+  it("tells whether the customer's words in the batch could hold a contact: their messages only, never the assistant's or a quote", () => {
+    const at = '2030-03-17T17:46:40.000Z';
+    const user = (text: string, quoted_text?: string) => ({
+      type: 'user_message',
+      created_at: at,
+      content: [{ type: 'input_text', text }],
+      attachments: [],
+      ...(quoted_text ? { quoted_text } : {}),
+    });
+    const assistant = (text: string) => ({ type: 'assistant_message', created_at: at, content: [{ type: 'output_text', text }] });
+    const { threads } = activityByThread(
+      [
+        rec('1', 'THREAD#cthr_phone', 'ITM#1#msg', user('Brakes squeak')),
+        rec('2', 'THREAD#cthr_phone', 'ITM#2#msg', user('call me on 415-555-0440')),
+        rec('3', 'THREAD#cthr_email', 'ITM#1#msg', user('ana@example.com')),
+        rec('4', 'THREAD#cthr_none', 'ITM#1#msg', user('Are you open Saturday?')),
+        rec('5', 'THREAD#cthr_none', 'ITM#2#msg', assistant('Yes, call us at (408) 379-3820 or write to shop@craigs.autos')),
+        rec('6', 'THREAD#cthr_quote', 'ITM#1#msg', user('Is that right?', 'Call us at (408) 379-3820')),
+      ],
+      { notBefore: 0 },
+    );
+    expect(threads.map((x) => [x.threadId, x.mayHaveContact])).toEqual([
+      ['cthr_phone', true],
+      ['cthr_email', true],
+      ['cthr_none', false],
+      ['cthr_quote', false],
+    ]);
   });
 });
 
 describe('earliestFailure', () => {
   it('names the smallest sequence number (numerically: they are longer than any JS number)', () => {
-    const a = { threadId: 'a', activityAt: 0, turnDone: false, requests: [], firstSequence: '900000000000000000000000001' };
-    const b = { threadId: 'b', activityAt: 0, turnDone: false, requests: [], firstSequence: '99' };
+    const a = {
+      threadId: 'a',
+      activityAt: 0,
+      turnDone: false,
+      requests: [],
+      mayHaveContact: false,
+      firstSequence: '900000000000000000000000001',
+    };
+    const b = { threadId: 'b', activityAt: 0, turnDone: false, requests: [], mayHaveContact: false, firstSequence: '99' };
     expect(earliestFailure([a, b])).toBe('99');
     expect(earliestFailure([])).toBeNull();
   });

@@ -1,10 +1,13 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { mayHoldContact } from '@lead-intake/contacts/rules';
+import { normalizeItems, type SourceItem } from '@lead-intake/transcript';
 
 /**
  * What a batch of the thread table's stream says about each conversation: its latest activity
  * and whether an assistant turn completed (services/chat stores an assistant message once its
  * answer is done). Only item inserts count (the event source mapping's filter already keeps only
- * those; checked again here so that a wider filter changes nothing). Never reads the text.
+ * those; checked again here so that a wider filter changes nothing). The customer's words are
+ * looked at only for whether they could hold a contact (`mayHoldContact`); nothing of them is kept.
  */
 export interface ThreadActivity {
   threadId: string;
@@ -17,6 +20,11 @@ export interface ThreadActivity {
    * the ids of their hidden items): the lead goes out now, or an update if it already went out.
    */
   requests: string[];
+  /**
+   * A customer's line in the batch could hold a contact (a phone number or an email: the cheap
+   * check, `mayHoldContact`), or the customer made a request. False: this batch adds no contact.
+   */
+  mayHaveContact: boolean;
   /** The first stream record of this thread in the batch: where a retry must start from. */
   firstSequence: string;
 }
@@ -49,18 +57,30 @@ export function activityByThread(records: DynamoDBRecord[], opts: ActivityOption
     const cur = threads.get(threadId);
     const turnDone = item?.type === 'assistant_message';
     const requests = item?.request && item.id ? [item.id] : [];
-    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone, requests, firstSequence: seq });
+    // An item not readable here (no image, not JSON) may hold anything.
+    const mayHaveContact = requests.length > 0 || item === null || item.mayHoldContact === true;
+    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone, requests, mayHaveContact, firstSequence: seq });
     else {
       cur.activityAt = Math.max(cur.activityAt, at);
       cur.turnDone ||= turnDone;
+      cur.mayHaveContact ||= mayHaveContact;
       for (const id of requests) if (!cur.requests.includes(id)) cur.requests.push(id);
     }
   }
   return { threads: [...threads.values()], ignored };
 }
 
-/** The item's id, type, creation time and whether it is a customer's request (the stored JSON; the text is not looked at). */
-function parseItem(data: string | undefined): { id?: string; type?: string; createdAt?: number; request?: boolean } | null {
+interface ParsedItem {
+  id?: string;
+  type?: string;
+  createdAt?: number;
+  request?: boolean;
+  /** The customer's words in the item (as the transcript reads them: the contacts' only source) could hold a contact. */
+  mayHoldContact?: boolean;
+}
+
+/** The item's id, type, creation time, whether it is a customer's request, and the customer's words (the stored JSON). */
+function parseItem(data: string | undefined): ParsedItem | null {
   if (!data) return null;
   try {
     const item = JSON.parse(data) as { id?: unknown; type?: unknown; created_at?: unknown; content?: { type?: unknown } };
@@ -71,9 +91,24 @@ function parseItem(data: string | undefined): { id?: string; type?: string; crea
       type: typeof item.type === 'string' ? item.type : undefined,
       createdAt: Number.isNaN(ms) ? undefined : Math.floor(ms / 1000),
       request: contentType === 'callback_request' || contentType === 'visit_request',
+      mayHoldContact: customerMayHoldContact(item),
     };
   } catch {
     return null;
+  }
+}
+
+/**
+ * Whether the customer's own lines of this item, as the transcript reads them (quotes left out, as
+ * the contact extractor leaves them), could hold a contact. An item the transcript cannot read is
+ * taken as one that could: this check may only ever spare an evaluation that would find nothing.
+ */
+function customerMayHoldContact(item: unknown): boolean {
+  if (item === null || typeof item !== 'object') return false;
+  try {
+    return normalizeItems([item as SourceItem], '').lines.some((l) => l.role === 'customer' && !!l.text && mayHoldContact(l.text));
+  } catch {
+    return true;
   }
 }
 

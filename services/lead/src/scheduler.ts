@@ -13,8 +13,8 @@ const { logger, metrics, settings } = lead;
 /**
  * One conversation's activity: the idle evaluation (re)armed on the ledger first, so that nothing
  * after it can lose the schedule; then, after a completed assistant turn, an `auto` evaluation
- * through the same held run and pipeline as a browser's `auto` (no contact: no summary; a summary
- * kept for this transcript state: not paid again), or after a recorded request (a callback, a
+ * through the same held run and pipeline as a browser's `auto` (none while no customer line could
+ * hold a contact; a summary kept for this transcript state: not paid again), or after a recorded request (a callback, a
  * drop-off time: handoff-ready, so it sends) a `request` one, followed by the request's update
  * when the lead had already gone out without it. Throws only when the ledger or the thread store
  * cannot be reached: the batch is retried from this thread's first record.
@@ -29,10 +29,21 @@ async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remaining
   }
   const ledger = lead.ledger();
   const idleAt = t.activityAt + settings.idleSeconds;
-  const { armed } = await ledger.scheduleIdle(threadId, { owner, activityAt: t.activityAt, idleAt });
+  const { armed, mayHaveContact } = await ledger.scheduleIdle(threadId, {
+    owner,
+    activityAt: t.activityAt,
+    idleAt,
+    mayHaveContact: t.mayHaveContact,
+  });
   if (armed) metrics.addMetric('IdleArmed', MetricUnit.Count, 1);
   // After a completed turn, or at once when the customer asked for a call back or a drop-off time.
   if (!t.turnDone && !t.requests.length) return;
+  // No customer line so far could hold a contact: the evaluation could only find none (no
+  // contact, no lead). Spared; the idle evaluation armed above still looks at the whole thread.
+  if (!t.requests.length && !mayHaveContact) {
+    metrics.addMetric('AutoSkippedNoContact', MetricUnit.Count, 1);
+    return;
+  }
   // A request is a strong trigger: a lease held meanwhile (an evaluation that read the thread
   // before it) evaluates again with it before letting go, instead of waiting for the idle window.
   const trigger = t.requests.length ? 'request' : 'auto';
