@@ -163,3 +163,41 @@ it('another delivery’s record never gets through: the last one out is recorded
   expect(rec.status).toBe('sending');
   expect(Object.keys(deliveriesOf(rec))).toEqual(['email']); // a later attempt sends the webhook only
 });
+
+/** The owner's inbox as the pipeline sees it: its record made after `ms`, or failing. */
+const inboxAfter = (ms: number, fail = false): NonNullable<LeadPorts['inbox']> => ({
+  record: () =>
+    new Promise((resolve, reject) =>
+      setTimeout(() => (fail ? reject(new ChannelError('inbox', 'unavailable')) : resolve('shop/thread')), ms),
+    ),
+  filtered: async () => undefined,
+  link: () => null,
+});
+
+it('the inbox record (made again, it changes nothing) is never written on its own: the `sent` write carries it', async () => {
+  const store = new RecordingStore();
+  const { threadId, lease, ports } = await setup(store, 60);
+  // The inbox record goes out first, then the text; the email is the last one out.
+  ports.send = after(60, 'ses-1');
+  ports.alerts = () => [{ key: 'sms', channel: 'sms', send: after(20, 'sms-1') }];
+  ports.inbox = inboxAfter(1);
+  expect(await runLead({ threadId, user: 'u1', pageUrl: null, lease }, ports)).toEqual({ sent: true, reason: 'sent' });
+  expect(store.ownWrites).toEqual(['sms']);
+  expect(store.withSent).toEqual(['email', 'inbox']);
+  expect(Object.keys(deliveriesOf((await store.get(threadId))!)).sort()).toEqual(['email', 'inbox', 'sms']);
+});
+
+it('an inbox record that fails after the last one out: that one is recorded on its own, and only the inbox is made again', async () => {
+  const store = new RecordingStore();
+  const { threadId, lease, ports } = await setup(store, 60);
+  ports.send = after(5, 'ses-1');
+  ports.alerts = () => [{ key: 'sms', channel: 'sms', send: after(20, 'sms-1') }]; // the last one out of those that count
+  ports.inbox = inboxAfter(80, true);
+  expect(await runLead({ threadId, user: 'u1', pageUrl: null, lease }, ports)).toEqual({ sent: true, reason: 'sent' });
+  expect(store.ownWrites).toEqual(['email', 'sms']);
+  expect(store.withSent).toEqual([]);
+  const rec = (await store.get(threadId))!;
+  expect(rec.status).toBe('error');
+  // A later attempt sends no second text and no second email.
+  expect(Object.keys(deliveriesOf(rec)).sort()).toEqual(['email', 'sms']);
+});

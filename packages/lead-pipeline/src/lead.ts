@@ -129,10 +129,11 @@ export interface LeadPorts {
   };
   /**
    * The owner's inbox (services/inbox): the lead's record, written with its deliveries (a delivery
-   * of its own, `inbox`, so a retry never writes it twice and a failed write is retried like a
-   * channel), and a conversation the triage held back (best effort: it is judged again later).
+   * of its own, `inbox`: a failed write is retried like a channel), and a conversation the triage
+   * held back (best effort: it is judged again later).
    */
   inbox?: {
+    /** Idempotent: a second call for the same thread changes nothing (the record is written once). */
     record(entry: InboxEntry): Promise<string>;
     filtered(entry: InboxEntry): Promise<void>;
     /** The lead's page in the inbox (the email's and the text's link), or null. */
@@ -212,7 +213,7 @@ export async function runLead(job: LeadJob, ports: LeadPorts): Promise<LeadAnswe
       const deliveries: Delivery[] = [
         { key: 'email', channel: 'email', send: () => ports.send(email, contacts.emails[0] ?? null) },
         ...(ports.alerts?.(alert, lease) ?? []),
-        ...(ports.inbox ? [{ key: 'inbox', channel: 'inbox', send: () => ports.inbox!.record(entry) }] : []),
+        ...(ports.inbox ? [{ key: 'inbox', channel: 'inbox', idempotent: true, send: () => ports.inbox!.record(entry) }] : []),
       ];
       // What the lead carries: a request recorded after this read is owed an update (./update.ts).
       lease.carried = transcript.requests.map((r) => r.itemId);
@@ -419,6 +420,11 @@ export function render(
 export interface Delivery {
   key: string;
   channel: Channel;
+  /**
+   * Made again, it changes nothing (a conditional write): exactly once needs no record of it before
+   * the lead settles. Recorded by the `sent` write, or not at all (a retry makes it again).
+   */
+  idempotent?: boolean;
   /** Sends; answers the channel's message id, or throws (EmailSendError, ChannelError). */
   send(): Promise<string>;
 }
@@ -435,7 +441,8 @@ const failureCode = (e: unknown) =>
  * `sent` when all went out, else `error` with the first failure's code (the sweeper retries only
  * the missing ones after the cooldown). Each is recorded as it goes out, so a crash while another
  * is still under way never sends it twice; the last one out, when all went out, is recorded by the
- * `sent` write itself (with one delivery to make, one ledger write, as with email alone).
+ * `sent` write itself (with one delivery to make, one ledger write, as with email alone), and so is
+ * every idempotent one (the inbox record), whenever it went out.
  */
 export async function deliverAll(
   lease: Lease,
@@ -451,7 +458,8 @@ export async function deliverAll(
     return { sent: false, reason: 'error', emailNow: false };
   }
   const record = (d: Delivery, id: string) => recordWithRetry(() => ports.ledger.markDelivered(lease, d.key, id), lease, ports.deadline);
-  let outstanding = pending.length;
+  // Only what cannot be made twice counts for "the last one out".
+  let outstanding = pending.filter((d) => !d.idempotent).length;
   let anyFailed = false;
   const results = await Promise.all(
     pending.map(async (d) => {
@@ -460,14 +468,14 @@ export async function deliverAll(
         id = await d.send();
       } catch (error) {
         anyFailed = true;
-        outstanding--;
+        if (!d.idempotent) outstanding--;
         return { d, ok: false as const, error };
       }
       // The last one out, every other one out too: its record is the `sent` write that follows (a
       // write fewer, and the same window: one write after its send). Any other is recorded at once.
       // If it cannot be recorded before the lease ends, the record stays `sending` until the lease
       // expires: the documented at-least-once window (a later attempt may send it once more).
-      const inSent = --outstanding === 0 && !anyFailed;
+      const inSent = d.idempotent || (--outstanding === 0 && !anyFailed);
       const recorded = inSent || (await record(d, id));
       return { d, ok: true as const, id, recorded, inSent };
     }),
@@ -478,17 +486,19 @@ export async function deliverAll(
   const emailOut = emailNow || !!lease.delivered.email;
   const answer = { sent: emailOut, reason: emailOut ? ('sent' as const) : ('error' as const), emailNow };
   const lost = done.some((r) => !r.recorded);
-  const last = done.find((r) => r.inSent);
 
   let settled: { ok: boolean; status?: 'error' | 'failed' } = { ok: !lost };
   if (!lost && failed.length === 0) {
     const emailId = done.find((r) => r.d.channel === 'email')?.id ?? lease.delivered.email?.id ?? '';
-    const withIt = last ? { [last.d.key]: last.id } : {};
+    const withIt = Object.fromEntries(done.filter((r) => r.inSent).map((r) => [r.d.key, r.id]));
     settled = { ok: await recordWithRetry(() => ports.ledger.markSent(lease, emailId, withIt), lease, ports.deadline) };
-  } else if (lost && last) {
-    // Another one's record did not get through, so there is no `sent` write: this one is recorded on its own.
-    last.recorded = await record(last.d, last.id);
-  } else if (!lost) {
+  } else {
+    // No `sent` write (another one's record did not get through, or one failed, an idempotent one
+    // perhaps after the last one out): the last one out is recorded on its own. An idempotent one
+    // is not: made again by a later attempt, it changes nothing.
+    for (const r of done) if (r.inSent && !r.d.idempotent) r.recorded = await record(r.d, r.id);
+  }
+  if (!lost && failed.length) {
     const marked = await ports.ledger.markError(lease, failureCode(failed[0]!.error), cache);
     settled = marked;
   }
