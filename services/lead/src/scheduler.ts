@@ -14,9 +14,9 @@ const { logger, metrics, settings } = lead;
  * One conversation's activity: the idle evaluation (re)armed on the ledger first, so that nothing
  * after it can lose the schedule; then, after a completed assistant turn, an `auto` evaluation
  * through the same held run and pipeline as a browser's `auto` (none while no customer line could
- * hold a contact; a summary kept for this transcript state: not paid again), or after a recorded request (a callback, a
- * drop-off time: handoff-ready, so it sends) a `request` one, followed by the request's update
- * when the lead had already gone out without it. Throws only when the ledger or the thread store
+ * hold a contact; a summary kept for this transcript state: not paid again), or after a recorded
+ * request (a callback, a drop-off time: handoff-ready, so it sends) a `request` one, followed by
+ * the request's update when the lead had already gone out without it. Throws only when the ledger or the thread store
  * cannot be reached: the batch is retried from this thread's first record.
  */
 async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remainingMs: () => number): Promise<void> {
