@@ -216,13 +216,24 @@ it('sends nothing and pays for no summary when the conversation has no contact',
   expect(rec!.idle_at).toBeUndefined();
 }, 60_000);
 
-/** The sources ('scheduler', 'sweeper', ...) of the stack's `lead evaluated` lines for `threadId`, in order. */
-const evaluations = (threadId: string) =>
-  log
-    .split('\n')
-    .map((l) => l.slice(l.indexOf('{')))
-    .filter((l) => l.includes('"lead evaluated"') && l.includes(threadId))
-    .map((l) => (JSON.parse(l) as { source: string; decision: string }).source);
+/**
+ * The sources ('scheduler', 'sweeper', ...) of the stack's `lead evaluated` lines for `threadId`, in
+ * order, once `enough` holds for them (a line reaches this process a moment after the ledger's
+ * write), or what there is after 10 s. Only whole lines are read.
+ */
+async function evaluations(threadId: string, enough: (found: string[]) => boolean): Promise<string[]> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const found = log
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => l.slice(l.indexOf('{')))
+      .filter((l) => l.includes('"lead evaluated"') && l.includes(threadId))
+      .map((l) => (JSON.parse(l) as { source: string }).source);
+    if (enough(found) || Date.now() > until) return found;
+    await sleep(100);
+  }
+}
 
 /** The ledger record once its idle evaluation was taken and let go (`idle`, nothing armed), or what it is after `ms`. */
 async function idleEvaluated(threadId: string, ms: number) {
@@ -242,7 +253,7 @@ it('spares the `auto` evaluations while nothing the customer wrote could be a co
   const rec = await idleEvaluated(c.threadId, (IDLE + 20) * 1000);
   expect(rec).toMatchObject({ status: 'idle', may_have_contact: false, trigger_reason: 'idle' });
   expect(rec!.idle_at).toBeUndefined();
-  const before = evaluations(c.threadId);
+  const before = await evaluations(c.threadId, (found) => found.length > 0);
   expect(before.length).toBeGreaterThan(0); // one idle evaluation (two, if the machine kept the turns apart that long)
   expect(before.filter((source) => source !== 'sweeper')).toEqual([]);
   // The customer leaves a number: that turn's `auto` evaluation runs, and a handoff-ready lead goes at once.
@@ -251,7 +262,8 @@ it('spares the `auto` evaluations while nothing the customer wrote could be a co
   await c.say('Please call me at 415-555-0133 to book.');
   expect(await waitForEmail(c.threadId, (IDLE + 15) * 1000)).toHaveLength(1);
   expect(await settled(c.threadId)).toMatchObject({ status: 'sent', trigger_reason: 'auto', may_have_contact: true });
-  expect(evaluations(c.threadId).slice(before.length)).toEqual(['scheduler']);
+  const after = (await evaluations(c.threadId, (found) => found.slice(before.length).includes('scheduler'))).slice(before.length);
+  expect(after.filter((source) => source === 'scheduler')).toEqual(['scheduler']);
 }, 90_000);
 
 it('a conversation that resumes after its idle email gets no second email', async () => {
