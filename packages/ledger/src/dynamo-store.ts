@@ -4,6 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type Delivered, type LedgerRecord } from './record';
 import {
   claimMutation,
+  contactMutation,
   deliveredMutation,
   errorMutation,
   forgetMutation,
@@ -94,6 +95,15 @@ export class DynamoLedgerStore implements LedgerStore {
         ? { expr: '#status = :sending AND lock_expires_at > :now', values: { ':sending': 'sending', ':now': now } }
         : { expr: '#status = :error AND cooldown_until > :now', values: { ':error': 'error', ':now': now } };
     return (await this.update(threadId, pendingMutation(reason, now), rule)).ok;
+  }
+
+  async noteContact(threadId: string, owner: string) {
+    return (
+      await this.update(threadId, contactMutation, {
+        expr: 'attribute_exists(thread_id) AND NOT #status IN (:sent, :failed) AND owner_hash = :owner AND NOT may_have_contact = :yes',
+        values: { ':sent': 'sent', ':failed': 'failed', ':owner': owner, ':yes': true },
+      })
+    ).ok;
   }
 
   async noteOwner(threadId: string, owner: string) {

@@ -333,6 +333,29 @@ describe.each([
       });
     });
 
+    it('a schedule refused for activity no newer than the record’s still marks a line that could hold a contact', async () => {
+      const { l, store, clock } = ledger();
+      const id = tid();
+      const now = clock.now / 1000;
+      const at = (dt: number, mayHaveContact: boolean, owner = 'alice') =>
+        l.scheduleIdle(id, { owner, activityAt: now + dt, idleAt: now + dt + 600, mayHaveContact });
+      expect(await at(0, false)).toEqual({ armed: true, mayHaveContact: false });
+      // The customer's number, stored in the same second as the answer before it (a batch of its own).
+      expect(await at(0, true)).toEqual({ armed: false, mayHaveContact: true });
+      expect(await read(store, id)).toMatchObject({ may_have_contact: true, activity_at: now, idle_at: now + 600 });
+      expect(await at(5, false)).toEqual({ armed: true, mayHaveContact: true });
+      // Nobody else's activity marks it, and nothing marks a settled record.
+      const other = tid();
+      await l.scheduleIdle(other, { owner: 'alice', activityAt: now, idleAt: now + 600, mayHaveContact: false });
+      await l.scheduleIdle(other, { owner: 'mallory', activityAt: now + 5, idleAt: now + 605, mayHaveContact: true });
+      expect((await read(store, other)).may_have_contact).toBe(false);
+      const got = await l.acquire(other, 'manual');
+      if (got.kind !== 'acquired') throw new Error('expected a lease');
+      await l.markSent(got.lease, 'ses-1');
+      await l.scheduleIdle(other, { owner: 'alice', activityAt: now + 9, idleAt: now + 609, mayHaveContact: true });
+      expect((await read(store, other)).may_have_contact).toBe(false);
+    });
+
     it('is due only once its time has come, is taken as an `idle` trigger, and is disarmed by the claim', async () => {
       const { l, store, clock, advance } = ledger();
       const id = tid();

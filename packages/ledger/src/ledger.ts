@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { userHash } from '@lead-intake/observability';
 import { DELIVERY_KEY, deliveriesOf, isStrong, nowSeconds, type Delivered, type LedgerRecord } from './record';
-import type { ClaimMode, EvalCache } from './state';
+import { mayNoteContact, type ClaimMode, type EvalCache } from './state';
 import { sweepLedger, type SweepOptions } from './sweep';
 import { LedgerUnavailableError, type LedgerStore } from './store';
 
@@ -375,15 +375,21 @@ export class Ledger {
     s: { owner: string; activityAt: number; idleAt: number; mayHaveContact?: boolean },
   ): Promise<{ armed: boolean; mayHaveContact: boolean }> {
     const now = this.now();
+    const owner = ownerHash(s.owner);
     const res = await this.store.schedule(threadId, {
-      owner: ownerHash(s.owner),
+      owner,
       activityAt: s.activityAt,
       idleAt: s.idleAt,
       mayHaveContact: s.mayHaveContact,
       now,
       ttl: this.ttl(now),
     });
-    if (!res.ok) return { armed: false, mayHaveContact: true };
+    if (!res.ok) {
+      // Refused (activity no newer than the record's, in whole seconds): a line that could hold a
+      // contact is still marked, or a later turn's `auto` would be spared. Not again once marked.
+      if (s.mayHaveContact && mayNoteContact(res.current, owner)) await this.store.noteContact(threadId, owner);
+      return { armed: false, mayHaveContact: true };
+    }
     // A record started now knows only this activity; an older one, its mark (none: not known).
     const before = res.old === undefined ? false : res.old.may_have_contact !== false;
     return { armed: true, mayHaveContact: s.mayHaveContact !== false || before };

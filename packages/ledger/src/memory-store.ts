@@ -2,12 +2,14 @@ import { DUE_SHARD, IDLE_SHARD, type LedgerRecord } from './record';
 import {
   applyMutation,
   claimMutation,
+  contactMutation,
   deliveredMutation,
   errorMutation,
   forgetMutation,
   holds,
   mayClaim,
   mayClearForResend,
+  mayNoteContact,
   mayNoteOwner,
   mayNotePending,
   mayRelease,
@@ -52,6 +54,10 @@ export class MemoryLedgerStore implements LedgerStore {
 
   async notePending(threadId: string, holder: 'sending' | 'error', reason: string, now: number) {
     return this.write(threadId, (r) => mayNotePending(r, holder, now), pendingMutation(reason, now)).ok;
+  }
+
+  async noteContact(threadId: string, owner: string) {
+    return this.write(threadId, (r) => mayNoteContact(r, owner), contactMutation).ok;
   }
 
   async noteOwner(threadId: string, owner: string) {

@@ -111,6 +111,13 @@ export const maySchedule = (r: LedgerRecord | undefined, s: Pick<Schedule, 'owne
     (r.owner_hash === undefined || r.owner_hash === s.owner) &&
     (r.activity_at === undefined || r.activity_at < s.activityAt));
 
+/**
+ * The rule of `noteContact`: an unsettled record of this owner not marked yet (a schedule refused for
+ * activity no newer than the record's still marks that a customer line could hold a contact).
+ */
+export const mayNoteContact = (r: LedgerRecord | undefined, owner: string) =>
+  !!r && !SETTLED.includes(r.status) && r.owner_hash === owner && r.may_have_contact !== true;
+
 /** The rule of `noteOwner`: a record from before owners were kept. */
 export const mayNoteOwner = (r: LedgerRecord | undefined) => !!r && r.owner_hash === undefined;
 
@@ -180,6 +187,8 @@ export const pendingMutation = (reason: string, now: number): Mutation => ({
 });
 
 export const ownerMutation = (owner: string): Mutation => ({ set: { owner_hash: owner } });
+
+export const contactMutation: Mutation = { set: { may_have_contact: true } };
 
 const deliveredSet = (d: Record<string, Delivered> | undefined) =>
   Object.fromEntries(Object.entries(d ?? {}).map(([k, v]) => [`delivered_${k}`, v]));

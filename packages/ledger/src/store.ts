@@ -18,6 +18,8 @@ export interface LedgerStore {
   claim(threadId: string, c: Claim): Promise<WriteResult>;
   /** Records a strong trigger on a record someone else holds or that cools down (rule: `mayNotePending`). */
   notePending(threadId: string, holder: 'sending' | 'error', reason: string, now: number): Promise<boolean>;
+  /** Marks that a customer line could hold a contact (rule: `mayNoteContact`). */
+  noteContact(threadId: string, owner: string): Promise<boolean>;
   /** Notes the verified owner of a record from before owners were kept (rule: `mayNoteOwner`). */
   noteOwner(threadId: string, owner: string): Promise<boolean>;
   /** `sent`, recording the deliveries not yet recorded (rule: `holds`). */
