@@ -354,6 +354,15 @@ describe.each([
       await l.markSent(got.lease, 'ses-1');
       await l.scheduleIdle(other, { owner: 'alice', activityAt: now + 9, idleAt: now + 609, mayHaveContact: true });
       expect((await read(store, other)).may_have_contact).toBe(false);
+      // A record from before the mark existed (scheduled without it) is marked too.
+      const legacy = tid();
+      await l.scheduleIdle(legacy, { owner: 'alice', activityAt: now, idleAt: now + 600 });
+      expect((await read(store, legacy)).may_have_contact).toBeUndefined();
+      expect(await l.scheduleIdle(legacy, { owner: 'alice', activityAt: now, idleAt: now + 600, mayHaveContact: true })).toEqual({
+        armed: false,
+        mayHaveContact: true,
+      });
+      expect((await read(store, legacy)).may_have_contact).toBe(true);
     });
 
     it('is due only once its time has come, is taken as an `idle` trigger, and is disarmed by the claim', async () => {
