@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { activityByThread, earliestFailure } from './activity';
 
@@ -104,6 +105,22 @@ describe('activityByThread', () => {
     );
     expect(threads).toEqual([]);
     expect(ignored).toBe(5);
+  });
+
+  it('reads an item’s time as the transcript does: a time without a zone is UTC, whatever the machine’s zone', () => {
+    // In a process of its own: the zone is the process's (Jest's own process.env does not reach it).
+    const script = [
+      `const { activityByThread } = require(${JSON.stringify(require.resolve('./activity'))});`,
+      `const item = { type: 'user_message', created_at: '2030-03-17T17:46:40' };`,
+      `const r = { eventName: 'INSERT', dynamodb: { SequenceNumber: '1', Keys: { pk: { S: 'THREAD#cthr_z' }, sk: { S: 'ITM#1' } },`,
+      `  NewImage: { data: { S: JSON.stringify(item) } } } };`,
+      `process.stdout.write(String(activityByThread([r], { notBefore: 0 }).threads[0].activityAt));`,
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      env: { ...process.env, TZ: 'America/Los_Angeles' },
+      encoding: 'utf8',
+    });
+    expect(Number(out)).toBe(Date.UTC(2030, 2, 17, 17, 46, 40) / 1000);
   });
 
   it('falls back to the stream time when the item cannot be read (and takes it as one that may hold a contact)', () => {

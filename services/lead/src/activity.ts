@@ -1,6 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mayHoldContact } from '@lead-intake/contacts/rules';
-import { normalizeItems, type SourceItem } from '@lead-intake/transcript';
+import { normalizeItems, toSeconds, type SourceItem } from '@lead-intake/transcript';
 
 /**
  * What a batch of the thread table's stream says about each conversation: its latest activity
@@ -84,12 +84,14 @@ function parseItem(data: string | undefined): ParsedItem | null {
   if (!data) return null;
   try {
     const item = JSON.parse(data) as { id?: unknown; type?: unknown; created_at?: unknown; content?: { type?: unknown } };
-    const ms = typeof item.created_at === 'string' ? Date.parse(item.created_at) : NaN;
+    // The transcript's own reading of an item's time (a zone-less time is UTC), so that the activity
+    // the schedule arms from and the one the sweeper checks against are the same second.
+    const at = toSeconds(item.created_at);
     const contentType = item.type === 'hidden_context_item' ? item.content?.type : undefined;
     return {
       id: typeof item.id === 'string' ? item.id : undefined,
       type: typeof item.type === 'string' ? item.type : undefined,
-      createdAt: Number.isNaN(ms) ? undefined : Math.floor(ms / 1000),
+      createdAt: at || undefined,
       request: contentType === 'callback_request' || contentType === 'visit_request',
       mayHoldContact: customerMayHoldContact(item),
     };
