@@ -3,11 +3,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SUMMARY_FORMAT } from '@lead-intake/lead-summary';
+import { ownerHash } from '@lead-intake/ledger';
 import { EmulatorAdmin } from '@lead-intake/openai-emulator';
 import { clientTokenFor, leadSummary, parseSse } from '@lead-intake/testkit';
 import { resolveStage } from '@lead-intake/stage-config';
+import { DynamoThreadStore } from '@lead-intake/thread-store';
 import { createTables } from '../local/local-stack/src/dynamodb';
 import { resolveService } from '../local/local-stack/src/service-config';
 import { LOCAL_DIR, REPO_ROOT } from '../local/local-stack/src/paths';
@@ -44,6 +46,7 @@ const dynamo = () =>
     credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
   });
 const LEDGER = 'chatkit-lead-intake-lead-local-dedupe';
+const THREADS = 'chatkit-lead-intake-chat-local-threads';
 const PAGE = 'https://craigs.autos/brakes';
 
 let stack: ChildProcess;
@@ -265,6 +268,62 @@ it('spares the `auto` evaluations while nothing the customer wrote could be a co
   const after = (await evaluations(c.threadId, (found) => found.slice(before.length).includes('scheduler'))).slice(before.length);
   expect(after.filter((source) => source === 'scheduler')).toEqual(['scheduler']);
 }, 90_000);
+
+it('takes the owner from the item rows the chat wrote, and reads it from the thread where a row does not carry it', async () => {
+  const userId = 'u_schedOwnerFromRowsCust01';
+  const plain = customer(userId);
+  await plain.say('Do you do alignments (marker-owner-plain)?');
+  const c = customer(userId);
+  await c.say('Hello (marker-owner)');
+  // Then items written by a store that never read the thread (an import, another tool): no owner on their rows.
+  const store = new DynamoThreadStore({ tableName: THREADS, client: dynamo() });
+  const now = new Date().toISOString();
+  const id = () => store.generateItemId('message');
+  await store.addThreadItem(c.threadId, {
+    id: id(),
+    thread_id: c.threadId,
+    created_at: now,
+    type: 'user_message',
+    content: [{ type: 'input_text', text: 'Call me at 415-555-0166 (marker-owner).' }],
+    attachments: [],
+    inference_options: {},
+  });
+  await store.addThreadItem(c.threadId, {
+    id: id(),
+    thread_id: c.threadId,
+    created_at: now,
+    type: 'assistant_message',
+    content: [{ type: 'output_text', text: 'Thanks, Craig will call.', annotations: [] }],
+  });
+  const rows = (
+    await DynamoDBDocumentClient.from(dynamo()).send(
+      new QueryCommand({
+        TableName: THREADS,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :itm)',
+        ExpressionAttributeValues: { ':pk': `THREAD#${c.threadId}`, ':itm': 'ITM#' },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items!;
+  const owners = rows.map((r) => [
+    JSON.parse(r.data).type,
+    r.data.includes('Craig will call') || r.data.includes('555-0166') ? 'test' : 'chat',
+    r.user ?? null,
+  ]);
+  expect(owners).toEqual([
+    ['user_message', 'chat', userId],
+    ['assistant_message', 'chat', userId],
+    ['user_message', 'test', null],
+    ['assistant_message', 'test', null],
+  ]);
+  // The scheduler reads the owner from the thread for the batch of those two: the lead goes out
+  // (at the idle window); both conversations' records name their customer.
+  expect(await waitForEmail(c.threadId, (IDLE + 15) * 1000)).toHaveLength(1);
+  const sent = await settled(c.threadId);
+  expect(sent).toMatchObject({ status: 'sent' });
+  expect(sent!.owner_hash).toBe(ownerHash(userId));
+  expect((await ledger(plain.threadId))?.owner_hash).toBe(ownerHash(userId));
+}, 60_000);
 
 it('a conversation that resumes after its idle email gets no second email', async () => {
   const c = customer('u_schedResumingCustomer001');

@@ -303,6 +303,36 @@ describe('DynamoDB rows', () => {
     expect(read.items.map((i) => texts([i])[0]!.split(' ')[0])).toEqual(['first', 'one', 'two', 'three', 'last']);
   });
 
+  it('an item row carries its thread’s owner where the write proved it, and only there', async () => {
+    // The lead scheduler reads the owner from the stream's item rows instead of the thread's.
+    const s = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient() });
+    const owner = uniq('owner');
+    const t = thread(s);
+    await s.createThread(t, owner, user(s, t.id, 'first'));
+    await s.addThreadItem(t.id, assistant(s, t.id, 'answer'));
+    // Another instance, which has not read the thread: its write says nothing of the owner...
+    const other = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient() });
+    await other.addThreadItem(t.id, user(s, t.id, 'unproven'));
+    const byText = async () =>
+      Object.fromEntries(
+        (await rows(t.id)).filter((r) => r.sk.startsWith('ITM#')).map((r) => [texts([JSON.parse(r.data)])[0], r.user ?? null]),
+      );
+    expect(await byText()).toEqual({ first: owner, answer: owner, unproven: null });
+    // ...until it has read the thread as its owner's.
+    await other.loadThreadWithRecentItems(t.id, owner, 5);
+    await other.addThreadItem(t.id, assistant(s, t.id, 'proven'));
+    expect((await byText()).proven).toBe(owner);
+    // A reader that could not prove it (another user's read is refused) learns nothing.
+    const third = new DynamoThreadStore({ tableName: TABLE, client: dynamoClient() });
+    await expect(third.loadThread(t.id, uniq('someone-else'))).rejects.toBeInstanceOf(NotFoundError);
+    await third.addThreadItem(t.id, user(s, t.id, 'still unproven'));
+    expect((await byText())['still unproven']).toBeNull();
+    // Deleted, the thread takes no item, the owner known or not.
+    await s.deleteThread(t.id, owner);
+    await expect(s.addThreadItem(t.id, user(s, t.id, 'late'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(third.addThreadItem(t.id, user(s, t.id, 'late'))).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('a deleted thread leaves one tombstone row: no customer data, not on the user index, gone after a day', async () => {
     // Now: a tombstone dated in the past would already be expired, and DynamoDB Local deletes expired rows.
     const now = Date.now();

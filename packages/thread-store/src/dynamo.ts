@@ -62,6 +62,12 @@ export class DynamoThreadStore implements ChatStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly retentionSeconds: number;
   private readonly now: () => number;
+  /**
+   * Threads whose owner this store has seen proven (a thread's user never changes): an item write
+   * carries it (`user` on the item's row), checked in the same transaction against the thread's
+   * row, so the thread table's stream tells the lead scheduler whose thread it is without a read.
+   */
+  private readonly owners = new Map<string, string>();
 
   constructor(opts: DynamoThreadStoreOptions) {
     this.tableName = opts.tableName;
@@ -70,6 +76,12 @@ export class DynamoThreadStore implements ChatStore {
     });
     this.retentionSeconds = Math.round((opts.retentionDays ?? 0) * 86400);
     this.now = opts.now ?? Date.now;
+  }
+
+  private knowOwner(threadId: string, user: string): void {
+    if (this.owners.get(threadId) === user) return;
+    this.owners.set(threadId, user);
+    if (this.owners.size > 10_000) this.owners.delete(this.owners.keys().next().value!);
   }
 
   private ttl(): { ttl?: number } {
@@ -94,7 +106,9 @@ export class DynamoThreadStore implements ChatStore {
         ConsistentRead: true,
       }),
     );
-    return (live(out.Item)?.user as string | undefined) ?? null;
+    const user = (live(out.Item)?.user as string | undefined) ?? null;
+    if (user) this.knowOwner(threadId, user);
+    return user;
   }
 
   async threadWithItems(threadId: string): Promise<{ thread: ThreadMetadata; user: string; items: ThreadItem[] } | null> {
@@ -103,6 +117,7 @@ export class DynamoThreadStore implements ChatStore {
     const rows = await this.partition(threadId);
     const row = live(rows.find((r) => r.sk === META));
     if (!row) return null;
+    this.knowOwner(threadId, row.user as string);
     const items = rows.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
     return { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string, items };
   }
@@ -111,6 +126,7 @@ export class DynamoThreadStore implements ChatStore {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: threadKey(threadId), ConsistentRead: true }));
     const row = live(out.Item);
     if (!row || row.user !== user) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    this.knowOwner(threadId, user);
     return row;
   }
 
@@ -133,6 +149,7 @@ export class DynamoThreadStore implements ChatStore {
     const [meta, ...rest] = out.Items ?? [];
     if (!meta || meta.sk !== META || meta.user !== user || meta.deleted_at !== undefined)
       throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
+    this.knowOwner(threadId, user);
     const items = rest.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
     return {
       thread: JSON.parse(meta.data) as ThreadMetadata,
@@ -155,6 +172,7 @@ export class DynamoThreadStore implements ChatStore {
           ExpressionAttributeValues: { ':u': user },
         }),
       );
+      this.knowOwner(id, user);
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(`thread ${id.slice(0, 80)}`);
       throw e;
@@ -181,10 +199,13 @@ export class DynamoThreadStore implements ChatStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            { Put: { TableName: this.tableName, Item: this.itemRow(data.id, first), ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: { TableName: this.tableName, Item: this.itemRow(data.id, first, user), ConditionExpression: 'attribute_not_exists(pk)' },
+            },
           ],
         }),
       );
+      this.knowOwner(data.id, user);
     } catch (e) {
       if (e instanceof TransactionCanceledException && e.CancellationReasons?.some((r) => r.Code === 'ConditionalCheckFailed'))
         throw new ConflictError(`Thread ${data.id.slice(0, 80)} exists already.`);
@@ -289,8 +310,9 @@ export class DynamoThreadStore implements ChatStore {
     return rows;
   }
 
-  private itemRow(threadId: string, item: ThreadItem): Row {
-    return { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...this.ttl() };
+  /** An item's row; `user`: the thread's owner, only where the same write proves it (the stream's reader trusts it). */
+  private itemRow(threadId: string, item: ThreadItem, user?: string): Row {
+    return { ...itemKey(threadId, item.id), data: JSON.stringify(item), ...(user ? { user } : {}), ...this.ttl() };
   }
 
   async addThreadItem(threadId: string, item: ThreadItem): Promise<void> {
@@ -304,22 +326,28 @@ export class DynamoThreadStore implements ChatStore {
   /**
    * An item is written only while its thread lives (one transaction: the thread's row checked, the
    * item put), so a turn that outlives a `threads.delete` writes nothing. Two writes of the same
-   * thread at once may conflict on the checked row: retried briefly.
+   * thread at once may conflict on the checked row: retried briefly. The owner the store knows goes
+   * on the item's row, checked by the same condition (the row never says more than the thread does).
    */
   private async writeItem(threadId: string, item: ThreadItem, insert: boolean): Promise<void> {
+    const user = this.owners.get(threadId);
     const put = {
       TableName: this.tableName,
-      Item: this.itemRow(threadId, item),
+      Item: this.itemRow(threadId, item, user),
       ...(insert ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
     };
+    const check = user
+      ? {
+          ConditionExpression: `${LIVE} AND #u = :u`,
+          ExpressionAttributeNames: { '#u': 'user' },
+          ExpressionAttributeValues: { ':u': user },
+        }
+      : { ConditionExpression: LIVE };
     for (let attempt = 0; ; attempt++) {
       try {
         await this.doc.send(
           new TransactWriteCommand({
-            TransactItems: [
-              { ConditionCheck: { TableName: this.tableName, Key: threadKey(threadId), ConditionExpression: LIVE } },
-              { Put: put },
-            ],
+            TransactItems: [{ ConditionCheck: { TableName: this.tableName, Key: threadKey(threadId), ...check } }, { Put: put }],
           }),
         );
         return;

@@ -3,14 +3,21 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { activityByThread, earliestFailure } from './activity';
 
 /** Stream records as the thread table's stream delivers them (NEW_IMAGE). */
-const rec = (seq: string, pk: string, sk: string, item: Record<string, unknown> | null, eventName = 'INSERT'): DynamoDBRecord =>
+const rec = (
+  seq: string,
+  pk: string,
+  sk: string,
+  item: Record<string, unknown> | null,
+  eventName = 'INSERT',
+  more: Record<string, { S: string }> = {},
+): DynamoDBRecord =>
   ({
     eventName,
     dynamodb: {
       SequenceNumber: seq,
       ApproximateCreationDateTime: 1_900_000_000,
       Keys: { pk: { S: pk }, sk: { S: sk } },
-      NewImage: item ? { pk: { S: pk }, sk: { S: sk }, data: { S: JSON.stringify(item) } } : undefined,
+      NewImage: item ? { pk: { S: pk }, sk: { S: sk }, data: { S: JSON.stringify(item) }, ...more } : undefined,
     },
   }) as DynamoDBRecord;
 const t = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -44,6 +51,25 @@ describe('activityByThread', () => {
         firstSequence: '101',
       },
     ]);
+  });
+
+  it('takes the thread’s owner from an item row that carries it, from any record of the batch', () => {
+    const msg = (type: string) => ({ type, created_at: '2030-03-17T17:46:40.000Z' });
+    const { threads } = activityByThread(
+      [
+        rec('1', 'THREAD#cthr_late', 'ITM#1#msg', msg('user_message')), // written by an instance that had not proven it
+        rec('2', 'THREAD#cthr_late', 'ITM#2#msg', msg('assistant_message'), 'INSERT', { user: { S: 'usr_ana' } }),
+        rec('3', 'THREAD#cthr_first', 'ITM#1#msg', msg('user_message'), 'INSERT', { user: { S: 'usr_bo' } }),
+        rec('4', 'THREAD#cthr_first', 'ITM#2#msg', msg('assistant_message')),
+        rec('5', 'THREAD#cthr_none', 'ITM#1#msg', msg('user_message'), 'INSERT', { user: { S: '' } }),
+      ],
+      { notBefore: 0 },
+    );
+    expect(Object.fromEntries(threads.map((x) => [x.threadId, x.owner ?? null]))).toEqual({
+      cthr_late: 'usr_ana',
+      cthr_first: 'usr_bo',
+      cthr_none: null, // the scheduler reads it from the thread
+    });
   });
 
   it('marks a thread where the customer asked for a call back or a drop-off time (a recorded request), not other hidden notes', () => {

@@ -25,6 +25,11 @@ export interface ThreadActivity {
    * check, `mayHoldContact`), or the customer made a request. False: this batch adds no contact.
    */
   mayHaveContact: boolean;
+  /**
+   * The thread's owner, as an item's row carries it (the chat's store writes it where it has proven
+   * it, checked against the thread's row in the same write); absent: read it from the thread.
+   */
+  owner?: string;
   /** The first stream record of this thread in the batch: where a retry must start from. */
   firstSequence: string;
 }
@@ -59,8 +64,20 @@ export function activityByThread(records: DynamoDBRecord[], opts: ActivityOption
     const requests = item?.request && item.id ? [item.id] : [];
     // An item not readable here (no image, not JSON) may hold anything.
     const mayHaveContact = requests.length > 0 || item === null || item.mayHoldContact === true;
-    if (!cur) threads.set(threadId, { threadId, activityAt: at, turnDone, requests, mayHaveContact, firstSequence: seq });
+    const user = r.dynamodb?.NewImage?.user?.S;
+    const owner = typeof user === 'string' && user ? user : undefined;
+    if (!cur)
+      threads.set(threadId, {
+        threadId,
+        activityAt: at,
+        turnDone,
+        requests,
+        mayHaveContact,
+        ...(owner ? { owner } : {}),
+        firstSequence: seq,
+      });
     else {
+      cur.owner ??= owner;
       cur.activityAt = Math.max(cur.activityAt, at);
       cur.turnDone ||= turnDone;
       cur.mayHaveContact ||= mayHaveContact;

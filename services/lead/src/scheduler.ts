@@ -22,7 +22,9 @@ const { logger, metrics, settings } = lead;
 async function scheduleThread(t: ThreadActivity, secrets: LeadSecrets, remainingMs: () => number): Promise<void> {
   const { threadId } = t;
   const pipeline = await lead.pipeline();
-  const owner = await pipeline.threadOwner(threadId);
+  // From the item's row when it carries it (no read); a thread deleted meanwhile is then found
+  // gone by the evaluation, which releases its record.
+  const owner = t.owner ?? (await pipeline.threadOwner(threadId));
   if (!owner) {
     logger.info('scheduler: the thread no longer exists', { threadId, source: 'scheduler' });
     return;
