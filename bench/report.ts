@@ -326,6 +326,17 @@ Each gain measured against the code before it, side by side (the method below), 
   it again): one ledger write fewer per lead. The rush, counted at the wire (two runs): the sweeper
   **7.94 to 7.13-7.14** requests per conversation (its updates 4,427 to 3,618-3,620: one per lead
   sent), the rest unchanged.
+- **The owner from the stream** (§3, 2026-12-03, evening): the scheduler read each new
+  conversation's owner from its thread row (a GetItem, once per thread per instance) before arming
+  its idle evaluation. The chat's store now writes the owner on each item's row where it has proven
+  it (it created, saved or read the thread as that user's), checked against the thread's row by the
+  condition the item's transaction already had (\`user\` beside "the thread lives"): no request more,
+  and the row never says more than the thread does. The scheduler takes it from the stream's
+  image, and still reads the thread where a row does not carry it (an import, a tool). The rush,
+  counted at the wire (the run before it at 18:36, after it at 19:36, same evening): the scheduler
+  **6.81 to 5.83** requests per conversation (its GetItems 1,000 to 0), the chat's 7.53 and the
+  sweeper's 7.13 unchanged. Deployed, a round trip fewer before the scheduler's first write, on
+  the path of a callback form's lead too.
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
@@ -377,6 +388,26 @@ What is left, measured:
   chunks, which CommonJS cannot do): **no gain**, 335.3 vs 336.4 ms and 287.2 vs 266.7 ms against the
   CommonJS bundle (21 runs each), because Node's ESM loader parses the SDK's CommonJS files for their
   named exports; the package chunk above gets what the split would have, in CommonJS.
+- **The rush is a CPU budget on this machine** (§3): the whole stack (the chat, DynamoDB Local, the
+  emulators and the relay, the scheduler, the sweeper) shares 2 cores with the bench's 1,000
+  customers, so the delay depends on whether the rush's work fits in them. The rush's CPU seconds
+  (all processes, from its start to the last email) against its p99, full and \`--rush-only\` runs
+  of 2026-12-03: 83.2, 83.7, 85.1, 86.2, 88.9, 89.8 and 90.9 CPU seconds with p99 5.6-6.1 s (met;
+  the chat kept to its 60 s, 9-12 conversations open at once); 102.2 and 110.3 with 19.3 and 18.1 s
+  (56-68 open); 179-196 with 62-70 s (137-340 open). The same code counts more CPU seconds on a
+  slower machine, so the line is the machine's as much as the code's: a conversation costs the
+  stack about 85-90 ms of CPU on a quick morning here and 160-190 ms on a slow evening, against
+  120 ms per conversation that 2 cores give at 1,000 conversations a minute, nothing to spare. Once
+  the chat falls behind, its turns queue (4.3-4.8 s each in the 18:36 run, against 30 ms alone),
+  and every function's DynamoDB requests wait on DynamoDB Local, the largest single share (37-41%;
+  the chat about 25%, the scheduler and the sweeper 10-14% each, the emulators and the relay about
+  10%). In the 18:36 run the sweeper's runs during the chat took 30.8 and 28.4 s for
+  52 and 75 leads (five at once, each waiting), then one took the other 873 leads in 24.0 s once
+  the chat stopped. What moves the line is CPU per conversation: the request counts above (each
+  DynamoDB request costs the SDK about 1.6 ms of CPU here in a process of its own, measured over
+  1,500 UpdateItems that evening, and DynamoDB Local about 3 ms: 65.8 CPU seconds for the 18:36
+  run's 21,470), or a faster machine. Deployed, each
+  function has its own CPU and DynamoDB is not shared.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
   19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s), after it was met in
   the morning's runs of 2026-12-03 (p99 5766 and 5983 ms). Measured that afternoon, one run at a
@@ -407,7 +438,18 @@ What is left, measured:
   with the query in flight 3.98 ms, both 4.59 ms. Announcing the message once its own write is done
   (the read still in flight) would take about 0.6 ms off the first byte here; reading only after the
   write would take 1.5 ms off but add the read's whole round trip to the first text on DynamoDB,
-  which does not serialize them: not done.
+  which does not serialize them: not done. Timed inside the chat's instance on 2026-12-03 at 18:40
+  (a preload marking the invocation's arrival, each request and answer at the socket, and the first
+  chunk; 150 warm turns, medians, on that evening's slow machine, where the bench measured 11.7-14.0
+  ms added): the turn's two DynamoDB requests leave 2.0-2.4 ms after the invocation arrives (the
+  middleware, the token, the SDK's serializing and signing), DynamoDB Local answers both 6.5-8 ms
+  later, and the first chunk leaves 0.5-1 ms after the last answer, 8.9-11.4 ms in all. The local
+  stack's own relay (the Function URL server in the stack's process, the invocation and the chunk
+  each crossing a pipe between processes) adds the rest of what the bench counts: the first chunk
+  reached the stack's process 13.5 ms after the request did. So DynamoDB Local's two answers are
+  about half of the added time here, our code and the SDK a fifth, and the local relay, which
+  Lambda replaces with its own, about a quarter. After the first chunk, preparing the model's
+  request takes another 1.5-3 ms before it leaves (the shop state 0.6 ms of it).
 
 ## Comparing two versions
 
