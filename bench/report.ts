@@ -333,7 +333,7 @@ Each gain measured against the code before it, side by side (the method below), 
   condition the item's transaction already had (\`user\` beside "the thread lives"): no request more,
   and the row never says more than the thread does. The scheduler takes it from the stream's
   image, and still reads the thread where a row does not carry it (an import, a tool). The rush,
-  counted at the wire (the run before it at 18:36, after it at 19:36, same evening): the scheduler
+  counted at the wire (the runs ending at 18:41 and 18:52, same evening): the scheduler
   **6.81 to 5.83** requests per conversation (its GetItems 1,000 to 0), the chat's 7.53 and the
   sweeper's 7.13 unchanged. Deployed, a round trip fewer before the scheduler's first write, on
   the path of a callback form's lead too.
@@ -398,14 +398,14 @@ What is left, measured:
   slower machine, so the line is the machine's as much as the code's: a conversation costs the
   stack about 85-90 ms of CPU on a quick morning here and 160-190 ms on a slow evening, against
   120 ms per conversation that 2 cores give at 1,000 conversations a minute, nothing to spare. Once
-  the chat falls behind, its turns queue (4.3-4.8 s each in the 18:36 run, against 30 ms alone),
+  the chat falls behind, its turns queue (4.3-4.8 s each in the 18:41 run, against 30 ms alone),
   and every function's DynamoDB requests wait on DynamoDB Local, the largest single share (37-41%;
   the chat about 25%, the scheduler and the sweeper 10-14% each, the emulators and the relay about
-  10%). In the 18:36 run the sweeper's runs during the chat took 30.8 and 28.4 s for
+  10%). In the 18:41 run the sweeper's runs during the chat took 30.8 and 28.4 s for
   52 and 75 leads (five at once, each waiting), then one took the other 873 leads in 24.0 s once
   the chat stopped. What moves the line is CPU per conversation: the request counts above (each
   DynamoDB request costs the SDK about 1.6 ms of CPU here in a process of its own, measured over
-  1,500 UpdateItems that evening, and DynamoDB Local about 3 ms: 65.8 CPU seconds for the 18:36
+  1,500 UpdateItems that evening, and DynamoDB Local about 3 ms: 65.8 CPU seconds for the 18:41
   run's 21,470), or a faster machine. Deployed, each
   function has its own CPU and DynamoDB is not shared.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
@@ -438,7 +438,7 @@ What is left, measured:
   with the query in flight 3.98 ms, both 4.59 ms. Announcing the message once its own write is done
   (the read still in flight) would take about 0.6 ms off the first byte here; reading only after the
   write would take 1.5 ms off but add the read's whole round trip to the first text on DynamoDB,
-  which does not serialize them: not done. Timed inside the chat's instance on 2026-12-03 at 18:40
+  which does not serialize them: not done. Timed inside the chat's instance on 2026-12-03 at 18:35
   (a preload marking the invocation's arrival, each request and answer at the socket, and the first
   chunk; 150 warm turns, medians, on that evening's slow machine, where the bench measured 11.7-14.0
   ms added): the turn's two DynamoDB requests leave 2.0-2.4 ms after the invocation arrives (the
