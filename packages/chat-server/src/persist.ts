@@ -31,8 +31,10 @@ export async function* persistAnswer(
   events: AsyncIterable<ThreadStreamEvent>,
   ctx: RequestContext,
   signal: AbortSignal,
-  /** The turn's user message (a new thread is titled from it); none for an action's turn. */
+  /** The turn's user message (a thread without a title is titled from it); none for an action's turn. */
   message: UserMessageItem | null,
+  /** A new thread's first turn: its title was written with it, and is announced after the answer. */
+  newThread = false,
 ): AsyncGenerator<ThreadStreamEvent> {
   const { store } = deps;
   yield { type: 'stream_options', stream_options: { allow_cancel: true } };
@@ -77,7 +79,7 @@ export async function* persistAnswer(
         yield failureEvent(deps, 'fixed answer', err);
         return;
       }
-      yield* titled(deps, thread, message, ctx);
+      yield* titled(deps, thread, message, ctx, newThread);
       return;
     }
   }
@@ -87,24 +89,32 @@ export async function* persistAnswer(
     return;
   }
   deps.onTurn?.('done');
-  yield* titled(deps, thread, message, ctx);
+  yield* titled(deps, thread, message, ctx, newThread);
 }
 
-/** A new thread gets its title (its first message) once its first turn has an answer. */
+/**
+ * A thread's title is its first message. A new thread is written with it (turn.ts: one write for
+ * the thread, its title and its first message), and the client is told once the first turn has an
+ * answer (`thread.updated`, where the official server announces a thread its turn changed). A
+ * thread still without one (written before titles came with the thread) gets it here, its own write.
+ */
 export async function* titled(
   deps: ChatServerDeps,
   thread: ThreadMetadata,
   message: UserMessageItem | null,
   ctx: RequestContext,
+  newThread = false,
 ): AsyncGenerator<ThreadStreamEvent> {
-  if (!message || (thread.title !== null && thread.title !== undefined)) return;
-  thread.title = titleFrom(message);
-  try {
-    await deps.store.saveThread(thread, ctx.user);
-  } catch (e) {
-    yield failureEvent(deps, 'title', e);
-    return;
-  }
+  if (!message) return;
+  if (thread.title === null || thread.title === undefined) {
+    thread.title = titleFrom(message);
+    try {
+      await deps.store.saveThread(thread, ctx.user);
+    } catch (e) {
+      yield failureEvent(deps, 'title', e);
+      return;
+    }
+  } else if (!newThread) return;
   yield { type: 'thread.updated', thread: threadResponse(thread) };
 }
 

@@ -113,6 +113,44 @@ describe('a turn on a thread this instance knows', () => {
     ]);
   });
 
+  it('a new thread is titled as it is written: no write of its own, announced after the answer, kept by a Stop', async () => {
+    // The thread table's requests, as the SDK sends them (a middleware of the real client's own stack).
+    const sent: string[] = [];
+    const client = dynamoClient();
+    client.middlewareStack.add((next, context) => (args) => (sent.push(context.commandName!), next(args)), { step: 'initialize' });
+    const s = server(new DynamoThreadStore({ tableName: TABLE, client }));
+    await admin.queue({ text: 'Hello! What car is it?' });
+    const answered = await run(s, 'titled-1', { type: 'threads.create', params: { input: text('My brakes squeal') } });
+    // Announced as the official server does: created untitled, titled once answered.
+    expect(answered.events.at(0)).toMatchObject({ type: 'thread.created' });
+    expect((answered.events.at(0) as { thread: ThreadMetadata }).thread.title).toBeUndefined();
+    expect(answered.events.at(-1)).toMatchObject({ type: 'thread.updated', thread: { title: 'My brakes squeal' } });
+    // The thread with its title and first message, then the answer: nothing else (the title had a write of its own).
+    expect(sent).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
+    // A first turn stopped mid-answer keeps its title (it was never announced: the stream ended).
+    await admin.queue({ text: Array.from({ length: 40 }, (_, n) => `w${n}`).join(' '), chunk_delay_ms: 15 });
+    const stop = new AbortController();
+    const answer = await s.process(
+      { type: 'threads.create', params: { input: text('Oil change?') } },
+      { user: 'titled-1', signal: stop.signal },
+    );
+    if (answer.kind !== 'stream') throw new Error('expected a stream');
+    const events: ThreadStreamEvent[] = [];
+    for await (const e of answer.events) {
+      events.push(e);
+      if (e.type === 'thread.item.updated' && e.update.type === 'assistant_message.content_part.text_delta') stop.abort();
+    }
+    expect(events.some((e) => e.type === 'thread.updated')).toBe(false);
+    const stopped = (events[0] as { thread: ThreadMetadata }).thread.id;
+    const listed = (await run(s, 'titled-1', { type: 'threads.list', params: {} })).body.data as ThreadMetadata[];
+    expect(listed.map((t) => [t.id === stopped ? 'stopped' : 'answered', t.title])).toEqual(
+      expect.arrayContaining([
+        ['stopped', 'Oil change?'],
+        ['answered', 'My brakes squeal'],
+      ]),
+    );
+  });
+
   it('a thread deleted by another instance: 404 before any stream, and the early write is undone', async () => {
     const store = dynamoStore();
     const s = server(store);

@@ -18,7 +18,7 @@ import { derivedItemId } from '@lead-intake/thread-store';
 import type { Attachments } from './attachments';
 import { answerStructuredInput } from './intake/structured';
 import type { KnownThreads } from './known-threads';
-import { fixedAnswer, persistAnswer, titled } from './persist';
+import { fixedAnswer, persistAnswer, titled, titleFrom } from './persist';
 
 /** An action decided and recorded: the events it streams, the item it saves, the acknowledgement it calls for (null: none). */
 interface ActionPlan {
@@ -54,6 +54,8 @@ interface TurnPlan {
    * expects to admit): a refusal then cancels the request before anything of it is shown, stored or counted.
    */
   speculate?: boolean;
+  /** A new thread's first turn (its title was written with the thread: announced after the answer). */
+  newThread?: boolean;
 }
 
 /**
@@ -326,7 +328,8 @@ export class Turns {
           return;
         }
       }
-      // The thread and its first message in one write (both or neither).
+      // The thread, its title (its first message) and that message in one write (both or neither).
+      thread.title = titleFrom(message);
       const written = later(store.createThread(thread, ctx.user, message));
       const saved = written;
       // A refused turn leaves nothing (the delete takes the message with the thread).
@@ -349,10 +352,19 @@ export class Turns {
         }
       }
       self.known.remember(thread.id, ctx.user);
-      yield { type: 'thread.created', thread: threadResponse(thread) } as ThreadStreamEvent;
+      // Announced untitled, its title with `thread.updated` once answered: the official server's sequence.
+      yield { type: 'thread.created', thread: threadResponse({ ...thread, title: null }) } as ThreadStreamEvent;
       // Admitted above (or kept: the turn then answers with the refusal's fixed text).
       yield* self.turn(
-        { thread, history: [message], message, written, state: { expiresAt: undefined }, admit: kept ? () => Promise.reject(kept) : null },
+        {
+          thread,
+          history: [message],
+          message,
+          written,
+          state: { expiresAt: undefined },
+          admit: kept ? () => Promise.reject(kept) : null,
+          newThread: true,
+        },
         ctx,
       );
     })();
@@ -491,7 +503,7 @@ export class Turns {
             yield failureEvent(this.deps, 'fixed answer', err);
             return;
           }
-          yield* titled(this.deps, thread, message, ctx);
+          yield* titled(this.deps, thread, message, ctx, plan.newThread);
           await this.afterTurn(thread, ctx.user, state);
           return;
         }
@@ -500,7 +512,7 @@ export class Turns {
         yield refusal(e);
         return;
       }
-      yield* persistAnswer(this.deps, thread, events, ctx, stop.signal, message);
+      yield* persistAnswer(this.deps, thread, events, ctx, stop.signal, message, plan.newThread);
       await this.afterTurn(thread, ctx.user, state);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
