@@ -336,7 +336,16 @@ Each gain measured against the code before it, side by side (the method below), 
   counted at the wire (the runs ending at 18:41 and 18:52, same evening): the scheduler
   **6.81 to 5.83** requests per conversation (its GetItems 1,000 to 0), the chat's 7.53 and the
   sweeper's 7.13 unchanged. Deployed, a round trip fewer before the scheduler's first write, on
-  the path of a callback form's lead too.
+  the path of a callback form's lead too. The scheduler's count moves with how the stream's batches
+  fall (a turn's message and its answer in one batch or two: one schedule or two): 5.10 in a run
+  of the same evening where the chat kept to its minute.
+- **A new thread's title with the thread** (§2, §3, 2026-12-03, evening): a new thread was titled
+  after its first answer, a write of its own. The title is the first message, known when the thread
+  is written, so it is now written with the thread and that message (their one transaction); the
+  client still sees the official server's sequence (\`thread.created\` untitled, \`thread.updated\`
+  with the title after the answer). A new thread's first turn, counted at the wire: the threads
+  table **3 to 2** requests (5 in all, with the usage counters); the rush: the chat **7.53 to
+  6.53** requests per conversation (a run ending at 19:15).
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
