@@ -345,7 +345,7 @@ Each gain measured against the code before it, side by side (the method below), 
   client still sees the official server's sequence (\`thread.created\` untitled, \`thread.updated\`
   with the title after the answer). A new thread's first turn, counted at the wire: the threads
   table **3 to 2** requests (5 in all, with the usage counters); the rush: the chat **7.53 to
-  6.53** requests per conversation (a run ending at 19:15).
+  6.53** requests per conversation (a run ending at 19:02).
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance
