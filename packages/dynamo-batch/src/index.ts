@@ -1,0 +1,1 @@
+export { batchGetAll, batchWriteAll, BatchIncompleteError, type BatchOptions, type BatchGetOptions, type WriteRequest } from './batch';
