@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from '@lead-intake/dynamo-batch';
 import { searchKey, searchText } from './search';
 import {
   NOTE_MAX,
@@ -337,13 +331,12 @@ export class InboxStore {
         }),
       );
       const keys = (detail.Items ?? []).filter((i) => i.sk === SK_LEAD(threadId) || String(i.sk).startsWith(`${SK_LEAD(threadId)}#H#`));
-      for (let i = 0; i < keys.length; i += 25) {
-        await this.doc.send(
-          new BatchWriteCommand({
-            RequestItems: { [this.opts.tableName]: keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { pk: k.pk, sk: k.sk } } })) },
-          }),
-        );
-      }
+      // Every row, or BatchIncompleteError (never a count of rows that are still there): forget runs again.
+      await batchWriteAll(
+        this.doc,
+        this.opts.tableName,
+        keys.map((k) => ({ DeleteRequest: { Key: { pk: k.pk, sk: k.sk } } })),
+      );
       removed += keys.length;
     }
     return removed;

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, batchWriteAll } from '@lead-intake/dynamo-batch';
 import { nowSeconds } from './record';
 
 /**
@@ -39,16 +40,20 @@ export class ContactIndex {
   async find(contacts: string[], threadId: string): Promise<FollowUp | null> {
     const keys = [...new Set(contacts.map((c) => this.hash(c)))].slice(0, 100);
     if (!keys.length) return null;
-    const out = await this.doc.send(
-      new BatchGetCommand({
-        RequestItems: { [this.opts.tableName]: { Keys: keys.map((contact_hash) => ({ contact_hash })), ConsistentRead: true } },
-      }),
+    const found = await batchGetAll<{ thread_id?: unknown; sent_at?: unknown }>(
+      this.doc,
+      this.opts.tableName,
+      keys.map((contact_hash) => ({ contact_hash })),
+      { consistentRead: true },
     );
     const since = nowSeconds(this.opts.clock) - this.opts.windowSeconds;
-    const earlier = (out.Responses?.[this.opts.tableName] ?? [])
-      .filter((r) => r.thread_id !== threadId && typeof r.sent_at === 'number' && r.sent_at >= since)
+    const earlier = found
+      .filter(
+        (r): r is { thread_id: string; sent_at: number } =>
+          typeof r.thread_id === 'string' && r.thread_id !== threadId && typeof r.sent_at === 'number' && r.sent_at >= since,
+      )
       .sort((a, b) => b.sent_at - a.sent_at)[0];
-    return earlier ? { threadId: earlier.thread_id as string, sentAt: earlier.sent_at as number } : null;
+    return earlier ? { threadId: earlier.thread_id, sentAt: earlier.sent_at } : null;
   }
 
   /** This thread's lead went out: its contacts now point to it. */
@@ -56,14 +61,12 @@ export class ContactIndex {
     const now = nowSeconds(this.opts.clock);
     const keys = [...new Set(contacts.map((c) => this.hash(c)))].slice(0, 25);
     if (!keys.length) return;
-    await this.doc.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [this.opts.tableName]: keys.map((contact_hash) => ({
-            PutRequest: { Item: { contact_hash, thread_id: threadId, sent_at: now, ttl: now + this.opts.windowSeconds + 86400 } },
-          })),
-        },
-      }),
+    await batchWriteAll(
+      this.doc,
+      this.opts.tableName,
+      keys.map((contact_hash) => ({
+        PutRequest: { Item: { contact_hash, thread_id: threadId, sent_at: now, ttl: now + this.opts.windowSeconds + 86400 } },
+      })),
     );
   }
 }

@@ -1,6 +1,5 @@
 import { DynamoDBClient, ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -11,6 +10,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
+import { batchWriteAll } from '@lead-intake/dynamo-batch';
 import {
   DEFAULT_PAGE,
   toPage,
@@ -432,15 +432,12 @@ export class DynamoThreadStore implements ChatStore {
       again = true;
     }
     const keys = (await this.partitionKeys(threadId)).filter((k) => k.sk !== META);
-    for (let i = 0; i < keys.length; i += 25) {
-      let pending: any[] = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; pending.length && attempt < 6; attempt++) {
-        if (attempt) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = out.UnprocessedItems?.[this.tableName] ?? [];
-      }
-      if (pending.length) throw new Error('could not delete every row of the thread (DynamoDB kept some unprocessed); delete it again');
-    }
+    // Left unprocessed past every attempt: BatchIncompleteError, and a delete again finishes it (the tombstone stays).
+    await batchWriteAll(
+      this.doc,
+      this.tableName,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
     if (again) throw new NotFoundError(`thread ${threadId.slice(0, 80)}`);
   }
 

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from '@lead-intake/dynamo-batch';
 import { InboxStore } from '@lead-intake/inbox-store';
 import { deliveriesOf, TriggerSpool, type LedgerRecord } from '@lead-intake/ledger';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
@@ -44,12 +45,12 @@ export function deps(s: InboxSettings): Deps {
     async deliveries(threadIds) {
       const out = new Map<string, Record<string, { id: string; at: number }>>();
       const ids = [...new Set(threadIds)];
-      for (let i = 0; i < ids.length; i += 100) {
-        const got = await doc.send(
-          new BatchGetCommand({ RequestItems: { [s.ledgerTable]: { Keys: ids.slice(i, i + 100).map((thread_id) => ({ thread_id })) } } }),
-        );
-        for (const r of got.Responses?.[s.ledgerTable] ?? []) out.set(String(r.thread_id), deliveriesOf(r as LedgerRecord));
-      }
+      const got = await batchGetAll<LedgerRecord>(
+        doc,
+        s.ledgerTable,
+        ids.map((thread_id) => ({ thread_id })),
+      );
+      for (const r of got) out.set(String(r.thread_id), deliveriesOf(r));
       return out;
     },
   };
