@@ -134,10 +134,13 @@ lead send (transcript, summary, render, SES, ledger) ${r.warmLatency.leadSend.p5
 On 2026-12-03 from about 14:00 this machine ran about twice as slow under sustained load as in the
 day's earlier runs, with nothing else running: the emulator alone answered a streamed turn in 2.67
 ms instead of 1.2, a warm turn through the chat took 13.77 ms instead of 6.35, and the
-200-conversation chat 41-48 s instead of 35. The table's run (17:17) is of that afternoon, and so
-were the runs before it (15:13, 16:46): their times are that much slower whatever the code (the code
-before that afternoon's changes measured alike, one run after the other, in the rush), and their
-counts are unaffected. The earlier runs' figures are quoted below where they matter.
+200-conversation chat 41-48 s instead of 35. The afternoon's runs (15:13, 16:46, 17:17) were of
+that machine: their times are that much slower whatever the code (the code before that afternoon's
+changes measured alike, one run after the other, in the rush), and their counts are unaffected. The
+table's run (19:11-19:28, with the evening's changes) is of a machine between the two: cold starts
+about a third faster than at 17:17, the warm chat as slow (the emulator alone 2.27 ms), the rush's
+stack 142 CPU seconds (179 at 17:17, 83-91 in the morning). The earlier runs' figures are quoted
+below where they matter.
 
 ## Method
 
@@ -278,8 +281,9 @@ Each gain measured against the code before it, side by side (the method below), 
   The 13:16 run of that afternoon (with the scheduler changes below) missed both: the
   200-conversation scenario by one lead (max 7060 ms, p99 6825 ms), the rush by far (below); the
   runs after it, on a machine about twice as slow (see the note under the table), missed the
-  200-conversation scenario (15:13: p99 27.7 s; 16:46: 10.1 s) until the table's (17:17: met, max
-  6990 ms), and the rush by far.
+  200-conversation scenario (15:13: p99 27.7 s; 16:46: 10.1 s) until 17:17 (met, max 6990 ms), and
+  the rush by far; the table's run of the evening missed the 200-conversation scenario by one lead
+  (max 7067 ms, p99 6712 ms).
 - **Leads on time at a model's pace** (§3, 2026-12-03): with every summary held 1.5 s
   (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns untouched), the
   scheduler was the bottleneck, measured: one stream batch at a time (25 records, 8 threads at
@@ -418,7 +422,8 @@ What is left, measured:
   run's 21,470), or a faster machine. Deployed, each
   function has its own CPU and DynamoDB is not shared.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
-  19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s), after it was met in
+  19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s; the evening's
+  table run 46.3 s, its chat keeping to its minute and the sweeper still behind), after it was met in
   the morning's runs of 2026-12-03 (p99 5766 and 5983 ms). Measured that afternoon, one run at a
   time, alternating (\`npm run bench -- --rush-only\`, p50 / p99 in seconds): the code from before
   this day's scheduler changes 24.1 / 28.4, 17.2 / 20.7, 27.9 / 30.4 and 6.8 / 9.7; with them (4
@@ -442,7 +447,8 @@ What is left, measured:
 - **The warm chat** (§2): the first byte waits for the history query and the message transaction,
   which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
   ms from run to run, the first text between 9.5 and 12.4 ms (on a machine twice as slow, 11.11
-  and 20.68 ms at 15:13, 10.15 and 19.34 ms at 16:46, 11.29 and 20.87 ms in the table's run). Measured on 2026-12-03 from a process
+  and 20.68 ms at 15:13, 10.15 and 19.34 ms at 16:46, 11.29 and 20.87 ms at 17:17, 11.43 and 20.49
+  ms in the table's run). Measured on 2026-12-03 from a process
   of its own (300 pairs): the transaction alone 3.04 ms, the query alone 1.86 ms, the transaction
   with the query in flight 3.98 ms, both 4.59 ms. Announcing the message once its own write is done
   (the read still in flight) would take about 0.6 ms off the first byte here; reading only after the
