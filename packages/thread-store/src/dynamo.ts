@@ -117,7 +117,7 @@ export class DynamoThreadStore implements ChatStore {
     const rows = await this.partition(threadId);
     const row = live(rows.find((r) => r.sk === META));
     if (!row) return null;
-    this.knowOwner(threadId, row.user as string);
+    if (typeof row.user === 'string') this.knowOwner(threadId, row.user);
     const items = rows.filter((r) => typeof r.sk === 'string' && r.sk.startsWith(ITEM_PREFIX)).map((r) => JSON.parse(r.data) as ThreadItem);
     return { thread: JSON.parse(row.data) as ThreadMetadata, user: row.user as string, items };
   }
