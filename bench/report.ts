@@ -137,7 +137,7 @@ ms instead of 1.2, a warm turn through the chat took 13.77 ms instead of 6.35, a
 200-conversation chat 41-48 s instead of 35. The afternoon's runs (15:13, 16:46, 17:17) were of
 that machine: their times are that much slower whatever the code (the code before that afternoon's
 changes measured alike, one run after the other, in the rush), and their counts are unaffected. The
-table's run (19:11-19:28, with the evening's changes) is of a machine between the two: cold starts
+table's run (19:11-19:18, with the evening's changes) is of a machine between the two: cold starts
 about a third faster than at 17:17, the warm chat as slow (the emulator alone 2.27 ms), the rush's
 stack 142 CPU seconds (179 at 17:17, 83-91 in the morning). The earlier runs' figures are quoted
 below where they matter.
