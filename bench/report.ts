@@ -419,8 +419,19 @@ What is left, measured:
   the chat stopped. What moves the line is CPU per conversation: the request counts above (each
   DynamoDB request costs the SDK about 1.6 ms of CPU here in a process of its own, measured over
   1,500 UpdateItems that evening, and DynamoDB Local about 3 ms: 65.8 CPU seconds for the 18:41
-  run's 21,470), or a faster machine. Deployed, each
-  function has its own CPU and DynamoDB is not shared.
+  run's 21,470), or a faster machine. Where the requests wait, timed at each function's socket
+  over the chat's minute (a preload recording every DynamoDB request's time to its answer, by
+  operation and table; 2026-12-03 evening): it is UpdateItem. In a slow run (156 CPU seconds, 193
+  conversations open at once) every function's UpdateItems took 0.6-1.5 s at the median (the chat's
+  usage counters 635 ms, the ledger's writes 0.9-1.0 s) while its transactions, queries, puts and
+  batch calls took 17-80 ms; in a quicker one (120 CPU seconds, 39 open), the scheduler's ledger
+  writes 187 ms, everything else 17-54 ms. A lead's sweep makes four ledger UpdateItems one after
+  the other, so five at once in a slow run send one or two leads a second (52 in 30.8 s at 18:41). The same UpdateItems
+  alone, with 16 writers on one row or on a table with the ledger's sparse indexes, answered in
+  5-15 ms here: the wait comes with the machine's saturation, not with the requests. Trying
+  \`LEAD_SWEEP_PARALLEL\` 15 gave p99 22.8 and 32.5 s (19:21, 19:26), and 5, before and between
+  them, 32.2 and 7.3 s (19:02, 19:24): the runs followed the machine, not the setting, which stays 5. Deployed, each function
+  has its own CPU and DynamoDB is not shared.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
   19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s; the evening's
   table run 46.3 s, its chat keeping to its minute and the sweeper still behind), after it was met in
