@@ -429,7 +429,7 @@ What is left, measured:
   the other, so five at once in a slow run send one or two leads a second (52 in 30.8 s at 18:41). The same UpdateItems
   alone, with 16 writers on one row or on a table with the ledger's sparse indexes, answered in
   5-15 ms here: the wait comes with the machine's saturation, not with the requests. Trying
-  \`LEAD_SWEEP_PARALLEL\` 15 gave p99 22.8 and 32.5 s (19:21, 19:26), and 5, before and between
+  \`LEAD_SWEEP_PARALLEL\` 15 gave p99 22.8 and 32.5 s (runs ending 19:22, 19:26), and 5, before and between
   them, 32.2 and 7.3 s (19:02, 19:24): the runs followed the machine, not the setting, which stays 5. Deployed, each function
   has its own CPU and DynamoDB is not shared.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
