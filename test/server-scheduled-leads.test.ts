@@ -275,7 +275,8 @@ it('takes the owner from the item rows the chat wrote, and reads it from the thr
   await plain.say('Do you do alignments (marker-owner-plain)?');
   const c = customer(userId);
   await c.say('Hello (marker-owner)');
-  // Then items written by a store that never read the thread (an import, another tool): no owner on their rows.
+  // Then items written by a store that never read the thread (a tool of its own: the chat and the importer
+  // always prove the owner first): no owner on their rows.
   const store = new DynamoThreadStore({ tableName: THREADS, client: dynamo() });
   const now = new Date().toISOString();
   const id = () => store.generateItemId('message');
