@@ -43,7 +43,8 @@ ${[
     `cold start, lead, duplicate trigger (bundle ${(c.lead.bundleBytes / 1024).toFixed(0)} KB` +
       `${chunksNote(c.lead.chunkBytes, 'with the pipeline, past the ledger')})`,
     `${c.lead.oursMedianMs} ms vs naive ${c.lead.naiveMedianMs} ms = **${ratioOf(c.lead)}x** (${c.lead.ratioWithoutSsmClient}x ` +
-      `against the naive baseline without its SSM client, ${c.lead.naiveWithoutSsmClientMedianMs} ms)${importOf(c, 'lead')}`,
+      `against the naive baseline without its SSM client, ${c.lead.naiveWithoutSsmClientMedianMs} ms)${importOf(c, 'lead')}` +
+      floorOf(c.lead),
     `${c.lead.target}`,
     `${yes(c.lead.met)}`,
   ),
@@ -160,7 +161,10 @@ below where they matter.
   unbundled from \`node_modules\` and creates every client at import, the SSM client included
   (both functions read their secrets through @middy/ssm when deployed; in this run both sides
   read them from the environment, so neither calls SSM). The ratio against the baseline without
-  its SSM client is reported beside it.
+  its SSM client is reported beside it. **The lead's floor** (\`bench/floor-dynamo.cjs\`, in the
+  same interleaved runs): a handler that loads only the AWS SDK's DynamoDB clients, creates one and
+  reads the thread's ledger record, the duplicate's one request: what any lead function pays before
+  a line of its own runs.
 - **What every cold start pays** (measured in the same run): loading undici (${c.undiciLoadMedianMs} ms; the
   OpenAI SDK builds its headers with Node's \`Headers\`, which loads it) and the first time-zone
   lookup (${c.firstTimeZoneMedianMs} ms; the shop state needs it). undici's own first \`fetch\` (${c.firstFetchMedianMs} ms, its
@@ -392,13 +396,22 @@ What is left, measured:
   the first request then starts that much later (first byte 280.2 ms bundled against 273.0 ms, 21
   runs each). What remains possible is a lighter client, which this project does not write itself,
   and compiling less still (the bundle's compile is now 14 ms).
-- **The lead's duplicate at 0.3x** (§4) is not reached (0.39x side by side). Measured in its own
-  processes (2026-12-03, 15 runs): Node's own start 45-59 ms, the runtime's DynamoDB client 92-111
-  ms, our bundle 10.5 ms to compile, the handler 43-58 ms (the SDK's first send, DynamoDB's answer,
-  the token check). 0.3x of the naive baseline is 177-189 ms here: Node and the DynamoDB client
-  alone take 140-165 ms of it, before any code of ours, and a duplicate must ask the ledger. What
-  remains possible is a lighter DynamoDB client, which this project does not write itself. Tried on
-  2026-12-03, not kept: the lead as ES modules with esbuild's code splitting (the pipeline in shared
+- **The lead's duplicate at 0.3x** (§4) is not reached (0.30-0.34x in the day's runs). The floor in its row
+  (\`bench/floor-dynamo.cjs\`, since 2026-12-03 evening) puts it in numbers${leadFloorNote(c.lead)}.
+  Where (2026-12-03, fresh processes of their own, medians of 9-15): our
+  bundle's compile and start-up, with the SDK already loaded, 20 ms (the logger and the metrics
+  created, the settings read, the code compiled); the handler to its first request 3 ms; the
+  claim's answer handled and the answer written 7 ms; and the floor reads the record where the
+  ledger claims it (a conditional write, refused for a duplicate). Of the 20 ms, 7.5 are the
+  pipeline's own code (77 KB of our packages), compiled though a duplicate never runs it: measured
+  by building the bundle with the pipeline left out (20.2 against 12.5 ms). It cannot go to a file
+  of its own as its libraries did: it shares about 80 modules with the ledger's path (the logger,
+  the metrics, the ledger, the alerts, the lead message), which a second file would load twice,
+  with two states. The SDK's first request costs 15-16 ms of CPU in any process (its middleware,
+  endpoint rules and signing, the first time each runs), and giving the client every setting it
+  would otherwise look up (the shared config files included) saved nothing measurable (14.8
+  against 16.0 ms, 15 processes each). Tried on 2026-12-03, not kept: the lead as ES modules with
+  esbuild's code splitting (the pipeline in shared
   chunks, which CommonJS cannot do): **no gain**, 335.3 vs 336.4 ms and 287.2 vs 266.7 ms against the
   CommonJS bundle (21 runs each), because Node's ESM loader parses the SDK's CommonJS files for their
   named exports; the package chunk above gets what the split would have, in CommonJS.
@@ -536,6 +549,26 @@ function chunksNote(chunks: Record<string, number> | undefined, when: string): s
 function importOf(c: any, k: 'session' | 'lead' | 'chat'): string {
   const i = c.imports?.[k];
   return i ? `; its import alone ${i.importMs} ms over an empty process's ${c.imports.emptyProcessLoadedMedianMs} ms` : '';
+}
+
+/** What the floor leaves our code of the lead's 0.3x target, and what it takes. */
+function leadFloorNote(lead: any): string {
+  if (lead.floorMedianMs === undefined) return '';
+  const left = 0.3 * lead.naiveMedianMs - lead.floorMedianMs;
+  return (
+    `: Node, the runtime's DynamoDB client and the duplicate's one request, with nothing of ours, take ` +
+    `${lead.floorRatio}x the naive baseline by themselves, which leaves our code ${left.toFixed(1)} ms of the target; it ` +
+    `takes ${(lead.oursMedianMs - lead.floorMedianMs).toFixed(1)} ms`
+  );
+}
+
+/** The floor under the lead's duplicate (bench/floor-dynamo.cjs), in the same interleaved runs. */
+function floorOf(lead: any): string {
+  if (lead.floorMedianMs === undefined) return '';
+  return (
+    `; the floor under it (Node, the AWS SDK's DynamoDB client and the duplicate's one request, nothing of ours) ` +
+    `${lead.floorMedianMs} ms = ${lead.floorRatio}x naive: ours adds ${(lead.oursMedianMs - lead.floorMedianMs).toFixed(1)} ms`
+  );
 }
 
 function phasesRow(p: any): string {

@@ -34,6 +34,8 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
       naiveLead: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent },
       naiveLeadWithoutSsm: { module: join(ROOT, 'bench/naive/lead.mjs'), event: leadEvent, env: { NAIVE_WITHOUT_SSM: '1' } },
       hostedLead: { module: BUNDLES.lead, event: hostedLeadEvent, env: hosted },
+      // The floor under the lead's duplicate: Node, the SDK's DynamoDB client and the one request, nothing of ours.
+      leadFloor: { module: join(ROOT, 'bench/floor-dynamo.cjs'), event: leadEvent },
       chatFirstTurn: { module: BUNDLES.chat, event: chatEvent },
       nodeOnly: { module: join(ROOT, 'bench/noop.cjs'), event: urlEvent({}) },
     },
@@ -71,7 +73,11 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
   );
   return {
     session: row(cold.session!, cold.naiveSession!, cold.naiveSessionWithoutSsm, BUNDLES.session),
-    lead: row(cold.lead!, cold.naiveLead!, cold.naiveLeadWithoutSsm, BUNDLES.lead),
+    lead: {
+      ...row(cold.lead!, cold.naiveLead!, cold.naiveLeadWithoutSsm, BUNDLES.lead),
+      floorMedianMs: cold.leadFloor!.medianMs,
+      floorRatio: round(cold.leadFloor!.medianMs / cold.naiveLead!.medianMs, 2),
+    },
     hostedLead: row(cold.hostedLead!, cold.naiveLead!, undefined, BUNDLES.lead, 0.5),
     chatFirstTurn: {
       bundleBytes: statSync(BUNDLES.chat).size,
