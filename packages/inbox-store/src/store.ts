@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { batchWriteAll } from '@lead-intake/dynamo-batch';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll, documentClient } from '@lead-intake/dynamo';
 import { searchKey, searchText } from './search';
 import {
   NOTE_MAX,
@@ -59,9 +59,7 @@ const msStamp = (clock: (() => number) | undefined) => String((clock ?? Date.now
 export class InboxStore {
   private readonly doc: DynamoDBDocumentClient;
   constructor(private readonly opts: { tableName: string; client?: DynamoDBClient; clock?: () => number }) {
-    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.doc = documentClient(opts.client);
   }
 
   private now(): number {

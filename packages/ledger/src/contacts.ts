@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, batchWriteAll } from '@lead-intake/dynamo-batch';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, batchWriteAll, documentClient } from '@lead-intake/dynamo';
 import { nowSeconds } from './record';
 
 /**
@@ -28,7 +28,7 @@ export interface ContactIndexOptions {
 export class ContactIndex {
   private readonly doc: DynamoDBDocumentClient;
   constructor(private readonly opts: ContactIndexOptions) {
-    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }));
+    this.doc = documentClient(opts.client);
   }
 
   /** The key of a contact (E.164 phones and lower-cased emails, as the extractor gives them). */

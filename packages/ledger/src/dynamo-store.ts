@@ -1,6 +1,7 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { documentClient, dynamoClient } from '@lead-intake/dynamo';
 import { DUE_INDEX, DUE_SHARD, IDLE_INDEX, IDLE_SHARD, type Delivered, type LedgerRecord } from './record';
 import {
   claimMutation,
@@ -65,7 +66,7 @@ export class DynamoLedgerStore implements LedgerStore {
 
   constructor(opts: StoreOptions) {
     this.tableName = opts.tableName;
-    const client = opts.client ?? new DynamoDBClient({ maxAttempts: 3 });
+    const client = opts.client ?? dynamoClient();
     client.middlewareStack.add(
       (next) => async (args) => {
         this.roundTrips += 1;
@@ -73,7 +74,7 @@ export class DynamoLedgerStore implements LedgerStore {
       },
       { step: 'finalizeRequest', name: 'countLedgerRoundTrips', priority: 'low' },
     );
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.doc = documentClient(client);
   }
 
   async get(threadId: string): Promise<LedgerRecord | undefined> {

@@ -1,4 +1,4 @@
-import { DynamoDBClient, ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -10,7 +10,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, isHidden, NotFoundError, type Page, type ThreadItem, type ThreadMetadata } from '@lead-intake/chatkit-protocol';
-import { batchWriteAll } from '@lead-intake/dynamo-batch';
+import { batchWriteAll, documentClient } from '@lead-intake/dynamo';
 import {
   DEFAULT_PAGE,
   toPage,
@@ -71,9 +71,7 @@ export class DynamoThreadStore implements ChatStore {
 
   constructor(opts: DynamoThreadStoreOptions) {
     this.tableName = opts.tableName;
-    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.doc = documentClient(opts.client);
     this.retentionSeconds = Math.round((opts.retentionDays ?? 0) * 86400);
     this.now = opts.now ?? Date.now;
   }

@@ -1,5 +1,6 @@
-import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '@lead-intake/dynamo';
 
 /**
  * A stage-wide daily budget (model calls per UTC day) shared by every instance, without a
@@ -19,7 +20,7 @@ export class DailyBudget {
   constructor(
     private readonly opts: { tableName: string; key: string; ceiling: number; block: number; client?: DynamoDBClient; now?: () => number },
   ) {
-    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }));
+    this.doc = documentClient(opts.client);
   }
 
   private today(): number {

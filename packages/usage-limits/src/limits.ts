@@ -1,5 +1,6 @@
-import { DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBClient, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '@lead-intake/dynamo';
 
 /** One counter: at most `limit` takes per fixed window of `windowSeconds` (UTC-aligned). */
 export interface Counter {
@@ -34,7 +35,7 @@ export class UsageLimits {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(private readonly opts: { tableName: string; client?: DynamoDBClient; now?: () => number }) {
-    this.doc = DynamoDBDocumentClient.from(opts.client ?? new DynamoDBClient({ maxAttempts: 3 }));
+    this.doc = documentClient(opts.client);
   }
 
   private window(c: Counter): { pk: string; endsAt: number; within?: { attr: string; endsAt: number } } {

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
@@ -20,6 +20,7 @@ import {
 import { lazyOpenaiClient } from '@lead-intake/openai-client/lazy';
 import { loadShopProfile } from '@lead-intake/shop';
 import { DynamoThreadStore } from '@lead-intake/thread-store';
+import { dynamoClient } from '@lead-intake/dynamo';
 import { ID, JSON_TYPES, STREAMING_TYPES } from '@lead-intake/chatkit-protocol';
 import { DailyBudget, networkOf, UsageLimits } from '@lead-intake/usage-limits';
 import { budgetBlock, keptAnswer, usageGate } from './gate';
@@ -46,7 +47,7 @@ let store: DynamoThreadStore | undefined;
 // One DynamoDB client (one connection pool) for the store and the usage counters: a turn's
 // requests reuse warm sockets instead of each opening its own.
 let dynamo: DynamoDBClient | undefined;
-const getDynamo = () => (dynamo ??= new DynamoDBClient({ maxAttempts: 3 }));
+const getDynamo = () => (dynamo ??= dynamoClient());
 const getStore = () =>
   (store ??= new DynamoThreadStore({ tableName: settings.tableName, retentionDays: settings.retentionDays, client: getDynamo() }));
 let limits: UsageLimits | undefined;

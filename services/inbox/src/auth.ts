@@ -1,6 +1,7 @@
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '@lead-intake/dynamo';
 
 /**
  * Signing in to the inbox (docs/backend.md, "The owner's inbox"): an emailed single-use link,
@@ -100,7 +101,7 @@ export class AuthStore {
     private readonly tableName: string,
     client?: DynamoDBClient,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client ?? new DynamoDBClient({ maxAttempts: 3 }));
+    this.doc = documentClient(client);
   }
 
   async createLink(token: string, email: string, now: number): Promise<void> {

@@ -1,6 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll } from '@lead-intake/dynamo-batch';
+import { batchGetAll, documentClient, dynamoClient } from '@lead-intake/dynamo';
 import { InboxStore } from '@lead-intake/inbox-store';
 import { deliveriesOf, TriggerSpool, type LedgerRecord } from '@lead-intake/ledger';
 import { createSesClient, sendEmail } from '@lead-intake/ses-mailer';
@@ -26,8 +24,9 @@ let made: Deps | undefined;
 
 export function deps(s: InboxSettings): Deps {
   if (made) return made;
-  const client = new DynamoDBClient({ maxAttempts: 3 });
-  const doc = DynamoDBDocumentClient.from(client);
+  // One client (one connection pool) for the stores; document clients from it keep one marshalling rule (@lead-intake/dynamo).
+  const client = dynamoClient();
+  const doc = documentClient(client);
   let limits: UsageLimits | undefined;
   let threads: DynamoThreadStore | undefined;
   let spool: TriggerSpool | undefined;
