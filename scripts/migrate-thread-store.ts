@@ -9,7 +9,7 @@
  */
 import { failure, helpIfAsked } from './cli';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '@lead-intake/dynamo';
 import { configFromEnv } from '@lead-intake/local-stack/config';
 import { resolveStage } from '@lead-intake/stage-config';
 import { migrateThreadKeys } from '@lead-intake/thread-store';
@@ -35,7 +35,7 @@ async function main() {
         })()
       : new DynamoDBClient({ region: process.env.AWS_REGION ?? settings.region, maxAttempts: 8 });
   const table = String(settings.chatThreadsTable);
-  const report = await migrateThreadKeys(DynamoDBDocumentClient.from(client), table, (line) => process.stderr.write(`${line}\n`));
+  const report = await migrateThreadKeys(documentClient(client), table, (line) => process.stderr.write(`${line}\n`));
   for (const k of report.skipped) process.stderr.write(`left as it was (no time-ordered id): ${k.pk} ${k.sk}\n`);
   console.log(
     JSON.stringify({
