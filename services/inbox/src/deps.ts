@@ -35,7 +35,7 @@ export function deps(s: InboxSettings): Deps {
     auth: new AuthStore(s.authTable, client),
     inbox: new InboxStore({ tableName: s.leadsTable, client }),
     limits: () => (limits ??= new UsageLimits({ tableName: s.authTable, client })),
-    threads: () => (threads ??= new DynamoThreadStore({ tableName: s.threadsTable })),
+    threads: () => (threads ??= new DynamoThreadStore({ tableName: s.threadsTable, client })),
     spool: () => (spool ??= new TriggerSpool(s.leadSpoolQueue)),
     async sendLink(to, link) {
       const m = signinEmail(link);
