@@ -138,10 +138,11 @@ ms instead of 1.2, a warm turn through the chat took 13.77 ms instead of 6.35, a
 200-conversation chat 41-48 s instead of 35. The afternoon's runs (15:13, 16:46, 17:17) were of
 that machine: their times are that much slower whatever the code (the code before that afternoon's
 changes measured alike, one run after the other, in the rush), and their counts are unaffected. The
-table's run (19:11-19:18, with the evening's changes) is of a machine between the two: cold starts
-about a third faster than at 17:17, the warm chat as slow (the emulator alone 2.27 ms), the rush's
-stack 142 CPU seconds (179 at 17:17, 83-91 in the morning). The earlier runs' figures are quoted
-below where they matter.
+evening's first full run (19:11-19:18) was of a machine between the two: cold starts about a third
+faster than at 17:17, the warm chat as slow (the emulator alone 2.27 ms), the rush's stack 142 CPU
+seconds (179 at 17:17, 83-91 in the morning). The table's run (21:04-21:10) is of a quicker one
+again: the emulator alone 1.87 ms, the rush's stack 96 CPU seconds. The earlier runs' figures are
+quoted below where they matter.
 
 ## Method
 
@@ -286,8 +287,8 @@ Each gain measured against the code before it, side by side (the method below), 
   200-conversation scenario by one lead (max 7060 ms, p99 6825 ms), the rush by far (below); the
   runs after it, on a machine about twice as slow (see the note under the table), missed the
   200-conversation scenario (15:13: p99 27.7 s; 16:46: 10.1 s) until 17:17 (met, max 6990 ms), and
-  the rush by far; the table's run of the evening missed the 200-conversation scenario by one lead
-  (max 7067 ms, p99 6712 ms).
+  the rush by far; the evening's 19:11 run missed the 200-conversation scenario by one lead
+  (max 7067 ms, p99 6712 ms), and the table's run (21:04) met it (max 6307 ms, p99 6074 ms).
 - **Leads on time at a model's pace** (§3, 2026-12-03): with every summary held 1.5 s
   (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns untouched), the
   scheduler was the bottleneck, measured: one stream batch at a time (25 records, 8 threads at
@@ -421,7 +422,8 @@ What is left, measured:
   (all processes, from its start to the last email) against its p99, full and \`--rush-only\` runs
   of 2026-12-03: 83.2, 83.7, 85.1, 86.2, 88.9, 89.8 and 90.9 CPU seconds with p99 5.6-6.1 s (met;
   the chat kept to its 60 s, 9-12 conversations open at once); 102.2 and 110.3 with 19.3 and 18.1 s
-  (56-68 open); 179-196 with 62-70 s (137-340 open). The same code counts more CPU seconds on a
+  (56-68 open); 179-196 with 62-70 s (137-340 open); that evening (20:45-21:10) 96.3 and 98.1 with
+  10.7 and 9.5 s (10 open), 110.1 with 20.8 s (52 open). The same code counts more CPU seconds on a
   slower machine, so the line is the machine's as much as the code's: a conversation costs the
   stack about 85-90 ms of CPU on a quick morning here and 160-190 ms on a slow evening, against
   120 ms per conversation that 2 cores give at 1,000 conversations a minute, nothing to spare. Once
@@ -445,10 +447,17 @@ What is left, measured:
   5-15 ms here: the wait comes with the machine's saturation, not with the requests. Trying
   \`LEAD_SWEEP_PARALLEL\` 15 gave p99 22.8 and 32.5 s (runs ending 19:22, 19:26), and 5, before and between
   them, 32.2 and 7.3 s (19:02, 19:24): the runs followed the machine, not the setting, which stays 5. Deployed, each function
-  has its own CPU and DynamoDB is not shared.
+  has its own CPU and DynamoDB is not shared. Tried that evening, not kept: DynamoDB Local's Java
+  with its first compiler only and the serial collector (\`-XX:TieredStopAtLevel=1 -XX:+UseSerialGC\`),
+  as its CPU is the rush's largest share. On a fixed workload (1,500 threads, 15,000 requests from
+  8 clients, a fresh Java each time, two rounds) it took 21-26 CPU seconds against 32-35; in the
+  rush, alternating with the default (\`--rush-only\`), 114.9 and 109.7 CPU seconds with p99 24.3
+  and 23.7 s against 98.1 and 110.1 with 9.5 and 20.8 s: no gain where it matters, and the warm
+  chat's first byte about 1 ms later (the second compiler's code is quicker once warm).
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
   19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s; the evening's
-  table run 46.3 s, its chat keeping to its minute and the sweeper still behind), after it was met in
+  19:11 run 46.3 s, its chat keeping to its minute and the sweeper still behind; the 21:04 table run
+  10.7 s, with 96 CPU seconds for the rush, on the CPU line below), after it was met in
   the morning's runs of 2026-12-03 (p99 5766 and 5983 ms). Measured that afternoon, one run at a
   time, alternating (\`npm run bench -- --rush-only\`, p50 / p99 in seconds): the code from before
   this day's scheduler changes 24.1 / 28.4, 17.2 / 20.7, 27.9 / 30.4 and 6.8 / 9.7; with them (4
@@ -473,7 +482,7 @@ What is left, measured:
   which DynamoDB Local serializes (4.72 ms together here); the added time moves between 5.0 and 6.4
   ms from run to run, the first text between 9.5 and 12.4 ms (on a machine twice as slow, 11.11
   and 20.68 ms at 15:13, 10.15 and 19.34 ms at 16:46, 11.29 and 20.87 ms at 17:17, 11.43 and 20.49
-  ms in the table's run). Measured on 2026-12-03 from a process
+  ms at 19:11, 9.34 and 17.02 ms in the table's run at 21:04). Measured on 2026-12-03 from a process
   of its own (300 pairs): the transaction alone 3.04 ms, the query alone 1.86 ms, the transaction
   with the query in flight 3.98 ms, both 4.59 ms. Announcing the message once its own write is done
   (the read still in flight) would take about 0.6 ms off the first byte here; reading only after the
