@@ -1,9 +1,10 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoEndpoint, documentClient } from '@lead-intake/testkit';
 import { batchGetAll, batchWriteAll, BatchIncompleteError, type WriteRequest } from './index';
+import { useTestTable } from './test-table';
 
 /**
  * Through a proxy in front of DynamoDB Local that does what DynamoDB does when it throttles a
@@ -11,7 +12,7 @@ import { batchGetAll, batchWriteAll, BatchIncompleteError, type WriteRequest } f
  * (`UnprocessedItems`, `UnprocessedKeys`), for as many calls as a test says. The helpers run
  * through the real SDK over HTTP; what landed is read from DynamoDB Local directly.
  */
-const TABLE = `dynamo-batch-test-${process.pid}`;
+const TABLE = useTestTable('batch');
 let proxy: Server;
 let url = '';
 /** Batch calls still to cut short, and how many requests (or keys) each passes on. */
@@ -71,20 +72,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  await documentClient().send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    }),
-  );
 });
 
 afterAll(async () => {
-  await documentClient()
-    .send(new DeleteTableCommand({ TableName: TABLE }))
-    .catch(() => undefined);
   await new Promise((r) => proxy.close(r));
 });
 
