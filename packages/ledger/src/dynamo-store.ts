@@ -66,15 +66,17 @@ export class DynamoLedgerStore implements LedgerStore {
 
   constructor(opts: StoreOptions) {
     this.tableName = opts.tableName;
-    const client = opts.client ?? dynamoClient();
-    client.middlewareStack.add(
+    this.doc = documentClient(opts.client ?? dynamoClient());
+    // Its own copy of the client's middleware, with the counter (each attempt, retries included):
+    // the client may be shared, and the other stores' requests are not the ledger's round trips.
+    this.doc.middlewareStack = this.doc.middlewareStack.clone();
+    this.doc.middlewareStack.add(
       (next) => async (args) => {
         this.roundTrips += 1;
         return next(args);
       },
       { step: 'finalizeRequest', name: 'countLedgerRoundTrips', priority: 'low' },
     );
-    this.doc = documentClient(client);
   }
 
   async get(threadId: string): Promise<LedgerRecord | undefined> {

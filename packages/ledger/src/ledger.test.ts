@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
+import { documentClient } from '@lead-intake/dynamo';
 import { ledgerTableName, dynamoClient, lambdaContext } from '@lead-intake/testkit';
 import { useOwnLedgerTable } from '@lead-intake/testkit';
 import {
@@ -724,6 +726,31 @@ describe('DynamoDB unavailable', () => {
     const res: any = await handler({}, lambdaContext());
     expect(res).toEqual({ statusCode: 503, body: 'ledger_unavailable' });
     expect(unavailable).toBe(1);
+  });
+});
+
+describe('DynamoLedgerStore on a client other stores share', () => {
+  it('counts its own round trips only, and another ledger on the same client is no conflict', async () => {
+    const shared = dynamoClient();
+    try {
+      const store = new DynamoLedgerStore({ tableName: table, client: shared });
+      const other = new DynamoLedgerStore({ tableName: table, client: shared });
+      const neighbour = documentClient(shared);
+      const l = new Ledger(store, { leaseSeconds: 60 });
+      const id = tid();
+      const a = await l.acquire(id, 'manual');
+      if (a.kind !== 'acquired') throw new Error('not acquired');
+      expect(await l.markSent(a.lease, 'ses-msg-1')).toBe(true);
+      const before = store.roundTrips;
+      await neighbour.send(new GetCommand({ TableName: table, Key: { thread_id: id } }));
+      await other.get(id);
+      expect(store.roundTrips).toBe(before);
+      expect(await l.acquire(id, 'pagehide')).toMatchObject({ kind: 'busy', reason: 'already_sent' });
+      expect(store.roundTrips - before).toBe(1);
+      expect(other.roundTrips).toBe(1);
+    } finally {
+      shared.destroy();
+    }
   });
 });
 
