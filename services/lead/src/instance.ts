@@ -5,8 +5,10 @@
  * the ledger. The entry points (handler, sweeper, scheduler, files) use the instance this module
  * makes; nothing is passed around as a module.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ChannelModule } from '@lead-intake/alerts/channels';
 import { secrets } from '@lead-intake/config';
+import { dynamoClient } from '@lead-intake/dynamo';
 import { DynamoLedgerStore, Ledger, TriggerSpool, type Requester } from '@lead-intake/ledger';
 import { createLogger, createMetrics, type Logger, type Metrics } from '@lead-intake/observability';
 import type { Pipeline, PipelineHost } from './pipeline';
@@ -18,6 +20,7 @@ export class LeadInstance implements PipelineHost {
   readonly settings: LeadSettings;
   /** Where triggers go while the ledger is down (null: such a trigger is refused with 503, and the log says so). */
   readonly spool: TriggerSpool | null;
+  private dynamoOnce?: DynamoDBClient;
   private ledgerOnce?: Ledger;
   private pipelineOnce?: Promise<Pipeline>;
 
@@ -26,10 +29,19 @@ export class LeadInstance implements PipelineHost {
     this.spool = this.settings.spoolQueue ? new TriggerSpool(this.settings.spoolQueue) : null;
   }
 
+  /**
+   * The instance's one DynamoDB client, for the ledger and every store of the pipeline: one
+   * connection pool, so a send opens one connection (a TLS handshake, deployed) where each store
+   * would open its own. Safe to share: @lead-intake/dynamo keeps one marshalling rule for all.
+   */
+  dynamo(): DynamoDBClient {
+    return (this.dynamoOnce ??= dynamoClient());
+  }
+
   /** Created on first use: the fast path pays only for the DynamoDB client. */
   ledger(): Ledger {
     const { tableName, ...config } = this.settings.ledger;
-    return (this.ledgerOnce ??= new Ledger(new DynamoLedgerStore({ tableName }), config));
+    return (this.ledgerOnce ??= new Ledger(new DynamoLedgerStore({ tableName, client: this.dynamo() }), config));
   }
 
   /** The pipeline and its clients, loaded on the first request that gets past the ledger. */

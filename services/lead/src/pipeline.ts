@@ -4,6 +4,7 @@
  * settings. Loaded lazily (LeadInstance.pipeline) after the ledger's fast path, so a duplicate
  * trigger never pays for OpenAI, zod, libphonenumber or SES.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import OpenAI from 'openai';
 import { ISSUED_USER_ID } from '@lead-intake/chat-auth';
 import { lazySecret } from '@lead-intake/config';
@@ -37,6 +38,8 @@ import type { LeadSettings } from './settings';
 export interface PipelineHost extends Reporter {
   readonly settings: LeadSettings;
   ledger(): Ledger;
+  /** The instance's DynamoDB client, shared by its stores. */
+  dynamo(): DynamoDBClient;
 }
 
 /** The invocation's secrets: the OpenAI key, and (self-hosted) the token secret that also signs the email's file links. */
@@ -79,7 +82,10 @@ export class Pipeline {
   }
 
   private threadStore(): DynamoThreadStore {
-    return (this.threadStoreOnce ??= new DynamoThreadStore({ tableName: this.host.settings.chatThreadsTable! }));
+    return (this.threadStoreOnce ??= new DynamoThreadStore({
+      tableName: this.host.settings.chatThreadsTable!,
+      client: this.host.dynamo(),
+    }));
   }
 
   private transcriptSource(apiKey: string): TranscriptSource {
@@ -165,7 +171,7 @@ export class Pipeline {
   private inboxPort(inboxUrl: string | null): LeadPorts['inbox'] {
     const { table, retentionDays } = this.host.settings.inbox;
     if (!table) return undefined;
-    const store = (this.inboxOnce ??= new InboxStore({ tableName: table }));
+    const store = (this.inboxOnce ??= new InboxStore({ tableName: table, client: this.host.dynamo() }));
     const shopId = loadShopProfile().id;
     const toRecord = (e: InboxEntry): NewInboxLead => ({
       ...e,
@@ -200,7 +206,12 @@ export class Pipeline {
     return {
       followUps:
         contactsTable && contactKey
-          ? (this.contactIndexOnce ??= new ContactIndex({ tableName: contactsTable, key: contactKey, windowSeconds }))
+          ? (this.contactIndexOnce ??= new ContactIndex({
+              tableName: contactsTable,
+              key: contactKey,
+              windowSeconds,
+              client: this.host.dynamo(),
+            }))
           : undefined,
       alerts: (alert, lease) => this.alertDeliveries(alert, lease),
       inbox: what === 'lead' ? this.inboxPort(inboxUrl) : undefined,
@@ -243,7 +254,13 @@ export class Pipeline {
   private summaryBudget(): LeadPorts['summaryBudget'] {
     const { table, perDay } = this.host.settings.summaryBudget;
     if (!table) return undefined;
-    const budget = (this.summaryBudgetOnce ??= new DailyBudget({ tableName: table, key: 'summaries#day', ceiling: perDay, block: 1 }));
+    const budget = (this.summaryBudgetOnce ??= new DailyBudget({
+      tableName: table,
+      key: 'summaries#day',
+      ceiling: perDay,
+      block: 1,
+      client: this.host.dynamo(),
+    }));
     return {
       take: async () => {
         try {
