@@ -95,7 +95,8 @@ ${[
   ),
   row(
     `lead handler peak memory, 200-message transcript`,
-    `${r.memory200.maxRssMb} MB RSS (heap ${r.memory200.heapUsedMb} MB)`,
+    `${r.memory200.maxRssMb} MB RSS (heap ${r.memory200.heapUsedMb} MB)` +
+      (r.memory200.dynamoConnections === undefined ? '' : `; ${r.memory200.dynamoConnections} connections to DynamoDB for the whole send`),
     `< 150 MB`,
     `${yes(r.memory200.met)}`,
   ),
@@ -251,7 +252,8 @@ quoted below where they matter.
   than planned) and the delays include the CPU the chat and DynamoDB Local take from the sweeper;
   deployed, each function has its own.
 - **Memory**: a fresh process runs the lead bundle on a 200-message thread through the whole send
-  path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`.
+  path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`, and
+  the connections it opened to DynamoDB (\`bench/memory.mjs\` counts them at the socket).
 
 ## Speed to lead, and the idle window
 
@@ -356,6 +358,15 @@ Each gain measured against the code before it, side by side (the method below), 
   with the title after the answer). A new thread's first turn, counted at the wire: the threads
   table **3 to 2** requests (5 in all, with the usage counters); the rush: the chat **7.53 to
   6.53** requests per conversation (a run ending at 19:02).
+- **One DynamoDB client per lead instance** (2026-12-03, late evening): the ledger and every store of
+  the pipeline (the thread store, the contact index, the inbox record, the summaries' budget) had a
+  client each, so a send opened a connection per store, each a TLS handshake when deployed. They
+  share the instance's one client now, made safe by \`@lead-intake/dynamo\` (one marshalling rule
+  for every document client; the SDK keeps a document client's options on the client it shares).
+  A whole send in a fresh process (\`npm run bench -- --memory-only <build> <build>\`, alternating,
+  twice each): **2 to 1** connections to DynamoDB with the bench's environment, which configures
+  the ledger and the thread store only; with all five stores configured, as deployed, it would be
+  five to one. Peak memory alike (101-104 against 107 MB).
 - **DynamoDB per warm turn** (§2): the network's hour is counted on its day's row (one conditional
   write instead of two): 6.05 to 5.05 requests, counted at the wire.
 - **The warm chat's first text** (§2): the model is asked beside the usage gate when the instance

@@ -10,11 +10,13 @@
  *   npm run bench -- --chat-only        only the warm chat (added first byte and text, DynamoDB requests per turn), printed
  *   npm run bench -- --callback-only    only the callback speed to lead, printed (nothing written)
  *   npm run bench -- --inbox-only       only the inbox list page (its own bench stack), printed (nothing written)
+ *   npm run bench -- --memory-only [build dirs]  only the lead's whole send in a fresh process (peak memory,
+ *                                       connections to DynamoDB); with build dirs (.local/build copies), each in turn, twice
  *   npm run bench -- --doc-only         rewrites docs/performance.md from bench/results.json
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { makeFixture } from './lib/fixture';
 import { log, round } from './lib/measure';
 import { ROOT, startStack } from './lib/stack';
@@ -73,6 +75,17 @@ if (process.argv.includes('--callback-only')) {
 } else if (process.argv.includes('--cold-only') || process.argv.includes('--chat-only')) {
   // The cold starts (with the chat's first turn, phase by phase), or the warm chat: printed, nothing written.
   printOnStack(() => (process.argv.includes('--chat-only') ? chat(NaN) : makeFixture().then(coldStart)));
+} else if (process.argv.includes('--memory-only')) {
+  const dirs = process.argv.slice(process.argv.indexOf('--memory-only') + 1).filter((a) => !a.startsWith('--'));
+  printOnStack(async () => {
+    const fx = await makeFixture();
+    if (!dirs.length) return memory(fx);
+    const out: Record<string, unknown[]> = {};
+    // Alternating, so the machine's drift falls on each build alike.
+    for (let round = 0; round < 2; round++)
+      for (const d of dirs) (out[d] ??= []).push(await memory(fx, join(resolve(d), 'chatkit-lead-intake-lead-lead.cjs')));
+    return out;
+  });
 } else if (process.argv.includes('--inbox-only')) {
   printOnStack(inboxList);
 } else if (process.argv.includes('--scheduled-only') || process.argv.includes('--rush-only')) {

@@ -1,4 +1,7 @@
-/** 5. Peak memory of the lead handler on a 200-message transcript (a fresh process, a full send). */
+/**
+ * 5. Peak memory of the lead handler on a 200-message transcript (a fresh process, a full send), and
+ * the connections that send opened to DynamoDB. `bundle`: another build's lead bundle (an A/B).
+ */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { SeedItem } from '@lead-intake/openai-emulator';
@@ -6,7 +9,7 @@ import { log } from '../lib/measure';
 import { BUNDLES, dynamoEndpoint, functionEnv, ROOT, seedConversation, token } from '../lib/stack';
 import type { Fixture } from '../lib/fixture';
 
-export async function memory({ table }: Fixture) {
+export async function memory({ table }: Fixture, bundle = BUNDLES.lead) {
   log('memory...');
   const items = Array.from({ length: 200 }, (_, n): SeedItem =>
     n % 2
@@ -14,7 +17,7 @@ export async function memory({ table }: Fixture) {
       : { role: 'user', text: `Message ${n}: ${'my car makes a noise when braking. '.repeat(6)}${n === 10 ? ' call 415-555-2671' : ''}` },
   );
   const big = await seedConversation('bench', items);
-  const memOut = execFileSync(process.execPath, [join(ROOT, 'bench', 'memory.mjs'), BUNDLES.lead, big, token('bench')], {
+  const memOut = execFileSync(process.execPath, [join(ROOT, 'bench', 'memory.mjs'), bundle, big, token('bench')], {
     env: functionEnv(table, dynamoEndpoint),
     encoding: 'utf8',
   });
