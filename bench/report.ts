@@ -653,7 +653,8 @@ function rushRows(u: any, yes: (b: boolean) => string): string[] {
       `the evening rush: the sweeper`,
       `${u.sweeper.runs} runs (${u.sweeper.runsThatSent} sent), ${u.sweeper.leadsProcessed} leads, at most ` +
         `${u.sweeper.mostRecordsAtOnce} at once; ${u.sweeper.lambdaSecondsPerLead} Lambda seconds per lead; CPU seconds from ` +
-        `the start to the last email: ${cpu}`,
+        `the start to the last email: ${cpu}` +
+        (u.dynamoLocalNiceness === undefined ? '' : `; DynamoDB Local at niceness ${u.dynamoLocalNiceness ?? 'unknown'}`),
       `(reported)`,
       ``,
     ),

@@ -131,6 +131,34 @@ export function cpuByProcess(rootPid: number): Record<string, number> {
   return out;
 }
 
+/**
+ * The niceness DynamoDB Local runs at under the stack `rootPid` (the local stack raises it where
+ * allowed, docs/local-development.md), so a rush's figures say which they were measured with; null if not found.
+ */
+export function dynamoLocalNiceness(rootPid: number): number | null {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('DynamoDBLocal.jar')) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (!isDescendant(Number(pid), rootPid)) continue;
+      return Number(fields[16]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+function isDescendant(pid: number, rootPid: number): boolean {
+  for (let p = pid; p > 1;) {
+    if (p === rootPid) return true;
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+  return false;
+}
+
 /** CPU seconds spent between two readings, per process kind, largest first. */
 export function cpuSpent(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(

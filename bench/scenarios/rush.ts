@@ -7,6 +7,7 @@ import {
   chatTurns,
   cpuByProcess,
   cpuSpent,
+  dynamoLocalNiceness,
   dynamoRequests,
   requestsSpent,
   rng,
@@ -121,6 +122,7 @@ export async function rush(o: {
     target: `0 lost, 0 duplicates, p99 delay <= idle window + one sweep interval (${limit} ms)`,
     met: failedTurns.length === 0 && lost === 0 && duplicates === 0 && unexpected === 0 && p99 <= limit,
     cpuSecondsFromStartToLastEmail: cpu,
+    dynamoLocalNiceness: dynamoLocalNiceness(o.stackPid),
     // At the wire, from the start to the last email: the chat's turns, and the lead's work on them.
     dynamoRequestsPerConversation: {
       chat: perConversation('chat-chat'),
