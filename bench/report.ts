@@ -250,7 +250,9 @@ quoted below where they matter.
   Every process of the stack (DynamoDB Local, the chat, the emulators, the sweeper) shares this
   machine's 2 cores, so the chat's turns slow down under the load (the conversations end later
   than planned) and the delays include the CPU the chat and DynamoDB Local take from the sweeper;
-  deployed, each function has its own.
+  deployed, each function has its own. DynamoDB Local runs ahead of the functions where the user
+  may raise a priority (as a service of its own would; docs/local-development.md), and the rush
+  reports the niceness it ran at.
 - **Memory**: a fresh process runs the lead bundle on a 200-message thread through the whole send
   path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`, and
   the connections it opened to DynamoDB (\`bench/memory.mjs\` counts them at the socket).
@@ -465,6 +467,25 @@ What is left, measured:
   rush, alternating with the default (\`--rush-only\`), 114.9 and 109.7 CPU seconds with p99 24.3
   and 23.7 s against 98.1 and 110.1 with 9.5 and 20.8 s: no gain where it matters, and the warm
   chat's first byte about 1 ms later (the second compiler's code is quicker once warm).
+- **DynamoDB Local ahead of the functions** (§3, 2026-12-04; a change to the stand-in, not to the
+  lead): DynamoDB Local writes each table under one lock (a \`ReentrantReadWriteLock\` per table
+  around every UpdateItem, read in its jar), and the ledger takes about 7,400 UpdateItems in the
+  rush (the scheduler's and the sweeper's). On 2 saturated cores the lock's holder is preempted
+  while every other writer of the table waits behind it: a lock convoy, which is why the
+  UpdateItems above took 0.6-1.5 s while queries and transactions took 17-80 ms, and why more
+  sweeper slots made it worse, not better (\`LEAD_SWEEP_PARALLEL\` 15 against 5 that morning: p99
+  19.1 and 42.3 s against 44.2 and 48.4 s; with the per-lead times from the stack's log, most of a
+  lead's delay was waiting for a slot). Deployed, DynamoDB is a service of its own that never waits
+  for a function's CPU, so the local stack now starts it at niceness -10 (every thread of its JVM)
+  where the user may (root here; \`docs/local-development.md\`). The same code, \`--rush-only\`,
+  alternating (DynamoDB Local reniced by hand for the first group): **at -10 p99 13.6, 12.3 and
+  17.5 s** (p50 6.9, 5.9, 14.8 s; 11-14 conversations open at once; 101-110 CPU seconds) **against
+  42.5, 39.6 and 46.6 s at 0** (p50 29.6-33.7 s; 76-82 open; 123-131 CPU seconds): the convoy
+  cost a fifth of the machine's CPU besides the wait. Not enough for the 7 s target on this
+  machine that day: the sweeper still shares the cores with the chat's minute (below). With the
+  stand-in ahead, more sweeper slots still do not pay: \`LEAD_SWEEP_PARALLEL\` 10 against 5,
+  alternating, p99 12.4 and 21.3 s against 10.1 and 43.1 s (the last with the chat itself behind,
+  112 conversations open at once): the spread is the machine's, not the slots'; 5 is kept.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
   19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s; the evening's
   19:11 run 46.3 s, its chat keeping to its minute and the sweeper still behind; the 21:04 table run

@@ -138,7 +138,9 @@ export function cpuByProcess(rootPid: number): Record<string, number> {
 export function dynamoLocalNiceness(rootPid: number): number | null {
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('DynamoDBLocal.jar')) continue;
+      // The JVM itself: the shell that starts it names the jar too, at the niceness it was given.
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!args[0]!.endsWith('java') || !args.some((a) => a.endsWith('DynamoDBLocal.jar'))) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (!isDescendant(Number(pid), rootPid)) continue;
