@@ -484,8 +484,17 @@ What is left, measured:
   cost a fifth of the machine's CPU besides the wait. Not enough for the 7 s target on this
   machine that day: the sweeper still shares the cores with the chat's minute (below). With the
   stand-in ahead, more sweeper slots still do not pay: \`LEAD_SWEEP_PARALLEL\` 10 against 5,
-  alternating, p99 12.4 and 21.3 s against 10.1 and 43.1 s (the last with the chat itself behind,
-  112 conversations open at once): the spread is the machine's, not the slots'; 5 is kept.
+  alternating (12:50-12:56), p99 12.4 and 21.3 s against 10.1 and 43.1 s: the spread is the
+  machine's, not the slots'; 5 is kept. And the gain did not hold that afternoon: four
+  \`--scheduled-only\` runs alternating niceness 0 and -10 (13:50-14:02, an empty Node process
+  starting in twice its morning time) gave the rush p99 48.3 and 56.3 s at 0 against 50.7 and
+  45.8 s at -10, every one with the chat behind (57-194 conversations open at once); the
+  200-conversation scenario was 6.8 and 5.8 against 6.9 and 6.1 s. The change stays, as the stand-in
+  deployed DynamoDB is, but it is not what decides the rush on this machine: whether the chat keeps
+  up is (below). The rush now reports the chat's instances before and after its minute: the
+  warm-up leaves 11 and a rush that falls behind ends with 20 (its reserved concurrency), so nine
+  cold starts land in the minute; warming all 20 first (4 runs alternating, 14:09-14:16) gave
+  28.6 and 53.5 s against 58.6 and 42.4 s with 11: no clear gain either, the warm-up left as it is.
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
   19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s; the evening's
   19:11 run 46.3 s, its chat keeping to its minute and the sweeper still behind; the 21:04 table run
@@ -598,8 +607,11 @@ function leadFloorNote(lead: any): string {
   const left = 0.3 * lead.naiveMedianMs - lead.floorMedianMs;
   return (
     `: Node, the runtime's DynamoDB client and the duplicate's one request, with nothing of ours, take ` +
-    `${lead.floorRatio}x the naive baseline by themselves, which leaves our code ${left.toFixed(1)} ms of the target; it ` +
-    `takes ${(lead.oursMedianMs - lead.floorMedianMs).toFixed(1)} ms`
+    `${lead.floorRatio}x the naive baseline by themselves, ` +
+    (left > 0
+      ? `which leaves our code ${left.toFixed(1)} ms of the target`
+      : `already above the target in this run (by ${(-left).toFixed(1)} ms), with no code of ours`) +
+    `; ours takes ${(lead.oursMedianMs - lead.floorMedianMs).toFixed(1)} ms`
   );
 }
 
@@ -644,6 +656,9 @@ function dynamoPerTurnRow(d: any, yes: (b: boolean) => string): string {
   );
 }
 
+/** How many instances (processes) of the chat ran, from the rush's per-function counts. */
+const chatInstances = (byFunction: Record<string, number>) => Object.entries(byFunction).find(([name]) => name.endsWith('-chat'))?.[1] ?? 0;
+
 function rushRows(u: any, yes: (b: boolean) => string): string[] {
   const cpu = Object.entries(u.cpuSecondsFromStartToLastEmail ?? {})
     .map(([k, v]) => `${k} ${v} s`)
@@ -654,7 +669,10 @@ function rushRows(u: any, yes: (b: boolean) => string): string[] {
       `${u.emailsSent} emails; lost ${u.lost}, duplicates ${u.duplicates}, turns failed ${u.turnsFailed}; ` +
         `delay from the last message p50 ${u.delayFromLastMessageMs.p50} ms, p99 **${u.delayFromLastMessageMs.p99} ms**, ` +
         `max ${u.delayFromLastMessageMs.max} ms (the chat took ${u.chatSeconds} s for what was planned in ${u.endingWithinSeconds}, ` +
-        `${u.mostConversationsOpenAtOnce} conversations open at once)`,
+        `${u.mostConversationsOpenAtOnce} conversations open at once` +
+        (u.instances
+          ? `; the chat's instances ${chatInstances(u.instances.atTheStart)} before, ${chatInstances(u.instances.atTheEnd)} after)`
+          : ')'),
       `${u.target}`,
       `${yes(u.met)}`,
     ),

@@ -100,6 +100,24 @@ export function streamBatches(logFile: string, from: number, fn = 'scheduler') {
  * /proc (Linux), so a scenario can say where the machine's time went.
  */
 export function cpuByProcess(rootPid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of stackProcesses(rootPid)) out[p.name] = (out[p.name] ?? 0) + p.cpu;
+  return out;
+}
+
+/**
+ * How many instances of each function run now under the stack `rootPid`: the local stack starts
+ * one per request in flight (up to the function's limit), each a process of its own; on 2 cores,
+ * more of them only share the same CPU, with a cold start and a cold compiler each.
+ */
+export function instancesByFunction(rootPid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of stackProcesses(rootPid)) if (p.worker) out[p.name] = (out[p.name] ?? 0) + 1;
+  return out;
+}
+
+/** The stack's processes, each named by what it runs. */
+function stackProcesses(rootPid: number): { name: string; cpu: number; worker: boolean }[] {
   const tick = 100; // USER_HZ on Linux
   const procs = readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
@@ -116,17 +134,17 @@ export function cpuByProcess(rootPid: number): Record<string, number> {
     .filter((p): p is NonNullable<typeof p> => p !== null);
   const children = new Map<number, typeof procs>();
   for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
-  const out: Record<string, number> = {};
+  const out: { name: string; cpu: number; worker: boolean }[] = [];
   const visit = (pid: number, label: string) => {
     for (const c of children.get(pid) ?? []) {
       const worker = c.args.findIndex((a) => a.endsWith('lambda-worker.cjs'));
       const name = worker >= 0 ? c.args[worker + 3]! : c.args[0]!.endsWith('java') ? 'DynamoDB Local' : label;
-      out[name] = (out[name] ?? 0) + c.cpu;
+      out.push({ name, cpu: c.cpu, worker: worker >= 0 });
       visit(c.pid, name);
     }
   };
   const root = procs.find((p) => p.pid === rootPid);
-  if (root) out['local stack (emulators)'] = root.cpu;
+  if (root) out.push({ name: 'local stack (emulators)', cpu: root.cpu, worker: false });
   visit(rootPid, 'local stack (emulators)');
   return out;
 }

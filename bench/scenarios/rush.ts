@@ -8,6 +8,7 @@ import {
   cpuByProcess,
   cpuSpent,
   dynamoLocalNiceness,
+  instancesByFunction,
   dynamoRequests,
   requestsSpent,
   rng,
@@ -49,6 +50,7 @@ export async function rush(o: {
   const from = statSync(o.logFile).size;
   const watcher = watchEmails(o.ses, 250);
   const cpuBefore = cpuByProcess(o.stackPid);
+  const instancesBefore = instancesByFunction(o.stackPid);
   const requestsBefore = dynamoRequests(o.requestCounts);
   const t0 = Date.now();
   let open = 0;
@@ -123,6 +125,8 @@ export async function rush(o: {
     met: failedTurns.length === 0 && lost === 0 && duplicates === 0 && unexpected === 0 && p99 <= limit,
     cpuSecondsFromStartToLastEmail: cpu,
     dynamoLocalNiceness: dynamoLocalNiceness(o.stackPid),
+    // Each function's instances (processes) after the warm-up and after the rush.
+    instances: { atTheStart: instancesBefore, atTheEnd: instancesByFunction(o.stackPid) },
     // At the wire, from the start to the last email: the chat's turns, and the lead's work on them.
     dynamoRequestsPerConversation: {
       chat: perConversation('chat-chat'),
