@@ -250,9 +250,8 @@ quoted below where they matter.
   Every process of the stack (DynamoDB Local, the chat, the emulators, the sweeper) shares this
   machine's 2 cores, so the chat's turns slow down under the load (the conversations end later
   than planned) and the delays include the CPU the chat and DynamoDB Local take from the sweeper;
-  deployed, each function has its own. DynamoDB Local runs ahead of the functions where the user
-  may raise a priority (as a service of its own would; docs/local-development.md), and the rush
-  reports the niceness it ran at.
+  deployed, each function has its own. The rush reports the niceness DynamoDB Local ran at and
+  each function's instances (processes) before and after its minute.
 - **Memory**: a fresh process runs the lead bundle on a 200-message thread through the whole send
   path (transcript pages, summary, render, SES, ledger); \`process.resourceUsage().maxRSS\`, and
   the connections it opened to DynamoDB (\`bench/memory.mjs\` counts them at the socket).
@@ -467,34 +466,31 @@ What is left, measured:
   rush, alternating with the default (\`--rush-only\`), 114.9 and 109.7 CPU seconds with p99 24.3
   and 23.7 s against 98.1 and 110.1 with 9.5 and 20.8 s: no gain where it matters, and the warm
   chat's first byte about 1 ms later (the second compiler's code is quicker once warm).
-- **DynamoDB Local ahead of the functions** (§3, 2026-12-04; a change to the stand-in, not to the
-  lead): DynamoDB Local writes each table under one lock (a \`ReentrantReadWriteLock\` per table
-  around every UpdateItem, read in its jar), and the ledger takes about 7,400 UpdateItems in the
-  rush (the scheduler's and the sweeper's). On 2 saturated cores the lock's holder is preempted
-  while every other writer of the table waits behind it: a lock convoy, which is why the
-  UpdateItems above took 0.6-1.5 s while queries and transactions took 17-80 ms, and why more
-  sweeper slots made it worse, not better (\`LEAD_SWEEP_PARALLEL\` 15 against 5 that morning: p99
-  19.1 and 42.3 s against 44.2 and 48.4 s; with the per-lead times from the stack's log, most of a
-  lead's delay was waiting for a slot). Deployed, DynamoDB is a service of its own that never waits
-  for a function's CPU, so the local stack now starts it at niceness -10 (every thread of its JVM)
-  where the user may (root here; \`docs/local-development.md\`). The same code, \`--rush-only\`,
-  alternating (DynamoDB Local reniced by hand for the first group): **at -10 p99 13.6, 12.3 and
-  17.5 s** (p50 6.9, 5.9, 14.8 s; 11-14 conversations open at once; 101-110 CPU seconds) **against
-  42.5, 39.6 and 46.6 s at 0** (p50 29.6-33.7 s; 76-82 open; 123-131 CPU seconds): the convoy
-  cost a fifth of the machine's CPU besides the wait. Not enough for the 7 s target on this
-  machine that day: the sweeper still shares the cores with the chat's minute (below). With the
-  stand-in ahead, more sweeper slots still do not pay: \`LEAD_SWEEP_PARALLEL\` 10 against 5,
-  alternating (12:50-12:56), p99 12.4 and 21.3 s against 10.1 and 43.1 s: the spread is the
-  machine's, not the slots'; 5 is kept. And the gain did not hold that afternoon: four
-  \`--scheduled-only\` runs alternating niceness 0 and -10 (13:50-14:02, an empty Node process
-  starting in twice its morning time) gave the rush p99 48.3 and 56.3 s at 0 against 50.7 and
-  45.8 s at -10, every one with the chat behind (57-194 conversations open at once); the
-  200-conversation scenario was 6.8 and 5.8 against 6.9 and 6.1 s. The change stays, as the stand-in
-  deployed DynamoDB is, but it is not what decides the rush on this machine: whether the chat keeps
-  up is (below). The rush now reports the chat's instances before and after its minute: the
-  warm-up leaves 11 and a rush that falls behind ends with 20 (its reserved concurrency), so nine
-  cold starts land in the minute; warming all 20 first (4 runs alternating, 14:09-14:16) gave
-  28.6 and 53.5 s against 58.6 and 42.4 s with 11: no clear gain either, the warm-up left as it is.
+- **DynamoDB Local ahead of the functions: tried, measured, reverted** (§3, 2026-12-04):
+  DynamoDB Local writes each table under one lock (a \`ReentrantReadWriteLock\` per table around
+  every UpdateItem, read in its jar), and the ledger takes about 7,400 UpdateItems in the rush (the
+  scheduler's and the sweeper's). On 2 saturated cores the lock's holder is preempted while every
+  other writer of the table waits behind it: a lock convoy, which is why the UpdateItems above
+  took 0.6-1.5 s while queries and transactions took 17-80 ms, and why more sweeper slots made it
+  worse, not better (\`LEAD_SWEEP_PARALLEL\` 15 against 5 that morning: p99 19.1 and 42.3 s against
+  44.2 and 48.4 s). So the local stack started DynamoDB Local at niceness -10 (every thread of its
+  JVM), as a service of its own that never waits for a function's CPU. In the morning, alternating
+  (\`--rush-only\`, reniced by hand): **p99 13.6, 12.3 and 17.5 s at -10 against 42.5, 39.6 and
+  46.6 s at 0**, with 101-110 CPU seconds against 123-131. It did not hold: \`LEAD_SWEEP_PARALLEL\`
+  10 against 5 at -10 (12:50-12:56) gave 12.4 and 21.3 s against 10.1 and 43.1 s, and four
+  \`--scheduled-only\` runs alternating 0 and -10 in the afternoon (13:50-14:02; an empty Node
+  process starting in twice its morning time) gave the rush 48.3 and 56.3 s at 0 against 50.7 and
+  45.8 s at -10, every one with the chat behind (57-194 conversations open at once). Worse, it
+  cost **duplicates**: with DynamoDB Local ahead (it took most of a core at the higher priority),
+  the rest waited instead (the sweeper, and the SES stand-in among the stack's emulators), sends
+  outlasted the lead's 3 s \`LEAD_SES_TIMEOUT_MS\`, and a timed-out send is retried on purpose (a
+  send that may have gone out, docs/idempotency.md): 11-58 duplicate emails in each of the 13
+  rushes at -10 that fell behind, none in the 3 that kept up, none in the afternoon's 2 at 0 that
+  fell as far behind. Reverted: the local stack runs every part at the niceness it was started with, and the rush
+  reports it. Warming all 20 of the chat's instances before the minute instead of 11 (a rush that
+  falls behind ends with 20, its reserved concurrency, so nine cold starts land in it; 4 runs
+  alternating, 14:07-14:16, at -10) gave 28.6 and 53.5 s against 58.6 and 42.4 s: no clear gain
+  either, the warm-up left as it is. What decides the rush here is whether the chat keeps up (below).
 - **The rush without a model delay** (§3): **not met** in the afternoon's full runs (13:16: p99
   19.3 s; on a machine twice as slow, 15:13: 66.7 s, 16:46: 70.5 s, 17:17: 62.1 s; the evening's
   19:11 run 46.3 s, its chat keeping to its minute and the sweeper still behind; the 21:04 table run

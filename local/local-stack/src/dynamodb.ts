@@ -49,14 +49,8 @@ export async function startDynamo(host: string, port: number, opts: { dataDir?: 
     String(port),
     '-disableTelemetry',
   ];
-  // Deployed, DynamoDB is a service of its own and never waits for our functions' CPU. Here it
-  // shares the machine with them, and it writes each table under one lock: preempted while holding
-  // it, every write to that table queues behind it (a lock convoy: the evening rush's UpdateItems
-  // took 0.6-1.5 s on 2 busy cores). It runs ahead of the functions (nice -10, all its threads)
-  // where the user may raise a priority (root, CAP_SYS_NICE); elsewhere at the default, as before.
-  const priority = `p=; nice -n ${DYNAMO_NICE} true 2>/dev/null && p='nice -n ${DYNAMO_NICE}'; `;
   const script =
-    `exec 3<&0; ${priority}$p ${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; ` +
+    `exec 3<&0; ${java.map(shellQuote).join(' ')} </dev/null & pid=$!; trap 'kill $pid 2>/dev/null; ` +
     `wait $pid; exit 0' TERM INT; (read _ <&3; kill $pid 2>/dev/null) & wait $pid; exit $?`;
   const child = spawn('sh', ['-c', script], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
@@ -92,9 +86,6 @@ export async function startDynamo(host: string, port: number, opts: { dataDir?: 
     },
   };
 }
-
-/** The niceness DynamoDB Local runs at when allowed (docs/local-development.md). */
-export const DYNAMO_NICE = -10;
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

@@ -4,8 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { clientTokenFor, conversations, dynamoEndpoint, postJson, stackUrls, killDynamoLocal } from '@lead-intake/testkit';
-import { DYNAMO_NICE } from './dynamodb';
+import { clientTokenFor, conversations, postJson, stackUrls, killDynamoLocal } from '@lead-intake/testkit';
 import { REPO_ROOT } from './paths';
 import { LocalFunction, serveFunctionUrl, toEvent } from './function-url';
 
@@ -88,28 +87,6 @@ describe('the running local stack', () => {
     expect(chunksOf('chatkit-lead-intake-lead-lead')).toEqual(['chatkit-lead-intake-lead-lead.libs.cjs']);
     expect(file('chatkit-lead-intake-lead-lead.cjs')).not.toMatch(/X-Stainless-Lang|ZodError|country_calling_codes|Luxon/);
     expect(file('chatkit-lead-intake-lead-lead.libs.cjs')).toMatch(/X-Stainless-Lang/);
-  });
-
-  it('runs DynamoDB Local ahead of the functions (every thread) where the user may raise a priority', () => {
-    const { execSync } = require('node:child_process') as typeof import('node:child_process');
-    const port = new URL(dynamoEndpoint()).port;
-    const [pid, ...others] = execSync(`pgrep -f "^java .*DynamoDBLocal.jar.*-port ${port}" || true`).toString().split('\n').filter(Boolean);
-    expect(pid && others).toEqual([]);
-    // /proc/<pid>/task/<tid>/stat: field 19 is the niceness, after the command's closing parenthesis.
-    const niceness = readdirSync(`/proc/${pid}/task`).map((tid) => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    });
-    let allowed = true;
-    try {
-      execSync(`nice -n ${DYNAMO_NICE} true`, { stdio: 'ignore' });
-    } catch {
-      allowed = false;
-    }
-    expect(niceness.length).toBeGreaterThan(5); // the JVM's threads, not only its main one
-    // `nice` is relative to the niceness the stack (started by this test run) inherited.
-    const base = require('node:os').getPriority() as number;
-    expect(new Set(niceness)).toEqual(new Set([allowed ? Math.max(-20, base + DYNAMO_NICE) : base]));
   });
 });
 
