@@ -54,7 +54,8 @@ ${[
       `${chunksNote(c.chatFirstTurn.chunkBytes, 'after the first byte')})`,
     `${c.chatFirstTurn.firstByteMedianMs} ms = **${(c.chatFirstTurn.firstByteMedianMs / c.emptyNodeProcessMedianMs).toFixed(2)}x** ` +
       `an empty Node process (${c.emptyNodeProcessMedianMs} ms; a warm turn: ${r.chat.firstByteThroughChatMedianMs} ms)` +
-      importOf(c, 'chat'),
+      importOf(c, 'chat') +
+      chatFloorOf(c.chatFirstTurn),
     `<= 2x an empty Node process`,
     `${yes(c.chatFirstTurn.firstByteMedianMs <= 2 * c.emptyNodeProcessMedianMs)}`,
   ),
@@ -617,6 +618,15 @@ function floorOf(lead: any): string {
   return (
     `; the floor under it (Node, the AWS SDK's DynamoDB client and the duplicate's one request, nothing of ours) ` +
     `${lead.floorMedianMs} ms = ${lead.floorRatio}x naive: ours adds ${(lead.oursMedianMs - lead.floorMedianMs).toFixed(1)} ms`
+  );
+}
+
+/** The floor under the chat's first byte (bench/floor-chat.cjs), in the same interleaved runs. */
+function chatFloorOf(chat: any): string {
+  if (chat.floorMedianMs === undefined) return '';
+  return (
+    `; the floor under it (Node, the AWS SDK's DynamoDB client and the first turn's requests before its first byte, nothing of ours) ` +
+    `${chat.floorMedianMs} ms = ${chat.floorToEmpty}x an empty process: ours adds ${(chat.firstByteMedianMs - chat.floorMedianMs).toFixed(1)} ms`
   );
 }
 

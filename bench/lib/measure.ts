@@ -80,7 +80,7 @@ export function oneColdStartWith(module: string, eventFile: string, env: NodeJS.
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // The chat streams: its harness reports the first streamed byte (the first line), then the outcome.
-    const harness = basename(module) === basename(BUNDLES.chat) ? 'chat-cold.cjs' : 'cold-start.cjs';
+    const harness = [basename(BUNDLES.chat), 'floor-chat.cjs'].includes(basename(module)) ? 'chat-cold.cjs' : 'cold-start.cjs';
     const child = spawn(process.execPath, [join(ROOT, 'bench', harness), module, eventFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let answeredAt: bigint | undefined;

@@ -1,7 +1,7 @@
 /**
  * 1. Cold start: each bundle against its naive baseline in the same run (interleaved), the chat's
- * first turn, an empty Node process, and the floors (undici's load, the first fetch, the first
- * time-zone use).
+ * first turn, an empty Node process, and the floors (the lead's duplicate and the chat's first byte
+ * with nothing of ours; undici's load, the first fetch, the first time-zone use).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,8 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
       // The floor under the lead's duplicate: Node, the SDK's DynamoDB client and the one request, nothing of ours.
       leadFloor: { module: join(ROOT, 'bench/floor-dynamo.cjs'), event: leadEvent },
       chatFirstTurn: { module: BUNDLES.chat, event: chatEvent },
+      // The floor under the chat's first byte: Node, the SDK's DynamoDB client and the first turn's requests, nothing of ours.
+      chatFloor: { module: join(ROOT, 'bench/floor-chat.cjs'), event: chatEvent },
       nodeOnly: { module: join(ROOT, 'bench/noop.cjs'), event: urlEvent({}) },
     },
     env,
@@ -86,6 +88,8 @@ export async function coldStart({ env, sentThread, hostedSent, credential }: Fix
       firstByteMedianMs: cold.chatFirstTurn!.medianMs,
       target: '<= 2x an empty Node process',
       met: cold.chatFirstTurn!.medianMs <= 2 * cold.nodeOnly!.medianMs,
+      floorMedianMs: cold.chatFloor!.medianMs,
+      floorToEmpty: round(cold.chatFloor!.medianMs / cold.nodeOnly!.medianMs, 2),
       phases,
     },
     emptyNodeProcessMedianMs: cold.nodeOnly!.medianMs,
