@@ -626,7 +626,8 @@ function chatFloorOf(chat: any): string {
   if (chat.floorMedianMs === undefined) return '';
   return (
     `; the floor under it (Node, the AWS SDK's DynamoDB client and the first turn's requests before its first byte, nothing of ours) ` +
-    `${chat.floorMedianMs} ms = ${chat.floorToEmpty}x an empty process: ours adds ${(chat.firstByteMedianMs - chat.floorMedianMs).toFixed(1)} ms`
+    `${chat.floorMedianMs} ms = ${chat.floorToEmpty}x an empty process: ` +
+    `ours adds ${(chat.firstByteMedianMs - chat.floorMedianMs).toFixed(1)} ms`
   );
 }
 
