@@ -115,6 +115,7 @@ ${[
     `<= 10 ms`,
     `${yes(r.chat.addedToFirstStreamedTextMs <= 10)}`,
   ),
+  ...(r.chat.insideInstance ? [insideRow(r.chat.insideInstance)] : []),
   ...(r.chat.dynamoRequestsPerTurn ? [dynamoPerTurnRow(r.chat.dynamoRequestsPerTurn, yes)] : []),
   row(
     `self-hosted chat: concurrent streams`,
@@ -628,6 +629,19 @@ function chatFloorOf(chat: any): string {
     `; the floor under it (Node, the AWS SDK's DynamoDB client and the first turn's requests before its first byte, nothing of ours) ` +
     `${chat.floorMedianMs} ms = ${chat.floorToEmpty}x an empty process: ` +
     `ours adds ${(chat.firstByteMedianMs - chat.floorMedianMs).toFixed(1)} ms`
+  );
+}
+
+/** A warm turn timed inside the chat's instance (bench/chat-inside.cjs): the stand-in's share and the chat's. */
+function insideRow(i: any): string {
+  const store = i.dynamoAnsweredMs - i.toFirstRequestMs;
+  return row(
+    `self-hosted chat: a warm turn inside its instance, no relay (medians of ${i.turns} turns)`,
+    `its first DynamoDB request ${i.toFirstRequestMs} ms after the call, DynamoDB Local's ${i.dynamoRequestsBeforeFirstByte} ` +
+      `answers ${store.toFixed(2)} ms later, the first byte at ${i.firstByteMs} ms: the store's stand-in ${store.toFixed(2)} ms of it, ` +
+      `the chat's code ${(i.firstByteMs - store).toFixed(2)} ms`,
+    `(breakdown)`,
+    ``,
   );
 }
 

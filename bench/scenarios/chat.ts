@@ -3,6 +3,7 @@
  * (against the emulator answering directly, interleaved), and how many concurrent streams it holds.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstMarker, log, median, oneColdStartWith, round } from '../lib/measure';
@@ -109,6 +110,7 @@ export async function chat(coldFirstTurnMs: number) {
   );
   const ok = streams.filter((x) => x === 'ok').length;
   const perTurn = await dynamoRequestsPerTurn();
+  const inside = insideInstance();
   return {
     firstByteDirectFromEmulatorMedianMs: round(median(direct.byte)),
     firstByteThroughChatMedianMs: round(median(viaChat.byte)),
@@ -125,6 +127,7 @@ export async function chat(coldFirstTurnMs: number) {
     dynamoLocalRoundTripMedianMs: round(median(trips)),
     firstByteWithoutStoreMedianMs: round(median(noStore)),
     dynamoRequestsPerTurn: perTurn,
+    insideInstance: inside,
     warmupTurns: CHAT_WARMUP_TURNS,
     coldFirstTurnFirstByteMedianMs: coldFirstTurnMs,
     note:
@@ -177,5 +180,30 @@ async function dynamoRequestsPerTurn() {
   } finally {
     rmSync(join(ROOT, '.local', `bench-event-${process.pid}-turns.json`), { force: true });
     await proxy.close();
+  }
+}
+
+/**
+ * Warm turns timed inside the chat's instance (bench/chat-inside.cjs, a process of its own, no relay
+ * in front): from the handler's call to its first DynamoDB request, to DynamoDB Local's last answer
+ * before the first streamed byte, and to that byte. What the store's stand-in takes of the first
+ * byte, and what the chat's own code does, apart from the local Function URL server's hop.
+ */
+function insideInstance() {
+  const TURNS = 1000;
+  const file = join(ROOT, '.local', `bench-event-${process.pid}-inside.json`);
+  const user = `inside-${process.pid}-${Date.now()}`;
+  const first = urlEvent({ type: 'threads.create', params: { input: input('Hello, are you open today?') } }, auth(user));
+  const next = urlEvent(
+    { type: 'threads.add_user_message', params: { thread_id: '__THREAD__', input: input('Are you open?') } },
+    auth(user),
+  );
+  writeFileSync(file, JSON.stringify({ first, then: [next], times: TURNS }));
+  try {
+    const env = functionEnv(stage.leadLedgerTable as string, dynamoEndpoint);
+    const out = execFileSync(process.execPath, [join(ROOT, 'bench', 'chat-inside.cjs'), BUNDLES.chat, file], { env, encoding: 'utf8' });
+    return { ...(JSON.parse(out) as Record<string, number>), turnsRun: TURNS };
+  } finally {
+    rmSync(file, { force: true });
   }
 }
