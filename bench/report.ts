@@ -185,7 +185,10 @@ quoted below where they matter.
   the row gives their medians. The OpenAI SDK loads on the first model call
   (\`@lead-intake/openai-client/lazy\`), after the first byte; the first turn's DynamoDB requests
   (the thread's write, the user's and the network's counters, the day's block) start together.
-  **Import alone**: each bundle \`require\`d in a fresh process (\`bench/import-time.cjs\`),
+  **The chat's floor** (\`bench/floor-chat.cjs\`, in the same interleaved runs): a streaming handler
+  that loads only the AWS SDK's DynamoDB clients, creates one, makes those same requests at once on
+  the same tables (rows of its own) and streams one event: what any chat on the SDK pays before its
+  first byte. **Import alone**: each bundle \`require\`d in a fresh process (\`bench/import-time.cjs\`),
   interleaved with an empty one, the empty process's time subtracted.
 - **DynamoDB requests per turn**: the chat bundle in a process of its own, in front of a counting
   proxy (per table; a transaction counts once, under its first item's table): a new thread's
@@ -212,6 +215,10 @@ quoted below where they matter.
 - **Chat**: ${r.chat.warmupTurns} warm-up turns first (discarded: DynamoDB Local is a JVM whose first few hundred
   requests on a code path run interpreted), then ${r.chat.turnsMeasured} turns on one thread alternating with the
   same streamed request straight to the emulator; each figure is the difference of the medians.
+  **Inside the instance** (\`bench/chat-inside.cjs\`): the chat bundle in a process of its own, no
+  relay in front, answers 1,000 warm turns on one thread; each is timed from the handler's call to
+  its first DynamoDB request and to DynamoDB Local's last answer at the socket, and to the first
+  streamed byte (medians of the second half).
   The target is on the first streamed byte, as the issue states it: ours is the user's message,
   sent once it is stored (the protocol's first event of a turn), the emulator's its first event.
   The first assistant text is reported beside it: it also waits for the history read and the
@@ -409,8 +416,18 @@ What is left, measured:
   leaves about 70 ms for all of it, less than the SDK's client alone. Tried on 2026-12-03 and
   reverted: the DynamoDB client bundled from its ES modules (tree-shaken) loads 25-30 ms faster, but
   the first request then starts that much later (first byte 280.2 ms bundled against 273.0 ms, 21
-  runs each). What remains possible is a lighter client, which this project does not write itself,
-  and compiling less still (the bundle's compile is now 14 ms).
+  runs each). What remains possible is a lighter client, which this project does not write itself
+  (its functions reach DynamoDB through the real AWS SDK v3), and compiling less still (the bundle's
+  compile is now 14 ms). The floor in its row (\`bench/floor-chat.cjs\`, since 2026-12-04) puts it in
+  numbers${chatFloorNote(c)}.
+  Tried on 2026-12-04, not kept: a V8 code cache made at build time (the bundle with the SDK in it,
+  compiled through \`vm.Script\` with \`cachedData\` made after a first run), which took the SDK's load
+  from about 99 to 42-59 ms in fresh processes here. V8 accepts a cache only from the same V8 build
+  and flags: \`--expose-gc\`, \`--max-old-space-size\` and \`--max-semi-space-size\` each made it reject
+  the cache here (\`cachedDataRejected\`). Lambda starts Node with those flags, sized by each
+  function's memory, by a bootstrap of its own that may change, and on arm64: a cache made on this
+  x64 machine could not be checked against it, and a rejected one is read and thrown away on every
+  cold start. Measured gains that deployment would not see are not gains.
 - **The lead's duplicate at 0.3x** (§4) is not reached (0.30-0.34x in the day's runs). The floor in its row
   (\`bench/floor-dynamo.cjs\`, since 2026-12-03 evening) puts it in numbers${leadFloorNote(c.lead)}.
   Where (2026-12-03, fresh processes of their own, medians of 9-15): our
@@ -537,7 +554,8 @@ What is left, measured:
   reached the stack's process 13.5 ms after the request did. So DynamoDB Local's two answers are
   about half of the added time here, our code and the SDK a fifth, and the local relay, which
   Lambda replaces with its own, about a quarter. After the first chunk, preparing the model's
-  request takes another 1.5-3 ms before it leaves (the shop state 0.6 ms of it).
+  request takes another 1.5-3 ms before it leaves (the shop state 0.6 ms of it). Since 2026-12-04
+  the bench times this in every run (its row "a warm turn inside its instance"${insideNote(r)}.
 
 ## Comparing two versions
 
@@ -597,6 +615,36 @@ function chunksNote(chunks: Record<string, number> | undefined, when: string): s
 function importOf(c: any, k: 'session' | 'lead' | 'chat'): string {
   const i = c.imports?.[k];
   return i ? `; its import alone ${i.importMs} ms over an empty process's ${c.imports.emptyProcessLoadedMedianMs} ms` : '';
+}
+
+/** The warm turn inside its instance against the bench's added time: the store's, the relay's and the chat's shares. */
+function insideNote(r: any): string {
+  const i = r.chat.insideInstance;
+  if (!i) return ')';
+  const store = i.dynamoAnsweredMs - i.toFirstRequestMs;
+  // Through the chat: the bench's HTTP request, the relay's hop, the instance's time. The emulator alone: the HTTP request.
+  const relay = r.chat.firstByteThroughChatMedianMs - i.firstByteMs - r.chat.firstByteDirectFromEmulatorMedianMs;
+  return (
+    `): of the ${r.chat.addedToFirstStreamedByteMs} ms added in this run, DynamoDB Local's answers take ${store.toFixed(2)} ms, ` +
+    `the local relay's hop about ${relay.toFixed(1)} ms (what is left of the time through the chat when the instance's ` +
+    `${i.firstByteMs} ms and the emulator's own request are taken away), the chat's code ${(i.firstByteMs - store).toFixed(2)} ms. ` +
+    `The two stand-ins alone come to ${(store + relay).toFixed(1)} ms, against the 5 ms target`
+  );
+}
+
+/** What the floor leaves our code of the chat's 2x target, and what it takes. */
+function chatFloorNote(c: any): string {
+  const chat = c.chatFirstTurn;
+  if (chat.floorMedianMs === undefined) return '';
+  const left = 2 * c.emptyNodeProcessMedianMs - chat.floorMedianMs;
+  return (
+    `: Node, the runtime's DynamoDB client and the first turn's requests before its first byte, with nothing of ours, ` +
+    `take ${chat.floorToEmpty}x an empty process by themselves, ` +
+    (left > 0
+      ? `which leaves our code ${left.toFixed(1)} ms of the target`
+      : `above the target in this run by ${(-left).toFixed(1)} ms, with no code of ours`) +
+    `; ours takes ${(chat.firstByteMedianMs - chat.floorMedianMs).toFixed(1)} ms`
+  );
 }
 
 /** What the floor leaves our code of the lead's 0.3x target, and what it takes. */
