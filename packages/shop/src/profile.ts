@@ -1,5 +1,4 @@
 import { ConfigError } from '@lead-intake/errors';
-import { DateTime, IANAZone } from 'luxon';
 import shopConfig from '../shop.config.json';
 // The light module (the rules only): the profile never parses free text, so no libphonenumber here.
 import { E164 } from '@lead-intake/contacts/rules';
@@ -53,11 +52,18 @@ function text(v: unknown, field: string): string {
 }
 
 function date(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !DateTime.fromISO(v).isValid) {
+  // A calendar date: it reads back the same (2026-02-30 does not). No date library: the profile
+  // loads on a cold start, before the chat's first byte, and luxon is for the shop state after it.
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !sameDay(v)) {
     throw new ShopProfileError(field, `must be a date as YYYY-MM-DD (got ${JSON.stringify(v)})`);
   }
   return v;
 }
+
+const sameDay = (v: string): boolean => {
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+};
 
 function periods(v: unknown, field: string): Period[] {
   if (!Array.isArray(v)) throw new ShopProfileError(field, 'must be a list of ["HH:mm", "HH:mm"] periods ([] means closed)');
@@ -89,10 +95,16 @@ function periods(v: unknown, field: string): Period[] {
  * An IANA zone name. The canonical names are looked up in the runtime's list (about 1.5 ms): the first
  * Intl date format an instance makes loads ICU's date data (about 19 ms on a cold start), and a
  * profile validated that way put it in front of the chat's first DynamoDB request. Aliases (such as
- * US/Pacific) are not in the list: luxon checks those.
+ * US/Pacific) are not in the list: a date format in that zone checks those (the runtime's own check).
  */
 function knownZone(name: string): boolean {
-  return Intl.supportedValuesOf('timeZone').includes(name) || IANAZone.isValidZone(name);
+  if (Intl.supportedValuesOf('timeZone').includes(name)) return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Validates a parsed profile; the error names the first bad field. */

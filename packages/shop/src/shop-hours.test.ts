@@ -241,12 +241,17 @@ describe('validateShopProfile', () => {
     expect((err as Error).message).toContain(field);
   };
 
-  it('takes a canonical zone, or an alias luxon knows, and refuses a name that is neither', () => {
+  it('takes a canonical zone, or an alias the runtime knows, and refuses a name that is neither', () => {
     for (const timezone of ['America/Los_Angeles', 'Europe/Berlin', 'US/Pacific', 'UTC']) {
       expect(validateShopProfile({ ...base(), timezone }).timezone).toBe(timezone);
     }
     fails((p) => (p.timezone = 'America/Springfield'), 'timezone');
     fails((p) => (p.timezone = 'america/los_angeles '), 'timezone');
+  });
+
+  it('takes a real calendar date for a closure, a leap day in a leap year included', () => {
+    const closures = [{ date: '2028-02-29', label: 'Leap day' }];
+    expect(validateShopProfile({ ...base(), closures }).closures).toEqual(closures);
   });
 
   it('names the bad field', () => {
@@ -269,6 +274,8 @@ describe('validateShopProfile', () => {
     );
     fails((p) => (p.hours.monday = '08:00-17:00'), 'hours.monday');
     fails((p) => (p.closures = [{ date: '2026-02-30', label: 'x' }]), 'closures[0].date');
+    fails((p) => (p.closures = [{ date: '2026-02-29', label: 'x' }]), 'closures[0].date');
+    fails((p) => (p.closures = [{ date: '2026-13-01', label: 'x' }]), 'closures[0].date');
     fails((p) => (p.closures = [{ date: '2026-12-25' }]), 'closures[0].label');
     fails(
       (p) =>
