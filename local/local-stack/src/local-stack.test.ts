@@ -71,14 +71,16 @@ describe('the running local stack', () => {
     expect(code('chatkit-lead-intake-session-session')).not.toMatch(/X-Stainless-Lang/);
     expect(has('chatkit-lead-intake-chat-chat')).toEqual([false, true]);
     expect(has('chatkit-lead-intake-lead-lead')).toEqual([true, true]);
-    // The chat's OpenAI SDK, S3 presigner and libphonenumber are chunks: not compiled before a turn's first byte.
+    // The chat's OpenAI SDK, S3 presigner, libphonenumber and luxon are chunks: not compiled before a turn's first byte.
     expect(chunksOf('chatkit-lead-intake-chat-chat').sort()).toEqual([
       'chatkit-lead-intake-chat-chat.openai.cjs',
       'chatkit-lead-intake-chat-chat.phone.cjs',
       'chatkit-lead-intake-chat-chat.presigner.cjs',
+      'chatkit-lead-intake-chat-chat.time.cjs',
     ]);
-    expect(file('chatkit-lead-intake-chat-chat.cjs')).not.toMatch(/country_calling_codes/);
+    expect(file('chatkit-lead-intake-chat-chat.cjs')).not.toMatch(/country_calling_codes|Luxon/);
     expect(file('chatkit-lead-intake-chat-chat.phone.cjs')).toMatch(/country_calling_codes/);
+    expect(file('chatkit-lead-intake-chat-chat.time.cjs')).toMatch(/Luxon/);
     expect(file('chatkit-lead-intake-chat-chat.cjs')).not.toMatch(/X-Stainless-Lang/); // what the SDK looks like in a bundle
     expect(file('chatkit-lead-intake-chat-chat.openai.cjs')).toMatch(/X-Stainless-Lang/);
     // The inbox checks stored summaries with the summary's schema but never calls OpenAI: no SDK in its bundle.

@@ -7,10 +7,14 @@ import {
   type ThreadMetadata,
   type ThreadStreamEvent,
 } from '@lead-intake/chatkit-protocol';
-import { computeShopState, type ShopProfile } from '@lead-intake/shop';
+import type { ShopProfile } from '@lead-intake/shop';
 import { assistantInstructions } from './instructions';
-import { INTAKE_TOOLS, runTool, toolEvents } from './intake/tools';
 import { toModelInput } from './model-input';
+
+type ModelTools = typeof import('./model-tools');
+// Loaded by the first turn that asks the model, after its first byte (model-tools.ts).
+let modelTools: Promise<ModelTools> | undefined;
+const loadModelTools = (): Promise<ModelTools> => (modelTools ??= import('./model-tools'));
 
 /** At most this many model calls that run tools in one turn; the next one must answer in text. */
 export const MAX_TOOL_ROUNDS = 2;
@@ -60,27 +64,29 @@ export class ResponsesResponder implements Responder {
   start(input: TurnInput): AsyncIterable<ThreadStreamEvent> {
     const { profile } = this.deps;
     const now = this.deps.now ?? (() => new Date());
-    const state = computeShopState(now(), profile); // fresh every turn: "are you open?" from facts
-    const instructions = assistantInstructions(profile, state, { locale: input.locale, pageUrl: input.pageUrl });
     const modelInput: unknown[] = toModelInput(input.history, input.fileUrls);
-    // The first call starts now (it overlaps the user message's write); tool rounds follow it.
     const tools = input.tools ?? this.deps.tools === true;
-    const first = this.call(instructions, modelInput, input.signal, 0, tools);
-    return this.rounds(first, instructions, modelInput, input, now);
+    const prepared = loadModelTools().then((m) => {
+      const state = m.computeShopState(now(), profile); // fresh every turn: "are you open?" from facts
+      return { m, instructions: assistantInstructions(profile, state, { locale: input.locale, pageUrl: input.pageUrl }) };
+    });
+    // The first call starts now (it overlaps the user message's write); tool rounds follow it.
+    const first = this.call(prepared, modelInput, input.signal, 0, tools);
+    return this.rounds(first, prepared, modelInput, input, now);
   }
 
   private call(
-    instructions: string,
+    prepared: Promise<{ m: ModelTools; instructions: string }>,
     modelInput: unknown[],
     signal: AbortSignal,
     round: number,
     withTools: boolean,
   ): Promise<AsyncIterable<any>> {
     const { openai, model } = this.deps;
-    const tools = withTools ? INTAKE_TOOLS : undefined;
     const client = typeof openai === 'function' ? openai() : Promise.resolve(openai);
-    const request = client.then((c) =>
-      c.responses.create(
+    const request = Promise.all([client, prepared]).then(([c, { m, instructions }]) => {
+      const tools = withTools ? m.INTAKE_TOOLS : undefined;
+      return c.responses.create(
         {
           model,
           instructions,
@@ -90,8 +96,8 @@ export class ResponsesResponder implements Responder {
           ...(tools ? { tools, tool_choice: round < MAX_TOOL_ROUNDS ? 'auto' : 'none' } : {}),
         },
         { signal },
-      ),
-    );
+      );
+    });
     request.catch(() => undefined); // observed below; never an unhandled rejection meanwhile
     return request as Promise<AsyncIterable<any>>;
   }
@@ -103,7 +109,7 @@ export class ResponsesResponder implements Responder {
    */
   private async *rounds(
     first: Promise<AsyncIterable<any>>,
-    instructions: string,
+    prepared: Promise<{ m: ModelTools; instructions: string }>,
     modelInput: unknown[],
     input: TurnInput,
     now: () => Date,
@@ -118,15 +124,16 @@ export class ResponsesResponder implements Responder {
       }
       if (!calls.length || round >= MAX_TOOL_ROUNDS) return;
       let ends = false;
+      const { m } = await prepared;
       for (const call of calls) {
-        const run = runTool(call.name, call.arguments, {
+        const run = m.runTool(call.name, call.arguments, {
           threadId: input.thread.id,
           now: now(),
           profile: this.deps.profile,
           newItemId: this.deps.newItemId,
           history: seen,
         });
-        for (const ev of toolEvents(run)) yield ev;
+        for (const ev of m.toolEvents(run)) yield ev;
         seen.push(...run.items);
         modelInput.push(
           { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
@@ -135,7 +142,7 @@ export class ResponsesResponder implements Responder {
         ends ||= run.endsTurn;
       }
       if (ends || input.signal.aborted) return;
-      request = this.call(instructions, modelInput, input.signal, round + 1, true);
+      request = this.call(prepared, modelInput, input.signal, round + 1, true);
     }
   }
 
