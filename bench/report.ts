@@ -404,7 +404,15 @@ Each gain measured against the code before it, side by side (the method below), 
   empty process, 21 runs each). Then libphonenumber, which only the callback form's actions use (reached
   through \`import()\`), went to a package chunk: the bundle 322 to 203 KB, its compile 21 to 14
   ms; side by side -8.8, +7.8 and -8.9 ms (21, 21 and 31 runs: within this machine's noise, the
-  compile's gain is the steady part).
+  compile's gain is the steady part). Then luxon (2026-12-04): the shop state and the intake tools,
+  which only the model's request needs, are reached through \`import()\` when the model is first
+  asked (\`chat-server/model-tools.ts\`), and the shop profile's checks, which run before the first
+  byte, no longer use luxon: the bundle 209 to 138 KB (luxon a 72 KB chunk), its import alone 134.6
+  to 131.0 ms from Node's start (40 fresh processes each, alternating); side by side
+  (\`compare-cold.ts\`) -18.7 and +12.0 ms (21 and 31 runs: within this machine's noise, the import's
+  3.6 ms is the steady part). The first answer gains nothing: luxon now loads before the model is
+  asked instead of before the first byte. The inbox, which loads the profile only, left luxon out
+  too: 414 to 343 KB.
 
 What is left, measured:
 
