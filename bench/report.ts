@@ -300,7 +300,10 @@ Each gain measured against the code before it, side by side (the method below), 
   runs after it, on a machine about twice as slow (see the note under the table), missed the
   200-conversation scenario (15:13: p99 27.7 s; 16:46: 10.1 s) until 17:17 (met, max 6990 ms), and
   the rush by far; the evening's 19:11 run missed the 200-conversation scenario by one lead
-  (max 7067 ms, p99 6712 ms), and the table's run (21:04) met it (max 6307 ms, p99 6074 ms).
+  (max 7067 ms, p99 6712 ms), and the table's run (21:04) met it (max 6307 ms, p99 6074 ms). On
+  2026-12-04 the 14:25 and 15:13 full runs met it (p99 6.2 and 5.7 s), the 15:35 run missed it
+  (p99 8.4 s, max 8.4 s; the warm chat that hour 12.1 ms through instead of 10.2), and the same
+  code's \`--scheduled-only\` run right after it met it (p99 6.4 s, max 6.5 s).
 - **Leads on time at a model's pace** (§3, 2026-12-03): with every summary held 1.5 s
   (\`npm run bench -- --rush-only --model-delay-ms 1500\`; the chat's streamed turns untouched), the
   scheduler was the bottleneck, measured: one stream batch at a time (25 records, 8 threads at
