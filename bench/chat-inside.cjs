@@ -2,7 +2,9 @@
 // the Node.js Lambda runtime runs a response-streaming handler) answers a new thread's first turn,
 // then `times` more messages on that thread, each timed from the handler's call: to its first
 // DynamoDB request at the socket, to the last DynamoDB answer before the first streamed byte, and
-// to that byte. The second half of the turns is reported (medians, ms), the first being warm-up.
+// to that byte; then to the model's request at the socket, to its first data (the emulator's
+// first event), and to the first streamed text. The second half of the turns is reported
+// (medians, ms), the first being warm-up.
 // What no relay adds: the local Function URL server's (and Lambda's) hop is outside these times.
 // Usage: node bench/chat-inside.cjs <bundle> <event-json-file: {first, then: [event], times}>
 const { readFileSync } = require('node:fs');
@@ -19,10 +21,20 @@ http.request = function (...args) {
   const opts = args[0] instanceof URL || typeof args[0] === 'string' ? (typeof args[1] === 'object' && args[1]) || {} : args[0];
   const headers = opts.headers || {};
   const target = headers['x-amz-target'] || headers['X-Amz-Target'];
-  const r = { dynamo: Boolean(target), sent: performance.now() };
+  const url = args[0] instanceof URL ? args[0] : typeof args[0] === 'string' ? new URL(args[0]) : null;
+  const path = url ? url.pathname : opts.path || '';
+  const r = { dynamo: Boolean(target), model: path.endsWith('/responses'), sent: performance.now() };
   if (current) current.requests.push(r);
   const req = request.apply(this, args);
-  req.once('response', () => (r.answered = performance.now()));
+  req.once('response', (res) => {
+    r.answered = performance.now();
+    // Seen as it is emitted: a listener of our own would switch the body to flowing mode under its reader.
+    const emit = res.emit;
+    res.emit = function (name, ...rest) {
+      if (name === 'data' && r.firstData === undefined) r.firstData = performance.now();
+      return emit.call(this, name, ...rest);
+    };
+  });
   return req;
 };
 
@@ -36,12 +48,14 @@ const context = {
 };
 
 async function turn(handler, ev) {
-  const t = { start: performance.now(), requests: [], firstByte: 0 };
+  const t = { start: performance.now(), requests: [], firstByte: 0, firstText: 0 };
   current = t;
   let body = '';
   const stream = new Writable({
     write(chunk, _enc, cb) {
-      if (!t.firstByte && chunk.toString('utf8').includes('data: ')) t.firstByte = performance.now();
+      const text = chunk.toString('utf8');
+      if (!t.firstByte && text.includes('data: ')) t.firstByte = performance.now();
+      if (!t.firstText && text.includes('"assistant_message.content_part.text_delta"')) t.firstText = performance.now();
       body += chunk;
       cb();
     },
@@ -69,6 +83,7 @@ const median = (xs) => {
     if (n >= event.times / 2) measured.push(t);
   }
   const before = (t) => t.requests.filter((r) => r.dynamo && r.sent < t.firstByte);
+  const model = (t) => t.requests.find((r) => r.model);
   process.stdout.write(
     `${JSON.stringify({
       turns: measured.length,
@@ -76,6 +91,9 @@ const median = (xs) => {
       dynamoAnsweredMs: median(measured.map((t) => Math.max(...before(t).map((r) => r.answered)) - t.start)),
       firstByteMs: median(measured.map((t) => t.firstByte - t.start)),
       dynamoRequestsBeforeFirstByte: median(measured.map((t) => before(t).length)),
+      modelRequestSentMs: median(measured.map((t) => model(t).sent - t.start)),
+      modelFirstDataMs: median(measured.map((t) => model(t).firstData - t.start)),
+      firstTextMs: median(measured.map((t) => t.firstText - t.start)),
     })}\n`,
   );
   process.exit(0);

@@ -639,7 +639,22 @@ function insideNote(r: any): string {
     `): of the ${r.chat.addedToFirstStreamedByteMs} ms added in this run, DynamoDB Local's answers take ${store.toFixed(2)} ms, ` +
     `the local relay's hop about ${relay.toFixed(1)} ms (what is left of the time through the chat when the instance's ` +
     `${i.firstByteMs} ms and the emulator's own request are taken away), the chat's code ${(i.firstByteMs - store).toFixed(2)} ms. ` +
-    `The two stand-ins alone come to ${(store + relay).toFixed(1)} ms, against the 5 ms target`
+    `The two stand-ins alone come to ${(store + relay).toFixed(1)} ms, against the 5 ms target` +
+    (i.firstTextMs === undefined ? '' : textShares(r, i, store))
+  );
+}
+
+/** The same split for the first text: the stand-ins' least share, and what that leaves the chat of the 10 ms target. */
+function textShares(r: any, i: any, store: number): string {
+  const relay = r.chat.firstTextThroughChatMedianMs - i.firstTextMs - r.chat.firstTextDirectFromEmulatorMedianMs;
+  const floor = store + relay;
+  return (
+    `. The first text: inside the instance ${i.firstTextMs} ms (the model asked at ${i.modelRequestSentMs} ms, ` +
+    `${(i.modelRequestSentMs - i.firstByteMs).toFixed(2)} ms after the first byte), through the chat ` +
+    `${r.chat.firstTextThroughChatMedianMs} ms; the relay's hop at least ${relay.toFixed(1)} ms (each event before the text crosses ` +
+    `it), so the stand-ins take at least ${floor.toFixed(1)} ms of the 10 ms target and leave the chat's code, the SDKs' ` +
+    `requests and the model stream's parsing ${Math.max(0, 10 - floor).toFixed(1)} ms, where they take about ` +
+    `${(i.firstTextMs - store - (i.modelFirstDataMs - i.modelRequestSentMs)).toFixed(1)} ms here`
   );
 }
 
@@ -698,7 +713,12 @@ function insideRow(i: any): string {
     `self-hosted chat: a warm turn inside its instance, no relay (medians of ${i.turns} turns)`,
     `its first DynamoDB request ${i.toFirstRequestMs} ms after the call, DynamoDB Local's ${i.dynamoRequestsBeforeFirstByte} ` +
       `answers ${store.toFixed(2)} ms later, the first byte at ${i.firstByteMs} ms: the store's stand-in ${store.toFixed(2)} ms of it, ` +
-      `the chat's code ${(i.firstByteMs - store).toFixed(2)} ms`,
+      `the chat's code ${(i.firstByteMs - store).toFixed(2)} ms` +
+      (i.firstTextMs === undefined
+        ? ''
+        : `; the first text at ${i.firstTextMs} ms: the model's request leaves at ${i.modelRequestSentMs} ms, ` +
+          `the emulator's first data ${(i.modelFirstDataMs - i.modelRequestSentMs).toFixed(2)} ms later, ` +
+          `the text ${(i.firstTextMs - i.modelFirstDataMs).toFixed(2)} ms after that`),
     `(breakdown)`,
     ``,
   );
