@@ -633,28 +633,34 @@ function insideNote(r: any): string {
   const i = r.chat.insideInstance;
   if (!i) return ')';
   const store = i.dynamoAnsweredMs - i.toFirstRequestMs;
-  // Through the chat: the bench's HTTP request, the relay's hop, the instance's time. The emulator alone: the HTTP request.
-  const relay = r.chat.firstByteThroughChatMedianMs - i.firstByteMs - r.chat.firstByteDirectFromEmulatorMedianMs;
+  // The instance's turns run in a process of their own, not alternating with the bench's, so a
+  // difference between the two moves with the machine; what is robust is the chat's own share inside
+  // the instance, and the rest of what the bench counts as added is the stand-ins'.
+  const ours = i.firstByteMs - store;
+  const standIns = r.chat.addedToFirstStreamedByteMs - ours;
   return (
-    `): of the ${r.chat.addedToFirstStreamedByteMs} ms added in this run, DynamoDB Local's answers take ${store.toFixed(2)} ms, ` +
-    `the local relay's hop about ${relay.toFixed(1)} ms (what is left of the time through the chat when the instance's ` +
-    `${i.firstByteMs} ms and the emulator's own request are taken away), the chat's code ${(i.firstByteMs - store).toFixed(2)} ms. ` +
-    `The two stand-ins alone come to ${(store + relay).toFixed(1)} ms, against the 5 ms target` +
+    `): of the ${r.chat.addedToFirstStreamedByteMs} ms added in this run, the chat's code takes ${ours.toFixed(2)} ms inside ` +
+    `its instance, and the stand-ins the other ${standIns.toFixed(1)} ms (DynamoDB Local's answers ${store.toFixed(2)} ms ` +
+    `inside the instance; the local relay's hop the rest), ` +
+    (standIns > 5 ? `over the 5 ms target by themselves` : `leaving the chat ${(5 - standIns).toFixed(1)} ms of the 5 ms target`) +
     (i.firstTextMs === undefined ? '' : textShares(r, i, store))
   );
 }
 
-/** The same split for the first text: the stand-ins' least share, and what that leaves the chat of the 10 ms target. */
+/** The same split for the first text: the chat's share inside its instance, the stand-ins' of the rest. */
 function textShares(r: any, i: any, store: number): string {
-  const relay = r.chat.firstTextThroughChatMedianMs - i.firstTextMs - r.chat.firstTextDirectFromEmulatorMedianMs;
-  const floor = store + relay;
+  // Inside: the message's requests (DynamoDB Local), the model's wait (the emulator) and the chat's own work.
+  const ours = i.firstTextMs - store - (i.modelFirstDataMs - i.modelRequestSentMs);
+  const standIns = r.chat.addedToFirstStreamedTextMs - ours;
   return (
-    `. The first text: inside the instance ${i.firstTextMs} ms (the model asked at ${i.modelRequestSentMs} ms, ` +
-    `${(i.modelRequestSentMs - i.firstByteMs).toFixed(2)} ms after the first byte), through the chat ` +
-    `${r.chat.firstTextThroughChatMedianMs} ms; the relay's hop at least ${relay.toFixed(1)} ms (each event before the text crosses ` +
-    `it), so the stand-ins take at least ${floor.toFixed(1)} ms of the 10 ms target and leave the chat's code, the SDKs' ` +
-    `requests and the model stream's parsing ${Math.max(0, 10 - floor).toFixed(1)} ms, where they take about ` +
-    `${(i.firstTextMs - store - (i.modelFirstDataMs - i.modelRequestSentMs)).toFixed(1)} ms here`
+    `. The first text: inside the instance at ${i.firstTextMs} ms (the model asked at ${i.modelRequestSentMs} ms, ` +
+    `${(i.modelRequestSentMs - i.firstByteMs).toFixed(2)} ms after the first byte; its first data ` +
+    `${(i.modelFirstDataMs - i.modelRequestSentMs).toFixed(2)} ms later), of which the chat's code and the SDKs' work take ` +
+    `${ours.toFixed(1)} ms; of the ${r.chat.addedToFirstStreamedTextMs} ms added, the stand-ins take the other ` +
+    `${standIns.toFixed(1)} ms (the relay carries every event before the text), ` +
+    (standIns >= 10
+      ? `over the 10 ms target by themselves`
+      : `leaving the chat ${(10 - standIns).toFixed(1)} ms of the 10 ms target, where it takes ${ours.toFixed(1)} ms`)
   );
 }
 
